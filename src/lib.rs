@@ -1,0 +1,4 @@
+//! venuemon: a Wi-Fi load monitoring agent for event venues.
+//!
+//! - [`config`]: the TOML configuration, validated whole, and the zero-config defaults.
+pub mod config;
