@@ -73,13 +73,16 @@ pub struct Agent {
 }
 
 /// `[interfaces]`: which interfaces are monitored.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InterfaceFilter {
     /// Name patterns to monitor; empty means every physical, wireless, bond, VLAN or bridge
     /// interface that is not a container's.
     pub include: Vec<Pattern>,
     /// Name patterns never monitored, applied after `include`.
     pub exclude: Vec<Pattern>,
+    /// Zone of monitored interfaces (and the clients seen on them) that no `[[zone]]` claims;
+    /// unset, their counters carry an empty zone label and their clients are not counted.
+    pub zone: Option<String>,
 }
 
 /// `[[zone]]`: a hall, a room, a floor.
@@ -143,7 +146,4 @@ pub struct NeighboursConfig {
     pub backend: Backend,
     /// Root of the proc file system for the `proc` backend (reads `net/arp`).
     pub proc_root: PathBuf,
-    /// Zone that counts clients seen on interfaces and subnets no `[[zone]]` claims; unset,
-    /// such clients are not counted.
-    pub zone: Option<String>,
 }
