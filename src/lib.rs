@@ -1,4 +1,22 @@
 //! venuemon: a Wi-Fi load monitoring agent for event venues.
 //!
+//! Sources sample the host and send typed reports to the hub; the hub publishes an immutable
+//! snapshot each tick; every consumer is a view of that snapshot.
+//!
 //! - [`config`]: the TOML configuration, validated whole, and the zero-config defaults.
+//! - [`inventory`]: which interfaces are monitored, and which zone an interface or client is in.
+//! - [`privacy`]: MAC addresses become keyed-hash client ids at once.
+//! - [`sources`]: interface counters and the neighbour table, each a tokio task.
+//! - [`hub`]: venue state, the client registry, source health, and the snapshot.
+//! - [`web`]: `/metrics`, `/healthz`, `/api/status`.
+//! - [`agent`]: `venuemon run`, wiring it all with one cancellation token.
+//! - [`commands`]: the other command-line commands and their shared helpers.
+
+pub mod agent;
+pub mod commands;
 pub mod config;
+pub mod hub;
+pub mod inventory;
+pub mod privacy;
+pub mod sources;
+pub mod web;

@@ -1,0 +1,114 @@
+//! `venuemon run`: wires sources, hub and HTTP server together and shuts them down cleanly.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::hub::{Hub, Snapshot};
+use crate::inventory::Inventory;
+use crate::privacy::ClientKey;
+use crate::sources::links::LinkReader;
+use crate::sources::neighbours::NeighboursSource;
+use crate::sources::netdev::NetdevSource;
+use crate::sources::{self, Source};
+use crate::web::{self, AppState};
+
+/// How long shutdown waits for tasks to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The per-event key, or a process-lifetime key when the state folder is not writable.
+fn client_key(config: &Config) -> ClientKey {
+    let path = config.agent.state_dir.join(format!("{}.key", config.venue.event));
+    ClientKey::load_or_create(&path).unwrap_or_else(|e| {
+        tracing::warn!(
+            path = %path.display(),
+            error = %e,
+            "cannot keep the event key; client ids will change at restart (set [agent] state_dir to a writable folder)"
+        );
+        ClientKey::ephemeral()
+    })
+}
+
+fn spawn_source<S: Source>(
+    tasks: &mut JoinSet<()>,
+    source: S,
+    interval: Duration,
+    hub: &mpsc::Sender<Report>,
+    cancel: &CancellationToken,
+) {
+    tracing::info!(source = S::NAME, instance = %source.instance(), interval_seconds = interval.as_secs_f64(), "source started");
+    tasks.spawn(sources::run(source, interval, hub.clone(), cancel.clone()));
+}
+
+use crate::sources::Report;
+
+/// Runs the agent until SIGINT or SIGTERM.
+///
+/// # Errors
+/// The listen address cannot be bound, or a source's backend cannot be opened.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.http.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {}: is another program using it? Choose another with --listen or [http] listen",
+            config.http.listen
+        )
+    })?;
+    tracing::info!(listen = %config.http.listen, zones = config.zones.len(), "venuemon started");
+
+    let inventory = Arc::new(Inventory::new(&config));
+    let cancel = CancellationToken::new();
+    let (reports, inbox) = mpsc::channel(64);
+    let (publish, snapshots) = watch::channel(Arc::new(Snapshot::default()));
+    let mut tasks = JoinSet::new();
+    let sources = &config.sources;
+    let tick = config.agent.tick;
+
+    if sources.netdev.enabled {
+        let n = &sources.netdev;
+        let reader = LinkReader::open(n.backend, &n.proc_root, &n.sys_root).context("interface source")?;
+        let source = NetdevSource::new(reader, Arc::clone(&inventory));
+        spawn_source(&mut tasks, source, n.interval.unwrap_or(tick), &reports, &cancel);
+    }
+    if sources.neighbours.enabled {
+        let n = &sources.neighbours;
+        let reader = LinkReader::open(n.backend, &n.proc_root, &sources.netdev.sys_root).context("neighbour source")?;
+        let source = NeighboursSource::new(reader, Arc::clone(&inventory), client_key(&config));
+        spawn_source(&mut tasks, source, n.interval.unwrap_or(tick), &reports, &cancel);
+    }
+    drop(reports);
+    tasks.spawn(Hub::new(&config, inventory).run(inbox, publish, cancel.clone()));
+    tasks.spawn(stop_on_signal(cancel.clone()));
+
+    let app = web::app(AppState::new(snapshots), config.http.request_timeout);
+    let served = web::serve(listener, app, cancel.clone()).await;
+    cancel.cancel();
+    if tokio::time::timeout(SHUTDOWN_GRACE, async { while tasks.join_next().await.is_some() {} })
+        .await
+        .is_err()
+    {
+        tracing::warn!("tasks still running at shutdown; stopping anyway");
+    }
+    tracing::info!("venuemon stopped");
+    served.context("HTTP server failed")
+}
+
+/// Cancels `cancel` on SIGINT or SIGTERM (or returns when it is cancelled otherwise).
+async fn stop_on_signal(cancel: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot install signal handlers; stop venuemon with SIGKILL");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
+        _ = int.recv() => tracing::info!(signal = "SIGINT", "shutting down"),
+        () = cancel.cancelled() => {}
+    }
+    cancel.cancel();
+}

@@ -1,0 +1,125 @@
+//! The command-line commands, called by `main` once arguments are parsed.
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config::{self, Backend, Config, ConfigErrors, Warning};
+use crate::inventory::Inventory;
+
+/// Exit status for a configuration that does not validate.
+pub const EXIT_CONFIG: u8 = 2;
+
+/// This machine's host name, naming the zero-config zone.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "venue".to_string())
+}
+
+/// Names of the interfaces present now, from `/sys/class/net`.
+pub fn present_interfaces(sys_root: &Path) -> Vec<String> {
+    std::fs::read_dir(sys_root.join("class/net"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Loads the config (or the zero-config defaults), applies `listen`, and adds warnings for
+/// interface patterns that match nothing on this host now.
+///
+/// # Errors
+/// Every problem found in the file, with file, line and column.
+pub fn load(path: Option<&Path>, listen: Option<SocketAddr>) -> Result<(Config, Vec<Warning>), ConfigErrors> {
+    let host = host_name();
+    let (mut config, mut warnings) = match path {
+        Some(path) => config::load_file(path, &host)?,
+        None => (Config::zero_config(&host), Vec::new()),
+    };
+    if let Some(listen) = listen {
+        config.http.listen = listen;
+    }
+    let present = present_interfaces(&config.sources.netdev.sys_root);
+    for (place, pattern) in Inventory::new(&config).unmatched_patterns(&present) {
+        warnings.push(Warning {
+            message: format!(
+                "{place}: \"{pattern}\" matches no interface on this host now; it will be monitored when one appears"
+            ),
+        });
+    }
+    Ok((config, warnings))
+}
+
+fn backend(b: Backend) -> &'static str {
+    match b {
+        Backend::Auto => "auto",
+        Backend::Netlink => "netlink",
+        Backend::Proc => "proc",
+    }
+}
+
+/// What a config means, in a few lines for people.
+pub fn describe(config: &Config) -> String {
+    let mut out = String::new();
+    let c = config;
+    let _ = writeln!(out, "venue: {} (event {})", c.venue.name, c.venue.event);
+    let _ = writeln!(out, "listen: {}", c.http.listen);
+    let _ = writeln!(
+        out,
+        "tick: {:?}, active window: {:?}, state: {}",
+        c.agent.tick,
+        c.agent.active_window,
+        c.agent.state_dir.display()
+    );
+    let join = |items: Vec<String>| if items.is_empty() { "-".to_string() } else { items.join(", ") };
+    let _ = writeln!(
+        out,
+        "interfaces: include {}, exclude {}, unclaimed go to zone {}",
+        join(c.interfaces.include.iter().map(ToString::to_string).collect()),
+        join(c.interfaces.exclude.iter().map(ToString::to_string).collect()),
+        c.interfaces.zone.as_deref().unwrap_or("-"),
+    );
+    let _ = writeln!(out, "zones:");
+    for z in &c.zones {
+        let seats = z.seats.map_or("seats unknown".to_string(), |s| format!("{s} seats"));
+        let _ = writeln!(
+            out,
+            "  {} \"{}\": {seats}; interfaces {}; subnets {}",
+            z.id,
+            z.name,
+            join(z.interfaces.iter().map(ToString::to_string).collect()),
+            join(z.subnets.iter().map(ToString::to_string).collect()),
+        );
+    }
+    let _ = writeln!(out, "sources:");
+    let state = |enabled: bool| if enabled { "on" } else { "off" };
+    let n = &c.sources.netdev;
+    let _ = writeln!(out, "  netdev: {}, backend {}", state(n.enabled), backend(n.backend));
+    let n = &c.sources.neighbours;
+    let _ = writeln!(out, "  neighbours: {}, backend {}", state(n.enabled), backend(n.backend));
+    out
+}
+
+/// `venuemon check-config FILE`: prints what the file means, or every error in it.
+pub fn check_config(path: &Path) -> ExitCode {
+    match load(Some(path), None) {
+        Ok((config, warnings)) => {
+            print!("{}", describe(&config));
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
+            println!("{}: OK", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprint!("{errors}");
+            eprintln!("{}: {} error(s); nothing was started", path.display(), errors.0.len());
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
+}

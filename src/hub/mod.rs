@@ -1,0 +1,161 @@
+//! The hub owns the venue state: it applies the sources' reports, keeps the client registry
+//! and source health, and publishes an immutable [`Snapshot`] each tick over a `watch`.
+
+pub mod registry;
+pub mod snapshot;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::inventory::Inventory;
+use crate::sources::netdev::InterfaceSample;
+use crate::sources::{Payload, Report};
+use registry::Registry;
+pub use snapshot::{InterfaceSnapshot, Snapshot, SourceSnapshot, ZoneSnapshot};
+
+/// Venue state between ticks.
+pub struct Hub {
+    inventory: Arc<Inventory>,
+    venue: String,
+    event: String,
+    tick: Duration,
+    window: Duration,
+    interfaces: Vec<InterfaceSample>,
+    registry: Registry,
+    sources: BTreeMap<(&'static str, String), SourceSnapshot>,
+}
+
+impl Hub {
+    /// A hub for the venue the config describes.
+    pub fn new(config: &Config, inventory: Arc<Inventory>) -> Hub {
+        Hub {
+            inventory,
+            venue: config.venue.name.clone(),
+            event: config.venue.event.clone(),
+            tick: config.agent.tick,
+            window: config.agent.active_window,
+            interfaces: Vec::new(),
+            registry: Registry::new(config.agent.active_window),
+            sources: BTreeMap::new(),
+        }
+    }
+
+    /// Applies one source report received at `now`; logs once per change of a source's health.
+    pub fn apply(&mut self, report: Report, now: Instant) {
+        let health = self
+            .sources
+            .entry((report.source, report.instance.clone()))
+            .or_insert_with(|| SourceSnapshot {
+                source: report.source,
+                instance: report.instance.clone(),
+                up: false,
+                errors: BTreeMap::new(),
+                last_error: None,
+                duration_seconds: 0.0,
+            });
+        health.duration_seconds = report.duration.as_secs_f64();
+        match report.outcome {
+            Ok(payload) => {
+                if health.last_error.is_some() {
+                    tracing::info!(source = report.source, instance = %report.instance, "source recovered");
+                }
+                health.up = true;
+                health.last_error = None;
+                match payload {
+                    Payload::Interfaces(samples) => self.interfaces = samples,
+                    Payload::Clients(sightings) => self.registry.observe(report.source, &sightings, now),
+                }
+            }
+            Err(error) => {
+                if health.last_error.as_deref() != Some(error.message.as_str()) {
+                    tracing::warn!(
+                        source = report.source,
+                        instance = %report.instance,
+                        kind = error.kind,
+                        error = %error.message,
+                        "source failed"
+                    );
+                }
+                health.up = false;
+                *health.errors.entry(error.kind).or_default() += 1;
+                health.last_error = Some(error.message);
+            }
+        }
+    }
+
+    /// The venue now, as an immutable snapshot.
+    pub fn snapshot(&mut self, now: Instant, wall: SystemTime) -> Snapshot {
+        self.registry.expire(now);
+        let counts = self.registry.counts(self.inventory.zones.len(), now);
+        let zones = self
+            .inventory
+            .zones
+            .iter()
+            .zip(counts)
+            .map(|(zone, c)| ZoneSnapshot {
+                id: zone.id.clone(),
+                name: zone.name.clone(),
+                seats: zone.seats,
+                clients: c.clients,
+                clients_randomized: c.randomized,
+                clients_by_source: c.by_source,
+            })
+            .collect();
+        let mut interfaces: Vec<InterfaceSnapshot> = self
+            .interfaces
+            .iter()
+            .map(|s| InterfaceSnapshot {
+                name: s.link.name.clone(),
+                zone: s.zone.and_then(|z| self.inventory.zones.get(z)).map(|z| z.id.clone()),
+                kind: s.link.kind,
+                up: s.link.up,
+                carrier: s.link.carrier,
+                mtu: s.link.mtu,
+                speed_bps: s.link.speed_bps,
+                counters: s.link.counters,
+            })
+            .collect();
+        interfaces.sort_by(|a, b| a.name.cmp(&b.name));
+        Snapshot {
+            generated_at: wall
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            venue: self.venue.clone(),
+            event: self.event.clone(),
+            tick_seconds: self.tick.as_secs_f64(),
+            active_window_seconds: self.window.as_secs_f64(),
+            zones,
+            interfaces,
+            sources: self.sources.values().cloned().collect(),
+        }
+    }
+
+    /// Applies reports as they come and publishes a snapshot every tick (the first one second
+    /// after start, once the sources have had their first look) until `cancel` fires.
+    pub async fn run(
+        mut self,
+        mut reports: mpsc::Receiver<Report>,
+        publish: watch::Sender<Arc<Snapshot>>,
+        cancel: CancellationToken,
+    ) {
+        let first = Instant::now() + self.tick.min(Duration::from_secs(1));
+        let mut ticks = tokio::time::interval_at(first, self.tick);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                Some(report) = reports.recv() => self.apply(report, Instant::now()),
+                _ = ticks.tick() => {
+                    let snapshot = self.snapshot(Instant::now(), SystemTime::now());
+                    publish.send_replace(Arc::new(snapshot));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Client identity without personal data: a MAC address becomes a keyed hash at once.
+//!
+//! The key is a per-event secret kept in the state folder (mode 0600), so one device keeps one
+//! id for the whole event while nobody without the key can link an id back to a MAC. Ids never
+//! leave the agent: they are counted, not shown.
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use siphasher::sip::SipHasher24;
+
+/// The per-event secret that keys client ids.
+#[derive(Clone)]
+pub struct ClientKey([u8; 16]);
+
+/// A client's pseudonymous id: SipHash-2-4 of its MAC under the event key (64 bits).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientId(u64);
+
+/// What a source learns about a client: its id and whether its MAC was randomized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Client {
+    /// Keyed hash of the MAC address.
+    pub id: ClientId,
+    /// The MAC had its locally-administered bit set (a randomized, private address).
+    pub randomized: bool,
+}
+
+// Ids are deliberately opaque in logs and panics.
+impl std::fmt::Debug for ClientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientId(..)")
+    }
+}
+
+impl std::fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientKey(..)")
+    }
+}
+
+impl ClientKey {
+    /// A key from fixed bytes (tests, or a key read from elsewhere).
+    pub fn from_bytes(bytes: [u8; 16]) -> ClientKey {
+        ClientKey(bytes)
+    }
+
+    /// A fresh random key that lives only as long as the process.
+    pub fn ephemeral() -> ClientKey {
+        ClientKey(rand::random())
+    }
+
+    /// Reads the event key at `path`, creating it (mode 0600, and its folder) when absent.
+    ///
+    /// # Errors
+    /// The folder cannot be created, or the file cannot be read or written, or it holds
+    /// something other than a 16-byte key.
+    pub fn load_or_create(path: &Path) -> io::Result<ClientKey> {
+        match fs::read(path) {
+            Ok(bytes) => {
+                let key: [u8; 16] = bytes.as_slice().try_into().map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "{} is not a venuemon event key (expected 16 bytes, found {}); \
+                             remove it to start a new event",
+                            path.display(),
+                            bytes.len()
+                        ),
+                    )
+                })?;
+                Ok(ClientKey(key))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent() {
+                    fs::create_dir_all(dir)?;
+                }
+                let key = ClientKey::ephemeral();
+                let mut file = fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)?;
+                file.write_all(&key.0)?;
+                file.sync_all()?;
+                Ok(key)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The client behind a MAC address.
+    pub fn client(&self, mac: &[u8; 6]) -> Client {
+        let hasher = SipHasher24::new_with_key(&self.0);
+        Client {
+            id: ClientId(hasher.hash(mac)),
+            randomized: mac[0] & 0x02 != 0,
+        }
+    }
+}
+
+/// Whether a hardware address is one a client device could hold: six bytes, unicast, not zero.
+pub fn client_mac(bytes: &[u8]) -> Option<[u8; 6]> {
+    let mac: [u8; 6] = bytes.try_into().ok()?;
+    let multicast = mac[0] & 0x01 != 0;
+    (!multicast && mac != [0; 6]).then_some(mac)
+}
+
+/// Parses `aa:bb:cc:dd:ee:ff` (or `-` separated) into bytes.
+pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = text.split([':', '-']);
+    for byte in &mut mac {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 2 {
+            return None;
+        }
+        *byte = u8::from_str_radix(part, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_mac_same_id_different_key_different_id() {
+        let a = ClientKey::from_bytes([1; 16]);
+        let b = ClientKey::from_bytes([2; 16]);
+        let mac = [0x00, 0x16, 0x3e, 0x01, 0x02, 0x03];
+        assert_eq!(a.client(&mac).id, a.client(&mac).id);
+        assert_ne!(a.client(&mac).id, b.client(&mac).id);
+    }
+
+    #[test]
+    fn locally_administered_bit_marks_randomized() {
+        let key = ClientKey::from_bytes([0; 16]);
+        assert!(key.client(&[0x02, 0, 0, 0, 0, 1]).randomized);
+        assert!(key.client(&[0xda, 0xa1, 0x19, 0, 0, 1]).randomized);
+        assert!(!key.client(&[0x00, 0x16, 0x3e, 0, 0, 1]).randomized);
+    }
+
+    #[test]
+    fn debug_never_shows_the_hash() {
+        let key = ClientKey::from_bytes([7; 16]);
+        let id = key.client(&[0, 1, 2, 3, 4, 5]).id;
+        assert_eq!(format!("{id:?}"), "ClientId(..)");
+        assert_eq!(format!("{key:?}"), "ClientKey(..)");
+    }
+
+    #[test]
+    fn parses_macs_and_rejects_garbage() {
+        assert_eq!(
+            parse_mac("cc:aa:dd:ee:aa:bb"),
+            Some([0xcc, 0xaa, 0xdd, 0xee, 0xaa, 0xbb])
+        );
+        assert_eq!(parse_mac("0-1-2-3-4-5"), Some([0, 1, 2, 3, 4, 5]));
+        for bad in ["", "cc:aa:dd:ee:aa", "cc:aa:dd:ee:aa:bb:00", "zz:aa:dd:ee:aa:bb", "ccc:a:d:e:a:b"] {
+            assert_eq!(parse_mac(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_unicast_nonzero_six_byte_addresses_are_clients() {
+        assert!(client_mac(&[0, 1, 2, 3, 4, 5]).is_some());
+        assert!(client_mac(&[1, 0, 0x5e, 0, 0, 1]).is_none());
+        assert!(client_mac(&[0; 6]).is_none());
+        assert!(client_mac(&[0, 1, 2, 3]).is_none());
+    }
+
+    #[test]
+    fn key_file_is_created_private_and_reused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("state/event.key");
+        let first = ClientKey::load_or_create(&path).expect("create");
+        let second = ClientKey::load_or_create(&path).expect("reuse");
+        assert_eq!(first.0, second.0);
+        let mode = fs::metadata(&path).expect("metadata").permissions();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+        fs::write(&path, b"short").expect("overwrite");
+        let err = ClientKey::load_or_create(&path).expect_err("bad key");
+        assert!(err.to_string().contains("expected 16 bytes"), "{err}");
+    }
+}

@@ -1,0 +1,411 @@
+//! The host's network interfaces with their counters and state, read through one seam:
+//! rtnetlink (one dump per call), or `/proc/net/dev` plus `/sys/class/net` under configurable
+//! roots, for hosts without netlink and for fixture tests.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use futures_util::TryStreamExt;
+use netlink_packet_route::link::{
+    InfoKind, LinkAttribute, LinkInfo, LinkLayerType, LinkMessage, State,
+};
+use serde::Serialize;
+
+use super::SourceError;
+use crate::config::Backend;
+use crate::inventory::LinkKind;
+
+/// An interface's traffic counters since it was created (raw kernel counters).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Receive errors.
+    pub rx_errors: u64,
+    /// Received packets dropped.
+    pub rx_drops: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Transmit errors.
+    pub tx_errors: u64,
+    /// Packets dropped on transmit.
+    pub tx_drops: u64,
+}
+
+/// One interface as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Kernel interface index (0 when unknown).
+    pub index: u32,
+    /// Kernel interface name.
+    pub name: String,
+    /// What kind of device it is.
+    pub kind: LinkKind,
+    /// Traffic counters.
+    pub counters: Counters,
+    /// Operationally up (or state unknown with a carrier, as virtual devices report).
+    pub up: bool,
+    /// Carrier present, when the kernel says.
+    pub carrier: Option<bool>,
+    /// MTU in bytes, when known.
+    pub mtu: Option<u32>,
+    /// Negotiated speed in bits per second, when known.
+    pub speed_bps: Option<u64>,
+}
+
+/// Where links are read from.
+pub enum LinkReader {
+    /// rtnetlink, with `/sys` for speed and wireless detection.
+    Netlink {
+        /// Handle to the netlink connection task.
+        handle: rtnetlink::Handle,
+        /// Root of the sys file system.
+        sys_root: PathBuf,
+    },
+    /// `/proc/net/dev` and `/sys/class/net`.
+    Proc {
+        /// Root of the proc file system.
+        proc_root: PathBuf,
+        /// Root of the sys file system.
+        sys_root: PathBuf,
+    },
+}
+
+impl LinkReader {
+    /// Opens the backend the config asks for; `auto` falls back to /proc and /sys when a
+    /// netlink socket cannot be opened. Must run inside a tokio runtime (netlink spawns a
+    /// connection task).
+    ///
+    /// # Errors
+    /// `netlink` was asked for and the socket cannot be opened.
+    pub fn open(backend: Backend, proc_root: &Path, sys_root: &Path) -> Result<LinkReader, SourceError> {
+        let proc = || LinkReader::Proc {
+            proc_root: proc_root.to_path_buf(),
+            sys_root: sys_root.to_path_buf(),
+        };
+        if backend == Backend::Proc {
+            return Ok(proc());
+        }
+        match rtnetlink::new_connection() {
+            Ok((connection, handle, _)) => {
+                tokio::spawn(connection);
+                Ok(LinkReader::Netlink {
+                    handle,
+                    sys_root: sys_root.to_path_buf(),
+                })
+            }
+            Err(e) if backend == Backend::Auto => {
+                tracing::warn!(error = %e, "netlink unavailable, reading /proc and /sys instead");
+                Ok(proc())
+            }
+            Err(e) => Err(SourceError::new(
+                "netlink",
+                format!("cannot open a netlink socket ({e}); set backend = \"proc\" to read /proc instead"),
+            )),
+        }
+    }
+
+    /// The backend in use, as an instance label.
+    pub fn instance(&self) -> &'static str {
+        match self {
+            LinkReader::Netlink { .. } => "netlink",
+            LinkReader::Proc { .. } => "proc",
+        }
+    }
+
+    /// The handle, when netlink is in use (the neighbour source shares it).
+    pub fn netlink(&self) -> Option<&rtnetlink::Handle> {
+        match self {
+            LinkReader::Netlink { handle, .. } => Some(handle),
+            LinkReader::Proc { .. } => None,
+        }
+    }
+
+    /// Every interface present now.
+    ///
+    /// # Errors
+    /// The netlink dump failed, or /proc/net/dev is missing, unreadable or malformed.
+    pub async fn links(&self) -> Result<Vec<Link>, SourceError> {
+        match self {
+            LinkReader::Netlink { handle, sys_root } => {
+                let messages: Vec<LinkMessage> = handle
+                    .link()
+                    .get()
+                    .execute()
+                    .try_collect()
+                    .await
+                    .map_err(|e| SourceError::new("netlink", format!("link dump failed: {e}")))?;
+                Ok(messages
+                    .iter()
+                    .filter_map(|m| link_from_netlink(m, sys_root))
+                    .collect())
+            }
+            LinkReader::Proc { proc_root, sys_root } => {
+                let path = proc_root.join("net/dev");
+                let text = fs::read_to_string(&path).map_err(|e| SourceError::io(&path, &e))?;
+                let counters = parse_proc_net_dev(&text).map_err(|e| {
+                    SourceError::new("parse", format!("{}: {e}", path.display()))
+                })?;
+                Ok(counters
+                    .into_iter()
+                    .map(|(name, counters)| link_from_sysfs(name, counters, sys_root))
+                    .collect())
+            }
+        }
+    }
+}
+
+/// A malformed `/proc/net/dev`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// No header, or not the header of /proc/net/dev.
+    #[error("not a /proc/net/dev table (header missing)")]
+    Header,
+    /// A line that does not hold a name and 16 counters.
+    #[error("line {line}: expected `name: 16 counters`")]
+    Line {
+        /// 1-based line number.
+        line: usize,
+    },
+}
+
+/// Parses `/proc/net/dev`: two header lines, then `name: rx×8 tx×8` per interface.
+/// Names may hold colons (`ibr10:30`) or any UTF-8; there may be no space after the colon.
+///
+/// # Errors
+/// A missing header, or any line without a name and 16 numeric counters.
+pub fn parse_proc_net_dev(text: &str) -> Result<Vec<(String, Counters)>, ParseError> {
+    let mut lines = text.lines();
+    let header_ok = lines.next().is_some_and(|l| l.starts_with("Inter-|"))
+        && lines.next().is_some_and(|l| l.contains("face |"));
+    if !header_ok {
+        return Err(ParseError::Header);
+    }
+    let mut out = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let bad = ParseError::Line { line: i + 3 };
+        let (name, values) = line.rsplit_once(':').ok_or(bad.clone())?;
+        let name = name.trim();
+        let mut numbers = [0u64; 16];
+        let mut fields = values.split_ascii_whitespace();
+        for n in &mut numbers {
+            *n = fields
+                .next()
+                .and_then(|f| f.parse().ok())
+                .ok_or(bad.clone())?;
+        }
+        if name.is_empty() || fields.next().is_some() {
+            return Err(bad);
+        }
+        out.push((
+            name.to_string(),
+            Counters {
+                rx_bytes: numbers[0],
+                rx_packets: numbers[1],
+                rx_errors: numbers[2],
+                rx_drops: numbers[3],
+                tx_bytes: numbers[8],
+                tx_packets: numbers[9],
+                tx_errors: numbers[10],
+                tx_drops: numbers[11],
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// Reads one small sysfs attribute of an interface, trimmed.
+fn sys_attr(sys_root: &Path, name: &str, attr: &str) -> Option<String> {
+    let text = fs::read_to_string(sys_root.join("class/net").join(name).join(attr)).ok()?;
+    Some(text.trim().to_string())
+}
+
+fn sys_has(sys_root: &Path, name: &str, entry: &str) -> bool {
+    sys_root.join("class/net").join(name).join(entry).exists()
+}
+
+/// Negotiated speed from sysfs (Mb/s there; absent or -1 when unknown).
+fn sys_speed_bps(sys_root: &Path, name: &str) -> Option<u64> {
+    let mbps: u64 = sys_attr(sys_root, name, "speed")?.parse().ok()?;
+    Some(mbps * 1_000_000)
+}
+
+/// Up, by the rule both backends share: operstate `up`, or `unknown` with a carrier.
+fn is_up(operstate: &str, carrier: Option<bool>) -> bool {
+    operstate == "up" || (operstate == "unknown" && carrier == Some(true))
+}
+
+/// A link from `/proc/net/dev` counters and whatever `/sys/class/net/NAME` says.
+fn link_from_sysfs(name: String, counters: Counters, sys_root: &Path) -> Link {
+    let carrier = sys_attr(sys_root, &name, "carrier").map(|c| c == "1");
+    let operstate = sys_attr(sys_root, &name, "operstate").unwrap_or_default();
+    let uevent = sys_attr(sys_root, &name, "uevent").unwrap_or_default();
+    let kind = if sys_attr(sys_root, &name, "type").as_deref() == Some("772") {
+        LinkKind::Loopback
+    } else if sys_has(sys_root, &name, "wireless") || sys_has(sys_root, &name, "phy80211") {
+        LinkKind::Wireless
+    } else if sys_has(sys_root, &name, "bridge") {
+        LinkKind::Bridge
+    } else if sys_has(sys_root, &name, "bonding") {
+        LinkKind::Bond
+    } else if uevent.lines().any(|l| l == "DEVTYPE=vlan") {
+        LinkKind::Vlan
+    } else if sys_has(sys_root, &name, "device") {
+        LinkKind::Physical
+    } else {
+        LinkKind::Other
+    };
+    Link {
+        index: sys_attr(sys_root, &name, "ifindex").and_then(|i| i.parse().ok()).unwrap_or(0),
+        kind,
+        counters,
+        up: is_up(&operstate, carrier),
+        carrier,
+        mtu: sys_attr(sys_root, &name, "mtu").and_then(|m| m.parse().ok()),
+        speed_bps: sys_speed_bps(sys_root, &name),
+        name,
+    }
+}
+
+/// A link from one rtnetlink `RTM_NEWLINK` message; `None` without a name.
+fn link_from_netlink(message: &LinkMessage, sys_root: &Path) -> Option<Link> {
+    let mut name = None;
+    let mut counters = Counters::default();
+    let mut operstate = State::Unknown;
+    let mut carrier = None;
+    let mut mtu = None;
+    let mut info_kind = None;
+    for attr in &message.attributes {
+        match attr {
+            LinkAttribute::IfName(n) => name = Some(n.clone()),
+            LinkAttribute::Stats64(s) => {
+                counters = Counters {
+                    rx_bytes: s.rx_bytes,
+                    rx_packets: s.rx_packets,
+                    rx_errors: s.rx_errors,
+                    rx_drops: s.rx_dropped,
+                    tx_bytes: s.tx_bytes,
+                    tx_packets: s.tx_packets,
+                    tx_errors: s.tx_errors,
+                    tx_drops: s.tx_dropped,
+                }
+            }
+            LinkAttribute::OperState(s) => operstate = *s,
+            LinkAttribute::Carrier(c) => carrier = Some(*c != 0),
+            LinkAttribute::Mtu(m) => mtu = Some(*m),
+            LinkAttribute::LinkInfo(infos) => {
+                info_kind = infos.iter().find_map(|i| match i {
+                    LinkInfo::Kind(k) => Some(k.clone()),
+                    _ => None,
+                });
+            }
+            _ => {}
+        }
+    }
+    let name = name?;
+    let kind = match info_kind {
+        Some(InfoKind::Bridge) => LinkKind::Bridge,
+        Some(InfoKind::Bond) => LinkKind::Bond,
+        Some(InfoKind::Vlan) => LinkKind::Vlan,
+        Some(InfoKind::Veth) => LinkKind::Veth,
+        Some(_) => LinkKind::Other,
+        None if message.header.link_layer_type == LinkLayerType::Loopback => LinkKind::Loopback,
+        None if sys_has(sys_root, &name, "wireless") || sys_has(sys_root, &name, "phy80211") => {
+            LinkKind::Wireless
+        }
+        None => LinkKind::Physical,
+    };
+    let operstate = match operstate {
+        State::Up => "up",
+        State::Unknown => "unknown",
+        _ => "down",
+    };
+    Some(Link {
+        index: message.header.index,
+        kind,
+        counters,
+        up: is_up(operstate, carrier),
+        carrier,
+        mtu,
+        speed_bps: sys_speed_bps(sys_root, &name),
+        name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/node_exporter/proc-net-dev"
+    );
+
+    fn fixture() -> String {
+        fs::read_to_string(FIXTURE).expect("../shared/fixtures/node_exporter/proc-net-dev is readable")
+    }
+
+    #[test]
+    fn parses_node_exporter_fixture_with_odd_names() {
+        let links = parse_proc_net_dev(&fixture()).expect("fixture parses");
+        let names: Vec<&str> = links.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["tun0", "veth4B09XN", "lo", "eth0", "lxcbr0", "wlan0", "docker0", "ibr10:30", "flannel.1", "💩0"]
+        );
+        let eth0 = &links[3].1;
+        assert_eq!(eth0.rx_bytes, 68_210_035_552, "no space after `eth0:`");
+        assert_eq!(eth0.rx_packets, 520_993_275);
+        assert_eq!(eth0.tx_bytes, 9_315_587_528);
+        assert_eq!(eth0.tx_packets, 43_451_486);
+        let flannel = &links[8].1;
+        assert_eq!(flannel.tx_drops, 64);
+        let emoji = &links[9].1;
+        assert_eq!((emoji.rx_bytes, emoji.tx_bytes), (57_750_104, 404_570_255));
+    }
+
+    #[test]
+    fn empty_garbage_and_half_written_input_are_errors() {
+        assert_eq!(parse_proc_net_dev(""), Err(ParseError::Header));
+        assert_eq!(parse_proc_net_dev("\u{0}\u{1}garbage\n"), Err(ParseError::Header));
+        let text = fixture();
+        // Cut the file in the middle of every line: a clean prefix parses, a cut line errors.
+        for cut in 0..text.len() {
+            if !text.is_char_boundary(cut) {
+                continue;
+            }
+            let prefix = &text[..cut];
+            let result = parse_proc_net_dev(prefix);
+            if prefix.ends_with('\n') && prefix.lines().count() >= 2 {
+                assert!(result.is_ok(), "clean prefix of {cut} bytes");
+            }
+        }
+        let half = "Inter-|\n face |\n  eth0: 1 2 3\n";
+        assert_eq!(parse_proc_net_dev(half), Err(ParseError::Line { line: 3 }));
+        let extra = "Inter-|\n face |\n  eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\n";
+        assert_eq!(parse_proc_net_dev(extra), Err(ParseError::Line { line: 3 }));
+        let negative = "Inter-|\n face |\n  eth0: -1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
+        assert_eq!(parse_proc_net_dev(negative), Err(ParseError::Line { line: 3 }));
+    }
+
+    #[test]
+    fn sysfs_fills_state_kind_and_speed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let net = dir.path().join("class/net/eth0");
+        fs::create_dir_all(net.join("device")).expect("mkdir");
+        for (attr, value) in [("operstate", "up\n"), ("carrier", "1\n"), ("mtu", "1500\n"), ("speed", "1000\n"), ("type", "1\n")] {
+            fs::write(net.join(attr), value).expect("write");
+        }
+        let link = link_from_sysfs("eth0".into(), Counters::default(), dir.path());
+        assert_eq!(link.kind, LinkKind::Physical);
+        assert!(link.up);
+        assert_eq!(link.mtu, Some(1500));
+        assert_eq!(link.speed_bps, Some(1_000_000_000));
+        let gone = link_from_sysfs("nope0".into(), Counters::default(), dir.path());
+        assert_eq!((gone.kind, gone.up, gone.mtu, gone.speed_bps), (LinkKind::Other, false, None, None));
+    }
+}

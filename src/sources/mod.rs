@@ -1,0 +1,184 @@
+//! Sources turn the outside world into typed observations. Each runs as its own tokio task
+//! on its own interval and sends [`Report`]s to the hub; none knows about Prometheus or HTML.
+//!
+//! - [`netdev`]: interface counters and state (rtnetlink, or /proc/net/dev + /sys/class/net).
+//! - [`neighbours`]: active clients from the ARP/NDP neighbour table.
+//! - [`links`]: the interface list both of them read, through one seam.
+
+pub mod links;
+pub mod neighbours;
+pub mod netdev;
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::inventory::ZoneIdx;
+use crate::privacy::Client;
+use netdev::InterfaceSample;
+
+/// What a source saw in one sample.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// Every monitored interface present now; an interface missing here has vanished.
+    Interfaces(Vec<InterfaceSample>),
+    /// Clients seen, each with its zone.
+    Clients(Vec<Sighting>),
+}
+
+/// A client seen by a source.
+#[derive(Debug, Clone, Copy)]
+pub struct Sighting {
+    /// Who (a keyed hash) and whether the MAC was randomized.
+    pub client: Client,
+    /// Where.
+    pub zone: ZoneIdx,
+    /// How long ago the source last heard from it (zero: now).
+    pub age: Duration,
+}
+
+/// Why a sample failed, in a bounded set of kinds (a metric label) and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SourceError {
+    /// Bounded cause: `permission`, `missing`, `io`, `parse` or `netlink`.
+    pub kind: &'static str,
+    /// What happened and what to do; never holds a MAC or an IP.
+    pub message: String,
+}
+
+impl SourceError {
+    /// An error of a given kind.
+    pub fn new(kind: &'static str, message: impl Into<String>) -> SourceError {
+        SourceError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// An I/O error on `path`, classified, with the fix named where there is one.
+    pub fn io(path: &std::path::Path, error: &std::io::Error) -> SourceError {
+        match error.kind() {
+            std::io::ErrorKind::NotFound => {
+                SourceError::new("missing", format!("{} does not exist", path.display()))
+            }
+            std::io::ErrorKind::PermissionDenied => SourceError::new(
+                "permission",
+                format!(
+                    "permission denied reading {}: run venuemon as root or give it read access",
+                    path.display()
+                ),
+            ),
+            _ => SourceError::new("io", format!("cannot read {}: {error}", path.display())),
+        }
+    }
+}
+
+/// One sample's result, as the hub receives it.
+#[derive(Debug)]
+pub struct Report {
+    /// Source name (a bounded label: `netdev`, `neighbours`, ...).
+    pub source: &'static str,
+    /// Which instance of the source (a backend or a path from the config).
+    pub instance: String,
+    /// How long the sample took.
+    pub duration: Duration,
+    /// What it saw, or why it could not.
+    pub outcome: Result<Payload, SourceError>,
+}
+
+/// A source of observations, sampled on an interval.
+pub trait Source: Send + 'static {
+    /// The source's name, used as a metric label.
+    const NAME: &'static str;
+
+    /// The instance label (for example the backend in use).
+    fn instance(&self) -> String;
+
+    /// Takes one sample.
+    fn sample(&mut self) -> impl Future<Output = Result<Payload, SourceError>> + Send;
+}
+
+/// The longest wait between retries of a failing source.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Samples `source` every `interval` until `cancel` fires, sending each result to the hub.
+/// After failures it waits longer (doubling, up to a minute) before the next try.
+pub async fn run<S: Source>(
+    mut source: S,
+    interval: Duration,
+    hub: mpsc::Sender<Report>,
+    cancel: CancellationToken,
+) {
+    let mut failures: u32 = 0;
+    loop {
+        let started = Instant::now();
+        let outcome = source.sample().await;
+        failures = if outcome.is_ok() { 0 } else { failures.saturating_add(1) };
+        let report = Report {
+            source: S::NAME,
+            instance: source.instance(),
+            duration: started.elapsed(),
+            outcome,
+        };
+        if hub.send(report).await.is_err() {
+            return; // the hub is gone: shutting down
+        }
+        let wait = if failures == 0 {
+            interval
+        } else {
+            (interval * 2u32.saturating_pow(failures - 1)).min(MAX_BACKOFF.max(interval))
+        };
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep_until(started + wait) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Flaky {
+        results: Vec<bool>,
+    }
+
+    impl Source for Flaky {
+        const NAME: &'static str = "flaky";
+        fn instance(&self) -> String {
+            "test".into()
+        }
+        async fn sample(&mut self) -> Result<Payload, SourceError> {
+            match self.results.pop() {
+                Some(true) | None => Ok(Payload::Clients(vec![])),
+                Some(false) => Err(SourceError::new("io", "down")),
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failing_source_backs_off_then_recovers() {
+        // popped from the end: fail, fail, fail, then succeed
+        let source = Flaky {
+            results: vec![true, false, false, false],
+        };
+        let (tx, mut rx) = mpsc::channel(16);
+        let cancel = CancellationToken::new();
+        let start = Instant::now();
+        tokio::spawn(run(source, Duration::from_secs(5), tx, cancel.clone()));
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let report = rx.recv().await.expect("report");
+            times.push((start.elapsed().as_secs(), report.outcome.is_ok()));
+        }
+        cancel.cancel();
+        assert_eq!(
+            times,
+            [(0, false), (5, false), (15, false), (35, true), (40, true)]
+        );
+    }
+}

@@ -1,0 +1,226 @@
+//! The neighbour source: clients the kernel has recently talked to, from the ARP (IPv4) and
+//! NDP (IPv6) table. Entries that are REACHABLE, STALE, DELAY or PROBE count; FAILED,
+//! INCOMPLETE, PERMANENT and NOARP do not. MACs are hashed here and go no further.
+
+use std::collections::HashMap;
+use std::fs;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
+};
+
+use super::links::LinkReader;
+use super::{Payload, Sighting, Source, SourceError};
+use crate::inventory::{Inventory, LinkKind};
+use crate::privacy::{ClientKey, client_mac, parse_mac};
+
+/// One row of `/proc/net/arp`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArpEntry {
+    /// The neighbour's IPv4 address.
+    pub ip: Ipv4Addr,
+    /// `ATF_*` flags (0x2 complete, 0x4 permanent).
+    pub flags: u32,
+    /// Hardware address, when it parses as a MAC.
+    pub mac: Option<[u8; 6]>,
+    /// Interface name.
+    pub device: String,
+}
+
+const ATF_COM: u32 = 0x02;
+const ATF_PERM: u32 = 0x04;
+
+/// Parses `/proc/net/arp`. Rows that do not parse are skipped (the table is rewritten while
+/// read); the count of skipped rows is returned beside the entries.
+///
+/// # Errors
+/// The header is missing: this is not an ARP table.
+pub fn parse_proc_net_arp(text: &str) -> Result<(Vec<ArpEntry>, usize), SourceError> {
+    let mut lines = text.lines();
+    if !lines.next().is_some_and(|h| h.starts_with("IP address")) {
+        return Err(SourceError::new("parse", "not a /proc/net/arp table (header missing)"));
+    }
+    let mut entries = Vec::new();
+    let mut skipped = 0;
+    for line in lines {
+        let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+        let entry = match fields.as_slice() {
+            [ip, _hw_type, flags, mac, _mask, device] => (|| {
+                Some(ArpEntry {
+                    ip: ip.parse().ok()?,
+                    flags: u32::from_str_radix(flags.strip_prefix("0x")?, 16).ok()?,
+                    mac: parse_mac(mac),
+                    device: (*device).to_string(),
+                })
+            })(),
+            _ => None,
+        };
+        match entry {
+            Some(e) => entries.push(e),
+            None => skipped += 1,
+        }
+    }
+    Ok((entries, skipped))
+}
+
+/// Whether a neighbour state means the client was recently there.
+pub fn is_active(state: NeighbourState) -> bool {
+    matches!(
+        state,
+        NeighbourState::Reachable | NeighbourState::Stale | NeighbourState::Delay | NeighbourState::Probe
+    )
+}
+
+/// Samples the neighbour table through the same seam as the interface source.
+pub struct NeighboursSource {
+    reader: LinkReader,
+    inventory: Arc<Inventory>,
+    key: ClientKey,
+}
+
+impl NeighboursSource {
+    /// A source hashing MACs with `key` and mapping clients to zones with `inventory`.
+    pub fn new(reader: LinkReader, inventory: Arc<Inventory>, key: ClientKey) -> NeighboursSource {
+        NeighboursSource {
+            reader,
+            inventory,
+            key,
+        }
+    }
+
+    fn sighting(&self, mac: &[u8], device: &str, kind: LinkKind, ip: IpAddr, age: Duration) -> Option<Sighting> {
+        let mac = client_mac(mac)?;
+        let zone = self.inventory.zone_of_client(device, kind, ip)?;
+        Some(Sighting {
+            client: self.key.client(&mac),
+            zone,
+            age,
+        })
+    }
+
+    async fn from_netlink(&self, handle: &rtnetlink::Handle) -> Result<Vec<Sighting>, SourceError> {
+        let links = self.reader.links().await?;
+        let by_index: HashMap<u32, (String, LinkKind)> = links
+            .into_iter()
+            .map(|l| (l.index, (l.name, l.kind)))
+            .collect();
+        let messages: Vec<NeighbourMessage> = handle
+            .neighbours()
+            .get()
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| SourceError::new("netlink", format!("neighbour dump failed: {e}")))?;
+        Ok(messages
+            .iter()
+            .filter(|m| is_active(m.header.state))
+            .filter_map(|m| {
+                let (device, kind) = by_index.get(&m.header.ifindex)?;
+                let mut ip = None;
+                let mut mac = None;
+                let mut age = Duration::ZERO;
+                for attr in &m.attributes {
+                    match attr {
+                        NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => ip = Some(IpAddr::V4(*a)),
+                        NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => ip = Some(IpAddr::V6(*a)),
+                        NeighbourAttribute::LinkLocalAddress(l) => mac = Some(l.as_slice()),
+                        // Ages are in USER_HZ (1/100 s) since the neighbour last answered.
+                        NeighbourAttribute::CacheInfo(c) => age = Duration::from_millis(u64::from(c.confirmed) * 10),
+                        _ => {}
+                    }
+                }
+                self.sighting(mac?, device, *kind, ip?, age)
+            })
+            .collect())
+    }
+
+    async fn from_proc(&self) -> Result<Vec<Sighting>, SourceError> {
+        let LinkReader::Proc { proc_root, .. } = &self.reader else {
+            return Ok(Vec::new());
+        };
+        let path = proc_root.join("net/arp");
+        let text = fs::read_to_string(&path).map_err(|e| SourceError::io(&path, &e))?;
+        let (entries, skipped) = parse_proc_net_arp(&text)?;
+        if skipped > 0 {
+            tracing::debug!(skipped, "unparsable rows in the ARP table skipped");
+        }
+        let kinds: HashMap<String, LinkKind> = self
+            .reader
+            .links()
+            .await
+            .map(|links| links.into_iter().map(|l| (l.name, l.kind)).collect())
+            .unwrap_or_default();
+        Ok(entries
+            .iter()
+            .filter(|e| e.flags & ATF_COM != 0 && e.flags & ATF_PERM == 0)
+            .filter_map(|e| {
+                let kind = kinds.get(&e.device).copied().unwrap_or(LinkKind::Other);
+                self.sighting(&e.mac?, &e.device, kind, IpAddr::V4(e.ip), Duration::ZERO)
+            })
+            .collect())
+    }
+}
+
+impl Source for NeighboursSource {
+    const NAME: &'static str = "neighbours";
+
+    fn instance(&self) -> String {
+        self.reader.instance().to_string()
+    }
+
+    async fn sample(&mut self) -> Result<Payload, SourceError> {
+        let sightings = match self.reader.netlink() {
+            Some(handle) => self.from_netlink(&handle.clone()).await?,
+            None => self.from_proc().await?,
+        };
+        Ok(Payload::Clients(sightings))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/node_exporter/proc-net-arp");
+
+    #[test]
+    fn parses_node_exporter_arp_fixture() {
+        let text = fs::read_to_string(FIXTURE).expect("fixture readable");
+        let (entries, skipped) = parse_proc_net_arp(&text).expect("parses");
+        assert_eq!((entries.len(), skipped), (7, 0));
+        assert_eq!(entries[0].ip, Ipv4Addr::new(192, 168, 1, 1));
+        assert_eq!(entries[0].flags, ATF_COM);
+        assert_eq!(entries[0].mac, Some([0xcc, 0xaa, 0xdd, 0xee, 0xaa, 0xbb]));
+        assert_eq!(entries[6].device, "nope");
+        let per_device = |d: &str| entries.iter().filter(|e| e.device == d).count();
+        assert_eq!((per_device("eth0"), per_device("eth1")), (3, 3));
+    }
+
+    #[test]
+    fn bad_rows_are_skipped_and_garbage_is_an_error() {
+        let text = "IP address       HW type     Flags       HW address            Mask     Device\n\
+                    10.0.0.1 0x1 0x2 00:11:22:33:44:55 * eth0\n\
+                    10.0.0.2 0x1 0x2 00:11:22\n\
+                    not-an-ip 0x1 0x2 00:11:22:33:44:55 * eth0\n\
+                    10.0.0.3 0x1 zz 00:11:22:33:44:55 * eth0\n\
+                    10.0.0.4 0x1 0x0 00:00:00:00:00:00 * eth0\n";
+        let (entries, skipped) = parse_proc_net_arp(text).expect("parses");
+        assert_eq!((entries.len(), skipped), (2, 3));
+        assert!(parse_proc_net_arp("").is_err());
+        assert!(parse_proc_net_arp("\u{fffd}\u{0}").is_err());
+    }
+
+    #[test]
+    fn only_live_states_count() {
+        use NeighbourState::*;
+        let live: Vec<bool> = [Reachable, Stale, Delay, Probe, Failed, Incomplete, Permanent, Noarp, None]
+            .into_iter()
+            .map(is_active)
+            .collect();
+        assert_eq!(live, [true, true, true, true, false, false, false, false, false]);
+    }
+}

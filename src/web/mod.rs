@@ -1,0 +1,162 @@
+//! The HTTP side: `/metrics`, `/healthz`, `/api/status`, all views of the same snapshot.
+
+pub mod metrics;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Json, Response};
+use axum::routing::get;
+use prometheus::{Encoder, TextEncoder};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::hub::Snapshot;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The latest snapshot.
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// Metrics registry rendered by `/metrics`.
+    pub registry: Arc<prometheus::Registry>,
+}
+
+impl AppState {
+    /// State reading snapshots from `snapshots`, with the agent's metrics registry.
+    pub fn new(snapshots: watch::Receiver<Arc<Snapshot>>) -> AppState {
+        AppState {
+            registry: Arc::new(metrics::registry(snapshots.clone())),
+            snapshots,
+        }
+    }
+}
+
+/// The largest request body accepted (no route takes a body yet).
+const BODY_LIMIT: usize = 16 * 1024;
+
+/// The router, with timeouts, a body limit and gzip on every route.
+pub fn app(state: AppState, request_timeout: Duration) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/api/status", get(status))
+        .with_state(state)
+        .layer(CompressionLayer::new())
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+}
+
+/// Serves `app` on `listener` until `cancel` fires, then finishes open requests.
+///
+/// # Errors
+/// The server failed while accepting connections.
+pub async fn serve(listener: TcpListener, app: Router, cancel: CancellationToken) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await
+}
+
+async fn index() -> Html<&'static str> {
+    Html(concat!(
+        "<!doctype html><html lang=en><meta charset=utf-8>",
+        "<meta name=viewport content='width=device-width'><title>venuemon</title>",
+        "<h1>venuemon</h1><ul><li><a href=/metrics>/metrics</a> (Prometheus)</li>",
+        "<li><a href=/api/status>/api/status</a> (JSON snapshot)</li>",
+        "<li><a href=/healthz>/healthz</a></li></ul>"
+    ))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let encoder = TextEncoder::new();
+    let mut body = Vec::with_capacity(16 * 1024);
+    match encoder.encode(&state.registry.gather(), &mut body) {
+        Ok(()) => ([(header::CONTENT_TYPE, encoder.format_type().to_string())], body).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics encoding failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "metrics encoding failed\n").into_response()
+        }
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn status(State(state): State<AppState>) -> Json<Arc<Snapshot>> {
+    Json(Arc::clone(&state.snapshots.borrow()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    fn test_app() -> (watch::Sender<Arc<Snapshot>>, Router) {
+        let (tx, rx) = watch::channel(Arc::new(Snapshot::default()));
+        (tx, app(AppState::new(rx), Duration::from_secs(5)))
+    }
+
+    async fn get_text(app: Router, uri: &str) -> (StatusCode, String, String) {
+        let response = app
+            .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+            .await
+            .expect("response");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("body");
+        (status, content_type, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn metrics_follow_the_latest_snapshot() {
+        let (tx, app) = test_app();
+        let (status, content_type, body) = get_text(app.clone(), "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+        assert!(body.contains("venuemon_build_info{version=\""), "{body}");
+        assert!(!body.contains("venuemon_zone_clients{"));
+        let mut snapshot = Snapshot::default();
+        snapshot.zones.push(crate::hub::ZoneSnapshot {
+            id: "hall-a".into(),
+            name: "Salle \"A\"".into(),
+            seats: Some(800),
+            clients: 42,
+            clients_randomized: 7,
+            clients_by_source: [("neighbours", 42)].into_iter().collect(),
+        });
+        tx.send_replace(Arc::new(snapshot));
+        let (_, _, body) = get_text(app, "/metrics").await;
+        assert!(body.contains("venuemon_zone_clients{zone=\"hall-a\"} 42"), "{body}");
+        assert!(body.contains("venuemon_zone_clients_randomized{zone=\"hall-a\"} 7"));
+        assert!(body.contains("venuemon_zone_capacity_seats{zone=\"hall-a\"} 800"));
+        assert!(body.contains("venuemon_zone_info{name=\"Salle \\\"A\\\"\",zone=\"hall-a\"} 1"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn status_and_health_answer() {
+        let (_tx, app) = test_app();
+        let (status, content_type, body) = get_text(app.clone(), "/api/status").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(content_type, "application/json");
+        let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert!(json["zones"].is_array());
+        assert_eq!(get_text(app.clone(), "/healthz").await.2, "ok\n");
+        assert_eq!(get_text(app, "/nope").await.0, StatusCode::NOT_FOUND);
+    }
+}
