@@ -24,7 +24,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The per-event key, or a process-lifetime key when the state folder is not writable.
 fn client_key(config: &Config) -> ClientKey {
-    let path = config.agent.state_dir.join(format!("{}.key", config.venue.event));
+    let path = config
+        .agent
+        .state_dir
+        .join(format!("{}.key", config.venue.event));
     ClientKey::load_or_create(&path).unwrap_or_else(|e| {
         tracing::warn!(
             path = %path.display(),
@@ -71,15 +74,29 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     if sources.netdev.enabled {
         let n = &sources.netdev;
-        let reader = LinkReader::open(n.backend, &n.proc_root, &n.sys_root).context("interface source")?;
+        let reader =
+            LinkReader::open(n.backend, &n.proc_root, &n.sys_root).context("interface source")?;
         let source = NetdevSource::new(reader, Arc::clone(&inventory));
-        spawn_source(&mut tasks, source, n.interval.unwrap_or(tick), &reports, &cancel);
+        spawn_source(
+            &mut tasks,
+            source,
+            n.interval.unwrap_or(tick),
+            &reports,
+            &cancel,
+        );
     }
     if sources.neighbours.enabled {
         let n = &sources.neighbours;
-        let reader = LinkReader::open(n.backend, &n.proc_root, &sources.netdev.sys_root).context("neighbour source")?;
+        let reader = LinkReader::open(n.backend, &n.proc_root, &sources.netdev.sys_root)
+            .context("neighbour source")?;
         let source = NeighboursSource::new(reader, Arc::clone(&inventory), client_key(&config));
-        spawn_source(&mut tasks, source, n.interval.unwrap_or(tick), &reports, &cancel);
+        spawn_source(
+            &mut tasks,
+            source,
+            n.interval.unwrap_or(tick),
+            &reports,
+            &cancel,
+        );
     }
     drop(reports);
     tasks.spawn(Hub::new(&config, inventory).run(inbox, publish, cancel.clone()));
@@ -88,9 +105,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let app = web::app(AppState::new(snapshots), config.http.request_timeout);
     let served = web::serve(listener, app, cancel.clone()).await;
     cancel.cancel();
-    if tokio::time::timeout(SHUTDOWN_GRACE, async { while tasks.join_next().await.is_some() {} })
-        .await
-        .is_err()
+    if tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
     {
         tracing::warn!("tasks still running at shutdown; stopping anyway");
     }
@@ -101,7 +120,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// Cancels `cancel` on SIGINT or SIGTERM (or returns when it is cancelled otherwise).
 async fn stop_on_signal(cancel: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::error!("cannot install signal handlers; stop venuemon with SIGKILL");
         return;
     };

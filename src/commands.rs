@@ -35,7 +35,10 @@ pub fn present_interfaces(sys_root: &Path) -> Vec<String> {
 ///
 /// # Errors
 /// Every problem found in the file, with file, line and column.
-pub fn load(path: Option<&Path>, listen: Option<SocketAddr>) -> Result<(Config, Vec<Warning>), ConfigErrors> {
+pub fn load(
+    path: Option<&Path>,
+    listen: Option<SocketAddr>,
+) -> Result<(Config, Vec<Warning>), ConfigErrors> {
     let host = host_name();
     let (mut config, mut warnings) = match path {
         Some(path) => config::load_file(path, &host)?,
@@ -76,17 +79,37 @@ pub fn describe(config: &Config) -> String {
         c.agent.active_window,
         c.agent.state_dir.display()
     );
-    let join = |items: Vec<String>| if items.is_empty() { "-".to_string() } else { items.join(", ") };
+    let join = |items: Vec<String>| {
+        if items.is_empty() {
+            "-".to_string()
+        } else {
+            items.join(", ")
+        }
+    };
     let _ = writeln!(
         out,
         "interfaces: include {}, exclude {}, unclaimed go to zone {}",
-        join(c.interfaces.include.iter().map(ToString::to_string).collect()),
-        join(c.interfaces.exclude.iter().map(ToString::to_string).collect()),
+        join(
+            c.interfaces
+                .include
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        ),
+        join(
+            c.interfaces
+                .exclude
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        ),
         c.interfaces.zone.as_deref().unwrap_or("-"),
     );
     let _ = writeln!(out, "zones:");
     for z in &c.zones {
-        let seats = z.seats.map_or("seats unknown".to_string(), |s| format!("{s} seats"));
+        let seats = z
+            .seats
+            .map_or("seats unknown".to_string(), |s| format!("{s} seats"));
         let _ = writeln!(
             out,
             "  {} \"{}\": {seats}; interfaces {}; subnets {}",
@@ -99,9 +122,19 @@ pub fn describe(config: &Config) -> String {
     let _ = writeln!(out, "sources:");
     let state = |enabled: bool| if enabled { "on" } else { "off" };
     let n = &c.sources.netdev;
-    let _ = writeln!(out, "  netdev: {}, backend {}", state(n.enabled), backend(n.backend));
+    let _ = writeln!(
+        out,
+        "  netdev: {}, backend {}",
+        state(n.enabled),
+        backend(n.backend)
+    );
     let n = &c.sources.neighbours;
-    let _ = writeln!(out, "  neighbours: {}, backend {}", state(n.enabled), backend(n.backend));
+    let _ = writeln!(
+        out,
+        "  neighbours: {}, backend {}",
+        state(n.enabled),
+        backend(n.backend)
+    );
     out
 }
 
@@ -118,7 +151,11 @@ pub fn check_config(path: &Path) -> ExitCode {
         }
         Err(errors) => {
             eprint!("{errors}");
-            eprintln!("{}: {} error(s); nothing was started", path.display(), errors.0.len());
+            eprintln!(
+                "{}: {} error(s); nothing was started",
+                path.display(),
+                errors.0.len()
+            );
             ExitCode::from(EXIT_CONFIG)
         }
     }

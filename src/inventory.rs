@@ -34,8 +34,8 @@ pub enum LinkKind {
 
 /// Names that container runtimes and hypervisors give their own devices.
 const CONTAINER_NAMES: &[&str] = &[
-    "docker*", "br-*", "veth*", "virbr*", "vnet*", "cni*", "flannel*", "cali*", "lxcbr*",
-    "lxdbr*", "podman*", "kube-*", "cilium_*", "weave*",
+    "docker*", "br-*", "veth*", "virbr*", "vnet*", "cni*", "flannel*", "cali*", "lxcbr*", "lxdbr*",
+    "podman*", "kube-*", "cilium_*", "weave*",
 ];
 
 /// A zone as the inventory sees it.
@@ -159,7 +159,11 @@ impl Inventory {
             .include
             .iter()
             .map(|p| ("[interfaces] include".to_string(), p))
-            .chain(self.exclude.iter().map(|p| ("[interfaces] exclude".to_string(), p)));
+            .chain(
+                self.exclude
+                    .iter()
+                    .map(|p| ("[interfaces] exclude".to_string(), p)),
+            );
         zone_patterns
             .chain(filter_patterns)
             .filter(|(_, p)| !present.iter().any(|name| p.matches(name)))
@@ -220,9 +224,18 @@ mod tests {
     fn clients_map_by_interface_then_subnet() {
         let inv = venue();
         let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
-        assert_eq!(inv.zone_of_client("wlan0", LinkKind::Wireless, ip("10.20.0.5")), Some(0));
-        assert_eq!(inv.zone_of_client("eth0", LinkKind::Physical, ip("10.20.0.5")), Some(1));
-        assert_eq!(inv.zone_of_client("eth0", LinkKind::Physical, ip("192.0.2.1")), None);
+        assert_eq!(
+            inv.zone_of_client("wlan0", LinkKind::Wireless, ip("10.20.0.5")),
+            Some(0)
+        );
+        assert_eq!(
+            inv.zone_of_client("eth0", LinkKind::Physical, ip("10.20.0.5")),
+            Some(1)
+        );
+        assert_eq!(
+            inv.zone_of_client("eth0", LinkKind::Physical, ip("192.0.2.1")),
+            None
+        );
     }
 
     #[test]

@@ -55,7 +55,9 @@ fn init_logging(filter: &str, format: LogFormat) {
         eprintln!("warning: bad log filter {filter:?} ({e}); using `info`");
         EnvFilter::new(format!("info{quiet}"))
     });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

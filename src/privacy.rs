@@ -158,7 +158,13 @@ mod tests {
             Some([0xcc, 0xaa, 0xdd, 0xee, 0xaa, 0xbb])
         );
         assert_eq!(parse_mac("0-1-2-3-4-5"), Some([0, 1, 2, 3, 4, 5]));
-        for bad in ["", "cc:aa:dd:ee:aa", "cc:aa:dd:ee:aa:bb:00", "zz:aa:dd:ee:aa:bb", "ccc:a:d:e:a:b"] {
+        for bad in [
+            "",
+            "cc:aa:dd:ee:aa",
+            "cc:aa:dd:ee:aa:bb:00",
+            "zz:aa:dd:ee:aa:bb",
+            "ccc:a:d:e:a:b",
+        ] {
             assert_eq!(parse_mac(bad), None, "{bad}");
         }
     }
@@ -179,7 +185,10 @@ mod tests {
         let second = ClientKey::load_or_create(&path).expect("reuse");
         assert_eq!(first.0, second.0);
         let mode = fs::metadata(&path).expect("metadata").permissions();
-        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
         fs::write(&path, b"short").expect("overwrite");
         let err = ClientKey::load_or_create(&path).expect_err("bad key");
         assert!(err.to_string().contains("expected 16 bytes"), "{err}");

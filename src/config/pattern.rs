@@ -2,9 +2,15 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern(String);
 impl Pattern {
-    pub fn new(s: &str) -> Result<Pattern, String> { Ok(Pattern(s.to_string())) }
-    pub fn as_str(&self) -> &str { &self.0 }
-    pub fn is_literal(&self) -> bool { !self.0.contains(['*', '?']) }
+    pub fn new(s: &str) -> Result<Pattern, String> {
+        Ok(Pattern(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn is_literal(&self) -> bool {
+        !self.0.contains(['*', '?'])
+    }
     pub fn matches(&self, name: &str) -> bool {
         fn m(p: &[char], n: &[char]) -> bool {
             match p.split_first() {
@@ -20,5 +26,7 @@ impl Pattern {
     }
 }
 impl std::fmt::Display for Pattern {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(&self.0) }
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }

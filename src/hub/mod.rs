@@ -69,7 +69,9 @@ impl Hub {
                 health.last_error = None;
                 match payload {
                     Payload::Interfaces(samples) => self.interfaces = samples,
-                    Payload::Clients(sightings) => self.registry.observe(report.source, &sightings, now),
+                    Payload::Clients(sightings) => {
+                        self.registry.observe(report.source, &sightings, now)
+                    }
                 }
             }
             Err(error) => {
@@ -112,7 +114,10 @@ impl Hub {
             .iter()
             .map(|s| InterfaceSnapshot {
                 name: s.link.name.clone(),
-                zone: s.zone.and_then(|z| self.inventory.zones.get(z)).map(|z| z.id.clone()),
+                zone: s
+                    .zone
+                    .and_then(|z| self.inventory.zones.get(z))
+                    .map(|z| z.id.clone()),
                 kind: s.link.kind,
                 up: s.link.up,
                 carrier: s.link.carrier,
@@ -136,15 +141,16 @@ impl Hub {
         }
     }
 
-    /// Applies reports as they come and publishes a snapshot every tick (the first one second
-    /// after start, once the sources have had their first look) until `cancel` fires.
+    /// Applies reports as they come and publishes a snapshot every tick until `cancel` fires.
+    /// Ticks fall a tenth of a tick after the sources sample (they start together and sample
+    /// on the tick by default), so what a sample saw is published within one tick.
     pub async fn run(
         mut self,
         mut reports: mpsc::Receiver<Report>,
         publish: watch::Sender<Arc<Snapshot>>,
         cancel: CancellationToken,
     ) {
-        let first = Instant::now() + self.tick.min(Duration::from_secs(1));
+        let first = Instant::now() + (self.tick / 10).min(Duration::from_millis(500));
         let mut ticks = tokio::time::interval_at(first, self.tick);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {

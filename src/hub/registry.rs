@@ -46,7 +46,9 @@ impl Registry {
     /// Records what `source` saw at `now`. A client's zone is that of its latest sighting.
     pub fn observe(&mut self, source: &'static str, sightings: &[Sighting], now: Instant) {
         for s in sightings {
-            let Some(seen) = now.checked_sub(s.age) else { continue };
+            let Some(seen) = now.checked_sub(s.age) else {
+                continue;
+            };
             if now.duration_since(seen) > self.window {
                 continue;
             }
@@ -79,7 +81,9 @@ impl Registry {
         let mut counts = vec![ZoneCounts::default(); zones];
         let active = |at: Instant| now.duration_since(at) <= self.window;
         for entry in self.clients.values().filter(|e| active(e.last_seen)) {
-            let Some(zone) = counts.get_mut(entry.zone) else { continue };
+            let Some(zone) = counts.get_mut(entry.zone) else {
+                continue;
+            };
             zone.clients += 1;
             zone.randomized += u64::from(entry.randomized);
             for (source, at) in &entry.by_source {
@@ -110,7 +114,12 @@ mod tests {
         let key = ClientKey::from_bytes([9; 16]);
         let mut reg = Registry::new(Duration::from_secs(300));
         let now = Instant::now();
-        let seen = [sighting(&key, 1, 0), sighting(&key, 1, 0), sighting(&key, 2, 0), sighting(&key, 3, 1)];
+        let seen = [
+            sighting(&key, 1, 0),
+            sighting(&key, 1, 0),
+            sighting(&key, 2, 0),
+            sighting(&key, 3, 1),
+        ];
         reg.observe("neighbours", &seen, now);
         reg.observe("dhcp", &seen[..1], now);
         let counts = reg.counts(2, now);
@@ -126,11 +135,19 @@ mod tests {
         let key = ClientKey::from_bytes([9; 16]);
         let mut reg = Registry::new(Duration::from_secs(60));
         let start = Instant::now();
-        reg.observe("neighbours", &[sighting(&key, 1, 0), sighting(&key, 3, 0)], start);
+        reg.observe(
+            "neighbours",
+            &[sighting(&key, 1, 0), sighting(&key, 3, 0)],
+            start,
+        );
         tokio::time::advance(Duration::from_secs(30)).await;
         reg.observe("neighbours", &[sighting(&key, 1, 1)], Instant::now());
         let counts = reg.counts(2, Instant::now());
-        assert_eq!((counts[0].clients, counts[1].clients), (1, 1), "roamed to zone 1");
+        assert_eq!(
+            (counts[0].clients, counts[1].clients),
+            (1, 1),
+            "roamed to zone 1"
+        );
         tokio::time::advance(Duration::from_secs(31)).await;
         reg.expire(Instant::now());
         let counts = reg.counts(2, Instant::now());

@@ -82,7 +82,11 @@ impl LinkReader {
     ///
     /// # Errors
     /// `netlink` was asked for and the socket cannot be opened.
-    pub fn open(backend: Backend, proc_root: &Path, sys_root: &Path) -> Result<LinkReader, SourceError> {
+    pub fn open(
+        backend: Backend,
+        proc_root: &Path,
+        sys_root: &Path,
+    ) -> Result<LinkReader, SourceError> {
         let proc = || LinkReader::Proc {
             proc_root: proc_root.to_path_buf(),
             sys_root: sys_root.to_path_buf(),
@@ -104,7 +108,9 @@ impl LinkReader {
             }
             Err(e) => Err(SourceError::new(
                 "netlink",
-                format!("cannot open a netlink socket ({e}); set backend = \"proc\" to read /proc instead"),
+                format!(
+                    "cannot open a netlink socket ({e}); set backend = \"proc\" to read /proc instead"
+                ),
             )),
         }
     }
@@ -144,12 +150,14 @@ impl LinkReader {
                     .filter_map(|m| link_from_netlink(m, sys_root))
                     .collect())
             }
-            LinkReader::Proc { proc_root, sys_root } => {
+            LinkReader::Proc {
+                proc_root,
+                sys_root,
+            } => {
                 let path = proc_root.join("net/dev");
                 let text = fs::read_to_string(&path).map_err(|e| SourceError::io(&path, &e))?;
-                let counters = parse_proc_net_dev(&text).map_err(|e| {
-                    SourceError::new("parse", format!("{}: {e}", path.display()))
-                })?;
+                let counters = parse_proc_net_dev(&text)
+                    .map_err(|e| SourceError::new("parse", format!("{}: {e}", path.display())))?;
                 Ok(counters
                     .into_iter()
                     .map(|(name, counters)| link_from_sysfs(name, counters, sys_root))
@@ -260,7 +268,9 @@ fn link_from_sysfs(name: String, counters: Counters, sys_root: &Path) -> Link {
         LinkKind::Other
     };
     Link {
-        index: sys_attr(sys_root, &name, "ifindex").and_then(|i| i.parse().ok()).unwrap_or(0),
+        index: sys_attr(sys_root, &name, "ifindex")
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(0),
         kind,
         counters,
         up: is_up(&operstate, carrier),
@@ -346,7 +356,8 @@ mod tests {
     );
 
     fn fixture() -> String {
-        fs::read_to_string(FIXTURE).expect("../shared/fixtures/node_exporter/proc-net-dev is readable")
+        fs::read_to_string(FIXTURE)
+            .expect("../shared/fixtures/node_exporter/proc-net-dev is readable")
     }
 
     #[test]
@@ -355,7 +366,18 @@ mod tests {
         let names: Vec<&str> = links.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            ["tun0", "veth4B09XN", "lo", "eth0", "lxcbr0", "wlan0", "docker0", "ibr10:30", "flannel.1", "💩0"]
+            [
+                "tun0",
+                "veth4B09XN",
+                "lo",
+                "eth0",
+                "lxcbr0",
+                "wlan0",
+                "docker0",
+                "ibr10:30",
+                "flannel.1",
+                "💩0"
+            ]
         );
         let eth0 = &links[3].1;
         assert_eq!(eth0.rx_bytes, 68_210_035_552, "no space after `eth0:`");
@@ -371,7 +393,10 @@ mod tests {
     #[test]
     fn empty_garbage_and_half_written_input_are_errors() {
         assert_eq!(parse_proc_net_dev(""), Err(ParseError::Header));
-        assert_eq!(parse_proc_net_dev("\u{0}\u{1}garbage\n"), Err(ParseError::Header));
+        assert_eq!(
+            parse_proc_net_dev("\u{0}\u{1}garbage\n"),
+            Err(ParseError::Header)
+        );
         let text = fixture();
         // Cut the file in the middle of every line: a clean prefix parses, a cut line errors.
         for cut in 0..text.len() {
@@ -389,7 +414,10 @@ mod tests {
         let extra = "Inter-|\n face |\n  eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\n";
         assert_eq!(parse_proc_net_dev(extra), Err(ParseError::Line { line: 3 }));
         let negative = "Inter-|\n face |\n  eth0: -1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
-        assert_eq!(parse_proc_net_dev(negative), Err(ParseError::Line { line: 3 }));
+        assert_eq!(
+            parse_proc_net_dev(negative),
+            Err(ParseError::Line { line: 3 })
+        );
     }
 
     #[test]
@@ -397,7 +425,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let net = dir.path().join("class/net/eth0");
         fs::create_dir_all(net.join("device")).expect("mkdir");
-        for (attr, value) in [("operstate", "up\n"), ("carrier", "1\n"), ("mtu", "1500\n"), ("speed", "1000\n"), ("type", "1\n")] {
+        for (attr, value) in [
+            ("operstate", "up\n"),
+            ("carrier", "1\n"),
+            ("mtu", "1500\n"),
+            ("speed", "1000\n"),
+            ("type", "1\n"),
+        ] {
             fs::write(net.join(attr), value).expect("write");
         }
         let link = link_from_sysfs("eth0".into(), Counters::default(), dir.path());
@@ -406,6 +440,9 @@ mod tests {
         assert_eq!(link.mtu, Some(1500));
         assert_eq!(link.speed_bps, Some(1_000_000_000));
         let gone = link_from_sysfs("nope0".into(), Counters::default(), dir.path());
-        assert_eq!((gone.kind, gone.up, gone.mtu, gone.speed_bps), (LinkKind::Other, false, None, None));
+        assert_eq!(
+            (gone.kind, gone.up, gone.mtu, gone.speed_bps),
+            (LinkKind::Other, false, None, None)
+        );
     }
 }

@@ -117,7 +117,11 @@ pub async fn run<S: Source>(
     loop {
         let started = Instant::now();
         let outcome = source.sample().await;
-        failures = if outcome.is_ok() { 0 } else { failures.saturating_add(1) };
+        failures = if outcome.is_ok() {
+            0
+        } else {
+            failures.saturating_add(1)
+        };
         let report = Report {
             source: S::NAME,
             instance: source.instance(),

@@ -42,7 +42,10 @@ const ATF_PERM: u32 = 0x04;
 pub fn parse_proc_net_arp(text: &str) -> Result<(Vec<ArpEntry>, usize), SourceError> {
     let mut lines = text.lines();
     if !lines.next().is_some_and(|h| h.starts_with("IP address")) {
-        return Err(SourceError::new("parse", "not a /proc/net/arp table (header missing)"));
+        return Err(SourceError::new(
+            "parse",
+            "not a /proc/net/arp table (header missing)",
+        ));
     }
     let mut entries = Vec::new();
     let mut skipped = 0;
@@ -71,7 +74,10 @@ pub fn parse_proc_net_arp(text: &str) -> Result<(Vec<ArpEntry>, usize), SourceEr
 pub fn is_active(state: NeighbourState) -> bool {
     matches!(
         state,
-        NeighbourState::Reachable | NeighbourState::Stale | NeighbourState::Delay | NeighbourState::Probe
+        NeighbourState::Reachable
+            | NeighbourState::Stale
+            | NeighbourState::Delay
+            | NeighbourState::Probe
     )
 }
 
@@ -92,7 +98,14 @@ impl NeighboursSource {
         }
     }
 
-    fn sighting(&self, mac: &[u8], device: &str, kind: LinkKind, ip: IpAddr, age: Duration) -> Option<Sighting> {
+    fn sighting(
+        &self,
+        mac: &[u8],
+        device: &str,
+        kind: LinkKind,
+        ip: IpAddr,
+        age: Duration,
+    ) -> Option<Sighting> {
         let mac = client_mac(mac)?;
         let zone = self.inventory.zone_of_client(device, kind, ip)?;
         Some(Sighting {
@@ -125,11 +138,17 @@ impl NeighboursSource {
                 let mut age = Duration::ZERO;
                 for attr in &m.attributes {
                     match attr {
-                        NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => ip = Some(IpAddr::V4(*a)),
-                        NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => ip = Some(IpAddr::V6(*a)),
+                        NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                            ip = Some(IpAddr::V4(*a))
+                        }
+                        NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                            ip = Some(IpAddr::V6(*a))
+                        }
                         NeighbourAttribute::LinkLocalAddress(l) => mac = Some(l.as_slice()),
                         // Ages are in USER_HZ (1/100 s) since the neighbour last answered.
-                        NeighbourAttribute::CacheInfo(c) => age = Duration::from_millis(u64::from(c.confirmed) * 10),
+                        NeighbourAttribute::CacheInfo(c) => {
+                            age = Duration::from_millis(u64::from(c.confirmed) * 10)
+                        }
                         _ => {}
                     }
                 }
@@ -185,7 +204,10 @@ impl Source for NeighboursSource {
 mod tests {
     use super::*;
 
-    const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/node_exporter/proc-net-arp");
+    const FIXTURE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/node_exporter/proc-net-arp"
+    );
 
     #[test]
     fn parses_node_exporter_arp_fixture() {
@@ -217,10 +239,15 @@ mod tests {
     #[test]
     fn only_live_states_count() {
         use NeighbourState::*;
-        let live: Vec<bool> = [Reachable, Stale, Delay, Probe, Failed, Incomplete, Permanent, Noarp, None]
-            .into_iter()
-            .map(is_active)
-            .collect();
-        assert_eq!(live, [true, true, true, true, false, false, false, false, false]);
+        let live: Vec<bool> = [
+            Reachable, Stale, Delay, Probe, Failed, Incomplete, Permanent, Noarp, None,
+        ]
+        .into_iter()
+        .map(is_active)
+        .collect();
+        assert_eq!(
+            live,
+            [true, true, true, true, false, false, false, false, false]
+        );
     }
 }

@@ -52,14 +52,21 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
         .with_state(state)
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
 }
 
 /// Serves `app` on `listener` until `cancel` fires, then finishes open requests.
 ///
 /// # Errors
 /// The server failed while accepting connections.
-pub async fn serve(listener: TcpListener, app: Router, cancel: CancellationToken) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    cancel: CancellationToken,
+) -> std::io::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled().await })
         .await
@@ -79,10 +86,18 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let encoder = TextEncoder::new();
     let mut body = Vec::with_capacity(16 * 1024);
     match encoder.encode(&state.registry.gather(), &mut body) {
-        Ok(()) => ([(header::CONTENT_TYPE, encoder.format_type().to_string())], body).into_response(),
+        Ok(()) => (
+            [(header::CONTENT_TYPE, encoder.format_type().to_string())],
+            body,
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "metrics encoding failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "metrics encoding failed\n").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "metrics encoding failed\n",
+            )
+                .into_response()
         }
     }
 }
@@ -119,8 +134,14 @@ mod tests {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("body");
-        (status, content_type, String::from_utf8_lossy(&body).into_owned())
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (
+            status,
+            content_type,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
     }
 
     #[tokio::test]
@@ -128,7 +149,10 @@ mod tests {
         let (tx, app) = test_app();
         let (status, content_type, body) = get_text(app.clone(), "/metrics").await;
         assert_eq!(status, StatusCode::OK);
-        assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+        assert!(
+            content_type.starts_with("text/plain; version=0.0.4"),
+            "{content_type}"
+        );
         assert!(body.contains("venuemon_build_info{version=\""), "{body}");
         assert!(!body.contains("venuemon_zone_clients{"));
         let mut snapshot = Snapshot::default();
@@ -142,10 +166,16 @@ mod tests {
         });
         tx.send_replace(Arc::new(snapshot));
         let (_, _, body) = get_text(app, "/metrics").await;
-        assert!(body.contains("venuemon_zone_clients{zone=\"hall-a\"} 42"), "{body}");
+        assert!(
+            body.contains("venuemon_zone_clients{zone=\"hall-a\"} 42"),
+            "{body}"
+        );
         assert!(body.contains("venuemon_zone_clients_randomized{zone=\"hall-a\"} 7"));
         assert!(body.contains("venuemon_zone_capacity_seats{zone=\"hall-a\"} 800"));
-        assert!(body.contains("venuemon_zone_info{name=\"Salle \\\"A\\\"\",zone=\"hall-a\"} 1"), "{body}");
+        assert!(
+            body.contains("venuemon_zone_info{name=\"Salle \\\"A\\\"\",zone=\"hall-a\"} 1"),
+            "{body}"
+        );
     }
 
     #[tokio::test]

@@ -1,0 +1,258 @@
+//! Shared helpers: the agent as a child process, HTTP, fixtures, Debian tools, root checks.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_venuemon");
+
+/// `../shared/fixtures`, where third-party fixtures live (never copied into the project).
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+}
+
+/// Fails loudly (never skips) when a test needs root and does not have it.
+pub fn require_root(test: &str) {
+    let uid = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+    assert_eq!(
+        uid.ok(),
+        Some(0),
+        "{test} needs root (network namespaces): run the suite as root, as tests/run.sh does"
+    );
+}
+
+/// Fails loudly when a Debian tool the test needs is missing.
+pub fn require_tool(tool: &str, package: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "`{tool}` is missing: apt-get install {package} (tests/run.sh installs it)"
+    );
+}
+
+/// Runs a command and returns its output, panicking with its stderr on failure.
+pub fn run(program: &str, args: &[&str]) -> Output {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A plain HTTP/1.1 GET on loopback, returning status and body.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Some((status, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or panics after `limit`.
+pub fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A running agent; stopped with SIGTERM when dropped. Its log goes to a file.
+pub struct Agent {
+    child: Child,
+    /// Where its stderr (the log) is written.
+    pub log: PathBuf,
+}
+
+impl Agent {
+    /// Starts `venuemon run` with `args`, optionally inside network namespace `netns`.
+    pub fn start(netns: Option<&str>, args: &[&str], envs: &[(&str, &str)], log: PathBuf) -> Agent {
+        let mut command = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, BIN]);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let log_file = std::fs::File::create(&log).expect("log file");
+        command
+            .arg("run")
+            .args(args)
+            .envs(envs.iter().copied())
+            .env("VENUEMON_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(log_file);
+        Agent {
+            child: command.spawn().expect("venuemon starts"),
+            log,
+        }
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        // `ip netns exec` execs the agent, so the pid is the agent's own.
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "venuemon did not stop within 10 s of SIGTERM; log:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs `promtool check metrics` on an exposition and panics with its complaints.
+pub fn promtool_check(exposition: &str) {
+    require_tool("promtool", "prometheus");
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(exposition.as_bytes())
+        .expect("write to promtool");
+    let output = child.wait_with_output().expect("promtool output");
+    assert!(
+        output.status.success(),
+        "promtool check metrics rejected the exposition:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Extracts a ttar archive (node_exporter's text archive format) under `dest`.
+pub fn untar_ttar(archive: &Path, dest: &Path) {
+    let data = std::fs::read(archive).expect("ttar archive readable");
+    let mut lines = data.split(|b| *b == b'\n').peekable();
+    let text = |l: &[u8]| String::from_utf8_lossy(l).into_owned();
+    while let Some(line) = lines.next() {
+        let line = text(line);
+        if let Some(dir) = line.strip_prefix("Directory: ") {
+            std::fs::create_dir_all(dest.join(dir)).expect("mkdir");
+        } else if let Some(path) = line.strip_prefix("Path: ") {
+            let target = dest.join(path);
+            let next = text(lines.next().expect("ttar: Path without body"));
+            if let Some(link) = next.strip_prefix("SymlinkTo: ") {
+                std::os::unix::fs::symlink(link, &target).expect("symlink");
+                continue;
+            }
+            let count: usize = next
+                .strip_prefix("Lines: ")
+                .and_then(|n| n.parse().ok())
+                .expect("ttar: Lines: N");
+            let mut content = Vec::new();
+            for _ in 0..count {
+                content.extend_from_slice(lines.next().expect("ttar: short file"));
+                content.push(b'\n');
+            }
+            if content.ends_with(b"EOF\n") {
+                content.truncate(content.len() - 4);
+            }
+            let content = replace(&content, b"NULLBYTE", b"\0");
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).expect("mkdir");
+            }
+            std::fs::write(&target, content).expect("write");
+        }
+    }
+}
+
+fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}

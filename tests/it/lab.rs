@@ -1,0 +1,330 @@
+//! Venue lab tests (need root: network namespaces, veth pairs, a bridge, the real kernel).
+//! A hall namespace holds a bridge `hall0` and the agent; client namespaces hang off it.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::common::{self, Agent};
+
+/// One namespace, deleted (with its interfaces) when dropped.
+struct Netns(String);
+
+impl Netns {
+    fn new(name: String) -> Netns {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        common::run("ip", &["netns", "add", &name]);
+        common::run("ip", &["-n", &name, "link", "set", "lo", "up"]);
+        Netns(name)
+    }
+
+    fn ip(&self, args: &[&str]) {
+        let mut all = vec!["-n", self.0.as_str()];
+        all.extend_from_slice(args);
+        common::run("ip", &all);
+    }
+
+    fn exec(&self, args: &[&str]) -> std::process::Output {
+        let mut all = vec!["netns", "exec", self.0.as_str()];
+        all.extend_from_slice(args);
+        common::run("ip", &all)
+    }
+
+    /// GET on the agent's port inside this namespace.
+    fn get(&self, port: u16, path: &str) -> Option<String> {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.0,
+                "curl",
+                "-sf",
+                "--max-time",
+                "5",
+                &url,
+            ])
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// A hall with `clients` client namespaces, each `10.77.0.1N/24` behind port `vhN`.
+struct Hall {
+    hall: Netns,
+    clients: Vec<Netns>,
+    macs: Vec<String>,
+    ips: Vec<String>,
+}
+
+impl Hall {
+    fn build(tag: &str, macs: &[&str]) -> Hall {
+        common::require_root("the venue lab");
+        common::require_tool("curl", "curl");
+        common::require_tool("ping", "iputils-ping");
+        let id = std::process::id();
+        let hall = Netns::new(format!("vm-{tag}-{id}"));
+        hall.ip(&["link", "add", "hall0", "type", "bridge"]);
+        hall.ip(&["addr", "add", "10.77.0.1/24", "dev", "hall0"]);
+        hall.ip(&["link", "set", "hall0", "up"]);
+        let mut clients = Vec::new();
+        let mut ips = Vec::new();
+        for (i, mac) in macs.iter().enumerate() {
+            let n = i + 1;
+            let client = Netns::new(format!("vm-{tag}-c{n}-{id}"));
+            let port = format!("vh{n}");
+            common::run(
+                "ip",
+                &[
+                    "link", "add", &port, "netns", &hall.0, "type", "veth", "peer", "name", "eth0",
+                    "netns", &client.0,
+                ],
+            );
+            hall.ip(&["link", "set", &port, "master", "hall0", "up"]);
+            client.ip(&["link", "set", "eth0", "address", mac]);
+            let ip = format!("10.77.0.{}", 10 + n);
+            client.ip(&["addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+            client.ip(&["link", "set", "eth0", "up"]);
+            clients.push(client);
+            ips.push(ip);
+        }
+        Hall {
+            hall,
+            clients,
+            macs: macs.iter().map(|m| m.to_string()).collect(),
+            ips,
+        }
+    }
+
+    fn ping_gateway(&self) {
+        for c in &self.clients {
+            c.exec(&["ping", "-c", "2", "-i", "0.2", "-W", "2", "10.77.0.1"]);
+        }
+    }
+
+    fn start_agent(&self, dir: &std::path::Path, port: u16, extra: &str) -> Agent {
+        let config = format!(
+            r#"
+[venue]
+name = "Lab"
+event = "lab"
+
+[http]
+listen = "127.0.0.1:{port}"
+
+[agent]
+tick = "1s"
+state_dir = "{state}"
+
+[interfaces]
+include = ["vh*"]
+
+[[zone]]
+id = "hall"
+name = "Hall"
+seats = 10
+interfaces = ["hall0"]
+{extra}
+"#,
+            state = dir.join("state").display()
+        );
+        let path = dir.join("venuemon.toml");
+        std::fs::write(&path, config).expect("write config");
+        Agent::start(
+            Some(&self.hall.0),
+            &["--config", path.to_str().expect("utf-8 path")],
+            &[],
+            dir.join("agent.log"),
+        )
+    }
+
+    fn metrics_when(
+        &self,
+        port: u16,
+        what: &str,
+        limit: Duration,
+        ok: impl Fn(&str) -> bool,
+    ) -> String {
+        common::wait_for(what, limit, || {
+            self.hall.get(port, "/metrics").filter(|m| ok(m))
+        })
+    }
+}
+
+/// The value of the first sample line starting with `series` (name and labels).
+fn value(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+const MACS: [&str; 3] = [
+    "00:16:3e:4c:00:01",
+    "00:16:3e:4c:00:02",
+    "06:1b:2c:3d:4e:5f",
+];
+
+#[test]
+fn lab_root_three_clients_counted_one_randomized_and_nothing_personal_leaks() {
+    let hall = Hall::build("clients", &MACS);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = 9842;
+    let mut agent = hall.start_agent(dir.path(), port, "");
+    hall.ping_gateway();
+    let metrics = hall.metrics_when(
+        port,
+        "3 clients in the hall",
+        Duration::from_secs(15),
+        |m| value(m, "venuemon_zone_clients{zone=\"hall\"}") == Some(3.0),
+    );
+    assert_eq!(
+        value(&metrics, "venuemon_zone_clients_randomized{zone=\"hall\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            "venuemon_zone_clients_by_source{source=\"neighbours\",zone=\"hall\"}"
+        ),
+        Some(3.0)
+    );
+    common::promtool_check(&metrics);
+    let status = hall.hall.get(port, "/api/status").expect("/api/status");
+    let json: serde_json::Value = serde_json::from_str(&status).expect("status is JSON");
+    assert_eq!(json["zones"][0]["clients"], 3);
+    assert!(agent.stop().success());
+    let log = agent.log();
+    for (what, text) in [
+        ("/metrics", &metrics),
+        ("/api/status", &status),
+        ("the log", &log),
+    ] {
+        for secret in hall.macs.iter().chain(&hall.ips) {
+            for form in [
+                secret.to_lowercase(),
+                secret.to_uppercase(),
+                secret.replace(':', ""),
+            ] {
+                assert!(
+                    !text.contains(&form),
+                    "{what} contains a client address ({form})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn lab_root_traffic_through_a_veth_shows_in_byte_counters() {
+    let hall = Hall::build("traffic", &MACS[..1]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = 9842;
+    let _agent = hall.start_agent(dir.path(), port, "");
+    let series = "venuemon_interface_receive_bytes_total{interface=\"vh1\",zone=\"\"}";
+    let before = hall.metrics_when(port, "vh1 counters", Duration::from_secs(15), |m| {
+        value(m, series).is_some()
+    });
+    let before = value(&before, series).expect("vh1 rx bytes");
+    // 400 echo requests of 1400 bytes of payload: at least 560 000 bytes cross vh1.
+    hall.clients[0].exec(&["ping", "-q", "-f", "-c", "400", "-s", "1400", "10.77.0.1"]);
+    let sent = 400.0 * 1400.0;
+    let after = hall.metrics_when(port, "vh1 counters to grow", Duration::from_secs(10), |m| {
+        value(m, series).is_some_and(|v| v >= before + sent)
+    });
+    let hall_rx = value(
+        &after,
+        "venuemon_interface_receive_bytes_total{interface=\"hall0\",zone=\"hall\"}",
+    );
+    assert!(
+        hall_rx.is_some_and(|v| v >= sent),
+        "bridge counted the traffic too: {hall_rx:?}"
+    );
+}
+
+#[test]
+fn lab_root_deleted_veth_disappears_within_a_tick_without_scrape_errors() {
+    let hall = Hall::build("vanish", &MACS[..2]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = 9842;
+    let mut agent = hall.start_agent(dir.path(), port, "");
+    hall.metrics_when(port, "vh2 in /metrics", Duration::from_secs(15), |m| {
+        m.contains("interface=\"vh2\"")
+    });
+    hall.hall.ip(&["link", "del", "vh2"]);
+    let deleted = Instant::now();
+    let metrics = hall.metrics_when(port, "vh2 gone", Duration::from_secs(5), |m| {
+        !m.contains("interface=\"vh2\"")
+    });
+    let took = deleted.elapsed();
+    assert!(
+        took <= Duration::from_millis(1600),
+        "vh2 vanished after {took:?}, tick is 1 s"
+    );
+    assert!(
+        metrics.contains("interface=\"vh1\""),
+        "the other port stays"
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            "venuemon_source_up{instance=\"netlink\",source=\"netdev\"}"
+        ),
+        Some(1.0)
+    );
+    assert!(agent.stop().success());
+    assert!(
+        !agent.log().contains("ERROR"),
+        "no error logged:\n{}",
+        agent.log()
+    );
+}
+
+#[test]
+fn lab_root_zero_config_monitors_bridges_not_veths_in_a_host_zone() {
+    common::require_root("the zero-config lab");
+    let ns = Netns::new(format!("vm-zero-{}", std::process::id()));
+    ns.ip(&["link", "add", "lan0", "type", "bridge"]);
+    ns.ip(&["link", "set", "lan0", "up"]);
+    ns.ip(&["link", "add", "vz0", "type", "veth", "peer", "name", "vz1"]);
+    ns.ip(&["link", "add", "docker0", "type", "bridge"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state");
+    let _agent = Agent::start(
+        Some(&ns.0),
+        &["--listen", "127.0.0.1:9842"],
+        &[("STATE_DIRECTORY", state.to_str().expect("utf-8"))],
+        dir.path().join("agent.log"),
+    );
+    let metrics = common::wait_for("zero-config metrics", Duration::from_secs(15), || {
+        ns.get(9842, "/metrics")
+            .filter(|m| m.contains("venuemon_interface_up{interface=\"lan0\""))
+    });
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    let zone_line = metrics
+        .lines()
+        .find(|l| l.starts_with("venuemon_zone_info{"))
+        .expect("one zone");
+    assert!(
+        zone_line.contains(&format!("name=\"{}\"", host.trim())),
+        "{zone_line}"
+    );
+    for absent in ["\"vz0\"", "\"vz1\"", "\"lo\"", "\"docker0\""] {
+        assert!(
+            !metrics.contains(&format!("interface={absent}")),
+            "{absent} is not monitored by default"
+        );
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests, one binary, modules by topic. Tests needing root or Debian packages say
+//! so in their module and fail with a clear message when what they need is missing.
+
+mod common;
+mod golden;
+mod lab;
