@@ -1137,3 +1137,535 @@ fn shorten_quoted(text: &str) -> String {
         format!("{text:?}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "venuemon.toml";
+    const EXAMPLE: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/venuemon.example.toml"
+    ));
+
+    /// The errors of `text`, as printed.
+    fn errors(text: &str) -> Vec<String> {
+        match parse(FILE, text, "gw-1") {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// The one error of `text`, as printed.
+    fn one_error(text: &str) -> String {
+        let mut all = errors(text);
+        assert_eq!(all.len(), 1, "expected one error, got {all:#?}");
+        all.remove(0)
+    }
+
+    fn ok(text: &str) -> (Config, Vec<Warning>) {
+        match parse(FILE, text, "gw-1") {
+            Ok(result) => result,
+            Err(errors) => panic!("unexpected errors:\n{errors}"),
+        }
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_close_one() {
+        assert_eq!(
+            one_error("[venue]\nnmae = \"Salle\"\n"),
+            "venuemon.toml:2:1: [venue]: unknown key `nmae`; did you mean `name`?"
+        );
+        assert_eq!(
+            one_error("[[zone]]\nid = \"hall-a\"\n  seat = 3\n"),
+            "venuemon.toml:3:3: zone \"hall-a\": unknown key `seat`; did you mean `seats`?"
+        );
+        assert_eq!(
+            one_error("[agent]\ncolour = \"red\"\n"),
+            "venuemon.toml:2:1: [agent]: unknown key `colour`"
+        );
+    }
+
+    #[test]
+    fn unknown_table_lists_the_known_ones() {
+        let text = "[venue]\nname = \"x\"\n\n[[source.dhcp]]\nkind = \"dnsmasq\"\n";
+        assert_eq!(
+            one_error(text),
+            "venuemon.toml:4:1: unknown table `source.dhcp`: this version of venuemon knows \
+             [venue], [http], [agent], [interfaces], [[zone]], [source.netdev], [source.neighbours]"
+        );
+        let history = one_error("[history]\nretention = \"90d\"\n");
+        assert!(
+            history.starts_with("venuemon.toml:1:1: unknown table `history`: this version"),
+            "{history}"
+        );
+        let typo = one_error("[venu]\nname = \"x\"\n");
+        assert!(
+            typo.starts_with("venuemon.toml:1:1: unknown table `venu`; did you mean `venue`?"),
+            "{typo}"
+        );
+        let top = one_error("name = \"x\"\n");
+        assert!(
+            top.starts_with("venuemon.toml:1:1: unknown key `name` at the top of the file"),
+            "{top}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_expected_type_and_the_value() {
+        assert_eq!(
+            one_error("[source.netdev]\nenabled = \"yes\"\n"),
+            "venuemon.toml:2:11: [source.netdev]: enabled must be true or false, got \"yes\""
+        );
+        assert_eq!(
+            one_error("[venue]\nlanguage = \"de\"\n"),
+            "venuemon.toml:2:12: [venue]: language must be \"fr\" or \"en\", got \"de\""
+        );
+        assert_eq!(
+            one_error("venue = \"Salle\"\n"),
+            "venuemon.toml:1:9: `venue` must be a table, written [venue], got \"Salle\""
+        );
+        assert_eq!(
+            one_error("[source.neighbours]\nbackend = 2\n"),
+            "venuemon.toml:2:11: [source.neighbours]: backend must be \"auto\", \"netlink\" or \"proc\", got 2"
+        );
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let long = "x".repeat(500);
+        let message = one_error(&format!("[venue]\nevent = \"{long}\"\n"));
+        assert!(
+            message.ends_with(&format!("got \"{}…", "x".repeat(39))),
+            "{message}"
+        );
+        assert!(message.len() < 250, "{message}");
+    }
+
+    #[test]
+    fn bad_listen_address_names_the_form() {
+        assert_eq!(
+            one_error("[http]\nlisten = \"localhost:80\"\n"),
+            "venuemon.toml:2:10: [http]: listen must be an address and port like \
+             \"0.0.0.0:9842\", \"[::]:9842\" or \":9842\", got \"localhost:80\""
+        );
+        let (config, _) = ok("[http]\nlisten = \":9000\"\n");
+        assert_eq!(config.http.listen.to_string(), "0.0.0.0:9000");
+        let (config, _) = ok("[http]\nlisten = \"[::]:9842\"\n");
+        assert_eq!(config.http.listen.to_string(), "[::]:9842");
+    }
+
+    #[test]
+    fn bad_duration_names_the_form() {
+        assert_eq!(
+            one_error("[http]\nrequest_timeout = \"10 seconds\"\n"),
+            "venuemon.toml:2:19: [http]: request_timeout must be a duration like \"5s\" \
+             (an integer and a unit: ms, s, m, h or d), got \"10 seconds\""
+        );
+        assert_eq!(
+            one_error("[source.netdev]\ninterval = 5\n"),
+            "venuemon.toml:2:12: [source.netdev]: interval must be a duration like \"5s\" \
+             (an integer and a unit: ms, s, m, h or d), got 5"
+        );
+    }
+
+    #[test]
+    fn tick_out_of_range() {
+        assert_eq!(
+            one_error("[agent]\ntick = \"10m\"\n"),
+            "venuemon.toml:2:8: [agent]: tick must be a duration from 1s to 5m, got \"10m\""
+        );
+        assert_eq!(
+            one_error("[agent]\ntick = \"500ms\"\n"),
+            "venuemon.toml:2:8: [agent]: tick must be a duration from 1s to 5m, got \"500ms\""
+        );
+        assert_eq!(
+            one_error("[agent]\ntick = \"10s\"\nactive_window = \"5s\"\n"),
+            "venuemon.toml:3:17: [agent]: active_window must be a duration from 10s to 1d, got \"5s\""
+        );
+    }
+
+    #[test]
+    fn short_active_window_warns() {
+        let (config, warnings) = ok("[agent]\ntick = \"10s\"\nactive_window = \"20s\"\n");
+        assert_eq!(config.agent.active_window, Duration::from_secs(20));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0]
+                .to_string()
+                .starts_with("venuemon.toml:3:17: [agent]: active_window (20s) is shorter than 3 ticks (30s): clients may flicker"),
+            "{}",
+            warnings[0]
+        );
+    }
+
+    #[test]
+    fn duplicate_zone_id_points_at_the_second() {
+        let text =
+            "[[zone]]\nid = \"hall-a\"\ninterfaces = [\"wlan0\"]\n\n[[zone]]\nid = \"hall-a\"\n";
+        assert_eq!(
+            one_error(text),
+            "venuemon.toml:6:6: zone \"hall-a\": duplicate zone id \"hall-a\", first defined at \
+             line 2; zone ids must be unique"
+        );
+    }
+
+    #[test]
+    fn interface_in_two_zones() {
+        let text = "[[zone]]\nid = \"hall-a\"\ninterfaces = [\"wlan0\", \"wlan*\"]\n\n\
+                    [[zone]]\nid = \"room-b\"\ninterfaces = [\"wlan*\", \"wlan0\"]\n";
+        assert_eq!(
+            one_error(text),
+            "venuemon.toml:7:24: zone \"room-b\": interface \"wlan0\" is already in zone \
+             \"hall-a\"; an interface belongs to one zone"
+        );
+    }
+
+    #[test]
+    fn zone_id_required_and_checked() {
+        assert_eq!(
+            one_error("[[zone]]\nname = \"Salle A\"\n"),
+            "venuemon.toml:1:1: [[zone]] #1: missing required key `id` (the zone's id, like \"hall-a\")"
+        );
+        let bad = one_error("[[zone]]\nid = \"Hall A\"\n");
+        assert!(
+            bad.starts_with("venuemon.toml:2:6: [[zone]] #1: id must be 1 to 64 lower-case"),
+            "{bad}"
+        );
+        let single = one_error("[zone]\nid = \"hall-a\"\n");
+        assert!(
+            single.starts_with("venuemon.toml:1:1: `zone` must be an array of tables"),
+            "{single}"
+        );
+    }
+
+    #[test]
+    fn interfaces_zone_must_exist() {
+        let text = "[interfaces]\nzone = \"hall-c\"\n\n[[zone]]\nid = \"hall-a\"\n\n[[zone]]\nid = \"room-b\"\n";
+        assert_eq!(
+            one_error(text),
+            "venuemon.toml:2:8: [interfaces]: zone \"hall-c\" does not exist; zones are: hall-a, room-b"
+        );
+        // Without [[zone]], the host zone is the only one.
+        assert_eq!(
+            one_error("[interfaces]\nzone = \"hall-a\"\n"),
+            "venuemon.toml:2:8: [interfaces]: zone \"hall-a\" does not exist; zones are: gw-1"
+        );
+        let (config, _) = ok("[interfaces]\nzone = \"gw-1\"\n");
+        assert_eq!(config.interfaces.zone.as_deref(), Some("gw-1"));
+    }
+
+    #[test]
+    fn seats_must_be_a_positive_integer() {
+        for (value, column) in [("\"lots\"", 9), ("0", 9), ("-3", 9), ("12.5", 9)] {
+            let text = format!("[[zone]]\nid = \"hall-a\"\nseats = {value}\n");
+            assert_eq!(
+                one_error(&text),
+                format!(
+                    "venuemon.toml:3:{column}: zone \"hall-a\": seats must be a positive integer, got {value}"
+                )
+            );
+        }
+        assert_eq!(
+            one_error("[[zone]]\nid = \"hall-a\"\nseats = 2000000\n"),
+            "venuemon.toml:3:9: zone \"hall-a\": seats must be a positive integer up to 1000000, got 2000000"
+        );
+    }
+
+    #[test]
+    fn bad_cidr() {
+        assert_eq!(
+            one_error(
+                "[[zone]]\nid = \"hall-a\"\nsubnets = [\"10.10.0.0/22\", \"10.10.0.0/33\"]\n"
+            ),
+            "venuemon.toml:3:28: zone \"hall-a\": subnets must be networks like \"10.10.0.0/22\" \
+             or \"2001:db8::/48\", got \"10.10.0.0/33\""
+        );
+        assert_eq!(
+            one_error("[[zone]]\nid = \"hall-a\"\nsubnets = \"10.10.0.0/22\"\n"),
+            "venuemon.toml:3:11: zone \"hall-a\": subnets must be a list of networks like \
+             [\"10.10.0.0/22\", \"2001:db8::/48\"], got \"10.10.0.0/22\""
+        );
+    }
+
+    #[test]
+    fn bad_pattern() {
+        let message =
+            one_error("[[zone]]\nid = \"hall-a\"\ninterfaces = [\"wlan0\", \"wl an1\"]\n");
+        assert!(
+            message.starts_with(
+                "venuemon.toml:3:24: zone \"hall-a\": interfaces: \"wl an1\" is not a valid \
+                 interface pattern (it contains whitespace): expected an interface name"
+            ),
+            "{message}"
+        );
+        let message = one_error("[interfaces]\nexclude = [\"docker*\", 7]\n");
+        assert!(
+            message.starts_with(
+                "venuemon.toml:2:23: [interfaces]: exclude must be a list of interface names \
+                 or globs like [\"wlan0\", \"wlan*\"], got the element 7"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_is_one_error_with_its_position() {
+        let message = one_error("[venue]\nname = \"unterminated\nevent = \"x\"\n");
+        assert!(
+            message.starts_with("venuemon.toml:2:21: invalid TOML: "),
+            "{message}"
+        );
+        assert!(!message.contains('\n'), "{message}");
+        let message = one_error("[venue]\nname = \"a\"\nname = \"b\"\n");
+        assert!(
+            message.starts_with("venuemon.toml:3:1: invalid TOML: "),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn every_mistake_is_reported_in_file_order() {
+        let text = "\
+[venue]
+language = \"de\"
+
+[agent]
+tick = \"fast\"
+
+[[zone]]
+id = \"hall-a\"
+seats = \"lots\"
+
+[http]
+listn = \":9842\"
+
+[history]
+path = \"history.db\"
+";
+        assert_eq!(
+            errors(text),
+            [
+                "venuemon.toml:2:12: [venue]: language must be \"fr\" or \"en\", got \"de\"",
+                "venuemon.toml:5:8: [agent]: tick must be a duration like \"5s\" (an integer and a unit: ms, s, m, h or d), got \"fast\"",
+                "venuemon.toml:9:9: zone \"hall-a\": seats must be a positive integer, got \"lots\"",
+                "venuemon.toml:12:1: [http]: unknown key `listn`; did you mean `listen`?",
+                "venuemon.toml:14:1: unknown table `history`: this version of venuemon knows [venue], [http], [agent], [interfaces], [[zone]], [source.netdev], [source.neighbours]",
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_display_one_per_line() {
+        let Err(errors) = parse(FILE, "[venue]\nx = 1\ny = 2\n", "gw") else {
+            panic!("expected errors");
+        };
+        assert_eq!(errors.to_string().lines().count(), 2);
+        let whole_file = ConfigError {
+            file: "/etc/venuemon.toml".into(),
+            line: 0,
+            column: 0,
+            message: "no such file".into(),
+        };
+        assert_eq!(whole_file.to_string(), "/etc/venuemon.toml: no such file");
+    }
+
+    #[test]
+    fn zero_config_is_the_empty_file() {
+        for host in ["gw-1", "Salle-A.local", "", "📶 Wi-Fi"] {
+            let (config, warnings) = parse("", "", host).expect("the empty file is valid");
+            assert_eq!(config, Config::zero_config(host));
+            assert!(warnings.is_empty(), "{warnings:?}");
+        }
+        let config = Config::zero_config("Salle-A.local");
+        assert_eq!(config.zones.len(), 1);
+        assert_eq!(config.zones[0].id, "salle-a-local");
+        assert_eq!(config.zones[0].name, "Salle-A.local");
+        assert_eq!(config.interfaces.zone.as_deref(), Some("salle-a-local"));
+        assert_eq!(config.venue.name, "Salle-A.local");
+        assert_eq!(config.venue.event, "default");
+        assert_eq!(config.venue.timezone, "UTC");
+        assert_eq!(config.venue.language, Language::En);
+        assert_eq!(config.http.listen.to_string(), "0.0.0.0:9842");
+        assert_eq!(config.agent.tick, Duration::from_secs(5));
+        assert_eq!(config.agent.active_window, Duration::from_secs(300));
+        assert_eq!(config.sources.netdev.proc_root, PathBuf::from("/proc"));
+    }
+
+    #[test]
+    fn host_zone_ids() {
+        assert_eq!(host_zone("").id, "host");
+        assert_eq!(host_zone("").name, "host");
+        assert_eq!(host_zone("📶").id, "host");
+        assert_eq!(host_zone("GW_1").id, "gw_1");
+        assert_eq!(host_zone("-edge").id, "edge");
+        assert_eq!(host_zone(&"a".repeat(100)).id.len(), 64);
+        assert!(valid_zone_id(&host_zone("Borne Wi-Fi n°3").id));
+    }
+
+    #[test]
+    fn zones_replace_the_host_zone() {
+        let (config, _) = ok("[[zone]]\nid = \"hall-a\"\ninterfaces = [\"wlan0\"]\n");
+        assert_eq!(config.zones.len(), 1);
+        assert_eq!(config.zones[0].name, "hall-a");
+        assert_eq!(config.interfaces.zone, None);
+        // Inline tables are zones too.
+        let (config, _) = ok("zone = [{ id = \"a\", subnets = [\"10.0.0.0/8\"] }]\n");
+        assert_eq!(config.zones[0].id, "a");
+    }
+
+    #[test]
+    fn example_file_parses_and_documents_every_key() {
+        let (config, warnings) = match parse("venuemon.example.toml", EXAMPLE, "gw-1") {
+            Ok(result) => result,
+            Err(errors) => panic!("the example has errors:\n{errors}"),
+        };
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(config.zones.len(), 2);
+        assert_eq!(config.zones[0].seats, Some(800));
+        assert_eq!(config.interfaces.exclude[0].as_str(), "docker*");
+
+        // Split the file into sections by header, then look for `key =` in each.
+        let mut sections: HashMap<String, String> = HashMap::new();
+        let mut current = String::new();
+        for line in EXAMPLE.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('[') {
+                current = trimmed.trim_matches(['[', ']']).to_string();
+            } else {
+                let body = sections.entry(current.clone()).or_default();
+                body.push_str(trimmed.trim_start_matches(['#', ' ']));
+                body.push('\n');
+            }
+        }
+        for key in KNOWN_KEYS {
+            let (table, leaf) = key.rsplit_once('.').expect("keys are dotted");
+            let body = sections.get(table).map(String::as_str).unwrap_or_default();
+            assert!(
+                body.lines().any(|l| l.starts_with(&format!("{leaf} ="))),
+                "the example does not set or show `{key}`"
+            );
+        }
+    }
+
+    #[test]
+    fn never_panics_on_garbage() {
+        let mut cut = 0;
+        while cut <= EXAMPLE.len() {
+            if let Some(prefix) = EXAMPLE.get(..cut) {
+                let _ = parse(FILE, prefix, "gw-1");
+            }
+            cut += 7;
+        }
+        // A small deterministic generator: no dependency needed.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let alphabet = b"[]{}=\"'.,#\n abcz019_-:/*?\\\t";
+        for _ in 0..2000 {
+            let len = (state % 80) as usize;
+            let mut bytes = Vec::with_capacity(len);
+            for _ in 0..len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                bytes.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = parse(FILE, &text, "gw-1");
+            let raw: Vec<u8> = bytes.iter().map(|b| b.wrapping_mul(31)).collect();
+            let _ = parse(FILE, &String::from_utf8_lossy(&raw), "");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("90d"), Ok(Duration::from_secs(90 * 86_400)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        for bad in [
+            "",
+            "5",
+            "s",
+            "5 s",
+            "5sec",
+            "-5s",
+            "1.5s",
+            "5S",
+            "99999999999999999999d",
+        ] {
+            let err = parse_duration(bad).expect_err(bad);
+            assert!(
+                err.contains("expected an integer and a unit"),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(format_duration(Duration::from_secs(300)), "5m");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(format_duration(Duration::from_secs(86_400)), "1d");
+    }
+
+    #[test]
+    fn state_dir_defaults() {
+        let os = |s: &str| Some(OsString::from(s));
+        assert_eq!(
+            state_dir_from(os("/var/lib/venuemon:/var/lib/other"), false, None, None),
+            PathBuf::from("/var/lib/venuemon")
+        );
+        assert_eq!(
+            state_dir_from(None, true, os("/x"), os("/root")),
+            PathBuf::from("/var/lib/venuemon")
+        );
+        assert_eq!(
+            state_dir_from(None, false, os("/home/ana/.state"), os("/home/ana")),
+            PathBuf::from("/home/ana/.state/venuemon")
+        );
+        assert_eq!(
+            state_dir_from(None, false, os("relative"), os("/home/ana")),
+            PathBuf::from("/home/ana/.local/state/venuemon")
+        );
+    }
+
+    #[test]
+    fn load_file_reads_or_names_the_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("absent.toml");
+        let Err(errors) = load_file(&missing, "gw-1") else {
+            panic!("a missing file is an error");
+        };
+        assert_eq!(errors.0.len(), 1);
+        let message = errors.to_string();
+        assert!(
+            message.starts_with(&format!("{}: no such file", missing.display())),
+            "{message}"
+        );
+        assert!(message.contains("pass --config"), "{message}");
+
+        let path = dir.path().join("venuemon.toml");
+        std::fs::write(&path, "[venue]\nlanguage = \"fr\"\n").expect("write");
+        let (config, _) = load_file(&path, "gw-1").expect("valid file");
+        assert_eq!(config.venue.language, Language::Fr);
+
+        std::fs::write(&path, "[venue]\nlanguage = 1\n").expect("write");
+        let Err(errors) = load_file(&path, "gw-1") else {
+            panic!("invalid file");
+        };
+        assert!(
+            errors
+                .to_string()
+                .starts_with(&format!("{}:2:12: ", path.display())),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn suggestions_need_two_edits_or_fewer() {
+        assert_eq!(edit_distance("nmae", "name"), 2);
+        assert_eq!(
+            suggestion("intervl", &["interval", "enabled"]),
+            Some("interval")
+        );
+        assert_eq!(suggestion("colour", &["name", "event"]), None);
+    }
+}
