@@ -192,16 +192,18 @@ pub fn load_file(path: &Path, host: &str) -> Result<(Config, Vec<Warning>), Conf
 /// Says why a file could not be read, and what to do.
 fn read_error_message(e: &std::io::Error) -> String {
     use std::io::ErrorKind;
+    let os = e
+        .raw_os_error()
+        .map(|code| format!(" (os error {code})"))
+        .unwrap_or_default();
     match e.kind() {
         ErrorKind::NotFound => format!(
-            "no such file ({e}): create it (see deploy/venuemon.example.toml) or pass --config"
+            "no such file{os}: create it (see deploy/venuemon.example.toml) or pass --config"
         ),
         ErrorKind::PermissionDenied => {
-            format!("cannot read the file ({e}): make it readable by the user venuemon runs as")
+            format!("permission denied{os}: make it readable by the user venuemon runs as")
         }
-        ErrorKind::IsADirectory => {
-            format!("is a directory ({e}): pass the path of the TOML file")
-        }
+        ErrorKind::IsADirectory => format!("is a directory{os}: pass the path of the TOML file"),
         _ => format!("cannot read the file: {e}"),
     }
 }
@@ -745,7 +747,7 @@ impl Checker<'_> {
         let interfaces = self.section(root, "interfaces", "interfaces");
         let wanted_zone = self.interfaces(&interfaces, &mut config.interfaces);
 
-        let zones = self.zones(root);
+        let (zones, every_id_valid) = self.zones(root);
         if !zones.is_empty() {
             config.zones = zones;
             config.interfaces.zone = None;
@@ -753,7 +755,8 @@ impl Checker<'_> {
         if let Some(wanted) = wanted_zone {
             if config.zones.iter().any(|z| z.id == wanted.value) {
                 config.interfaces.zone = Some(wanted.value);
-            } else {
+            } else if every_id_valid {
+                // (When a zone's id is wrong, the zone named may be that one: already reported.)
                 let ids: Vec<&str> = config.zones.iter().map(|z| z.id.as_str()).collect();
                 self.error(
                     wanted.span,
@@ -879,10 +882,11 @@ impl Checker<'_> {
         })
     }
 
-    /// Reads every `[[zone]]`; empty when the file defines none.
-    fn zones(&mut self, root: &toml_edit::Table) -> Vec<Zone> {
+    /// Reads every `[[zone]]` (none when the file defines none), and whether every zone had a
+    /// valid id.
+    fn zones(&mut self, root: &toml_edit::Table) -> (Vec<Zone>, bool) {
         let Some((key, item)) = root.get_key_value("zone") else {
-            return Vec::new();
+            return (Vec::new(), true);
         };
         let mut tables: Vec<(&dyn TableLike, Option<Range<usize>>)> = Vec::new();
         match item {
@@ -918,12 +922,14 @@ impl Checker<'_> {
         // First line of each id, and first zone of each literal interface name.
         let mut ids: HashMap<String, usize> = HashMap::new();
         let mut claimed: HashMap<String, String> = HashMap::new();
+        let mut every_id_valid = true;
         for (index, (table, span)) in tables.into_iter().enumerate() {
-            if let Some(zone) = self.zone(index + 1, table, span, &mut ids, &mut claimed) {
-                zones.push(zone);
+            match self.zone(index + 1, table, span, &mut ids, &mut claimed) {
+                Some(zone) => zones.push(zone),
+                None => every_id_valid = false,
             }
         }
-        zones
+        (zones, every_id_valid)
     }
 
     /// Reads one `[[zone]]` (the `number`th).
@@ -1501,6 +1507,28 @@ path = \"history.db\"
         assert_eq!(host_zone("-edge").id, "edge");
         assert_eq!(host_zone(&"a".repeat(100)).id.len(), 64);
         assert!(valid_zone_id(&host_zone("Borne Wi-Fi n°3").id));
+    }
+
+    #[test]
+    fn dotted_keys_and_inline_tables_are_checked_too() {
+        assert_eq!(
+            one_error("venue.language = \"de\"\n"),
+            "venuemon.toml:1:18: [venue]: language must be \"fr\" or \"en\", got \"de\""
+        );
+        assert_eq!(
+            one_error("[source]\nnetdev = { enabled = true, intervl = \"5s\" }\n"),
+            "venuemon.toml:2:28: [source.netdev]: unknown key `intervl`; did you mean `interval`?"
+        );
+    }
+
+    #[test]
+    fn a_bad_zone_id_is_reported_once() {
+        let text = "[interfaces]\nzone = \"Hall\"\n\n[[zone]]\nid = \"Hall\"\n";
+        let message = one_error(text);
+        assert!(
+            message.starts_with("venuemon.toml:5:6: [[zone]] #1: id must be"),
+            "{message}"
+        );
     }
 
     #[test]
