@@ -1585,6 +1585,11 @@ path = \"history.db\"
             }
             cut += 7;
         }
+        // Deep nesting stays within the TOML parser's recursion limit.
+        let deep = format!("[venue]\nname = {}", "[".repeat(100_000));
+        assert_eq!(errors(&deep).len(), 1);
+        let deep_tables = format!("x = {}", "{a = ".repeat(100_000));
+        assert_eq!(errors(&deep_tables).len(), 1);
         // A small deterministic generator: no dependency needed.
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
         let alphabet = b"[]{}=\"'.,#\n abcz019_-:/*?\\\t";
