@@ -1,0 +1,1704 @@
+//! Reading and validating the TOML file.
+//!
+//! The document is parsed with `toml_edit` (which keeps every value's position) and then
+//! walked by hand, so that one pass reports every mistake of the file, each with its line,
+//! column, context, key and expected form.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use toml_edit::{ImDocument, Item, Key, TableLike, Value};
+
+use super::{
+    Agent, Backend, Config, Http, InterfaceFilter, Language, NeighboursConfig, NetdevConfig,
+    Pattern, Sources, Venue, Zone,
+};
+
+/// Every dotted key path the file may set; `zone.*` keys belong to each `[[zone]]`.
+pub const KNOWN_KEYS: &[&str] = &[
+    "venue.name",
+    "venue.event",
+    "venue.timezone",
+    "venue.language",
+    "http.listen",
+    "http.request_timeout",
+    "agent.tick",
+    "agent.active_window",
+    "agent.state_dir",
+    "interfaces.include",
+    "interfaces.exclude",
+    "interfaces.zone",
+    "zone.id",
+    "zone.name",
+    "zone.seats",
+    "zone.interfaces",
+    "zone.subnets",
+    "source.netdev.enabled",
+    "source.netdev.interval",
+    "source.netdev.backend",
+    "source.netdev.proc_root",
+    "source.netdev.sys_root",
+    "source.neighbours.enabled",
+    "source.neighbours.interval",
+    "source.neighbours.backend",
+    "source.neighbours.proc_root",
+];
+
+/// The tables this version knows, quoted in "unknown table" errors.
+const KNOWN_TABLES: &str = "[venue], [http], [agent], [interfaces], [[zone]], \
+                            [source.netdev], [source.neighbours]";
+
+/// Longest excerpt of a bad value echoed back in a message, in characters.
+const MAX_ECHO: usize = 40;
+
+/// The form of a duration, quoted in errors.
+const DURATION_FORM: &str = "a duration like \"5s\" (an integer and a unit: ms, s, m, h or d)";
+
+/// One mistake in the configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file, as the user named it.
+    pub file: String,
+    /// 1-based line of the offending text; 0 when the error is about the whole file.
+    pub line: usize,
+    /// 1-based column (in characters) of the offending text; 0 with `line`.
+    pub column: usize,
+    /// What is wrong and what was expected, starting with the context (e.g. `[venue]`).
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, self.line, self.column, self.message
+            )
+        }
+    }
+}
+
+/// Every mistake found in one configuration file, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Something in the file that is valid but probably not what was meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// What looks wrong, with its location, and what to do about it.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Config {
+    /// The configuration used when there is no file at all: every default, and one zone
+    /// named after the host, which also takes every interface no zone claims.
+    pub fn zero_config(host: &str) -> Config {
+        let zone = host_zone(host);
+        Config {
+            venue: Venue {
+                name: zone.name.clone(),
+                event: "default".to_string(),
+                timezone: "UTC".to_string(),
+                language: Language::En,
+            },
+            http: Http {
+                listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 9842)),
+                request_timeout: Duration::from_secs(10),
+            },
+            agent: Agent {
+                tick: Duration::from_secs(5),
+                active_window: Duration::from_secs(5 * 60),
+                state_dir: default_state_dir(),
+            },
+            interfaces: InterfaceFilter {
+                include: Vec::new(),
+                exclude: Vec::new(),
+                zone: Some(zone.id.clone()),
+            },
+            zones: vec![zone],
+            sources: Sources {
+                netdev: NetdevConfig {
+                    enabled: true,
+                    interval: None,
+                    backend: Backend::Auto,
+                    proc_root: PathBuf::from("/proc"),
+                    sys_root: PathBuf::from("/sys"),
+                },
+                neighbours: NeighboursConfig {
+                    enabled: true,
+                    interval: None,
+                    backend: Backend::Auto,
+                    proc_root: PathBuf::from("/proc"),
+                },
+            },
+        }
+    }
+}
+
+/// Reads and validates the configuration file at `path`; `host` is the machine's host name,
+/// used for the defaults.
+///
+/// # Errors
+///
+/// One error naming the path when the file cannot be read; otherwise every mistake of the
+/// file, as [`parse`] reports them.
+pub fn load_file(path: &Path, host: &str) -> Result<(Config, Vec<Warning>), ConfigErrors> {
+    let file = path.display().to_string();
+    let fail = |message: String| {
+        Err(ConfigErrors(vec![ConfigError {
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            message,
+        }]))
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) => return fail(read_error_message(&e)),
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => parse(&file, &text, host),
+        Err(_) => fail("not a text file (not valid UTF-8): pass the path of a TOML file".into()),
+    }
+}
+
+/// Says why a file could not be read, and what to do.
+fn read_error_message(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let os = e
+        .raw_os_error()
+        .map(|code| format!(" (os error {code})"))
+        .unwrap_or_default();
+    match e.kind() {
+        ErrorKind::NotFound => format!(
+            "no such file{os}: create it (see deploy/venuemon.example.toml) or pass --config"
+        ),
+        ErrorKind::PermissionDenied => {
+            format!("permission denied{os}: make it readable by the user venuemon runs as")
+        }
+        ErrorKind::IsADirectory => format!("is a directory{os}: pass the path of the TOML file"),
+        _ => format!("cannot read the file: {e}"),
+    }
+}
+
+/// Parses and validates a whole configuration file; `file_name` names it in errors, `host`
+/// is the machine's host name, used for the defaults.
+///
+/// # Errors
+///
+/// Every mistake of the file, in file order; a TOML syntax error is reported alone.
+pub fn parse(
+    file_name: &str,
+    text: &str,
+    host: &str,
+) -> Result<(Config, Vec<Warning>), ConfigErrors> {
+    let doc = match ImDocument::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let (line, column) = line_column(text, e.span().map_or(0, |span| span.start));
+            return Err(ConfigErrors(vec![ConfigError {
+                file: file_name.to_string(),
+                line,
+                column,
+                message: format!("invalid TOML: {}", syntax_message(e.message())),
+            }]));
+        }
+    };
+    let mut checker = Checker {
+        file: file_name,
+        text,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let config = checker.config(doc.as_table(), host);
+    if checker.errors.is_empty() {
+        Ok((config, checker.warnings))
+    } else {
+        let mut errors = checker.errors;
+        errors.sort_by_key(|e| (e.line, e.column));
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// Makes `toml_edit`'s (possibly multi-line) message fit on one line.
+fn syntax_message(message: &str) -> String {
+    let parts: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if parts.is_empty() {
+        "syntax error".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// Parses a duration: an integer followed by a unit, `ms`, `s`, `m`, `h` or `d`
+/// (e.g. `"500ms"`, `"5s"`, `"90d"`).
+///
+/// # Errors
+///
+/// A message naming the expected form when the text is not such a duration or overflows.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let form = "expected an integer and a unit: ms, s, m, h or d (e.g. \"500ms\", \"5s\", \"90d\")";
+    if digits.is_empty() {
+        return Err(format!("no number before the unit; {form}"));
+    }
+    let millis_per_unit: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "" => return Err(format!("no unit; {form}")),
+        _ => return Err(format!("unknown unit; {form}")),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(millis_per_unit))
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("number too large; {form}"))
+}
+
+/// Formats a duration in the largest unit that divides it, as the file would write it.
+fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
+        if ms != 0 && ms % size == 0 {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
+}
+
+/// The zone added when the file defines none: named after the host.
+fn host_zone(host: &str) -> Zone {
+    let host = host.trim();
+    let name = if host.is_empty() { "host" } else { host };
+    let mapped: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    // A zone id starts with a letter or digit.
+    let id: String = mapped
+        .trim_start_matches(['-', '_'])
+        .chars()
+        .take(64)
+        .collect();
+    Zone {
+        id: if id.is_empty() {
+            "host".to_string()
+        } else {
+            id
+        },
+        name: name.to_string(),
+        seats: None,
+        interfaces: Vec::new(),
+        subnets: Vec::new(),
+    }
+}
+
+/// Where the event secret and history live when the file does not say.
+fn default_state_dir() -> PathBuf {
+    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    state_dir_from(
+        env("STATE_DIRECTORY"),
+        running_as_root(),
+        env("XDG_STATE_HOME"),
+        env("HOME"),
+    )
+}
+
+/// Whether the process runs as root: `/proc/self` belongs to the effective user.
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// The default state folder: systemd's `StateDirectory=` first, then the system path for
+/// root, then the XDG state home, then `~/.local/state`.
+fn state_dir_from(
+    state_directory: Option<OsString>,
+    root: bool,
+    xdg_state_home: Option<OsString>,
+    home: Option<OsString>,
+) -> PathBuf {
+    // systemd passes a colon-separated list when a unit names several folders.
+    if let Some(first) = state_directory.and_then(|v| std::env::split_paths(&v).next())
+        && !first.as_os_str().is_empty()
+    {
+        return first;
+    }
+    if root {
+        return PathBuf::from("/var/lib/venuemon");
+    }
+    if let Some(xdg) = xdg_state_home
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
+        return xdg.join("venuemon");
+    }
+    match home {
+        Some(home) => PathBuf::from(home).join(".local/state/venuemon"),
+        None => std::env::temp_dir().join("venuemon"),
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = text.get(..offset).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+/// Levenshtein distance between two short strings, on characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            let insert = current[j] + 1;
+            let delete = previous[j + 1] + 1;
+            current.push(substitute.min(insert).min(delete));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// The known name closest to `name`, if within two edits.
+fn suggestion<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(name, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// The names allowed directly under the table at `path` ("" for the top level).
+fn known_children(path: &str) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    for key in KNOWN_KEYS {
+        let rest = if path.is_empty() {
+            Some(*key)
+        } else {
+            key.strip_prefix(path).and_then(|r| r.strip_prefix('.'))
+        };
+        if let Some(rest) = rest {
+            let name = rest.split('.').next().unwrap_or(rest);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// A table of the file being read, with what is needed to report on it.
+struct Section<'a> {
+    /// How messages name it: `[venue]`, `zone "hall-a"`.
+    label: String,
+    /// The table, when the file has it.
+    table: Option<&'a dyn TableLike>,
+    /// Where its header is, for missing keys.
+    span: Option<Range<usize>>,
+}
+
+impl<'a> Section<'a> {
+    /// The entry `key` of the table, with its key.
+    fn get(&self, key: &str) -> Option<(&'a Key, &'a Item)> {
+        self.table?.get_key_value(key)
+    }
+}
+
+/// A value read from the file, with where it was.
+struct Spanned<T> {
+    value: T,
+    span: Option<Range<usize>>,
+}
+
+/// Walks the document and collects every error and warning.
+struct Checker<'t> {
+    file: &'t str,
+    text: &'t str,
+    errors: Vec<ConfigError>,
+    warnings: Vec<Warning>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, span: Option<Range<usize>>, message: String) {
+        let (line, column) = match span {
+            Some(span) => line_column(self.text, span.start),
+            None => (0, 0),
+        };
+        self.errors.push(ConfigError {
+            file: self.file.to_string(),
+            line,
+            column,
+            message,
+        });
+    }
+
+    fn warn(&mut self, span: Option<Range<usize>>, message: String) {
+        let location = match span {
+            Some(span) => {
+                let (line, column) = line_column(self.text, span.start);
+                format!("{}:{line}:{column}", self.file)
+            }
+            None => self.file.to_string(),
+        };
+        self.warnings.push(Warning {
+            message: format!("{location}: {message}"),
+        });
+    }
+
+    /// The value as written in the file, cut short, for "got ..." in messages.
+    fn got(&self, item: &Item) -> String {
+        match item {
+            Item::Table(_) => "a table".to_string(),
+            Item::ArrayOfTables(_) => "an array of tables".to_string(),
+            Item::None => "nothing".to_string(),
+            Item::Value(value) => self.got_value(value),
+        }
+    }
+
+    fn got_value(&self, value: &Value) -> String {
+        let written = value
+            .span()
+            .and_then(|span| self.text.get(span))
+            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "));
+        match written {
+            Some(s) if s.chars().count() > MAX_ECHO => {
+                let head: String = s.chars().take(MAX_ECHO).collect();
+                format!("{head}…")
+            }
+            Some(s) => s,
+            None => format!("a {}", value.type_name()),
+        }
+    }
+
+    /// Reports every entry of `table` that this version does not know.
+    fn check_entries(&mut self, path: &str, label: &str, table: &dyn TableLike) {
+        let known = known_children(path);
+        for (name, item) in table.iter() {
+            if known.contains(&name) {
+                continue;
+            }
+            let key_span = table.key(name).and_then(Key::span);
+            let hint = suggestion(name, &known)
+                .map(|k| format!("; did you mean `{k}`?"))
+                .unwrap_or_default();
+            let is_table = item.is_table_like() || item.is_array_of_tables();
+            if is_table {
+                let full = if path.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{path}.{name}")
+                };
+                self.error(
+                    item.span().or(key_span),
+                    format!(
+                        "unknown table `{full}`{hint}: this version of venuemon knows {KNOWN_TABLES}"
+                    ),
+                );
+            } else if path.is_empty() {
+                self.error(
+                    key_span,
+                    format!("unknown key `{name}` at the top of the file{hint}: keys go in a table, one of {KNOWN_TABLES}"),
+                );
+            } else {
+                self.error(key_span, format!("{label}: unknown key `{name}`{hint}"));
+            }
+        }
+    }
+
+    /// The table `key` of `parent`, checked for unknown entries.
+    fn section<'a>(
+        &mut self,
+        parent: &'a dyn TableLike,
+        key: &str,
+        path: &'static str,
+    ) -> Section<'a> {
+        let label = format!("[{path}]");
+        let mut section = Section {
+            label,
+            table: None,
+            span: None,
+        };
+        if let Some((k, item)) = parent.get_key_value(key) {
+            match item.as_table_like() {
+                Some(table) => {
+                    section.span = item.span().or_else(|| k.span());
+                    self.check_entries(path, &section.label, table);
+                    section.table = Some(table);
+                }
+                None => {
+                    let got = self.got(item);
+                    self.error(
+                        item.span().or_else(|| k.span()),
+                        format!(
+                            "`{path}` must be a table, written {}, got {got}",
+                            section.label
+                        ),
+                    );
+                }
+            }
+        }
+        section
+    }
+
+    /// Reads `key` of `section` with `check`, whose error is the expected form. `None` when
+    /// the key is absent or wrong (then an error is recorded).
+    fn field<'a, T>(
+        &mut self,
+        section: &Section<'a>,
+        key: &str,
+        check: impl FnOnce(&'a Item) -> Result<T, String>,
+    ) -> Option<Spanned<T>> {
+        let (k, item) = section.get(key)?;
+        let span = item.span().or_else(|| k.span());
+        match check(item) {
+            Ok(value) => Some(Spanned { value, span }),
+            Err(expected) => {
+                let got = self.got(item);
+                self.error(
+                    span,
+                    format!("{}: {key} must be {expected}, got {got}", section.label),
+                );
+                None
+            }
+        }
+    }
+
+    fn string<'a>(
+        &mut self,
+        section: &Section<'a>,
+        key: &str,
+        expected: &str,
+        valid: impl FnOnce(&str) -> bool,
+    ) -> Option<String> {
+        self.field(section, key, |item| match item.as_str() {
+            Some(s) if valid(s) => Ok(s.to_string()),
+            _ => Err(expected.to_string()),
+        })
+        .map(|s| s.value)
+    }
+
+    fn path(&mut self, section: &Section<'_>, key: &str, example: &str) -> Option<PathBuf> {
+        let expected = format!("a non-empty path like \"{example}\"");
+        self.string(section, key, &expected, |s| !s.trim().is_empty())
+            .map(PathBuf::from)
+    }
+
+    fn bool(&mut self, section: &Section<'_>, key: &str) -> Option<bool> {
+        self.field(section, key, |item| {
+            item.as_bool().ok_or_else(|| "true or false".to_string())
+        })
+        .map(|b| b.value)
+    }
+
+    fn duration(
+        &mut self,
+        section: &Section<'_>,
+        key: &str,
+        min: Duration,
+        max: Duration,
+    ) -> Option<Spanned<Duration>> {
+        self.field(section, key, |item| {
+            let d = item
+                .as_str()
+                .and_then(|s| parse_duration(s).ok())
+                .ok_or_else(|| DURATION_FORM.to_string())?;
+            if d < min || d > max {
+                return Err(format!(
+                    "a duration from {} to {}",
+                    format_duration(min),
+                    format_duration(max)
+                ));
+            }
+            Ok(d)
+        })
+    }
+
+    fn backend(&mut self, section: &Section<'_>) -> Option<Backend> {
+        self.field(section, "backend", |item| match item.as_str() {
+            Some("auto") => Ok(Backend::Auto),
+            Some("netlink") => Ok(Backend::Netlink),
+            Some("proc") => Ok(Backend::Proc),
+            _ => Err("\"auto\", \"netlink\" or \"proc\"".to_string()),
+        })
+        .map(|b| b.value)
+    }
+
+    /// A list of strings, each turned into a `T` by `convert` (whose error is the whole
+    /// message after the context); bad elements are reported one by one.
+    fn list<T>(
+        &mut self,
+        section: &Section<'_>,
+        key: &str,
+        expected: &str,
+        convert: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<Vec<Spanned<T>>> {
+        let array = self
+            .field(section, key, |item| {
+                item.as_array().ok_or_else(|| expected.to_string())
+            })?
+            .value;
+        let mut out = Vec::new();
+        for element in array.iter() {
+            let span = element.span();
+            let converted = match element.as_str() {
+                Some(s) => convert(s),
+                None => Err(format!(
+                    "{key} must be {expected}, got the element {}",
+                    self.got_value(element)
+                )),
+            };
+            match converted {
+                Ok(value) => out.push(Spanned { value, span }),
+                Err(message) => self.error(span, format!("{}: {message}", section.label)),
+            }
+        }
+        Some(out)
+    }
+
+    fn patterns(&mut self, section: &Section<'_>, key: &str) -> Option<Vec<Spanned<Pattern>>> {
+        self.list(
+            section,
+            key,
+            "a list of interface names or globs like [\"wlan0\", \"wlan*\"]",
+            |s| Pattern::new(s).map_err(|e| format!("{key}: {e}")),
+        )
+    }
+
+    /// Reads the whole document.
+    fn config(&mut self, root: &toml_edit::Table, host: &str) -> Config {
+        let mut config = Config::zero_config(host);
+        self.check_entries("", "", root);
+
+        let venue = self.section(root, "venue", "venue");
+        self.venue(&venue, &mut config.venue);
+
+        let http = self.section(root, "http", "http");
+        self.http(&http, &mut config.http);
+
+        let agent = self.section(root, "agent", "agent");
+        self.agent(&agent, &mut config.agent);
+
+        let interfaces = self.section(root, "interfaces", "interfaces");
+        let wanted_zone = self.interfaces(&interfaces, &mut config.interfaces);
+
+        let (zones, every_id_valid) = self.zones(root);
+        if !zones.is_empty() {
+            config.zones = zones;
+            config.interfaces.zone = None;
+        }
+        if let Some(wanted) = wanted_zone {
+            if config.zones.iter().any(|z| z.id == wanted.value) {
+                config.interfaces.zone = Some(wanted.value);
+            } else if every_id_valid {
+                // (When a zone's id is wrong, the zone named may be that one: already reported.)
+                let ids: Vec<&str> = config.zones.iter().map(|z| z.id.as_str()).collect();
+                self.error(
+                    wanted.span,
+                    format!(
+                        "[interfaces]: zone \"{}\" does not exist; zones are: {}",
+                        wanted.value,
+                        ids.join(", ")
+                    ),
+                );
+            }
+        }
+
+        let source = self.section(root, "source", "source");
+        if let Some(table) = source.table {
+            let netdev = self.section(table, "netdev", "source.netdev");
+            self.netdev(&netdev, &mut config.sources.netdev);
+            let neighbours = self.section(table, "neighbours", "source.neighbours");
+            self.neighbours(&neighbours, &mut config.sources.neighbours);
+        }
+
+        self.general_warnings(&config);
+        config
+    }
+
+    fn venue(&mut self, section: &Section<'_>, venue: &mut Venue) {
+        if let Some(name) = self.string(section, "name", "a non-empty string", |s| {
+            !s.trim().is_empty()
+        }) {
+            venue.name = name;
+        }
+        let event_form = "1 to 64 letters, digits, `-` or `_`, like \"sdn-2026\"";
+        if let Some(event) = self.string(section, "event", event_form, |s| {
+            (1..=64).contains(&s.len())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        }) {
+            venue.event = event;
+        }
+        let tz_form = "a time zone name without spaces, like \"America/Toronto\" or \"UTC\"";
+        if let Some(tz) = self.string(section, "timezone", tz_form, |s| {
+            !s.is_empty() && !s.chars().any(char::is_whitespace)
+        }) {
+            venue.timezone = tz;
+        }
+        if let Some(language) = self.field(section, "language", |item| match item.as_str() {
+            Some("fr") => Ok(Language::Fr),
+            Some("en") => Ok(Language::En),
+            _ => Err("\"fr\" or \"en\"".to_string()),
+        }) {
+            venue.language = language.value;
+        }
+    }
+
+    fn http(&mut self, section: &Section<'_>, http: &mut Http) {
+        if let Some(listen) = self.field(section, "listen", |item| {
+            item.as_str().and_then(parse_listen).ok_or_else(|| {
+                "an address and port like \"0.0.0.0:9842\", \"[::]:9842\" or \":9842\"".to_string()
+            })
+        }) {
+            http.listen = listen.value;
+        }
+        if let Some(timeout) = self.duration(
+            section,
+            "request_timeout",
+            Duration::from_millis(1),
+            Duration::from_secs(3600),
+        ) {
+            http.request_timeout = timeout.value;
+        }
+    }
+
+    fn agent(&mut self, section: &Section<'_>, agent: &mut Agent) {
+        let tick = self.duration(
+            section,
+            "tick",
+            Duration::from_secs(1),
+            Duration::from_secs(300),
+        );
+        if let Some(tick) = &tick {
+            agent.tick = tick.value;
+        }
+        let window = self.duration(
+            section,
+            "active_window",
+            agent.tick,
+            Duration::from_secs(86_400),
+        );
+        if let Some(window) = &window {
+            agent.active_window = window.value;
+            if window.value < agent.tick * 3 {
+                self.warn(
+                    window.span.clone(),
+                    format!(
+                        "[agent]: active_window ({}) is shorter than 3 ticks ({}): clients may \
+                         flicker between active and gone; 10 ticks or more is usual",
+                        format_duration(window.value),
+                        format_duration(agent.tick * 3)
+                    ),
+                );
+            }
+        }
+        if let Some(dir) = self.path(section, "state_dir", "/var/lib/venuemon") {
+            agent.state_dir = dir;
+        }
+    }
+
+    /// Reads `[interfaces]`; returns the zone it names, checked once zones are known.
+    fn interfaces(
+        &mut self,
+        section: &Section<'_>,
+        filter: &mut InterfaceFilter,
+    ) -> Option<Spanned<String>> {
+        if let Some(include) = self.patterns(section, "include") {
+            filter.include = include.into_iter().map(|p| p.value).collect();
+        }
+        if let Some(exclude) = self.patterns(section, "exclude") {
+            filter.exclude = exclude.into_iter().map(|p| p.value).collect();
+        }
+        self.field(section, "zone", |item| {
+            item.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| "the id of a [[zone]], like \"hall-a\"".to_string())
+        })
+    }
+
+    /// Reads every `[[zone]]` (none when the file defines none), and whether every zone had a
+    /// valid id.
+    fn zones(&mut self, root: &toml_edit::Table) -> (Vec<Zone>, bool) {
+        let Some((key, item)) = root.get_key_value("zone") else {
+            return (Vec::new(), true);
+        };
+        let mut tables: Vec<(&dyn TableLike, Option<Range<usize>>)> = Vec::new();
+        match item {
+            Item::ArrayOfTables(array) => {
+                for table in array.iter() {
+                    tables.push((table, table.span()));
+                }
+            }
+            Item::Value(Value::Array(array)) => {
+                for value in array.iter() {
+                    match value.as_inline_table() {
+                        Some(table) => tables.push((table, table.span())),
+                        None => {
+                            let got = self.got_value(value);
+                            self.error(
+                                value.span(),
+                                format!("`zone` must be a list of tables, each written [[zone]], got the element {got}"),
+                            );
+                        }
+                    }
+                }
+            }
+            _ => {
+                let got = self.got(item);
+                self.error(
+                    item.span().or_else(|| key.span()),
+                    format!("`zone` must be an array of tables, each written [[zone]] (two brackets), got {got}"),
+                );
+            }
+        }
+
+        let mut zones = Vec::new();
+        // First line of each id, and first zone of each literal interface name.
+        let mut ids: HashMap<String, usize> = HashMap::new();
+        let mut claimed: HashMap<String, String> = HashMap::new();
+        let mut every_id_valid = true;
+        for (index, (table, span)) in tables.into_iter().enumerate() {
+            match self.zone(index + 1, table, span, &mut ids, &mut claimed) {
+                Some(zone) => zones.push(zone),
+                None => every_id_valid = false,
+            }
+        }
+        (zones, every_id_valid)
+    }
+
+    /// Reads one `[[zone]]` (the `number`th).
+    fn zone(
+        &mut self,
+        number: usize,
+        table: &dyn TableLike,
+        span: Option<Range<usize>>,
+        ids: &mut HashMap<String, usize>,
+        claimed: &mut HashMap<String, String>,
+    ) -> Option<Zone> {
+        let id_text = table.get("id").and_then(Item::as_str);
+        let label = match id_text {
+            Some(id) if valid_zone_id(id) => format!("zone \"{id}\""),
+            _ => format!("[[zone]] #{number}"),
+        };
+        self.check_entries("zone", &label, table);
+        let section = Section {
+            label,
+            table: Some(table),
+            span,
+        };
+
+        let id = self.field(&section, "id", |item| {
+            item.as_str()
+                .filter(|s| valid_zone_id(s))
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    "1 to 64 lower-case letters, digits, `-` or `_`, starting with a letter or \
+                     digit, like \"hall-a\""
+                        .to_string()
+                })
+        });
+        if section.get("id").is_none() {
+            self.error(
+                section.span.clone(),
+                format!(
+                    "{}: missing required key `id` (the zone's id, like \"hall-a\")",
+                    section.label
+                ),
+            );
+        }
+        if let Some(id) = &id {
+            let line = id
+                .span
+                .as_ref()
+                .map_or(0, |s| line_column(self.text, s.start).0);
+            if let Some(first) = ids.get(&id.value) {
+                self.error(
+                    id.span.clone(),
+                    format!(
+                        "{}: duplicate zone id \"{}\", first defined at line {first}; zone ids must be unique",
+                        section.label, id.value
+                    ),
+                );
+            } else {
+                ids.insert(id.value.clone(), line);
+            }
+        }
+
+        let name = self.string(&section, "name", "a non-empty string", |s| {
+            !s.trim().is_empty()
+        });
+        let seats = self.field(&section, "seats", |item| {
+            let n = item
+                .as_integer()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| "a positive integer".to_string())?;
+            u32::try_from(n)
+                .ok()
+                .filter(|n| *n <= 1_000_000)
+                .ok_or_else(|| "a positive integer up to 1000000".to_string())
+        });
+        let interfaces = self.patterns(&section, "interfaces").unwrap_or_default();
+        let subnets = self
+            .list(
+                &section,
+                "subnets",
+                "a list of networks like [\"10.10.0.0/22\", \"2001:db8::/48\"]",
+                |s| {
+                    s.parse::<IpNet>().map_err(|_| {
+                        format!(
+                            "subnets must be networks like \"10.10.0.0/22\" or \"2001:db8::/48\", got {}",
+                            shorten_quoted(s)
+                        )
+                    })
+                },
+            )
+            .unwrap_or_default();
+
+        let id = id?;
+        for pattern in interfaces.iter().filter(|p| p.value.is_literal()) {
+            let name = pattern.value.as_str();
+            match claimed.get(name) {
+                Some(owner) if *owner != id.value => {
+                    let message = format!(
+                        "{}: interface \"{name}\" is already in zone \"{owner}\"; an interface belongs to one zone",
+                        section.label
+                    );
+                    self.error(pattern.span.clone(), message);
+                }
+                Some(_) => {}
+                None => {
+                    claimed.insert(name.to_string(), id.value.clone());
+                }
+            }
+        }
+        Some(Zone {
+            name: name.unwrap_or_else(|| id.value.clone()),
+            id: id.value,
+            seats: seats.map(|s| s.value),
+            interfaces: interfaces.into_iter().map(|p| p.value).collect(),
+            subnets: subnets.into_iter().map(|s| s.value).collect(),
+        })
+    }
+
+    fn source_interval(&mut self, section: &Section<'_>) -> Option<Duration> {
+        self.duration(
+            section,
+            "interval",
+            Duration::from_secs(1),
+            Duration::from_secs(300),
+        )
+        .map(|d| d.value)
+    }
+
+    fn netdev(&mut self, section: &Section<'_>, netdev: &mut NetdevConfig) {
+        if let Some(enabled) = self.bool(section, "enabled") {
+            netdev.enabled = enabled;
+        }
+        netdev.interval = self.source_interval(section);
+        if let Some(backend) = self.backend(section) {
+            netdev.backend = backend;
+        }
+        if let Some(root) = self.path(section, "proc_root", "/proc") {
+            netdev.proc_root = root;
+        }
+        if let Some(root) = self.path(section, "sys_root", "/sys") {
+            netdev.sys_root = root;
+        }
+    }
+
+    fn neighbours(&mut self, section: &Section<'_>, neighbours: &mut NeighboursConfig) {
+        if let Some(enabled) = self.bool(section, "enabled") {
+            neighbours.enabled = enabled;
+        }
+        neighbours.interval = self.source_interval(section);
+        if let Some(backend) = self.backend(section) {
+            neighbours.backend = backend;
+        }
+        if let Some(root) = self.path(section, "proc_root", "/proc") {
+            neighbours.proc_root = root;
+        }
+    }
+
+    /// Warnings about the configuration as a whole.
+    fn general_warnings(&mut self, config: &Config) {
+        for zone in &config.zones {
+            let catch_all = config.interfaces.zone.as_deref() == Some(zone.id.as_str());
+            if zone.interfaces.is_empty() && zone.subnets.is_empty() && !catch_all {
+                self.warn(
+                    None,
+                    format!(
+                        "zone \"{}\" has no interfaces or subnets and is not [interfaces] zone: \
+                         it will count no clients",
+                        zone.id
+                    ),
+                );
+            }
+        }
+        if !config.sources.netdev.enabled && !config.sources.neighbours.enabled {
+            self.warn(
+                None,
+                "[source.netdev] and [source.neighbours] are both disabled: nothing will be \
+                 measured"
+                    .to_string(),
+            );
+        }
+    }
+}
+
+/// Whether `id` is a valid zone id: `[a-z0-9][a-z0-9_-]{0,63}`.
+fn valid_zone_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    first_ok
+        && id.len() <= 64
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// Parses `[http] listen`: a socket address, or `:PORT` for every IPv4 address.
+fn parse_listen(text: &str) -> Option<SocketAddr> {
+    if let Some(port) = text.strip_prefix(':') {
+        let port = port.parse::<u16>().ok()?;
+        return Some(SocketAddr::V4(SocketAddrV4::new(
+            Ipv4Addr::UNSPECIFIED,
+            port,
+        )));
+    }
+    text.parse().ok()
+}
+
+/// `text` quoted, cut to 40 characters.
+fn shorten_quoted(text: &str) -> String {
+    if text.chars().count() > MAX_ECHO {
+        let head: String = text.chars().take(MAX_ECHO).collect();
+        format!("{head:?}…")
+    } else {
+        format!("{text:?}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "venuemon.toml";
+    const EXAMPLE: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/venuemon.example.toml"
+    ));
+
+    /// The errors of `text`, as printed.
+    fn errors(text: &str) -> Vec<String> {
+        match parse(FILE, text, "gw-1") {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// The one error of `text`, as printed.
+    fn one_error(text: &str) -> String {
+        let mut all = errors(text);
+        assert_eq!(all.len(), 1, "expected one error, got {all:#?}");
+        all.remove(0)
+    }
+
+    fn ok(text: &str) -> (Config, Vec<Warning>) {
+        match parse(FILE, text, "gw-1") {
+            Ok(result) => result,
+            Err(errors) => panic!("unexpected errors:\n{errors}"),
+        }
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_close_one() {
+        assert_eq!(
+            one_error("[venue]\nnmae = \"Salle\"\n"),
+            "venuemon.toml:2:1: [venue]: unknown key `nmae`; did you mean `name`?"
+        );
+        assert_eq!(
+            one_error("[[zone]]\nid = \"hall-a\"\n  seat = 3\n"),
+            "venuemon.toml:3:3: zone \"hall-a\": unknown key `seat`; did you mean `seats`?"
+        );
+        assert_eq!(
+            one_error("[agent]\ncolour = \"red\"\n"),
+            "venuemon.toml:2:1: [agent]: unknown key `colour`"
+        );
+    }
+
+    #[test]
+    fn unknown_table_lists_the_known_ones() {
+        let text = "[venue]\nname = \"x\"\n\n[[source.dhcp]]\nkind = \"dnsmasq\"\n";
+        assert_eq!(
+            one_error(text),
+            "venuemon.toml:4:1: unknown table `source.dhcp`: this version of venuemon knows \
+             [venue], [http], [agent], [interfaces], [[zone]], [source.netdev], [source.neighbours]"
+        );
+        let history = one_error("[history]\nretention = \"90d\"\n");
+        assert!(
+            history.starts_with("venuemon.toml:1:1: unknown table `history`: this version"),
+            "{history}"
+        );
+        let typo = one_error("[venu]\nname = \"x\"\n");
+        assert!(
+            typo.starts_with("venuemon.toml:1:1: unknown table `venu`; did you mean `venue`?"),
+            "{typo}"
+        );
+        let top = one_error("name = \"x\"\n");
+        assert!(
+            top.starts_with("venuemon.toml:1:1: unknown key `name` at the top of the file"),
+            "{top}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_expected_type_and_the_value() {
+        assert_eq!(
+            one_error("[source.netdev]\nenabled = \"yes\"\n"),
+            "venuemon.toml:2:11: [source.netdev]: enabled must be true or false, got \"yes\""
+        );
+        assert_eq!(
+            one_error("[venue]\nlanguage = \"de\"\n"),
+            "venuemon.toml:2:12: [venue]: language must be \"fr\" or \"en\", got \"de\""
+        );
+        assert_eq!(
+            one_error("venue = \"Salle\"\n"),
+            "venuemon.toml:1:9: `venue` must be a table, written [venue], got \"Salle\""
+        );
+        assert_eq!(
+            one_error("[source.neighbours]\nbackend = 2\n"),
+            "venuemon.toml:2:11: [source.neighbours]: backend must be \"auto\", \"netlink\" or \"proc\", got 2"
+        );
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let long = "x".repeat(500);
+        let message = one_error(&format!("[venue]\nevent = \"{long}\"\n"));
+        assert!(
+            message.ends_with(&format!("got \"{}…", "x".repeat(39))),
+            "{message}"
+        );
+        assert!(message.len() < 250, "{message}");
+    }
+
+    #[test]
+    fn bad_listen_address_names_the_form() {
+        assert_eq!(
+            one_error("[http]\nlisten = \"localhost:80\"\n"),
+            "venuemon.toml:2:10: [http]: listen must be an address and port like \
+             \"0.0.0.0:9842\", \"[::]:9842\" or \":9842\", got \"localhost:80\""
+        );
+        let (config, _) = ok("[http]\nlisten = \":9000\"\n");
+        assert_eq!(config.http.listen.to_string(), "0.0.0.0:9000");
+        let (config, _) = ok("[http]\nlisten = \"[::]:9842\"\n");
+        assert_eq!(config.http.listen.to_string(), "[::]:9842");
+    }
+
+    #[test]
+    fn bad_duration_names_the_form() {
+        assert_eq!(
+            one_error("[http]\nrequest_timeout = \"10 seconds\"\n"),
+            "venuemon.toml:2:19: [http]: request_timeout must be a duration like \"5s\" \
+             (an integer and a unit: ms, s, m, h or d), got \"10 seconds\""
+        );
+        assert_eq!(
+            one_error("[source.netdev]\ninterval = 5\n"),
+            "venuemon.toml:2:12: [source.netdev]: interval must be a duration like \"5s\" \
+             (an integer and a unit: ms, s, m, h or d), got 5"
+        );
+    }
+
+    #[test]
+    fn tick_out_of_range() {
+        assert_eq!(
+            one_error("[agent]\ntick = \"10m\"\n"),
+            "venuemon.toml:2:8: [agent]: tick must be a duration from 1s to 5m, got \"10m\""
+        );
+        assert_eq!(
+            one_error("[agent]\ntick = \"500ms\"\n"),
+            "venuemon.toml:2:8: [agent]: tick must be a duration from 1s to 5m, got \"500ms\""
+        );
+        assert_eq!(
+            one_error("[agent]\ntick = \"10s\"\nactive_window = \"5s\"\n"),
+            "venuemon.toml:3:17: [agent]: active_window must be a duration from 10s to 1d, got \"5s\""
+        );
+    }
+
+    #[test]
+    fn short_active_window_warns() {
+        let (config, warnings) = ok("[agent]\ntick = \"10s\"\nactive_window = \"20s\"\n");
+        assert_eq!(config.agent.active_window, Duration::from_secs(20));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0]
+                .to_string()
+                .starts_with("venuemon.toml:3:17: [agent]: active_window (20s) is shorter than 3 ticks (30s): clients may flicker"),
+            "{}",
+            warnings[0]
+        );
+    }
+
+    #[test]
+    fn duplicate_zone_id_points_at_the_second() {
+        let text =
+            "[[zone]]\nid = \"hall-a\"\ninterfaces = [\"wlan0\"]\n\n[[zone]]\nid = \"hall-a\"\n";
+        assert_eq!(
+            one_error(text),
+            "venuemon.toml:6:6: zone \"hall-a\": duplicate zone id \"hall-a\", first defined at \
+             line 2; zone ids must be unique"
+        );
+    }
+
+    #[test]
+    fn interface_in_two_zones() {
+        let text = "[[zone]]\nid = \"hall-a\"\ninterfaces = [\"wlan0\", \"wlan*\"]\n\n\
+                    [[zone]]\nid = \"room-b\"\ninterfaces = [\"wlan*\", \"wlan0\"]\n";
+        assert_eq!(
+            one_error(text),
+            "venuemon.toml:7:24: zone \"room-b\": interface \"wlan0\" is already in zone \
+             \"hall-a\"; an interface belongs to one zone"
+        );
+    }
+
+    #[test]
+    fn zone_id_required_and_checked() {
+        assert_eq!(
+            one_error("[[zone]]\nname = \"Salle A\"\n"),
+            "venuemon.toml:1:1: [[zone]] #1: missing required key `id` (the zone's id, like \"hall-a\")"
+        );
+        let bad = one_error("[[zone]]\nid = \"Hall A\"\n");
+        assert!(
+            bad.starts_with("venuemon.toml:2:6: [[zone]] #1: id must be 1 to 64 lower-case"),
+            "{bad}"
+        );
+        let single = one_error("[zone]\nid = \"hall-a\"\n");
+        assert!(
+            single.starts_with("venuemon.toml:1:1: `zone` must be an array of tables"),
+            "{single}"
+        );
+    }
+
+    #[test]
+    fn interfaces_zone_must_exist() {
+        let text = "[interfaces]\nzone = \"hall-c\"\n\n[[zone]]\nid = \"hall-a\"\n\n[[zone]]\nid = \"room-b\"\n";
+        assert_eq!(
+            one_error(text),
+            "venuemon.toml:2:8: [interfaces]: zone \"hall-c\" does not exist; zones are: hall-a, room-b"
+        );
+        // Without [[zone]], the host zone is the only one.
+        assert_eq!(
+            one_error("[interfaces]\nzone = \"hall-a\"\n"),
+            "venuemon.toml:2:8: [interfaces]: zone \"hall-a\" does not exist; zones are: gw-1"
+        );
+        let (config, _) = ok("[interfaces]\nzone = \"gw-1\"\n");
+        assert_eq!(config.interfaces.zone.as_deref(), Some("gw-1"));
+    }
+
+    #[test]
+    fn seats_must_be_a_positive_integer() {
+        for (value, column) in [("\"lots\"", 9), ("0", 9), ("-3", 9), ("12.5", 9)] {
+            let text = format!("[[zone]]\nid = \"hall-a\"\nseats = {value}\n");
+            assert_eq!(
+                one_error(&text),
+                format!(
+                    "venuemon.toml:3:{column}: zone \"hall-a\": seats must be a positive integer, got {value}"
+                )
+            );
+        }
+        assert_eq!(
+            one_error("[[zone]]\nid = \"hall-a\"\nseats = 2000000\n"),
+            "venuemon.toml:3:9: zone \"hall-a\": seats must be a positive integer up to 1000000, got 2000000"
+        );
+    }
+
+    #[test]
+    fn bad_cidr() {
+        assert_eq!(
+            one_error(
+                "[[zone]]\nid = \"hall-a\"\nsubnets = [\"10.10.0.0/22\", \"10.10.0.0/33\"]\n"
+            ),
+            "venuemon.toml:3:28: zone \"hall-a\": subnets must be networks like \"10.10.0.0/22\" \
+             or \"2001:db8::/48\", got \"10.10.0.0/33\""
+        );
+        assert_eq!(
+            one_error("[[zone]]\nid = \"hall-a\"\nsubnets = \"10.10.0.0/22\"\n"),
+            "venuemon.toml:3:11: zone \"hall-a\": subnets must be a list of networks like \
+             [\"10.10.0.0/22\", \"2001:db8::/48\"], got \"10.10.0.0/22\""
+        );
+    }
+
+    #[test]
+    fn bad_pattern() {
+        let message =
+            one_error("[[zone]]\nid = \"hall-a\"\ninterfaces = [\"wlan0\", \"wl an1\"]\n");
+        assert!(
+            message.starts_with(
+                "venuemon.toml:3:24: zone \"hall-a\": interfaces: \"wl an1\" is not a valid \
+                 interface pattern (it contains whitespace): expected an interface name"
+            ),
+            "{message}"
+        );
+        let message = one_error("[interfaces]\nexclude = [\"docker*\", 7]\n");
+        assert!(
+            message.starts_with(
+                "venuemon.toml:2:23: [interfaces]: exclude must be a list of interface names \
+                 or globs like [\"wlan0\", \"wlan*\"], got the element 7"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_is_one_error_with_its_position() {
+        let message = one_error("[venue]\nname = \"unterminated\nevent = \"x\"\n");
+        assert!(
+            message.starts_with("venuemon.toml:2:21: invalid TOML: "),
+            "{message}"
+        );
+        assert!(!message.contains('\n'), "{message}");
+        let message = one_error("[venue]\nname = \"a\"\nname = \"b\"\n");
+        assert!(
+            message.starts_with("venuemon.toml:3:1: invalid TOML: "),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn every_mistake_is_reported_in_file_order() {
+        let text = "\
+[venue]
+language = \"de\"
+
+[agent]
+tick = \"fast\"
+
+[[zone]]
+id = \"hall-a\"
+seats = \"lots\"
+
+[http]
+listn = \":9842\"
+
+[history]
+path = \"history.db\"
+";
+        assert_eq!(
+            errors(text),
+            [
+                "venuemon.toml:2:12: [venue]: language must be \"fr\" or \"en\", got \"de\"",
+                "venuemon.toml:5:8: [agent]: tick must be a duration like \"5s\" (an integer and a unit: ms, s, m, h or d), got \"fast\"",
+                "venuemon.toml:9:9: zone \"hall-a\": seats must be a positive integer, got \"lots\"",
+                "venuemon.toml:12:1: [http]: unknown key `listn`; did you mean `listen`?",
+                "venuemon.toml:14:1: unknown table `history`: this version of venuemon knows [venue], [http], [agent], [interfaces], [[zone]], [source.netdev], [source.neighbours]",
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_display_one_per_line() {
+        let Err(errors) = parse(FILE, "[venue]\nx = 1\ny = 2\n", "gw") else {
+            panic!("expected errors");
+        };
+        assert_eq!(errors.to_string().lines().count(), 2);
+        let whole_file = ConfigError {
+            file: "/etc/venuemon.toml".into(),
+            line: 0,
+            column: 0,
+            message: "no such file".into(),
+        };
+        assert_eq!(whole_file.to_string(), "/etc/venuemon.toml: no such file");
+    }
+
+    #[test]
+    fn zero_config_is_the_empty_file() {
+        for host in ["gw-1", "Salle-A.local", "", "📶 Wi-Fi"] {
+            let (config, warnings) = parse("", "", host).expect("the empty file is valid");
+            assert_eq!(config, Config::zero_config(host));
+            assert!(warnings.is_empty(), "{warnings:?}");
+        }
+        let config = Config::zero_config("Salle-A.local");
+        assert_eq!(config.zones.len(), 1);
+        assert_eq!(config.zones[0].id, "salle-a-local");
+        assert_eq!(config.zones[0].name, "Salle-A.local");
+        assert_eq!(config.interfaces.zone.as_deref(), Some("salle-a-local"));
+        assert_eq!(config.venue.name, "Salle-A.local");
+        assert_eq!(config.venue.event, "default");
+        assert_eq!(config.venue.timezone, "UTC");
+        assert_eq!(config.venue.language, Language::En);
+        assert_eq!(config.http.listen.to_string(), "0.0.0.0:9842");
+        assert_eq!(config.agent.tick, Duration::from_secs(5));
+        assert_eq!(config.agent.active_window, Duration::from_secs(300));
+        assert_eq!(config.sources.netdev.proc_root, PathBuf::from("/proc"));
+    }
+
+    #[test]
+    fn host_zone_ids() {
+        assert_eq!(host_zone("").id, "host");
+        assert_eq!(host_zone("").name, "host");
+        assert_eq!(host_zone("📶").id, "host");
+        assert_eq!(host_zone("GW_1").id, "gw_1");
+        assert_eq!(host_zone("-edge").id, "edge");
+        assert_eq!(host_zone(&"a".repeat(100)).id.len(), 64);
+        assert!(valid_zone_id(&host_zone("Borne Wi-Fi n°3").id));
+    }
+
+    #[test]
+    fn dotted_keys_and_inline_tables_are_checked_too() {
+        assert_eq!(
+            one_error("venue.language = \"de\"\n"),
+            "venuemon.toml:1:18: [venue]: language must be \"fr\" or \"en\", got \"de\""
+        );
+        assert_eq!(
+            one_error("[source]\nnetdev = { enabled = true, intervl = \"5s\" }\n"),
+            "venuemon.toml:2:28: [source.netdev]: unknown key `intervl`; did you mean `interval`?"
+        );
+    }
+
+    #[test]
+    fn a_bad_zone_id_is_reported_once() {
+        let text = "[interfaces]\nzone = \"Hall\"\n\n[[zone]]\nid = \"Hall\"\n";
+        let message = one_error(text);
+        assert!(
+            message.starts_with("venuemon.toml:5:6: [[zone]] #1: id must be"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn zones_replace_the_host_zone() {
+        let (config, _) = ok("[[zone]]\nid = \"hall-a\"\ninterfaces = [\"wlan0\"]\n");
+        assert_eq!(config.zones.len(), 1);
+        assert_eq!(config.zones[0].name, "hall-a");
+        assert_eq!(config.interfaces.zone, None);
+        // Inline tables are zones too.
+        let (config, _) = ok("zone = [{ id = \"a\", subnets = [\"10.0.0.0/8\"] }]\n");
+        assert_eq!(config.zones[0].id, "a");
+    }
+
+    #[test]
+    fn example_file_parses_and_documents_every_key() {
+        let (config, warnings) = match parse("venuemon.example.toml", EXAMPLE, "gw-1") {
+            Ok(result) => result,
+            Err(errors) => panic!("the example has errors:\n{errors}"),
+        };
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(config.zones.len(), 2);
+        assert_eq!(config.zones[0].seats, Some(800));
+        assert_eq!(config.interfaces.exclude[0].as_str(), "docker*");
+
+        // Split the file into sections by header, then look for `key =` in each.
+        let mut sections: HashMap<String, String> = HashMap::new();
+        let mut current = String::new();
+        for line in EXAMPLE.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('[') {
+                current = trimmed.trim_matches(['[', ']']).to_string();
+            } else {
+                let body = sections.entry(current.clone()).or_default();
+                body.push_str(trimmed.trim_start_matches(['#', ' ']));
+                body.push('\n');
+            }
+        }
+        for key in KNOWN_KEYS {
+            let (table, leaf) = key.rsplit_once('.').expect("keys are dotted");
+            let body = sections.get(table).map(String::as_str).unwrap_or_default();
+            assert!(
+                body.lines().any(|l| l.starts_with(&format!("{leaf} ="))),
+                "the example does not set or show `{key}`"
+            );
+        }
+    }
+
+    #[test]
+    fn never_panics_on_garbage() {
+        let mut cut = 0;
+        while cut <= EXAMPLE.len() {
+            if let Some(prefix) = EXAMPLE.get(..cut) {
+                let _ = parse(FILE, prefix, "gw-1");
+            }
+            cut += 7;
+        }
+        // Deep nesting stays within the TOML parser's recursion limit.
+        let deep = format!("[venue]\nname = {}", "[".repeat(100_000));
+        assert_eq!(errors(&deep).len(), 1);
+        let deep_tables = format!("x = {}", "{a = ".repeat(100_000));
+        assert_eq!(errors(&deep_tables).len(), 1);
+        // A small deterministic generator: no dependency needed.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let alphabet = b"[]{}=\"'.,#\n abcz019_-:/*?\\\t";
+        for _ in 0..2000 {
+            let len = (state % 80) as usize;
+            let mut bytes = Vec::with_capacity(len);
+            for _ in 0..len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                bytes.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = parse(FILE, &text, "gw-1");
+            let raw: Vec<u8> = bytes.iter().map(|b| b.wrapping_mul(31)).collect();
+            let _ = parse(FILE, &String::from_utf8_lossy(&raw), "");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("90d"), Ok(Duration::from_secs(90 * 86_400)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        for bad in [
+            "",
+            "5",
+            "s",
+            "5 s",
+            "5sec",
+            "-5s",
+            "1.5s",
+            "5S",
+            "99999999999999999999d",
+        ] {
+            let err = parse_duration(bad).expect_err(bad);
+            assert!(
+                err.contains("expected an integer and a unit"),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(format_duration(Duration::from_secs(300)), "5m");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(format_duration(Duration::from_secs(86_400)), "1d");
+    }
+
+    #[test]
+    fn state_dir_defaults() {
+        let os = |s: &str| Some(OsString::from(s));
+        assert_eq!(
+            state_dir_from(os("/var/lib/venuemon:/var/lib/other"), false, None, None),
+            PathBuf::from("/var/lib/venuemon")
+        );
+        assert_eq!(
+            state_dir_from(None, true, os("/x"), os("/root")),
+            PathBuf::from("/var/lib/venuemon")
+        );
+        assert_eq!(
+            state_dir_from(None, false, os("/home/ana/.state"), os("/home/ana")),
+            PathBuf::from("/home/ana/.state/venuemon")
+        );
+        assert_eq!(
+            state_dir_from(None, false, os("relative"), os("/home/ana")),
+            PathBuf::from("/home/ana/.local/state/venuemon")
+        );
+    }
+
+    #[test]
+    fn load_file_reads_or_names_the_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("absent.toml");
+        let Err(errors) = load_file(&missing, "gw-1") else {
+            panic!("a missing file is an error");
+        };
+        assert_eq!(errors.0.len(), 1);
+        let message = errors.to_string();
+        assert!(
+            message.starts_with(&format!("{}: no such file", missing.display())),
+            "{message}"
+        );
+        assert!(message.contains("pass --config"), "{message}");
+
+        let path = dir.path().join("venuemon.toml");
+        std::fs::write(&path, "[venue]\nlanguage = \"fr\"\n").expect("write");
+        let (config, _) = load_file(&path, "gw-1").expect("valid file");
+        assert_eq!(config.venue.language, Language::Fr);
+
+        std::fs::write(&path, "[venue]\nlanguage = 1\n").expect("write");
+        let Err(errors) = load_file(&path, "gw-1") else {
+            panic!("invalid file");
+        };
+        assert!(
+            errors
+                .to_string()
+                .starts_with(&format!("{}:2:12: ", path.display())),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn suggestions_need_two_edits_or_fewer() {
+        assert_eq!(edit_distance("nmae", "name"), 2);
+        assert_eq!(
+            suggestion("intervl", &["interval", "enabled"]),
+            Some("interval")
+        );
+        assert_eq!(suggestion("colour", &["name", "event"]), None);
+    }
+}
