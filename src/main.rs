@@ -81,8 +81,7 @@ fn main() -> ExitCode {
             for w in &warnings {
                 tracing::warn!("{w}");
             }
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
+            let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
             {

@@ -115,7 +115,7 @@ impl NeighboursSource {
         })
     }
 
-    async fn from_netlink(&self, handle: &rtnetlink::Handle) -> Result<Vec<Sighting>, SourceError> {
+    async fn read_netlink(&self, handle: &rtnetlink::Handle) -> Result<Vec<Sighting>, SourceError> {
         let links = self.reader.links().await?;
         let by_index: HashMap<u32, (String, LinkKind)> = links
             .into_iter()
@@ -157,7 +157,7 @@ impl NeighboursSource {
             .collect())
     }
 
-    async fn from_proc(&self) -> Result<Vec<Sighting>, SourceError> {
+    async fn read_proc(&self) -> Result<Vec<Sighting>, SourceError> {
         let LinkReader::Proc { proc_root, .. } = &self.reader else {
             return Ok(Vec::new());
         };
@@ -193,8 +193,8 @@ impl Source for NeighboursSource {
 
     async fn sample(&mut self) -> Result<Payload, SourceError> {
         let sightings = match self.reader.netlink() {
-            Some(handle) => self.from_netlink(&handle.clone()).await?,
-            None => self.from_proc().await?,
+            Some(handle) => self.read_netlink(&handle.clone()).await?,
+            None => self.read_proc().await?,
         };
         Ok(Payload::Clients(sightings))
     }

@@ -11,8 +11,11 @@ use tokio::sync::watch;
 use crate::hub::Snapshot;
 use crate::sources::links::Counters;
 
+/// Picks one counter out of an interface's counters.
+type Field = fn(&Counters) -> u64;
+
 /// The interface counters, as (metric name, help, field).
-const INTERFACE_COUNTERS: [(&str, &str, fn(&Counters) -> u64); 8] = [
+const INTERFACE_COUNTERS: [(&str, &str, Field); 8] = [
     (
         "venuemon_interface_receive_bytes_total",
         "Bytes received.",
@@ -60,7 +63,7 @@ struct Families {
     source_up: IntGaugeVec,
     source_errors: IntCounterVec,
     source_duration: GaugeVec,
-    interface_counters: Vec<(IntCounterVec, fn(&Counters) -> u64)>,
+    interface_counters: Vec<(IntCounterVec, Field)>,
     interface_up: IntGaugeVec,
     interface_speed: IntGaugeVec,
     interface_mtu: IntGaugeVec,
@@ -118,8 +121,8 @@ impl Families {
                 IFACE,
             ),
             interface_speed: gauge(
-                "venuemon_interface_speed_bits_per_second",
-                "Negotiated link speed, where the driver reports one.",
+                "venuemon_interface_speed_bytes_per_second",
+                "Negotiated link speed in bytes per second (bits / 8), where the driver reports one.",
                 IFACE,
             ),
             interface_mtu: gauge("venuemon_interface_mtu_bytes", "Interface MTU.", IFACE),
@@ -229,7 +232,7 @@ impl Families {
             if let Some(speed) = i.speed_bps {
                 self.interface_speed
                     .with_label_values(&labels)
-                    .set(i64::try_from(speed).unwrap_or(i64::MAX));
+                    .set(i64::try_from(speed / 8).unwrap_or(i64::MAX));
             }
             if let Some(mtu) = i.mtu {
                 self.interface_mtu

@@ -1,0 +1,186 @@
+//! The command line: `check-config` and `run` on good and bad files, environment variables.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::common::BIN;
+
+fn venuemon(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .envs(envs.iter().copied())
+        .output()
+        .expect("venuemon runs")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write config");
+    path.to_str().expect("utf-8 path").to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn version_is_printed() {
+    let out = venuemon(&["--version"], &[]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("venuemon {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn check_config_reports_every_mistake_of_a_file_with_its_position() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(
+        dir.path(),
+        "venuemon.toml",
+        r#"[venue]
+name = "Expo"
+colour = "blue"
+
+[http]
+listen = "not-an-address"
+
+[agent]
+tick = 5
+
+[[zone]]
+id = "hall-a"
+seats = "lots"
+
+[[zone]]
+id = "hall-a"
+
+[interfaces]
+zone = "nowhere"
+"#,
+    );
+    let out = venuemon(&["check-config", &file], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with(&file)).collect();
+    let expect = [
+        (3, "colour"),
+        (6, "listen"),
+        (9, "tick"),
+        (13, "seats"),
+        (16, "hall-a"),
+        (19, "nowhere"),
+    ];
+    for (line, word) in expect {
+        let prefix = format!("{file}:{line}:");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&prefix) && l.contains(word)),
+            "no error at line {line} mentioning {word:?} in:\n{err}"
+        );
+    }
+    assert!(err.contains("seats must be a positive integer"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing printed as understood");
+}
+
+#[test]
+fn each_kind_of_mistake_has_its_own_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cases = [
+        (
+            "unknown key",
+            "[venue]\nnmae = \"x\"\n",
+            "did you mean `name`",
+        ),
+        (
+            "unknown table",
+            "[source.dhcp]\nkind = \"dnsmasq\"\n",
+            "unknown table",
+        ),
+        ("wrong type", "[agent]\ntick = true\n", "tick"),
+        (
+            "bad address",
+            "[http]\nlisten = \"300.1.1.1:80\"\n",
+            "listen",
+        ),
+        (
+            "duplicate zone",
+            "[[zone]]\nid = \"a\"\n[[zone]]\nid = \"a\"\n",
+            "duplicate",
+        ),
+        (
+            "missing zone",
+            "[[zone]]\nid = \"a\"\n[interfaces]\nzone = \"b\"\n",
+            "does not exist",
+        ),
+        ("syntax", "[venue\nname = 1\n", "venuemon.toml:1:"),
+    ];
+    for (what, text, needle) in cases {
+        let file = write(dir.path(), "venuemon.toml", text);
+        let out = venuemon(&["check-config", &file], &[]);
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(needle),
+            "{what}: expected {needle:?} in:\n{}",
+            stderr(&out)
+        );
+        let run = venuemon(&["run", "--config", &file], &[]);
+        assert_eq!(
+            run.status.code(),
+            Some(2),
+            "run refuses a bad config ({what})"
+        );
+    }
+}
+
+#[test]
+fn a_good_file_is_described_and_absent_interfaces_are_only_warnings() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(
+        dir.path(),
+        "venuemon.toml",
+        "[[zone]]\nid = \"hall-a\"\nname = \"Salle A\"\nseats = 800\ninterfaces = [\"wlan-nowhere9\"]\nsubnets = [\"10.10.0.0/22\"]\n",
+    );
+    let out = venuemon(&["check-config", &file], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("hall-a \"Salle A\": 800 seats"), "{stdout}");
+    assert!(stdout.contains("10.10.0.0/22"), "{stdout}");
+    assert!(stdout.contains("listen: 0.0.0.0:9842"), "{stdout}");
+    assert!(
+        stderr(&out).contains(
+            "warning: zone \"hall-a\" interfaces: \"wlan-nowhere9\" matches no interface"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn environment_supplies_config_and_listen() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(dir.path(), "bad.toml", "[agent]\ntick = \"0s\"\n");
+    let out = venuemon(&["run"], &[("VENUEMON_CONFIG", &file)]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "VENUEMON_CONFIG was read: {}",
+        stderr(&out)
+    );
+    let out = venuemon(&["run"], &[("VENUEMON_LISTEN", "not-an-address")]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("VENUEMON_LISTEN") || stderr(&out).contains("--listen"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_example_config_checks_clean() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/venuemon.example.toml");
+    let out = venuemon(&["check-config", example.to_str().expect("utf-8")], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
