@@ -150,7 +150,7 @@ pub fn check_config(path: &Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(errors) => {
-            eprint!("{errors}");
+            eprintln!("{errors}");
             eprintln!(
                 "{}: {} error(s); nothing was started",
                 path.display(),

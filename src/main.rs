@@ -37,8 +37,8 @@ enum Command {
         /// Configuration file (TOML).
         #[arg(long, short, env = "VENUEMON_CONFIG")]
         config: Option<PathBuf>,
-        /// Address to listen on, overriding [http] listen (e.g. 0.0.0.0:9842).
-        #[arg(long, env = "VENUEMON_LISTEN")]
+        /// Address to listen on, overriding [http] listen (e.g. 0.0.0.0:9842 or :9842).
+        #[arg(long, env = "VENUEMON_LISTEN", value_parser = listen_address)]
         listen: Option<SocketAddr>,
     },
     /// Validate a configuration file and print what it means (exit 2 on errors).
@@ -46,6 +46,11 @@ enum Command {
         /// Configuration file (TOML).
         file: PathBuf,
     },
+}
+
+fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    venuemon::config::parse_listen(text)
+        .ok_or_else(|| "expected an address and port like 0.0.0.0:9842, [::]:9842 or :9842".into())
 }
 
 fn init_logging(filter: &str, format: LogFormat) {
@@ -73,7 +78,7 @@ fn main() -> ExitCode {
             let (config, warnings) = match commands::load(config.as_deref(), listen) {
                 Ok(loaded) => loaded,
                 Err(errors) => {
-                    eprint!("{errors}");
+                    eprintln!("{errors}");
                     eprintln!("venuemon: the configuration has errors; nothing was started");
                     return ExitCode::from(commands::EXIT_CONFIG);
                 }

@@ -1122,8 +1122,9 @@ fn valid_zone_id(id: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
-/// Parses `[http] listen`: a socket address, or `:PORT` for every IPv4 address.
-fn parse_listen(text: &str) -> Option<SocketAddr> {
+/// Parses a listen address (`[http] listen`, `--listen`): a socket address, or `:PORT` for
+/// every IPv4 address.
+pub fn parse_listen(text: &str) -> Option<SocketAddr> {
     if let Some(port) = text.strip_prefix(':') {
         let port = port.parse::<u16>().ok()?;
         return Some(SocketAddr::V4(SocketAddrV4::new(

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-pub use load::{ConfigError, ConfigErrors, KNOWN_KEYS, Warning, load_file, parse, parse_duration};
+pub use load::{
+    ConfigError, ConfigErrors, KNOWN_KEYS, Warning, load_file, parse, parse_duration, parse_listen,
+};
 pub use pattern::Pattern;
 
 /// Everything the agent was told to do, after validation.
