@@ -14,10 +14,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::inventory::Inventory;
+use crate::sources::hostapd::{ApEvents, ApSample};
 use crate::sources::netdev::InterfaceSample;
 use crate::sources::{Payload, Report};
 use registry::Registry;
-pub use snapshot::{InterfaceSnapshot, Snapshot, SourceSnapshot, ZoneSnapshot};
+pub use snapshot::{ApSnapshot, InterfaceSnapshot, Snapshot, SourceSnapshot, ZoneSnapshot};
 
 /// Venue state between ticks.
 pub struct Hub {
@@ -27,6 +28,10 @@ pub struct Hub {
     tick: Duration,
     window: Duration,
     interfaces: Vec<InterfaceSample>,
+    /// Access points by the source instance that reported them.
+    aps: BTreeMap<String, Vec<ApSample>>,
+    /// Event totals since start, by access point and zone.
+    ap_events: BTreeMap<(String, Option<usize>), ApEvents>,
     registry: Registry,
     sources: BTreeMap<(&'static str, String), SourceSnapshot>,
 }
@@ -41,6 +46,8 @@ impl Hub {
             tick: config.agent.tick,
             window: config.agent.active_window,
             interfaces: Vec::new(),
+            aps: BTreeMap::new(),
+            ap_events: BTreeMap::new(),
             registry: Registry::new(config.agent.active_window),
             sources: BTreeMap::new(),
         }
@@ -60,19 +67,14 @@ impl Hub {
                 duration_seconds: 0.0,
             });
         health.duration_seconds = report.duration.as_secs_f64();
-        match report.outcome {
+        let payload = match report.outcome {
             Ok(payload) => {
                 if health.last_error.is_some() {
                     tracing::info!(source = report.source, instance = %report.instance, "source recovered");
                 }
                 health.up = true;
                 health.last_error = None;
-                match payload {
-                    Payload::Interfaces(samples) => self.interfaces = samples,
-                    Payload::Clients(sightings) => {
-                        self.registry.observe(report.source, &sightings, now)
-                    }
-                }
+                payload
             }
             Err(error) => {
                 if health.last_error.as_deref() != Some(error.message.as_str()) {
@@ -87,6 +89,24 @@ impl Hub {
                 health.up = false;
                 *health.errors.entry(error.kind).or_default() += 1;
                 health.last_error = Some(error.message);
+                // What a failed source reported last is no longer true (an AP that is down
+                // serves nobody); counters and totals stay.
+                self.aps.remove(&report.instance);
+                return;
+            }
+        };
+        match payload {
+            Payload::Interfaces(samples) => self.interfaces = samples,
+            Payload::Clients(sightings) => self.registry.observe(report.source, &sightings, now),
+            Payload::Hostapd(sample) => {
+                self.registry.observe(report.source, &sample.clients, now);
+                for (ap, zone, events) in sample.events {
+                    let total = self.ap_events.entry((ap, zone)).or_default();
+                    total.connects += events.connects;
+                    total.disconnects += events.disconnects;
+                    total.auth_failures += events.auth_failures;
+                }
+                self.aps.insert(report.instance, sample.aps);
             }
         }
     }
@@ -127,6 +147,37 @@ impl Hub {
             })
             .collect();
         interfaces.sort_by(|a, b| a.name.cmp(&b.name));
+        let zone_id = |z: Option<usize>| {
+            z.and_then(|z| self.inventory.zones.get(z))
+                .map(|z| z.id.clone())
+        };
+        let mut aps: Vec<ApSnapshot> = self
+            .aps
+            .values()
+            .flatten()
+            .map(|a| ApSnapshot {
+                ap: a.ap.clone(),
+                zone: zone_id(a.zone),
+                band: a.band,
+                frequency_mhz: a.frequency_mhz,
+                channel: a.channel,
+                stations: a.stations,
+                signals_dbm: a.signals_dbm.clone(),
+                rx_bytes: a.rx_bytes,
+                tx_bytes: a.tx_bytes,
+                channel_utilization: a.channel_utilization,
+                events: ApEvents::default(),
+            })
+            .collect();
+        // Event totals also for APs not answering now, so counters never go backwards.
+        for ((ap, zone), events) in &self.ap_events {
+            let zone = zone_id(*zone);
+            match aps.iter_mut().find(|a| &a.ap == ap && a.zone == zone) {
+                Some(a) => a.events = *events,
+                None => aps.push(ApSnapshot::silent(ap.clone(), zone, *events)),
+            }
+        }
+        aps.sort_by(|a, b| (&a.zone, &a.ap).cmp(&(&b.zone, &b.ap)));
         Snapshot {
             generated_at: wall
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -137,6 +188,7 @@ impl Hub {
             active_window_seconds: self.window.as_secs_f64(),
             zones,
             interfaces,
+            aps,
             sources: self.sources.values().cloned().collect(),
         }
     }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::inventory::LinkKind;
+use crate::sources::hostapd::{ApEvents, Band};
 use crate::sources::links::Counters;
 
 /// The venue at one tick.
@@ -25,6 +26,8 @@ pub struct Snapshot {
     pub zones: Vec<ZoneSnapshot>,
     /// Monitored interfaces, by name.
     pub interfaces: Vec<InterfaceSnapshot>,
+    /// Access points (hostapd BSSs), by zone and name.
+    pub aps: Vec<ApSnapshot>,
     /// Health of every source.
     pub sources: Vec<SourceSnapshot>,
 }
@@ -82,4 +85,52 @@ pub struct SourceSnapshot {
     pub last_error: Option<String>,
     /// Duration of the last sample in seconds.
     pub duration_seconds: f64,
+}
+
+/// One access point.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApSnapshot {
+    /// BSS interface name.
+    pub ap: String,
+    /// Zone id, if it serves one.
+    pub zone: Option<String>,
+    /// Radio band.
+    pub band: Band,
+    /// Frequency in MHz, when known.
+    pub frequency_mhz: Option<u32>,
+    /// Channel, when known.
+    pub channel: Option<u32>,
+    /// Associated stations now.
+    pub stations: u64,
+    /// Each station's signal in dBm.
+    #[serde(skip)]
+    pub signals_dbm: Vec<i32>,
+    /// Bytes received from the stations associated now.
+    pub rx_bytes: u64,
+    /// Bytes sent to the stations associated now.
+    pub tx_bytes: u64,
+    /// Channel utilization (0..=1), when hostapd reports it.
+    pub channel_utilization: Option<f64>,
+    /// Event totals since the agent started.
+    #[serde(skip)]
+    pub events: ApEvents,
+}
+
+impl ApSnapshot {
+    /// An AP that does not answer now but whose event totals must stay visible.
+    pub fn silent(ap: String, zone: Option<String>, events: ApEvents) -> ApSnapshot {
+        ApSnapshot {
+            ap,
+            zone,
+            band: Band::Unknown,
+            frequency_mhz: None,
+            channel: None,
+            stations: 0,
+            signals_dbm: Vec::new(),
+            rx_bytes: 0,
+            tx_bytes: 0,
+            channel_utilization: None,
+            events,
+        }
+    }
 }

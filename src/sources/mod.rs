@@ -4,7 +4,11 @@
 //! - [`netdev`]: interface counters and state (rtnetlink, or /proc/net/dev + /sys/class/net).
 //! - [`neighbours`]: active clients from the ARP/NDP neighbour table.
 //! - [`links`]: the interface list both of them read, through one seam.
+//! - [`dhcp`]: leases in use per pool and their clients (dnsmasq, ISC dhcpd, Kea).
+//! - [`hostapd`]: stations and events per access point from hostapd's control sockets.
 
+pub mod dhcp;
+pub mod hostapd;
 pub mod links;
 pub mod neighbours;
 pub mod netdev;
@@ -27,6 +31,8 @@ pub enum Payload {
     Interfaces(Vec<InterfaceSample>),
     /// Clients seen, each with its zone.
     Clients(Vec<Sighting>),
+    /// Access points, their events and stations.
+    Hostapd(hostapd::HostapdSample),
 }
 
 /// A client seen by a source.

@@ -1,0 +1,63 @@
+//! What every lease parser produces: leases with the client's identity, address and expiry.
+//! The identity is raw (a MAC or DUID) and never leaves the DHCP source: it is hashed there.
+
+use std::net::IpAddr;
+
+/// Who holds a lease, as the server recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Identity {
+    /// An Ethernet/Wi-Fi MAC address (hardware address, or the one inside a DUID-LL/LLT).
+    Mac([u8; 6]),
+    /// Another stable client identifier (a DUID or client-id without a MAC in it).
+    Opaque(Vec<u8>),
+}
+
+/// One lease as the server's file states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The leased address (IPv4, or IPv6 for DHCPv6 leases).
+    pub ip: IpAddr,
+    /// Who holds it, when the file says.
+    pub identity: Option<Identity>,
+    /// Expiry in Unix seconds; `None` for an infinite lease.
+    pub expires: Option<u64>,
+    /// The server considers it bound (dnsmasq: always; ISC: `binding state active`;
+    /// Kea: state 0 and a non-zero lifetime).
+    pub bound: bool,
+}
+
+impl Lease {
+    /// Whether the lease is in use at `now` (Unix seconds): bound and not expired.
+    pub fn is_active(&self, now: u64) -> bool {
+        self.bound && self.expires.is_none_or(|e| e > now)
+    }
+}
+
+/// The result of parsing a lease file: the leases, and how many records were skipped as
+/// malformed (a half-written last line, garbage). Skipped records are counted, never echoed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// Leases, one per address (for formats with history, the last record wins).
+    pub leases: Vec<Lease>,
+    /// Records that did not parse.
+    pub skipped: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_means_bound_and_unexpired() {
+        let lease = |bound, expires| Lease {
+            ip: "10.0.0.1".parse().expect("ip"),
+            identity: None,
+            expires,
+            bound,
+        };
+        assert!(lease(true, None).is_active(100));
+        assert!(lease(true, Some(101)).is_active(100));
+        assert!(!lease(true, Some(100)).is_active(100));
+        assert!(!lease(false, None).is_active(100));
+    }
+}
