@@ -16,8 +16,9 @@ use ipnet::IpNet;
 use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 
 use super::{
-    Agent, Backend, Config, Http, InterfaceFilter, Language, NeighboursConfig, NetdevConfig,
-    Pattern, Sources, Venue, Zone,
+    AddressRange, Agent, Backend, Config, DhcpConfig, DhcpKind, HostapdConfig, Http,
+    InterfaceFilter, Language, NeighboursConfig, NetdevConfig, Pattern, Sources, Thresholds, Venue,
+    Zone,
 };
 
 /// Every dotted key path the file may set; `zone.*` keys belong to each `[[zone]]`.
@@ -48,11 +49,25 @@ pub const KNOWN_KEYS: &[&str] = &[
     "source.neighbours.interval",
     "source.neighbours.backend",
     "source.neighbours.proc_root",
+    "source.dhcp.kind",
+    "source.dhcp.name",
+    "source.dhcp.leases",
+    "source.dhcp.pool",
+    "source.dhcp.zone",
+    "source.dhcp.control_socket",
+    "source.dhcp.interval",
+    "source.hostapd.ctrl_dir",
+    "source.hostapd.sockets",
+    "source.hostapd.zone",
+    "source.hostapd.interval",
+    "thresholds.dhcp_pool_warn",
+    "thresholds.dhcp_pool_critical",
 ];
 
 /// The tables this version knows, quoted in "unknown table" errors.
 const KNOWN_TABLES: &str = "[venue], [http], [agent], [interfaces], [[zone]], \
-                            [source.netdev], [source.neighbours]";
+                            [source.netdev], [source.neighbours], [[source.dhcp]], \
+                            [[source.hostapd]], [thresholds]";
 
 /// Longest excerpt of a bad value echoed back in a message, in characters.
 const MAX_ECHO: usize = 40;
@@ -157,6 +172,12 @@ impl Config {
                     backend: Backend::Auto,
                     proc_root: PathBuf::from("/proc"),
                 },
+                dhcp: Vec::new(),
+                hostapd: Vec::new(),
+            },
+            thresholds: Thresholds {
+                dhcp_pool_warn: 0.80,
+                dhcp_pool_critical: 0.95,
             },
         }
     }
@@ -770,12 +791,50 @@ impl Checker<'_> {
         }
 
         let source = self.section(root, "source", "source");
+        // Zone names used by sources, checked once every zone is known.
+        let mut zone_refs: Vec<(String, Spanned<String>)> = Vec::new();
         if let Some(table) = source.table {
             let netdev = self.section(table, "netdev", "source.netdev");
             self.netdev(&netdev, &mut config.sources.netdev);
             let neighbours = self.section(table, "neighbours", "source.neighbours");
             self.neighbours(&neighbours, &mut config.sources.neighbours);
+            let dhcp = self.array_of_tables(table, "dhcp", "source.dhcp");
+            for (n, (t, span)) in dhcp.into_iter().enumerate() {
+                let label = format!("[[source.dhcp]] #{}", n + 1);
+                let section = self.entry_section("source.dhcp", label, t, span);
+                if let Some((dhcp, zone)) = self.dhcp(&section) {
+                    zone_refs.extend(zone.map(|z| (section.label.clone(), z)));
+                    config.sources.dhcp.push(dhcp);
+                }
+            }
+            let hostapd = self.array_of_tables(table, "hostapd", "source.hostapd");
+            for (n, (t, span)) in hostapd.into_iter().enumerate() {
+                let label = format!("[[source.hostapd]] #{}", n + 1);
+                let section = self.entry_section("source.hostapd", label, t, span);
+                let (hostapd, zone) = self.hostapd(&section);
+                zone_refs.extend(zone.map(|z| (section.label.clone(), z)));
+                config.sources.hostapd.push(hostapd);
+            }
         }
+        if every_id_valid {
+            for (label, zone) in zone_refs {
+                if !config.zones.iter().any(|z| z.id == zone.value) {
+                    let ids: Vec<&str> = config.zones.iter().map(|z| z.id.as_str()).collect();
+                    self.error(
+                        zone.span,
+                        format!(
+                            "{label}: zone \"{}\" does not exist; zones are: {}",
+                            zone.value,
+                            ids.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        self.default_pool_names(&mut config.sources.dhcp);
+
+        let thresholds = self.section(root, "thresholds", "thresholds");
+        self.thresholds(&thresholds, &mut config.thresholds);
 
         self.general_warnings(&config);
         config
@@ -882,11 +941,16 @@ impl Checker<'_> {
         })
     }
 
-    /// Reads every `[[zone]]` (none when the file defines none), and whether every zone had a
-    /// valid id.
-    fn zones(&mut self, root: &toml_edit::Table) -> (Vec<Zone>, bool) {
-        let Some((key, item)) = root.get_key_value("zone") else {
-            return (Vec::new(), true);
+    /// The tables of the array of tables `key` of `parent` (written `[[path]]`), each with its
+    /// span; anything else under that key is reported.
+    fn array_of_tables<'a>(
+        &mut self,
+        parent: &'a dyn TableLike,
+        key: &str,
+        path: &str,
+    ) -> Vec<(&'a dyn TableLike, Option<Range<usize>>)> {
+        let Some((k, item)) = parent.get_key_value(key) else {
+            return Vec::new();
         };
         let mut tables: Vec<(&dyn TableLike, Option<Range<usize>>)> = Vec::new();
         match item {
@@ -903,7 +967,7 @@ impl Checker<'_> {
                             let got = self.got_value(value);
                             self.error(
                                 value.span(),
-                                format!("`zone` must be a list of tables, each written [[zone]], got the element {got}"),
+                                format!("`{path}` must be a list of tables, each written [[{path}]], got the element {got}"),
                             );
                         }
                     }
@@ -912,12 +976,18 @@ impl Checker<'_> {
             _ => {
                 let got = self.got(item);
                 self.error(
-                    item.span().or_else(|| key.span()),
-                    format!("`zone` must be an array of tables, each written [[zone]] (two brackets), got {got}"),
+                    item.span().or_else(|| k.span()),
+                    format!("`{path}` must be an array of tables, each written [[{path}]] (two brackets), got {got}"),
                 );
             }
         }
+        tables
+    }
 
+    /// Reads every `[[zone]]` (none when the file defines none), and whether every zone had a
+    /// valid id.
+    fn zones(&mut self, root: &toml_edit::Table) -> (Vec<Zone>, bool) {
+        let tables = self.array_of_tables(root, "zone", "zone");
         let mut zones = Vec::new();
         // First line of each id, and first zone of each literal interface name.
         let mut ids: HashMap<String, usize> = HashMap::new();
@@ -1085,6 +1155,183 @@ impl Checker<'_> {
         }
     }
 
+    /// One table of an array of tables, checked for unknown entries.
+    fn entry_section<'a>(
+        &mut self,
+        path: &str,
+        label: String,
+        table: &'a dyn TableLike,
+        span: Option<Range<usize>>,
+    ) -> Section<'a> {
+        self.check_entries(path, &label, table);
+        Section {
+            label,
+            table: Some(table),
+            span,
+        }
+    }
+
+    /// A zone id used by a source (its existence is checked once zones are known).
+    fn zone_ref(&mut self, section: &Section<'_>) -> Option<Spanned<String>> {
+        self.field(section, "zone", |item| {
+            item.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| "the id of a [[zone]], like \"hall-a\"".to_string())
+        })
+    }
+
+    /// Reads one `[[source.dhcp]]`, with the zone it names.
+    fn dhcp(&mut self, section: &Section<'_>) -> Option<(DhcpConfig, Option<Spanned<String>>)> {
+        let kind = self.field(section, "kind", |item| match item.as_str() {
+            Some("dnsmasq") => Ok(DhcpKind::Dnsmasq),
+            Some("isc") => Ok(DhcpKind::Isc),
+            Some("kea") => Ok(DhcpKind::Kea),
+            _ => Err("\"dnsmasq\", \"isc\" or \"kea\"".to_string()),
+        });
+        if section.get("kind").is_none() {
+            self.error(
+                section.span.clone(),
+                format!(
+                    "{}: missing required key `kind` (\"dnsmasq\", \"isc\" or \"kea\")",
+                    section.label
+                ),
+            );
+        }
+        let name = self.string(
+            section,
+            "name",
+            "1 to 64 letters, digits, `-`, `_` or `.`",
+            |s| {
+                (1..=64).contains(&s.len())
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            },
+        );
+        let leases = self.path(section, "leases", "/var/lib/misc/dnsmasq.leases");
+        let pool = match section.get("pool").map(|(_, item)| item.is_str()) {
+            Some(true) => self
+                .field(section, "pool", |item| {
+                    item.as_str().ok_or_else(String::new).and_then(parse_pool)
+                })
+                .map(|r| vec![r.value]),
+            Some(false) => self
+                .list(
+                    section,
+                    "pool",
+                    "a range or network, or a list of them",
+                    |s| parse_pool(s).map_err(|e| format!("pool must be {e}")),
+                )
+                .map(|v| v.into_iter().map(|r| r.value).collect()),
+            None => None,
+        };
+        let zone = self.zone_ref(section);
+        let control_socket = self.path(section, "control_socket", "/run/kea/kea4-ctrl-socket");
+        let interval = self.source_interval(section);
+        let kind = kind?.value;
+        if control_socket.is_some() && kind != DhcpKind::Kea {
+            let span = section.get("control_socket").and_then(|(k, _)| k.span());
+            self.error(
+                span,
+                format!(
+                    "{}: control_socket is only for kind = \"kea\"",
+                    section.label
+                ),
+            );
+        }
+        let config = DhcpConfig {
+            kind,
+            name: name.unwrap_or_default(),
+            leases: leases.unwrap_or_else(|| PathBuf::from(kind.default_leases())),
+            pool: pool.unwrap_or_default(),
+            zone: zone.as_ref().map(|z| z.value.clone()),
+            control_socket,
+            interval,
+        };
+        Some((config, zone))
+    }
+
+    /// Names the pools the file left unnamed (after their zone, else their kind) and reports
+    /// names used twice.
+    fn default_pool_names(&mut self, sources: &mut [DhcpConfig]) {
+        for d in sources.iter_mut().filter(|d| d.name.is_empty()) {
+            d.name = d.zone.clone().unwrap_or_else(|| d.kind.name().to_string());
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        let mut duplicates = Vec::new();
+        for d in sources.iter() {
+            if seen.contains(&d.name.as_str()) {
+                duplicates.push(d.name.clone());
+            }
+            seen.push(&d.name);
+        }
+        for name in duplicates {
+            self.error(
+                None,
+                format!(
+                    "[[source.dhcp]]: two pools are named \"{name}\"; give each a distinct `name`"
+                ),
+            );
+        }
+    }
+
+    /// Reads one `[[source.hostapd]]`, with the zone it names.
+    fn hostapd(&mut self, section: &Section<'_>) -> (HostapdConfig, Option<Spanned<String>>) {
+        let ctrl_dir = self.path(section, "ctrl_dir", "/var/run/hostapd");
+        let sockets = self
+            .list(
+                section,
+                "sockets",
+                "a list of socket paths like [\"/var/run/hostapd/wlan0\"]",
+                |s| {
+                    if s.trim().is_empty() {
+                        Err("sockets must not hold an empty path".to_string())
+                    } else {
+                        Ok(PathBuf::from(s))
+                    }
+                },
+            )
+            .unwrap_or_default();
+        let zone = self.zone_ref(section);
+        let config = HostapdConfig {
+            ctrl_dir: ctrl_dir.unwrap_or_else(|| PathBuf::from("/var/run/hostapd")),
+            sockets: sockets.into_iter().map(|s| s.value).collect(),
+            zone: zone.as_ref().map(|z| z.value.clone()),
+            interval: self.source_interval(section),
+        };
+        (config, zone)
+    }
+
+    /// Reads `[thresholds]` (percentages in the file, ratios in the config).
+    fn thresholds(&mut self, section: &Section<'_>, thresholds: &mut Thresholds) {
+        let mut percent = |key: &str| {
+            self.field(section, key, |item| {
+                let value = item
+                    .as_integer()
+                    .map(|i| i as f64)
+                    .or_else(|| item.as_float())
+                    .filter(|v| (1.0..=100.0).contains(v));
+                value.ok_or_else(|| "a percentage from 1 to 100".to_string())
+            })
+        };
+        let warn = percent("dhcp_pool_warn");
+        let critical = percent("dhcp_pool_critical");
+        if let Some(w) = &warn {
+            thresholds.dhcp_pool_warn = w.value / 100.0;
+        }
+        if let Some(c) = &critical {
+            thresholds.dhcp_pool_critical = c.value / 100.0;
+        }
+        if thresholds.dhcp_pool_warn > thresholds.dhcp_pool_critical {
+            let span = warn
+                .and_then(|w| w.span)
+                .or_else(|| critical.and_then(|c| c.span));
+            self.error(
+                span,
+                "[thresholds]: dhcp_pool_warn must not be above dhcp_pool_critical".to_string(),
+            );
+        }
+    }
+
     /// Warnings about the configuration as a whole.
     fn general_warnings(&mut self, config: &Config) {
         for zone in &config.zones {
@@ -1109,6 +1356,39 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+/// Parses a DHCP pool: a range `FIRST-LAST` or a network `ADDRESS/PREFIX` (for IPv4 networks
+/// of 4 addresses or more, without the network and broadcast addresses). The error is the
+/// expected form.
+fn parse_pool(text: &str) -> Result<AddressRange, String> {
+    let form = || {
+        format!(
+            "a range like \"10.10.0.10-10.10.3.250\" or a network like \"10.10.0.0/22\", got {}",
+            shorten_quoted(text)
+        )
+    };
+    if let Some((first, last)) = text.split_once('-') {
+        let first: std::net::IpAddr = first.trim().parse().map_err(|_| form())?;
+        let last: std::net::IpAddr = last.trim().parse().map_err(|_| form())?;
+        if first.is_ipv4() != last.is_ipv4() || last < first {
+            return Err(format!(
+                "{}: the range must go up within one address family",
+                form()
+            ));
+        }
+        return Ok(AddressRange { first, last });
+    }
+    let net: IpNet = text.trim().parse().map_err(|_| form())?;
+    let (first, last) = match net {
+        IpNet::V4(v4) if v4.prefix_len() <= 30 => {
+            let first = u32::from(v4.network()) + 1;
+            let last = u32::from(v4.broadcast()) - 1;
+            (Ipv4Addr::from(first).into(), Ipv4Addr::from(last).into())
+        }
+        _ => (net.network(), net.broadcast()),
+    };
+    Ok(AddressRange { first, last })
 }
 
 /// Whether `id` is a valid zone id: `[a-z0-9][a-z0-9_-]{0,63}`.
@@ -1178,6 +1458,107 @@ mod tests {
     }
 
     #[test]
+    fn dhcp_sources_read_pools_zones_and_defaults() {
+        let (config, _) = ok(r#"
+[[zone]]
+id = "hall-a"
+subnets = ["10.10.0.0/22"]
+
+[[source.dhcp]]
+kind = "dnsmasq"
+pool = "10.10.0.10-10.10.3.250"
+zone = "hall-a"
+
+[[source.dhcp]]
+kind = "kea"
+name = "hall-a-v6"
+leases = "/var/lib/kea/kea-leases6.csv"
+pool = ["10.20.0.0/24", "2001:db8::100-2001:db8::1ff"]
+control_socket = "/run/kea/kea4-ctrl-socket"
+"#);
+        let [dnsmasq, kea] = config.sources.dhcp.as_slice() else {
+            panic!("two dhcp sources")
+        };
+        assert_eq!(dnsmasq.name, "hall-a", "named after its zone");
+        assert_eq!(
+            dnsmasq.leases,
+            PathBuf::from("/var/lib/misc/dnsmasq.leases")
+        );
+        assert_eq!(dnsmasq.pool[0].size(), 3 * 256 + 250 - 10 + 1);
+        assert_eq!(kea.pool[0].size(), 254, "network and broadcast left out");
+        assert_eq!(kea.pool[1].size(), 256);
+        assert!(kea.pool[0].contains("10.20.0.1".parse().expect("ip")));
+        assert!(!kea.pool[0].contains("10.20.0.0".parse().expect("ip")));
+    }
+
+    #[test]
+    fn a_source_naming_a_missing_zone_is_an_error() {
+        let error = one_error(
+            "[[zone]]\nid = \"hall-a\"\n\n[[source.dhcp]]\nkind = \"isc\"\nzone = \"hall-b\"\n",
+        );
+        assert_eq!(
+            error,
+            "venuemon.toml:6:8: [[source.dhcp]] #1: zone \"hall-b\" does not exist; zones are: hall-a"
+        );
+        let error = one_error("[[source.hostapd]]\nzone = \"nowhere\"\n");
+        assert!(
+            error.starts_with(
+                "venuemon.toml:2:8: [[source.hostapd]] #1: zone \"nowhere\" does not exist"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn dhcp_mistakes_each_have_a_message() {
+        let all = errors(
+            r#"
+[[source.dhcp]]
+pool = "10.0.0.9-10.0.0.1"
+control_socket = "/run/x"
+
+[[source.dhcp]]
+kind = "dhcpd"
+pool = ["10.0.0.0/24", "nope"]
+
+[[source.dhcp]]
+kind = "isc"
+control_socket = "/run/x"
+
+[[source.dhcp]]
+kind = "dnsmasq"
+[[source.dhcp]]
+kind = "dnsmasq"
+"#,
+        );
+        let joined = all.join("\n");
+        for needle in [
+            ":2:1: [[source.dhcp]] #1: missing required key `kind`",
+            ":3:8: [[source.dhcp]] #1: pool must be a range like",
+            ":7:8: [[source.dhcp]] #2: kind must be \"dnsmasq\", \"isc\" or \"kea\", got \"dhcpd\"",
+            ":8:24: [[source.dhcp]] #2: pool must be a range like",
+            ":12:1: [[source.dhcp]] #3: control_socket is only for kind = \"kea\"",
+            "two pools are named \"dnsmasq\"",
+        ] {
+            assert!(joined.contains(needle), "{needle:?} not in:\n{joined}");
+        }
+    }
+
+    #[test]
+    fn thresholds_are_percentages_in_order() {
+        let (config, _) = ok("[thresholds]\ndhcp_pool_warn = 70\ndhcp_pool_critical = 90.5\n");
+        assert!((config.thresholds.dhcp_pool_warn - 0.70).abs() < 1e-9);
+        assert!((config.thresholds.dhcp_pool_critical - 0.905).abs() < 1e-9);
+        let error = one_error("[thresholds]\ndhcp_pool_warn = 99\n");
+        assert!(
+            error.contains("dhcp_pool_warn must not be above dhcp_pool_critical"),
+            "{error}"
+        );
+        let error = one_error("[thresholds]\ndhcp_pool_critical = 0\n");
+        assert!(error.contains("a percentage from 1 to 100"), "{error}");
+    }
+
+    #[test]
     fn unknown_key_suggests_the_close_one() {
         assert_eq!(
             one_error("[venue]\nnmae = \"Salle\"\n"),
@@ -1195,11 +1576,12 @@ mod tests {
 
     #[test]
     fn unknown_table_lists_the_known_ones() {
-        let text = "[venue]\nname = \"x\"\n\n[[source.dhcp]]\nkind = \"dnsmasq\"\n";
+        let text = "[venue]\nname = \"x\"\n\n[[source.capture]]\nkind = \"pcap\"\n";
         assert_eq!(
             one_error(text),
-            "venuemon.toml:4:1: unknown table `source.dhcp`: this version of venuemon knows \
-             [venue], [http], [agent], [interfaces], [[zone]], [source.netdev], [source.neighbours]"
+            "venuemon.toml:4:1: unknown table `source.capture`: this version of venuemon knows \
+             [venue], [http], [agent], [interfaces], [[zone]], [source.netdev], [source.neighbours], \
+             [[source.dhcp]], [[source.hostapd]], [thresholds]"
         );
         let history = one_error("[history]\nretention = \"90d\"\n");
         assert!(
@@ -1457,7 +1839,7 @@ path = \"history.db\"
                 "venuemon.toml:5:8: [agent]: tick must be a duration like \"5s\" (an integer and a unit: ms, s, m, h or d), got \"fast\"",
                 "venuemon.toml:9:9: zone \"hall-a\": seats must be a positive integer, got \"lots\"",
                 "venuemon.toml:12:1: [http]: unknown key `listn`; did you mean `listen`?",
-                "venuemon.toml:14:1: unknown table `history`: this version of venuemon knows [venue], [http], [agent], [interfaces], [[zone]], [source.netdev], [source.neighbours]",
+                "venuemon.toml:14:1: unknown table `history`: this version of venuemon knows [venue], [http], [agent], [interfaces], [[zone]], [source.netdev], [source.neighbours], [[source.dhcp]], [[source.hostapd]], [thresholds]",
             ]
         );
     }

@@ -4,7 +4,7 @@
 mod load;
 mod pattern;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,6 +30,17 @@ pub struct Config {
     pub zones: Vec<Zone>,
     /// Per-source settings.
     pub sources: Sources,
+    /// `[thresholds]`: when a zone turns warn or critical.
+    pub thresholds: Thresholds,
+}
+
+/// `[thresholds]`: the limits behind every warn/critical status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thresholds {
+    /// DHCP pool use (0..=1) from which a pool, and its zone, is at warn.
+    pub dhcp_pool_warn: f64,
+    /// DHCP pool use (0..=1) from which a pool, and its zone, is critical.
+    pub dhcp_pool_critical: f64,
 }
 
 /// `[venue]`: what the event is called.
@@ -109,6 +120,104 @@ pub struct Sources {
     pub netdev: NetdevConfig,
     /// `[source.neighbours]`: the ARP/NDP neighbour table.
     pub neighbours: NeighboursConfig,
+    /// `[[source.dhcp]]`: DHCP servers' lease files (one pool each).
+    pub dhcp: Vec<DhcpConfig>,
+    /// `[[source.hostapd]]`: hostapd control sockets.
+    pub hostapd: Vec<HostapdConfig>,
+}
+
+/// Which DHCP server writes a lease file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DhcpKind {
+    /// dnsmasq's lease file.
+    Dnsmasq,
+    /// ISC dhcpd's `dhcpd.leases`.
+    Isc,
+    /// Kea's memfile CSV (v4 or v6).
+    Kea,
+}
+
+impl DhcpKind {
+    /// The name used in the config and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            DhcpKind::Dnsmasq => "dnsmasq",
+            DhcpKind::Isc => "isc",
+            DhcpKind::Kea => "kea",
+        }
+    }
+
+    /// Where this server keeps its leases on Debian.
+    pub fn default_leases(self) -> &'static str {
+        match self {
+            DhcpKind::Dnsmasq => "/var/lib/misc/dnsmasq.leases",
+            DhcpKind::Isc => "/var/lib/dhcp/dhcpd.leases",
+            DhcpKind::Kea => "/var/lib/kea/kea-leases4.csv",
+        }
+    }
+}
+
+/// An inclusive range of addresses handed out by a DHCP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressRange {
+    /// First address of the range.
+    pub first: IpAddr,
+    /// Last address of the range (same family, not before `first`).
+    pub last: IpAddr,
+}
+
+impl AddressRange {
+    /// Number of addresses in the range (saturating for huge IPv6 ranges).
+    pub fn size(&self) -> u64 {
+        let span = match (self.first, self.last) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => u128::from(u32::from(b).saturating_sub(u32::from(a))),
+            (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(b).saturating_sub(u128::from(a)),
+            _ => 0,
+        };
+        u64::try_from(span.saturating_add(1)).unwrap_or(u64::MAX)
+    }
+
+    /// Whether `ip` lies in the range.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.first, self.last, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b), IpAddr::V4(x)) => a <= x && x <= b,
+            (IpAddr::V6(a), IpAddr::V6(b), IpAddr::V6(x)) => a <= x && x <= b,
+            _ => false,
+        }
+    }
+}
+
+/// `[[source.dhcp]]`: one DHCP server's leases, counted as one pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DhcpConfig {
+    /// The server.
+    pub kind: DhcpKind,
+    /// Pool name (the `pool` label); defaults to the zone id, else the kind.
+    pub name: String,
+    /// Lease file path.
+    pub leases: PathBuf,
+    /// Address ranges of the pool; empty means the size is unknown (or from Kea's statistics).
+    pub pool: Vec<AddressRange>,
+    /// Zone of the clients holding leases; unset, clients go by subnet.
+    pub zone: Option<String>,
+    /// Kea's control socket, for pool sizes and allocation failures from its statistics.
+    pub control_socket: Option<PathBuf>,
+    /// Sampling interval; defaults to the agent tick.
+    pub interval: Option<Duration>,
+}
+
+/// `[[source.hostapd]]`: hostapd's control sockets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostapdConfig {
+    /// Directory holding one socket per BSS (hostapd's `ctrl_interface`), when `sockets` is
+    /// empty.
+    pub ctrl_dir: PathBuf,
+    /// Explicit socket paths, instead of every socket in `ctrl_dir`.
+    pub sockets: Vec<PathBuf>,
+    /// Zone of every BSS of this source; unset, a BSS's zone comes from its interface name.
+    pub zone: Option<String>,
+    /// Sampling interval; defaults to the agent tick.
+    pub interval: Option<Duration>,
 }
 
 /// How a source reads the kernel.
