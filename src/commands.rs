@@ -135,6 +135,43 @@ pub fn describe(config: &Config) -> String {
         state(n.enabled),
         backend(n.backend)
     );
+    for d in &c.sources.dhcp {
+        let pool = if d.pool.is_empty() {
+            "size unknown".to_string()
+        } else {
+            format!("{} addresses", d.pool.iter().map(|r| r.size()).sum::<u64>())
+        };
+        let statistics = d
+            .control_socket
+            .as_ref()
+            .map(|p| format!(", statistics {}", p.display()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  dhcp {}: {} leases {}, pool {pool}, zone {}{statistics}",
+            d.name,
+            d.kind.name(),
+            d.leases.display(),
+            d.zone.as_deref().unwrap_or("by subnet"),
+        );
+    }
+    for h in &c.sources.hostapd {
+        let sockets = if h.sockets.is_empty() {
+            format!("every socket in {}", h.ctrl_dir.display())
+        } else {
+            let paths: Vec<String> = h.sockets.iter().map(|p| p.display().to_string()).collect();
+            paths.join(", ")
+        };
+        let zone = h.zone.as_deref().unwrap_or("by interface");
+        let _ = writeln!(out, "  hostapd: {sockets}, zone {zone}");
+    }
+    let t = &c.thresholds;
+    let _ = writeln!(
+        out,
+        "thresholds: DHCP pool warn {:.0} %, critical {:.0} %",
+        t.dhcp_pool_warn * 100.0,
+        t.dhcp_pool_critical * 100.0
+    );
     out
 }
 
