@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::hub::{Hub, Snapshot};
 use crate::inventory::Inventory;
 use crate::privacy::ClientKey;
+use crate::sources::dhcp::{DhcpSource, KeaStatisticsSource};
 use crate::sources::links::LinkReader;
 use crate::sources::neighbours::NeighboursSource;
 use crate::sources::netdev::NetdevSource;
@@ -71,6 +72,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
     let sources = &config.sources;
     let tick = config.agent.tick;
+    let key = client_key(&config);
 
     if sources.netdev.enabled {
         let n = &sources.netdev;
@@ -89,7 +91,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let n = &sources.neighbours;
         let reader = LinkReader::open(n.backend, &n.proc_root, &sources.netdev.sys_root)
             .context("neighbour source")?;
-        let source = NeighboursSource::new(reader, Arc::clone(&inventory), client_key(&config));
+        let source = NeighboursSource::new(reader, Arc::clone(&inventory), key.clone());
         spawn_source(
             &mut tasks,
             source,
@@ -97,6 +99,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             &reports,
             &cancel,
         );
+    }
+    for d in &sources.dhcp {
+        let interval = d.interval.unwrap_or(tick);
+        if let Some(socket) = &d.control_socket {
+            let source = KeaStatisticsSource::new(d.name.clone(), socket.clone());
+            spawn_source(&mut tasks, source, interval, &reports, &cancel);
+        }
+        let source = DhcpSource::new(d.clone(), Arc::clone(&inventory), key.clone());
+        spawn_source(&mut tasks, source, interval, &reports, &cancel);
     }
     drop(reports);
     tasks.spawn(Hub::new(&config, inventory).run(inbox, publish, cancel.clone()));

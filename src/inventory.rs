@@ -139,12 +139,20 @@ impl Inventory {
     /// the interface is monitored.
     pub fn zone_of_client(&self, interface: &str, kind: LinkKind, ip: IpAddr) -> Option<ZoneIdx> {
         self.claimed_by(interface)
-            .or_else(|| {
-                self.zones
-                    .iter()
-                    .position(|z| z.subnets.iter().any(|net| net.contains(&ip)))
-            })
+            .or_else(|| self.zone_of_address(ip))
             .or_else(|| self.zone_of_interface(interface, kind))
+    }
+
+    /// The zone whose subnets hold `ip`.
+    pub fn zone_of_address(&self, ip: IpAddr) -> Option<ZoneIdx> {
+        self.zones
+            .iter()
+            .position(|z| z.subnets.iter().any(|net| net.contains(&ip)))
+    }
+
+    /// The index of the zone with id `id`.
+    pub fn zone_index(&self, id: &str) -> Option<ZoneIdx> {
+        self.zones.iter().position(|z| z.id == id)
     }
 
     /// The zone and `include` patterns that match none of `present` (the host's interfaces

@@ -28,6 +28,13 @@ pub struct Client {
     pub randomized: bool,
 }
 
+impl ClientId {
+    /// The hash itself, for sketches that need uniform bits (never for display).
+    pub(crate) fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
 // Ids are deliberately opaque in logs and panics.
 impl std::fmt::Debug for ClientId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -97,6 +104,19 @@ impl ClientKey {
         Client {
             id: ClientId(hasher.hash(mac)),
             randomized: mac[0] & 0x02 != 0,
+        }
+    }
+
+    /// The client behind an identifier that holds no MAC (a DHCPv6 DUID, a client-id).
+    /// Such clients are never counted as randomized: nothing says so.
+    pub fn client_of_id(&self, id: &[u8]) -> Client {
+        let mut hasher = SipHasher24::new_with_key(&self.0);
+        // A prefix no 6-byte MAC hash input has, so the two kinds of ids never collide.
+        std::hash::Hasher::write(&mut hasher, b"venuemon-opaque-id:");
+        std::hash::Hasher::write(&mut hasher, id);
+        Client {
+            id: ClientId(std::hash::Hasher::finish(&hasher)),
+            randomized: false,
         }
     }
 }

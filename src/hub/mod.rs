@@ -3,6 +3,7 @@
 
 pub mod registry;
 pub mod snapshot;
+pub mod unique;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,13 +13,26 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, Thresholds};
 use crate::inventory::Inventory;
+use crate::sources::dhcp::{DhcpSample, PoolStatistics};
 use crate::sources::hostapd::{ApEvents, ApSample};
 use crate::sources::netdev::InterfaceSample;
 use crate::sources::{Payload, Report};
 use registry::Registry;
-pub use snapshot::{ApSnapshot, InterfaceSnapshot, Snapshot, SourceSnapshot, ZoneSnapshot};
+pub use snapshot::{
+    ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, Snapshot, SourceSnapshot, Status,
+    ZoneSnapshot,
+};
+
+/// What the hub knows of one DHCP pool.
+#[derive(Default)]
+struct PoolState {
+    /// The last sample of its lease file (without clients), while the file is readable.
+    leases: Option<DhcpSample>,
+    /// The server's statistics, while they answer.
+    statistics: Option<PoolStatistics>,
+}
 
 /// Venue state between ticks.
 pub struct Hub {
@@ -32,6 +46,9 @@ pub struct Hub {
     aps: BTreeMap<String, Vec<ApSample>>,
     /// Event totals since start, by access point and zone.
     ap_events: BTreeMap<(String, Option<usize>), ApEvents>,
+    /// DHCP pools by name: the last lease count and the server's statistics.
+    pools: BTreeMap<String, PoolState>,
+    thresholds: Thresholds,
     registry: Registry,
     sources: BTreeMap<(&'static str, String), SourceSnapshot>,
 }
@@ -48,6 +65,8 @@ impl Hub {
             interfaces: Vec::new(),
             aps: BTreeMap::new(),
             ap_events: BTreeMap::new(),
+            pools: BTreeMap::new(),
+            thresholds: config.thresholds.clone(),
             registry: Registry::new(config.agent.active_window),
             sources: BTreeMap::new(),
         }
@@ -89,9 +108,7 @@ impl Hub {
                 health.up = false;
                 *health.errors.entry(error.kind).or_default() += 1;
                 health.last_error = Some(error.message);
-                // What a failed source reported last is no longer true (an AP that is down
-                // serves nobody); counters and totals stay.
-                self.aps.remove(&report.instance);
+                self.forget(report.source, &report.instance);
                 return;
             }
         };
@@ -108,25 +125,112 @@ impl Hub {
                 }
                 self.aps.insert(report.instance, sample.aps);
             }
+            Payload::Dhcp(mut sample) => {
+                self.registry.observe(report.source, &sample.clients, now);
+                sample.clients = Vec::new();
+                let name = sample.pool.clone();
+                self.pools.entry(name).or_default().leases = Some(sample);
+            }
+            Payload::DhcpStatistics(pool, statistics) => {
+                self.pools.entry(pool).or_default().statistics = Some(statistics);
+            }
         }
+    }
+
+    /// Drops what a failed source reported last: it is no longer true (an AP that is down
+    /// serves nobody, a pool whose file is gone has unknown leases). Totals stay.
+    fn forget(&mut self, source: &str, instance: &str) {
+        match source {
+            "hostapd" => {
+                self.aps.remove(instance);
+            }
+            "dhcp" => {
+                if let Some(pool) = self.pools.get_mut(instance) {
+                    pool.leases = None;
+                }
+            }
+            "kea_statistics" => {
+                if let Some(pool) = self.pools.get_mut(instance) {
+                    pool.statistics = None;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The pools now, with their use and status against the thresholds.
+    fn pool_snapshots(&self) -> Vec<PoolSnapshot> {
+        self.pools
+            .iter()
+            .map(|(name, state)| {
+                let leases = state.leases.as_ref();
+                let size = leases
+                    .and_then(|l| l.pool_size)
+                    .or(state.statistics.map(|s| s.total));
+                let leases_active = leases.map(|l| l.leases_active);
+                let usage = match (leases_active, size) {
+                    (Some(active), Some(size)) if size > 0 => Some(active as f64 / size as f64),
+                    _ => None,
+                };
+                let t = &self.thresholds;
+                let status = match usage {
+                    Some(u) if u >= t.dhcp_pool_critical => Status::Critical,
+                    Some(u) if u >= t.dhcp_pool_warn => Status::Warn,
+                    _ => Status::Ok,
+                };
+                PoolSnapshot {
+                    name: name.clone(),
+                    zone: leases
+                        .and_then(|l| l.zone)
+                        .and_then(|z| self.inventory.zones.get(z))
+                        .map(|z| z.id.clone()),
+                    leases_active,
+                    size,
+                    usage,
+                    status,
+                    records_skipped: leases.map_or(0, |l| l.skipped),
+                    statistics: state.statistics,
+                }
+            })
+            .collect()
     }
 
     /// The venue now, as an immutable snapshot.
     pub fn snapshot(&mut self, now: Instant, wall: SystemTime) -> Snapshot {
         self.registry.expire(now);
         let counts = self.registry.counts(self.inventory.zones.len(), now);
-        let zones = self
+        let pools = self.pool_snapshots();
+        let zones: Vec<ZoneSnapshot> = self
             .inventory
             .zones
             .iter()
             .zip(counts)
-            .map(|(zone, c)| ZoneSnapshot {
-                id: zone.id.clone(),
-                name: zone.name.clone(),
-                seats: zone.seats,
-                clients: c.clients,
-                clients_randomized: c.randomized,
-                clients_by_source: c.by_source,
+            .enumerate()
+            .map(|(index, (zone, c))| {
+                let mut reasons: Vec<Reason> = pools
+                    .iter()
+                    .filter(|p| {
+                        p.status != Status::Ok && p.zone.as_deref() == Some(zone.id.as_str())
+                    })
+                    .map(|p| Reason {
+                        kind: "dhcp_pool",
+                        subject: p.name.clone(),
+                        value: p.usage.unwrap_or(0.0),
+                        status: p.status,
+                    })
+                    .collect();
+                reasons.sort_by_key(|r| std::cmp::Reverse(r.status));
+                ZoneSnapshot {
+                    id: zone.id.clone(),
+                    name: zone.name.clone(),
+                    seats: zone.seats,
+                    clients: c.clients,
+                    clients_randomized: c.randomized,
+                    clients_by_source: c.by_source,
+                    unique_clients_estimate: self.registry.unique_in_zone(index).round(),
+                    status: reasons.first().map_or(Status::Ok, |r| r.status),
+                    reasons,
+                }
             })
             .collect();
         let mut interfaces: Vec<InterfaceSnapshot> = self
@@ -161,6 +265,7 @@ impl Hub {
                 band: a.band,
                 frequency_mhz: a.frequency_mhz,
                 channel: a.channel,
+                present: true,
                 stations: a.stations,
                 signals_dbm: a.signals_dbm.clone(),
                 rx_bytes: a.rx_bytes,
@@ -186,7 +291,10 @@ impl Hub {
             event: self.event.clone(),
             tick_seconds: self.tick.as_secs_f64(),
             active_window_seconds: self.window.as_secs_f64(),
+            status: zones.iter().map(|z| z.status).max().unwrap_or_default(),
+            unique_clients_estimate: self.registry.unique_in_venue().round(),
             zones,
+            pools,
             interfaces,
             aps,
             sources: self.sources.values().cloned().collect(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::unique::UniqueEstimate;
 use crate::inventory::ZoneIdx;
 use crate::privacy::ClientId;
 use crate::sources::Sighting;
@@ -32,6 +33,9 @@ struct Entry {
 pub struct Registry {
     window: Duration,
     clients: HashMap<ClientId, Entry>,
+    /// Unique devices since start, per zone (by index) and venue-wide.
+    unique_by_zone: HashMap<ZoneIdx, UniqueEstimate>,
+    unique_venue: UniqueEstimate,
 }
 
 impl Registry {
@@ -40,6 +44,8 @@ impl Registry {
         Registry {
             window,
             clients: HashMap::new(),
+            unique_by_zone: HashMap::new(),
+            unique_venue: UniqueEstimate::default(),
         }
     }
 
@@ -52,6 +58,11 @@ impl Registry {
             if now.duration_since(seen) > self.window {
                 continue;
             }
+            self.unique_venue.insert(s.client.id);
+            self.unique_by_zone
+                .entry(s.zone)
+                .or_default()
+                .insert(s.client.id);
             let entry = self.clients.entry(s.client.id).or_insert(Entry {
                 zone: s.zone,
                 randomized: s.client.randomized,
@@ -74,6 +85,18 @@ impl Registry {
         let window = self.window;
         self.clients
             .retain(|_, e| now.duration_since(e.last_seen) <= window);
+    }
+
+    /// Estimated unique devices since start in zone `zone`.
+    pub fn unique_in_zone(&self, zone: ZoneIdx) -> f64 {
+        self.unique_by_zone
+            .get(&zone)
+            .map_or(0.0, UniqueEstimate::estimate)
+    }
+
+    /// Estimated unique devices since start, venue-wide.
+    pub fn unique_in_venue(&self) -> f64 {
+        self.unique_venue.estimate()
     }
 
     /// Counts per zone (indexed like the inventory's zones) at `now`.
@@ -128,6 +151,8 @@ mod tests {
         assert_eq!(counts[0].by_source.get("neighbours"), Some(&2));
         assert_eq!(counts[0].by_source.get("dhcp"), Some(&1));
         assert_eq!(counts[1].clients, 1);
+        assert_eq!(reg.unique_in_zone(0).round(), 2.0);
+        assert_eq!(reg.unique_in_venue().round(), 3.0);
     }
 
     #[tokio::test(start_paused = true)]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::inventory::LinkKind;
+use crate::sources::dhcp::PoolStatistics;
 use crate::sources::hostapd::{ApEvents, Band};
 use crate::sources::links::Counters;
 
@@ -22,12 +23,18 @@ pub struct Snapshot {
     pub tick_seconds: f64,
     /// Seconds a client stays counted after its last sighting.
     pub active_window_seconds: f64,
+    /// The worst zone status.
+    pub status: Status,
+    /// Estimated unique devices seen venue-wide since the agent started.
+    pub unique_clients_estimate: f64,
     /// Zones in config order.
     pub zones: Vec<ZoneSnapshot>,
     /// Monitored interfaces, by name.
     pub interfaces: Vec<InterfaceSnapshot>,
     /// Access points (hostapd BSSs), by zone and name.
     pub aps: Vec<ApSnapshot>,
+    /// DHCP pools, by name.
+    pub pools: Vec<PoolSnapshot>,
     /// Health of every source.
     pub sources: Vec<SourceSnapshot>,
 }
@@ -47,6 +54,66 @@ pub struct ZoneSnapshot {
     pub clients_randomized: u64,
     /// Unique active clients per source.
     pub clients_by_source: BTreeMap<&'static str, u64>,
+    /// Estimated unique devices seen in the zone since the agent started.
+    pub unique_clients_estimate: f64,
+    /// Ok, warn or critical: the worst of `reasons`.
+    pub status: Status,
+    /// Why the zone is not ok, worst first.
+    pub reasons: Vec<Reason>,
+}
+
+/// How a zone (or the venue) is doing; ordered from best to worst.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Within every threshold.
+    #[default]
+    Ok,
+    /// Past a warn threshold.
+    Warn,
+    /// Past a critical threshold.
+    Critical,
+}
+
+impl Status {
+    /// The metric value: 0 ok, 1 warn, 2 critical.
+    pub fn value(self) -> i64 {
+        self as i64
+    }
+}
+
+/// One threshold a zone is past, in structured form (pages and reports word it per language).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    /// What is measured: `dhcp_pool`.
+    pub kind: &'static str,
+    /// Which one (a pool name).
+    pub subject: String,
+    /// The measured value (a ratio for pools).
+    pub value: f64,
+    /// The level it reached.
+    pub status: Status,
+}
+
+/// One DHCP pool.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolSnapshot {
+    /// Pool name.
+    pub name: String,
+    /// Zone id, if the pool has one.
+    pub zone: Option<String>,
+    /// Active leases, when the lease file could be read.
+    pub leases_active: Option<u64>,
+    /// Addresses in the pool: from the config, else from the server's statistics.
+    pub size: Option<u64>,
+    /// `leases_active / size`, when both are known.
+    pub usage: Option<f64>,
+    /// Status of the pool against the thresholds.
+    pub status: Status,
+    /// Malformed records in the lease file now.
+    pub records_skipped: u64,
+    /// The server's own statistics (Kea), when available.
+    pub statistics: Option<PoolStatistics>,
 }
 
 /// One monitored interface.
@@ -100,6 +167,8 @@ pub struct ApSnapshot {
     pub frequency_mhz: Option<u32>,
     /// Channel, when known.
     pub channel: Option<u32>,
+    /// The AP answered the last sample (else only its event totals are known).
+    pub present: bool,
     /// Associated stations now.
     pub stations: u64,
     /// Each station's signal in dBm.
@@ -125,6 +194,7 @@ impl ApSnapshot {
             band: Band::Unknown,
             frequency_mhz: None,
             channel: None,
+            present: false,
             stations: 0,
             signals_dbm: Vec::new(),
             rx_bytes: 0,

@@ -33,6 +33,10 @@ pub enum Payload {
     Clients(Vec<Sighting>),
     /// Access points, their events and stations.
     Hostapd(hostapd::HostapdSample),
+    /// One DHCP pool's leases and the clients holding them.
+    Dhcp(dhcp::DhcpSample),
+    /// A DHCP server's own statistics for a pool (by pool name).
+    DhcpStatistics(String, dhcp::PoolStatistics),
 }
 
 /// A client seen by a source.

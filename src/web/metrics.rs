@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
 use tokio::sync::watch;
 
 use crate::hub::Snapshot;
@@ -72,6 +74,23 @@ struct Families {
     zone_clients_randomized: IntGaugeVec,
     zone_clients_by_source: IntGaugeVec,
     zone_seats: IntGaugeVec,
+    zone_status: IntGaugeVec,
+    zone_unique: IntGaugeVec,
+    venue_unique: IntGaugeVec,
+    dhcp_leases: IntGaugeVec,
+    dhcp_pool_size: IntGaugeVec,
+    dhcp_skipped: IntGaugeVec,
+    dhcp_server_assigned: IntGaugeVec,
+    dhcp_allocation_failures: IntCounterVec,
+    ap_clients: IntGaugeVec,
+    ap_frequency: IntGaugeVec,
+    ap_rx_bytes: IntGaugeVec,
+    ap_tx_bytes: IntGaugeVec,
+    ap_utilization: GaugeVec,
+    ap_signal: HistogramVec,
+    ap_connects: IntCounterVec,
+    ap_disconnects: IntCounterVec,
+    ap_auth_failures: IntCounterVec,
     snapshot_time: GaugeVec,
 }
 
@@ -91,6 +110,11 @@ fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
 }
 
 const IFACE: &[&str] = &["interface", "zone"];
+const POOL: &[&str] = &["pool", "zone"];
+const AP: &[&str] = &["zone", "ap"];
+
+/// Signal buckets in dBm, from unusable to excellent.
+const SIGNAL_BUCKETS: [f64; 7] = [-90.0, -80.0, -70.0, -67.0, -60.0, -50.0, -30.0];
 const SOURCE: &[&str] = &["source", "instance"];
 
 impl Families {
@@ -151,6 +175,95 @@ impl Families {
                 "Seat capacity of the zone, from the config.",
                 &["zone"],
             ),
+            zone_status: gauge(
+                "venuemon_zone_status",
+                "Zone status against the thresholds: 0 ok, 1 warn, 2 critical (reasons in /api/status).",
+                &["zone"],
+            ),
+            zone_unique: gauge(
+                "venuemon_unique_clients_estimate",
+                "Estimated unique devices seen in the zone since the agent started (HyperLogLog).",
+                &["zone"],
+            ),
+            venue_unique: gauge(
+                "venuemon_venue_unique_clients_estimate",
+                "Estimated unique devices seen venue-wide since the agent started (HyperLogLog).",
+                &[],
+            ),
+            dhcp_leases: gauge(
+                "venuemon_dhcp_leases_active",
+                "Active, unexpired leases in the pool.",
+                POOL,
+            ),
+            dhcp_pool_size: gauge(
+                "venuemon_dhcp_pool_size",
+                "Addresses in the pool (from the config, else from the server's statistics).",
+                POOL,
+            ),
+            dhcp_skipped: gauge(
+                "venuemon_dhcp_lease_records_skipped",
+                "Records of the lease file that did not parse (half-written or corrupt).",
+                POOL,
+            ),
+            dhcp_server_assigned: gauge(
+                "venuemon_dhcp_server_assigned_addresses",
+                "Addresses the DHCP server itself reports assigned (Kea statistics).",
+                POOL,
+            ),
+            dhcp_allocation_failures: counter(
+                "venuemon_dhcp_allocation_failures_total",
+                "Address allocation failures the DHCP server reports (Kea statistics).",
+                POOL,
+            ),
+            ap_clients: gauge(
+                "venuemon_ap_clients",
+                "Stations associated with the access point.",
+                &["zone", "ap", "band"],
+            ),
+            ap_frequency: gauge(
+                "venuemon_ap_frequency_mhz",
+                "Operating frequency of the access point.",
+                AP,
+            ),
+            ap_rx_bytes: gauge(
+                "venuemon_ap_station_receive_bytes",
+                "Bytes received from the stations associated now (sum of their counters).",
+                AP,
+            ),
+            ap_tx_bytes: gauge(
+                "venuemon_ap_station_transmit_bytes",
+                "Bytes sent to the stations associated now (sum of their counters).",
+                AP,
+            ),
+            ap_utilization: float_gauge(
+                "venuemon_ap_channel_utilization_ratio",
+                "Channel utilization hostapd measures (chan_util_avg / 255).",
+                AP,
+            ),
+            ap_signal: HistogramVec::new(
+                HistogramOpts::new(
+                    "venuemon_station_signal_dbm",
+                    "Signal of the associated stations, per access point.",
+                )
+                .buckets(SIGNAL_BUCKETS.to_vec()),
+                AP,
+            )
+            .expect("metric names and labels are static and valid"),
+            ap_connects: counter(
+                "venuemon_client_connects_total",
+                "Stations that connected (AP-STA-CONNECTED).",
+                AP,
+            ),
+            ap_disconnects: counter(
+                "venuemon_client_disconnects_total",
+                "Stations that disconnected (AP-STA-DISCONNECTED).",
+                AP,
+            ),
+            ap_auth_failures: counter(
+                "venuemon_client_auth_failures_total",
+                "Failed authentications (EAP failures, likely wrong passphrases).",
+                AP,
+            ),
             snapshot_time: float_gauge(
                 "venuemon_snapshot_timestamp_seconds",
                 "When the snapshot these metrics come from was made (Unix time).",
@@ -176,6 +289,23 @@ impl Families {
             &self.zone_clients_randomized,
             &self.zone_clients_by_source,
             &self.zone_seats,
+            &self.zone_status,
+            &self.zone_unique,
+            &self.venue_unique,
+            &self.dhcp_leases,
+            &self.dhcp_pool_size,
+            &self.dhcp_skipped,
+            &self.dhcp_server_assigned,
+            &self.dhcp_allocation_failures,
+            &self.ap_clients,
+            &self.ap_frequency,
+            &self.ap_rx_bytes,
+            &self.ap_tx_bytes,
+            &self.ap_utilization,
+            &self.ap_signal,
+            &self.ap_connects,
+            &self.ap_disconnects,
+            &self.ap_auth_failures,
             &self.snapshot_time,
         ]);
         all
@@ -262,6 +392,73 @@ impl Families {
                     .with_label_values(&zone)
                     .set(i64::from(seats));
             }
+        }
+        for z in &snap.zones {
+            self.zone_status
+                .with_label_values(&[z.id.as_str()])
+                .set(z.status.value());
+            self.zone_unique
+                .with_label_values(&[z.id.as_str()])
+                .set(z.unique_clients_estimate as i64);
+        }
+        self.venue_unique
+            .with_label_values(&[] as &[&str])
+            .set(snap.unique_clients_estimate as i64);
+        for p in &snap.pools {
+            let labels = [p.name.as_str(), p.zone.as_deref().unwrap_or("")];
+            if let Some(n) = p.leases_active {
+                self.dhcp_leases.with_label_values(&labels).set(count(n));
+                self.dhcp_skipped
+                    .with_label_values(&labels)
+                    .set(count(p.records_skipped));
+            }
+            if let Some(n) = p.size {
+                self.dhcp_pool_size.with_label_values(&labels).set(count(n));
+            }
+            if let Some(stats) = p.statistics {
+                self.dhcp_server_assigned
+                    .with_label_values(&labels)
+                    .set(count(stats.assigned));
+                self.dhcp_allocation_failures
+                    .with_label_values(&labels)
+                    .inc_by(stats.allocation_failures);
+            }
+        }
+        for a in &snap.aps {
+            let zone = a.zone.as_deref().unwrap_or("");
+            let labels = [zone, a.ap.as_str()];
+            if a.present {
+                self.ap_clients
+                    .with_label_values(&[zone, a.ap.as_str(), a.band.label()])
+                    .set(count(a.stations));
+                self.ap_rx_bytes
+                    .with_label_values(&labels)
+                    .set(count(a.rx_bytes));
+                self.ap_tx_bytes
+                    .with_label_values(&labels)
+                    .set(count(a.tx_bytes));
+            }
+            if let Some(mhz) = a.frequency_mhz {
+                self.ap_frequency
+                    .with_label_values(&labels)
+                    .set(i64::from(mhz));
+            }
+            if let Some(u) = a.channel_utilization {
+                self.ap_utilization.with_label_values(&labels).set(u);
+            }
+            let histogram = self.ap_signal.with_label_values(&labels);
+            for signal in &a.signals_dbm {
+                histogram.observe(f64::from(*signal));
+            }
+            self.ap_connects
+                .with_label_values(&labels)
+                .inc_by(a.events.connects);
+            self.ap_disconnects
+                .with_label_values(&labels)
+                .inc_by(a.events.disconnects);
+            self.ap_auth_failures
+                .with_label_values(&labels)
+                .inc_by(a.events.auth_failures);
         }
         self.snapshot_time
             .with_label_values(&[] as &[&str])

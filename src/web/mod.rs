@@ -163,6 +163,9 @@ mod tests {
             clients: 42,
             clients_randomized: 7,
             clients_by_source: [("neighbours", 42)].into_iter().collect(),
+            unique_clients_estimate: 57.0,
+            status: crate::hub::Status::Critical,
+            reasons: Vec::new(),
         });
         tx.send_replace(Arc::new(snapshot));
         let (_, _, body) = get_text(app, "/metrics").await;
@@ -172,6 +175,8 @@ mod tests {
         );
         assert!(body.contains("venuemon_zone_clients_randomized{zone=\"hall-a\"} 7"));
         assert!(body.contains("venuemon_zone_capacity_seats{zone=\"hall-a\"} 800"));
+        assert!(body.contains("venuemon_zone_status{zone=\"hall-a\"} 2"));
+        assert!(body.contains("venuemon_unique_clients_estimate{zone=\"hall-a\"} 57"));
         assert!(
             body.contains("venuemon_zone_info{name=\"Salle \\\"A\\\"\",zone=\"hall-a\"} 1"),
             "{body}"

@@ -1,175 +1,10 @@
 //! Venue lab tests (need root: network namespaces, veth pairs, a bridge, the real kernel).
 //! A hall namespace holds a bridge `hall0` and the agent; client namespaces hang off it.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::{self, Agent};
-
-/// One namespace, deleted (with its interfaces) when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn new(name: String) -> Netns {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(std::process::Stdio::null())
-            .status();
-        common::run("ip", &["netns", "add", &name]);
-        common::run("ip", &["-n", &name, "link", "set", "lo", "up"]);
-        Netns(name)
-    }
-
-    fn ip(&self, args: &[&str]) {
-        let mut all = vec!["-n", self.0.as_str()];
-        all.extend_from_slice(args);
-        common::run("ip", &all);
-    }
-
-    fn exec(&self, args: &[&str]) -> std::process::Output {
-        let mut all = vec!["netns", "exec", self.0.as_str()];
-        all.extend_from_slice(args);
-        common::run("ip", &all)
-    }
-
-    /// GET on the agent's port inside this namespace.
-    fn get(&self, port: u16, path: &str) -> Option<String> {
-        let url = format!("http://127.0.0.1:{port}{path}");
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.0,
-                "curl",
-                "-sf",
-                "--max-time",
-                "5",
-                &url,
-            ])
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-/// A hall with `clients` client namespaces, each `10.77.0.1N/24` behind port `vhN`.
-struct Hall {
-    hall: Netns,
-    clients: Vec<Netns>,
-    macs: Vec<String>,
-    ips: Vec<String>,
-}
-
-impl Hall {
-    fn build(tag: &str, macs: &[&str]) -> Hall {
-        common::require_root("the venue lab");
-        common::require_tool("curl", "curl");
-        common::require_tool("ping", "iputils-ping");
-        let id = std::process::id();
-        let hall = Netns::new(format!("vm-{tag}-{id}"));
-        hall.ip(&["link", "add", "hall0", "type", "bridge"]);
-        hall.ip(&["addr", "add", "10.77.0.1/24", "dev", "hall0"]);
-        hall.ip(&["link", "set", "hall0", "up"]);
-        let mut clients = Vec::new();
-        let mut ips = Vec::new();
-        for (i, mac) in macs.iter().enumerate() {
-            let n = i + 1;
-            let client = Netns::new(format!("vm-{tag}-c{n}-{id}"));
-            let port = format!("vh{n}");
-            common::run(
-                "ip",
-                &[
-                    "link", "add", &port, "netns", &hall.0, "type", "veth", "peer", "name", "eth0",
-                    "netns", &client.0,
-                ],
-            );
-            hall.ip(&["link", "set", &port, "master", "hall0", "up"]);
-            client.ip(&["link", "set", "eth0", "address", mac]);
-            let ip = format!("10.77.0.{}", 10 + n);
-            client.ip(&["addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
-            client.ip(&["link", "set", "eth0", "up"]);
-            clients.push(client);
-            ips.push(ip);
-        }
-        Hall {
-            hall,
-            clients,
-            macs: macs.iter().map(|m| m.to_string()).collect(),
-            ips,
-        }
-    }
-
-    fn ping_gateway(&self) {
-        for c in &self.clients {
-            c.exec(&["ping", "-c", "2", "-i", "0.2", "-W", "2", "10.77.0.1"]);
-        }
-    }
-
-    fn start_agent(&self, dir: &std::path::Path, port: u16, extra: &str) -> Agent {
-        let config = format!(
-            r#"
-[venue]
-name = "Lab"
-event = "lab"
-
-[http]
-listen = "127.0.0.1:{port}"
-
-[agent]
-tick = "1s"
-state_dir = "{state}"
-
-[interfaces]
-include = ["vh*"]
-
-[[zone]]
-id = "hall"
-name = "Hall"
-seats = 10
-interfaces = ["hall0"]
-{extra}
-"#,
-            state = dir.join("state").display()
-        );
-        let path = dir.join("venuemon.toml");
-        std::fs::write(&path, config).expect("write config");
-        Agent::start(
-            Some(&self.hall.0),
-            &["--config", path.to_str().expect("utf-8 path")],
-            &[],
-            dir.join("agent.log"),
-        )
-    }
-
-    fn metrics_when(
-        &self,
-        port: u16,
-        what: &str,
-        limit: Duration,
-        ok: impl Fn(&str) -> bool,
-    ) -> String {
-        common::wait_for(what, limit, || {
-            self.hall.get(port, "/metrics").filter(|m| ok(m))
-        })
-    }
-}
-
-/// The value of the first sample line starting with `series` (name and labels).
-fn value(metrics: &str, series: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
+use crate::venue::{Hall, Netns, value};
 
 const MACS: [&str; 3] = [
     "00:16:3e:4c:00:01",
@@ -179,7 +14,7 @@ const MACS: [&str; 3] = [
 
 #[test]
 fn lab_root_three_clients_counted_one_randomized_and_nothing_personal_leaks() {
-    let hall = Hall::build("clients", &MACS);
+    let hall = Hall::build("clients", &MACS, true);
     let dir = tempfile::tempdir().expect("temp dir");
     let port = 9842;
     let mut agent = hall.start_agent(dir.path(), port, "");
@@ -229,7 +64,7 @@ fn lab_root_three_clients_counted_one_randomized_and_nothing_personal_leaks() {
 
 #[test]
 fn lab_root_traffic_through_a_veth_shows_in_byte_counters() {
-    let hall = Hall::build("traffic", &MACS[..1]);
+    let hall = Hall::build("traffic", &MACS[..1], true);
     let dir = tempfile::tempdir().expect("temp dir");
     let port = 9842;
     let _agent = hall.start_agent(dir.path(), port, "");
@@ -256,7 +91,7 @@ fn lab_root_traffic_through_a_veth_shows_in_byte_counters() {
 
 #[test]
 fn lab_root_deleted_veth_disappears_within_a_tick_without_scrape_errors() {
-    let hall = Hall::build("vanish", &MACS[..2]);
+    let hall = Hall::build("vanish", &MACS[..2], true);
     let dir = tempfile::tempdir().expect("temp dir");
     let port = 9842;
     let mut agent = hall.start_agent(dir.path(), port, "");

@@ -3,5 +3,7 @@
 
 mod cli;
 mod common;
+mod dhcp_lab;
 mod golden;
 mod lab;
+mod venue;

@@ -1,0 +1,294 @@
+//! DHCP lab tests (need root, dnsmasq, udhcpc, dhclient): real servers hand out real leases
+//! to real clients in network namespaces; the agent in the hall counts them exactly.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::common;
+use crate::venue::{Hall, value};
+
+/// Configures (or removes) the leased address; works as udhcpc's `-s` and dhclient's `-sf`.
+const CLIENT_SCRIPT: &str = r#"#!/bin/sh
+case "$1$reason" in
+  bound|renew|BOUND|RENEW|REBIND|REBOOT)
+    ip addr flush dev "$interface"
+    ip addr add "${ip:-$new_ip_address}/24" dev "$interface" ;;
+  deconfig|RELEASE|EXPIRE|STOP)
+    ip addr flush dev "$interface" ;;
+esac
+exit 0
+"#;
+
+/// Children killed when dropped (servers and clients).
+struct Processes(Vec<Child>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new("ip")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {args:?}: {e}"))
+}
+
+fn script(dir: &Path) -> String {
+    let path = dir.join("client-script");
+    std::fs::write(&path, CLIENT_SCRIPT).expect("write script");
+    common::run("chmod", &["+x", path.to_str().expect("utf-8")]);
+    path.to_str().expect("utf-8").to_string()
+}
+
+/// dnsmasq in the hall, DHCP only (`--port=0`), leases in `dir`.
+fn dnsmasq(hall: &Hall, dir: &Path, range: &str) -> Child {
+    let leases = format!("--dhcp-leasefile={}", dir.join("dnsmasq.leases").display());
+    let range = format!("--dhcp-range={range},255.255.255.0,10m");
+    spawn(&[
+        "netns",
+        "exec",
+        &hall.hall.0,
+        "dnsmasq",
+        "--no-daemon",
+        "--port=0",
+        "--conf-file=/dev/null",
+        "--interface=hall0",
+        "--bind-interfaces",
+        "--dhcp-authoritative",
+        &range,
+        &leases,
+    ])
+}
+
+/// dhclient's own files for client `n`: config (sending `hostname`), leases, pid.
+fn dhclient_files(dir: &Path, n: usize) -> [String; 6] {
+    let file = |ext: &str| {
+        dir.join(format!("dhclient-{n}.{ext}"))
+            .display()
+            .to_string()
+    };
+    [
+        "-cf".into(),
+        file("conf"),
+        "-lf".into(),
+        file("leases"),
+        "-pf".into(),
+        file("pid"),
+    ]
+}
+
+/// A DHCP client in client namespace `n`: udhcpc for even `n`, dhclient for odd.
+fn client(hall: &Hall, n: usize, dir: &Path, script: &str, hostname: &str) -> Child {
+    let ns = &hall.clients[n].0;
+    if n % 2 == 0 {
+        let host = format!("hostname:{hostname}");
+        spawn(&[
+            "netns", "exec", ns, "udhcpc", "-f", "-R", "-i", "eth0", "-s", script, "-x", &host,
+            "-t", "20", "-T", "1", "-A", "1",
+        ])
+    } else {
+        let files = dhclient_files(dir, n);
+        std::fs::write(&files[1], format!("send host-name \"{hostname}\";\n")).expect("write conf");
+        let mut args = vec!["netns", "exec", ns, "dhclient", "-d", "-sf", script];
+        args.extend(files.iter().map(String::as_str));
+        args.push("eth0");
+        spawn(&args)
+    }
+}
+
+/// Releases the lease of client `n` (udhcpc: SIGTERM with -R; dhclient: `dhclient -r`).
+fn release(hall: &Hall, n: usize, child: &mut Child, dir: &Path, script: &str) {
+    if n % 2 == 0 {
+        common::run("kill", &["-TERM", &child.id().to_string()]);
+    } else {
+        let files = dhclient_files(dir, n);
+        let mut args = vec![
+            "netns",
+            "exec",
+            &hall.clients[n].0,
+            "dhclient",
+            "-r",
+            "-sf",
+            script,
+        ];
+        args.extend(files.iter().map(String::as_str));
+        args.push("eth0");
+        common::run("ip", &args);
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+}
+
+/// MAC of client `n`: every third one locally administered (randomized).
+fn mac(n: usize) -> String {
+    let first = if n % 3 == 0 { "06" } else { "00" };
+    format!("{first}:16:3e:5d:{:02x}:{:02x}", n / 256, n % 256)
+}
+
+fn require_dhcp_tools() {
+    common::require_root("the DHCP lab");
+    common::require_tool("dnsmasq", "dnsmasq");
+    common::require_tool("udhcpc", "udhcpc");
+    common::require_tool("dhclient", "isc-dhcp-client");
+}
+
+const HOSTILE: &str = "\"><script>alert(1)</script>";
+
+#[test]
+fn lab_root_dnsmasq_thirty_clients_then_five_releases() {
+    require_dhcp_tools();
+    let macs: Vec<String> = (0..30).map(mac).collect();
+    let mac_refs: Vec<&str> = macs.iter().map(String::as_str).collect();
+    let hall = Hall::build("dnsmasq", &mac_refs, false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = script(dir.path());
+    let mut processes = Processes(vec![dnsmasq(&hall, dir.path(), "10.77.0.10,10.77.0.200")]);
+    let long_name: String = "a\"b\\c'".repeat(42).chars().take(250).collect();
+    for n in 0..30 {
+        let hostname = match n {
+            // udhcpc clients (even) send these as they are.
+            0 => HOSTILE.to_string(),
+            2 => long_name.clone(),
+            _ => format!("client-{n}"),
+        };
+        processes
+            .0
+            .push(client(&hall, n, dir.path(), &script, &hostname));
+    }
+    let leases = dir.path().join("dnsmasq.leases");
+    let port = 9842;
+    let extra = format!(
+        r#"
+[[source.dhcp]]
+kind = "dnsmasq"
+leases = "{}"
+pool = "10.77.0.10-10.77.0.200"
+zone = "hall"
+"#,
+        leases.display()
+    );
+    let mut agent = hall.start_agent_with(dir.path(), port, "3s", &extra);
+    let randomized = macs.iter().filter(|m| m.starts_with("06")).count() as f64;
+    let metrics = hall.metrics_when(
+        port,
+        "30 leases and 30 clients",
+        Duration::from_secs(60),
+        |m| {
+            value(
+                m,
+                "venuemon_dhcp_leases_active{pool=\"hall\",zone=\"hall\"}",
+            ) == Some(30.0)
+                && value(m, "venuemon_zone_clients{zone=\"hall\"}") == Some(30.0)
+        },
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            "venuemon_dhcp_pool_size{pool=\"hall\",zone=\"hall\"}"
+        ),
+        Some(191.0)
+    );
+    assert_eq!(
+        value(&metrics, "venuemon_zone_clients_randomized{zone=\"hall\"}"),
+        Some(randomized)
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            "venuemon_zone_clients_by_source{source=\"dhcp\",zone=\"hall\"}"
+        ),
+        Some(30.0)
+    );
+    assert_eq!(
+        value(&metrics, "venuemon_zone_status{zone=\"hall\"}"),
+        Some(0.0)
+    );
+    common::promtool_check(&metrics);
+
+    // Five clients release: three udhcpc, two dhclient.
+    for n in [2, 4, 6, 3, 5] {
+        let mut child = std::mem::replace(&mut processes.0[n + 1], spawn(&["netns", "list"]));
+        release(&hall, n, &mut child, dir.path(), &script);
+    }
+    let metrics = hall.metrics_when(
+        port,
+        "25 leases and 25 clients",
+        Duration::from_secs(30),
+        |m| {
+            value(
+                m,
+                "venuemon_dhcp_leases_active{pool=\"hall\",zone=\"hall\"}",
+            ) == Some(25.0)
+                && value(m, "venuemon_zone_clients{zone=\"hall\"}") == Some(25.0)
+        },
+    );
+    let status = hall.hall.get(port, "/api/status").expect("/api/status");
+    assert!(agent.stop().success());
+    let log = agent.log();
+    for (what, text) in [
+        ("/metrics", &metrics),
+        ("/api/status", &status),
+        ("the log", &log),
+    ] {
+        for secret in macs
+            .iter()
+            .map(String::as_str)
+            .chain(["<script>", "alert(1)", "client-3", "a\"b"])
+        {
+            assert!(!text.contains(secret), "{what} contains {secret:?}");
+        }
+    }
+}
+
+#[test]
+fn lab_root_dnsmasq_pool_smaller_than_the_crowd_fills_and_turns_the_zone_critical() {
+    require_dhcp_tools();
+    let macs: Vec<String> = (0..12).map(mac).collect();
+    let mac_refs: Vec<&str> = macs.iter().map(String::as_str).collect();
+    let hall = Hall::build("dhcpfull", &mac_refs, false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = script(dir.path());
+    let mut processes = Processes(vec![dnsmasq(&hall, dir.path(), "10.77.0.10,10.77.0.19")]);
+    for n in 0..12 {
+        processes
+            .0
+            .push(client(&hall, n, dir.path(), &script, &format!("c{n}")));
+    }
+    let extra = format!(
+        "[[source.dhcp]]\nkind = \"dnsmasq\"\nname = \"small\"\nleases = \"{}\"\npool = \"10.77.0.10-10.77.0.19\"\nzone = \"hall\"\n",
+        dir.path().join("dnsmasq.leases").display()
+    );
+    let _agent = hall.start_agent_with(dir.path(), 9842, "1m", &extra);
+    let metrics = hall.metrics_when(9842, "a full pool", Duration::from_secs(60), |m| {
+        value(
+            m,
+            "venuemon_dhcp_leases_active{pool=\"small\",zone=\"hall\"}",
+        ) == Some(10.0)
+    });
+    assert_eq!(
+        value(
+            &metrics,
+            "venuemon_dhcp_pool_size{pool=\"small\",zone=\"hall\"}"
+        ),
+        Some(10.0)
+    );
+    assert_eq!(
+        value(&metrics, "venuemon_zone_status{zone=\"hall\"}"),
+        Some(2.0),
+        "critical"
+    );
+    let status = hall.hall.get(9842, "/api/status").expect("/api/status");
+    let json: serde_json::Value = serde_json::from_str(&status).expect("JSON");
+    assert_eq!(json["zones"][0]["status"], "critical");
+    assert_eq!(json["zones"][0]["reasons"][0]["kind"], "dhcp_pool");
+    assert_eq!(json["zones"][0]["reasons"][0]["subject"], "small");
+    assert_eq!(json["status"], "critical");
+}
