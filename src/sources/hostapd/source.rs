@@ -438,3 +438,396 @@ mod tests {
         assert!(err.kind == "missing" && err.message.contains("not running"));
     }
 }
+
+/// The venue lab with the real programs (needs root, network namespaces, Debian's `hostapd`,
+/// `wpasupplicant` and `iproute2`): one hostapd (`driver=wired`, 802.1X with EAP-MD5) serving
+/// three veth ports `ap1..ap3` in one namespace, one `wpa_supplicant -D wired` station per
+/// port in its own namespace.
+#[cfg(test)]
+mod lab_root {
+    use std::process::{Child, Command, Stdio};
+    use std::time::Instant;
+
+    use super::*;
+    use crate::config::Config;
+
+    const STATIONS: usize = 3;
+
+    /// Runs a command, failing loudly with its stderr.
+    fn run(program: &str, args: &[&str]) {
+        let output = Command::new(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        assert!(
+            output.status.success(),
+            "{program} {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn require(tool: &str, package: &str) {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(found, "`{tool}` is missing: apt-get install {package}");
+    }
+
+    fn signal(child: &Child, name: &str) {
+        let _ = Command::new("kill")
+            .args([&format!("-{name}"), &child.id().to_string()])
+            .status();
+    }
+
+    struct Lab {
+        dir: tempfile::TempDir,
+        ap_ns: String,
+        station_ns: Vec<String>,
+        hostapd: Option<Child>,
+        supplicants: Vec<Option<Child>>,
+    }
+
+    impl Lab {
+        fn build() -> Lab {
+            let uid =
+                std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+            assert_eq!(
+                uid.ok(),
+                Some(0),
+                "the hostapd lab needs root (network namespaces)"
+            );
+            require("ip", "iproute2");
+            require("hostapd", "hostapd");
+            require("wpa_supplicant", "wpasupplicant");
+            require("wpa_cli", "wpasupplicant");
+            let id = std::process::id();
+            let dir = tempfile::tempdir().expect("temp dir");
+            let lab = Lab {
+                dir,
+                ap_ns: format!("vm-hap-{id}"),
+                station_ns: (1..=STATIONS)
+                    .map(|n| format!("vm-hap-s{n}-{id}"))
+                    .collect(),
+                hostapd: None,
+                supplicants: (0..STATIONS).map(|_| None).collect(),
+            };
+            for ns in std::iter::once(&lab.ap_ns).chain(&lab.station_ns) {
+                let _ = Command::new("ip")
+                    .args(["netns", "del", ns])
+                    .stderr(Stdio::null())
+                    .status();
+                run("ip", &["netns", "add", ns]);
+                run("ip", &["-n", ns, "link", "set", "lo", "up"]);
+            }
+            let d = lab.dir.path().to_path_buf();
+            std::fs::write(d.join("eap_users"), "\"user\" MD5 \"password\"\n").expect("write");
+            std::fs::create_dir(d.join("ctrl")).expect("ctrl dir");
+            for (i, ns) in lab.station_ns.iter().enumerate() {
+                let n = i + 1;
+                let port = format!("ap{n}");
+                run(
+                    "ip",
+                    &[
+                        "link", "add", &port, "netns", &lab.ap_ns, "type", "veth", "peer", "name",
+                        "eth0", "netns", ns,
+                    ],
+                );
+                run(
+                    "ip",
+                    &[
+                        "-n",
+                        ns,
+                        "link",
+                        "set",
+                        "eth0",
+                        "address",
+                        &format!("02:00:00:00:01:0{n}"),
+                    ],
+                );
+                run("ip", &["-n", ns, "link", "set", "eth0", "up"]);
+                run("ip", &["-n", &lab.ap_ns, "link", "set", &port, "up"]);
+                let conf = format!(
+                    "interface={port}\ndriver=wired\nctrl_interface={ctrl}\nieee8021x=1\n\
+                     eap_server=1\neap_user_file={users}\nuse_pae_group_addr=0\n\
+                     logger_stdout=-1\nlogger_stdout_level=2\n",
+                    ctrl = d.join("ctrl").display(),
+                    users = d.join("eap_users").display()
+                );
+                std::fs::write(d.join(format!("hostapd{n}.conf")), conf).expect("write");
+                let sta = format!(
+                    "ctrl_interface={ctrl}\nap_scan=0\nnetwork={{\n key_mgmt=IEEE8021X\n eap=MD5\n \
+                     identity=\"user\"\n password=\"password\"\n eapol_flags=0\n}}\n",
+                    ctrl = d.join(format!("sta{n}")).display()
+                );
+                std::fs::write(d.join(format!("sta{n}.conf")), sta).expect("write");
+            }
+            lab
+        }
+
+        fn ctrl_dir(&self) -> PathBuf {
+            self.dir.path().join("ctrl")
+        }
+
+        fn start_hostapd(&mut self) {
+            let d = self.dir.path();
+            let mut args = vec![
+                "netns".to_string(),
+                "exec".into(),
+                self.ap_ns.clone(),
+                "hostapd".into(),
+            ];
+            args.extend(
+                (1..=STATIONS).map(|n| d.join(format!("hostapd{n}.conf")).display().to_string()),
+            );
+            let log = std::fs::File::create(d.join("hostapd.log")).expect("log");
+            let child = Command::new("ip")
+                .args(&args)
+                .stdout(log)
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start hostapd");
+            self.hostapd = Some(child);
+            // Ready when every BSS socket answers PING.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                let ready = (1..=STATIONS).all(|n| {
+                    std::os::unix::net::UnixDatagram::unbound()
+                        .and_then(|s| s.connect(self.ctrl_dir().join(format!("ap{n}"))))
+                        .is_ok()
+                });
+                if ready {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            panic!(
+                "hostapd did not create its sockets; see {}/hostapd.log",
+                d.display()
+            );
+        }
+
+        fn kill_hostapd(&mut self) {
+            if let Some(mut child) = self.hostapd.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+
+        fn start_station(&mut self, i: usize) {
+            let d = self.dir.path();
+            let n = i + 1;
+            let child = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &self.station_ns[i],
+                    "wpa_supplicant",
+                    "-D",
+                    "wired",
+                    "-i",
+                    "eth0",
+                ])
+                .arg("-c")
+                .arg(d.join(format!("sta{n}.conf")))
+                .arg("-f")
+                .arg(d.join(format!("sta{n}.log")))
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("start wpa_supplicant");
+            self.supplicants[i] = Some(child);
+        }
+
+        /// Logs the station off (EAPOL-Logoff: hostapd ends its session), then stops it.
+        /// SIGTERM alone sends no Logoff with `-D wired`: hostapd would keep the station.
+        fn stop_station(&mut self, i: usize) {
+            let Some(mut child) = self.supplicants[i].take() else {
+                return;
+            };
+            let ctrl = self.dir.path().join(format!("sta{}", i + 1));
+            let _ = Command::new("wpa_cli")
+                .arg("-p")
+                .arg(&ctrl)
+                .args(["-i", "eth0", "logoff"])
+                .stdout(Stdio::null())
+                .status();
+            signal(&child, "TERM");
+            let _ = child.wait();
+        }
+    }
+
+    impl Drop for Lab {
+        fn drop(&mut self) {
+            for child in self.supplicants.iter_mut().flatten() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            self.kill_hostapd();
+            for ns in std::iter::once(&self.ap_ns).chain(&self.station_ns) {
+                let _ = Command::new("ip").args(["netns", "del", ns]).status();
+            }
+        }
+    }
+
+    /// Samples every 250 ms until `done` holds (adding up events), or panics after `limit`.
+    async fn until(
+        source: &mut HostapdSource,
+        totals: &mut ApEvents,
+        what: &str,
+        limit: Duration,
+        done: impl Fn(&Result<HostapdSample, SourceError>) -> bool,
+    ) -> (Result<HostapdSample, SourceError>, Duration, u32) {
+        let start = Instant::now();
+        let mut samples = 0;
+        loop {
+            samples += 1;
+            let outcome = source.sample().await.map(|p| match p {
+                Payload::Hostapd(s) => s,
+                other => panic!("not a hostapd payload: {other:?}"),
+            });
+            if let Ok(sample) = &outcome {
+                for (_, _, e) in &sample.events {
+                    totals.connects += e.connects;
+                    totals.disconnects += e.disconnects;
+                    totals.auth_failures += e.auth_failures;
+                }
+            }
+            if done(&outcome) {
+                return (outcome, start.elapsed(), samples);
+            }
+            assert!(
+                start.elapsed() < limit,
+                "{what} not within {limit:?}: last {outcome:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    fn stations(outcome: &Result<HostapdSample, SourceError>) -> Option<u64> {
+        outcome
+            .as_ref()
+            .ok()
+            .map(|s| s.aps.iter().map(|a| a.stations).sum())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hostapd_root_lab_counts_stations_events_and_reattaches() {
+        let mut lab = Lab::build();
+        lab.start_hostapd();
+        let inventory = Arc::new(Inventory::new(&Config::zero_config("lab")));
+        let mut source = HostapdSource::new(
+            Sockets::Dir(lab.ctrl_dir()),
+            Some(0),
+            inventory,
+            ClientKey::from_bytes([3; 16]),
+        )
+        .with_timeout(Duration::from_secs(1));
+        let mut totals = ApEvents::default();
+        let (first, _, _) = until(
+            &mut source,
+            &mut totals,
+            "first sample",
+            Duration::ZERO,
+            |_| true,
+        )
+        .await;
+        let first = first.expect("hostapd answers");
+        let mut aps: Vec<&str> = first.aps.iter().map(|a| a.ap.as_str()).collect();
+        aps.sort_unstable();
+        assert_eq!(aps, ["ap1", "ap2", "ap3"]);
+        assert!(
+            first
+                .aps
+                .iter()
+                .all(|a| a.band == Band::Unknown && a.stations == 0)
+        );
+
+        for i in 0..STATIONS {
+            lab.start_station(i);
+        }
+        let (three, took, _) = until(
+            &mut source,
+            &mut totals,
+            "3 stations",
+            Duration::from_secs(15),
+            |o| stations(o) == Some(3),
+        )
+        .await;
+        let three = three.expect("sample");
+        assert_eq!(three.clients.len(), 3);
+        assert!(
+            three
+                .clients
+                .iter()
+                .all(|c| c.client.randomized && c.zone == 0)
+        );
+        eprintln!("3 stations after {took:?}");
+        let (_, _, _) = until(
+            &mut source,
+            &mut totals,
+            "3 connects",
+            Duration::from_secs(5),
+            |_| true,
+        )
+        .await;
+        assert_eq!(totals.connects, 3, "{totals:?}");
+
+        lab.stop_station(0);
+        let (_, took, _) = until(
+            &mut source,
+            &mut totals,
+            "2 stations",
+            Duration::from_secs(10),
+            |o| stations(o) == Some(2),
+        )
+        .await;
+        eprintln!("2 stations {took:?} after a logoff");
+        assert_eq!(totals.disconnects, 1, "{totals:?}");
+
+        lab.kill_hostapd();
+        let err = source.sample().await.expect_err("hostapd killed");
+        assert_eq!(err.kind, "missing", "{err}");
+        assert!(!err.message.contains("02:00"), "no MAC in errors: {err}");
+
+        lab.start_hostapd();
+        let (_, took, samples) = until(
+            &mut source,
+            &mut totals,
+            "hostapd back",
+            Duration::from_secs(5),
+            |o| o.is_ok(),
+        )
+        .await;
+        eprintln!("hostapd back after {samples} sample(s), {took:?}");
+        assert!(samples <= 2, "picked up again within two samples");
+        // The stations still hold their old sessions; restarted, they authenticate again and
+        // the connects reach us through the new ATTACH.
+        let before = totals.connects;
+        for i in 1..STATIONS {
+            lab.stop_station(i);
+            lab.start_station(i);
+        }
+        let (_, took, _) = until(
+            &mut source,
+            &mut totals,
+            "2 stations again",
+            Duration::from_secs(15),
+            |o| stations(o) == Some(2),
+        )
+        .await;
+        let (_, _, _) = until(
+            &mut source,
+            &mut totals,
+            "last events",
+            Duration::ZERO,
+            |_| true,
+        )
+        .await;
+        eprintln!("2 stations again after {took:?}; events {totals:?}");
+        assert_eq!(
+            totals.connects - before,
+            2,
+            "connects after re-attach: {totals:?}"
+        );
+    }
+}
