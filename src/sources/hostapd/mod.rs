@@ -1,6 +1,12 @@
 //! The hostapd source: stations per access point (BSS), their signal and traffic, and the
 //! connect/disconnect/authentication events between samples, from hostapd's control sockets.
 
+pub mod ctrl;
+pub mod parse;
+mod source;
+
+pub use source::{HostapdSource, Sockets};
+
 use crate::inventory::ZoneIdx;
 use crate::sources::Sighting;
 
