@@ -14,6 +14,7 @@ use crate::hub::{Hub, Snapshot};
 use crate::inventory::Inventory;
 use crate::privacy::ClientKey;
 use crate::sources::dhcp::{DhcpSource, KeaStatisticsSource};
+use crate::sources::hostapd::{HostapdSource, Sockets};
 use crate::sources::links::LinkReader;
 use crate::sources::neighbours::NeighboursSource;
 use crate::sources::netdev::NetdevSource;
@@ -108,6 +109,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         let source = DhcpSource::new(d.clone(), Arc::clone(&inventory), key.clone());
         spawn_source(&mut tasks, source, interval, &reports, &cancel);
+    }
+    for h in &sources.hostapd {
+        let sockets = if h.sockets.is_empty() {
+            Sockets::Dir(h.ctrl_dir.clone())
+        } else {
+            Sockets::Paths(h.sockets.clone())
+        };
+        let zone = h.zone.as_deref().and_then(|z| inventory.zone_index(z));
+        let source = HostapdSource::new(sockets, zone, Arc::clone(&inventory), key.clone());
+        spawn_source(
+            &mut tasks,
+            source,
+            h.interval.unwrap_or(tick),
+            &reports,
+            &cancel,
+        );
     }
     drop(reports);
     tasks.spawn(Hub::new(&config, inventory).run(inbox, publish, cancel.clone()));

@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{self, Backend, Config, ConfigErrors, Warning};
+use crate::config::{
+    self, Backend, Config, ConfigErrors, DhcpConfig, DhcpKind, HostapdConfig, Warning,
+};
 use crate::inventory::Inventory;
 
 /// Exit status for a configuration that does not validate.
@@ -42,7 +44,7 @@ pub fn load(
     let host = host_name();
     let (mut config, mut warnings) = match path {
         Some(path) => config::load_file(path, &host)?,
-        None => (Config::zero_config(&host), Vec::new()),
+        None => (zero_config(&host), Vec::new()),
     };
     if let Some(listen) = listen {
         config.http.listen = listen;
@@ -56,6 +58,37 @@ pub fn load(
         });
     }
     Ok((config, warnings))
+}
+
+/// The zero-config default, plus the DHCP lease files and hostapd control directory found at
+/// their usual Debian paths, all counted in the host zone.
+fn zero_config(host: &str) -> Config {
+    let mut config = Config::zero_config(host);
+    let zone = config.interfaces.zone.clone();
+    for kind in [DhcpKind::Dnsmasq, DhcpKind::Isc, DhcpKind::Kea] {
+        let leases = Path::new(kind.default_leases());
+        if leases.is_file() {
+            config.sources.dhcp.push(DhcpConfig {
+                kind,
+                name: kind.name().to_string(),
+                leases: leases.to_path_buf(),
+                pool: Vec::new(),
+                zone: zone.clone(),
+                control_socket: None,
+                interval: None,
+            });
+        }
+    }
+    let hostapd = Path::new("/var/run/hostapd");
+    if hostapd.is_dir() {
+        config.sources.hostapd.push(HostapdConfig {
+            ctrl_dir: hostapd.to_path_buf(),
+            sockets: Vec::new(),
+            zone: None,
+            interval: None,
+        });
+    }
+    config
 }
 
 fn backend(b: Backend) -> &'static str {
