@@ -292,3 +292,104 @@ fn lab_root_dnsmasq_pool_smaller_than_the_crowd_fills_and_turns_the_zone_critica
     assert_eq!(json["zones"][0]["reasons"][0]["subject"], "small");
     assert_eq!(json["status"], "critical");
 }
+
+/// kea-dhcp4 in the hall: memfile leases and a control socket in `dir`, pool .10 to .59.
+fn kea(hall: &Hall, dir: &Path) -> Child {
+    let config = format!(
+        r#"{{"Dhcp4": {{
+  "interfaces-config": {{"interfaces": ["hall0"], "dhcp-socket-type": "raw"}},
+  "control-socket": {{"socket-type": "unix", "socket-name": "{dir}/kea4.sock"}},
+  "lease-database": {{"type": "memfile", "persist": true, "name": "{dir}/kea-leases4.csv", "lfc-interval": 0}},
+  "valid-lifetime": 600,
+  "subnet4": [{{"id": 1, "subnet": "10.77.0.0/24", "pools": [{{"pool": "10.77.0.10 - 10.77.0.59"}}]}}],
+  "loggers": [{{"name": "kea-dhcp4", "output_options": [{{"output": "stderr"}}], "severity": "WARN"}}]
+}}}}"#,
+        dir = dir.display()
+    );
+    let path = dir.join("kea-dhcp4.conf");
+    std::fs::write(&path, config).expect("write kea config");
+    Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &hall.hall.0,
+            "kea-dhcp4",
+            "-c",
+            path.to_str().expect("utf-8"),
+        ])
+        .env("KEA_PIDFILE_DIR", dir)
+        .env("KEA_LOCKFILE_DIR", dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kea-dhcp4 starts")
+}
+
+#[test]
+fn lab_root_kea_leases_and_statistics_count_real_clients() {
+    require_dhcp_tools();
+    common::require_tool("kea-dhcp4", "kea-dhcp4-server");
+    let macs: Vec<String> = (0..10).map(mac).collect();
+    let mac_refs: Vec<&str> = macs.iter().map(String::as_str).collect();
+    let hall = Hall::build("kea", &mac_refs, false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = script(dir.path());
+    let mut processes = Processes(vec![kea(&hall, dir.path())]);
+    for n in 0..10 {
+        processes
+            .0
+            .push(client(&hall, n, dir.path(), &script, &format!("k{n}")));
+    }
+    let extra = format!(
+        r#"
+[[source.dhcp]]
+kind = "kea"
+name = "kea-hall"
+leases = "{dir}/kea-leases4.csv"
+pool = "10.77.0.10-10.77.0.59"
+zone = "hall"
+control_socket = "{dir}/kea4.sock"
+"#,
+        dir = dir.path().display()
+    );
+    let _agent = hall.start_agent_with(dir.path(), 9842, "1m", &extra);
+    let metrics = hall.metrics_when(9842, "10 Kea leases", Duration::from_secs(60), |m| {
+        value(
+            m,
+            "venuemon_dhcp_leases_active{pool=\"kea-hall\",zone=\"hall\"}",
+        ) == Some(10.0)
+            && value(
+                m,
+                "venuemon_dhcp_server_assigned_addresses{pool=\"kea-hall\",zone=\"hall\"}",
+            ) == Some(10.0)
+    });
+    assert_eq!(
+        value(
+            &metrics,
+            "venuemon_dhcp_pool_size{pool=\"kea-hall\",zone=\"hall\"}"
+        ),
+        Some(50.0)
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            "venuemon_zone_clients_by_source{source=\"dhcp\",zone=\"hall\"}"
+        ),
+        Some(10.0)
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            "venuemon_source_up{instance=\"kea-hall\",source=\"kea_statistics\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            "venuemon_dhcp_allocation_failures_total{pool=\"kea-hall\",zone=\"hall\"}"
+        ),
+        Some(0.0)
+    );
+    common::promtool_check(&metrics);
+}
