@@ -6,7 +6,9 @@
 //! - [`links`]: the interface list both of them read, through one seam.
 //! - [`dhcp`]: leases in use per pool and their clients (dnsmasq, ISC dhcpd, Kea).
 //! - [`hostapd`]: stations and events per access point from hostapd's control sockets.
+//! - [`capture`]: passive capture, live or from pcap files: Ethernet, DHCP snooping, 802.11.
 
+pub mod capture;
 pub mod dhcp;
 pub mod hostapd;
 pub mod links;

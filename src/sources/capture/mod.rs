@@ -1,0 +1,12 @@
+//! Passive capture: frames from a live interface (pnet) or a pcap/pcapng file, decoded
+//! without allocating per frame, counted into plain structs and published once per tick.
+//!
+//! - [`radiotap`]: the radiotap header of monitor-mode captures (our own, bounds-checked).
+//! - [`ieee80211`]: 802.11 MAC headers: type/subtype, flags, addresses.
+//! - [`ethernet`]: Ethernet (and VLAN, Linux cooked) down to ARP and IPv4/IPv6 UDP.
+//! - [`dhcp`]: DHCP messages and the DISCOVER-to-ACK transaction tracker.
+
+pub mod dhcp;
+pub mod ethernet;
+pub mod ieee80211;
+pub mod radiotap;
