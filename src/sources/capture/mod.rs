@@ -11,4 +11,5 @@ pub mod dhcp;
 pub mod ethernet;
 pub mod frames;
 pub mod ieee80211;
+pub mod live;
 pub mod radiotap;

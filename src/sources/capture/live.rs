@@ -1,0 +1,224 @@
+//! Live capture: a pnet datalink channel on its own blocking thread, decoding into a
+//! [`Decoder`] and handing its counts to the async side in batches, with the kernel's own
+//! received/dropped counts (`PACKET_STATISTICS`) read from the socket.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use pnet_datalink::{Channel, Config, NetworkInterface};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::frames::{FrameSink, LinkType};
+
+/// What the kernel says about the capture socket since the previous read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KernelStats {
+    /// Frames the socket received (including those it then dropped).
+    pub received: u64,
+    /// Frames the kernel dropped because the socket's buffer was full.
+    pub dropped: u64,
+}
+
+/// A frame sink whose counts can be taken out as a batch.
+pub trait Decoder: FrameSink + Send + 'static {
+    /// The counts handed to the async side.
+    type Batch: Send + 'static;
+    /// Takes the counts so far (leaving the decoder counting afresh) with the kernel's stats.
+    fn take_batch(&mut self, kernel: KernelStats) -> Self::Batch;
+}
+
+/// How often the capture thread hands a batch over (and wakes up when no frame comes).
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
+/// Receive buffer asked for: room for bursts (tcpdump's default is 2 MiB).
+const RECEIVE_BUFFER: usize = 8 << 20;
+/// Largest frame read (jumbo frames and 802.11 A-MSDUs included).
+const SNAP_LEN: usize = 65_536;
+
+/// Why a live capture cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// The interface does not exist now.
+    #[error("interface {0} does not exist")]
+    NoInterface(String),
+    /// Opening the packet socket was refused.
+    #[error(
+        "cannot capture on {interface}: {source}; capture needs root or CAP_NET_RAW (setcap cap_net_raw+ep on the binary, or AmbientCapabilities=CAP_NET_RAW in the unit)"
+    )]
+    Permission {
+        /// The interface.
+        interface: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// Any other failure to open the socket.
+    #[error("cannot capture on {interface}: {source}")]
+    Open {
+        /// The interface.
+        interface: String,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+impl LiveError {
+    /// The bounded error kind used in metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LiveError::NoInterface(_) => "missing",
+            LiveError::Permission { .. } => "permission",
+            LiveError::Open { .. } => "io",
+        }
+    }
+}
+
+fn open_error(interface: &str, source: io::Error) -> LiveError {
+    if source.kind() == io::ErrorKind::PermissionDenied {
+        LiveError::Permission {
+            interface: interface.to_string(),
+            source,
+        }
+    } else {
+        LiveError::Open {
+            interface: interface.to_string(),
+            source,
+        }
+    }
+}
+
+/// Opens an `AF_PACKET` socket for every protocol with a large receive buffer. pnet binds it
+/// to the interface and owns (closes) it; we keep its number to read `PACKET_STATISTICS`.
+fn packet_socket() -> io::Result<RawFd> {
+    let protocol = (libc::ETH_P_ALL as u16).to_be();
+    // SAFETY: plain socket(2) call; the result is checked.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(protocol)) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let size = RECEIVE_BUFFER as libc::c_int;
+    for option in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: `size` outlives the call and its length is passed; failure is tolerated
+        // (SO_RCVBUFFORCE needs CAP_NET_ADMIN; SO_RCVBUF is capped by rmem_max).
+        let set = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                option,
+                (&raw const size).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if set == 0 {
+            break;
+        }
+    }
+    Ok(fd)
+}
+
+/// Reads (and thereby resets) the socket's received/dropped counters.
+fn kernel_stats(fd: RawFd) -> KernelStats {
+    let mut stats = libc::tpacket_stats {
+        tp_packets: 0,
+        tp_drops: 0,
+    };
+    let mut len = std::mem::size_of::<libc::tpacket_stats>() as libc::socklen_t;
+    // SAFETY: `stats` and `len` are valid for writes of the sizes given.
+    let got = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_STATISTICS,
+            (&raw mut stats).cast(),
+            &raw mut len,
+        )
+    };
+    if got != 0 {
+        return KernelStats::default();
+    }
+    KernelStats {
+        received: u64::from(stats.tp_packets),
+        dropped: u64::from(stats.tp_drops),
+    }
+}
+
+/// The interface's link type, from its ARPHRD type in sysfs (Ethernet when unknown).
+fn link_type(sys_root: &std::path::Path, interface: &str) -> LinkType {
+    std::fs::read_to_string(sys_root.join("class/net").join(interface).join("type"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .map_or(LinkType::Ethernet, LinkType::from_arphrd)
+}
+
+/// Starts capturing on `interface` on a dedicated thread, decoding with `decoder` and sending a
+/// batch every quarter second to the returned receiver, until `cancel` fires or the interface
+/// goes away (then the receiver closes).
+///
+/// # Errors
+/// The interface does not exist, or the packet socket cannot be opened (permission).
+pub fn spawn<D: Decoder>(
+    interface: &str,
+    sys_root: &std::path::Path,
+    promiscuous: bool,
+    mut decoder: D,
+    cancel: CancellationToken,
+) -> Result<mpsc::Receiver<D::Batch>, LiveError> {
+    let nic: NetworkInterface = pnet_datalink::interfaces()
+        .into_iter()
+        .find(|i| i.name == interface)
+        .ok_or_else(|| LiveError::NoInterface(interface.to_string()))?;
+    let link = link_type(sys_root, interface);
+    let fd = packet_socket().map_err(|e| open_error(interface, e))?;
+    let config = Config {
+        read_buffer_size: SNAP_LEN,
+        read_timeout: Some(FLUSH_EVERY),
+        promiscuous,
+        socket_fd: Some(fd),
+        ..Config::default()
+    };
+    let mut rx = match pnet_datalink::channel(&nic, config) {
+        Ok(Channel::Ethernet(_tx, rx)) => rx,
+        Ok(_) => {
+            return Err(open_error(
+                interface,
+                io::Error::other("unsupported channel type"),
+            ));
+        }
+        Err(e) => return Err(open_error(interface, e)),
+    };
+    let (batches, receiver) = mpsc::channel(16);
+    let name = interface.to_string();
+    let thread = std::thread::Builder::new().name(format!("capture-{name}"));
+    let spawned = thread.spawn(move || {
+        let start = Instant::now();
+        let mut last_flush = start;
+        while !cancel.is_cancelled() {
+            match rx.next() {
+                Ok(frame) => decoder.frame(link, start.elapsed(), frame),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::TimedOut
+                            | io::ErrorKind::WouldBlock
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => {
+                    tracing::warn!(interface = %name, error = %e, "capture stopped");
+                    break;
+                }
+            }
+            if last_flush.elapsed() >= FLUSH_EVERY {
+                last_flush = Instant::now();
+                let batch = decoder.take_batch(kernel_stats(fd));
+                // Blocks only when the async side is 16 batches behind; the kernel then drops
+                // frames and says so in the next statistics, so nothing is lost silently.
+                if batches.blocking_send(batch).is_err() {
+                    break;
+                }
+            }
+        }
+        // `rx` (and with it the socket) is dropped here, after the last statistics read.
+    });
+    spawned.map_err(|e| open_error(interface, e))?;
+    Ok(receiver)
+}
