@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod dhcp_lab;
 mod golden;
+mod hostapd_lab;
 mod lab;
 mod venue;
