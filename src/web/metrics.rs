@@ -311,29 +311,54 @@ impl Families {
         all
     }
 
+    /// Empties every family: `fill` sets gauges and adds the snapshot's running totals to
+    /// counters and histograms, so anything kept from the last scrape would be counted twice
+    /// (or show an AP, pool or zone that is gone).
     fn reset(&self) {
-        self.source_up.reset();
-        self.source_errors.reset();
-        self.source_duration.reset();
-        for (c, _) in &self.interface_counters {
-            c.reset();
-        }
         for g in [
+            &self.source_up,
             &self.interface_up,
             &self.interface_speed,
             &self.interface_mtu,
             &self.zone_info,
-        ] {
-            g.reset();
-        }
-        for g in [
             &self.zone_clients,
             &self.zone_clients_randomized,
             &self.zone_clients_by_source,
             &self.zone_seats,
+            &self.zone_status,
+            &self.zone_unique,
+            &self.venue_unique,
+            &self.dhcp_leases,
+            &self.dhcp_pool_size,
+            &self.dhcp_skipped,
+            &self.dhcp_server_assigned,
+            &self.ap_clients,
+            &self.ap_frequency,
+            &self.ap_rx_bytes,
+            &self.ap_tx_bytes,
         ] {
             g.reset();
         }
+        for g in [
+            &self.source_duration,
+            &self.ap_utilization,
+            &self.snapshot_time,
+        ] {
+            g.reset();
+        }
+        for c in [
+            &self.source_errors,
+            &self.dhcp_allocation_failures,
+            &self.ap_connects,
+            &self.ap_disconnects,
+            &self.ap_auth_failures,
+        ] {
+            c.reset();
+        }
+        for (c, _) in &self.interface_counters {
+            c.reset();
+        }
+        self.ap_signal.reset();
     }
 
     fn fill(&self, snap: &Snapshot) {
@@ -526,4 +551,77 @@ pub fn registry(snapshots: watch::Receiver<Arc<Snapshot>>) -> Registry {
             .expect("collectors have distinct, valid metric names");
     }
     registry
+}
+
+#[cfg(test)]
+mod tests {
+    use prometheus::{Encoder, TextEncoder};
+
+    use super::*;
+    use crate::hub::snapshot::ApSnapshot;
+    use crate::sources::hostapd::{ApEvents, Band};
+
+    /// The agent's own samples (not the process metrics, which change between scrapes).
+    fn scrape(registry: &Registry) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&registry.gather(), &mut out)
+            .expect("encode");
+        String::from_utf8(out)
+            .expect("utf-8")
+            .lines()
+            .filter(|l| l.starts_with("venuemon_"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    fn line<'a>(metrics: &'a str, series: &str) -> Option<&'a str> {
+        metrics.lines().find(|l| l.starts_with(series))
+    }
+
+    #[test]
+    fn counters_and_histograms_are_the_snapshot_totals_at_every_scrape() {
+        let ap = ApSnapshot {
+            ap: "wlan0".into(),
+            zone: Some("hall".into()),
+            band: Band::Ghz5,
+            frequency_mhz: Some(5180),
+            channel: Some(36),
+            present: true,
+            stations: 2,
+            signals_dbm: vec![-55, -65],
+            rx_bytes: 10,
+            tx_bytes: 20,
+            channel_utilization: Some(0.2),
+            events: ApEvents {
+                connects: 3,
+                disconnects: 1,
+                auth_failures: 2,
+            },
+        };
+        let snapshot = Snapshot {
+            aps: vec![ap],
+            ..Snapshot::default()
+        };
+        let (publish, snapshots) = watch::channel(Arc::new(snapshot));
+        let registry = registry(snapshots);
+        let first = scrape(&registry);
+        for _ in 0..3 {
+            assert_eq!(scrape(&registry), first, "a scrape changes nothing");
+        }
+        for (series, value) in [
+            ("venuemon_client_connects_total{", "3"),
+            ("venuemon_client_disconnects_total{", "1"),
+            ("venuemon_client_auth_failures_total{", "2"),
+            ("venuemon_station_signal_dbm_count{", "2"),
+            ("venuemon_ap_clients{", "2"),
+        ] {
+            let found = line(&first, series).unwrap_or_else(|| panic!("{series} in\n{first}"));
+            assert!(found.ends_with(&format!(" {value}")), "{found}");
+        }
+        // An AP gone from the snapshot is gone from /metrics.
+        publish.send_replace(Arc::new(Snapshot::default()));
+        let empty = scrape(&registry);
+        assert!(!empty.contains("wlan0"), "{empty}");
+    }
 }

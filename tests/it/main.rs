@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod dhcp_lab;
 mod golden;
+mod hostapd_lab;
 mod hostile;
 mod lab;
 mod venue;
