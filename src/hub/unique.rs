@@ -34,6 +34,13 @@ impl UniqueEstimate {
         }
     }
 
+    /// Adds everything `other` counted (the union of both sets).
+    pub fn merge(&mut self, other: &UniqueEstimate) {
+        for (mine, theirs) in self.registers.iter_mut().zip(other.registers.iter()) {
+            *mine = (*mine).max(*theirs);
+        }
+    }
+
     /// The estimated number of distinct ids inserted.
     pub fn estimate(&self) -> f64 {
         let m = M as f64;
@@ -76,6 +83,10 @@ mod tests {
             hll.insert(id);
         }
         assert_eq!(hll.estimate().round(), 30.0);
+        let mut other = UniqueEstimate::default();
+        ids(40).for_each(|id| other.insert(id));
+        other.merge(&hll);
+        assert_eq!(other.estimate().round(), 40.0, "the first 30 are among the 40");
     }
 
     #[test]
