@@ -1,5 +1,463 @@
-//! TEMPORARY (uncommitted): replaced by the dhcp-parsers branch.
-use super::lease::Parsed;
-pub fn parse(_data: &[u8]) -> Parsed {
-    Parsed::default()
+//! ISC dhcpd's `dhcpd.leases`: `lease ADDRESS { statement; ... }` blocks (and, for DHCPv6,
+//! `ia-na`/`ia-ta`/`ia-pd` blocks holding `iaaddr`/`iaprefix` blocks). The file is
+//! append-only between rewrites, so the last block for an address wins. See dhcpd.leases(5).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::dnsmasq::identity_of_duid;
+use super::lease::{Identity, Lease, Parsed};
+
+/// A token of the lease file: a word, a quoted string (raw, escapes undone later), or
+/// punctuation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token<'a> {
+    Word(&'a str),
+    Str(&'a [u8]),
+    Open,
+    Close,
+    Semi,
+}
+
+/// Splits the file into tokens; comments (`#` to the end of the line) are dropped. An
+/// unterminated string ends the file.
+fn tokens(data: &[u8]) -> Vec<Token<'_>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&b) = data.get(i) {
+        match b {
+            b'#' => {
+                while data.get(i).is_some_and(|c| *c != b'\n') {
+                    i += 1;
+                }
+            }
+            b'{' | b'}' | b';' => {
+                out.push(match b {
+                    b'{' => Token::Open,
+                    b'}' => Token::Close,
+                    _ => Token::Semi,
+                });
+                i += 1;
+            }
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                loop {
+                    match data.get(j) {
+                        None => return out, // cut inside a string: the rest is unusable
+                        Some(b'\\') => j += 2,
+                        Some(b'"') => break,
+                        Some(_) => j += 1,
+                    }
+                }
+                out.push(Token::Str(data.get(start..j).unwrap_or_default()));
+                i = j + 1;
+            }
+            c if c.is_ascii_whitespace() => i += 1,
+            _ => {
+                let start = i;
+                while data
+                    .get(i)
+                    .is_some_and(|c| !c.is_ascii_whitespace() && !b"{};\"#".contains(c))
+                {
+                    i += 1;
+                }
+                match std::str::from_utf8(&data[start..i]) {
+                    Ok(word) => out.push(Token::Word(word)),
+                    Err(_) => out.push(Token::Word("\u{fffd}")),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Undoes dhcpd's string escapes: `\"`, `\\` and octal `\ooo`.
+fn unescape(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        if b != b'\\' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let octal = raw
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                let value = d.iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0'));
+                out.push(u8::try_from(value).unwrap_or(u8::MAX));
+                i += 4;
+            }
+            None => {
+                out.extend(raw.get(i + 1));
+                i += 2;
+            }
+        }
+    }
+    out
+}
+
+/// Days from 1970-01-01 to a civil date (proleptic Gregorian), after H. Hinnant.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY/MM/DD` and `HH:MM:SS` (UTC) as Unix seconds.
+fn unix_time(date: &str, time: &str) -> Option<u64> {
+    let mut d = date.split('/').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, min, s) = (t.next()??, t.next()??, t.next()??);
+    let valid = (1..=12).contains(&m)
+        && (1..=31).contains(&day)
+        && (0..24).contains(&h)
+        && (0..60).contains(&min)
+        && (0..=60).contains(&s);
+    if !valid || d.next().is_some() || t.next().is_some() {
+        return None;
+    }
+    u64::try_from(days_from_civil(y, m, day) * 86_400 + h * 3600 + min * 60 + s).ok()
+}
+
+/// What a lease (or iaaddr) block says.
+#[derive(Default)]
+struct Block {
+    /// `None` when absent; `Some(None)` for `ends never`.
+    ends: Option<Option<u64>>,
+    state: Option<String>,
+    mac: Option<[u8; 6]>,
+    uid: Option<Vec<u8>>,
+    malformed: bool,
+}
+
+impl Block {
+    /// Applies one statement (its words and strings, without the `;`).
+    fn statement(&mut self, words: &[Token<'_>]) {
+        use Token::{Str, Word};
+        match words {
+            [Word("ends"), Word("never")] => self.ends = Some(None),
+            [Word("ends"), Word("epoch"), Word(secs)] => match secs.parse() {
+                Ok(secs) => self.ends = Some(Some(secs)),
+                Err(_) => self.malformed = true,
+            },
+            [Word("ends"), Word(_weekday), Word(date), Word(time)] => match unix_time(date, time) {
+                Some(secs) => self.ends = Some(Some(secs)),
+                None => self.malformed = true,
+            },
+            [Word("ends"), ..] => self.malformed = true,
+            [Word("binding"), Word("state"), Word(state)] => {
+                self.state = Some((*state).to_string())
+            }
+            [Word("hardware"), Word("ethernet"), Word(mac)] => match crate::privacy::parse_mac(mac)
+            {
+                Some(mac) => self.mac = Some(mac),
+                None => self.malformed = true,
+            },
+            [Word("uid"), Str(raw)] => self.uid = Some(unescape(raw)),
+            _ => {} // starts, cltt, next binding state, set, client-hostname, ...
+        }
+    }
+
+    fn lease(self, ip: IpAddr, fallback: Option<&Identity>) -> Option<Lease> {
+        if self.malformed {
+            return None;
+        }
+        let state = self.state?;
+        let identity = match (self.mac, self.uid) {
+            (Some(mac), _) => Some(Identity::Mac(mac)),
+            (None, Some(uid)) if !uid.is_empty() => Some(Identity::Opaque(uid)),
+            _ => fallback.cloned(),
+        };
+        Some(Lease {
+            ip,
+            identity,
+            expires: self.ends.flatten(),
+            // `bootp` leases are BOOTP clients' permanent bindings: in use too.
+            bound: state == "active" || state == "bootp",
+        })
+    }
+}
+
+/// A cursor over the tokens.
+struct Reader<'t, 'a> {
+    tokens: &'t [Token<'a>],
+    at: usize,
+}
+
+impl<'a> Reader<'_, 'a> {
+    fn next(&mut self) -> Option<Token<'a>> {
+        let t = self.tokens.get(self.at).copied();
+        self.at += 1;
+        t
+    }
+
+    /// Reads statements up to the `}` closing the current block, calling `statement` for
+    /// each and `block` for each nested `head {` (which must consume through its `}`).
+    /// Returns false when the file ends first (a cut block).
+    fn body(
+        &mut self,
+        statement: &mut dyn FnMut(&[Token<'a>]),
+        block: &mut dyn FnMut(&mut Self, &[Token<'a>]) -> bool,
+    ) -> bool {
+        let mut words: Vec<Token<'a>> = Vec::new();
+        loop {
+            match self.next() {
+                None => return false,
+                Some(Token::Close) => return true,
+                Some(Token::Semi) => {
+                    statement(&words);
+                    words.clear();
+                }
+                Some(Token::Open) => {
+                    if !block(self, &words) {
+                        return false;
+                    }
+                    words.clear();
+                }
+                Some(t) => words.push(t),
+            }
+        }
+    }
+
+    /// Skips a block whose `{` was just read.
+    fn skip(&mut self) -> bool {
+        self.body(&mut |_| {}, &mut |r, _| r.skip())
+    }
+}
+
+/// Parses a `dhcpd.leases` file. Blocks that are cut short, lack a binding state, or hold an
+/// address or date that does not parse are skipped and counted.
+pub fn parse(data: &[u8]) -> Parsed {
+    let tokens = tokens(data);
+    let mut reader = Reader {
+        tokens: &tokens,
+        at: 0,
+    };
+    let mut parsed = Parsed::default();
+    let mut by_address: HashMap<IpAddr, usize> = HashMap::new();
+    let mut keep = |parsed: &mut Parsed, lease: Option<Lease>| match lease {
+        Some(lease) => match by_address.get(&lease.ip) {
+            Some(&i) => parsed.leases[i] = lease,
+            None => {
+                by_address.insert(lease.ip, parsed.leases.len());
+                parsed.leases.push(lease);
+            }
+        },
+        None => parsed.skipped += 1,
+    };
+    let mut head: Vec<Token<'_>> = Vec::new();
+    while let Some(token) = reader.next() {
+        match token {
+            Token::Semi => head.clear(),
+            Token::Open => {
+                match head.as_slice() {
+                    [Token::Word("lease"), Token::Word(ip)] => {
+                        let mut block = Block::default();
+                        let complete =
+                            reader.body(&mut |w| block.statement(w), &mut |r, _| r.skip());
+                        let lease = ip
+                            .parse()
+                            .ok()
+                            .filter(|_| complete)
+                            .and_then(|ip| block.lease(ip, None));
+                        keep(&mut parsed, lease);
+                    }
+                    [Token::Word("ia-na" | "ia-ta" | "ia-pd"), Token::Str(raw)] => {
+                        // IAID (4 bytes) then the client's DUID.
+                        let id = unescape(raw);
+                        let client = id.get(4..).and_then(identity_of_duid);
+                        let mut leases = Vec::new();
+                        let complete = reader.body(&mut |_| {}, &mut |r, words| {
+                            let ip = match words {
+                                [Token::Word("iaaddr"), Token::Word(ip)] => {
+                                    ip.parse::<IpAddr>().ok()
+                                }
+                                [Token::Word("iaprefix"), Token::Word(prefix)] => {
+                                    prefix.split('/').next().and_then(|p| p.parse().ok())
+                                }
+                                _ => return r.skip(),
+                            };
+                            let mut block = Block::default();
+                            let done = r.body(&mut |w| block.statement(w), &mut |r, _| r.skip());
+                            leases.push(
+                                ip.filter(|_| done)
+                                    .and_then(|ip| block.lease(ip, client.as_ref())),
+                            );
+                            done
+                        });
+                        if complete {
+                            leases.into_iter().for_each(|l| keep(&mut parsed, l));
+                        } else {
+                            parsed.skipped += 1;
+                        }
+                    }
+                    _ => {
+                        if !reader.skip() {
+                            parsed.skipped += 1;
+                        }
+                    }
+                }
+                head.clear();
+            }
+            Token::Close => head.clear(), // stray brace
+            other => head.push(other),
+        }
+    }
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn dates_are_utc_unix_seconds() {
+        assert_eq!(unix_time("1970/01/01", "00:00:00"), Some(0));
+        assert_eq!(unix_time("2026/11/29", "03:20:00"), Some(1_795_922_400));
+        assert_eq!(unix_time("2024/02/29", "12:00:00"), Some(1_709_208_000));
+        assert_eq!(unix_time("2026/13/01", "00:00:00"), None);
+        assert_eq!(unix_time("2026/11", "00:00:00"), None);
+    }
+
+    #[test]
+    fn strings_keep_semicolons_braces_and_escapes() {
+        let data = br#"lease 10.0.0.5 {
+  binding state active;
+  client-hostname "a;b{c}\"d";
+  uid "\001\000\026>]\000\001";
+}
+"#;
+        let parsed = parse(data);
+        assert_eq!(parsed.skipped, 0);
+        assert_eq!(
+            parsed.leases[0].identity,
+            Some(Identity::Opaque(vec![1, 0, 0x16, b'>', b']', 0, 1]))
+        );
+    }
+
+    #[test]
+    fn next_binding_state_is_not_the_binding_state() {
+        let data = b"lease 10.0.0.6 {\n  next binding state active;\n  binding state free;\n  ends never;\n}\n";
+        let lease = &parse(data).leases[0];
+        assert!(!lease.bound);
+        assert_eq!(lease.expires, None);
+    }
+
+    fn fixture(name: &str) -> Parsed {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dhcp/");
+        parse(&std::fs::read(format!("{path}{name}")).expect("fixture readable"))
+    }
+
+    #[test]
+    fn recorded_dhcpd_file_last_block_wins() {
+        let parsed = fixture("isc-dhcpd.leases");
+        assert_eq!(parsed.skipped, 0);
+        assert_eq!(
+            parsed.leases.len(),
+            3,
+            "three addresses, several blocks each"
+        );
+        let active: Vec<String> = parsed
+            .leases
+            .iter()
+            .filter(|l| l.bound)
+            .map(|l| l.ip.to_string())
+            .collect();
+        assert_eq!(
+            active,
+            ["10.77.0.102"],
+            "the renewed lease; the others were released or expired"
+        );
+        assert!(
+            parsed
+                .leases
+                .iter()
+                .all(|l| matches!(l.identity, Some(Identity::Mac(_))))
+        );
+    }
+
+    #[test]
+    fn every_binding_state() {
+        let parsed = fixture("isc-every-state.leases");
+        assert_eq!(parsed.skipped, 1, "the last block is cut short");
+        let state = |ip: &str| {
+            let ip: IpAddr = ip.parse().expect("ip");
+            parsed
+                .leases
+                .iter()
+                .find(|l| l.ip == ip)
+                .map(|l| (l.bound, l.expires))
+        };
+        assert_eq!(
+            state("10.88.0.10"),
+            Some((false, Some(1_795_923_600))),
+            "superseded by a free block"
+        );
+        assert_eq!(state("10.88.0.11").map(|s| s.0), Some(false), "expired");
+        assert_eq!(state("10.88.0.12").map(|s| s.0), Some(false), "released");
+        assert_eq!(state("10.88.0.13").map(|s| s.0), Some(false), "abandoned");
+        assert_eq!(state("10.88.0.14").map(|s| s.0), Some(false), "backup");
+        assert_eq!(state("10.88.0.15"), Some((false, None)), "reset");
+        assert_eq!(state("10.88.0.16"), Some((true, None)), "bootp, ends never");
+        assert_eq!(
+            state("10.88.0.17"),
+            Some((true, Some(2_111_111_111))),
+            "ends epoch"
+        );
+        assert_eq!(
+            state("2001:db8:88::18").map(|s| s.0),
+            Some(true),
+            "DHCPv6 iaaddr"
+        );
+        let v6 = parsed
+            .leases
+            .iter()
+            .find(|l| l.ip.is_ipv6())
+            .expect("v6 lease");
+        assert_eq!(
+            v6.identity,
+            Some(Identity::Mac([2, 0, 0, 0x88, 0, 0x18])),
+            "DUID-LL in the IA"
+        );
+        assert_eq!(state("10.88.0.19"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = parse(&data);
+        }
+
+        #[test]
+        fn generated_files_parse_back(leases in proptest::collection::vec((any::<u32>(), any::<[u8; 6]>(), 0u64..4_000_000_000, any::<bool>()), 0..30)) {
+            let mut text = String::from("# generated\nauthoring-byte-order little-endian;\n");
+            let mut expected: HashMap<IpAddr, ([u8; 6], u64, bool)> = HashMap::new();
+            for (ip, mac, ends, active) in &leases {
+                let ip = std::net::Ipv4Addr::from(*ip);
+                let mac_text = mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
+                let state = if *active { "active" } else { "free" };
+                text.push_str(&format!("lease {ip} {{\n  ends epoch {ends}; # comment\n  binding state {state};\n  next binding state free;\n  hardware ethernet {mac_text};\n  client-hostname \"h;{{}}\";\n}}\n"));
+                expected.insert(IpAddr::V4(ip), (*mac, *ends, *active));
+            }
+            let parsed = parse(text.as_bytes());
+            prop_assert_eq!(parsed.skipped, 0);
+            prop_assert_eq!(parsed.leases.len(), expected.len());
+            for lease in &parsed.leases {
+                let (mac, ends, active) = expected[&lease.ip];
+                prop_assert_eq!(&lease.identity, &Some(Identity::Mac(mac)));
+                prop_assert_eq!(lease.expires, Some(ends));
+                prop_assert_eq!(lease.bound, active);
+            }
+        }
+    }
 }
