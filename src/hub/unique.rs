@@ -86,7 +86,11 @@ mod tests {
         let mut other = UniqueEstimate::default();
         ids(40).for_each(|id| other.insert(id));
         other.merge(&hll);
-        assert_eq!(other.estimate().round(), 40.0, "the first 30 are among the 40");
+        assert_eq!(
+            other.estimate().round(),
+            40.0,
+            "the first 30 are among the 40"
+        );
     }
 
     #[test]
