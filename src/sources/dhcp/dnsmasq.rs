@@ -23,11 +23,25 @@ pub fn parse(data: &[u8]) -> Parsed {
             parsed.skipped += 1;
             continue;
         };
-        let fields: Vec<&str> = line.split_ascii_whitespace().collect();
-        match fields.as_slice() {
-            [] => {}
-            ["duid", _] => v6 = true,
-            [expiry, hw, ip, _hostname, client_id] => match lease(expiry, hw, ip, client_id, v6) {
+        let mut fields = line.split_ascii_whitespace();
+        let first = [
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ];
+        let extra = fields.next().is_some();
+        match first {
+            [None, ..] => {}
+            [Some("duid"), Some(_), None, ..] => v6 = true,
+            [
+                Some(expiry),
+                Some(hw),
+                Some(ip),
+                Some(_hostname),
+                Some(client_id),
+            ] if !extra => match lease(expiry, hw, ip, client_id, v6) {
                 Some(lease) => parsed.leases.push(lease),
                 None => parsed.skipped += 1,
             },

@@ -19,57 +19,76 @@ enum Token<'a> {
     Semi,
 }
 
-/// Splits the file into tokens; comments (`#` to the end of the line) are dropped. An
-/// unterminated string ends the file.
-fn tokens(data: &[u8]) -> Vec<Token<'_>> {
-    let mut out = Vec::new();
+/// Bytes that end a word: whitespace and the file's punctuation.
+const ENDS_WORD: [bool; 256] = {
+    let mut table = [false; 256];
+    let ends = b" \t\r\n\x0c{};\"#";
     let mut i = 0;
-    while let Some(&b) = data.get(i) {
-        match b {
-            b'#' => {
-                while data.get(i).is_some_and(|c| *c != b'\n') {
-                    i += 1;
+    while i < ends.len() {
+        table[ends[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// The tokens of the file, one at a time; comments (`#` to the end of the line) are dropped.
+/// An unterminated string ends the file.
+struct Tokens<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = Token<'a>;
+
+    fn next(&mut self) -> Option<Token<'a>> {
+        let data = self.data;
+        loop {
+            let b = *data.get(self.at)?;
+            match b {
+                b'#' => {
+                    let rest = data.get(self.at..).unwrap_or_default();
+                    self.at += rest.iter().position(|c| *c == b'\n').unwrap_or(rest.len());
                 }
-            }
-            b'{' | b'}' | b';' => {
-                out.push(match b {
-                    b'{' => Token::Open,
-                    b'}' => Token::Close,
-                    _ => Token::Semi,
-                });
-                i += 1;
-            }
-            b'"' => {
-                let start = i + 1;
-                let mut j = start;
-                loop {
-                    match data.get(j) {
-                        None => return out, // cut inside a string: the rest is unusable
-                        Some(b'\\') => j += 2,
-                        Some(b'"') => break,
-                        Some(_) => j += 1,
+                c if c.is_ascii_whitespace() => self.at += 1,
+                b'{' | b'}' | b';' => {
+                    self.at += 1;
+                    return Some(match b {
+                        b'{' => Token::Open,
+                        b'}' => Token::Close,
+                        _ => Token::Semi,
+                    });
+                }
+                b'"' => {
+                    let start = self.at + 1;
+                    let mut j = start;
+                    loop {
+                        match data.get(j) {
+                            None => {
+                                self.at = data.len(); // cut inside a string: the rest is unusable
+                                return None;
+                            }
+                            Some(b'\\') => j += 2,
+                            Some(b'"') => break,
+                            Some(_) => j += 1,
+                        }
                     }
+                    self.at = j + 1;
+                    return Some(Token::Str(data.get(start..j).unwrap_or_default()));
                 }
-                out.push(Token::Str(data.get(start..j).unwrap_or_default()));
-                i = j + 1;
-            }
-            c if c.is_ascii_whitespace() => i += 1,
-            _ => {
-                let start = i;
-                while data
-                    .get(i)
-                    .is_some_and(|c| !c.is_ascii_whitespace() && !b"{};\"#".contains(c))
-                {
-                    i += 1;
-                }
-                match std::str::from_utf8(&data[start..i]) {
-                    Ok(word) => out.push(Token::Word(word)),
-                    Err(_) => out.push(Token::Word("\u{fffd}")),
+                _ => {
+                    let start = self.at;
+                    let rest = data.get(start..).unwrap_or_default();
+                    let len = rest.iter().position(|c| ENDS_WORD[usize::from(*c)]);
+                    // Always advance, whatever byte this is (the table and the arms above agree
+                    // on every delimiter, but a cursor that stops would loop forever).
+                    self.at = start + len.unwrap_or(rest.len()).max(1);
+                    let word = data.get(start..self.at).unwrap_or_default();
+                    return Some(Token::Word(std::str::from_utf8(word).unwrap_or("\u{fffd}")));
                 }
             }
         }
     }
-    out
 }
 
 /// Undoes dhcpd's string escapes: `\"`, `\\` and octal `\ooo`.
@@ -130,18 +149,18 @@ fn unix_time(date: &str, time: &str) -> Option<u64> {
 
 /// What a lease (or iaaddr) block says.
 #[derive(Default)]
-struct Block {
+struct Block<'a> {
     /// `None` when absent; `Some(None)` for `ends never`.
     ends: Option<Option<u64>>,
-    state: Option<String>,
+    state: Option<&'a str>,
     mac: Option<[u8; 6]>,
     uid: Option<Vec<u8>>,
     malformed: bool,
 }
 
-impl Block {
+impl<'a> Block<'a> {
     /// Applies one statement (its words and strings, without the `;`).
-    fn statement(&mut self, words: &[Token<'_>]) {
+    fn statement(&mut self, words: &[Token<'a>]) {
         use Token::{Str, Word};
         match words {
             [Word("ends"), Word("never")] => self.ends = Some(None),
@@ -154,9 +173,7 @@ impl Block {
                 None => self.malformed = true,
             },
             [Word("ends"), ..] => self.malformed = true,
-            [Word("binding"), Word("state"), Word(state)] => {
-                self.state = Some((*state).to_string())
-            }
+            [Word("binding"), Word("state"), Word(state)] => self.state = Some(state),
             [Word("hardware"), Word("ethernet"), Word(mac)] => match crate::privacy::parse_mac(mac)
             {
                 Some(mac) => self.mac = Some(mac),
@@ -188,16 +205,15 @@ impl Block {
 }
 
 /// A cursor over the tokens.
-struct Reader<'t, 'a> {
-    tokens: &'t [Token<'a>],
-    at: usize,
+struct Reader<'a> {
+    tokens: Tokens<'a>,
+    /// Words of the statement being read, reused across statements.
+    words: Vec<Token<'a>>,
 }
 
-impl<'a> Reader<'_, 'a> {
+impl<'a> Reader<'a> {
     fn next(&mut self) -> Option<Token<'a>> {
-        let t = self.tokens.get(self.at).copied();
-        self.at += 1;
-        t
+        self.tokens.next()
     }
 
     /// Reads statements up to the `}` closing the current block, calling `statement` for
@@ -208,24 +224,28 @@ impl<'a> Reader<'_, 'a> {
         statement: &mut dyn FnMut(&[Token<'a>]),
         block: &mut dyn FnMut(&mut Self, &[Token<'a>]) -> bool,
     ) -> bool {
-        let mut words: Vec<Token<'a>> = Vec::new();
-        loop {
+        // The outermost body reuses one buffer for the whole file; nested ones get their own.
+        let mut words = std::mem::take(&mut self.words);
+        words.clear();
+        let complete = loop {
             match self.next() {
-                None => return false,
-                Some(Token::Close) => return true,
+                None => break false,
+                Some(Token::Close) => break true,
                 Some(Token::Semi) => {
                     statement(&words);
                     words.clear();
                 }
                 Some(Token::Open) => {
                     if !block(self, &words) {
-                        return false;
+                        break false;
                     }
                     words.clear();
                 }
                 Some(t) => words.push(t),
             }
-        }
+        };
+        self.words = words;
+        complete
     }
 
     /// Skips a block whose `{` was just read.
@@ -237,10 +257,9 @@ impl<'a> Reader<'_, 'a> {
 /// Parses a `dhcpd.leases` file. Blocks that are cut short, lack a binding state, or hold an
 /// address or date that does not parse are skipped and counted.
 pub fn parse(data: &[u8]) -> Parsed {
-    let tokens = tokens(data);
     let mut reader = Reader {
-        tokens: &tokens,
-        at: 0,
+        tokens: Tokens { data, at: 0 },
+        words: Vec::new(),
     };
     let mut parsed = Parsed::default();
     let mut by_address: HashMap<IpAddr, usize> = HashMap::new();
@@ -343,6 +362,13 @@ mod tests {
             parsed.leases[0].identity,
             Some(Identity::Opaque(vec![1, 0, 0x16, b'>', b']', 0, 1]))
         );
+    }
+
+    #[test]
+    fn regression_vertical_tab_does_not_stall_the_tokenizer() {
+        // Found by the property test: a byte ending words but handled by no arm looped forever.
+        let parsed = parse(b"lease 10.0.0.7 {\x0b binding state active; }\n");
+        assert_eq!(parsed.leases.len(), 1);
     }
 
     #[test]

@@ -88,14 +88,22 @@ pub fn parse_csv(data: &[u8]) -> Parsed {
     parsed
 }
 
+/// Most columns a row may have (Kea 2.x writes at most 18).
+const MAX_COLUMNS: usize = 32;
+
 fn row(columns: &Columns, line: &str) -> Option<Lease> {
-    let fields: Vec<&str> = line.split(',').collect();
-    if fields.len() != columns.count {
+    let mut fields = [""; MAX_COLUMNS];
+    let mut count = 0;
+    for field in line.split(',') {
+        *fields.get_mut(count)? = field.trim();
+        count += 1;
+    }
+    if count != columns.count {
         return None;
     }
     let field = |i: Option<usize>| {
         i.and_then(|i| fields.get(i))
-            .map(|f| f.trim())
+            .copied()
             .filter(|f| !f.is_empty())
     };
     let ip: IpAddr = field(Some(columns.address))?.parse().ok()?;
@@ -105,8 +113,7 @@ fn row(columns: &Columns, line: &str) -> Option<Lease> {
         Some(s) => s.parse().ok()?,
         None => 0,
     };
-    let hwaddr = field(columns.hwaddr).and_then(hex_bytes);
-    let identity = match hwaddr.as_deref().and_then(|b| <[u8; 6]>::try_from(b).ok()) {
+    let identity = match field(columns.hwaddr).and_then(crate::privacy::parse_mac) {
         Some(mac) => Some(Identity::Mac(mac)),
         None => field(columns.duid)
             .and_then(hex_bytes)
