@@ -198,6 +198,11 @@ pub fn describe(config: &Config) -> String {
         let zone = h.zone.as_deref().unwrap_or("by interface");
         let _ = writeln!(out, "  hostapd: {sockets}, zone {zone}");
     }
+    for capture in &c.sources.capture {
+        let zone = capture.zone.as_deref().unwrap_or("by interface");
+        let aps = capture.bssids.len();
+        let _ = writeln!(out, "  capture: {}, zone {zone}, {aps} own BSSIDs", capture.interface);
+    }
     let t = &c.thresholds;
     let _ = writeln!(
         out,

@@ -16,7 +16,7 @@ use ipnet::IpNet;
 use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 
 use super::{
-    AddressRange, Agent, Backend, Config, DhcpConfig, DhcpKind, HostapdConfig, Http,
+    AddressRange, Agent, Backend, CaptureConfig, Config, DhcpConfig, DhcpKind, HostapdConfig, Http,
     InterfaceFilter, Language, NeighboursConfig, NetdevConfig, Pattern, Sources, Thresholds, Venue,
     Zone,
 };
@@ -60,6 +60,11 @@ pub const KNOWN_KEYS: &[&str] = &[
     "source.hostapd.sockets",
     "source.hostapd.zone",
     "source.hostapd.interval",
+    "source.capture.interface",
+    "source.capture.promiscuous",
+    "source.capture.zone",
+    "source.capture.bssids",
+    "source.capture.interval",
     "thresholds.dhcp_pool_warn",
     "thresholds.dhcp_pool_critical",
 ];
@@ -67,7 +72,7 @@ pub const KNOWN_KEYS: &[&str] = &[
 /// The tables this version knows, quoted in "unknown table" errors.
 const KNOWN_TABLES: &str = "[venue], [http], [agent], [interfaces], [[zone]], \
                             [source.netdev], [source.neighbours], [[source.dhcp]], \
-                            [[source.hostapd]], [thresholds]";
+                            [[source.hostapd]], [[source.capture]], [thresholds]";
 
 /// Longest excerpt of a bad value echoed back in a message, in characters.
 const MAX_ECHO: usize = 40;
@@ -174,6 +179,7 @@ impl Config {
                 },
                 dhcp: Vec::new(),
                 hostapd: Vec::new(),
+                capture: Vec::new(),
             },
             thresholds: Thresholds {
                 dhcp_pool_warn: 0.80,
@@ -815,6 +821,15 @@ impl Checker<'_> {
                 zone_refs.extend(zone.map(|z| (section.label.clone(), z)));
                 config.sources.hostapd.push(hostapd);
             }
+            let capture = self.array_of_tables(table, "capture", "source.capture");
+            for (n, (t, span)) in capture.into_iter().enumerate() {
+                let label = format!("[[source.capture]] #{}", n + 1);
+                let section = self.entry_section("source.capture", label, t, span);
+                if let Some((capture, zone)) = self.capture(&section) {
+                    zone_refs.extend(zone.map(|z| (section.label.clone(), z)));
+                    config.sources.capture.push(capture);
+                }
+            }
         }
         if every_id_valid {
             for (label, zone) in zone_refs {
@@ -1301,6 +1316,59 @@ impl Checker<'_> {
         (config, zone)
     }
 
+    /// Reads one `[[source.capture]]`, with the zone it names.
+    fn capture(&mut self, section: &Section<'_>) -> Option<(CaptureConfig, Option<Spanned<String>>)> {
+        let interface = self.string(section, "interface", "an interface name like \"wlan0mon\"", |s| {
+            Pattern::new(s).is_ok_and(|p| p.is_literal())
+        });
+        if section.get("interface").is_none() {
+            self.error(
+                section.span.clone(),
+                format!("{}: missing required key `interface` (the interface to capture on)", section.label),
+            );
+        }
+        let promiscuous = self.bool(section, "promiscuous");
+        let zone = self.zone_ref(section);
+        let mut bssids = Vec::new();
+        if let Some((key, item)) = section.get("bssids") {
+            match item.as_table_like() {
+                Some(table) => {
+                    for (name, value) in table.iter() {
+                        let span = value.span().or_else(|| table.key(name).and_then(Key::span));
+                        let mac = value.as_str().and_then(crate::privacy::parse_mac);
+                        let valid_name = valid_zone_id(name);
+                        match mac {
+                            Some(mac) if valid_name => bssids.push((name.to_string(), mac)),
+                            _ => {
+                                let got = self.got(value);
+                                self.error(span, format!(
+                                    "{}: bssids must map access point names (like hall-a-1) to BSSIDs like \"02:00:00:00:01:00\", got {name} = {got}",
+                                    section.label
+                                ));
+                            }
+                        }
+                    }
+                }
+                None => {
+                    let got = self.got(item);
+                    self.error(item.span().or_else(|| key.span()), format!(
+                        "{}: bssids must be a table like {{ hall-a-1 = \"02:00:00:00:01:00\" }}, got {got}",
+                        section.label
+                    ));
+                }
+            }
+        }
+        let interval = self.source_interval(section);
+        let config = CaptureConfig {
+            interface: interface?,
+            promiscuous: promiscuous.unwrap_or(true),
+            zone: zone.as_ref().map(|z| z.value.clone()),
+            bssids,
+            interval,
+        };
+        Some((config, zone))
+    }
+
     /// Reads `[thresholds]` (percentages in the file, ratios in the config).
     fn thresholds(&mut self, section: &Section<'_>, thresholds: &mut Thresholds) {
         let mut percent = |key: &str| {
@@ -1545,6 +1613,25 @@ kind = "dnsmasq"
     }
 
     #[test]
+    fn capture_sources_read_interface_and_bssids() {
+        let (config, _) = ok("[[source.capture]]\ninterface = \"wlan0mon\"\nbssids = { hall-a-1 = \"02:00:00:00:01:00\" }\n");
+        let capture = &config.sources.capture[0];
+        assert_eq!(capture.interface, "wlan0mon");
+        assert!(capture.promiscuous);
+        assert_eq!(capture.bssids, [("hall-a-1".to_string(), [2, 0, 0, 0, 1, 0])]);
+        let all = errors("[[source.capture]]\npromiscuous = \"yes\"\n[[source.capture]]\ninterface = \"eth*\"\nbssids = { \"Hall A\" = \"nope\" }\n");
+        let joined = all.join("\n");
+        for needle in [
+            ":1:1: [[source.capture]] #1: missing required key `interface`",
+            ":2:15: [[source.capture]] #1: promiscuous must be true or false",
+            ":4:13: [[source.capture]] #2: interface must be an interface name",
+            "[[source.capture]] #2: bssids must map access point names",
+        ] {
+            assert!(joined.contains(needle), "{needle:?} not in:\n{joined}");
+        }
+    }
+
+    #[test]
     fn thresholds_are_percentages_in_order() {
         let (config, _) = ok("[thresholds]\ndhcp_pool_warn = 70\ndhcp_pool_critical = 90.5\n");
         assert!((config.thresholds.dhcp_pool_warn - 0.70).abs() < 1e-9);
@@ -1576,12 +1663,12 @@ kind = "dnsmasq"
 
     #[test]
     fn unknown_table_lists_the_known_ones() {
-        let text = "[venue]\nname = \"x\"\n\n[[source.capture]]\nkind = \"pcap\"\n";
+        let text = "[venue]\nname = \"x\"\n\n[[source.probes]]\nkind = \"icmp\"\n";
         assert_eq!(
             one_error(text),
-            "venuemon.toml:4:1: unknown table `source.capture`: this version of venuemon knows \
+            "venuemon.toml:4:1: unknown table `source.probes`: this version of venuemon knows \
              [venue], [http], [agent], [interfaces], [[zone]], [source.netdev], [source.neighbours], \
-             [[source.dhcp]], [[source.hostapd]], [thresholds]"
+             [[source.dhcp]], [[source.hostapd]], [[source.capture]], [thresholds]"
         );
         let history = one_error("[history]\nretention = \"90d\"\n");
         assert!(
@@ -1839,7 +1926,7 @@ path = \"history.db\"
                 "venuemon.toml:5:8: [agent]: tick must be a duration like \"5s\" (an integer and a unit: ms, s, m, h or d), got \"fast\"",
                 "venuemon.toml:9:9: zone \"hall-a\": seats must be a positive integer, got \"lots\"",
                 "venuemon.toml:12:1: [http]: unknown key `listn`; did you mean `listen`?",
-                "venuemon.toml:14:1: unknown table `history`: this version of venuemon knows [venue], [http], [agent], [interfaces], [[zone]], [source.netdev], [source.neighbours], [[source.dhcp]], [[source.hostapd]], [thresholds]",
+                "venuemon.toml:14:1: unknown table `history`: this version of venuemon knows [venue], [http], [agent], [interfaces], [[zone]], [source.netdev], [source.neighbours], [[source.dhcp]], [[source.hostapd]], [[source.capture]], [thresholds]",
             ]
         );
     }

@@ -124,6 +124,24 @@ pub struct Sources {
     pub dhcp: Vec<DhcpConfig>,
     /// `[[source.hostapd]]`: hostapd control sockets.
     pub hostapd: Vec<HostapdConfig>,
+    /// `[[source.capture]]`: live passive capture on interfaces.
+    pub capture: Vec<CaptureConfig>,
+}
+
+/// `[[source.capture]]`: passive capture on one interface (Ethernet, or 802.11 monitor mode).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaptureConfig {
+    /// Interface to capture on (a monitor-mode interface for 802.11).
+    pub interface: String,
+    /// Put the interface in promiscuous mode.
+    pub promiscuous: bool,
+    /// Zone of the Ethernet clients seen; unset, the zone that claims the interface.
+    pub zone: Option<String>,
+    /// The venue's own access points, `ap` label → BSSID: their data frames are counted, and
+    /// beacons of any other BSSID count as other networks.
+    pub bssids: Vec<(String, [u8; 6])>,
+    /// How often counts are published; defaults to the agent tick.
+    pub interval: Option<Duration>,
 }
 
 /// Which DHCP server writes a lease file.

@@ -96,7 +96,7 @@ fn each_kind_of_mistake_has_its_own_message() {
         ),
         (
             "unknown table",
-            "[source.capture]\nkind = \"pcap\"\n",
+            "[source.probes]\nkind = \"icmp\"\n",
             "unknown table",
         ),
         ("wrong type", "[agent]\ntick = true\n", "tick"),
