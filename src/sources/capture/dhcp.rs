@@ -406,8 +406,9 @@ impl Transactions {
             self.stats.untyped += 1;
             return;
         };
-        let count = &mut self.by_type[usize::from(kind.code())];
-        *count = count.saturating_add(1);
+        if let Some(count) = self.by_type.get_mut(usize::from(kind.code())) {
+            *count += 1;
+        }
         match kind {
             MessageType::Nak => self.stats.naks += 1,
             MessageType::Decline => self.stats.declines += 1,
@@ -487,7 +488,7 @@ impl Transactions {
         self.order.push_back((key, seq));
         // Finished exchanges leave stale queue entries: purge them now and then so the
         // queue stays within twice the cap (amortized O(1) per insert).
-        if self.order.len() > 2 * self.max_pending {
+        if self.order.len() > self.max_pending.saturating_mul(2) {
             self.purge_order();
         }
     }
@@ -528,7 +529,10 @@ impl Transactions {
     /// How many messages of this type were fed.
     #[must_use]
     pub fn message_count(&self, kind: MessageType) -> u64 {
-        self.by_type[usize::from(kind.code())]
+        self.by_type
+            .get(usize::from(kind.code()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The totals so far.
@@ -872,6 +876,16 @@ mod tests {
         // Leasequery types are Other.
         let m = parse(&message_bytes(1, 7, mac, &[53, 1, 13])).unwrap();
         assert_eq!(m.message_type, Some(MessageType::Other(13)));
+    }
+
+    #[test]
+    fn message_type_codes_round_trip() {
+        for code in 0..=u8::MAX {
+            assert_eq!(MessageType::from_code(code).code(), code);
+        }
+        assert_eq!(MessageType::from_code(5), MessageType::Ack);
+        assert_eq!(MessageType::from_code(11).name(), "other");
+        assert!(is_dhcp_port(68, 67) && is_dhcp_port(67, 67) && !is_dhcp_port(16896, 68));
     }
 
     #[test]
