@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::hub::{Hub, Snapshot};
 use crate::inventory::Inventory;
 use crate::privacy::ClientKey;
+use crate::sources::capture::CaptureSource;
 use crate::sources::dhcp::{DhcpSource, KeaStatisticsSource};
 use crate::sources::hostapd::{HostapdSource, Sockets};
 use crate::sources::links::LinkReader;
@@ -122,6 +123,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             &mut tasks,
             source,
             h.interval.unwrap_or(tick),
+            &reports,
+            &cancel,
+        );
+    }
+    for c in &sources.capture {
+        let sys_root = sources.netdev.sys_root.clone();
+        let source =
+            CaptureSource::new(c.clone(), &inventory, sys_root, key.clone(), cancel.clone());
+        spawn_source(
+            &mut tasks,
+            source,
+            c.interval.unwrap_or(tick),
             &reports,
             &cancel,
         );

@@ -201,7 +201,11 @@ pub fn describe(config: &Config) -> String {
     for capture in &c.sources.capture {
         let zone = capture.zone.as_deref().unwrap_or("by interface");
         let aps = capture.bssids.len();
-        let _ = writeln!(out, "  capture: {}, zone {zone}, {aps} own BSSIDs", capture.interface);
+        let _ = writeln!(
+            out,
+            "  capture: {}, zone {zone}, {aps} own BSSIDs",
+            capture.interface
+        );
     }
     let t = &c.thresholds;
     let _ = writeln!(

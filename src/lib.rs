@@ -11,6 +11,7 @@
 //! - [`web`]: `/metrics`, `/healthz`, `/api/status`.
 //! - [`agent`]: `venuemon run`, wiring it all with one cancellation token.
 //! - [`commands`]: the other command-line commands and their shared helpers.
+//! - [`replay`]: `venuemon replay`, the capture pipeline over pcap/pcapng files.
 
 pub mod agent;
 pub mod commands;
@@ -18,5 +19,6 @@ pub mod config;
 pub mod hub;
 pub mod inventory;
 pub mod privacy;
+pub mod replay;
 pub mod sources;
 pub mod web;

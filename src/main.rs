@@ -46,6 +46,30 @@ enum Command {
         /// Configuration file (TOML).
         file: PathBuf,
     },
+    /// Decode pcap/pcapng captures (Ethernet, Linux cooked, 802.11, radiotap) and summarize.
+    Replay {
+        /// Capture files, decoded in order as one capture.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Keep the counts on /metrics and /api/status at this address (e.g. 127.0.0.1:9843).
+        #[arg(long, value_parser = listen_address)]
+        serve: Option<SocketAddr>,
+        /// The venue's own access point, as NAME=BSSID (repeat for several).
+        #[arg(long = "bssid", value_parser = bssid)]
+        bssids: Vec<(String, [u8; 6])>,
+    },
+}
+
+fn bssid(text: &str) -> Result<(String, [u8; 6]), String> {
+    let (name, mac) = text
+        .split_once('=')
+        .ok_or("expected NAME=BSSID, like hall-a-1=02:00:00:00:01:00")?;
+    let mac = venuemon::privacy::parse_mac(mac)
+        .ok_or("the BSSID must be a MAC address like 02:00:00:00:01:00")?;
+    Ok((name.to_string(), mac))
 }
 
 fn listen_address(text: &str) -> Result<SocketAddr, String> {
@@ -74,6 +98,36 @@ fn main() -> ExitCode {
     init_logging(&cli.log, cli.log_format);
     match cli.command {
         Command::CheckConfig { file } => commands::check_config(&file),
+        Command::Replay {
+            files,
+            json,
+            serve,
+            bssids,
+        } => {
+            let replay = venuemon::replay::run(&files, &bssids);
+            let failed = replay.files.iter().any(|(_, r)| r.is_err());
+            if json {
+                println!("{}", venuemon::replay::json(&replay));
+            } else {
+                print!("{}", venuemon::replay::text(&replay));
+            }
+            if let Some(listen) = serve {
+                let served = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(anyhow::Error::from)
+                    .and_then(|rt| rt.block_on(venuemon::replay::serve(replay, listen)));
+                if let Err(e) = served {
+                    eprintln!("venuemon: {e:#}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
         Command::Run { config, listen } => {
             let (config, warnings) = match commands::load(config.as_deref(), listen) {
                 Ok(loaded) => loaded,

@@ -1317,14 +1317,23 @@ impl Checker<'_> {
     }
 
     /// Reads one `[[source.capture]]`, with the zone it names.
-    fn capture(&mut self, section: &Section<'_>) -> Option<(CaptureConfig, Option<Spanned<String>>)> {
-        let interface = self.string(section, "interface", "an interface name like \"wlan0mon\"", |s| {
-            Pattern::new(s).is_ok_and(|p| p.is_literal())
-        });
+    fn capture(
+        &mut self,
+        section: &Section<'_>,
+    ) -> Option<(CaptureConfig, Option<Spanned<String>>)> {
+        let interface = self.string(
+            section,
+            "interface",
+            "an interface name like \"wlan0mon\"",
+            |s| Pattern::new(s).is_ok_and(|p| p.is_literal()),
+        );
         if section.get("interface").is_none() {
             self.error(
                 section.span.clone(),
-                format!("{}: missing required key `interface` (the interface to capture on)", section.label),
+                format!(
+                    "{}: missing required key `interface` (the interface to capture on)",
+                    section.label
+                ),
             );
         }
         let promiscuous = self.bool(section, "promiscuous");
@@ -1614,12 +1623,19 @@ kind = "dnsmasq"
 
     #[test]
     fn capture_sources_read_interface_and_bssids() {
-        let (config, _) = ok("[[source.capture]]\ninterface = \"wlan0mon\"\nbssids = { hall-a-1 = \"02:00:00:00:01:00\" }\n");
+        let (config, _) = ok(
+            "[[source.capture]]\ninterface = \"wlan0mon\"\nbssids = { hall-a-1 = \"02:00:00:00:01:00\" }\n",
+        );
         let capture = &config.sources.capture[0];
         assert_eq!(capture.interface, "wlan0mon");
         assert!(capture.promiscuous);
-        assert_eq!(capture.bssids, [("hall-a-1".to_string(), [2, 0, 0, 0, 1, 0])]);
-        let all = errors("[[source.capture]]\npromiscuous = \"yes\"\n[[source.capture]]\ninterface = \"eth*\"\nbssids = { \"Hall A\" = \"nope\" }\n");
+        assert_eq!(
+            capture.bssids,
+            [("hall-a-1".to_string(), [2, 0, 0, 0, 1, 0])]
+        );
+        let all = errors(
+            "[[source.capture]]\npromiscuous = \"yes\"\n[[source.capture]]\ninterface = \"eth*\"\nbssids = { \"Hall A\" = \"nope\" }\n",
+        );
         let joined = all.join("\n");
         for needle in [
             ":1:1: [[source.capture]] #1: missing required key `interface`",

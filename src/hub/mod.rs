@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Thresholds};
 use crate::inventory::Inventory;
+use crate::sources::capture::summary::{CaptureSummary, Totals};
 use crate::sources::dhcp::{DhcpSample, PoolStatistics};
 use crate::sources::hostapd::{ApEvents, ApSample};
 use crate::sources::netdev::InterfaceSample;
@@ -34,6 +35,13 @@ struct PoolState {
     statistics: Option<PoolStatistics>,
 }
 
+/// What the hub knows of one live capture.
+struct CaptureState {
+    zone: Option<usize>,
+    ap_names: std::sync::Arc<[String]>,
+    totals: Totals,
+}
+
 /// Venue state between ticks.
 pub struct Hub {
     inventory: Arc<Inventory>,
@@ -48,6 +56,8 @@ pub struct Hub {
     ap_events: BTreeMap<(String, Option<usize>), ApEvents>,
     /// DHCP pools by name: the last lease count and the server's statistics.
     pools: BTreeMap<String, PoolState>,
+    /// Live captures by interface: counts since start.
+    captures: BTreeMap<String, CaptureState>,
     thresholds: Thresholds,
     registry: Registry,
     sources: BTreeMap<(&'static str, String), SourceSnapshot>,
@@ -66,6 +76,7 @@ impl Hub {
             aps: BTreeMap::new(),
             ap_events: BTreeMap::new(),
             pools: BTreeMap::new(),
+            captures: BTreeMap::new(),
             thresholds: config.thresholds.clone(),
             registry: Registry::new(config.agent.active_window),
             sources: BTreeMap::new(),
@@ -133,6 +144,18 @@ impl Hub {
             }
             Payload::DhcpStatistics(pool, statistics) => {
                 self.pools.entry(pool).or_default().statistics = Some(statistics);
+            }
+            Payload::Capture(sample) => {
+                self.registry.observe(report.source, &sample.clients, now);
+                let state = self
+                    .captures
+                    .entry(sample.interface.clone())
+                    .or_insert_with(|| CaptureState {
+                        zone: sample.zone,
+                        ap_names: sample.ap_names.clone(),
+                        totals: Totals::default(),
+                    });
+                state.totals.add(&sample.counts);
             }
         }
     }
@@ -297,6 +320,13 @@ impl Hub {
             pools,
             interfaces,
             aps,
+            captures: self
+                .captures
+                .iter()
+                .map(|(interface, c)| {
+                    CaptureSummary::new(interface, zone_id(c.zone), &c.totals, &c.ap_names)
+                })
+                .collect(),
             sources: self.sources.values().cloned().collect(),
         }
     }

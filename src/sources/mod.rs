@@ -39,6 +39,8 @@ pub enum Payload {
     Dhcp(dhcp::DhcpSample),
     /// A DHCP server's own statistics for a pool (by pool name).
     DhcpStatistics(String, dhcp::PoolStatistics),
+    /// What a live capture counted since the previous sample.
+    Capture(Box<capture::CaptureSample>),
 }
 
 /// A client seen by a source.

@@ -10,6 +10,7 @@ use prometheus::{
 };
 use tokio::sync::watch;
 
+use super::capture_metrics::CaptureFamilies;
 use crate::hub::Snapshot;
 use crate::sources::links::Counters;
 
@@ -494,7 +495,7 @@ impl Families {
 /// A Prometheus collector reading the latest snapshot.
 pub struct SnapshotCollector {
     snapshots: watch::Receiver<Arc<Snapshot>>,
-    families: Mutex<Families>,
+    families: Mutex<(Families, CaptureFamilies)>,
     descs: Vec<Desc>,
 }
 
@@ -502,15 +503,17 @@ impl SnapshotCollector {
     /// A collector publishing whatever snapshot `snapshots` holds at scrape time.
     pub fn new(snapshots: watch::Receiver<Arc<Snapshot>>) -> SnapshotCollector {
         let families = Families::new();
-        let descs = families
+        let capture = CaptureFamilies::default();
+        let mut descs: Vec<Desc> = families
             .all()
             .iter()
             .flat_map(|c| c.desc())
             .cloned()
             .collect();
+        descs.extend(capture.descs().into_iter().cloned());
         SnapshotCollector {
             snapshots,
-            families: Mutex::new(families),
+            families: Mutex::new((families, capture)),
             descs,
         }
     }
@@ -524,10 +527,13 @@ impl Collector for SnapshotCollector {
     fn collect(&self) -> Vec<MetricFamily> {
         let snapshot = Arc::clone(&self.snapshots.borrow());
         // A panic while filling cannot leave state that matters: everything is reset first.
-        let families = self.families.lock().unwrap_or_else(PoisonError::into_inner);
+        let guard = self.families.lock().unwrap_or_else(PoisonError::into_inner);
+        let (families, capture) = &*guard;
         families.reset();
         families.fill(&snapshot);
-        families.all().iter().flat_map(|c| c.collect()).collect()
+        let mut all: Vec<MetricFamily> = families.all().iter().flat_map(|c| c.collect()).collect();
+        all.extend(capture.collect(&snapshot));
+        all
     }
 }
 

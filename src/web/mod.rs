@@ -1,5 +1,6 @@
 //! The HTTP side: `/metrics`, `/healthz`, `/api/status`, all views of the same snapshot.
 
+pub mod capture_metrics;
 pub mod metrics;
 
 use std::sync::Arc;

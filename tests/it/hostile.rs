@@ -109,7 +109,11 @@ zone = "hall"
     std::fs::remove_file(&leases).expect("remove");
     let down = metrics_when(port, "the dhcp source down", |m| series(m, UP) == Some(0.0));
     let netdev = "venuemon_source_up{instance=\"netlink\",source=\"netdev\"}";
-    assert_eq!(series(&down, netdev), Some(1.0), "the other sources keep reporting");
+    assert_eq!(
+        series(&down, netdev),
+        Some(1.0),
+        "the other sources keep reporting"
+    );
     let (_, status) = common::http_get(port, "/api/status").expect("/api/status");
     let json: serde_json::Value = serde_json::from_str(&status).expect("JSON");
     let dhcp = json["sources"]

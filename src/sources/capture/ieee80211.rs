@@ -776,27 +776,38 @@ mod tests {
         }
     }
 
-    /// Regenerates the fuzz seed corpora from the fixtures: `fuzz/seeds/radiotap` (whole
-    /// radiotap frames) and `fuzz/seeds/ieee80211` (802.11 frames, radiotap and FCS removed).
+    /// The fuzz seed corpora come from the fixtures: `fuzz/seeds/radiotap` (whole radiotap
+    /// frames) and `fuzz/seeds/ieee80211` (802.11 frames, radiotap and FCS removed).
+    /// Regenerated with `VENUEMON_WRITE_SEEDS=1 cargo test --lib fuzz_seeds`; otherwise checked
+    /// to be current.
     #[test]
-    #[ignore = "writes fuzz/seeds; run on purpose with --ignored"]
-    fn write_fuzz_seeds() {
+    fn fuzz_seeds_match_the_fixtures_80211() {
         let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
         let radiotap_dir = seeds.join("radiotap");
         let wifi_dir = seeds.join("ieee80211");
-        for dir in [&radiotap_dir, &wifi_dir] {
-            let _ = std::fs::remove_dir_all(dir);
-            std::fs::create_dir_all(dir).expect("seed directory");
-        }
+        let write = std::env::var_os("VENUEMON_WRITE_SEEDS").is_some();
+        let check = |path: std::path::PathBuf, data: &[u8]| {
+            if write {
+                std::fs::create_dir_all(path.parent().expect("seed folder")).expect("seed folder");
+                std::fs::write(&path, data).expect("write seed");
+            } else {
+                let on_disk = std::fs::read(&path).unwrap_or_default();
+                assert!(
+                    on_disk == data,
+                    "{} is missing or stale: VENUEMON_WRITE_SEEDS=1 cargo test --lib fuzz_seeds",
+                    path.display()
+                );
+            }
+        };
         for name in fixture_names() {
             let stem = name.trim_end_matches(".pcap");
             for (i, (link, data)) in fixture_frames(&name).into_iter().enumerate() {
                 if link == LINKTYPE_RADIOTAP {
-                    std::fs::write(radiotap_dir.join(format!("{stem}-{i}")), &data).unwrap();
+                    check(radiotap_dir.join(format!("{stem}-{i}")), &data);
                 }
             }
             for (i, frame) in wifi_frames(&name).into_iter().enumerate() {
-                std::fs::write(wifi_dir.join(format!("{stem}-{i}")), &frame).unwrap();
+                check(wifi_dir.join(format!("{stem}-{i}")), &frame);
             }
         }
     }

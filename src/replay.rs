@@ -1,0 +1,185 @@
+//! `venuemon replay FILE...`: the capture pipeline over pcap/pcapng files, printed as a summary
+//! (text or JSON) or kept on `/metrics` for inspection.
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::Snapshot;
+use crate::privacy::ClientKey;
+use crate::sources::capture::decode::Decoder;
+use crate::sources::capture::frames::{FileSummary, read_capture};
+use crate::sources::capture::summary::{CaptureSummary, Totals};
+use crate::web::{self, AppState};
+
+/// The result of replaying files.
+pub struct Replay {
+    /// The decoded counts, as the agent would publish them.
+    pub summary: CaptureSummary,
+    /// Per file: its name and what reading it found, or why it could not be read.
+    pub files: Vec<(String, Result<FileSummary, String>)>,
+}
+
+/// Decodes every file in turn through one decoder (so DHCP transactions spanning two files
+/// still pair). `bssids` are the venue's own access points.
+pub fn run(files: &[PathBuf], bssids: &[(String, [u8; 6])]) -> Replay {
+    // Ids only live for this run: a fresh key, nothing kept.
+    let mut decoder = Decoder::new(
+        ClientKey::ephemeral(),
+        bssids.iter().map(|(_, b)| *b).collect(),
+    );
+    let mut results = Vec::new();
+    for path in files {
+        let name = path.display().to_string();
+        let result = std::fs::read(path)
+            .map_err(|e| format!("cannot read: {e}"))
+            .and_then(|bytes| read_capture(&bytes, &mut decoder).map_err(|e| e.to_string()));
+        results.push((name, result));
+    }
+    let mut totals = Totals::default();
+    totals.add(&decoder.finish());
+    let names: Vec<String> = bssids.iter().map(|(n, _)| n.clone()).collect();
+    Replay {
+        summary: CaptureSummary::new("replay", None, &totals, &names),
+        files: results,
+    }
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+fn bound(value: Option<f64>, unit: &str) -> String {
+    match value {
+        Some(v) if v.is_finite() => format!("≤ {v} {unit}"),
+        Some(_) => "above the last bucket".to_string(),
+        None => "-".to_string(),
+    }
+}
+
+/// The summary as text for people.
+pub fn text(replay: &Replay) -> String {
+    let mut out = String::new();
+    for (name, result) in &replay.files {
+        let _ = match result {
+            Ok(f) if f.truncated => writeln!(
+                out,
+                "{name}: {} frames (the file is cut short; frames before the cut counted)",
+                f.frames
+            ),
+            Ok(f) => writeln!(out, "{name}: {} frames", f.frames),
+            Err(e) => writeln!(out, "{name}: {e}"),
+        };
+    }
+    let s = &replay.summary;
+    let _ = writeln!(
+        out,
+        "\nframes: {} ({:.1} MB)",
+        s.frames,
+        s.bytes as f64 / 1e6
+    );
+    for (kind, n) in &s.kinds {
+        let _ = writeln!(out, "  {kind}: {n}");
+    }
+    let _ = writeln!(
+        out,
+        "devices (estimate): {}; devices sending probe requests (estimate): {}",
+        s.devices_estimate, s.probing_devices_estimate
+    );
+    if !s.dhcp_messages.is_empty() {
+        let messages: Vec<String> = s
+            .dhcp_messages
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect();
+        let ttl = &s.dhcp_time_to_lease_seconds;
+        let _ = writeln!(out, "DHCP: {}", messages.join(", "));
+        let _ = writeln!(
+            out,
+            "  transactions completed: {}; time to lease: median {}, 95th percentile {}; unanswered DISCOVERs: {}",
+            ttl.count,
+            bound(ttl.quantile_bound(0.5), "s"),
+            bound(ttl.quantile_bound(0.95), "s"),
+            s.dhcp_unanswered_discovers
+        );
+    }
+    if !s.channels.is_empty() {
+        let _ = writeln!(out, "channels:");
+    }
+    for ch in &s.channels {
+        let mhz = if ch.frequency_mhz == 0 {
+            "unknown".to_string()
+        } else {
+            format!("{} MHz", ch.frequency_mhz)
+        };
+        let _ = writeln!(
+            out,
+            "  {mhz}: {} frames, retries {:.1} %, probe requests {}, other networks ~{} ({} beacons), signal median {}",
+            ch.frames,
+            percent(ch.retries, ch.frames),
+            ch.probe_requests,
+            ch.foreign_networks_estimate,
+            ch.foreign_beacons,
+            bound(ch.signal_dbm.quantile_bound(0.5), "dBm"),
+        );
+    }
+    for (ap, n) in &s.own_ap_data_frames {
+        let _ = writeln!(out, "  access point {ap}: {n} data frames");
+    }
+    out
+}
+
+/// The summary as JSON: the files and the same summary the agent publishes.
+pub fn json(replay: &Replay) -> String {
+    let files: Vec<serde_json::Value> = replay
+        .files
+        .iter()
+        .map(|(name, r)| match r {
+            Ok(f) => serde_json::json!({"file": name, "frames": f.frames, "bytes": f.bytes, "truncated": f.truncated}),
+            Err(e) => serde_json::json!({"file": name, "error": e}),
+        })
+        .collect();
+    serde_json::json!({"files": files, "summary": replay.summary}).to_string()
+}
+
+/// Serves the replay's counts on `/metrics` and `/api/status` at `listen` until SIGINT/SIGTERM.
+///
+/// # Errors
+/// The address cannot be bound.
+pub async fn serve(replay: Replay, listen: SocketAddr) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let snapshot = Snapshot {
+        venue: "replay".into(),
+        captures: vec![replay.summary],
+        generated_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        ..Snapshot::default()
+    };
+    let (_keep, snapshots) = watch::channel(Arc::new(snapshot));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| {
+            format!("cannot listen on {listen}; choose another address with --serve")
+        })?;
+    eprintln!("serving the replay on http://{listen}/metrics (Ctrl-C to stop)");
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stop.cancel();
+    });
+    let app = web::app(AppState::new(snapshots), Duration::from_secs(10));
+    web::serve(listener, app, cancel)
+        .await
+        .context("HTTP server failed")
+}

@@ -1,0 +1,393 @@
+//! The capture decoder: one pass per frame through the layer decoders, counting into plain
+//! fixed-size structs. No allocation per frame; counts leave once per batch.
+
+use std::time::Duration;
+
+use super::frames::{FrameSink, LinkType};
+use super::live::{self, KernelStats};
+use super::{dhcp, ethernet, ieee80211, radiotap};
+use crate::hub::unique::UniqueEstimate;
+use crate::privacy::{Client, ClientKey};
+
+/// Frame kinds every capture counts (the `kind` label).
+pub const KINDS: [&str; 11] = [
+    "ethernet",
+    "arp",
+    "ipv4",
+    "ipv6",
+    "dhcp",
+    "wifi_management",
+    "wifi_control",
+    "wifi_data",
+    "wifi_extension",
+    "malformed",
+    "unsupported",
+];
+const ETHERNET: usize = 0;
+const ARP: usize = 1;
+const IPV4: usize = 2;
+const IPV6: usize = 3;
+const DHCP: usize = 4;
+const WIFI: usize = 5; // + FrameKind index
+const MALFORMED: usize = 9;
+const UNSUPPORTED: usize = 10;
+
+/// DHCP message types counted (the `type` label); index 0 gathers the rest.
+pub const DHCP_TYPES: [&str; 9] = [
+    "other", "discover", "offer", "request", "decline", "ack", "nak", "release", "inform",
+];
+
+/// Upper bounds of the signal histogram buckets, in dBm.
+pub const SIGNAL_BUCKETS: [f64; 9] = [
+    -90.0, -80.0, -70.0, -67.0, -60.0, -50.0, -40.0, -30.0, -20.0,
+];
+
+/// Most completed DHCP transactions kept per batch (their durations feed a histogram).
+const MAX_TIMINGS: usize = 4096;
+/// Most distinct clients kept per batch for the registry.
+const MAX_CLIENTS: usize = 65_536;
+/// Most channels tracked (802.11 has well under a hundred).
+const MAX_CHANNELS: usize = 128;
+
+/// Counts of one radio channel.
+#[derive(Clone)]
+pub struct ChannelCounts {
+    /// Centre frequency in MHz (0 when the capture does not say).
+    pub mhz: u16,
+    /// Frames by (type × 16 + subtype).
+    pub subtypes: [u64; 64],
+    /// Frames with the retry flag set.
+    pub retries: u64,
+    /// Probe requests (passive headcount: devices looking for networks).
+    pub probe_requests: u64,
+    /// Beacons of networks that are not ours.
+    pub foreign_beacons: u64,
+    /// Distinct networks (BSSIDs) not ours beaconing here.
+    pub foreign_networks: UniqueEstimate,
+    /// Frames per signal bucket (`SIGNAL_BUCKETS`, then one for above the last).
+    pub signal_buckets: [u64; SIGNAL_BUCKETS.len() + 1],
+    /// Sum of the signals counted, for the histogram's sum.
+    pub signal_sum_dbm: i64,
+}
+
+impl ChannelCounts {
+    fn new(mhz: u16) -> ChannelCounts {
+        ChannelCounts {
+            mhz,
+            subtypes: [0; 64],
+            retries: 0,
+            probe_requests: 0,
+            foreign_beacons: 0,
+            foreign_networks: UniqueEstimate::default(),
+            signal_buckets: [0; SIGNAL_BUCKETS.len() + 1],
+            signal_sum_dbm: 0,
+        }
+    }
+
+    /// Frames on this channel.
+    pub fn frames(&self) -> u64 {
+        self.subtypes.iter().sum()
+    }
+}
+
+/// Everything a decoder counted since its counts were last taken.
+#[derive(Clone, Default)]
+pub struct Counts {
+    /// Frames seen.
+    pub frames: u64,
+    /// Bytes of those frames as captured.
+    pub bytes: u64,
+    /// Frames by kind (`KINDS`).
+    pub kinds: [u64; KINDS.len()],
+    /// DHCP messages by type (`DHCP_TYPES`).
+    pub dhcp_messages: [u64; DHCP_TYPES.len()],
+    /// DISCOVER-to-ACK durations of the transactions completed.
+    pub dhcp_times_to_lease: Vec<Duration>,
+    /// DISCOVERs that got no answer in time.
+    pub dhcp_unanswered: u64,
+    /// Per radio channel (monitor-mode captures).
+    pub channels: Vec<ChannelCounts>,
+    /// Distinct devices sending probe requests.
+    pub probing_devices: UniqueEstimate,
+    /// Distinct source devices (Ethernet sources, 802.11 transmitters of data/management).
+    pub devices: UniqueEstimate,
+    /// Distinct Ethernet clients seen (for the client registry).
+    pub clients: Vec<Client>,
+    /// Data frames to or from each of our own BSSIDs (same order as the config).
+    pub own_bss_data: Vec<u64>,
+    /// What the kernel said about the live socket.
+    pub kernel: KernelStats,
+}
+
+impl Counts {
+    /// Adds `other` into these counts (batches into totals, files into one summary).
+    pub fn merge(&mut self, other: &Counts) {
+        self.frames += other.frames;
+        self.bytes += other.bytes;
+        add(&mut self.kinds, &other.kinds);
+        add(&mut self.dhcp_messages, &other.dhcp_messages);
+        self.dhcp_unanswered += other.dhcp_unanswered;
+        self.probing_devices.merge(&other.probing_devices);
+        self.devices.merge(&other.devices);
+        self.kernel.received += other.kernel.received;
+        self.kernel.dropped += other.kernel.dropped;
+        if self.own_bss_data.len() < other.own_bss_data.len() {
+            self.own_bss_data.resize(other.own_bss_data.len(), 0);
+        }
+        add(&mut self.own_bss_data, &other.own_bss_data);
+        for theirs in &other.channels {
+            match self.channels.iter_mut().find(|c| c.mhz == theirs.mhz) {
+                Some(mine) => {
+                    add(&mut mine.subtypes, &theirs.subtypes);
+                    add(&mut mine.signal_buckets, &theirs.signal_buckets);
+                    mine.retries += theirs.retries;
+                    mine.probe_requests += theirs.probe_requests;
+                    mine.foreign_beacons += theirs.foreign_beacons;
+                    mine.foreign_networks.merge(&theirs.foreign_networks);
+                    mine.signal_sum_dbm += theirs.signal_sum_dbm;
+                }
+                None => self.channels.push(theirs.clone()),
+            }
+        }
+        self.channels.sort_by_key(|c| c.mhz);
+    }
+}
+
+/// Index of a DHCP message type in `DHCP_TYPES`.
+fn type_index(t: dhcp::MessageType) -> usize {
+    use dhcp::MessageType::*;
+    match t {
+        Discover => 1,
+        Offer => 2,
+        Request => 3,
+        Decline => 4,
+        Ack => 5,
+        Nak => 6,
+        Release => 7,
+        Inform => 8,
+        Other(_) => 0,
+    }
+}
+
+fn add(into: &mut [u64], from: &[u64]) {
+    for (a, b) in into.iter_mut().zip(from) {
+        *a += b;
+    }
+}
+
+/// Decodes frames of any supported link type into [`Counts`].
+pub struct Decoder {
+    key: ClientKey,
+    own_bssids: Vec<[u8; 6]>,
+    transactions: dhcp::Transactions,
+    /// Unanswered DISCOVERs the tracker had counted when counts were last taken.
+    unanswered_before: u64,
+    counts: Counts,
+    /// Capture time of the latest frame, for expiring DHCP transactions.
+    now: Duration,
+}
+
+impl Decoder {
+    /// A decoder hashing addresses with `key`; `own_bssids` are the venue's access points.
+    pub fn new(key: ClientKey, own_bssids: Vec<[u8; 6]>) -> Decoder {
+        let counts = Counts {
+            own_bss_data: vec![0; own_bssids.len()],
+            ..Counts::default()
+        };
+        Decoder {
+            key,
+            own_bssids,
+            transactions: dhcp::Transactions::default(),
+            unanswered_before: 0,
+            counts,
+            now: Duration::ZERO,
+        }
+    }
+
+    /// Takes the counts so far, leaving the decoder counting afresh.
+    pub fn take(&mut self) -> Counts {
+        self.flush_dhcp(false);
+        let fresh = Counts {
+            own_bss_data: vec![0; self.own_bssids.len()],
+            ..Counts::default()
+        };
+        std::mem::replace(&mut self.counts, fresh)
+    }
+
+    /// The counts at the end of a file: every pending DHCP transaction is settled.
+    pub fn finish(mut self) -> Counts {
+        self.flush_dhcp(true);
+        self.counts
+    }
+
+    fn flush_dhcp(&mut self, at_end: bool) {
+        let now = if at_end { Duration::MAX } else { self.now };
+        self.transactions.expire(now);
+        let unanswered = self.transactions.stats().unanswered_discovers;
+        self.counts.dhcp_unanswered += unanswered - self.unanswered_before;
+        self.unanswered_before = unanswered;
+        let room = MAX_TIMINGS.saturating_sub(self.counts.dhcp_times_to_lease.len());
+        self.counts
+            .dhcp_times_to_lease
+            .extend(self.transactions.drain_completed().take(room));
+    }
+
+    fn client(&mut self, mac: [u8; 6]) {
+        let client = self.key.client(&mac);
+        self.counts.devices.insert(client.id);
+        let clients = &mut self.counts.clients;
+        if clients.len() < MAX_CLIENTS && !clients.iter().rev().take(64).any(|c| c.id == client.id)
+        {
+            clients.push(client);
+        }
+    }
+
+    fn ethernet(&mut self, frame: &ethernet::Ethernet<'_>, timestamp: Duration) {
+        self.counts.kinds[ETHERNET] += 1;
+        if let Some(source) = frame.source.and_then(|s| crate::privacy::client_mac(&s)) {
+            self.client(source);
+        }
+        match ethernet::classify(frame) {
+            ethernet::Payload::Arp { .. } => self.counts.kinds[ARP] += 1,
+            ethernet::Payload::Ipv4Udp {
+                src_port,
+                dst_port,
+                payload,
+                ..
+            } => {
+                self.counts.kinds[IPV4] += 1;
+                self.udp(src_port, dst_port, payload, timestamp);
+            }
+            ethernet::Payload::Ipv6Udp { .. } | ethernet::Payload::Ipv6Other => {
+                self.counts.kinds[IPV6] += 1
+            }
+            ethernet::Payload::Ipv4Other => self.counts.kinds[IPV4] += 1,
+            ethernet::Payload::Other => {}
+        }
+    }
+
+    fn udp(&mut self, src_port: u16, dst_port: u16, payload: &[u8], timestamp: Duration) {
+        if !dhcp::is_dhcp_port(src_port, dst_port) {
+            return;
+        }
+        match dhcp::parse(payload) {
+            Ok(message) => {
+                self.counts.kinds[DHCP] += 1;
+                self.counts.dhcp_messages[message.message_type.map_or(0, type_index)] += 1;
+                self.transactions.observe(&message, timestamp);
+            }
+            Err(_) => self.counts.kinds[MALFORMED] += 1,
+        }
+    }
+
+    fn channel(&mut self, mhz: u16) -> Option<&mut ChannelCounts> {
+        let channels = &mut self.counts.channels;
+        match channels.iter().position(|c| c.mhz == mhz) {
+            Some(i) => channels.get_mut(i),
+            None if channels.len() < MAX_CHANNELS => {
+                channels.push(ChannelCounts::new(mhz));
+                channels.last_mut()
+            }
+            None => None,
+        }
+    }
+
+    fn wifi(&mut self, frame: &[u8], mhz: u16, signal: Option<i8>) {
+        let Ok(header) = ieee80211::parse(frame) else {
+            self.counts.kinds[MALFORMED] += 1;
+            return;
+        };
+        let kind = header.kind as usize;
+        self.counts.kinds[WIFI + kind] += 1;
+        let probe = header.kind == ieee80211::FrameKind::Management && header.subtype == 4;
+        let beacon = header.kind == ieee80211::FrameKind::Management && header.subtype == 8;
+        let own = header
+            .bssid
+            .and_then(|b| self.own_bssids.iter().position(|o| *o == b));
+        if header.kind == ieee80211::FrameKind::Data {
+            if let Some(i) = own {
+                self.counts.own_bss_data[i] += 1;
+            }
+        }
+        let transmitter = header.transmitter.map(|t| self.key.client(&t).id);
+        if let Some(id) = transmitter.filter(|_| header.kind != ieee80211::FrameKind::Control) {
+            self.counts.devices.insert(id);
+            if probe {
+                self.counts.probing_devices.insert(id);
+            }
+        }
+        let foreign = (beacon && own.is_none())
+            .then(|| header.bssid.map(|b| self.key.client(&b).id))
+            .flatten();
+        let Some(channel) = self.channel(mhz) else {
+            return;
+        };
+        channel.subtypes[(kind * 16 + usize::from(header.subtype)).min(63)] += 1;
+        channel.retries += u64::from(header.flags.retry);
+        channel.probe_requests += u64::from(probe);
+        if let Some(id) = foreign {
+            channel.foreign_beacons += 1;
+            channel.foreign_networks.insert(id);
+        }
+        if let Some(dbm) = signal {
+            let bucket = SIGNAL_BUCKETS.iter().position(|b| f64::from(dbm) <= *b);
+            channel.signal_buckets[bucket.unwrap_or(SIGNAL_BUCKETS.len())] += 1;
+            channel.signal_sum_dbm += i64::from(dbm);
+        }
+    }
+
+    fn radiotap(&mut self, data: &[u8]) {
+        let Ok(rt) = radiotap::parse(data) else {
+            self.counts.kinds[MALFORMED] += 1;
+            return;
+        };
+        let Some(mut frame) = data.get(rt.header_len..) else {
+            self.counts.kinds[MALFORMED] += 1;
+            return;
+        };
+        if rt.fcs_at_end() {
+            frame = frame
+                .get(..frame.len().saturating_sub(4))
+                .unwrap_or_default();
+        }
+        self.wifi(frame, rt.channel_mhz.unwrap_or(0), rt.signal_dbm);
+    }
+}
+
+impl FrameSink for Decoder {
+    fn frame(&mut self, link: LinkType, timestamp: Duration, data: &[u8]) {
+        self.counts.frames += 1;
+        self.counts.bytes += data.len() as u64;
+        self.now = self.now.max(timestamp);
+        match link {
+            LinkType::Ethernet => match ethernet::parse_ethernet(data) {
+                Ok(frame) => self.ethernet(&frame, timestamp),
+                Err(_) => self.counts.kinds[MALFORMED] += 1,
+            },
+            LinkType::LinuxSll | LinkType::LinuxSll2 => {
+                let parsed = if link == LinkType::LinuxSll {
+                    ethernet::parse_linux_cooked(data)
+                } else {
+                    ethernet::parse_linux_cooked_v2(data)
+                };
+                match parsed {
+                    Ok(frame) => self.ethernet(&frame, timestamp),
+                    Err(_) => self.counts.kinds[MALFORMED] += 1,
+                }
+            }
+            LinkType::Radiotap => self.radiotap(data),
+            LinkType::Ieee80211 => self.wifi(data, 0, None),
+            LinkType::Unsupported(_) => self.counts.kinds[UNSUPPORTED] += 1,
+        }
+    }
+}
+
+impl live::Decoder for Decoder {
+    type Batch = Counts;
+
+    fn take_batch(&mut self, kernel: KernelStats) -> Counts {
+        let mut counts = self.take();
+        counts.kernel = kernel;
+        counts
+    }
+}

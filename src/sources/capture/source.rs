@@ -1,0 +1,146 @@
+//! The live capture source: starts the capture thread, collects its batches each sample,
+//! restarts it when the interface comes back.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio_util::sync::CancellationToken;
+
+use super::decode::{Counts, Decoder};
+use super::live;
+use crate::config::CaptureConfig;
+use crate::inventory::{Inventory, LinkKind, ZoneIdx};
+use crate::privacy::ClientKey;
+use crate::sources::{Payload, Sighting, Source, SourceError};
+
+/// What a capture counted since the previous sample.
+#[derive(Clone)]
+pub struct CaptureSample {
+    /// The interface.
+    pub interface: String,
+    /// Zone of its clients.
+    pub zone: Option<ZoneIdx>,
+    /// Names of the own access points, in the order of `counts.own_bss_data`.
+    pub ap_names: Arc<[String]>,
+    /// The counts (clients already turned into sightings).
+    pub counts: Counts,
+    /// Ethernet clients seen, for the registry.
+    pub clients: Vec<Sighting>,
+}
+
+impl std::fmt::Debug for CaptureSample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureSample")
+            .field("interface", &self.interface)
+            .field("frames", &self.counts.frames)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Captures live on one interface.
+pub struct CaptureSource {
+    config: CaptureConfig,
+    zone: Option<ZoneIdx>,
+    sys_root: PathBuf,
+    key: ClientKey,
+    ap_names: Arc<[String]>,
+    batches: Option<mpsc::Receiver<Counts>>,
+    cancel: CancellationToken,
+}
+
+impl CaptureSource {
+    /// A source for `config`, reading link types under `sys_root`; the capture thread stops
+    /// when `cancel` fires.
+    pub fn new(
+        config: CaptureConfig,
+        inventory: &Inventory,
+        sys_root: PathBuf,
+        key: ClientKey,
+        cancel: CancellationToken,
+    ) -> CaptureSource {
+        let zone = match &config.zone {
+            Some(id) => inventory.zone_index(id),
+            None => inventory.zone_of_interface(&config.interface, LinkKind::Physical),
+        };
+        let ap_names = config.bssids.iter().map(|(name, _)| name.clone()).collect();
+        CaptureSource {
+            config,
+            zone,
+            sys_root,
+            key,
+            ap_names,
+            batches: None,
+            cancel,
+        }
+    }
+
+    fn start(&mut self) -> Result<mpsc::Receiver<Counts>, SourceError> {
+        let bssids = self.config.bssids.iter().map(|(_, mac)| *mac).collect();
+        let decoder = Decoder::new(self.key.clone(), bssids);
+        live::spawn(
+            &self.config.interface,
+            &self.sys_root,
+            self.config.promiscuous,
+            decoder,
+            self.cancel.child_token(),
+        )
+        .map_err(|e| SourceError::new(e.kind(), e.to_string()))
+    }
+}
+
+impl Source for CaptureSource {
+    const NAME: &'static str = "capture";
+
+    fn instance(&self) -> String {
+        self.config.interface.clone()
+    }
+
+    async fn sample(&mut self) -> Result<Payload, SourceError> {
+        let mut batches = match self.batches.take() {
+            Some(b) => b,
+            None => self.start()?,
+        };
+        let mut counts = Counts::default();
+        let stopped = loop {
+            match batches.try_recv() {
+                Ok(batch) => counts.merge(&batch),
+                Err(TryRecvError::Empty) => break false,
+                Err(TryRecvError::Disconnected) => break true,
+            }
+        };
+        if stopped {
+            // The thread ended (the interface went away): start again next sample.
+            return Err(SourceError::new(
+                "missing",
+                format!(
+                    "capture on {} stopped: the interface went away; retrying",
+                    self.config.interface
+                ),
+            ));
+        }
+        self.batches = Some(batches);
+        let clients = match self.zone {
+            Some(zone) => counts
+                .clients
+                .drain(..)
+                .map(|client| Sighting {
+                    client,
+                    zone,
+                    age: Duration::ZERO,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        counts.clients.clear();
+        Ok(Payload::Capture(Box::new(CaptureSample {
+            interface: self.config.interface.clone(),
+            zone: self.zone,
+            ap_names: Arc::clone(&self.ap_names),
+            counts,
+            clients,
+        })))
+    }
+}

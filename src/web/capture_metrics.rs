@@ -1,0 +1,306 @@
+//! `/metrics` for live captures: frames by kind, kernel drops, DHCP snooping, and 802.11
+//! per channel. The two histograms are built from the capture's bucket counts directly.
+
+use std::collections::HashMap;
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{Bucket, Histogram, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::{IntCounterVec, IntGaugeVec, Opts};
+
+use crate::hub::Snapshot;
+use crate::hub::snapshot;
+
+fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels)
+        .expect("metric names and labels are static and valid")
+}
+
+fn gauge(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    IntGaugeVec::new(Opts::new(name, help), labels)
+        .expect("metric names and labels are static and valid")
+}
+
+/// A histogram family filled from bucket counts at scrape time.
+struct HistogramFamily {
+    desc: Desc,
+    labels: &'static [&'static str],
+}
+
+impl HistogramFamily {
+    fn new(name: &str, help: &str, labels: &'static [&'static str]) -> HistogramFamily {
+        let names = labels.iter().map(|l| (*l).to_string()).collect();
+        HistogramFamily {
+            desc: Desc::new(name.to_string(), help.to_string(), names, HashMap::new())
+                .expect("metric names and labels are static and valid"),
+            labels,
+        }
+    }
+
+    /// One family with a series per `(label values, histogram)`.
+    fn family(&self, series: Vec<(Vec<String>, &snapshot::Histogram)>) -> Option<MetricFamily> {
+        if series.is_empty() {
+            return None;
+        }
+        let mut family = MetricFamily::default();
+        family.set_name(self.desc.fq_name.clone());
+        family.set_help(self.desc.help.clone());
+        family.set_field_type(MetricType::HISTOGRAM);
+        for (values, h) in series {
+            let mut labels: Vec<LabelPair> = self
+                .labels
+                .iter()
+                .zip(values)
+                .map(|(name, value)| {
+                    let mut pair = LabelPair::default();
+                    pair.set_name((*name).to_string());
+                    pair.set_value(value);
+                    pair
+                })
+                .collect();
+            labels.sort_by(|a, b| a.name().cmp(b.name()));
+            let mut cumulative = 0;
+            let buckets = h
+                .bounds
+                .iter()
+                .zip(&h.counts)
+                .map(|(bound, count)| {
+                    cumulative += count;
+                    let mut bucket = Bucket::default();
+                    bucket.set_upper_bound(*bound);
+                    bucket.set_cumulative_count(cumulative);
+                    bucket
+                })
+                .collect();
+            let mut histogram = Histogram::default();
+            histogram.set_bucket(buckets);
+            histogram.set_sample_count(h.count);
+            histogram.set_sample_sum(h.sum);
+            let mut metric = Metric::default();
+            metric.set_label(labels);
+            metric.set_histogram(histogram);
+            family.mut_metric().push(metric);
+        }
+        Some(family)
+    }
+}
+
+/// The capture metric families.
+pub struct CaptureFamilies {
+    frames: IntCounterVec,
+    bytes: IntCounterVec,
+    kernel_received: IntCounterVec,
+    kernel_dropped: IntCounterVec,
+    devices: IntGaugeVec,
+    dhcp_messages: IntCounterVec,
+    dhcp_unanswered: IntCounterVec,
+    wifi_frames: IntCounterVec,
+    wifi_retries: IntCounterVec,
+    wifi_probes: IntCounterVec,
+    wifi_probing_devices: IntGaugeVec,
+    wifi_foreign_beacons: IntCounterVec,
+    wifi_foreign_networks: IntGaugeVec,
+    wifi_ap_data: IntCounterVec,
+    time_to_lease: HistogramFamily,
+    signal: HistogramFamily,
+}
+
+const IFACE: &[&str] = &["interface"];
+const CHANNEL: &[&str] = &["interface", "frequency_mhz"];
+
+impl Default for CaptureFamilies {
+    /// The families, descriptors built once.
+    fn default() -> CaptureFamilies {
+        CaptureFamilies {
+            frames: counter(
+                "venuemon_capture_frames_total",
+                "Captured frames by kind.",
+                &["interface", "kind"],
+            ),
+            bytes: counter(
+                "venuemon_capture_bytes_total",
+                "Bytes of the captured frames.",
+                IFACE,
+            ),
+            kernel_received: counter(
+                "venuemon_capture_kernel_received_total",
+                "Frames the kernel delivered to the capture socket.",
+                IFACE,
+            ),
+            kernel_dropped: counter(
+                "venuemon_capture_dropped_total",
+                "Frames the kernel dropped because the capture fell behind.",
+                IFACE,
+            ),
+            devices: gauge(
+                "venuemon_capture_devices_estimate",
+                "Estimated distinct devices seen by the capture (Ethernet sources, 802.11 transmitters).",
+                IFACE,
+            ),
+            dhcp_messages: counter(
+                "venuemon_dhcp_messages_total",
+                "DHCP messages seen on the wire, by type.",
+                &["interface", "type"],
+            ),
+            dhcp_unanswered: counter(
+                "venuemon_dhcp_unanswered_discovers_total",
+                "DHCP DISCOVERs that got no OFFER or ACK within 10 s: pool or server trouble.",
+                IFACE,
+            ),
+            wifi_frames: counter(
+                "venuemon_wifi_frames_total",
+                "802.11 frames by subtype and channel.",
+                &["interface", "frequency_mhz", "subtype"],
+            ),
+            wifi_retries: counter(
+                "venuemon_wifi_retries_total",
+                "802.11 frames with the retry flag: the air is busy.",
+                CHANNEL,
+            ),
+            wifi_probes: counter(
+                "venuemon_wifi_probe_requests_total",
+                "802.11 probe requests.",
+                CHANNEL,
+            ),
+            wifi_probing_devices: gauge(
+                "venuemon_wifi_probing_devices_estimate",
+                "Estimated distinct devices sending probe requests (passive headcount).",
+                IFACE,
+            ),
+            wifi_foreign_beacons: counter(
+                "venuemon_wifi_foreign_beacons_total",
+                "Beacons of networks that are not the venue's, per channel.",
+                CHANNEL,
+            ),
+            wifi_foreign_networks: gauge(
+                "venuemon_wifi_foreign_networks_estimate",
+                "Estimated distinct networks (BSSIDs) not the venue's beaconing on the channel.",
+                CHANNEL,
+            ),
+            wifi_ap_data: counter(
+                "venuemon_wifi_ap_data_frames_total",
+                "802.11 data frames of each of the venue's own access points.",
+                &["interface", "ap"],
+            ),
+            time_to_lease: HistogramFamily::new(
+                "venuemon_dhcp_time_to_lease_seconds",
+                "Time from a client's first DISCOVER to its ACK, seen on the wire.",
+                &["interface"],
+            ),
+            signal: HistogramFamily::new(
+                "venuemon_wifi_signal_dbm",
+                "Signal of the captured 802.11 frames, per channel.",
+                &["interface", "frequency_mhz"],
+            ),
+        }
+    }
+}
+
+impl CaptureFamilies {
+    fn counters(&self) -> [&IntCounterVec; 10] {
+        [
+            &self.frames,
+            &self.bytes,
+            &self.kernel_received,
+            &self.kernel_dropped,
+            &self.dhcp_messages,
+            &self.dhcp_unanswered,
+            &self.wifi_frames,
+            &self.wifi_retries,
+            &self.wifi_probes,
+            &self.wifi_foreign_beacons,
+        ]
+    }
+
+    fn gauges(&self) -> [&IntGaugeVec; 3] {
+        [
+            &self.devices,
+            &self.wifi_probing_devices,
+            &self.wifi_foreign_networks,
+        ]
+    }
+
+    /// Every descriptor.
+    pub fn descs(&self) -> Vec<&Desc> {
+        let mut descs: Vec<&Desc> = self.counters().iter().flat_map(|c| c.desc()).collect();
+        descs.extend(self.gauges().iter().flat_map(|g| g.desc()));
+        descs.extend(self.wifi_ap_data.desc());
+        descs.push(&self.time_to_lease.desc);
+        descs.push(&self.signal.desc);
+        descs
+    }
+
+    /// The families for `snap`'s captures.
+    pub fn collect(&self, snap: &Snapshot) -> Vec<MetricFamily> {
+        for c in self.counters() {
+            c.reset();
+        }
+        for g in self.gauges() {
+            g.reset();
+        }
+        self.wifi_ap_data.reset();
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let mut ttl = Vec::new();
+        let mut signal = Vec::new();
+        for c in &snap.captures {
+            let i = c.interface.as_str();
+            for (kind, n) in &c.kinds {
+                self.frames.with_label_values(&[i, kind]).inc_by(*n);
+            }
+            self.bytes.with_label_values(&[i]).inc_by(c.bytes);
+            self.kernel_received
+                .with_label_values(&[i])
+                .inc_by(c.kernel_received);
+            self.kernel_dropped
+                .with_label_values(&[i])
+                .inc_by(c.kernel_dropped);
+            self.devices
+                .with_label_values(&[i])
+                .set(c.devices_estimate as i64);
+            for (kind, n) in &c.dhcp_messages {
+                self.dhcp_messages.with_label_values(&[i, kind]).inc_by(*n);
+            }
+            self.dhcp_unanswered
+                .with_label_values(&[i])
+                .inc_by(c.dhcp_unanswered_discovers);
+            if c.dhcp_time_to_lease_seconds.count > 0 || c.dhcp_messages.contains_key("discover") {
+                ttl.push((vec![i.to_string()], &c.dhcp_time_to_lease_seconds));
+            }
+            self.wifi_probing_devices
+                .with_label_values(&[i])
+                .set(c.probing_devices_estimate as i64);
+            for ch in &c.channels {
+                let mhz = ch.frequency_mhz.to_string();
+                for (subtype, n) in &ch.subtypes {
+                    self.wifi_frames
+                        .with_label_values(&[i, &mhz, subtype])
+                        .inc_by(*n);
+                }
+                self.wifi_retries
+                    .with_label_values(&[i, &mhz])
+                    .inc_by(ch.retries);
+                self.wifi_probes
+                    .with_label_values(&[i, &mhz])
+                    .inc_by(ch.probe_requests);
+                self.wifi_foreign_beacons
+                    .with_label_values(&[i, &mhz])
+                    .inc_by(ch.foreign_beacons);
+                self.wifi_foreign_networks
+                    .with_label_values(&[i, &mhz])
+                    .set(count(ch.foreign_networks_estimate as u64));
+                if ch.signal_dbm.count > 0 {
+                    signal.push((vec![i.to_string(), mhz], &ch.signal_dbm));
+                }
+            }
+            for (ap, n) in &c.own_ap_data_frames {
+                self.wifi_ap_data.with_label_values(&[i, ap]).inc_by(*n);
+            }
+        }
+        let mut families: Vec<MetricFamily> =
+            self.counters().iter().flat_map(|c| c.collect()).collect();
+        families.extend(self.gauges().iter().flat_map(|g| g.collect()));
+        families.extend(self.wifi_ap_data.collect());
+        families.extend(self.time_to_lease.family(ttl));
+        families.extend(self.signal.family(signal));
+        families
+    }
+}
