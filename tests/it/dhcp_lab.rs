@@ -393,3 +393,73 @@ control_socket = "{dir}/kea4.sock"
     );
     common::promtool_check(&metrics);
 }
+
+#[test]
+fn lab_root_live_capture_sees_dhcp_exchanges_and_unanswered_discovers() {
+    require_dhcp_tools();
+    let macs: Vec<String> = (0..6).map(mac).collect();
+    let mac_refs: Vec<&str> = macs.iter().map(String::as_str).collect();
+    let hall = Hall::build("capture", &mac_refs, false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = script(dir.path());
+    let extra = "[[source.capture]]\ninterface = \"hall0\"\nzone = \"hall\"\n";
+    let _agent = hall.start_agent_with(dir.path(), 9842, "1m", extra);
+    let up = "venuemon_source_up{instance=\"hall0\",source=\"capture\"}";
+    hall.metrics_when(9842, "the capture running", Duration::from_secs(15), |m| {
+        value(m, up) == Some(1.0)
+    });
+
+    // Five clients get leases from a real dnsmasq while venuemon watches the wire.
+    let mut processes = Processes(vec![dnsmasq(&hall, dir.path(), "10.77.0.10,10.77.0.200")]);
+    for n in [0, 2, 4, 1, 3] {
+        processes
+            .0
+            .push(client(&hall, n, dir.path(), &script, &format!("cap{n}")));
+    }
+    let ttl_count = "venuemon_dhcp_time_to_lease_seconds_count{interface=\"hall0\"}";
+    let metrics = hall.metrics_when(
+        9842,
+        "five completed DHCP transactions",
+        Duration::from_secs(60),
+        |m| value(m, ttl_count).is_some_and(|n| n >= 5.0),
+    );
+    let discovers = value(
+        &metrics,
+        "venuemon_dhcp_messages_total{interface=\"hall0\",type=\"discover\"}",
+    );
+    let acks = value(
+        &metrics,
+        "venuemon_dhcp_messages_total{interface=\"hall0\",type=\"ack\"}",
+    );
+    assert!(
+        discovers.is_some_and(|n| n >= 5.0) && acks.is_some_and(|n| n >= 5.0),
+        "{discovers:?} {acks:?}"
+    );
+    let sum = value(
+        &metrics,
+        "venuemon_dhcp_time_to_lease_seconds_sum{interface=\"hall0\"}",
+    )
+    .expect("sum");
+    assert!(
+        sum > 0.0 && sum < 5.0 * 30.0,
+        "time to lease is measured: {sum}"
+    );
+    let unanswered = "venuemon_dhcp_unanswered_discovers_total{interface=\"hall0\"}";
+    // DISCOVERs sent before dnsmasq was listening are rightly unanswered: count from here.
+    let before = value(&metrics, unanswered).expect("unanswered DISCOVERs exported");
+    common::promtool_check(&metrics);
+
+    // The server stops; a sixth client's DISCOVERs go unanswered.
+    let mut server = std::mem::replace(&mut processes.0[0], spawn(&["netns", "list"]));
+    let _ = server.kill();
+    let _ = server.wait();
+    processes
+        .0
+        .push(client(&hall, 5, dir.path(), &script, "cap5"));
+    hall.metrics_when(
+        9842,
+        "an unanswered DISCOVER",
+        Duration::from_secs(40),
+        |m| value(m, unanswered).is_some_and(|n| n > before),
+    );
+}

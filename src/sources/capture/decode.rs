@@ -126,6 +126,9 @@ impl Counts {
         self.bytes += other.bytes;
         add(&mut self.kinds, &other.kinds);
         add(&mut self.dhcp_messages, &other.dhcp_messages);
+        let room = MAX_TIMINGS.saturating_sub(self.dhcp_times_to_lease.len());
+        self.dhcp_times_to_lease
+            .extend(other.dhcp_times_to_lease.iter().take(room));
         self.dhcp_unanswered += other.dhcp_unanswered;
         self.probing_devices.merge(&other.probing_devices);
         self.devices.merge(&other.devices);
@@ -385,9 +388,74 @@ impl FrameSink for Decoder {
 impl live::Decoder for Decoder {
     type Batch = Counts;
 
-    fn take_batch(&mut self, kernel: KernelStats) -> Counts {
+    fn take_batch(&mut self, kernel: KernelStats, now: Duration) -> Counts {
+        self.now = self.now.max(now);
         let mut counts = self.take();
         counts.kernel = kernel;
         counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::capture::frames::read_capture;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/tcpdump/");
+        std::fs::read(format!("{path}{name}")).expect("fixture readable")
+    }
+
+    #[test]
+    fn regression_merging_batches_keeps_dhcp_timings() {
+        let mut decoder = Decoder::new(ClientKey::from_bytes([1; 16]), Vec::new());
+        read_capture(&fixture("dhcp-rfc3004.pcap"), &mut decoder).expect("pcap");
+        let batch = decoder.finish();
+        assert_eq!(batch.dhcp_times_to_lease.len(), 1);
+        let mut total = Counts::default();
+        total.merge(&batch);
+        total.merge(&batch);
+        assert_eq!(total.dhcp_times_to_lease.len(), 2);
+        assert_eq!(total.dhcp_messages[1], 2, "two DISCOVERs");
+    }
+
+    #[test]
+    fn radiotap_frames_are_counted_per_channel_with_probes() {
+        let mut decoder = Decoder::new(ClientKey::from_bytes([1; 16]), Vec::new());
+        read_capture(&fixture("ieee802.11_exthdr.pcap"), &mut decoder).expect("pcap");
+        let counts = decoder.finish();
+        // tcpdump: 26 frames, 18 with a 2412 MHz channel (8 transmitted ones carry none),
+        // 6 probe requests, all from one station.
+        assert_eq!(counts.frames, 26);
+        let channel = counts
+            .channels
+            .iter()
+            .find(|c| c.mhz == 2412)
+            .expect("2412 MHz");
+        assert_eq!(channel.frames(), 18);
+        assert_eq!(channel.probe_requests, 6);
+        assert_eq!(counts.probing_devices.estimate().round(), 1.0);
+        assert_eq!(counts.kinds[MALFORMED], 0);
+    }
+
+    #[test]
+    fn malformed_reproducers_are_counted_never_panic() {
+        for name in [
+            "ieee802.11_meshhdr-oobr.pcap",
+            "ieee802.11_parse_elements_oobr.pcap",
+            "ieee802.11_rates_oobr.pcap",
+            "ieee802.11_tim_ie_oobr.pcap",
+            "radiotap-heapoverflow.pcap",
+            "bootp_asan.pcap",
+        ] {
+            let mut decoder = Decoder::new(ClientKey::from_bytes([1; 16]), Vec::new());
+            let _ = read_capture(&fixture(name), &mut decoder);
+            let counts = decoder.finish();
+            let kinds: u64 = counts.kinds.iter().sum();
+            assert!(
+                kinds >= counts.frames,
+                "{name}: every frame lands in a kind"
+            );
+        }
     }
 }

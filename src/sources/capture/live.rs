@@ -25,8 +25,9 @@ pub struct KernelStats {
 pub trait Decoder: FrameSink + Send + 'static {
     /// The counts handed to the async side.
     type Batch: Send + 'static;
-    /// Takes the counts so far (leaving the decoder counting afresh) with the kernel's stats.
-    fn take_batch(&mut self, kernel: KernelStats) -> Self::Batch;
+    /// Takes the counts so far (leaving the decoder counting afresh) with the kernel's stats;
+    /// `now` is the capture clock, so timeouts run on even when no frame comes.
+    fn take_batch(&mut self, kernel: KernelStats, now: Duration) -> Self::Batch;
 }
 
 /// How often the capture thread hands a batch over (and wakes up when no frame comes).
@@ -209,7 +210,7 @@ pub fn spawn<D: Decoder>(
             }
             if last_flush.elapsed() >= FLUSH_EVERY {
                 last_flush = Instant::now();
-                let batch = decoder.take_batch(kernel_stats(fd));
+                let batch = decoder.take_batch(kernel_stats(fd), start.elapsed());
                 // Blocks only when the async side is 16 batches behind; the kernel then drops
                 // frames and says so in the next statistics, so nothing is lost silently.
                 if batches.blocking_send(batch).is_err() {
