@@ -194,10 +194,8 @@ pub fn parse(data: &[u8]) -> Result<Radiotap, RadiotapError> {
                 pos = end;
             }
         }
-        if word & (1 << BIT_RADIOTAP_NS) != 0 {
-            in_vendor_ns = false;
-            bit_base = 0;
-        } else if word & (1 << BIT_VENDOR_NS) != 0 {
+        // Both bits set: the kernel's iterator handles bit 29 then bit 30; the vendor wins.
+        if word & (1 << BIT_VENDOR_NS) != 0 {
             // Vendor namespace header: OUI (3), sub-namespace (1), skip_length (2), then
             // skip_length bytes of vendor data, which we skip whole.
             pos = align_up(pos, 2);
@@ -210,6 +208,9 @@ pub fn parse(data: &[u8]) -> Result<Radiotap, RadiotapError> {
             }
             pos = end;
             in_vendor_ns = true;
+            bit_base = 0;
+        } else if word & (1 << BIT_RADIOTAP_NS) != 0 {
+            in_vendor_ns = false;
             bit_base = 0;
         } else {
             bit_base = bit_base.saturating_add(32);
@@ -365,22 +366,21 @@ mod tests {
     }
 
     #[test]
-    fn reaches_fields_after_mcs_ampdu_vht() {
-        // MCS (19), A-MPDU (20), VHT (21), then HE (23): checks sizes and alignments.
-        let mut h = vec![0, 0, 0, 0];
-        h.extend_from_slice(&(1u32 << 5 | 1 << 19 | 1 << 20 | 1 << 21 | 1 << 26).to_le_bytes());
-        h.push((-60_i8) as u8); // signal at 8
-        h.extend_from_slice(&[0x07, 0, 7]); // MCS at 9..12
-        h.extend_from_slice(&[0; 8]); // A-MPDU at 12..20 (4-aligned)
-        h.extend_from_slice(&[0; 12]); // VHT at 20..32 (2-aligned)
-        h.push(1); // 0-length PSDU at 32
-        let len = h.len() as u16;
-        h[2..4].copy_from_slice(&len.to_le_bytes());
-        let r = parse(&h).unwrap();
-        assert_eq!(r.signal_dbm, Some(-60));
-        // One byte short: the last field is truncated.
-        h[2] -= 1;
-        assert_eq!(parse(&h[..h.len() - 1]), Err(RadiotapError::Truncated));
+    fn reaches_fields_after_mcs_ampdu_vht_he() {
+        // Namespace 1: MCS (19) to L-SIG (27); namespace 2 (bit 29): Channel. The channel is
+        // found only if every size and alignment before it is right.
+        let fields = (19..=27).fold(0u32, |w, b| w | 1 << b);
+        let mut h = vec![0xee; 92];
+        h[..4].copy_from_slice(&[0, 0, 92, 0]);
+        h[4..8].copy_from_slice(&(fields | 1 << 29 | 1 << 31).to_le_bytes());
+        h[8..12].copy_from_slice(&(1u32 << 3).to_le_bytes());
+        // MCS 12..15, A-MPDU 16..24, VHT 24..36, timestamp 40..52, HE 52..64, HE-MU 64..76,
+        // HE-MU-other-user 76..82, 0-length PSDU 82, L-SIG 84..88, Channel 88..92.
+        h[88..90].copy_from_slice(&5745_u16.to_le_bytes());
+        assert_eq!(parse(&h).unwrap().channel_mhz, Some(5745));
+        // One byte short: the channel is truncated.
+        h[2] = 91;
+        assert_eq!(parse(&h[..91]), Err(RadiotapError::Truncated));
     }
 
     /// tcpdump's `-v` decoding (`ieee802.11_exthdr.out`): per frame, `(MHz, signal dBm)`.
