@@ -25,4 +25,16 @@ fi
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
+
+# A short fuzz run per decoder target, from the committed seeds (the long runs, 10 million
+# executions each, are recorded in docs/PERFORMANCE.md). New inputs go to a scratch corpus.
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+corpus=$(mktemp -d)
+for target in radiotap ieee80211 dhcp; do
+  mkdir -p "$corpus/$target"
+  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$corpus/$target" "seeds/$target" \
+    -- -max_total_time=20 -print_final_stats=1 2>&1 | tail -4)
+done
+rm -rf "$corpus"
+
 cargo test --locked --all-targets

@@ -8,4 +8,5 @@ mod golden;
 mod hostapd_lab;
 mod hostile;
 mod lab;
+mod replay;
 mod venue;
