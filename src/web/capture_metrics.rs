@@ -113,13 +113,13 @@ impl Default for CaptureFamilies {
         CaptureFamilies {
             frames: counter(
                 "venuemon_capture_frames_total",
-                "Captured frames by kind.",
-                &["interface", "kind"],
+                "Captured frames by kind, per capture interface and its zone.",
+                &["interface", "zone", "kind"],
             ),
             bytes: counter(
                 "venuemon_capture_bytes_total",
-                "Bytes of the captured frames.",
-                IFACE,
+                "Bytes of the captured frames, per capture interface and its zone.",
+                &["interface", "zone"],
             ),
             kernel_received: counter(
                 "venuemon_capture_kernel_received_total",
@@ -243,10 +243,11 @@ impl CaptureFamilies {
         let mut signal = Vec::new();
         for c in &snap.captures {
             let i = c.interface.as_str();
+            let zone = c.zone.as_deref().unwrap_or("");
             for (kind, n) in &c.kinds {
-                self.frames.with_label_values(&[i, kind]).inc_by(*n);
+                self.frames.with_label_values(&[i, zone, kind]).inc_by(*n);
             }
-            self.bytes.with_label_values(&[i]).inc_by(c.bytes);
+            self.bytes.with_label_values(&[i, zone]).inc_by(c.bytes);
             self.kernel_received
                 .with_label_values(&[i])
                 .inc_by(c.kernel_received);
