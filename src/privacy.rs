@@ -128,16 +128,23 @@ pub fn client_mac(bytes: &[u8]) -> Option<[u8; 6]> {
     (!multicast && mac != [0; 6]).then_some(mac)
 }
 
-/// Parses `aa:bb:cc:dd:ee:ff` (or `-` separated) into bytes.
+/// Parses `aa:bb:cc:dd:ee:ff` (or `-` separated, one or two hex digits a byte) into bytes.
 pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    parse_mac_bytes(text.as_bytes())
+}
+
+/// [`parse_mac`] over bytes (lease files need not be UTF-8).
+pub fn parse_mac_bytes(text: &[u8]) -> Option<[u8; 6]> {
     let mut mac = [0u8; 6];
-    let mut parts = text.split([':', '-']);
+    let mut parts = text.split(|b| *b == b':' || *b == b'-');
     for byte in &mut mac {
         let part = parts.next()?;
         if part.is_empty() || part.len() > 2 {
             return None;
         }
-        *byte = u8::from_str_radix(part, 16).ok()?;
+        *byte = part.iter().try_fold(0u8, |acc, c| {
+            Some(acc * 16 + char::from(*c).to_digit(16)? as u8)
+        })?;
     }
     parts.next().is_none().then_some(mac)
 }

@@ -12,7 +12,7 @@ use super::lease::{Identity, Lease, Parsed};
 /// punctuation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token<'a> {
-    Word(&'a str),
+    Word(&'a [u8]),
     Str(&'a [u8]),
     Open,
     Close,
@@ -31,11 +31,56 @@ const ENDS_WORD: [bool; 256] = {
     table
 };
 
+/// First words of the statements and blocks a lease reader looks at; others are skipped
+/// byte by byte without being split into words.
+const READ: [&[u8]; 6] = [
+    b"ends",
+    b"binding",
+    b"hardware",
+    b"uid",
+    b"iaaddr",
+    b"iaprefix",
+];
+
 /// The tokens of the file, one at a time; comments (`#` to the end of the line) are dropped.
 /// An unterminated string ends the file.
 struct Tokens<'a> {
     data: &'a [u8],
     at: usize,
+}
+
+impl<'a> Tokens<'a> {
+    /// Skips the rest of a statement without splitting it into words, and returns what ended
+    /// it: `;`, or `{`/`}` (a block or the end of the enclosing one); `None` at the end of the
+    /// file or inside an unterminated string.
+    fn skip_statement(&mut self) -> Option<Token<'a>> {
+        let data = self.data;
+        loop {
+            let b = *data.get(self.at)?;
+            self.at += 1;
+            match b {
+                b';' => return Some(Token::Semi),
+                b'{' => return Some(Token::Open),
+                b'}' => return Some(Token::Close),
+                b'#' => {
+                    let rest = data.get(self.at..).unwrap_or_default();
+                    self.at += rest.iter().position(|c| *c == b'\n').unwrap_or(rest.len());
+                }
+                b'"' => loop {
+                    match data.get(self.at) {
+                        None => return None,
+                        Some(b'\\') => self.at += 2,
+                        Some(b'"') => {
+                            self.at += 1;
+                            break;
+                        }
+                        Some(_) => self.at += 1,
+                    }
+                },
+                _ => {}
+            }
+        }
+    }
 }
 
 impl<'a> Iterator for Tokens<'a> {
@@ -83,12 +128,16 @@ impl<'a> Iterator for Tokens<'a> {
                     // Always advance, whatever byte this is (the table and the arms above agree
                     // on every delimiter, but a cursor that stops would loop forever).
                     self.at = start + len.unwrap_or(rest.len()).max(1);
-                    let word = data.get(start..self.at).unwrap_or_default();
-                    return Some(Token::Word(std::str::from_utf8(word).unwrap_or("\u{fffd}")));
+                    return Some(Token::Word(data.get(start..self.at).unwrap_or_default()));
                 }
             }
         }
     }
+}
+
+/// A word as text, when it is UTF-8.
+fn text(word: &[u8]) -> Option<&str> {
+    std::str::from_utf8(word).ok()
 }
 
 /// Undoes dhcpd's string escapes: `\"`, `\\` and octal `\ooo`.
@@ -130,18 +179,29 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Splits `a<sep>b<sep>c` into three numbers.
+fn three_numbers(text: &str, sep: u8) -> Option<[i64; 3]> {
+    let mut out = [0i64; 3];
+    let mut parts = text.as_bytes().split(|b| *b == sep);
+    for n in &mut out {
+        let part = parts.next().filter(|p| !p.is_empty() && p.len() <= 4)?;
+        *n = part.iter().try_fold(0i64, |acc, c| {
+            Some(acc * 10 + i64::from(char::from(*c).to_digit(10)?))
+        })?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
 /// `YYYY/MM/DD` and `HH:MM:SS` (UTC) as Unix seconds.
 fn unix_time(date: &str, time: &str) -> Option<u64> {
-    let mut d = date.split('/').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
-    let (h, min, s) = (t.next()??, t.next()??, t.next()??);
+    let [y, m, day] = three_numbers(date, b'/')?;
+    let [h, min, s] = three_numbers(time, b':')?;
     let valid = (1..=12).contains(&m)
         && (1..=31).contains(&day)
         && (0..24).contains(&h)
         && (0..60).contains(&min)
         && (0..=60).contains(&s);
-    if !valid || d.next().is_some() || t.next().is_some() {
+    if !valid {
         return None;
     }
     u64::try_from(days_from_civil(y, m, day) * 86_400 + h * 3600 + min * 60 + s).ok()
@@ -152,7 +212,7 @@ fn unix_time(date: &str, time: &str) -> Option<u64> {
 struct Block<'a> {
     /// `None` when absent; `Some(None)` for `ends never`.
     ends: Option<Option<u64>>,
-    state: Option<&'a str>,
+    state: Option<&'a [u8]>,
     mac: Option<[u8; 6]>,
     uid: Option<Vec<u8>>,
     malformed: bool,
@@ -163,23 +223,29 @@ impl<'a> Block<'a> {
     fn statement(&mut self, words: &[Token<'a>]) {
         use Token::{Str, Word};
         match words {
-            [Word("ends"), Word("never")] => self.ends = Some(None),
-            [Word("ends"), Word("epoch"), Word(secs)] => match secs.parse() {
-                Ok(secs) => self.ends = Some(Some(secs)),
-                Err(_) => self.malformed = true,
-            },
-            [Word("ends"), Word(_weekday), Word(date), Word(time)] => match unix_time(date, time) {
+            [Word(b"ends"), Word(b"never")] => self.ends = Some(None),
+            [Word(b"ends"), Word(b"epoch"), Word(secs)] => {
+                match text(secs).and_then(|s| s.parse().ok()) {
+                    Some(secs) => self.ends = Some(Some(secs)),
+                    None => self.malformed = true,
+                }
+            }
+            [Word(b"ends"), Word(_weekday), Word(date), Word(time)] => match text(date)
+                .zip(text(time))
+                .and_then(|(d, t)| unix_time(d, t))
+            {
                 Some(secs) => self.ends = Some(Some(secs)),
                 None => self.malformed = true,
             },
-            [Word("ends"), ..] => self.malformed = true,
-            [Word("binding"), Word("state"), Word(state)] => self.state = Some(state),
-            [Word("hardware"), Word("ethernet"), Word(mac)] => match crate::privacy::parse_mac(mac)
-            {
-                Some(mac) => self.mac = Some(mac),
-                None => self.malformed = true,
-            },
-            [Word("uid"), Str(raw)] => self.uid = Some(unescape(raw)),
+            [Word(b"ends"), ..] => self.malformed = true,
+            [Word(b"binding"), Word(b"state"), Word(state)] => self.state = Some(state),
+            [Word(b"hardware"), Word(b"ethernet"), Word(mac)] => {
+                match crate::privacy::parse_mac_bytes(mac) {
+                    Some(mac) => self.mac = Some(mac),
+                    None => self.malformed = true,
+                }
+            }
+            [Word(b"uid"), Str(raw)] => self.uid = Some(unescape(raw)),
             _ => {} // starts, cltt, next binding state, set, client-hostname, ...
         }
     }
@@ -199,7 +265,7 @@ impl<'a> Block<'a> {
             identity,
             expires: self.ends.flatten(),
             // `bootp` leases are BOOTP clients' permanent bindings: in use too.
-            bound: state == "active" || state == "bootp",
+            bound: state == b"active" || state == b"bootp",
         })
     }
 }
@@ -228,7 +294,13 @@ impl<'a> Reader<'a> {
         let mut words = std::mem::take(&mut self.words);
         words.clear();
         let complete = loop {
-            match self.next() {
+            let mut token = self.next();
+            if let Some(Token::Word(first)) = token {
+                if words.is_empty() && !READ.contains(&first) {
+                    token = self.tokens.skip_statement();
+                }
+            }
+            match token {
                 None => break false,
                 Some(Token::Close) => break true,
                 Some(Token::Semi) => {
@@ -279,30 +351,29 @@ pub fn parse(data: &[u8]) -> Parsed {
             Token::Semi => head.clear(),
             Token::Open => {
                 match head.as_slice() {
-                    [Token::Word("lease"), Token::Word(ip)] => {
+                    [Token::Word(b"lease"), Token::Word(ip)] => {
                         let mut block = Block::default();
                         let complete =
                             reader.body(&mut |w| block.statement(w), &mut |r, _| r.skip());
-                        let lease = ip
-                            .parse()
-                            .ok()
+                        let lease = text(ip)
+                            .and_then(|ip| ip.parse().ok())
                             .filter(|_| complete)
                             .and_then(|ip| block.lease(ip, None));
                         keep(&mut parsed, lease);
                     }
-                    [Token::Word("ia-na" | "ia-ta" | "ia-pd"), Token::Str(raw)] => {
+                    [Token::Word(b"ia-na" | b"ia-ta" | b"ia-pd"), Token::Str(raw)] => {
                         // IAID (4 bytes) then the client's DUID.
                         let id = unescape(raw);
                         let client = id.get(4..).and_then(identity_of_duid);
                         let mut leases = Vec::new();
                         let complete = reader.body(&mut |_| {}, &mut |r, words| {
                             let ip = match words {
-                                [Token::Word("iaaddr"), Token::Word(ip)] => {
-                                    ip.parse::<IpAddr>().ok()
+                                [Token::Word(b"iaaddr"), Token::Word(ip)] => {
+                                    text(ip).and_then(|ip| ip.parse::<IpAddr>().ok())
                                 }
-                                [Token::Word("iaprefix"), Token::Word(prefix)] => {
-                                    prefix.split('/').next().and_then(|p| p.parse().ok())
-                                }
+                                [Token::Word(b"iaprefix"), Token::Word(prefix)] => text(prefix)
+                                    .and_then(|p| p.split('/').next())
+                                    .and_then(|p| p.parse().ok()),
                                 _ => return r.skip(),
                             };
                             let mut block = Block::default();
