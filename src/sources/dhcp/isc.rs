@@ -31,6 +31,18 @@ const ENDS_WORD: [bool; 256] = {
     table
 };
 
+/// Bytes that matter when skipping a statement: its end, blocks, strings and comments.
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let special = b";{}\"#";
+    let mut i = 0;
+    while i < special.len() {
+        table[special[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// First words of the statements and blocks a lease reader looks at; others are skipped
 /// byte by byte without being split into words.
 const READ: [&[u8]; 6] = [
@@ -56,6 +68,8 @@ impl<'a> Tokens<'a> {
     fn skip_statement(&mut self) -> Option<Token<'a>> {
         let data = self.data;
         loop {
+            let rest = data.get(self.at..)?;
+            self.at += rest.iter().position(|c| SPECIAL[usize::from(*c)])?;
             let b = *data.get(self.at)?;
             self.at += 1;
             match b {
@@ -95,7 +109,13 @@ impl<'a> Iterator for Tokens<'a> {
                     let rest = data.get(self.at..).unwrap_or_default();
                     self.at += rest.iter().position(|c| *c == b'\n').unwrap_or(rest.len());
                 }
-                c if c.is_ascii_whitespace() => self.at += 1,
+                c if c.is_ascii_whitespace() => {
+                    let rest = data.get(self.at..).unwrap_or_default();
+                    self.at += rest
+                        .iter()
+                        .position(|c| !c.is_ascii_whitespace())
+                        .unwrap_or(rest.len());
+                }
                 b'{' | b'}' | b';' => {
                     self.at += 1;
                     return Some(match b {
@@ -481,6 +501,57 @@ mod tests {
                 .leases
                 .iter()
                 .all(|l| matches!(l.identity, Some(Identity::Mac(_))))
+        );
+    }
+
+    #[test]
+    fn recorded_ping_check_file_with_abandoned_leases() {
+        let parsed = fixture("isc-dhcpd-ping-check.leases");
+        assert_eq!(parsed.skipped, 0);
+        let bound = |ip: &str| {
+            let ip: IpAddr = ip.parse().expect("ip");
+            parsed.leases.iter().find(|l| l.ip == ip).map(|l| l.bound)
+        };
+        assert_eq!(bound("10.77.0.10"), Some(true));
+        assert_eq!(
+            bound("10.77.0.11"),
+            Some(false),
+            "released: a later free block"
+        );
+        assert_eq!(
+            bound("10.77.0.12"),
+            Some(false),
+            "abandoned after a ping answered"
+        );
+        assert_eq!(bound("10.77.0.13"), Some(false), "abandoned");
+        assert_eq!(
+            bound("10.77.0.14"),
+            Some(false),
+            "expired: a later free block"
+        );
+        let with_uid = parsed
+            .leases
+            .iter()
+            .find(|l| l.ip.to_string() == "10.77.0.10")
+            .expect("lease");
+        assert_eq!(
+            with_uid.identity,
+            Some(Identity::Mac([2, 0, 0x5e, 0x10, 0, 1])),
+            "hardware ethernet wins over uid"
+        );
+    }
+
+    #[test]
+    fn recorded_dhcpv6_file() {
+        let parsed = fixture("isc-dhcpd6.leases");
+        assert_eq!((parsed.leases.len(), parsed.skipped), (1, 0));
+        let lease = &parsed.leases[0];
+        assert_eq!(lease.ip.to_string(), "fd77::1b6");
+        assert!(lease.bound);
+        assert_eq!(
+            lease.identity,
+            Some(Identity::Mac([2, 0, 0x5e, 0x10, 0, 4])),
+            "DUID-LLT in the IA"
         );
     }
 

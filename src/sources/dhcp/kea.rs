@@ -301,6 +301,37 @@ address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefi
         );
     }
 
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dhcp/");
+        std::fs::read(format!("{path}{name}")).expect("fixture readable")
+    }
+
+    #[test]
+    fn recorded_kea_csv_and_statistics() {
+        let parsed = parse_csv(&fixture("kea-leases4.csv"));
+        assert_eq!(parsed.skipped, 0);
+        let bound: Vec<String> = parsed
+            .leases
+            .iter()
+            .filter(|l| l.bound)
+            .map(|l| l.ip.to_string())
+            .collect();
+        assert_eq!(
+            bound,
+            ["10.78.0.10", "10.78.0.11"],
+            "the released lease is gone"
+        );
+        let stats = parse_statistics(&fixture("kea-statistic-get-all.json")).expect("statistics");
+        assert_eq!(
+            stats.subnets[&1],
+            SubnetStatistics {
+                total: 10,
+                assigned: 2
+            }
+        );
+        assert_eq!(stats.allocation_failures, 0);
+    }
+
     #[test]
     fn broken_rows_are_skipped() {
         let mut text = V4.to_string();
