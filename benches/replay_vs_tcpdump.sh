@@ -5,9 +5,10 @@
 #   benches/replay_vs_tcpdump.sh [RUNS]   (default 5; tshark gets 2 runs, it is slow)
 #
 # The capture is ../shared/fixtures/tcpdump/ieee802.11_exthdr.pcap (26 frames) doubled with
-# `mergecap -a` 15 times: 851 968 frames, ~147 MB, in a temp dir removed on exit. Timings use
-# hyperfine when present (medians of its runs), else a plain loop. cat, tcpdump and venuemon run
-# under `taskset -c 0`; tshark runs unpinned (its dissection dominates anyway).
+# `mergecap -F pcap -a` 15 times (pcap kept; mergecap writes pcapng by default): 851 968 frames,
+# ~147 MB, in a temp dir removed on exit. Timings use hyperfine when present (medians of its
+# runs), else a plain loop. cat, tcpdump and venuemon run under `taskset -c 0`; tshark runs
+# unpinned (its dissection dominates anyway).
 # Prints the medians, tcpdump/venuemon (target >= 20x) and venuemon/cat (target <= 5x), and
 # checks that venuemon's frame count equals the file's. Public tools only; installs nothing.
 set -euo pipefail
@@ -43,7 +44,7 @@ trap 'rm -rf "$work"' EXIT
 # Double the file until 26 * 2^15 frames.
 cp "$fixture" "$work/f0.pcap"
 for i in $(seq "$doublings"); do
-  mergecap -a -w "$work/f$i.pcap" "$work/f$((i - 1)).pcap" "$work/f$((i - 1)).pcap"
+  mergecap -F pcap -a -w "$work/f$i.pcap" "$work/f$((i - 1)).pcap" "$work/f$((i - 1)).pcap"
   rm "$work/f$((i - 1)).pcap"
 done
 file="$work/big.pcap"
