@@ -36,9 +36,9 @@ pub fn run(files: &[PathBuf], bssids: &[(String, [u8; 6])]) -> Replay {
     let mut results = Vec::new();
     for path in files {
         let name = path.display().to_string();
-        let result = std::fs::read(path)
+        let result = std::fs::File::open(path)
             .map_err(|e| format!("cannot read: {e}"))
-            .and_then(|bytes| read_capture(&bytes, &mut decoder).map_err(|e| e.to_string()));
+            .and_then(|file| read_capture(file, &mut decoder).map_err(|e| e.to_string()));
         results.push((name, result));
     }
     let mut totals = Totals::default();

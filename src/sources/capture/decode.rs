@@ -401,7 +401,7 @@ mod tests {
     use super::*;
     use crate::sources::capture::frames::read_capture;
 
-    fn fixture(name: &str) -> Vec<u8> {
+    fn fixture_bytes(name: &str) -> Vec<u8> {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/tcpdump/");
         std::fs::read(format!("{path}{name}")).expect("fixture readable")
     }
@@ -409,7 +409,7 @@ mod tests {
     #[test]
     fn regression_merging_batches_keeps_dhcp_timings() {
         let mut decoder = Decoder::new(ClientKey::from_bytes([1; 16]), Vec::new());
-        read_capture(&fixture("dhcp-rfc3004.pcap"), &mut decoder).expect("pcap");
+        read_capture(&fixture_bytes("dhcp-rfc3004.pcap")[..], &mut decoder).expect("pcap");
         let batch = decoder.finish();
         assert_eq!(batch.dhcp_times_to_lease.len(), 1);
         let mut total = Counts::default();
@@ -422,7 +422,7 @@ mod tests {
     #[test]
     fn radiotap_frames_are_counted_per_channel_with_probes() {
         let mut decoder = Decoder::new(ClientKey::from_bytes([1; 16]), Vec::new());
-        read_capture(&fixture("ieee802.11_exthdr.pcap"), &mut decoder).expect("pcap");
+        read_capture(&fixture_bytes("ieee802.11_exthdr.pcap")[..], &mut decoder).expect("pcap");
         let counts = decoder.finish();
         // tcpdump: 26 frames, 18 with a 2412 MHz channel (8 transmitted ones carry none),
         // 6 probe requests, all from one station.
@@ -449,7 +449,7 @@ mod tests {
             "bootp_asan.pcap",
         ] {
             let mut decoder = Decoder::new(ClientKey::from_bytes([1; 16]), Vec::new());
-            let _ = read_capture(&fixture(name), &mut decoder);
+            let _ = read_capture(&fixture_bytes(name)[..], &mut decoder);
             let counts = decoder.finish();
             let kinds: u64 = counts.kinds.iter().sum();
             assert!(

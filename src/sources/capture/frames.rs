@@ -2,11 +2,12 @@
 //! frames) or a live interface. Both hand each frame to a [`FrameSink`] with its link type and
 //! timestamp, so live traffic and yesterday's capture go through the same decoder.
 
+use std::io::Read;
 use std::time::Duration;
 
 use pcap_file::DataLink;
-use pcap_file::pcap::PcapParser;
-use pcap_file::pcapng::{Block, PcapNgParser};
+use pcap_file::pcap::PcapReader;
+use pcap_file::pcapng::{Block, PcapNgReader};
 
 /// The link-layer framing of a capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,68 +95,74 @@ const PCAP_MAGICS: [[u8; 4]; 4] = [
 ];
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
-/// Reads a whole pcap or pcapng capture held in memory, handing every frame to `sink`.
-/// A damaged record ends the file with `truncated` set: the frames before it still count.
+/// Reads a pcap or pcapng capture from `reader` (a file, or bytes in memory), handing every
+/// frame to `sink`. Frames are decoded in place from an 8 MB buffer that is reused, so a large
+/// file costs no more memory than a small one. A damaged record ends the file with
+/// `truncated` set: the frames before it still count.
 ///
 /// # Errors
 /// The bytes are not a capture, or its header is damaged.
-pub fn read_capture(bytes: &[u8], sink: &mut impl FrameSink) -> Result<FileSummary, FileError> {
-    match bytes.get(..4) {
-        Some(m) if PCAP_MAGICS.iter().any(|p| p == m) => read_pcap(bytes, sink),
-        Some(m) if m == PCAPNG_MAGIC => read_pcapng(bytes, sink),
-        _ => Err(FileError::UnknownFormat),
+pub fn read_capture(
+    mut reader: impl Read,
+    sink: &mut impl FrameSink,
+) -> Result<FileSummary, FileError> {
+    let mut magic = [0u8; 4];
+    reader
+        .read_exact(&mut magic)
+        .map_err(|_| FileError::UnknownFormat)?;
+    // Put the magic back in front for the format's own reader.
+    let reader = std::io::Cursor::new(magic).chain(reader);
+    if PCAP_MAGICS.contains(&magic) {
+        read_pcap(reader, sink)
+    } else if magic == PCAPNG_MAGIC {
+        read_pcapng(reader, sink)
+    } else {
+        Err(FileError::UnknownFormat)
     }
 }
 
-fn read_pcap(bytes: &[u8], sink: &mut impl FrameSink) -> Result<FileSummary, FileError> {
-    let (mut rest, parser) =
-        PcapParser::new(bytes).map_err(|e| FileError::BadHeader(e.to_string()))?;
-    let link = LinkType::from_datalink(parser.header().datalink);
+fn read_pcap(reader: impl Read, sink: &mut impl FrameSink) -> Result<FileSummary, FileError> {
+    let mut pcap = PcapReader::new(reader).map_err(|e| FileError::BadHeader(e.to_string()))?;
+    let link = LinkType::from_datalink(pcap.header().datalink);
     let mut summary = FileSummary::default();
-    while !rest.is_empty() {
-        match parser.next_packet(rest) {
-            Ok((next, packet)) => {
-                sink.frame(link, packet.timestamp, &packet.data);
-                summary.frames += 1;
-                summary.bytes += packet.data.len() as u64;
-                rest = next;
-            }
-            Err(_) => {
-                summary.truncated = true;
-                break;
-            }
-        }
+    while let Some(packet) = pcap.next_packet() {
+        let Ok(packet) = packet else {
+            summary.truncated = true;
+            break;
+        };
+        sink.frame(link, packet.timestamp, &packet.data);
+        summary.frames += 1;
+        summary.bytes += packet.data.len() as u64;
     }
     Ok(summary)
 }
 
-fn read_pcapng(bytes: &[u8], sink: &mut impl FrameSink) -> Result<FileSummary, FileError> {
-    let (mut rest, mut parser) =
-        PcapNgParser::new(bytes).map_err(|e| FileError::BadHeader(e.to_string()))?;
+fn read_pcapng(reader: impl Read, sink: &mut impl FrameSink) -> Result<FileSummary, FileError> {
+    let mut pcapng = PcapNgReader::new(reader).map_err(|e| FileError::BadHeader(e.to_string()))?;
     let mut summary = FileSummary::default();
-    while !rest.is_empty() {
-        let (next, block) = match parser.next_block(rest) {
-            Ok(parsed) => parsed,
-            Err(_) => {
-                summary.truncated = true;
-                break;
-            }
+    // Link types of the interfaces described so far in the current section, by interface id.
+    let mut links: Vec<LinkType> = Vec::new();
+    while let Some(block) = pcapng.next_block() {
+        let Ok(block) = block else {
+            summary.truncated = true;
+            break;
         };
-        rest = next;
         let (link, timestamp, data) = match &block {
+            Block::SectionHeader(_) => {
+                links.clear();
+                continue;
+            }
+            Block::InterfaceDescription(i) => {
+                links.push(LinkType::from_datalink(i.linktype));
+                continue;
+            }
             Block::EnhancedPacket(p) => {
-                let link = parser
-                    .packet_interface(p)
-                    .map(|i| LinkType::from_datalink(i.linktype));
-                (link, p.timestamp, &p.data)
+                let link = usize::try_from(p.interface_id)
+                    .ok()
+                    .and_then(|i| links.get(i));
+                (link.copied(), p.timestamp, &p.data)
             }
-            Block::SimplePacket(p) => {
-                let link = parser
-                    .interfaces()
-                    .first()
-                    .map(|i| LinkType::from_datalink(i.linktype));
-                (link, Duration::ZERO, &p.data)
-            }
+            Block::SimplePacket(p) => (links.first().copied(), Duration::ZERO, &p.data),
             _ => continue,
         };
         // A packet naming no interface described before it is malformed: count it as cut.
@@ -203,7 +210,8 @@ mod tests {
     #[test]
     fn reads_pcap_with_link_type_and_timestamps() {
         let mut sink = Collect::default();
-        let summary = read_capture(&fixture("ieee802.11_exthdr.pcap"), &mut sink).expect("pcap");
+        let summary =
+            read_capture(&fixture("ieee802.11_exthdr.pcap")[..], &mut sink).expect("pcap");
         assert!(summary.frames > 0 && !summary.truncated);
         assert_eq!(summary.frames as usize, sink.0.len());
         assert!(
@@ -216,7 +224,8 @@ mod tests {
     #[test]
     fn reads_pcapng() {
         let mut sink = Collect::default();
-        let summary = read_capture(&fixture("dhcp-option-108.pcapng"), &mut sink).expect("pcapng");
+        let summary =
+            read_capture(&fixture("dhcp-option-108.pcapng")[..], &mut sink).expect("pcapng");
         assert!(summary.frames > 0, "{summary:?}");
         assert!(
             sink.0
@@ -229,7 +238,7 @@ mod tests {
     fn cut_files_keep_their_frames_and_garbage_is_refused() {
         let whole = fixture("ieee802.11_exthdr.pcap");
         let mut full = Collect::default();
-        read_capture(&whole, &mut full).expect("whole file");
+        read_capture(&whole[..], &mut full).expect("whole file");
         for cut in [whole.len() - 1, whole.len() / 2, 30] {
             let mut sink = Collect::default();
             let summary = read_capture(&whole[..cut], &mut sink).expect("header intact");
@@ -237,11 +246,11 @@ mod tests {
             assert!(sink.0.len() < full.0.len());
         }
         assert_eq!(
-            read_capture(b"hello world", &mut Collect::default()),
+            read_capture(&b"hello world"[..], &mut Collect::default()),
             Err(FileError::UnknownFormat)
         );
         assert_eq!(
-            read_capture(b"", &mut Collect::default()),
+            read_capture(&b""[..], &mut Collect::default()),
             Err(FileError::UnknownFormat)
         );
         assert!(read_capture(&whole[..10], &mut Collect::default()).is_err());
@@ -257,7 +266,7 @@ mod tests {
                 Some("pcap" | "pcapng")
             ) {
                 let bytes = std::fs::read(&path).expect("readable");
-                let _ = read_capture(&bytes, &mut Collect::default());
+                let _ = read_capture(&bytes[..], &mut Collect::default());
             }
         }
     }
