@@ -178,6 +178,27 @@ fn add(into: &mut [u64], from: &[u64]) {
     }
 }
 
+/// Keys seen lately (a MAC, with a channel where it matters), so a busy talker is hashed once
+/// per batch rather than per frame. Direct-mapped: a collision only costs a hash.
+#[derive(Clone)]
+struct Recent([[u8; 8]; 64]);
+
+impl Recent {
+    fn new() -> Recent {
+        Recent([[0xff; 8]; 64])
+    }
+
+    /// Whether `key` was the last key in its slot; records it either way.
+    fn seen(&mut self, mac: [u8; 6], extra: u16) -> bool {
+        let [e0, e1] = extra.to_le_bytes();
+        let key = [mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], e0, e1];
+        let slot = &mut self.0[usize::from(mac[5] ^ mac[3] ^ e0) % 64];
+        let seen = *slot == key;
+        *slot = key;
+        seen
+    }
+}
+
 /// Decodes frames of any supported link type into [`Counts`].
 pub struct Decoder {
     key: ClientKey,
@@ -188,6 +209,12 @@ pub struct Decoder {
     counts: Counts,
     /// Capture time of the latest frame, for expiring DHCP transactions.
     now: Duration,
+    /// Ethernet sources, 802.11 transmitters, probing devices and foreign BSSIDs seen lately
+    /// (reset with each batch, so every batch lists its clients).
+    recent_clients: Recent,
+    recent_transmitters: Recent,
+    recent_probers: Recent,
+    recent_bssids: Recent,
 }
 
 impl Decoder {
@@ -204,12 +231,24 @@ impl Decoder {
             unanswered_before: 0,
             counts,
             now: Duration::ZERO,
+            recent_clients: Recent::new(),
+            recent_transmitters: Recent::new(),
+            recent_probers: Recent::new(),
+            recent_bssids: Recent::new(),
         }
     }
 
     /// Takes the counts so far, leaving the decoder counting afresh.
     pub fn take(&mut self) -> Counts {
         self.flush_dhcp(false);
+        for recent in [
+            &mut self.recent_clients,
+            &mut self.recent_transmitters,
+            &mut self.recent_probers,
+            &mut self.recent_bssids,
+        ] {
+            *recent = Recent::new();
+        }
         let fresh = Counts {
             own_bss_data: vec![0; self.own_bssids.len()],
             ..Counts::default()
@@ -236,12 +275,13 @@ impl Decoder {
     }
 
     fn client(&mut self, mac: [u8; 6]) {
+        if self.recent_clients.seen(mac, 0) {
+            return;
+        }
         let client = self.key.client(&mac);
         self.counts.devices.insert(client.id);
-        let clients = &mut self.counts.clients;
-        if clients.len() < MAX_CLIENTS && !clients.iter().rev().take(64).any(|c| c.id == client.id)
-        {
-            clients.push(client);
+        if self.counts.clients.len() < MAX_CLIENTS {
+            self.counts.clients.push(client);
         }
     }
 
@@ -312,24 +352,37 @@ impl Decoder {
                 self.counts.own_bss_data[i] += 1;
             }
         }
-        let transmitter = header.transmitter.map(|t| self.key.client(&t).id);
-        if let Some(id) = transmitter.filter(|_| header.kind != ieee80211::FrameKind::Control) {
-            self.counts.devices.insert(id);
-            if probe {
-                self.counts.probing_devices.insert(id);
+        if let Some(t) = header
+            .transmitter
+            .filter(|_| header.kind != ieee80211::FrameKind::Control)
+        {
+            let recent = if probe {
+                &mut self.recent_probers
+            } else {
+                &mut self.recent_transmitters
+            };
+            if !recent.seen(t, 0) {
+                let id = self.key.client(&t).id;
+                self.counts.devices.insert(id);
+                if probe {
+                    self.counts.probing_devices.insert(id);
+                }
             }
         }
-        let foreign = (beacon && own.is_none())
-            .then(|| header.bssid.map(|b| self.key.client(&b).id))
-            .flatten();
+        let foreign = beacon && own.is_none();
+        // A network new in this batch on this channel, hashed for the distinct-network count.
+        let new_network = header
+            .bssid
+            .filter(|b| foreign && !self.recent_bssids.seen(*b, mhz))
+            .map(|b| self.key.client(&b).id);
         let Some(channel) = self.channel(mhz) else {
             return;
         };
         channel.subtypes[(kind * 16 + usize::from(header.subtype)).min(63)] += 1;
         channel.retries += u64::from(header.flags.retry);
         channel.probe_requests += u64::from(probe);
-        if let Some(id) = foreign {
-            channel.foreign_beacons += 1;
+        channel.foreign_beacons += u64::from(foreign);
+        if let Some(id) = new_network {
             channel.foreign_networks.insert(id);
         }
         if let Some(dbm) = signal {
@@ -417,6 +470,27 @@ mod tests {
         total.merge(&batch);
         assert_eq!(total.dhcp_times_to_lease.len(), 2);
         assert_eq!(total.dhcp_messages[1], 2, "two DISCOVERs");
+    }
+
+    #[test]
+    fn every_batch_lists_its_clients_again() {
+        // The per-batch cache of recent talkers must not hide a client from the next batch,
+        // or the registry would let an active client expire.
+        let mut decoder = Decoder::new(ClientKey::from_bytes([1; 16]), Vec::new());
+        let bytes = fixture_bytes("dhcp-rfc3004.pcap");
+        read_capture(&bytes[..], &mut decoder).expect("pcap");
+        let first = decoder.take();
+        read_capture(&bytes[..], &mut decoder).expect("pcap");
+        let second = decoder.take();
+        assert!(!first.clients.is_empty());
+        assert_eq!(first.clients.len(), second.clients.len());
+        assert!(
+            first
+                .clients
+                .iter()
+                .zip(&second.clients)
+                .all(|(a, b)| a.id == b.id)
+        );
     }
 
     #[test]
