@@ -181,7 +181,11 @@ pub fn parse(data: &[u8]) -> Result<Radiotap, RadiotapError> {
         let word = le_u32(header, bitmap_pos).ok_or(RadiotapError::Truncated)?;
         bitmap_pos += 4;
         if !in_vendor_ns {
-            for bit in (0..BIT_RADIOTAP_NS).filter(|b| word & (1 << b) != 0) {
+            // Only the set bits, lowest first (fields are laid out in bit order).
+            let mut bits = word & ((1 << BIT_RADIOTAP_NS) - 1);
+            while bits != 0 {
+                let bit = bits.trailing_zeros();
+                bits &= bits - 1;
                 let number = bit_base.saturating_add(bit);
                 let Some((align, size)) = field_layout(number) else {
                     // Unknown size: nothing after it can be located.
