@@ -2,11 +2,10 @@
 //! `ia-na`/`ia-ta`/`ia-pd` blocks holding `iaaddr`/`iaprefix` blocks). The file is
 //! append-only between rewrites, so the last block for an address wins. See dhcpd.leases(5).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use super::dnsmasq::identity_of_duid;
-use super::lease::{Identity, Lease, Parsed};
+use super::lease::{Identity, LastWins, Lease, Parsed};
 
 /// A token of the lease file: a word, a quoted string (raw, escapes undone later), or
 /// punctuation.
@@ -353,18 +352,7 @@ pub fn parse(data: &[u8]) -> Parsed {
         tokens: Tokens { data, at: 0 },
         words: Vec::new(),
     };
-    let mut parsed = Parsed::default();
-    let mut by_address: HashMap<IpAddr, usize> = HashMap::new();
-    let mut keep = |parsed: &mut Parsed, lease: Option<Lease>| match lease {
-        Some(lease) => match by_address.get(&lease.ip) {
-            Some(&i) => parsed.leases[i] = lease,
-            None => {
-                by_address.insert(lease.ip, parsed.leases.len());
-                parsed.leases.push(lease);
-            }
-        },
-        None => parsed.skipped += 1,
-    };
+    let mut leases = LastWins::default();
     let mut head: Vec<Token<'_>> = Vec::new();
     while let Some(token) = reader.next() {
         match token {
@@ -379,13 +367,13 @@ pub fn parse(data: &[u8]) -> Parsed {
                             .and_then(|ip| ip.parse().ok())
                             .filter(|_| complete)
                             .and_then(|ip| block.lease(ip, None));
-                        keep(&mut parsed, lease);
+                        leases.record(lease);
                     }
                     [Token::Word(b"ia-na" | b"ia-ta" | b"ia-pd"), Token::Str(raw)] => {
                         // IAID (4 bytes) then the client's DUID.
                         let id = unescape(raw);
                         let client = id.get(4..).and_then(identity_of_duid);
-                        let mut leases = Vec::new();
+                        let mut addresses = Vec::new();
                         let complete = reader.body(&mut |_| {}, &mut |r, words| {
                             let ip = match words {
                                 [Token::Word(b"iaaddr"), Token::Word(ip)] => {
@@ -398,21 +386,21 @@ pub fn parse(data: &[u8]) -> Parsed {
                             };
                             let mut block = Block::default();
                             let done = r.body(&mut |w| block.statement(w), &mut |r, _| r.skip());
-                            leases.push(
+                            addresses.push(
                                 ip.filter(|_| done)
                                     .and_then(|ip| block.lease(ip, client.as_ref())),
                             );
                             done
                         });
                         if complete {
-                            leases.into_iter().for_each(|l| keep(&mut parsed, l));
+                            addresses.into_iter().for_each(|l| leases.record(l));
                         } else {
-                            parsed.skipped += 1;
+                            leases.skip();
                         }
                     }
                     _ => {
                         if !reader.skip() {
-                            parsed.skipped += 1;
+                            leases.skip();
                         }
                     }
                 }
@@ -422,13 +410,14 @@ pub fn parse(data: &[u8]) -> Parsed {
             other => head.push(other),
         }
     }
-    parsed
+    leases.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::HashMap;
 
     #[test]
     fn dates_are_utc_unix_seconds() {

@@ -5,7 +5,7 @@
 //! ones, and the header can appear again after a cleanup (LFC). Columns are found by header
 //! name, since they differ across Kea versions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::dnsmasq::{hex_bytes, identity_of_duid};
-use super::lease::{Identity, Lease, Parsed};
+use super::lease::{Identity, LastWins, Lease, Parsed};
 
 /// Kea's "infinite" lifetime.
 const INFINITE: u64 = 0xffff_ffff;
@@ -51,19 +51,18 @@ impl Columns {
 /// Parses a Kea memfile lease file (v4 or v6). Rows before any header, with the wrong number
 /// of columns, or with fields that do not parse (including a last row cut short) are skipped.
 pub fn parse_csv(data: &[u8]) -> Parsed {
-    let mut parsed = Parsed::default();
+    let mut leases = LastWins::default();
     let mut columns: Option<Columns> = None;
-    let mut by_address: HashMap<IpAddr, usize> = HashMap::new();
     let complete = match data.iter().rposition(|b| *b == b'\n') {
         Some(end) => &data[..=end],
         None => &data[..0],
     };
     if complete.len() < data.len() && !data[complete.len()..].iter().all(u8::is_ascii_whitespace) {
-        parsed.skipped += 1;
+        leases.skip();
     }
     for line in complete.split(|b| *b == b'\n') {
         let Ok(line) = std::str::from_utf8(line) else {
-            parsed.skipped += 1;
+            leases.skip();
             continue;
         };
         let line = line.trim_end_matches('\r');
@@ -74,18 +73,9 @@ pub fn parse_csv(data: &[u8]) -> Parsed {
             columns = Columns::from_header(line);
             continue;
         }
-        match columns.and_then(|c| row(&c, line)) {
-            Some(lease) => match by_address.get(&lease.ip) {
-                Some(&i) => parsed.leases[i] = lease,
-                None => {
-                    by_address.insert(lease.ip, parsed.leases.len());
-                    parsed.leases.push(lease);
-                }
-            },
-            None => parsed.skipped += 1,
-        }
+        leases.record(columns.and_then(|c| row(&c, line)));
     }
-    parsed
+    leases.finish()
 }
 
 /// Most columns a row may have (Kea 2.x writes at most 18).
@@ -254,6 +244,7 @@ pub async fn statistic_get_all(socket: &Path, timeout: Duration) -> std::io::Res
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::HashMap;
 
     const V4: &str = "\
 address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context

@@ -1,6 +1,8 @@
 //! What every lease parser produces: leases with the client's identity, address and expiry.
 //! The identity is raw (a MAC or DUID) and never leaves the DHCP source: it is hashed there.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 /// Who holds a lease, as the server recorded it.
@@ -41,6 +43,64 @@ pub struct Parsed {
     pub leases: Vec<Lease>,
     /// Records that did not parse.
     pub skipped: usize,
+}
+
+/// FNV-1a: addresses from a lease file need no protection against chosen collisions (the
+/// file is the DHCP server's own), and SipHash was a tenth of the ISC parse.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Leases of an append-only file: a later record for an address replaces the earlier one,
+/// keeping the address's first position.
+#[derive(Default)]
+pub(crate) struct LastWins {
+    parsed: Parsed,
+    index: HashMap<IpAddr, usize, BuildHasherDefault<Fnv>>,
+}
+
+impl LastWins {
+    /// Records a lease, or a record that did not parse (`None`).
+    pub(crate) fn record(&mut self, lease: Option<Lease>) {
+        let Some(lease) = lease else {
+            self.parsed.skipped += 1;
+            return;
+        };
+        match self.index.get(&lease.ip) {
+            Some(&i) => self.parsed.leases[i] = lease,
+            None => {
+                self.index.insert(lease.ip, self.parsed.leases.len());
+                self.parsed.leases.push(lease);
+            }
+        }
+    }
+
+    /// Counts one more malformed record.
+    pub(crate) fn skip(&mut self) {
+        self.parsed.skipped += 1;
+    }
+
+    /// The leases, one per address.
+    pub(crate) fn finish(self) -> Parsed {
+        self.parsed
+    }
 }
 
 #[cfg(test)]
