@@ -135,6 +135,21 @@ pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
 
 /// [`parse_mac`] over bytes (lease files need not be UTF-8).
 pub fn parse_mac_bytes(text: &[u8]) -> Option<[u8; 6]> {
+    // The form every lease file writes, `aa:bb:cc:dd:ee:ff`, decoded directly.
+    if let Ok(fixed) = <&[u8; 17]>::try_from(text) {
+        let hex = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+        let mut mac = [0u8; 6];
+        let mut ok = true;
+        for (i, byte) in mac.iter_mut().enumerate() {
+            let at = i * 3;
+            let separator_ok = i == 5 || matches!(fixed[at + 2], b':' | b'-');
+            match (hex(fixed[at]), hex(fixed[at + 1])) {
+                (Some(hi), Some(lo)) if separator_ok => *byte = hi << 4 | lo,
+                _ => ok = false,
+            }
+        }
+        return ok.then_some(mac);
+    }
     let mut mac = [0u8; 6];
     let mut parts = text.split(|b| *b == b':' || *b == b'-');
     for byte in &mut mac {

@@ -315,7 +315,9 @@ impl<'a> Reader<'a> {
         let complete = loop {
             let mut token = self.next();
             if let Some(Token::Word(first)) = token {
-                if words.is_empty() && !READ.contains(&first) {
+                // The first byte rules out most statements before any comparison.
+                let maybe_read = matches!(first.first(), Some(b'e' | b'b' | b'h' | b'u' | b'i'));
+                if words.is_empty() && !(maybe_read && READ.contains(&first)) {
                     token = self.tokens.skip_statement();
                 }
             }
@@ -352,7 +354,8 @@ pub fn parse(data: &[u8]) -> Parsed {
         tokens: Tokens { data, at: 0 },
         words: Vec::new(),
     };
-    let mut leases = LastWins::default();
+    // dhcpd writes well over 128 bytes per lease block.
+    let mut leases = LastWins::with_capacity(data.len() / 128);
     let mut head: Vec<Token<'_>> = Vec::new();
     while let Some(token) = reader.next() {
         match token {
