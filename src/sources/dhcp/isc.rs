@@ -354,8 +354,7 @@ pub fn parse(data: &[u8]) -> Parsed {
         tokens: Tokens { data, at: 0 },
         words: Vec::new(),
     };
-    // dhcpd writes well over 128 bytes per lease block.
-    let mut leases = LastWins::with_capacity(data.len() / 128);
+    let mut leases = LastWins::default();
     let mut head: Vec<Token<'_>> = Vec::new();
     while let Some(token) = reader.next() {
         match token {

@@ -51,8 +51,7 @@ impl Columns {
 /// Parses a Kea memfile lease file (v4 or v6). Rows before any header, with the wrong number
 /// of columns, or with fields that do not parse (including a last row cut short) are skipped.
 pub fn parse_csv(data: &[u8]) -> Parsed {
-    // Kea writes well over 64 bytes per row.
-    let mut leases = LastWins::with_capacity(data.len() / 64);
+    let mut leases = LastWins::default();
     let mut columns: Option<Columns> = None;
     let complete = match data.iter().rposition(|b| *b == b'\n') {
         Some(end) => &data[..=end],

@@ -77,14 +77,6 @@ pub(crate) struct LastWins {
 }
 
 impl LastWins {
-    /// A table sized for about `expected` addresses (growing past that is fine).
-    pub(crate) fn with_capacity(expected: usize) -> LastWins {
-        LastWins {
-            parsed: Parsed::default(),
-            index: HashMap::with_capacity_and_hasher(expected, BuildHasherDefault::default()),
-        }
-    }
-
     /// Records a lease, or a record that did not parse (`None`).
     pub(crate) fn record(&mut self, lease: Option<Lease>) {
         let Some(lease) = lease else {
