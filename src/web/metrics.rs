@@ -61,6 +61,17 @@ const INTERFACE_COUNTERS: [(&str, &str, Field); 8] = [
     ),
 ];
 
+/// A metric vector that can be emptied before each scrape.
+trait Family: Collector {
+    fn reset(&self);
+}
+
+impl<P: prometheus::core::MetricVecBuilder> Family for prometheus::core::MetricVec<P> {
+    fn reset(&self) {
+        prometheus::core::MetricVec::reset(self);
+    }
+}
+
 /// The metric vectors, reset and refilled on each scrape.
 struct Families {
     source_up: IntGaugeVec,
@@ -273,16 +284,16 @@ impl Families {
         }
     }
 
-    fn all(&self) -> Vec<&dyn Collector> {
-        let mut all: Vec<&dyn Collector> =
+    fn all(&self) -> Vec<&dyn Family> {
+        let mut all: Vec<&dyn Family> =
             vec![&self.source_up, &self.source_errors, &self.source_duration];
         all.extend(
             self.interface_counters
                 .iter()
-                .map(|(c, _)| c as &dyn Collector),
+                .map(|(c, _)| c as &dyn Family),
         );
         all.extend([
-            &self.interface_up as &dyn Collector,
+            &self.interface_up as &dyn Family,
             &self.interface_speed,
             &self.interface_mtu,
             &self.zone_info,
@@ -314,52 +325,11 @@ impl Families {
 
     /// Empties every family: `fill` sets gauges and adds the snapshot's running totals to
     /// counters and histograms, so anything kept from the last scrape would be counted twice
-    /// (or show an AP, pool or zone that is gone).
+    /// (or show an AP, pool or zone that is gone). One list, `all`, so none can be forgotten.
     fn reset(&self) {
-        for g in [
-            &self.source_up,
-            &self.interface_up,
-            &self.interface_speed,
-            &self.interface_mtu,
-            &self.zone_info,
-            &self.zone_clients,
-            &self.zone_clients_randomized,
-            &self.zone_clients_by_source,
-            &self.zone_seats,
-            &self.zone_status,
-            &self.zone_unique,
-            &self.venue_unique,
-            &self.dhcp_leases,
-            &self.dhcp_pool_size,
-            &self.dhcp_skipped,
-            &self.dhcp_server_assigned,
-            &self.ap_clients,
-            &self.ap_frequency,
-            &self.ap_rx_bytes,
-            &self.ap_tx_bytes,
-        ] {
-            g.reset();
+        for family in self.all() {
+            family.reset();
         }
-        for g in [
-            &self.source_duration,
-            &self.ap_utilization,
-            &self.snapshot_time,
-        ] {
-            g.reset();
-        }
-        for c in [
-            &self.source_errors,
-            &self.dhcp_allocation_failures,
-            &self.ap_connects,
-            &self.ap_disconnects,
-            &self.ap_auth_failures,
-        ] {
-            c.reset();
-        }
-        for (c, _) in &self.interface_counters {
-            c.reset();
-        }
-        self.ap_signal.reset();
     }
 
     fn fill(&self, snap: &Snapshot) {
