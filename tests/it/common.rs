@@ -256,3 +256,25 @@ fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// Fails when any of `outputs` (name, text) holds any of `secrets` (client MACs, addresses,
+/// hostnames), written in lower or upper case or, for MACs, without colons.
+pub fn assert_nothing_leaks<S: AsRef<str>>(
+    outputs: &[(&str, &str)],
+    secrets: impl IntoIterator<Item = S>,
+) {
+    for secret in secrets {
+        let secret = secret.as_ref();
+        let bare = secret.replace(':', "");
+        for form in [
+            secret.to_lowercase(),
+            secret.to_uppercase(),
+            bare.to_lowercase(),
+            bare.to_uppercase(),
+        ] {
+            for (what, text) in outputs {
+                assert!(!text.contains(&form), "{what} contains {form:?}");
+            }
+        }
+    }
+}

@@ -463,8 +463,7 @@ mod tests {
     }
 
     fn fixture(name: &str) -> Parsed {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dhcp/");
-        parse(&std::fs::read(format!("{path}{name}")).expect("fixture readable"))
+        parse(&super::super::lease::fixture(name))
     }
 
     #[test]

@@ -292,10 +292,7 @@ address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefi
         );
     }
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dhcp/");
-        std::fs::read(format!("{path}{name}")).expect("fixture readable")
-    }
+    use super::super::lease::fixture;
 
     #[test]
     fn recorded_kea_csv_and_statistics() {

@@ -103,6 +103,13 @@ impl LastWins {
     }
 }
 
+/// A recorded lease file of `tests/fixtures/dhcp`, for the parsers' tests.
+#[cfg(test)]
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dhcp/");
+    std::fs::read(format!("{path}{name}")).expect("fixture readable")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
