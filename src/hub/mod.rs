@@ -15,8 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Thresholds};
 use crate::inventory::Inventory;
+use crate::sources::Source;
 use crate::sources::capture::summary::{CaptureSummary, Totals};
-use crate::sources::dhcp::{DhcpSample, PoolStatistics};
+use crate::sources::dhcp::{DhcpSample, DhcpSource, KeaStatisticsSource, PoolStatistics};
+use crate::sources::hostapd::HostapdSource;
 use crate::sources::hostapd::{ApEvents, ApSample};
 use crate::sources::netdev::InterfaceSample;
 use crate::sources::{Payload, Report};
@@ -163,21 +165,14 @@ impl Hub {
     /// Drops what a failed source reported last: it is no longer true (an AP that is down
     /// serves nobody, a pool whose file is gone has unknown leases). Totals stay.
     fn forget(&mut self, source: &str, instance: &str) {
-        match source {
-            "hostapd" => {
-                self.aps.remove(instance);
+        if source == HostapdSource::NAME {
+            self.aps.remove(instance);
+        } else if let Some(pool) = self.pools.get_mut(instance) {
+            if source == DhcpSource::NAME {
+                pool.leases = None;
+            } else if source == KeaStatisticsSource::NAME {
+                pool.statistics = None;
             }
-            "dhcp" => {
-                if let Some(pool) = self.pools.get_mut(instance) {
-                    pool.leases = None;
-                }
-            }
-            "kea_statistics" => {
-                if let Some(pool) = self.pools.get_mut(instance) {
-                    pool.statistics = None;
-                }
-            }
-            _ => {}
         }
     }
 
