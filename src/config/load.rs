@@ -181,10 +181,7 @@ impl Config {
                 hostapd: Vec::new(),
                 capture: Vec::new(),
             },
-            thresholds: Thresholds {
-                dhcp_pool_warn: 0.80,
-                dhcp_pool_critical: 0.95,
-            },
+            thresholds: Thresholds::default(),
         }
     }
 }
@@ -367,6 +364,7 @@ fn host_zone(host: &str) -> Zone {
         seats: None,
         interfaces: Vec::new(),
         subnets: Vec::new(),
+        thresholds: Thresholds::default(),
     }
 }
 
@@ -850,6 +848,9 @@ impl Checker<'_> {
 
         let thresholds = self.section(root, "thresholds", "thresholds");
         self.thresholds(&thresholds, &mut config.thresholds);
+        for zone in &mut config.zones {
+            zone.thresholds = config.thresholds.clone();
+        }
 
         self.general_warnings(&config);
         config
@@ -1128,6 +1129,7 @@ impl Checker<'_> {
             seats: seats.map(|s| s.value),
             interfaces: interfaces.into_iter().map(|p| p.value).collect(),
             subnets: subnets.into_iter().map(|s| s.value).collect(),
+            thresholds: Thresholds::default(),
         })
     }
 

@@ -34,13 +34,42 @@ pub struct Config {
     pub thresholds: Thresholds,
 }
 
-/// `[thresholds]`: the limits behind every warn/critical status.
+/// `[thresholds]` (and a zone's `[zone.thresholds]` overrides): the limits behind every
+/// warn/critical status. Ratios are 0..=1 here and percentages in the file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
-    /// DHCP pool use (0..=1) from which a pool, and its zone, is at warn.
+    /// DHCP pool use from which a pool, and its zone, is at warn.
     pub dhcp_pool_warn: f64,
-    /// DHCP pool use (0..=1) from which a pool, and its zone, is critical.
+    /// DHCP pool use from which a pool, and its zone, is critical.
     pub dhcp_pool_critical: f64,
+    /// Utilisation of a zone's busiest interface (bits/s over link speed) for warn.
+    pub uplink_warn: f64,
+    /// Utilisation of a zone's busiest interface for critical.
+    pub uplink_critical: f64,
+    /// Clients per seat (a zone with `seats`) for warn; above 1 since people carry
+    /// several devices.
+    pub occupancy_warn: f64,
+    /// Clients per seat for critical.
+    pub occupancy_critical: f64,
+    /// 95th percentile of DHCP DISCOVER→ACK time seen by a zone's capture, in seconds, for warn.
+    pub time_to_lease_warn: f64,
+    /// The same, for critical.
+    pub time_to_lease_critical: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Thresholds {
+        Thresholds {
+            dhcp_pool_warn: 0.80,
+            dhcp_pool_critical: 0.95,
+            uplink_warn: 0.70,
+            uplink_critical: 0.90,
+            occupancy_warn: 1.5,
+            occupancy_critical: 2.0,
+            time_to_lease_warn: 2.0,
+            time_to_lease_critical: 5.0,
+        }
+    }
 }
 
 /// `[venue]`: what the event is called.
@@ -111,6 +140,8 @@ pub struct Zone {
     pub interfaces: Vec<Pattern>,
     /// Client subnets belonging to this zone (for clients seen on shared interfaces).
     pub subnets: Vec<IpNet>,
+    /// `[thresholds]` with this zone's overrides applied.
+    pub thresholds: Thresholds,
 }
 
 /// `[source.*]`: per-source settings.
