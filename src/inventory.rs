@@ -47,6 +47,8 @@ pub struct ZoneDef {
     pub name: String,
     /// Seat capacity, when known.
     pub seats: Option<u32>,
+    /// Limits for the zone's status.
+    pub thresholds: crate::config::Thresholds,
     interfaces: Vec<Pattern>,
     subnets: Vec<ipnet::IpNet>,
 }
@@ -72,6 +74,7 @@ impl Inventory {
                 id: z.id.clone(),
                 name: z.name.clone(),
                 seats: z.seats,
+                thresholds: z.thresholds.clone(),
                 interfaces: z.interfaces.clone(),
                 subnets: z.subnets.clone(),
             })

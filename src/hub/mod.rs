@@ -1,6 +1,7 @@
 //! The hub owns the venue state: it applies the sources' reports, keeps the client registry
 //! and source health, and publishes an immutable [`Snapshot`] each tick over a `watch`.
 
+pub mod recent;
 pub mod registry;
 pub mod snapshot;
 pub mod unique;
@@ -22,13 +23,35 @@ use crate::sources::hostapd::HostapdSource;
 use crate::sources::hostapd::{ApEvents, ApSample};
 use crate::sources::netdev::InterfaceSample;
 use crate::sources::{Payload, Report};
-use registry::Registry;
+use recent::{History, LEASE_WINDOW, LinkRate, Point, Window};
+use registry::{Registry, ZoneCounts};
 pub use snapshot::{
     ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, Snapshot, SourceSnapshot, Status,
     ZoneSnapshot,
 };
 
 /// What the hub knows of one DHCP pool.
+/// The venue-wide parts of a snapshot that zones are summarised from.
+struct Parts<'a> {
+    pools: Vec<PoolSnapshot>,
+    interfaces: Vec<InterfaceSnapshot>,
+    aps: Vec<ApSnapshot>,
+    captures: Vec<CaptureSummary>,
+    /// Recent DHCP time-to-lease p95 per capture interface.
+    recent_ttl: BTreeMap<&'a str, Option<f64>>,
+}
+
+/// Where `value` stands against a warn and a critical limit.
+fn level(value: f64, warn: f64, critical: f64) -> Status {
+    if value >= critical {
+        Status::Critical
+    } else if value >= warn {
+        Status::Warn
+    } else {
+        Status::Ok
+    }
+}
+
 #[derive(Default)]
 struct PoolState {
     /// The last sample of its lease file (without clients), while the file is readable.
@@ -42,6 +65,8 @@ struct CaptureState {
     zone: Option<usize>,
     ap_names: std::sync::Arc<[String]>,
     totals: Totals,
+    /// Time-to-lease over the last few minutes, from the running totals.
+    recent_leases: Window,
 }
 
 /// Venue state between ticks.
@@ -52,6 +77,10 @@ pub struct Hub {
     tick: Duration,
     window: Duration,
     interfaces: Vec<InterfaceSample>,
+    /// Bit rates by interface name, from the last two samples.
+    rates: BTreeMap<String, LinkRate>,
+    /// The last hour of each zone, by index.
+    history: Vec<History>,
     /// Access points by the source instance that reported them.
     aps: BTreeMap<String, Vec<ApSample>>,
     /// Event totals since start, by access point and zone.
@@ -69,17 +98,19 @@ impl Hub {
     /// A hub for the venue the config describes.
     pub fn new(config: &Config, inventory: Arc<Inventory>) -> Hub {
         Hub {
-            inventory,
             venue: config.venue.name.clone(),
             event: config.venue.event.clone(),
             tick: config.agent.tick,
             window: config.agent.active_window,
             interfaces: Vec::new(),
+            rates: BTreeMap::new(),
+            history: vec![History::default(); inventory.zones.len()],
             aps: BTreeMap::new(),
             ap_events: BTreeMap::new(),
             pools: BTreeMap::new(),
             captures: BTreeMap::new(),
             thresholds: config.thresholds.clone(),
+            inventory,
             registry: Registry::new(config.agent.active_window),
             sources: BTreeMap::new(),
         }
@@ -126,7 +157,21 @@ impl Hub {
             }
         };
         match payload {
-            Payload::Interfaces(samples) => self.interfaces = samples,
+            Payload::Interfaces(samples) => {
+                self.rates = samples
+                    .iter()
+                    .map(|s| {
+                        let name = &s.link.name;
+                        let counters = s.link.counters;
+                        let rate = match self.rates.get(name) {
+                            Some(before) => before.next(counters, now),
+                            None => LinkRate::first(counters, now),
+                        };
+                        (name.clone(), rate)
+                    })
+                    .collect();
+                self.interfaces = samples;
+            }
             Payload::Clients(sightings) => self.registry.observe(report.source, &sightings, now),
             Payload::Hostapd(sample) => {
                 self.registry.observe(report.source, &sample.clients, now);
@@ -156,6 +201,7 @@ impl Hub {
                         zone: sample.zone,
                         ap_names: sample.ap_names.clone(),
                         totals: Totals::default(),
+                        recent_leases: Window::default(),
                     });
                 state.totals.add(&sample.counts);
             }
@@ -190,16 +236,14 @@ impl Hub {
                     (Some(active), Some(size)) if size > 0 => Some(active as f64 / size as f64),
                     _ => None,
                 };
-                let t = &self.thresholds;
-                let status = match usage {
-                    Some(u) if u >= t.dhcp_pool_critical => Status::Critical,
-                    Some(u) if u >= t.dhcp_pool_warn => Status::Warn,
-                    _ => Status::Ok,
-                };
+                let zone = leases.and_then(|l| l.zone);
+                let t = self.thresholds_of(zone);
+                let status = usage.map_or(Status::Ok, |u| {
+                    level(u, t.dhcp_pool_warn, t.dhcp_pool_critical)
+                });
                 PoolSnapshot {
                     name: name.clone(),
-                    zone: leases
-                        .and_then(|l| l.zone)
+                    zone: zone
                         .and_then(|z| self.inventory.zones.get(z))
                         .map(|z| z.id.clone()),
                     leases_active,
@@ -214,72 +258,50 @@ impl Hub {
     }
 
     /// The venue now, as an immutable snapshot.
-    pub fn snapshot(&mut self, now: Instant, wall: SystemTime) -> Snapshot {
-        self.registry.expire(now);
-        let counts = self.registry.counts(self.inventory.zones.len(), now);
-        let pools = self.pool_snapshots();
-        let zones: Vec<ZoneSnapshot> = self
-            .inventory
-            .zones
-            .iter()
-            .zip(counts)
-            .enumerate()
-            .map(|(index, (zone, c))| {
-                let mut reasons: Vec<Reason> = pools
-                    .iter()
-                    .filter(|p| {
-                        p.status != Status::Ok && p.zone.as_deref() == Some(zone.id.as_str())
-                    })
-                    .map(|p| Reason {
-                        kind: "dhcp_pool",
-                        subject: p.name.clone(),
-                        value: p.usage.unwrap_or(0.0),
-                        status: p.status,
-                    })
-                    .collect();
-                reasons.sort_by_key(|r| std::cmp::Reverse(r.status));
-                ZoneSnapshot {
-                    id: zone.id.clone(),
-                    name: zone.name.clone(),
-                    seats: zone.seats,
-                    clients: c.clients,
-                    clients_randomized: c.randomized,
-                    clients_by_source: c.by_source,
-                    unique_clients_estimate: self.registry.unique_in_zone(index).round(),
-                    status: reasons.first().map_or(Status::Ok, |r| r.status),
-                    reasons,
-                }
-            })
-            .collect();
+    /// The zone's thresholds, or the venue's for what belongs to no zone.
+    fn thresholds_of(&self, zone: Option<usize>) -> &Thresholds {
+        zone.and_then(|z| self.inventory.zones.get(z))
+            .map_or(&self.thresholds, |z| &z.thresholds)
+    }
+
+    fn zone_id(&self, zone: Option<usize>) -> Option<String> {
+        zone.and_then(|z| self.inventory.zones.get(z))
+            .map(|z| z.id.clone())
+    }
+
+    fn interface_snapshots(&self) -> Vec<InterfaceSnapshot> {
         let mut interfaces: Vec<InterfaceSnapshot> = self
             .interfaces
             .iter()
-            .map(|s| InterfaceSnapshot {
-                name: s.link.name.clone(),
-                zone: s
-                    .zone
-                    .and_then(|z| self.inventory.zones.get(z))
-                    .map(|z| z.id.clone()),
-                kind: s.link.kind,
-                up: s.link.up,
-                carrier: s.link.carrier,
-                mtu: s.link.mtu,
-                speed_bps: s.link.speed_bps,
-                counters: s.link.counters,
+            .map(|s| {
+                let rate = self.rates.get(&s.link.name);
+                InterfaceSnapshot {
+                    name: s.link.name.clone(),
+                    zone: self.zone_id(s.zone),
+                    kind: s.link.kind,
+                    up: s.link.up,
+                    carrier: s.link.carrier,
+                    mtu: s.link.mtu,
+                    speed_bps: s.link.speed_bps,
+                    counters: s.link.counters,
+                    rx_bps: rate.and_then(|r| r.rx_bps),
+                    tx_bps: rate.and_then(|r| r.tx_bps),
+                    utilisation: rate.and_then(|r| r.utilisation(s.link.speed_bps)),
+                }
             })
             .collect();
         interfaces.sort_by(|a, b| a.name.cmp(&b.name));
-        let zone_id = |z: Option<usize>| {
-            z.and_then(|z| self.inventory.zones.get(z))
-                .map(|z| z.id.clone())
-        };
+        interfaces
+    }
+
+    fn ap_snapshots(&self) -> Vec<ApSnapshot> {
         let mut aps: Vec<ApSnapshot> = self
             .aps
             .values()
             .flatten()
             .map(|a| ApSnapshot {
                 ap: a.ap.clone(),
-                zone: zone_id(a.zone),
+                zone: self.zone_id(a.zone),
                 band: a.band,
                 frequency_mhz: a.frequency_mhz,
                 channel: a.channel,
@@ -294,17 +316,175 @@ impl Hub {
             .collect();
         // Event totals also for APs not answering now, so counters never go backwards.
         for ((ap, zone), events) in &self.ap_events {
-            let zone = zone_id(*zone);
+            let zone = self.zone_id(*zone);
             match aps.iter_mut().find(|a| &a.ap == ap && a.zone == zone) {
                 Some(a) => a.events = *events,
                 None => aps.push(ApSnapshot::silent(ap.clone(), zone, *events)),
             }
         }
         aps.sort_by(|a, b| (&a.zone, &a.ap).cmp(&(&b.zone, &b.ap)));
+        aps
+    }
+
+    /// One zone from the venue-wide parts of the snapshot; `ttl` holds each capture's recent
+    /// time-to-lease p95 (by interface).
+    fn zone_snapshot(&self, index: usize, counts: ZoneCounts, parts: &Parts<'_>) -> ZoneSnapshot {
+        let zone = &self.inventory.zones[index];
+        let t = &zone.thresholds;
+        let mine = |z: &Option<String>| z.as_deref() == Some(zone.id.as_str());
+        let mut reasons: Vec<Reason> = Vec::new();
+        let mut reason = |kind, subject: &str, value: f64, warn, critical| {
+            let status = level(value, warn, critical);
+            if status != Status::Ok {
+                reasons.push(Reason {
+                    kind,
+                    subject: subject.to_string(),
+                    value,
+                    status,
+                });
+            }
+        };
+
+        let pools: Vec<&PoolSnapshot> = parts.pools.iter().filter(|p| mine(&p.zone)).collect();
+        for p in &pools {
+            if p.status != Status::Ok {
+                reason(
+                    "dhcp_pool",
+                    &p.name,
+                    p.usage.unwrap_or(0.0),
+                    t.dhcp_pool_warn,
+                    t.dhcp_pool_critical,
+                );
+            }
+        }
+        let sized: Vec<_> = pools
+            .iter()
+            .filter_map(|p| p.leases_active.zip(p.size))
+            .collect();
+        let interfaces: Vec<&InterfaceSnapshot> =
+            parts.interfaces.iter().filter(|i| mine(&i.zone)).collect();
+        let busiest = interfaces
+            .iter()
+            .filter_map(|i| Some((i, i.utilisation?)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((i, u)) = busiest {
+            reason("uplink", &i.name, u, t.uplink_warn, t.uplink_critical);
+        }
+        if let Some(seats) = zone.seats.filter(|s| *s > 0) {
+            let per_seat = counts.clients as f64 / f64::from(seats);
+            reason(
+                "occupancy",
+                "",
+                per_seat,
+                t.occupancy_warn,
+                t.occupancy_critical,
+            );
+        }
+        let captures: Vec<_> = parts.captures.iter().filter(|c| mine(&c.zone)).collect();
+        let mut time_to_lease_p95: Option<f64> = None;
+        for c in &captures {
+            if let Some(p95) = parts
+                .recent_ttl
+                .get(c.interface.as_str())
+                .copied()
+                .flatten()
+            {
+                reason(
+                    "time_to_lease",
+                    &c.interface,
+                    p95,
+                    t.time_to_lease_warn,
+                    t.time_to_lease_critical,
+                );
+                time_to_lease_p95 = Some(time_to_lease_p95.map_or(p95, |v| v.max(p95)));
+            }
+        }
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.status));
+
+        let sum = |values: Vec<f64>| (!values.is_empty()).then(|| values.iter().sum::<f64>());
+        let aps: Vec<_> = parts
+            .aps
+            .iter()
+            .filter(|a| a.present && mine(&a.zone))
+            .collect();
+        let pool_usage = sized
+            .iter()
+            .map(|(a, s)| (*a, *s))
+            .reduce(|x, y| (x.0 + y.0, x.1 + y.1));
+        ZoneSnapshot {
+            id: zone.id.clone(),
+            name: zone.name.clone(),
+            seats: zone.seats,
+            clients: counts.clients,
+            clients_randomized: counts.randomized,
+            clients_by_source: counts.by_source,
+            unique_clients_estimate: self.registry.unique_in_zone(index).round(),
+            status: reasons.first().map_or(Status::Ok, |r| r.status),
+            reasons,
+            rx_bps: sum(interfaces.iter().filter_map(|i| i.rx_bps).collect()),
+            tx_bps: sum(interfaces.iter().filter_map(|i| i.tx_bps).collect()),
+            uplink_utilisation: busiest.map(|(_, u)| u),
+            stations: (!aps.is_empty()).then(|| aps.iter().map(|a| a.stations).sum()),
+            aps: aps.len() as u64,
+            pool_leases: pool_usage.map(|(a, _)| a),
+            pool_size: pool_usage.map(|(_, s)| s),
+            time_to_lease_p95,
+            probing_devices: sum(captures
+                .iter()
+                .map(|c| c.probing_devices_estimate)
+                .collect())
+            .filter(|_| captures.iter().any(|c| !c.channels.is_empty())),
+            history: Vec::new(),
+        }
+    }
+
+    pub fn snapshot(&mut self, now: Instant, wall: SystemTime) -> Snapshot {
+        self.registry.expire(now);
+        let generated_at = wall
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let counts = self.registry.counts(self.inventory.zones.len(), now);
+        let mut recent_ttl = BTreeMap::new();
+        for (interface, c) in &mut self.captures {
+            let recent = c
+                .recent_leases
+                .push(now, &c.totals.time_to_lease, LEASE_WINDOW);
+            recent_ttl.insert(interface.clone(), recent.quantile_bound(0.95));
+        }
+        let captures: Vec<CaptureSummary> = self
+            .captures
+            .iter()
+            .map(|(interface, c)| {
+                CaptureSummary::new(interface, self.zone_id(c.zone), &c.totals, &c.ap_names)
+            })
+            .collect();
+        let parts = Parts {
+            pools: self.pool_snapshots(),
+            interfaces: self.interface_snapshots(),
+            aps: self.ap_snapshots(),
+            captures,
+            recent_ttl: recent_ttl.iter().map(|(k, v)| (k.as_str(), *v)).collect(),
+        };
+        let mut zones: Vec<ZoneSnapshot> = counts
+            .into_iter()
+            .enumerate()
+            .map(|(index, c)| self.zone_snapshot(index, c, &parts))
+            .collect();
+        for (zone, history) in zones.iter_mut().zip(&mut self.history) {
+            history.record(Point {
+                at: generated_at,
+                clients: zone.clients,
+                uplink: zone.uplink_utilisation,
+                pool: zone
+                    .pool_leases
+                    .zip(zone.pool_size)
+                    .filter(|(_, s)| *s > 0)
+                    .map(|(a, s)| a as f64 / s as f64),
+            });
+            zone.history = history.points();
+        }
         Snapshot {
-            generated_at: wall
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            generated_at,
             venue: self.venue.clone(),
             event: self.event.clone(),
             tick_seconds: self.tick.as_secs_f64(),
@@ -312,23 +492,14 @@ impl Hub {
             status: zones.iter().map(|z| z.status).max().unwrap_or_default(),
             unique_clients_estimate: self.registry.unique_in_venue().round(),
             zones,
-            pools,
-            interfaces,
-            aps,
-            captures: self
-                .captures
-                .iter()
-                .map(|(interface, c)| {
-                    CaptureSummary::new(interface, zone_id(c.zone), &c.totals, &c.ap_names)
-                })
-                .collect(),
+            pools: parts.pools,
+            interfaces: parts.interfaces,
+            aps: parts.aps,
+            captures: parts.captures,
             sources: self.sources.values().cloned().collect(),
         }
     }
 
-    /// Applies reports as they come and publishes a snapshot every tick until `cancel` fires.
-    /// Ticks fall a tenth of a tick after the sources sample (they start together and sample
-    /// on the tick by default), so what a sample saw is published within one tick.
     pub async fn run(
         mut self,
         mut reports: mpsc::Receiver<Report>,
@@ -348,5 +519,81 @@ impl Hub {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::LinkKind;
+    use crate::privacy::ClientKey;
+    use crate::sources::Sighting;
+    use crate::sources::links::{Counters, Link};
+
+    fn hub(toml: &str) -> Hub {
+        let (config, _) = crate::config::parse("test.toml", toml, "host").expect("config");
+        let inventory = Arc::new(Inventory::new(&config));
+        Hub::new(&config, inventory)
+    }
+
+    fn report(payload: Payload) -> Report {
+        Report {
+            source: "test",
+            instance: "test".into(),
+            duration: Duration::ZERO,
+            outcome: Ok(payload),
+        }
+    }
+
+    fn interfaces(rx_bytes: u64) -> Payload {
+        Payload::Interfaces(vec![InterfaceSample {
+            link: Link {
+                index: 2,
+                name: "eth1".into(),
+                kind: LinkKind::Physical,
+                counters: Counters {
+                    rx_bytes,
+                    ..Counters::default()
+                },
+                up: true,
+                carrier: Some(true),
+                mtu: Some(1500),
+                speed_bps: Some(1_000_000),
+            },
+            zone: Some(0),
+        }])
+    }
+
+    #[test]
+    fn zones_turn_warn_and_critical_on_uplink_and_occupancy() {
+        let mut hub = hub(
+            "[[zone]]\nid = \"hall\"\nseats = 2\ninterfaces = [\"eth1\"]\n",
+        );
+        let t0 = Instant::now();
+        hub.apply(report(interfaces(0)), t0);
+        // 100 000 bytes in one second on a 1 Mbit/s link: 80 %, past the default 70 %.
+        hub.apply(report(interfaces(100_000)), t0 + Duration::from_secs(1));
+        let key = ClientKey::ephemeral();
+        let sightings: Vec<Sighting> = (0..5u8)
+            .map(|i| Sighting {
+                client: key.client(&[0, 1, 2, 3, 4, i]),
+                zone: 0,
+                age: Duration::ZERO,
+            })
+            .collect();
+        hub.apply(report(Payload::Clients(sightings)), t0);
+        let snapshot = hub.snapshot(t0 + Duration::from_secs(1), SystemTime::now());
+        let zone = &snapshot.zones[0];
+        assert_eq!(zone.uplink_utilisation, Some(0.8));
+        assert_eq!(zone.rx_bps, Some(800_000.0));
+        let kinds: Vec<_> = zone.reasons.iter().map(|r| (r.kind, r.status)).collect();
+        assert_eq!(
+            kinds,
+            [("occupancy", Status::Critical), ("uplink", Status::Warn)]
+        );
+        assert_eq!(zone.status, Status::Critical);
+        assert_eq!(snapshot.status, Status::Critical);
+        assert_eq!(zone.history.len(), 1);
+        assert_eq!(zone.history[0].clients, 5);
     }
 }

@@ -42,7 +42,7 @@ pub struct Snapshot {
 }
 
 /// One zone.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ZoneSnapshot {
     /// Stable id.
     pub id: String,
@@ -62,6 +62,28 @@ pub struct ZoneSnapshot {
     pub status: Status,
     /// Why the zone is not ok, worst first.
     pub reasons: Vec<Reason>,
+    /// Bits per second received on the zone's interfaces, when their rates are known.
+    pub rx_bps: Option<f64>,
+    /// Bits per second sent on the zone's interfaces, when their rates are known.
+    pub tx_bps: Option<f64>,
+    /// Utilisation (0..=1) of the zone's busiest interface with a known speed.
+    pub uplink_utilisation: Option<f64>,
+    /// Stations associated with the zone's access points, when hostapd reports them.
+    pub stations: Option<u64>,
+    /// Access points answering in the zone.
+    pub aps: u64,
+    /// Active leases in the zone's pools whose size is known.
+    pub pool_leases: Option<u64>,
+    /// Addresses in those pools.
+    pub pool_size: Option<u64>,
+    /// 95th percentile of DHCP DISCOVER→ACK in the last five minutes, as a bucket bound
+    /// (seconds), when the zone's captures saw leases.
+    pub time_to_lease_p95: Option<f64>,
+    /// Devices sending probe requests, estimated by the zone's captures since start.
+    pub probing_devices: Option<f64>,
+    /// The last hour, for sparklines (not in the JSON: the page draws it).
+    #[serde(skip)]
+    pub history: Vec<super::recent::Point>,
 }
 
 /// How a zone (or the venue) is doing; ordered from best to worst.
@@ -87,11 +109,12 @@ impl Status {
 /// One threshold a zone is past, in structured form (pages and reports word it per language).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reason {
-    /// What is measured: `dhcp_pool`.
+    /// What is measured: `dhcp_pool`, `uplink`, `occupancy` or `time_to_lease`.
     pub kind: &'static str,
-    /// Which one (a pool name).
+    /// Which one: a pool, an interface, a capture interface (empty for occupancy).
     pub subject: String,
-    /// The measured value (a ratio for pools).
+    /// The measured value: a ratio for pools, uplinks and occupancy (clients per seat),
+    /// seconds for time-to-lease.
     pub value: f64,
     /// The level it reached.
     pub status: Status,
@@ -137,6 +160,12 @@ pub struct InterfaceSnapshot {
     pub speed_bps: Option<u64>,
     /// Raw traffic counters.
     pub counters: Counters,
+    /// Received bits per second, once two samples are known.
+    pub rx_bps: Option<f64>,
+    /// Sent bits per second, once two samples are known.
+    pub tx_bps: Option<f64>,
+    /// The busier direction's share of the speed, when both are known.
+    pub utilisation: Option<f64>,
 }
 
 /// One source's health.

@@ -166,7 +166,7 @@ mod tests {
             clients_by_source: [("neighbours", 42)].into_iter().collect(),
             unique_clients_estimate: 57.0,
             status: crate::hub::Status::Critical,
-            reasons: Vec::new(),
+            ..Default::default()
         });
         tx.send_replace(Arc::new(snapshot));
         let (_, _, body) = get_text(app, "/metrics").await;
