@@ -143,7 +143,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tasks.spawn(Hub::new(&config, inventory).run(inbox, publish, cancel.clone()));
     tasks.spawn(stop_on_signal(cancel.clone()));
 
-    let app = web::app(AppState::new(snapshots), config.http.request_timeout);
+    let app = web::app(
+        AppState::new(snapshots, &config.venue),
+        config.http.request_timeout,
+    );
     let served = web::serve(listener, app, cancel.clone()).await;
     cancel.cancel();
     if tokio::time::timeout(SHUTDOWN_GRACE, async {

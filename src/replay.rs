@@ -178,7 +178,13 @@ pub async fn serve(replay: Replay, listen: SocketAddr) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         stop.cancel();
     });
-    let app = web::app(AppState::new(snapshots), Duration::from_secs(10));
+    let app = web::app(
+        AppState::new(
+            snapshots,
+            &crate::config::Config::zero_config("replay").venue,
+        ),
+        Duration::from_secs(10),
+    );
     web::serve(listener, app, cancel)
         .await
         .context("HTTP server failed")

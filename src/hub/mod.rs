@@ -41,17 +41,6 @@ struct Parts<'a> {
     recent_ttl: BTreeMap<&'a str, Option<f64>>,
 }
 
-/// Where `value` stands against a warn and a critical limit.
-fn level(value: f64, warn: f64, critical: f64) -> Status {
-    if value >= critical {
-        Status::Critical
-    } else if value >= warn {
-        Status::Warn
-    } else {
-        Status::Ok
-    }
-}
-
 #[derive(Default)]
 struct PoolState {
     /// The last sample of its lease file (without clients), while the file is readable.
@@ -239,7 +228,7 @@ impl Hub {
                 let zone = leases.and_then(|l| l.zone);
                 let t = self.thresholds_of(zone);
                 let status = usage.map_or(Status::Ok, |u| {
-                    level(u, t.dhcp_pool_warn, t.dhcp_pool_critical)
+                    Status::of(u, t.dhcp_pool_warn, t.dhcp_pool_critical)
                 });
                 PoolSnapshot {
                     name: name.clone(),
@@ -334,7 +323,7 @@ impl Hub {
         let mine = |z: &Option<String>| z.as_deref() == Some(zone.id.as_str());
         let mut reasons: Vec<Reason> = Vec::new();
         let mut reason = |kind, subject: &str, value: f64, warn, critical| {
-            let status = level(value, warn, critical);
+            let status = Status::of(value, warn, critical);
             if status != Status::Ok {
                 reasons.push(Reason {
                     kind,
@@ -435,6 +424,7 @@ impl Hub {
                 .collect())
             .filter(|_| captures.iter().any(|c| !c.channels.is_empty())),
             history: Vec::new(),
+            thresholds: t.clone(),
         }
     }
 
@@ -566,9 +556,7 @@ mod tests {
 
     #[test]
     fn zones_turn_warn_and_critical_on_uplink_and_occupancy() {
-        let mut hub = hub(
-            "[[zone]]\nid = \"hall\"\nseats = 2\ninterfaces = [\"eth1\"]\n",
-        );
+        let mut hub = hub("[[zone]]\nid = \"hall\"\nseats = 2\ninterfaces = [\"eth1\"]\n");
         let t0 = Instant::now();
         hub.apply(report(interfaces(0)), t0);
         // 100 000 bytes in one second on a 1 Mbit/s link: 80 %, past the default 70 %.

@@ -84,6 +84,9 @@ pub struct ZoneSnapshot {
     /// The last hour, for sparklines (not in the JSON: the page draws it).
     #[serde(skip)]
     pub history: Vec<super::recent::Point>,
+    /// The limits the zone's status was judged by.
+    #[serde(skip)]
+    pub thresholds: crate::config::Thresholds,
 }
 
 /// How a zone (or the venue) is doing; ordered from best to worst.
@@ -100,6 +103,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// Where `value` stands against a warn and a critical limit.
+    pub fn of(value: f64, warn: f64, critical: f64) -> Status {
+        if value >= critical {
+            Status::Critical
+        } else if value >= warn {
+            Status::Warn
+        } else {
+            Status::Ok
+        }
+    }
+
     /// The metric value: 0 ok, 1 warn, 2 critical.
     pub fn value(self) -> i64 {
         self as i64

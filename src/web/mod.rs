@@ -2,6 +2,7 @@
 
 pub mod capture_metrics;
 pub mod metrics;
+pub mod page;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use prometheus::{Encoder, TextEncoder};
 use tokio::net::TcpListener;
@@ -28,13 +29,20 @@ pub struct AppState {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     /// Metrics registry rendered by `/metrics`.
     pub registry: Arc<prometheus::Registry>,
+    /// The status page's settings and render cache.
+    pub pages: Arc<page::Pages>,
 }
 
 impl AppState {
-    /// State reading snapshots from `snapshots`, with the agent's metrics registry.
-    pub fn new(snapshots: watch::Receiver<Arc<Snapshot>>) -> AppState {
+    /// State reading snapshots from `snapshots`, with the agent's metrics registry and the
+    /// status page of `venue`.
+    pub fn new(
+        snapshots: watch::Receiver<Arc<Snapshot>>,
+        venue: &crate::config::Venue,
+    ) -> AppState {
         AppState {
             registry: Arc::new(metrics::registry(snapshots.clone())),
+            pages: Arc::new(page::Pages::new(venue)),
             snapshots,
         }
     }
@@ -45,12 +53,16 @@ const BODY_LIMIT: usize = 16 * 1024;
 
 /// The router, with timeouts, a body limit and gzip on every route.
 pub fn app(state: AppState, request_timeout: Duration) -> Router {
+    let pages = page::routes(page::PageState {
+        snapshots: state.snapshots.clone(),
+        pages: Arc::clone(&state.pages),
+    });
     Router::new()
-        .route("/", get(index))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/api/status", get(status))
         .with_state(state)
+        .merge(pages)
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
@@ -71,16 +83,6 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled().await })
         .await
-}
-
-async fn index() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><html lang=en><meta charset=utf-8>",
-        "<meta name=viewport content='width=device-width'><title>venuemon</title>",
-        "<h1>venuemon</h1><ul><li><a href=/metrics>/metrics</a> (Prometheus)</li>",
-        "<li><a href=/api/status>/api/status</a> (JSON snapshot)</li>",
-        "<li><a href=/healthz>/healthz</a></li></ul>"
-    ))
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
@@ -120,7 +122,13 @@ mod tests {
 
     fn test_app() -> (watch::Sender<Arc<Snapshot>>, Router) {
         let (tx, rx) = watch::channel(Arc::new(Snapshot::default()));
-        (tx, app(AppState::new(rx), Duration::from_secs(5)))
+        (
+            tx,
+            app(
+                AppState::new(rx, &crate::config::Config::zero_config("test").venue),
+                Duration::from_secs(5),
+            ),
+        )
     }
 
     async fn get_text(app: Router, uri: &str) -> (StatusCode, String, String) {

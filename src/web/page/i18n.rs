@@ -1,0 +1,377 @@
+//! Every word of the status page in French and English, number formatting per language, and
+//! the choice of language for a request (`?lang=`, then `Accept-Language`, then the config).
+
+use crate::config::Language;
+use crate::hub::{Reason, Status};
+
+/// The page's fixed strings in one language.
+pub struct Text {
+    /// BCP 47 tag for `<html lang>`.
+    pub lang: &'static str,
+    /// The other language: its tag and its name in itself, for the switch link.
+    pub other: (&'static str, &'static str),
+    pub ok: &'static str,
+    pub warn: &'static str,
+    pub critical: &'static str,
+    pub clients: &'static str,
+    pub seats: &'static str,
+    pub randomized: &'static str,
+    pub uplink: &'static str,
+    pub traffic: &'static str,
+    pub dhcp_pool: &'static str,
+    pub free: &'static str,
+    pub of: &'static str,
+    pub stations: &'static str,
+    pub aps: &'static str,
+    pub time_to_lease: &'static str,
+    pub probing: &'static str,
+    pub since_start: &'static str,
+    pub updated: &'static str,
+    /// "{} s ago", with `{}` replaced by the page's script.
+    pub age: &'static str,
+    pub stale: &'static str,
+    pub lost: &'static str,
+    pub sees: &'static str,
+    pub blind: &'static str,
+    pub no_source: &'static str,
+    pub no_data: &'static str,
+    pub details: &'static str,
+    pub back: &'static str,
+    pub last_hour: &'static str,
+    pub interfaces: &'static str,
+    pub interface: &'static str,
+    pub state: &'static str,
+    pub up: &'static str,
+    pub down: &'static str,
+    pub received: &'static str,
+    pub sent: &'static str,
+    pub speed: &'static str,
+    pub ap: &'static str,
+    pub band: &'static str,
+    pub channel: &'static str,
+    pub utilisation: &'static str,
+    pub pools: &'static str,
+    pub pool: &'static str,
+    pub leases: &'static str,
+    pub size: &'static str,
+    pub captures: &'static str,
+    pub frames: &'static str,
+    pub dropped: &'static str,
+    pub unanswered: &'static str,
+    pub not_found: &'static str,
+    pub venue_status: &'static str,
+    pub zones: &'static str,
+}
+
+const FR: Text = Text {
+    lang: "fr",
+    other: ("en", "English"),
+    ok: "OK",
+    warn: "Attention",
+    critical: "Critique",
+    clients: "Appareils",
+    seats: "places",
+    randomized: "adresse aléatoire",
+    uplink: "Liaison",
+    traffic: "Trafic",
+    dhcp_pool: "Pool DHCP",
+    free: "libres",
+    of: "sur",
+    stations: "Stations Wi-Fi",
+    aps: "bornes",
+    time_to_lease: "Délai d’obtention d’adresse (95 %)",
+    probing: "Appareils qui cherchent un réseau",
+    since_start: "depuis le début",
+    updated: "Données de",
+    age: "il y a {} s",
+    stale: "données anciennes",
+    lost: "Connexion perdue, reconnexion…",
+    sees: "Sources actives :",
+    blind: "Sources en panne :",
+    no_source: "aucune",
+    no_data: "Pas encore de données pour cette zone.",
+    details: "Détails",
+    back: "Toutes les zones",
+    last_hour: "Dernière heure",
+    interfaces: "Interfaces",
+    interface: "Interface",
+    state: "État",
+    up: "active",
+    down: "inactive",
+    received: "Reçu",
+    sent: "Envoyé",
+    speed: "Débit max.",
+    ap: "Borne",
+    band: "Bande",
+    channel: "Canal",
+    utilisation: "Occupation",
+    pools: "Pools DHCP",
+    pool: "Pool",
+    leases: "Baux actifs",
+    size: "Taille",
+    captures: "Captures",
+    frames: "Trames",
+    dropped: "perdues",
+    unanswered: "DISCOVER sans réponse",
+    not_found: "Cette zone n’existe pas.",
+    venue_status: "État du site",
+    zones: "Zones",
+};
+
+const EN: Text = Text {
+    lang: "en",
+    other: ("fr", "Français"),
+    ok: "OK",
+    warn: "Warning",
+    critical: "Critical",
+    clients: "Devices",
+    seats: "seats",
+    randomized: "randomized address",
+    uplink: "Uplink",
+    traffic: "Traffic",
+    dhcp_pool: "DHCP pool",
+    free: "free",
+    of: "of",
+    stations: "Wi-Fi stations",
+    aps: "access points",
+    time_to_lease: "Time to get an address (95 %)",
+    probing: "Devices looking for a network",
+    since_start: "since start",
+    updated: "Data from",
+    age: "{} s ago",
+    stale: "stale data",
+    lost: "Connection lost, reconnecting…",
+    sees: "Sources up:",
+    blind: "Sources down:",
+    no_source: "none",
+    no_data: "No data for this zone yet.",
+    details: "Details",
+    back: "All zones",
+    last_hour: "Last hour",
+    interfaces: "Interfaces",
+    interface: "Interface",
+    state: "State",
+    up: "up",
+    down: "down",
+    received: "Received",
+    sent: "Sent",
+    speed: "Speed",
+    ap: "Access point",
+    band: "Band",
+    channel: "Channel",
+    utilisation: "Utilisation",
+    pools: "DHCP pools",
+    pool: "Pool",
+    leases: "Active leases",
+    size: "Size",
+    captures: "Captures",
+    frames: "Frames",
+    dropped: "dropped",
+    unanswered: "Unanswered DISCOVERs",
+    not_found: "There is no such zone.",
+    venue_status: "Venue status",
+    zones: "Zones",
+};
+
+/// The strings of `language`.
+pub fn text(language: Language) -> &'static Text {
+    match language {
+        Language::Fr => &FR,
+        Language::En => &EN,
+    }
+}
+
+impl Text {
+    /// The word for a status (always shown beside its colour and icon).
+    pub fn status(&self, status: Status) -> &'static str {
+        match status {
+            Status::Ok => self.ok,
+            Status::Warn => self.warn,
+            Status::Critical => self.critical,
+        }
+    }
+
+    fn fr(&self) -> bool {
+        self.lang == "fr"
+    }
+
+    /// A decimal number with `digits` after the separator.
+    pub fn number(&self, value: f64, digits: usize) -> String {
+        let text = format!("{value:.digits$}");
+        if self.fr() {
+            text.replace('.', ",")
+        } else {
+            text
+        }
+    }
+
+    /// A ratio as a whole percentage: "97 %" (a narrow no-break space, as French and SI
+    /// typography both write it).
+    pub fn percent(&self, ratio: f64) -> String {
+        format!("{}\u{202f}%", self.number(ratio * 100.0, 0))
+    }
+
+    /// A count with thousands grouped.
+    pub fn count(&self, value: u64) -> String {
+        let digits = value.to_string();
+        let separator = if self.fr() { "\u{202f}" } else { "," };
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push_str(separator);
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// Bits per second with a unit people read.
+    pub fn rate(&self, bps: f64) -> String {
+        let (value, unit) = [(1e9, "Gbit/s"), (1e6, "Mbit/s"), (1e3, "kbit/s")]
+            .into_iter()
+            .find(|(scale, _)| bps >= *scale)
+            .map_or((bps, "bit/s"), |(scale, unit)| (bps / scale, unit));
+        let digits = if value < 10.0 && unit != "bit/s" {
+            1
+        } else {
+            0
+        };
+        format!("{}\u{a0}{unit}", self.number(value, digits))
+    }
+
+    /// Seconds, with milliseconds below one second.
+    pub fn seconds(&self, seconds: f64) -> String {
+        if seconds.is_infinite() {
+            // Above the last time-to-lease bucket.
+            return "> 30\u{a0}s".to_string();
+        }
+        if seconds < 1.0 {
+            format!("{}\u{a0}ms", self.number(seconds * 1000.0, 0))
+        } else {
+            format!("{}\u{a0}s", self.number(seconds, 1))
+        }
+    }
+
+    /// Why a zone is not ok, in plain words.
+    pub fn reason(&self, reason: &Reason) -> String {
+        let subject = &reason.subject;
+        let value = reason.value;
+        match (reason.kind, self.fr()) {
+            ("dhcp_pool", true) => format!("Pool DHCP {subject} utilisé à {}", self.percent(value)),
+            ("dhcp_pool", false) => format!("DHCP pool {subject} {} used", self.percent(value)),
+            ("uplink", true) => format!("Liaison {subject} chargée à {}", self.percent(value)),
+            ("uplink", false) => format!("Uplink {subject} at {}", self.percent(value)),
+            ("occupancy", true) => {
+                format!("{} appareils par place", self.number(value, 1))
+            }
+            ("occupancy", false) => format!("{} devices per seat", self.number(value, 1)),
+            ("time_to_lease", true) => format!(
+                "DHCP lent : 95\u{202f}% des adresses obtenues en {} ou plus",
+                self.seconds(value)
+            ),
+            ("time_to_lease", false) => format!(
+                "DHCP slow: 95\u{202f}% of addresses take up to {}",
+                self.seconds(value)
+            ),
+            (kind, _) => format!("{kind} {subject}"),
+        }
+    }
+}
+
+/// The language of a request: `?lang=` if it names one, else the first of `fr`/`en` the
+/// browser prefers (by `q`), else the configured default.
+pub fn negotiate(
+    query: Option<&str>,
+    accept_language: Option<&str>,
+    default: Language,
+) -> Language {
+    let known = |tag: &str| {
+        let primary = tag.split(['-', '_']).next().unwrap_or_default();
+        if primary.eq_ignore_ascii_case("fr") {
+            Some(Language::Fr)
+        } else if primary.eq_ignore_ascii_case("en") {
+            Some(Language::En)
+        } else {
+            None
+        }
+    };
+    if let Some(language) = query.and_then(known) {
+        return language;
+    }
+    let mut best: Option<(f64, Language)> = None;
+    for item in accept_language.unwrap_or_default().split(',') {
+        let mut parts = item.split(';');
+        let Some(language) = parts.next().map(str::trim).and_then(known) else {
+            continue;
+        };
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f64>().ok())
+            .unwrap_or(1.0);
+        if q > 0.0 && best.is_none_or(|(best_q, _)| q > best_q) {
+            best = Some((q, language));
+        }
+    }
+    best.map_or(default, |(_, language)| language)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_follows_query_then_browser_then_config() {
+        use Language::{En, Fr};
+        assert_eq!(negotiate(Some("en"), Some("fr-CA"), Fr), En);
+        assert_eq!(negotiate(Some("de"), Some("fr-CA,fr;q=0.9"), En), Fr);
+        assert_eq!(negotiate(None, Some("de-DE,en;q=0.5,fr;q=0.7"), En), Fr);
+        assert_eq!(negotiate(None, Some("en-GB;q=0.8, fr;q=0"), Fr), En);
+        assert_eq!(negotiate(None, Some("de, *;q=0.1"), Fr), Fr);
+        assert_eq!(negotiate(None, Some(";;,q=,;q=x"), En), En);
+        assert_eq!(negotiate(None, None, Fr), Fr);
+    }
+
+    #[test]
+    fn numbers_follow_the_language() {
+        let (fr, en) = (text(Language::Fr), text(Language::En));
+        assert_eq!(fr.percent(0.974), "97\u{202f}%");
+        assert_eq!(en.number(1.25, 1), "1.2");
+        assert_eq!(fr.number(1.25, 1), "1,2");
+        assert_eq!(fr.count(1_234_567), "1\u{202f}234\u{202f}567");
+        assert_eq!(en.count(1_234), "1,234");
+        assert_eq!(en.count(12), "12");
+        assert_eq!(en.rate(12_345_678.0), "12\u{a0}Mbit/s");
+        assert_eq!(fr.rate(1_500.0), "1,5\u{a0}kbit/s");
+        assert_eq!(en.rate(0.0), "0\u{a0}bit/s");
+        assert_eq!(en.seconds(0.25), "250\u{a0}ms");
+        assert_eq!(fr.seconds(2.0), "2,0\u{a0}s");
+    }
+
+    #[test]
+    fn every_reason_is_worded_in_both_languages() {
+        for kind in ["dhcp_pool", "uplink", "occupancy", "time_to_lease"] {
+            let reason = Reason {
+                kind,
+                subject: "hall-a".into(),
+                value: 0.97,
+                status: Status::Critical,
+            };
+            let (fr, en) = (
+                text(Language::Fr).reason(&reason),
+                text(Language::En).reason(&reason),
+            );
+            assert_ne!(fr, en, "{kind}");
+            assert!(!fr.contains(kind) && !en.contains(kind), "{fr} / {en}");
+        }
+        let pool = Reason {
+            kind: "dhcp_pool",
+            subject: "hall-a".into(),
+            value: 0.97,
+            status: Status::Critical,
+        };
+        assert_eq!(
+            text(Language::En).reason(&pool),
+            "DHCP pool hall-a 97\u{202f}% used"
+        );
+    }
+}

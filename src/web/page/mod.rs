@@ -1,0 +1,425 @@
+//! The status page staff read on a phone: `/` (one tile per zone, worst first), `/zone/{id}`
+//! (one zone with its APs, interfaces, pools and last hour), `/events` (server-sent events
+//! pushing the tiles that changed each tick) and the page's two static files.
+//!
+//! Everything is rendered on the server from the snapshot. Tiles are rendered once per
+//! snapshot and language and shared by every request and event stream.
+
+mod i18n;
+mod sparkline;
+mod view;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use futures_util::stream::{self, Stream};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::config::{Language, Venue};
+use crate::hub::Snapshot;
+pub use i18n::{Text, negotiate, text};
+use view::{Detail, Header, Tile};
+
+const CSS: &str = include_str!("static/app.css");
+const JS: &str = include_str!("static/app.js");
+
+/// FNV-1a, at compile time: names the static files after their content, so they can be
+/// cached forever and a new build is fetched at once.
+const fn fnv(bytes: &[u8]) -> u32 {
+    let mut hash = 0x811c_9dc5_u32;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash = (hash ^ bytes[i] as u32).wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    hash
+}
+
+/// File names of the page's static files.
+pub struct Assets {
+    pub css: String,
+    pub js: String,
+}
+
+/// What the page needs besides the snapshot: the default language, the venue's time zone,
+/// and the tiles rendered for the latest snapshot.
+pub struct Pages {
+    language: Language,
+    timezone: jiff::tz::TimeZone,
+    assets: Assets,
+    rendered: Mutex<HashMap<&'static str, Arc<Rendered>>>,
+}
+
+impl Pages {
+    /// Pages in `venue`'s language and time zone (UTC, with a warning, if the system does
+    /// not know the zone).
+    pub fn new(venue: &Venue) -> Pages {
+        let timezone = jiff::tz::TimeZone::get(&venue.timezone).unwrap_or_else(|e| {
+            tracing::warn!(timezone = %venue.timezone, error = %e,
+                "unknown time zone: the status page shows UTC; check [venue] timezone \
+                 (an IANA name such as \"America/Toronto\") and that tzdata is installed");
+            jiff::tz::TimeZone::UTC
+        });
+        Pages {
+            language: venue.language,
+            timezone,
+            assets: Assets {
+                css: format!("app.{:08x}.css", fnv(CSS.as_bytes())),
+                js: format!("app.{:08x}.js", fnv(JS.as_bytes())),
+            },
+            rendered: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The tiles and header of `snapshot` in `text`'s language, rendered once.
+    fn rendered(&self, snapshot: &Arc<Snapshot>, text: &'static Text) -> Arc<Rendered> {
+        let mut cache = self.rendered.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = cache
+            .get(text.lang)
+            .filter(|r| Arc::ptr_eq(&r.snapshot, snapshot))
+        {
+            return Arc::clone(r);
+        }
+        let rendered = Arc::new(Rendered::new(snapshot, text, &self.timezone));
+        cache.insert(text.lang, Arc::clone(&rendered));
+        rendered
+    }
+}
+
+/// One snapshot's tiles (worst first) and header, as HTML.
+struct Rendered {
+    snapshot: Arc<Snapshot>,
+    header: String,
+    /// `(zone id, tile html)`, worst status first, then in config order.
+    tiles: Vec<(String, Arc<str>)>,
+}
+
+impl Rendered {
+    fn new(
+        snapshot: &Arc<Snapshot>,
+        text: &'static Text,
+        timezone: &jiff::tz::TimeZone,
+    ) -> Rendered {
+        let mut zones: Vec<_> = snapshot.zones.iter().collect();
+        zones.sort_by_key(|z| std::cmp::Reverse(z.status));
+        Rendered {
+            snapshot: Arc::clone(snapshot),
+            header: render(&Header::new(text, snapshot, timezone)),
+            tiles: zones
+                .into_iter()
+                .map(|z| (z.id.clone(), Arc::from(render(&Tile::new(text, "", z)))))
+                .collect(),
+        }
+    }
+}
+
+/// Renders a template; the templates only format values, so this cannot fail in practice,
+/// and if it ever did the page shows the error instead of a blank.
+fn render(template: &impl Template) -> String {
+    template.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "page template failed");
+        format!("<p>template error: {e}</p>")
+    })
+}
+
+/// What every page shares (askama's `base.html` reads it as `f`).
+struct Frame<'a> {
+    text: &'static Text,
+    root: &'static str,
+    assets: &'a Assets,
+    refresh: u64,
+    tick: f64,
+    generated_at: u64,
+    header: &'a str,
+    version: &'static str,
+    venue: &'a str,
+    word: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct Index<'a> {
+    f: Frame<'a>,
+    tiles: Vec<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "zone.html")]
+struct ZonePage<'a> {
+    f: Frame<'a>,
+    id: &'a str,
+    name: &'a str,
+    tile: &'a str,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "missing.html")]
+struct Missing<'a> {
+    f: Frame<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "detail.html")]
+struct DetailHtml<'a> {
+    text: &'a Text,
+    sparks: Vec<view::Spark>,
+    tables: Vec<view::Table>,
+}
+
+fn detail_html(
+    text: &'static Text,
+    snapshot: &Snapshot,
+    zone: &crate::hub::ZoneSnapshot,
+) -> String {
+    let Detail { sparks, tables } = Detail::new(text, snapshot, zone);
+    render(&DetailHtml {
+        text,
+        sparks,
+        tables,
+    })
+}
+
+/// What the page routes share.
+#[derive(Clone)]
+pub struct PageState {
+    /// The latest snapshot.
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// Settings and the render cache.
+    pub pages: Arc<Pages>,
+}
+
+/// `?lang=` and, for `/events`, `?zone=`.
+#[derive(Deserialize)]
+struct PageQuery {
+    lang: Option<String>,
+    zone: Option<String>,
+}
+
+impl PageState {
+    fn text(&self, query: &PageQuery, headers: &HeaderMap) -> &'static Text {
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        text(negotiate(
+            query.lang.as_deref(),
+            accept,
+            self.pages.language,
+        ))
+    }
+
+    fn frame<'a>(&'a self, text: &'static Text, root: &'static str, r: &'a Rendered) -> Frame<'a> {
+        let snapshot = &r.snapshot;
+        Frame {
+            text,
+            root,
+            assets: &self.pages.assets,
+            // Without script: reload about every tick, never faster than every 5 s.
+            refresh: (snapshot.tick_seconds.ceil() as u64).max(5),
+            tick: snapshot.tick_seconds,
+            generated_at: snapshot.generated_at,
+            header: &r.header,
+            version: env!("CARGO_PKG_VERSION"),
+            venue: &snapshot.venue,
+            word: text.status(snapshot.status),
+        }
+    }
+}
+
+/// The page's routes, to be merged into the agent's router.
+pub fn routes(state: PageState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/zone/{id}", get(zone))
+        .route("/events", get(events))
+        .route("/static/{file}", get(asset))
+        .with_state(state)
+}
+
+/// Headers of every HTML page: never cached stale, one per language, and no script or
+/// resource from anywhere but the agent (a hostile name that slipped through escaping still
+/// could not run).
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::VARY, "Accept-Language"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                 connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(body),
+    )
+        .into_response()
+}
+
+async fn index(
+    State(state): State<PageState>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let text = state.text(&query, &headers);
+    let snapshot = Arc::clone(&state.snapshots.borrow());
+    let r = state.pages.rendered(&snapshot, text);
+    let page = Index {
+        f: state.frame(text, "", &r),
+        tiles: r.tiles.iter().map(|(_, html)| &**html).collect(),
+    };
+    html(StatusCode::OK, render(&page))
+}
+
+async fn zone(
+    State(state): State<PageState>,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let text = state.text(&query, &headers);
+    let snapshot = Arc::clone(&state.snapshots.borrow());
+    let r = state.pages.rendered(&snapshot, text);
+    let frame = state.frame(text, "../", &r);
+    let found = snapshot.zones.iter().find(|z| z.id == id);
+    let Some((zone, (_, tile))) = found.zip(r.tiles.iter().find(|(z, _)| *z == id)) else {
+        return html(StatusCode::NOT_FOUND, render(&Missing { f: frame }));
+    };
+    // Tiles are rendered for `/`; on this page their links go up one level.
+    let tile = tile.replacen("href=\"zone/", "href=\"../zone/", 1);
+    let page = ZonePage {
+        f: frame,
+        id: &zone.id,
+        name: &zone.name,
+        tile: &tile,
+        detail: detail_html(text, &snapshot, zone),
+    };
+    html(StatusCode::OK, render(&page))
+}
+
+async fn asset(Path(file): Path<String>, State(state): State<PageState>) -> Response {
+    let assets = &state.pages.assets;
+    let (content_type, body) = if file == assets.css {
+        ("text/css; charset=utf-8", CSS)
+    } else if file == assets.js {
+        ("text/javascript; charset=utf-8", JS)
+    } else {
+        return (StatusCode::NOT_FOUND, "no such file\n").into_response();
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// One event of `/events`: the header, the tiles that changed since the last event of this
+/// stream, the order of all tiles, and for a zone page its detail.
+#[derive(Serialize)]
+struct Update<'a> {
+    generated_at: u64,
+    header: &'a str,
+    tiles: Vec<TileUpdate<'a>>,
+    order: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TileUpdate<'a> {
+    id: &'a str,
+    html: &'a str,
+}
+
+/// What one event stream remembers between ticks.
+struct EventStream {
+    state: PageState,
+    text: &'static Text,
+    zone: Option<String>,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    sent: HashMap<String, Arc<str>>,
+    first: bool,
+}
+
+impl EventStream {
+    /// Waits for the next snapshot (none for the first event) and words the update.
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, EventStream)> {
+        if !std::mem::take(&mut self.first) {
+            self.snapshots.changed().await.ok()?;
+        }
+        let snapshot = Arc::clone(&self.snapshots.borrow_and_update());
+        let r = self.state.pages.rendered(&snapshot, self.text);
+        let only = self.zone.as_deref();
+        let mut tiles = Vec::new();
+        for (id, html) in &r.tiles {
+            if only.is_some_and(|z| z != id) {
+                continue;
+            }
+            let changed = self
+                .sent
+                .get(id)
+                .is_none_or(|sent| !Arc::ptr_eq(sent, html) && sent != html);
+            if changed {
+                self.sent.insert(id.clone(), Arc::clone(html));
+                tiles.push(TileUpdate { id, html });
+            }
+        }
+        let detail = only.and_then(|id| {
+            let zone = snapshot.zones.iter().find(|z| z.id == id)?;
+            Some(detail_html(self.text, &snapshot, zone))
+        });
+        let update = Update {
+            generated_at: snapshot.generated_at,
+            header: &r.header,
+            tiles,
+            order: r.tiles.iter().map(|(id, _)| id.as_str()).collect(),
+            detail,
+        };
+        let data = serde_json::to_string(&update).unwrap_or_default();
+        let event = Event::default()
+            .event("update")
+            .retry(Duration::from_secs(3))
+            .data(data);
+        Some((Ok(event), self))
+    }
+}
+
+async fn events(
+    State(state): State<PageState>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let text = state.text(&query, &headers);
+    let start = EventStream {
+        snapshots: state.snapshots.clone(),
+        state,
+        text,
+        zone: query.zone,
+        sent: HashMap::new(),
+        first: true,
+    };
+    Sse::new(stream::unfold(start, EventStream::next))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

@@ -1,0 +1,75 @@
+//! Sparklines drawn on the server: an SVG path over the last hour, so the page needs no
+//! script or library to show a trend.
+
+use crate::hub::recent::{BUCKET_SECONDS, BUCKETS};
+
+/// Drawing area of every sparkline, in SVG user units (the CSS scales it).
+pub const WIDTH: f64 = 240.0;
+/// Height of the drawing area.
+pub const HEIGHT: f64 = 40.0;
+
+/// The `d` attribute of a path through `values` (one per bucket, `(unix seconds, value)`),
+/// placed on an hour ending at `now`, scaled so that `top` (at least) reaches the top. A
+/// missing value or a missing bucket breaks the line. Empty when there is nothing to draw.
+pub fn path(values: &[(u64, Option<f64>)], now: u64, top: f64) -> String {
+    let span = (BUCKET_SECONDS * BUCKETS as u64) as f64;
+    let start = now.saturating_sub(span as u64);
+    let top = values
+        .iter()
+        .filter_map(|(_, v)| *v)
+        .fold(top, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let mut d = String::new();
+    let mut previous: Option<u64> = None;
+    for (at, value) in values {
+        let Some(value) = value.filter(|v| v.is_finite()) else {
+            previous = None;
+            continue;
+        };
+        if *at < start {
+            continue;
+        }
+        let x = (*at - start) as f64 / span * WIDTH;
+        let y = HEIGHT - (value / top).clamp(0.0, 1.0) * (HEIGHT - 2.0) - 1.0;
+        let joined = previous.is_some_and(|p| at.saturating_sub(p) <= BUCKET_SECONDS);
+        if !d.is_empty() {
+            d.push(' ');
+        }
+        d.push(if joined { 'L' } else { 'M' });
+        d.push_str(&format!("{x:.1} {y:.1}"));
+        if !joined {
+            // A lone point still shows: a short horizontal stroke.
+            d.push_str(&format!(" h{:.1}", 0.5));
+        }
+        previous = Some(*at);
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_break_at_gaps_and_scale_to_the_top() {
+        let now = 10_000;
+        let values = [
+            (now - 120, Some(0.5)),
+            (now - 90, Some(1.0)),
+            (now - 60, None),
+            (now - 30, Some(0.0)),
+        ];
+        let d = path(&values, now, 1.0);
+        assert_eq!(d.matches('M').count(), 2, "{d}");
+        assert_eq!(d.matches('L').count(), 1, "{d}");
+        assert!(d.contains("L236.0 1.0"), "1.0 is at the top: {d}");
+        assert!(d.ends_with("M238.0 39.0 h0.5"), "0 at the bottom: {d}");
+        assert_eq!(path(&[], now, 1.0), "");
+        assert_eq!(path(&[(now, Some(f64::NAN))], now, 1.0), "");
+        // Counts scale to their own maximum.
+        let d = path(&[(now, Some(50.0))], now, 1.0);
+        assert!(d.contains(" 1.0"), "{d}");
+        // Points older than an hour are left out.
+        assert_eq!(path(&[(now - 7200, Some(1.0))], now, 1.0), "");
+    }
+}
