@@ -19,31 +19,35 @@ pub fn path(values: &[(u64, Option<f64>)], now: u64, top: f64) -> String {
         .filter_map(|(_, v)| *v)
         .fold(top, f64::max)
         .max(f64::MIN_POSITIVE);
-    let mut d = String::new();
+    // Runs of consecutive buckets, each drawn as one line.
+    let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut previous: Option<u64> = None;
     for (at, value) in values {
-        let Some(value) = value.filter(|v| v.is_finite()) else {
+        let Some(value) = value.filter(|v| v.is_finite()).filter(|_| *at >= start) else {
             previous = None;
             continue;
         };
-        if *at < start {
-            continue;
-        }
         let x = (*at - start) as f64 / span * WIDTH;
         let y = HEIGHT - (value / top).clamp(0.0, 1.0) * (HEIGHT - 2.0) - 1.0;
-        let joined = previous.is_some_and(|p| at.saturating_sub(p) <= BUCKET_SECONDS);
-        if !d.is_empty() {
-            d.push(' ');
-        }
-        d.push(if joined { 'L' } else { 'M' });
-        d.push_str(&format!("{x:.1} {y:.1}"));
-        if !joined {
-            // A lone point still shows: a short horizontal stroke.
-            d.push_str(&format!(" h{:.1}", 0.5));
+        match runs.last_mut() {
+            Some(run) if previous.is_some_and(|p| at.saturating_sub(p) <= BUCKET_SECONDS) => {
+                run.push((x, y));
+            }
+            _ => runs.push(vec![(x, y)]),
         }
         previous = Some(*at);
     }
-    d
+    let mut d = Vec::new();
+    for run in runs {
+        for (i, (x, y)) in run.iter().enumerate() {
+            d.push(format!("{}{x:.1} {y:.1}", if i == 0 { 'M' } else { 'L' }));
+        }
+        if run.len() == 1 {
+            // A lone point still shows: a short horizontal stroke.
+            d.push("h0.5".to_string());
+        }
+    }
+    d.join(" ")
 }
 
 #[cfg(test)]
@@ -62,7 +66,7 @@ mod tests {
         let d = path(&values, now, 1.0);
         assert_eq!(d.matches('M').count(), 2, "{d}");
         assert_eq!(d.matches('L').count(), 1, "{d}");
-        assert!(d.contains("L236.0 1.0"), "1.0 is at the top: {d}");
+        assert!(d.contains("L234.0 1.0"), "1.0 is at the top: {d}");
         assert!(d.ends_with("M238.0 39.0 h0.5"), "0 at the bottom: {d}");
         assert_eq!(path(&[], now, 1.0), "");
         assert_eq!(path(&[(now, Some(f64::NAN))], now, 1.0), "");
