@@ -7,6 +7,8 @@
 
 mod i18n;
 mod sparkline;
+#[cfg(test)]
+mod tests;
 mod view;
 
 use std::collections::HashMap;
@@ -207,13 +209,22 @@ struct PageQuery {
 }
 
 impl PageState {
+    /// The language of a request: `?lang=`, else the language chosen earlier (a cookie set
+    /// by `?lang=`), else the browser's, else the config's.
     fn text(&self, query: &PageQuery, headers: &HeaderMap) -> &'static Text {
-        let accept = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok());
+        let value = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        let chosen = query.lang.as_deref().or_else(|| {
+            value(header::COOKIE)?
+                .split(';')
+                .find_map(|c| c.trim().strip_prefix(LANGUAGE_COOKIE)?.strip_prefix('='))
+        });
         text(negotiate(
-            query.lang.as_deref(),
-            accept,
+            chosen,
+            value(header::ACCEPT_LANGUAGE),
             self.pages.language,
         ))
     }
@@ -246,15 +257,18 @@ pub fn routes(state: PageState) -> Router {
         .with_state(state)
 }
 
+/// The cookie remembering a language picked with `?lang=`.
+const LANGUAGE_COOKIE: &str = "venuemon_lang";
+
 /// Headers of every HTML page: never cached stale, one per language, and no script or
 /// resource from anywhere but the agent (a hostile name that slipped through escaping still
-/// could not run).
-fn html(status: StatusCode, body: String) -> Response {
-    (
+/// could not run). A language picked with `?lang=` is remembered for the next pages.
+fn html(status: StatusCode, text: &Text, query: &PageQuery, body: String) -> Response {
+    let mut response = (
         status,
         [
             (header::CACHE_CONTROL, "no-cache"),
-            (header::VARY, "Accept-Language"),
+            (header::VARY, "Accept-Language, Cookie"),
             (
                 header::CONTENT_SECURITY_POLICY,
                 "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
@@ -265,7 +279,17 @@ fn html(status: StatusCode, body: String) -> Response {
         ],
         Html(body),
     )
-        .into_response()
+        .into_response();
+    if query.lang.as_deref() == Some(text.lang) {
+        let cookie = format!(
+            "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            text.lang
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+        }
+    }
+    response
 }
 
 async fn index(
@@ -280,7 +304,7 @@ async fn index(
         f: state.frame(text, "", &r),
         tiles: r.tiles.iter().map(|(_, html)| &**html).collect(),
     };
-    html(StatusCode::OK, render(&page))
+    html(StatusCode::OK, text, &query, render(&page))
 }
 
 async fn zone(
@@ -295,7 +319,12 @@ async fn zone(
     let frame = state.frame(text, "../", &r);
     let found = snapshot.zones.iter().find(|z| z.id == id);
     let Some((zone, (_, tile))) = found.zip(r.tiles.iter().find(|(z, _)| *z == id)) else {
-        return html(StatusCode::NOT_FOUND, render(&Missing { f: frame }));
+        return html(
+            StatusCode::NOT_FOUND,
+            text,
+            &query,
+            render(&Missing { f: frame }),
+        );
     };
     // Tiles are rendered for `/`; on this page their links go up one level.
     let tile = tile.replacen("href=\"zone/", "href=\"../zone/", 1);
@@ -306,7 +335,7 @@ async fn zone(
         tile: &tile,
         detail: detail_html(text, &snapshot, zone),
     };
-    html(StatusCode::OK, render(&page))
+    html(StatusCode::OK, text, &query, render(&page))
 }
 
 async fn asset(Path(file): Path<String>, State(state): State<PageState>) -> Response {
