@@ -375,6 +375,10 @@ impl Cdp {
         let text = match self.socket.read() {
             Ok(Message::Text(text)) => text,
             Ok(_) => return Value::Null,
+            // A signal (another test's child exiting) interrupted the read: read again.
+            Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+                return Value::Null;
+            }
             Err(e) => panic!("no answer from chromium to {waiting_for} within {TIMEOUT:?}: {e}"),
         };
         let message: Value = serde_json::from_str(text.as_str())

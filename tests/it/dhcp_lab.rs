@@ -21,7 +21,7 @@ exit 0
 "#;
 
 /// Children killed when dropped (servers and clients).
-struct Processes(Vec<Child>);
+pub struct Processes(pub Vec<Child>);
 
 impl Drop for Processes {
     fn drop(&mut self) {
@@ -41,7 +41,7 @@ fn spawn(args: &[&str]) -> Child {
         .unwrap_or_else(|e| panic!("cannot start {args:?}: {e}"))
 }
 
-fn script(dir: &Path) -> String {
+pub fn script(dir: &Path) -> String {
     let path = dir.join("client-script");
     std::fs::write(&path, CLIENT_SCRIPT).expect("write script");
     common::run("chmod", &["+x", path.to_str().expect("utf-8")]);
@@ -49,7 +49,7 @@ fn script(dir: &Path) -> String {
 }
 
 /// dnsmasq in the hall, DHCP only (`--port=0`), leases in `dir`.
-fn dnsmasq(hall: &Hall, dir: &Path, range: &str) -> Child {
+pub fn dnsmasq(hall: &Hall, dir: &Path, range: &str) -> Child {
     let leases = format!("--dhcp-leasefile={}", dir.join("dnsmasq.leases").display());
     let range = format!("--dhcp-range={range},255.255.255.0,10m");
     spawn(&[
@@ -86,7 +86,7 @@ fn dhclient_files(dir: &Path, n: usize) -> [String; 6] {
 }
 
 /// A DHCP client in client namespace `n`: udhcpc for even `n`, dhclient for odd.
-fn client(hall: &Hall, n: usize, dir: &Path, script: &str, hostname: &str) -> Child {
+pub fn client(hall: &Hall, n: usize, dir: &Path, script: &str, hostname: &str) -> Child {
     let ns = &hall.clients[n].0;
     if n % 2 == 0 {
         let host = format!("hostname:{hostname}");
@@ -128,12 +128,12 @@ fn release(hall: &Hall, n: usize, child: &mut Child, dir: &Path, script: &str) {
 }
 
 /// MAC of client `n`: every third one locally administered (randomized).
-fn mac(n: usize) -> String {
+pub fn mac(n: usize) -> String {
     let first = if n % 3 == 0 { "06" } else { "00" };
     format!("{first}:16:3e:5d:{:02x}:{:02x}", n / 256, n % 256)
 }
 
-fn require_dhcp_tools() {
+pub fn require_dhcp_tools() {
     common::require_root("the DHCP lab");
     common::require_tool("dnsmasq", "dnsmasq");
     common::require_tool("udhcpc", "udhcpc");

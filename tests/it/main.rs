@@ -9,5 +9,6 @@ mod golden;
 mod hostapd_lab;
 mod hostile;
 mod lab;
+mod page;
 mod replay;
 mod venue;

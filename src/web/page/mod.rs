@@ -34,6 +34,7 @@ use view::{Detail, Header, Tile};
 
 const CSS: &str = include_str!("static/app.css");
 const JS: &str = include_str!("static/app.js");
+const ICON: &str = include_str!("static/icon.svg");
 
 /// FNV-1a, at compile time: names the static files after their content, so they can be
 /// cached forever and a new build is fetched at once.
@@ -51,6 +52,7 @@ const fn fnv(bytes: &[u8]) -> u32 {
 pub struct Assets {
     pub css: String,
     pub js: String,
+    pub icon: String,
 }
 
 /// What the page needs besides the snapshot: the default language, the venue's time zone,
@@ -78,6 +80,7 @@ impl Pages {
             assets: Assets {
                 css: format!("app.{:08x}.css", fnv(CSS.as_bytes())),
                 js: format!("app.{:08x}.js", fnv(JS.as_bytes())),
+                icon: format!("icon.{:08x}.svg", fnv(ICON.as_bytes())),
             },
             rendered: Mutex::new(HashMap::new()),
         }
@@ -344,6 +347,8 @@ async fn asset(Path(file): Path<String>, State(state): State<PageState>) -> Resp
         ("text/css; charset=utf-8", CSS)
     } else if file == assets.js {
         ("text/javascript; charset=utf-8", JS)
+    } else if file == assets.icon {
+        ("image/svg+xml", ICON)
     } else {
         return (StatusCode::NOT_FOUND, "no such file\n").into_response();
     };

@@ -384,7 +384,7 @@ async fn static_files_are_cached_forever_and_named_by_content() {
         .skip(1)
         .filter_map(|rest| rest.split('"').next())
         .collect();
-    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(names.len(), 3, "{names:?}");
     for name in names {
         let reply = get(&app, &format!("/static/{name}"), &[]).await;
         assert_eq!(reply.status, StatusCode::OK, "{name}");

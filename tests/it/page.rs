@@ -1,0 +1,322 @@
+//! The status page in a real browser (Debian's chromium, headless) against a running agent:
+//! phone and wall-screen sizes, live colour change over server-sent events when a real DHCP
+//! pool fills, hostile names, the no-script fallback and reconnection. Screenshots are saved
+//! under `target/screenshots/`. Needs root (the lab), dnsmasq, DHCP clients and chromium.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::browser::{Browser, Options, Page, screenshot_dir};
+use crate::common::{self, Agent};
+use crate::dhcp_lab::{Processes, client, dnsmasq, mac, require_dhcp_tools, script};
+use crate::venue::Hall;
+
+const VENUE: &str = "Centre <script>alert('venue')</script> & \"Co\"";
+const ZONE: &str = "<img src=x onerror=alert('zone')>Salle B";
+const HOSTNAME: &str = "<script>alert('host')</script>";
+
+/// The agent's config: zone `hall` (seats 10, the hall's dnsmasq pool of 10) and a second
+/// zone with a hostile name.
+fn config(dir: &Path, leases: &Path, port: u16) -> String {
+    format!(
+        r#"
+[venue]
+name = "{venue}"
+event = "lab"
+language = "en"
+
+[http]
+listen = "0.0.0.0:{port}"
+
+[agent]
+tick = "1s"
+active_window = "1m"
+state_dir = "{state}"
+
+[interfaces]
+include = ["vh*", "hall0"]
+
+[[zone]]
+id = "hall"
+name = "Salle A"
+seats = 100
+interfaces = ["hall0"]
+
+[[zone]]
+id = "annex"
+name = "{zone}"
+
+[thresholds]
+dhcp_pool_warn = 50
+dhcp_pool_critical = 90
+
+[[source.dhcp]]
+kind = "dnsmasq"
+name = "hall-pool"
+leases = "{leases}"
+pool = "10.77.0.10-10.77.0.19"
+zone = "hall"
+"#,
+        venue = VENUE.replace('\\', "\\\\").replace('"', "\\\""),
+        zone = ZONE.replace('"', "\\\""),
+        state = dir.join("state").display(),
+        leases = leases.display(),
+    )
+}
+
+/// A link from the test's namespace into the hall, so the browser here reaches the agent
+/// there: `10.78.0.1` here, `10.78.0.2` in the hall.
+fn uplink(hall: &Hall) -> String {
+    let here = format!("vmup{}", std::process::id() % 100_000);
+    common::run(
+        "ip",
+        &[
+            "link",
+            "add",
+            &here,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "up0",
+            "netns",
+            &hall.hall.0,
+        ],
+    );
+    common::run("ip", &["addr", "add", "10.78.0.1/30", "dev", &here]);
+    common::run("ip", &["link", "set", &here, "up"]);
+    hall.hall.ip(&["addr", "add", "10.78.0.2/30", "dev", "up0"]);
+    hall.hall.ip(&["link", "set", "up0", "up"]);
+    "10.78.0.2".to_string()
+}
+
+/// What every page load must hold: no console error, nothing fetched from anywhere but the
+/// agent, no dialog opened by injected script, the hostile names shown as text.
+fn assert_clean(page: &mut Page, origin: &str) {
+    page.eval("1"); // collect the events that arrived meanwhile
+    assert_eq!(
+        page.console_errors(),
+        Vec::<String>::new(),
+        "console errors"
+    );
+    let foreign: Vec<String> = page
+        .requests()
+        .into_iter()
+        .filter(|url| !url.starts_with(origin))
+        .collect();
+    assert_eq!(foreign, Vec::<String>::new(), "requests outside the agent");
+    assert_eq!(page.dialogs(), Vec::<String>::new(), "injected script ran");
+    assert_eq!(page.eval("document.querySelectorAll('script').length"), 1);
+    assert_eq!(page.eval("document.querySelectorAll('img').length"), 0);
+    assert_eq!(page.eval("document.querySelector('h1').textContent"), VENUE);
+}
+
+fn tile_state(page: &mut Page) -> (String, String) {
+    let state = page.eval(
+        "(() => { const t = document.getElementById('z-hall'); \
+         return [t.className, getComputedStyle(t).borderLeftColor]; })()",
+    );
+    (
+        state[0].as_str().unwrap_or_default().to_string(),
+        state[1].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[test]
+fn lab_root_page_in_chromium_turns_a_tile_critical_live_when_the_pool_fills() {
+    require_dhcp_tools();
+    let macs: Vec<String> = (0..12).map(mac).collect();
+    let mac_refs: Vec<&str> = macs.iter().map(String::as_str).collect();
+    let hall = Hall::build("page", &mac_refs, false);
+    let address = uplink(&hall);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let leases = dir.path().join("dnsmasq.leases");
+    let script = script(dir.path());
+    let mut processes = Processes(vec![dnsmasq(&hall, dir.path(), "10.77.0.10,10.77.0.19")]);
+    // Three clients first: 30 % of the pool, the zone is ok.
+    for n in 0..3 {
+        let name = if n == 1 { HOSTNAME } else { "guest" };
+        processes
+            .0
+            .push(client(&hall, n, dir.path(), &script, name));
+    }
+    let port = 9842;
+    let path = dir.path().join("venuemon.toml");
+    std::fs::write(&path, config(dir.path(), &leases, port)).expect("write config");
+    let _agent = Agent::start(
+        Some(&hall.hall.0),
+        &["--config", path.to_str().expect("utf-8")],
+        &[],
+        dir.path().join("agent.log"),
+    );
+    let origin = format!("http://{address}:{port}/");
+    common::wait_for("three leases", Duration::from_secs(60), || {
+        let status = hall.hall.get(port, "/api/status")?;
+        let json: serde_json::Value = serde_json::from_str(&status).ok()?;
+        (json["pools"][0]["leases_active"] == 3).then_some(())
+    });
+
+    let mut browser = Browser::launch();
+    let shots = screenshot_dir();
+    let mut phone = browser.open(&origin, 390, 844);
+    let mut wall = browser.open(&origin, 1920, 1080);
+    for page in [&mut phone, &mut wall] {
+        assert_clean(page, &origin);
+        assert_eq!(page.eval("document.documentElement.lang"), "en");
+        assert!(
+            page.eval("document.documentElement.scrollWidth <= window.innerWidth")
+                .as_bool()
+                .unwrap_or(false),
+            "no horizontal scrolling"
+        );
+        assert_eq!(
+            page.eval("document.getElementById('z-annex').querySelector('h2').textContent"),
+            ZONE
+        );
+    }
+    let (class, ok_colour) = tile_state(&mut phone);
+    assert_eq!(class, "tile ok");
+    phone.screenshot(&shots.join("page-phone-ok.png"));
+    wall.screenshot(&shots.join("page-wall-ok.png"));
+
+    // Nine more clients fill the pool of ten: the tile turns critical without a reload.
+    for n in 3..12 {
+        processes
+            .0
+            .push(client(&hall, n, dir.path(), &script, "guest"));
+    }
+    for page in [&mut phone, &mut wall] {
+        page.wait_until(
+            "the hall tile turns critical",
+            Duration::from_secs(90),
+            "document.getElementById('z-hall').className === 'tile crit'",
+        );
+        assert_eq!(page.navigations(), 1, "updated without a reload");
+        assert_clean(page, &origin);
+        let reason = page.eval("document.querySelector('#z-hall .why').textContent");
+        assert_eq!(reason, "DHCP pool hall-pool 100\u{202f}% used");
+        let word = page.eval("document.querySelector('#z-hall .st').textContent.trim()");
+        assert_eq!(word, "Critical");
+        assert_eq!(
+            page.eval("document.querySelector('#tiles').firstElementChild.id"),
+            "z-hall",
+            "worst first"
+        );
+        assert_eq!(
+            page.eval("document.querySelector('#venue .top').className"),
+            "top crit"
+        );
+    }
+    let (_, critical_colour) = tile_state(&mut phone);
+    assert_ne!(ok_colour, critical_colour, "the colour changed too");
+    phone.screenshot(&shots.join("page-phone-critical.png"));
+    wall.screenshot(&shots.join("page-wall-critical.png"));
+
+    // The zone page: detail and sparklines, same rules.
+    let mut zone = browser.open(&format!("{origin}zone/hall"), 390, 844);
+    assert_clean(&mut zone, &origin);
+    assert!(
+        zone.eval("document.querySelectorAll('svg.spark path').length")
+            .as_u64()
+            .unwrap_or(0)
+            >= 2,
+        "clients and pool sparklines"
+    );
+    zone.screenshot(&shots.join("page-zone-phone.png"));
+}
+
+/// A plain agent on loopback with the default sources, for the tests below.
+fn plain_agent(dir: &Path, port: u16, log: &str) -> Agent {
+    let path = dir.join("venuemon.toml");
+    let config = format!(
+        "[venue]\nname = \"{VENUE_TOML}\"\nlanguage = \"fr\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n\
+         [agent]\ntick = \"1s\"\nstate_dir = \"{}\"\n[[zone]]\nid = \"hall\"\nname = \"Salle A\"\n",
+        dir.join("state").display()
+    );
+    std::fs::write(&path, config).expect("write config");
+    let agent = Agent::start(
+        None,
+        &["--config", path.to_str().expect("utf-8")],
+        &[],
+        dir.join(log),
+    );
+    common::wait_for("the agent", Duration::from_secs(20), || {
+        common::http_get(port, "/api/status")
+            .filter(|(code, body)| *code == 200 && !body.contains("\"generated_at\":0"))
+    });
+    agent
+}
+
+const VENUE_TOML: &str = "Centre <script>alert('venue')</script> & \\\"Co\\\"";
+
+#[test]
+fn root_page_without_script_refreshes_itself_and_with_script_reconnects_after_a_restart() {
+    common::require_root("the browser tests");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = common::free_port();
+    let origin = format!("http://127.0.0.1:{port}/");
+    let mut agent = plain_agent(dir.path(), port, "first.log");
+    let mut browser = Browser::launch();
+
+    // No script: the tiles are there, in the configured language (the browser asks for one
+    // the agent does not speak), and the page reloads
+    // itself (the <noscript> refresh) to stay current.
+    let options = Options {
+        javascript_disabled: true,
+        accept_language: Some("de-DE,de".into()),
+        ..Options::default()
+    };
+    let mut still = browser.open_with(&origin, 390, 844, &options);
+    assert_eq!(still.eval("document.documentElement.lang"), "fr");
+    assert_eq!(
+        still.eval("document.querySelectorAll('article.tile').length"),
+        1
+    );
+    common::wait_for("a refresh without script", Duration::from_secs(15), || {
+        still.eval("1");
+        (still.navigations() >= 2).then_some(())
+    });
+    still.screenshot(&screenshot_dir().join("page-no-script.png"));
+
+    // Dark mode follows the system setting; English follows the browser.
+    let options = Options {
+        dark: true,
+        accept_language: Some("en-GB,en".into()),
+        ..Options::default()
+    };
+    let mut page = browser.open_with(&origin, 1920, 1080, &options);
+    assert_clean(&mut page, &origin);
+    assert_eq!(page.eval("document.documentElement.lang"), "en");
+    let background = page.eval("getComputedStyle(document.body).backgroundColor");
+    assert_eq!(background, "rgb(17, 20, 24)", "dark background");
+    page.wait_until(
+        "the data age counted by the script",
+        Duration::from_secs(10),
+        "/s ago/.test(document.getElementById('age').textContent)",
+    );
+    page.screenshot(&screenshot_dir().join("page-dark.png"));
+
+    // The agent goes away: the page says so, then reconnects by itself when it is back.
+    agent.stop();
+    page.wait_until(
+        "the lost-connection notice",
+        Duration::from_secs(20),
+        "!document.getElementById('live').hidden",
+    );
+    let notice = page.eval("document.getElementById('live').textContent");
+    assert_eq!(notice, "Connection lost, reconnecting…");
+    let before = page.eval("document.getElementById('venue').textContent");
+    let _agent = plain_agent(dir.path(), port, "second.log");
+    page.wait_until(
+        "reconnected",
+        Duration::from_secs(30),
+        "document.getElementById('live').hidden",
+    );
+    let header = format!("document.getElementById('venue').textContent !== {before}",);
+    page.wait_until(
+        "fresh data after reconnecting",
+        Duration::from_secs(10),
+        &header,
+    );
+    assert_eq!(page.navigations(), 1, "reconnected without a reload");
+}
