@@ -153,7 +153,7 @@ include = ["vh*"]
 [[zone]]
 id = "hall"
 name = "Hall"
-seats = 10
+seats = 100
 interfaces = ["hall0"]
 {extra}
 "#,
