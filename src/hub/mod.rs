@@ -498,7 +498,7 @@ impl Hub {
     ) {
         let first = Instant::now() + (self.tick / 10).min(Duration::from_millis(500));
         let mut ticks = tokio::time::interval_at(first, self.tick);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
             tokio::select! {
                 () = cancel.cancelled() => return,

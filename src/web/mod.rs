@@ -1,5 +1,6 @@
 //! The HTTP side: `/metrics`, `/healthz`, `/api/status`, all views of the same snapshot.
 
+mod cached;
 pub mod capture_metrics;
 pub mod metrics;
 pub mod page;
@@ -9,8 +10,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Json, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus::{Encoder, TextEncoder};
 use tokio::net::TcpListener;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub registry: Arc<prometheus::Registry>,
     /// The status page's settings and render cache.
     pub pages: Arc<page::Pages>,
+    /// `/api/status` of the latest snapshot, serialized once.
+    status_json: Arc<cached::PerSnapshot>,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
         AppState {
             registry: Arc::new(metrics::registry(snapshots.clone())),
             pages: Arc::new(page::Pages::new(venue)),
+            status_json: Arc::default(),
             snapshots,
         }
     }
@@ -109,8 +113,15 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn status(State(state): State<AppState>) -> Json<Arc<Snapshot>> {
-    Json(Arc::clone(&state.snapshots.borrow()))
+async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let snapshot = Arc::clone(&state.snapshots.borrow());
+    let body = state.status_json.get(&snapshot, || {
+        serde_json::to_vec(&*snapshot).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "snapshot serialization failed");
+            b"{}".to_vec()
+        })
+    });
+    body.response(&headers, "application/json")
 }
 
 #[cfg(test)]

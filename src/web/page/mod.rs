@@ -13,7 +13,7 @@ mod view;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use askama::Template;
@@ -27,6 +27,7 @@ use futures_util::stream::{self, Stream};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use super::cached;
 use crate::config::{Language, Venue};
 use crate::hub::Snapshot;
 pub use i18n::{Text, negotiate, text};
@@ -107,6 +108,8 @@ struct Rendered {
     header: String,
     /// `(zone id, tile html)`, worst status first, then in config order.
     tiles: Vec<(String, Arc<str>)>,
+    /// The whole `/` page, built at its first request.
+    index: OnceLock<cached::Body>,
 }
 
 impl Rendered {
@@ -124,6 +127,7 @@ impl Rendered {
                 .into_iter()
                 .map(|z| (z.id.clone(), Arc::from(render(&Tile::new(text, "", z)))))
                 .collect(),
+            index: OnceLock::new(),
         }
     }
 }
@@ -266,23 +270,21 @@ const LANGUAGE_COOKIE: &str = "venuemon_lang";
 /// Headers of every HTML page: never cached stale, one per language, and no script or
 /// resource from anywhere but the agent (a hostile name that slipped through escaping still
 /// could not run). A language picked with `?lang=` is remembered for the next pages.
-fn html(status: StatusCode, text: &Text, query: &PageQuery, body: String) -> Response {
-    let mut response = (
-        status,
-        [
-            (header::CACHE_CONTROL, "no-cache"),
-            (header::VARY, "Accept-Language, Cookie"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-                 connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::REFERRER_POLICY, "no-referrer"),
-        ],
-        Html(body),
-    )
-        .into_response();
+fn html(mut response: Response, text: &Text, query: &PageQuery) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CACHE_CONTROL, "no-cache"),
+        (header::VARY, "Accept-Language, Cookie"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+             connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.append(name, HeaderValue::from_static(value));
+    }
     if query.lang.as_deref() == Some(text.lang) {
         let cookie = format!(
             "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
@@ -303,11 +305,17 @@ async fn index(
     let text = state.text(&query, &headers);
     let snapshot = Arc::clone(&state.snapshots.borrow());
     let r = state.pages.rendered(&snapshot, text);
-    let page = Index {
-        f: state.frame(text, "", &r),
-        tiles: r.tiles.iter().map(|(_, html)| &**html).collect(),
-    };
-    html(StatusCode::OK, text, &query, render(&page))
+    let body = r.index.get_or_init(|| {
+        cached::Body::new(render(&Index {
+            f: state.frame(text, "", &r),
+            tiles: r.tiles.iter().map(|(_, html)| &**html).collect(),
+        }))
+    });
+    html(
+        body.response(&headers, "text/html; charset=utf-8"),
+        text,
+        &query,
+    )
 }
 
 async fn zone(
@@ -322,12 +330,8 @@ async fn zone(
     let frame = state.frame(text, "../", &r);
     let found = snapshot.zones.iter().find(|z| z.id == id);
     let Some((zone, (_, tile))) = found.zip(r.tiles.iter().find(|(z, _)| *z == id)) else {
-        return html(
-            StatusCode::NOT_FOUND,
-            text,
-            &query,
-            render(&Missing { f: frame }),
-        );
+        let page = (StatusCode::NOT_FOUND, Html(render(&Missing { f: frame })));
+        return html(page.into_response(), text, &query);
     };
     // Tiles are rendered for `/`; on this page their links go up one level.
     let tile = tile.replacen("href=\"zone/", "href=\"../zone/", 1);
@@ -338,7 +342,7 @@ async fn zone(
         tile: &tile,
         detail: detail_html(text, &snapshot, zone),
     };
-    html(StatusCode::OK, text, &query, render(&page))
+    html(Html(render(&page)).into_response(), text, &query)
 }
 
 async fn asset(Path(file): Path<String>, State(state): State<PageState>) -> Response {
