@@ -212,7 +212,10 @@ async fn index_puts_the_worst_zone_first_with_word_icon_and_reason() {
     }
     assert_eq!(reply.header(header::CACHE_CONTROL), "no-cache");
     let vary = reply.header(header::VARY);
-    assert!(vary.contains("Accept-Language") && vary.contains("Accept-Encoding"), "{vary}");
+    assert!(
+        vary.contains("Accept-Language") && vary.contains("Accept-Encoding"),
+        "{vary}"
+    );
     assert!(
         reply
             .header(header::CONTENT_SECURITY_POLICY)
