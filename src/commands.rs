@@ -4,9 +4,10 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::config::{
-    self, Backend, Config, ConfigErrors, DhcpConfig, DhcpKind, HostapdConfig, Warning,
+    self, Backend, Config, ConfigErrors, DhcpConfig, DhcpKind, HostapdConfig, Thresholds, Warning,
 };
 use crate::inventory::Inventory;
 
@@ -207,14 +208,48 @@ pub fn describe(config: &Config) -> String {
             capture.interface
         );
     }
-    let t = &c.thresholds;
-    let _ = writeln!(
-        out,
-        "thresholds: DHCP pool warn {:.0} %, critical {:.0} %",
-        t.dhcp_pool_warn * 100.0,
-        t.dhcp_pool_critical * 100.0
-    );
+    let global = limits(&c.thresholds);
+    let _ = writeln!(out, "thresholds: {}", global.join("; "));
+    for z in &c.zones {
+        let own: Vec<String> = limits(&z.thresholds)
+            .into_iter()
+            .zip(&global)
+            .filter(|(zone, global)| zone != *global)
+            .map(|(zone, _)| zone)
+            .collect();
+        if !own.is_empty() {
+            let _ = writeln!(out, "  zone {}: {}", z.id, own.join("; "));
+        }
+    }
     out
+}
+
+/// Each warn/critical pair of `t`, as people read it.
+fn limits(t: &Thresholds) -> [String; 4] {
+    let percent = |ratio: f64| (ratio * 1000.0).round() / 10.0;
+    let time = |seconds: f64| Duration::from_secs_f64(seconds);
+    [
+        format!(
+            "DHCP pool warn {} %, critical {} %",
+            percent(t.dhcp_pool_warn),
+            percent(t.dhcp_pool_critical)
+        ),
+        format!(
+            "uplink warn {} %, critical {} %",
+            percent(t.uplink_warn),
+            percent(t.uplink_critical)
+        ),
+        format!(
+            "occupancy warn {} %, critical {} % of seats",
+            percent(t.occupancy_warn),
+            percent(t.occupancy_critical)
+        ),
+        format!(
+            "time to lease warn {:?}, critical {:?}",
+            time(t.time_to_lease_warn),
+            time(t.time_to_lease_critical)
+        ),
+    ]
 }
 
 /// `venuemon check-config FILE`: prints what the file means, or every error in it.
@@ -237,5 +272,31 @@ pub fn check_config(path: &Path) -> ExitCode {
             );
             ExitCode::from(EXIT_CONFIG)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_shows_thresholds_and_only_the_zone_overrides() {
+        let text = "[thresholds]\ntime_to_lease_warn = \"500ms\"\n\n\
+                    [[zone]]\nid = \"hall-a\"\nthresholds = { dhcp_pool_warn = 70 }\n\n\
+                    [[zone]]\nid = \"room-b\"\n";
+        let (config, _) = config::parse("venuemon.toml", text, "gw-1").expect("valid");
+        let out = describe(&config);
+        assert!(
+            out.contains(
+                "thresholds: DHCP pool warn 80 %, critical 95 %; uplink warn 70 %, critical 90 %; \
+                 occupancy warn 150 %, critical 200 % of seats; time to lease warn 500ms, critical 5s\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("  zone hall-a: DHCP pool warn 70 %, critical 95 %\n"),
+            "{out}"
+        );
+        assert!(!out.contains("zone room-b:"), "{out}");
     }
 }

@@ -67,6 +67,20 @@ pub const KNOWN_KEYS: &[&str] = &[
     "source.capture.interval",
     "thresholds.dhcp_pool_warn",
     "thresholds.dhcp_pool_critical",
+    "thresholds.uplink_warn",
+    "thresholds.uplink_critical",
+    "thresholds.occupancy_warn",
+    "thresholds.occupancy_critical",
+    "thresholds.time_to_lease_warn",
+    "thresholds.time_to_lease_critical",
+    "zone.thresholds.dhcp_pool_warn",
+    "zone.thresholds.dhcp_pool_critical",
+    "zone.thresholds.uplink_warn",
+    "zone.thresholds.uplink_critical",
+    "zone.thresholds.occupancy_warn",
+    "zone.thresholds.occupancy_critical",
+    "zone.thresholds.time_to_lease_warn",
+    "zone.thresholds.time_to_lease_critical",
 ];
 
 /// The tables this version knows, quoted in "unknown table" errors.
@@ -501,6 +515,66 @@ struct Spanned<T> {
     span: Option<Range<usize>>,
 }
 
+/// A warn/critical pair of `[thresholds]`, named by the keys' common prefix.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    DhcpPool,
+    Uplink,
+    Occupancy,
+    TimeToLease,
+}
+
+impl Limit {
+    const ALL: [Limit; 4] = [
+        Limit::DhcpPool,
+        Limit::Uplink,
+        Limit::Occupancy,
+        Limit::TimeToLease,
+    ];
+
+    /// The warn key and the critical key.
+    fn keys(self) -> [String; 2] {
+        let prefix = match self {
+            Limit::DhcpPool => "dhcp_pool",
+            Limit::Uplink => "uplink",
+            Limit::Occupancy => "occupancy",
+            Limit::TimeToLease => "time_to_lease",
+        };
+        [format!("{prefix}_warn"), format!("{prefix}_critical")]
+    }
+
+    /// For a percentage in the file (a ratio in the config): the largest value and the
+    /// expected form; `None` for a duration (seconds in the config).
+    fn percent_range(self) -> Option<(f64, &'static str)> {
+        match self {
+            Limit::DhcpPool | Limit::Uplink => Some((100.0, "a percentage from 1 to 100")),
+            Limit::Occupancy => Some((
+                1000.0,
+                "a percentage of seats from 1 to 1000 (150 means 1.5 clients per seat)",
+            )),
+            Limit::TimeToLease => None,
+        }
+    }
+
+    /// The warn and critical values of `thresholds`.
+    fn pair(self, t: &mut Thresholds) -> (&mut f64, &mut f64) {
+        match self {
+            Limit::DhcpPool => (&mut t.dhcp_pool_warn, &mut t.dhcp_pool_critical),
+            Limit::Uplink => (&mut t.uplink_warn, &mut t.uplink_critical),
+            Limit::Occupancy => (&mut t.occupancy_warn, &mut t.occupancy_critical),
+            Limit::TimeToLease => (&mut t.time_to_lease_warn, &mut t.time_to_lease_critical),
+        }
+    }
+
+    /// A value as the file writes it: `80` (percent) or `"2s"`.
+    fn show(self, value: f64) -> String {
+        match self.percent_range() {
+            Some(_) => format!("{}", (value * 1000.0).round() / 10.0),
+            None => format!("\"{}\"", format_duration(Duration::from_secs_f64(value))),
+        }
+    }
+}
+
 /// Walks the document and collects every error and warning.
 struct Checker<'t> {
     file: &'t str,
@@ -603,7 +677,18 @@ impl Checker<'_> {
         key: &str,
         path: &'static str,
     ) -> Section<'a> {
-        let label = format!("[{path}]");
+        self.labelled_section(parent, key, path, format!("[{path}]"))
+    }
+
+    /// The table `key` of `parent`, checked for unknown entries; `label` names it in messages
+    /// (for a table inside an entry of an array of tables).
+    fn labelled_section<'a>(
+        &mut self,
+        parent: &'a dyn TableLike,
+        key: &str,
+        path: &'static str,
+        label: String,
+    ) -> Section<'a> {
         let mut section = Section {
             label,
             table: None,
@@ -620,10 +705,7 @@ impl Checker<'_> {
                     let got = self.got(item);
                     self.error(
                         item.span().or_else(|| k.span()),
-                        format!(
-                            "`{path}` must be a table, written {}, got {got}",
-                            section.label
-                        ),
+                        format!("`{path}` must be a table, written [{path}], got {got}"),
                     );
                 }
             }
@@ -772,8 +854,17 @@ impl Checker<'_> {
         let interfaces = self.section(root, "interfaces", "interfaces");
         let wanted_zone = self.interfaces(&interfaces, &mut config.interfaces);
 
-        let (zones, every_id_valid) = self.zones(root);
-        if !zones.is_empty() {
+        // Zones resolve their thresholds over these, wherever the table is in the file.
+        let thresholds = self.section(root, "thresholds", "thresholds");
+        config.thresholds = self.thresholds(&thresholds, &config.thresholds, "the default");
+
+        let (zones, every_id_valid) = self.zones(root, &config.thresholds);
+        if zones.is_empty() {
+            // The host zone has no table of its own: it takes [thresholds] as they are.
+            for zone in &mut config.zones {
+                zone.thresholds = config.thresholds.clone();
+            }
+        } else {
             config.zones = zones;
             config.interfaces.zone = None;
         }
@@ -845,12 +936,6 @@ impl Checker<'_> {
             }
         }
         self.default_pool_names(&mut config.sources.dhcp);
-
-        let thresholds = self.section(root, "thresholds", "thresholds");
-        self.thresholds(&thresholds, &mut config.thresholds);
-        for zone in &mut config.zones {
-            zone.thresholds = config.thresholds.clone();
-        }
 
         self.general_warnings(&config);
         config
@@ -1002,7 +1087,7 @@ impl Checker<'_> {
 
     /// Reads every `[[zone]]` (none when the file defines none), and whether every zone had a
     /// valid id.
-    fn zones(&mut self, root: &toml_edit::Table) -> (Vec<Zone>, bool) {
+    fn zones(&mut self, root: &toml_edit::Table, thresholds: &Thresholds) -> (Vec<Zone>, bool) {
         let tables = self.array_of_tables(root, "zone", "zone");
         let mut zones = Vec::new();
         // First line of each id, and first zone of each literal interface name.
@@ -1010,7 +1095,7 @@ impl Checker<'_> {
         let mut claimed: HashMap<String, String> = HashMap::new();
         let mut every_id_valid = true;
         for (index, (table, span)) in tables.into_iter().enumerate() {
-            match self.zone(index + 1, table, span, &mut ids, &mut claimed) {
+            match self.zone(index + 1, table, span, thresholds, &mut ids, &mut claimed) {
                 Some(zone) => zones.push(zone),
                 None => every_id_valid = false,
             }
@@ -1018,12 +1103,13 @@ impl Checker<'_> {
         (zones, every_id_valid)
     }
 
-    /// Reads one `[[zone]]` (the `number`th).
+    /// Reads one `[[zone]]` (the `number`th), its thresholds resolved over `thresholds`.
     fn zone(
         &mut self,
         number: usize,
         table: &dyn TableLike,
         span: Option<Range<usize>>,
+        thresholds: &Thresholds,
         ids: &mut HashMap<String, usize>,
         claimed: &mut HashMap<String, String>,
     ) -> Option<Zone> {
@@ -1105,6 +1191,9 @@ impl Checker<'_> {
                 },
             )
             .unwrap_or_default();
+        let label = format!("{} thresholds", section.label);
+        let overrides = self.labelled_section(table, "thresholds", "zone.thresholds", label);
+        let thresholds = self.thresholds(&overrides, thresholds, "from [thresholds]");
 
         let id = id?;
         for pattern in interfaces.iter().filter(|p| p.value.is_literal()) {
@@ -1129,7 +1218,7 @@ impl Checker<'_> {
             seats: seats.map(|s| s.value),
             interfaces: interfaces.into_iter().map(|p| p.value).collect(),
             subnets: subnets.into_iter().map(|s| s.value).collect(),
-            thresholds: Thresholds::default(),
+            thresholds,
         })
     }
 
@@ -1380,34 +1469,87 @@ impl Checker<'_> {
         Some((config, zone))
     }
 
-    /// Reads `[thresholds]` (percentages in the file, ratios in the config).
-    fn thresholds(&mut self, section: &Section<'_>, thresholds: &mut Thresholds) {
-        let mut percent = |key: &str| {
-            self.field(section, key, |item| {
-                let value = item
-                    .as_integer()
-                    .map(|i| i as f64)
-                    .or_else(|| item.as_float())
-                    .filter(|v| (1.0..=100.0).contains(v));
-                value.ok_or_else(|| "a percentage from 1 to 100".to_string())
-            })
-        };
-        let warn = percent("dhcp_pool_warn");
-        let critical = percent("dhcp_pool_critical");
-        if let Some(w) = &warn {
-            thresholds.dhcp_pool_warn = w.value / 100.0;
-        }
-        if let Some(c) = &critical {
-            thresholds.dhcp_pool_critical = c.value / 100.0;
-        }
-        if thresholds.dhcp_pool_warn > thresholds.dhcp_pool_critical {
-            let span = warn
-                .and_then(|w| w.span)
-                .or_else(|| critical.and_then(|c| c.span));
+    /// Reads the thresholds of `section` (`[thresholds]`, or a zone's `[zone.thresholds]`)
+    /// over `base`, then checks that each warn is not above its critical once resolved;
+    /// `inherited` says where the values the section does not set come from.
+    fn thresholds(
+        &mut self,
+        section: &Section<'_>,
+        base: &Thresholds,
+        inherited: &str,
+    ) -> Thresholds {
+        let mut resolved = base.clone();
+        for limit in Limit::ALL {
+            let [warn_key, critical_key] = limit.keys();
+            let warn = self.threshold(section, &warn_key, limit);
+            let critical = self.threshold(section, &critical_key, limit);
+            let (w, c) = limit.pair(&mut resolved);
+            if let Some(v) = &warn {
+                *w = v.value;
+            }
+            if let Some(v) = &critical {
+                *c = v.value;
+            }
+            // A key set to a bad value is reported already; a pair this section does not
+            // touch is the base's concern.
+            let bad = |key: &str, read: &Option<Spanned<f64>>| {
+                section.get(key).is_some() && read.is_none()
+            };
+            if *w <= *c || bad(&warn_key, &warn) || bad(&critical_key, &critical) {
+                continue;
+            }
+            let (w, c) = (*w, *c);
+            let Some(span) = warn.map(|v| v.span).or(critical.map(|v| v.span)) else {
+                continue;
+            };
+            let show = |value: f64, key: &str| {
+                let value = limit.show(value);
+                if section.get(key).is_some() {
+                    value
+                } else {
+                    format!("{value}, {inherited}")
+                }
+            };
             self.error(
                 span,
-                "[thresholds]: dhcp_pool_warn must not be above dhcp_pool_critical".to_string(),
+                format!(
+                    "{}: {warn_key} ({}) must not be above {critical_key} ({})",
+                    section.label,
+                    show(w, &warn_key),
+                    show(c, &critical_key)
+                ),
             );
+        }
+        resolved
+    }
+
+    /// One threshold of `section`, as the config keeps it (a ratio or seconds).
+    fn threshold(
+        &mut self,
+        section: &Section<'_>,
+        key: &str,
+        limit: Limit,
+    ) -> Option<Spanned<f64>> {
+        match limit.percent_range() {
+            Some((max, expected)) => self.field(section, key, |item| {
+                item.as_integer()
+                    .map(|i| i as f64)
+                    .or_else(|| item.as_float())
+                    .filter(|v| (1.0..=max).contains(v))
+                    .map(|v| v / 100.0)
+                    .ok_or_else(|| expected.to_string())
+            }),
+            None => self
+                .duration(
+                    section,
+                    key,
+                    Duration::from_millis(1),
+                    Duration::from_secs(60),
+                )
+                .map(|d| Spanned {
+                    value: d.value.as_secs_f64(),
+                    span: d.span,
+                }),
         }
     }
 
@@ -1649,18 +1791,197 @@ kind = "dnsmasq"
         }
     }
 
+    /// Whether two thresholds are equal up to rounding.
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
     #[test]
-    fn thresholds_are_percentages_in_order() {
-        let (config, _) = ok("[thresholds]\ndhcp_pool_warn = 70\ndhcp_pool_critical = 90.5\n");
-        assert!((config.thresholds.dhcp_pool_warn - 0.70).abs() < 1e-9);
-        assert!((config.thresholds.dhcp_pool_critical - 0.905).abs() < 1e-9);
-        let error = one_error("[thresholds]\ndhcp_pool_warn = 99\n");
+    fn every_threshold_is_read_in_its_unit() {
+        let (config, _) = ok("[thresholds]
+dhcp_pool_warn = 70
+dhcp_pool_critical = 90.5
+uplink_warn = 60
+uplink_critical = 85
+occupancy_warn = 120
+occupancy_critical = 250
+time_to_lease_warn = \"500ms\"
+time_to_lease_critical = \"3s\"
+");
+        let t = &config.thresholds;
+        for (got, want) in [
+            (t.dhcp_pool_warn, 0.70),
+            (t.dhcp_pool_critical, 0.905),
+            (t.uplink_warn, 0.60),
+            (t.uplink_critical, 0.85),
+            (t.occupancy_warn, 1.2),
+            (t.occupancy_critical, 2.5),
+            (t.time_to_lease_warn, 0.5),
+            (t.time_to_lease_critical, 3.0),
+        ] {
+            assert!(close(got, want), "{got} != {want}");
+        }
+        // The host zone takes them too.
+        assert_eq!(config.zones[0].thresholds, config.thresholds);
+        let (config, _) = ok("");
+        assert_eq!(config.thresholds, Thresholds::default());
+    }
+
+    #[test]
+    fn bad_threshold_values_name_the_form() {
+        let percent = "must be a percentage from 1 to 100";
+        let seats = "must be a percentage of seats from 1 to 1000 (150 means 1.5 clients per seat)";
+        let duration = "must be a duration like \"5s\"";
+        for (line, expected) in [
+            ("dhcp_pool_warn = 0", percent),
+            ("dhcp_pool_critical = 101", percent),
+            ("uplink_warn = \"70%\"", percent),
+            ("uplink_critical = -5", percent),
+            ("occupancy_warn = 0.5", seats),
+            ("occupancy_critical = 1001", seats),
+            ("time_to_lease_warn = 2", duration),
+            ("time_to_lease_critical = \"fast\"", duration),
+        ] {
+            let (key, value) = line.split_once(" = ").expect("key = value");
+            let error = one_error(&format!("[thresholds]\n{line}\n"));
+            let column = key.len() + 4;
+            assert!(
+                error.starts_with(&format!(
+                    "venuemon.toml:2:{column}: [thresholds]: {key} {expected}"
+                )),
+                "{error}"
+            );
+            assert!(error.ends_with(&format!("got {value}")), "{error}");
+        }
+        assert_eq!(
+            one_error("[thresholds]\ntime_to_lease_critical = \"5m\"\n"),
+            "venuemon.toml:2:26: [thresholds]: time_to_lease_critical must be a duration \
+             from 1ms to 1m, got \"5m\""
+        );
+    }
+
+    #[test]
+    fn each_warn_must_not_be_above_its_critical() {
+        assert_eq!(
+            one_error("[thresholds]\ndhcp_pool_warn = 99\n"),
+            "venuemon.toml:2:18: [thresholds]: dhcp_pool_warn (99) must not be above \
+             dhcp_pool_critical (95, the default)"
+        );
+        assert_eq!(
+            one_error("[thresholds]\nuplink_warn = 90\nuplink_critical = 80.5\n"),
+            "venuemon.toml:2:15: [thresholds]: uplink_warn (90) must not be above \
+             uplink_critical (80.5)"
+        );
+        assert_eq!(
+            one_error("[thresholds]\noccupancy_critical = 120\n"),
+            "venuemon.toml:2:22: [thresholds]: occupancy_warn (150, the default) must not be \
+             above occupancy_critical (120)"
+        );
+        assert_eq!(
+            one_error("[thresholds]\ntime_to_lease_warn = \"6s\"\n"),
+            "venuemon.toml:2:22: [thresholds]: time_to_lease_warn (\"6s\") must not be above \
+             time_to_lease_critical (\"5s\", the default)"
+        );
+        // Equal is fine; a bad value is reported once, not compared.
+        ok("[thresholds]\nuplink_warn = 80\nuplink_critical = 80\n");
+        let error = one_error("[thresholds]\ndhcp_pool_warn = \"x\"\ndhcp_pool_critical = 10\n");
         assert!(
-            error.contains("dhcp_pool_warn must not be above dhcp_pool_critical"),
+            error.contains("dhcp_pool_warn must be a percentage"),
             "{error}"
         );
-        let error = one_error("[thresholds]\ndhcp_pool_critical = 0\n");
-        assert!(error.contains("a percentage from 1 to 100"), "{error}");
+    }
+
+    #[test]
+    fn zone_thresholds_override_the_global_ones() {
+        let text = "[thresholds]
+dhcp_pool_warn = 75
+occupancy_warn = 130
+
+[[zone]]
+id = \"hall-a\"
+[zone.thresholds]
+dhcp_pool_warn = 60
+time_to_lease_critical = \"8s\"
+
+[[zone]]
+id = \"room-b\"
+thresholds = { uplink_warn = 50, occupancy_critical = 300 }
+
+[[zone]]
+id = \"lobby\"
+";
+        let (config, _) = ok(text);
+        let [hall, room, lobby] = config.zones.as_slice() else {
+            panic!("three zones");
+        };
+        let global = &config.thresholds;
+        assert!(close(global.dhcp_pool_warn, 0.75));
+        assert!(close(hall.thresholds.dhcp_pool_warn, 0.60));
+        assert!(close(hall.thresholds.time_to_lease_critical, 8.0));
+        assert!(close(hall.thresholds.occupancy_warn, 1.3), "global kept");
+        assert!(close(room.thresholds.uplink_warn, 0.5));
+        assert!(close(room.thresholds.occupancy_critical, 3.0));
+        assert!(close(room.thresholds.dhcp_pool_warn, 0.75), "global kept");
+        assert_eq!(&lobby.thresholds, global);
+    }
+
+    #[test]
+    fn zone_thresholds_do_not_depend_on_where_the_global_table_is() {
+        let zone = "[[zone]]\nid = \"hall-a\"\n[zone.thresholds]\ndhcp_pool_critical = 90\n";
+        let global = "[thresholds]\ndhcp_pool_warn = 70\nuplink_warn = 50\n";
+        let (before, _) = ok(&format!("{global}\n{zone}"));
+        let (after, _) = ok(&format!("{zone}\n{global}"));
+        assert_eq!(before, after);
+        let t = &after.zones[0].thresholds;
+        assert!(close(t.dhcp_pool_warn, 0.70));
+        assert!(close(t.dhcp_pool_critical, 0.90));
+        assert!(close(t.uplink_warn, 0.50));
+    }
+
+    #[test]
+    fn zone_warn_above_critical_points_at_the_zone_key() {
+        // The global critical is inherited; the zone's warn goes past it.
+        let text = "[[zone]]\nid = \"hall-a\"\n[zone.thresholds]\ndhcp_pool_warn = 96\n\n\
+                    [thresholds]\ndhcp_pool_critical = 95\n";
+        assert_eq!(
+            one_error(text),
+            "venuemon.toml:4:18: zone \"hall-a\" thresholds: dhcp_pool_warn (96) must not be \
+             above dhcp_pool_critical (95, from [thresholds])"
+        );
+        // The global warn is inherited; the zone's critical goes below it.
+        let text = "[thresholds]\nuplink_warn = 80\n\n\
+                    [[zone]]\nid = \"hall-a\"\nthresholds = { uplink_critical = 75 }\n";
+        assert_eq!(
+            one_error(text),
+            "venuemon.toml:6:34: zone \"hall-a\" thresholds: uplink_warn (80, from [thresholds]) \
+             must not be above uplink_critical (75)"
+        );
+        // A global mistake is reported once, at the global table, not again for each zone.
+        let text =
+            "[thresholds]\ndhcp_pool_warn = 99\n[[zone]]\nid = \"a\"\n[[zone]]\nid = \"b\"\n";
+        assert!(one_error(text).starts_with("venuemon.toml:2:18: [thresholds]:"));
+        // A zone may fix the pair the global table would break.
+        ok("[thresholds]\ndhcp_pool_critical = 85\n\n\
+            [[zone]]\nid = \"hall-a\"\n[zone.thresholds]\ndhcp_pool_warn = 60\n");
+    }
+
+    #[test]
+    fn zone_thresholds_are_checked_like_the_global_ones() {
+        let all = errors(
+            "[[zone]]\nid = \"hall-a\"\n[zone.thresholds]\ndhcp_pool_wrn = 70\nuplink_warn = 0\n\n\
+             [[zone]]\nid = \"room-b\"\nthresholds = 5\n",
+        );
+        assert_eq!(
+            all,
+            [
+                "venuemon.toml:4:1: zone \"hall-a\" thresholds: unknown key `dhcp_pool_wrn`; \
+                 did you mean `dhcp_pool_warn`?",
+                "venuemon.toml:5:15: zone \"hall-a\" thresholds: uplink_warn must be a percentage \
+                 from 1 to 100, got 0",
+                "venuemon.toml:9:14: `zone.thresholds` must be a table, written \
+                 [zone.thresholds], got 5",
+            ]
+        );
     }
 
     #[test]
