@@ -16,10 +16,11 @@ use ipnet::IpNet;
 use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 
 use super::{
-    AddressRange, Agent, Backend, CaptureConfig, Config, DhcpConfig, DhcpKind, HostapdConfig, Http,
-    InterfaceFilter, Language, NeighboursConfig, NetdevConfig, Pattern, Sources, Thresholds, Venue,
-    Zone,
+    AddressRange, Agent, Backend, CaptureConfig, Config, Credentials, DhcpConfig, DhcpKind,
+    HostapdConfig, Http, InterfaceFilter, Language, NeighboursConfig, NetdevConfig, Pattern,
+    Sources, Thresholds, TlsFiles, Venue, Zone,
 };
+use crate::web::tls::{self, TlsFile};
 
 /// Every dotted key path the file may set; `zone.*` keys belong to each `[[zone]]`.
 pub const KNOWN_KEYS: &[&str] = &[
@@ -29,6 +30,18 @@ pub const KNOWN_KEYS: &[&str] = &[
     "venue.language",
     "http.listen",
     "http.request_timeout",
+    "http.tls_cert",
+    "http.tls_key",
+    "http.auth.username",
+    "http.auth.password",
+    "http.auth.password_file",
+    "http.auth.token",
+    "http.auth.token_file",
+    "http.metrics_auth.username",
+    "http.metrics_auth.password",
+    "http.metrics_auth.password_file",
+    "http.metrics_auth.token",
+    "http.metrics_auth.token_file",
     "agent.tick",
     "agent.active_window",
     "agent.state_dir",
@@ -165,6 +178,9 @@ impl Config {
             http: Http {
                 listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 9842)),
                 request_timeout: Duration::from_secs(10),
+                auth: None,
+                metrics_auth: None,
+                tls: None,
             },
             agent: Agent {
                 tick: Duration::from_secs(5),
@@ -986,6 +1002,174 @@ impl Checker<'_> {
         ) {
             http.request_timeout = timeout.value;
         }
+        if let Some(table) = section.table {
+            let auth = self.section(table, "auth", "http.auth");
+            http.auth = self.credentials(&auth);
+            let metrics_auth = self.section(table, "metrics_auth", "http.metrics_auth");
+            http.metrics_auth = self.credentials(&metrics_auth);
+        }
+        http.tls = self.tls(section);
+    }
+
+    /// Reads `[http.auth]` or `[http.metrics_auth]`; `None` when the table is absent (its
+    /// routes are open) or wrong.
+    fn credentials(&mut self, section: &Section<'_>) -> Option<Credentials> {
+        section.table?;
+        let username = self.string(
+            section,
+            "username",
+            "a user name without `:` or control characters, like \"crew\"",
+            |s| !s.is_empty() && !s.contains(':') && !s.chars().any(char::is_control),
+        );
+        let password = self.secret(section, "password", "password_file");
+        let token = self.secret(section, "token", "token_file");
+        let key_span = |key: &str| section.get(key).and_then(|(k, _)| k.span());
+        let mut basic = None;
+        match (username, password) {
+            (Some(username), Some(password)) => basic = Some((username, password.value)),
+            (Some(_), None) if !self.set(section, &["password", "password_file"]) => self.error(
+                key_span("username"),
+                format!(
+                    "{}: username needs a password (or password_file)",
+                    section.label
+                ),
+            ),
+            (None, Some(password)) if !self.set(section, &["username"]) => self.error(
+                password.span,
+                format!("{}: a password needs a username", section.label),
+            ),
+            _ => {}
+        }
+        let mut bearer = None;
+        if let Some(token) = token {
+            // What a client can send after `Bearer `.
+            if token.value.chars().all(|c| c.is_ascii_graphic()) {
+                bearer = Some(token.value);
+            } else {
+                self.error(
+                    token.span,
+                    format!(
+                        "{}: the token must be printable ASCII without spaces (it is not shown)",
+                        section.label
+                    ),
+                );
+            }
+        }
+        // (A table holding only unknown keys has its errors already.)
+        if section.table.is_some_and(|t| t.is_empty()) {
+            self.error(
+                section.span.clone(),
+                format!(
+                    "{}: set username and password (or password_file), or token (or \
+                     token_file); remove the table to leave its routes open",
+                    section.label
+                ),
+            );
+        }
+        (basic.is_some() || bearer.is_some()).then_some(Credentials { basic, bearer })
+    }
+
+    /// Whether any of `keys` is in `section`.
+    fn set(&self, section: &Section<'_>, keys: &[&str]) -> bool {
+        keys.iter().any(|key| section.get(key).is_some())
+    }
+
+    /// A secret given as `key` or as the first line of the file `file_key` names; never
+    /// echoed in messages.
+    fn secret(
+        &mut self,
+        section: &Section<'_>,
+        key: &str,
+        file_key: &str,
+    ) -> Option<Spanned<String>> {
+        let span = |key: &str| {
+            section
+                .get(key)
+                .and_then(|(k, item)| item.span().or_else(|| k.span()))
+        };
+        let inline = section.get(key).and_then(|(_, item)| match item.as_str() {
+            Some(s) if !s.is_empty() => Some(s.to_string()),
+            _ => {
+                let message = format!(
+                    "{}: {key} must be a non-empty string (the value is not shown)",
+                    section.label
+                );
+                self.error(span(key), message);
+                None
+            }
+        });
+        if section.get(key).is_some() && section.get(file_key).is_some() {
+            self.error(
+                span(file_key),
+                format!("{}: set {key} or {file_key}, not both", section.label),
+            );
+            return None;
+        }
+        let example = format!("/etc/venuemon/{key}");
+        let from_file =
+            self.path(section, file_key, &example)
+                .and_then(|path| match read_secret(&path) {
+                    Ok(secret) => Some(secret),
+                    Err(problem) => {
+                        let message = format!("{}: {file_key} {problem}", section.label);
+                        self.error(span(file_key), message);
+                        None
+                    }
+                });
+        match (inline, from_file) {
+            (Some(value), _) => Some(Spanned {
+                value,
+                span: span(key),
+            }),
+            (None, Some(value)) => Some(Spanned {
+                value,
+                span: span(file_key),
+            }),
+            (None, None) => None,
+        }
+    }
+
+    /// Reads `tls_cert` and `tls_key` of `[http]`: both or neither, and files that serve.
+    fn tls(&mut self, section: &Section<'_>) -> Option<TlsFiles> {
+        let cert = self.path(section, "tls_cert", "/etc/venuemon/cert.pem");
+        let key = self.path(section, "tls_key", "/etc/venuemon/key.pem");
+        let span = |key: &str| {
+            section
+                .get(key)
+                .and_then(|(k, item)| item.span().or_else(|| k.span()))
+        };
+        let needs = "set both (a PEM certificate chain and its private key) or neither";
+        match (cert, key) {
+            (Some(cert), Some(key)) => {
+                let files = TlsFiles { cert, key };
+                match tls::server_config(&files) {
+                    Ok(_) => Some(files),
+                    Err(e) => {
+                        let key = match e.file {
+                            TlsFile::Cert => "tls_cert",
+                            TlsFile::Key => "tls_key",
+                        };
+                        self.error(span(key), format!("[http]: {key} {e}"));
+                        None
+                    }
+                }
+            }
+            (Some(_), None) if section.get("tls_key").is_none() => {
+                self.error(
+                    span("tls_cert"),
+                    format!("[http]: tls_cert needs tls_key; {needs}"),
+                );
+                None
+            }
+            (None, Some(_)) if section.get("tls_cert").is_none() => {
+                self.error(
+                    span("tls_key"),
+                    format!("[http]: tls_key needs tls_cert; {needs}"),
+                );
+                None
+            }
+            _ => None,
+        }
     }
 
     fn agent(&mut self, section: &Section<'_>, agent: &mut Agent) {
@@ -1579,6 +1763,25 @@ impl Checker<'_> {
     }
 }
 
+/// The first line of a secret file, trimmed; the error says what is wrong with the file and
+/// never shows its content.
+fn read_secret(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            format!("{path:?} cannot be read ({e}): make it readable by the user venuemon runs as")
+        }
+        std::io::ErrorKind::InvalidData => format!("{path:?} is not UTF-8 text"),
+        _ => format!("{path:?} cannot be read: {e}"),
+    })?;
+    let first = text.lines().next().unwrap_or_default().trim();
+    if first.is_empty() {
+        return Err(format!(
+            "{path:?}: the first line is empty; put the secret on it"
+        ));
+    }
+    Ok(first.to_string())
+}
+
 /// Parses a DHCP pool: a range `FIRST-LAST` or a network `ADDRESS/PREFIX` (for IPv4 networks
 /// of 4 addresses or more, without the network and broadcast addresses). The error is the
 /// expected form.
@@ -1985,6 +2188,199 @@ id = \"lobby\"
     }
 
     #[test]
+    fn auth_reads_basic_and_bearer_inline_or_from_files() {
+        let (config, _) = ok("[http]\nlisten = \"127.0.0.1:9842\"\n\
+                              [http.auth]\nusername = \"crew\"\npassword = \"pw 1\"\ntoken = \"tok-1\"\n");
+        let auth = config.http.auth.expect("auth");
+        assert_eq!(auth.basic, Some(("crew".into(), "pw 1".into())));
+        assert_eq!(auth.bearer.as_deref(), Some("tok-1"));
+        assert_eq!(config.http.metrics_auth, None, "metrics stay open");
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let password = dir.path().join("password");
+        let token = dir.path().join("token");
+        std::fs::write(&password, "  pw from file \nsecond line\n").expect("write");
+        std::fs::write(&token, "tok-2\n").expect("write");
+        let text = format!(
+            "[http.metrics_auth]\nusername = \"prometheus\"\npassword_file = {:?}\n\
+             token_file = {:?}\n",
+            password.display().to_string(),
+            token.display().to_string()
+        );
+        let (config, _) = ok(&text);
+        let metrics = config.http.metrics_auth.expect("metrics auth");
+        assert_eq!(
+            metrics.basic,
+            Some(("prometheus".into(), "pw from file".into()))
+        );
+        assert_eq!(metrics.bearer.as_deref(), Some("tok-2"));
+        assert_eq!(config.http.auth, None);
+        // Inline tables work as anywhere else.
+        let (config, _) = ok("[http]\nauth = { token = \"t\" }\n");
+        assert_eq!(
+            config.http.auth.and_then(|a| a.bearer).as_deref(),
+            Some("t")
+        );
+    }
+
+    #[test]
+    fn auth_mistakes_each_have_a_message() {
+        let all = errors(
+            "[http.auth]\nusername = \"crew\"\n\n\
+             [http.metrics_auth]\npassword = \"pw\"\ntoken = \"has space\"\n",
+        );
+        assert_eq!(
+            all,
+            [
+                "venuemon.toml:2:1: [http.auth]: username needs a password (or password_file)",
+                "venuemon.toml:5:12: [http.metrics_auth]: a password needs a username",
+                "venuemon.toml:6:9: [http.metrics_auth]: the token must be printable ASCII \
+                 without spaces (it is not shown)",
+            ]
+        );
+        assert_eq!(
+            one_error("[http.auth]\nusername = \"cr:ew\"\npassword = \"x\"\n"),
+            "venuemon.toml:2:12: [http.auth]: username must be a user name without `:` or \
+             control characters, like \"crew\", got \"cr:ew\""
+        );
+        assert_eq!(
+            one_error("[http.auth]\ntoken = \"a\"\ntoken_file = \"/etc/venuemon/token\"\n"),
+            "venuemon.toml:3:14: [http.auth]: set token or token_file, not both"
+        );
+        assert_eq!(
+            one_error("[http.auth]\n"),
+            "venuemon.toml:1:1: [http.auth]: set username and password (or password_file), or \
+             token (or token_file); remove the table to leave its routes open"
+        );
+        assert_eq!(
+            one_error("[http.auth]\ntokn = \"x\"\n"),
+            "venuemon.toml:2:1: [http.auth]: unknown key `tokn`; did you mean `token`?"
+        );
+    }
+
+    #[test]
+    fn secrets_never_appear_in_messages() {
+        for text in [
+            "[http.auth]\nusername = \"crew\"\npassword = 987654\n",
+            "[http.auth]\nusername = \"crew\"\npassword = \"\"\n",
+            "[http.auth]\ntoken = [\"987654\"]\n",
+            "[http.auth]\ntoken = \"98 7654\"\n",
+        ] {
+            let error = one_error(text);
+            assert!(
+                !error.contains("987654") && !error.contains("98 7654"),
+                "{error}"
+            );
+            assert!(error.contains("not shown"), "{error}");
+        }
+        let (config, _) = ok("[http.auth]\nusername = \"crew\"\npassword = \"987654\"\n");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("987654"), "{shown}");
+        assert!(shown.contains("crew"), "{shown}");
+    }
+
+    #[test]
+    fn secret_files_must_be_readable_and_not_empty() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("missing");
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n  \nsecret on line 3\n").expect("write");
+        let error = one_error(&format!(
+            "[http.auth]\nusername = \"crew\"\npassword_file = {:?}\n",
+            missing.display().to_string()
+        ));
+        assert!(
+            error.starts_with(&format!(
+                "venuemon.toml:3:17: [http.auth]: password_file {missing:?} cannot be read: \
+                 No such file"
+            )),
+            "{error}"
+        );
+        let error = one_error(&format!(
+            "[http.auth]\ntoken_file = {:?}\n",
+            empty.display().to_string()
+        ));
+        assert_eq!(
+            error,
+            format!(
+                "venuemon.toml:2:14: [http.auth]: token_file {empty:?}: the first line is \
+                 empty; put the secret on it"
+            )
+        );
+        assert!(!error.contains("line 3"));
+    }
+
+    #[test]
+    fn credentials_in_clear_text_depend_on_listen_and_tls() {
+        let auth = "[http.auth]\ntoken = \"t\"\n";
+        let (config, _) = ok(&format!("[http]\nlisten = \"0.0.0.0:9842\"\n{auth}"));
+        assert!(config.http.credentials_in_clear_text());
+        let (config, _) = ok(&format!("[http]\nlisten = \"127.0.0.1:9842\"\n{auth}"));
+        assert!(!config.http.credentials_in_clear_text());
+        let (config, _) = ok(&format!("[http]\nlisten = \"[::1]:9842\"\n{auth}"));
+        assert!(!config.http.credentials_in_clear_text());
+        let (config, _) = ok("[http]\nlisten = \"0.0.0.0:9842\"\n");
+        assert!(!config.http.credentials_in_clear_text(), "nothing to leak");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = crate::web::tls::self_signed(dir.path(), "server");
+        let (config, _) = ok(&format!(
+            "[http]\nlisten = \"0.0.0.0:9842\"\ntls_cert = {:?}\ntls_key = {:?}\n\
+             [http.metrics_auth]\ntoken = \"t\"\n",
+            files.cert.display().to_string(),
+            files.key.display().to_string()
+        ));
+        assert_eq!(config.http.tls, Some(files));
+        assert!(!config.http.credentials_in_clear_text());
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_and_must_serve() {
+        assert_eq!(
+            one_error("[http]\ntls_cert = \"/etc/venuemon/cert.pem\"\n"),
+            "venuemon.toml:2:12: [http]: tls_cert needs tls_key; set both (a PEM certificate \
+             chain and its private key) or neither"
+        );
+        assert_eq!(
+            one_error("[http]\ntls_key = \"/etc/venuemon/key.pem\"\n"),
+            "venuemon.toml:2:11: [http]: tls_key needs tls_cert; set both (a PEM certificate \
+             chain and its private key) or neither"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = crate::web::tls::self_signed(dir.path(), "server");
+        let text = |cert: &Path, key: &Path| {
+            format!(
+                "[http]\ntls_cert = {:?}\ntls_key = {:?}\n",
+                cert.display().to_string(),
+                key.display().to_string()
+            )
+        };
+        let missing = dir.path().join("missing.pem");
+        let error = one_error(&text(&missing, &files.key));
+        assert!(
+            error.starts_with(&format!(
+                "venuemon.toml:2:12: [http]: tls_cert {missing:?} cannot be read"
+            )),
+            "{error}"
+        );
+        assert_eq!(
+            one_error(&text(&files.key, &files.key)),
+            format!(
+                "venuemon.toml:2:12: [http]: tls_cert {:?} holds no certificate: expected a \
+                 PEM certificate chain (-----BEGIN CERTIFICATE-----)",
+                files.key
+            )
+        );
+        let error = one_error(&text(&files.cert, &files.cert));
+        assert!(
+            error.starts_with(&format!(
+                "venuemon.toml:3:11: [http]: tls_key {:?} holds no private key",
+                files.cert
+            )),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn unknown_key_suggests_the_close_one() {
         assert_eq!(
             one_error("[venue]\nnmae = \"Salle\"\n"),
@@ -2362,13 +2758,18 @@ path = \"history.db\"
         assert_eq!(config.zones[0].seats, Some(800));
         assert_eq!(config.interfaces.exclude[0].as_str(), "docker*");
 
-        // Split the file into sections by header, then look for `key =` in each.
+        // Split the file into sections by header, then look for `key =` in each. A table
+        // shown commented out (`# [http.auth]`, alone on its line) is a section too.
         let mut sections: HashMap<String, String> = HashMap::new();
         let mut current = String::new();
         for line in EXAMPLE.lines() {
             let trimmed = line.trim();
-            if trimmed.starts_with('[') {
-                current = trimmed.trim_matches(['[', ']']).to_string();
+            let uncommented = trimmed.trim_start_matches(['#', ' ']);
+            let commented_header = uncommented.starts_with('[')
+                && uncommented.ends_with(']')
+                && !uncommented.contains(' ');
+            if trimmed.starts_with('[') || commented_header {
+                current = uncommented.trim_matches(['[', ']']).to_string();
             } else {
                 let body = sections.entry(current.clone()).or_default();
                 body.push_str(trimmed.trim_start_matches(['#', ' ']));

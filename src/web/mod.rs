@@ -1,7 +1,10 @@
-//! The HTTP side: `/metrics`, `/healthz`, `/api/status`, all views of the same snapshot.
+//! The HTTP side: `/metrics`, `/healthz`, `/api/status`, all views of the same snapshot,
+//! behind optional credentials (`auth`) and optionally over TLS (`tls`).
 
+pub mod auth;
 pub mod capture_metrics;
 pub mod metrics;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,15 +14,17 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
+use axum::serve::Listener;
 use prometheus::{Encoder, TextEncoder};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::config::Http;
 use crate::hub::Snapshot;
+use auth::{Access, RouteGroup};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -28,28 +33,43 @@ pub struct AppState {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     /// Metrics registry rendered by `/metrics`.
     pub registry: Arc<prometheus::Registry>,
+    /// Who may read which routes (open unless `with_auth` says otherwise).
+    pub access: Access,
 }
 
 impl AppState {
-    /// State reading snapshots from `snapshots`, with the agent's metrics registry.
+    /// State reading snapshots from `snapshots`, with the agent's metrics registry; every
+    /// route open.
     pub fn new(snapshots: watch::Receiver<Arc<Snapshot>>) -> AppState {
+        let registry = metrics::registry(snapshots.clone());
         AppState {
-            registry: Arc::new(metrics::registry(snapshots.clone())),
+            access: Access::open(&registry),
+            registry: Arc::new(registry),
             snapshots,
         }
+    }
+
+    /// This state with `[http.auth]` required on the pages and API, and
+    /// `[http.metrics_auth]` on `/metrics`.
+    pub fn with_auth(mut self, http: &Http) -> AppState {
+        self.access = self
+            .access
+            .with_credentials(http.auth.as_ref(), http.metrics_auth.as_ref());
+        self
     }
 }
 
 /// The largest request body accepted (no route takes a body yet).
 const BODY_LIMIT: usize = 16 * 1024;
 
-/// The router, with timeouts, a body limit and gzip on every route.
+/// The router, with the state's access control, timeouts, a body limit and gzip on every
+/// route.
 pub fn app(state: AppState, request_timeout: Duration) -> Router {
+    let access = state.access.clone();
     Router::new()
-        .route("/", get(index))
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/api/status", get(status))
+        .merge(access.protect(RouteGroup::Page, page_routes()))
+        .merge(access.protect(RouteGroup::Metrics, metrics_routes()))
+        .merge(open_routes())
         .with_state(state)
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -59,15 +79,33 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
         ))
 }
 
-/// Serves `app` on `listener` until `cancel` fires, then finishes open requests.
+/// The status page and the API, behind `[http.auth]`: every route added here is protected.
+fn page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/api/status", get(status))
+}
+
+/// `/metrics`, behind `[http.metrics_auth]`.
+fn metrics_routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
+/// Routes open to anyone: they tell nothing about the venue.
+fn open_routes() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz))
+}
+
+/// Serves `app` on `listener` (a `TcpListener`, or a `tls::TlsListener`) until `cancel`
+/// fires, then finishes open requests.
 ///
 /// # Errors
 /// The server failed while accepting connections.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    cancel: CancellationToken,
-) -> std::io::Result<()> {
+pub async fn serve<L>(listener: L, app: Router, cancel: CancellationToken) -> std::io::Result<()>
+where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+{
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled().await })
         .await
