@@ -20,6 +20,7 @@ use crate::sources::links::LinkReader;
 use crate::sources::neighbours::NeighboursSource;
 use crate::sources::netdev::NetdevSource;
 use crate::sources::{self, Source};
+use crate::web::tls::TlsListener;
 use crate::web::{self, AppState};
 
 /// How long shutdown waits for tasks to finish.
@@ -65,7 +66,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             config.http.listen
         )
     })?;
-    tracing::info!(listen = %config.http.listen, zones = config.zones.len(), "venuemon started");
+    // Checked at load time; read again here, as the files are what will be served.
+    let tls = match &config.http.tls {
+        Some(files) => Some(
+            web::tls::server_config(files)
+                .context("cannot serve HTTPS ([http] tls_cert, tls_key)")?,
+        ),
+        None => None,
+    };
+    tracing::info!(listen = %config.http.listen, https = tls.is_some(), zones = config.zones.len(), "venuemon started");
 
     let inventory = Arc::new(Inventory::new(&config));
     let cancel = CancellationToken::new();
@@ -143,11 +152,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tasks.spawn(Hub::new(&config, inventory).run(inbox, publish, cancel.clone()));
     tasks.spawn(stop_on_signal(cancel.clone()));
 
-    let app = web::app(
-        AppState::new(snapshots, &config.venue),
-        config.http.request_timeout,
-    );
-    let served = web::serve(listener, app, cancel.clone()).await;
+    let state = AppState::new(snapshots, &config.venue).with_auth(&config.http);
+    let app = web::app(state, config.http.request_timeout);
+    let served = match tls {
+        Some(tls) => match TlsListener::new(listener, tls) {
+            Ok(listener) => web::serve(listener, app, cancel.clone()).await,
+            Err(e) => Err(e),
+        },
+        None => web::serve(listener, app, cancel.clone()).await,
+    };
     cancel.cancel();
     if tokio::time::timeout(SHUTDOWN_GRACE, async {
         while tasks.join_next().await.is_some() {}

@@ -4,9 +4,11 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::config::{
-    self, Backend, Config, ConfigErrors, DhcpConfig, DhcpKind, HostapdConfig, Warning,
+    self, Backend, Config, ConfigErrors, Credentials, DhcpConfig, DhcpKind, HostapdConfig,
+    Thresholds, Warning,
 };
 use crate::inventory::Inventory;
 
@@ -48,6 +50,16 @@ pub fn load(
     };
     if let Some(listen) = listen {
         config.http.listen = listen;
+    }
+    // After --listen: whether the address is loopback decides.
+    if config.http.credentials_in_clear_text() {
+        warnings.push(Warning {
+            message: format!(
+                "[http]: credentials travel in clear text to {}: set tls_cert and tls_key, or \
+                 listen on loopback behind a TLS proxy",
+                config.http.listen
+            ),
+        });
     }
     let present = present_interfaces(&config.sources.netdev.sys_root);
     for (place, pattern) in Inventory::new(&config).unmatched_patterns(&present) {
@@ -105,6 +117,20 @@ pub fn describe(config: &Config) -> String {
     let c = config;
     let _ = writeln!(out, "venue: {} (event {})", c.venue.name, c.venue.event);
     let _ = writeln!(out, "listen: {}", c.http.listen);
+    if let Some(tls) = &c.http.tls {
+        let _ = writeln!(
+            out,
+            "https: certificate {}, key {}",
+            tls.cert.display(),
+            tls.key.display()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "access: pages and API {}; /metrics {}; /healthz open",
+        access(c.http.auth.as_ref()),
+        access(c.http.metrics_auth.as_ref())
+    );
     let _ = writeln!(
         out,
         "tick: {:?}, active window: {:?}, state: {}",
@@ -207,14 +233,63 @@ pub fn describe(config: &Config) -> String {
             capture.interface
         );
     }
-    let t = &c.thresholds;
-    let _ = writeln!(
-        out,
-        "thresholds: DHCP pool warn {:.0} %, critical {:.0} %",
-        t.dhcp_pool_warn * 100.0,
-        t.dhcp_pool_critical * 100.0
-    );
+    let global = limits(&c.thresholds);
+    let _ = writeln!(out, "thresholds: {}", global.join("; "));
+    for z in &c.zones {
+        let own: Vec<String> = limits(&z.thresholds)
+            .into_iter()
+            .zip(&global)
+            .filter(|(zone, global)| zone != *global)
+            .map(|(zone, _)| zone)
+            .collect();
+        if !own.is_empty() {
+            let _ = writeln!(out, "  zone {}: {}", z.id, own.join("; "));
+        }
+    }
     out
+}
+
+/// What a route group asks for, without its secrets.
+fn access(credentials: Option<&Credentials>) -> String {
+    let Some(c) = credentials else {
+        return "open".to_string();
+    };
+    let mut ways = Vec::new();
+    if let Some((user, _)) = &c.basic {
+        ways.push(format!("basic auth for user {user}"));
+    }
+    if c.bearer.is_some() {
+        ways.push("bearer token set".to_string());
+    }
+    ways.join(" or ")
+}
+
+/// Each warn/critical pair of `t`, as people read it.
+fn limits(t: &Thresholds) -> [String; 4] {
+    let percent = |ratio: f64| (ratio * 1000.0).round() / 10.0;
+    let time = |seconds: f64| Duration::from_secs_f64(seconds);
+    [
+        format!(
+            "DHCP pool warn {} %, critical {} %",
+            percent(t.dhcp_pool_warn),
+            percent(t.dhcp_pool_critical)
+        ),
+        format!(
+            "uplink warn {} %, critical {} %",
+            percent(t.uplink_warn),
+            percent(t.uplink_critical)
+        ),
+        format!(
+            "occupancy warn {} %, critical {} % of seats",
+            percent(t.occupancy_warn),
+            percent(t.occupancy_critical)
+        ),
+        format!(
+            "time to lease warn {:?}, critical {:?}",
+            time(t.time_to_lease_warn),
+            time(t.time_to_lease_critical)
+        ),
+    ]
 }
 
 /// `venuemon check-config FILE`: prints what the file means, or every error in it.
@@ -237,5 +312,74 @@ pub fn check_config(path: &Path) -> ExitCode {
             );
             ExitCode::from(EXIT_CONFIG)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_shows_thresholds_and_only_the_zone_overrides() {
+        let text = "[thresholds]\ntime_to_lease_warn = \"500ms\"\n\n\
+                    [[zone]]\nid = \"hall-a\"\nthresholds = { dhcp_pool_warn = 70 }\n\n\
+                    [[zone]]\nid = \"room-b\"\n";
+        let (config, _) = config::parse("venuemon.toml", text, "gw-1").expect("valid");
+        let out = describe(&config);
+        assert!(
+            out.contains(
+                "thresholds: DHCP pool warn 80 %, critical 95 %; uplink warn 70 %, critical 90 %; \
+                 occupancy warn 150 %, critical 200 % of seats; time to lease warn 500ms, critical 5s\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("  zone hall-a: DHCP pool warn 70 %, critical 95 %\n"),
+            "{out}"
+        );
+        assert!(!out.contains("zone room-b:"), "{out}");
+    }
+
+    #[test]
+    fn describe_names_the_access_rules_but_no_secret() {
+        let text = "[http.auth]\nusername = \"crew\"\npassword = \"pw-9f3a\"\ntoken = \"tok-77c1\"\n\n\
+                    [http.metrics_auth]\ntoken = \"tok-5e2d\"\n";
+        let (config, _) = config::parse("venuemon.toml", text, "gw-1").expect("valid");
+        let out = describe(&config);
+        assert!(
+            out.contains(
+                "access: pages and API basic auth for user crew or bearer token set; \
+                 /metrics bearer token set; /healthz open\n"
+            ),
+            "{out}"
+        );
+        for secret in ["pw-9f3a", "tok-77c1", "tok-5e2d"] {
+            assert!(!out.contains(secret), "{out}");
+        }
+        let (open, _) = config::parse("venuemon.toml", "", "gw-1").expect("valid");
+        assert!(
+            describe(&open).contains("access: pages and API open; /metrics open; /healthz open\n")
+        );
+    }
+
+    #[test]
+    fn credentials_without_tls_off_loopback_are_a_warning_after_listen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("venuemon.toml");
+        let text = "[http]\nlisten = \"127.0.0.1:9842\"\n[http.auth]\ntoken = \"t\"\n\n\
+                    [source.netdev]\nenabled = false\n";
+        std::fs::write(&path, text).expect("write");
+        let clear = |w: &Vec<Warning>| w.iter().any(|w| w.message.contains("clear text"));
+        let (_, warnings) = load(Some(&path), None).expect("valid");
+        assert!(!clear(&warnings), "{warnings:?}");
+        let everywhere = "0.0.0.0:9842".parse().ok();
+        let (_, warnings) = load(Some(&path), everywhere).expect("valid");
+        assert!(clear(&warnings), "{warnings:?}");
+        assert!(
+            warnings.iter().any(|w| w.message
+                == "[http]: credentials travel in clear text to 0.0.0.0:9842: set tls_cert and \
+                    tls_key, or listen on loopback behind a TLS proxy"),
+            "{warnings:?}"
+        );
     }
 }

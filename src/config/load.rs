@@ -16,10 +16,11 @@ use ipnet::IpNet;
 use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 
 use super::{
-    AddressRange, Agent, Backend, CaptureConfig, Config, DhcpConfig, DhcpKind, HostapdConfig, Http,
-    InterfaceFilter, Language, NeighboursConfig, NetdevConfig, Pattern, Sources, Thresholds, Venue,
-    Zone,
+    AddressRange, Agent, Backend, CaptureConfig, Config, Credentials, DhcpConfig, DhcpKind,
+    HostapdConfig, Http, InterfaceFilter, Language, NeighboursConfig, NetdevConfig, Pattern,
+    Sources, Thresholds, TlsFiles, Venue, Zone,
 };
+use crate::web::tls::{self, TlsFile};
 
 /// Every dotted key path the file may set; `zone.*` keys belong to each `[[zone]]`.
 pub const KNOWN_KEYS: &[&str] = &[
@@ -29,6 +30,18 @@ pub const KNOWN_KEYS: &[&str] = &[
     "venue.language",
     "http.listen",
     "http.request_timeout",
+    "http.tls_cert",
+    "http.tls_key",
+    "http.auth.username",
+    "http.auth.password",
+    "http.auth.password_file",
+    "http.auth.token",
+    "http.auth.token_file",
+    "http.metrics_auth.username",
+    "http.metrics_auth.password",
+    "http.metrics_auth.password_file",
+    "http.metrics_auth.token",
+    "http.metrics_auth.token_file",
     "agent.tick",
     "agent.active_window",
     "agent.state_dir",
@@ -67,6 +80,20 @@ pub const KNOWN_KEYS: &[&str] = &[
     "source.capture.interval",
     "thresholds.dhcp_pool_warn",
     "thresholds.dhcp_pool_critical",
+    "thresholds.uplink_warn",
+    "thresholds.uplink_critical",
+    "thresholds.occupancy_warn",
+    "thresholds.occupancy_critical",
+    "thresholds.time_to_lease_warn",
+    "thresholds.time_to_lease_critical",
+    "zone.thresholds.dhcp_pool_warn",
+    "zone.thresholds.dhcp_pool_critical",
+    "zone.thresholds.uplink_warn",
+    "zone.thresholds.uplink_critical",
+    "zone.thresholds.occupancy_warn",
+    "zone.thresholds.occupancy_critical",
+    "zone.thresholds.time_to_lease_warn",
+    "zone.thresholds.time_to_lease_critical",
 ];
 
 /// The tables this version knows, quoted in "unknown table" errors.
@@ -151,6 +178,9 @@ impl Config {
             http: Http {
                 listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 9842)),
                 request_timeout: Duration::from_secs(10),
+                auth: None,
+                metrics_auth: None,
+                tls: None,
             },
             agent: Agent {
                 tick: Duration::from_secs(5),
@@ -501,6 +531,66 @@ struct Spanned<T> {
     span: Option<Range<usize>>,
 }
 
+/// A warn/critical pair of `[thresholds]`, named by the keys' common prefix.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    DhcpPool,
+    Uplink,
+    Occupancy,
+    TimeToLease,
+}
+
+impl Limit {
+    const ALL: [Limit; 4] = [
+        Limit::DhcpPool,
+        Limit::Uplink,
+        Limit::Occupancy,
+        Limit::TimeToLease,
+    ];
+
+    /// The warn key and the critical key.
+    fn keys(self) -> [String; 2] {
+        let prefix = match self {
+            Limit::DhcpPool => "dhcp_pool",
+            Limit::Uplink => "uplink",
+            Limit::Occupancy => "occupancy",
+            Limit::TimeToLease => "time_to_lease",
+        };
+        [format!("{prefix}_warn"), format!("{prefix}_critical")]
+    }
+
+    /// For a percentage in the file (a ratio in the config): the largest value and the
+    /// expected form; `None` for a duration (seconds in the config).
+    fn percent_range(self) -> Option<(f64, &'static str)> {
+        match self {
+            Limit::DhcpPool | Limit::Uplink => Some((100.0, "a percentage from 1 to 100")),
+            Limit::Occupancy => Some((
+                1000.0,
+                "a percentage of seats from 1 to 1000 (150 means 1.5 clients per seat)",
+            )),
+            Limit::TimeToLease => None,
+        }
+    }
+
+    /// The warn and critical values of `thresholds`.
+    fn pair(self, t: &mut Thresholds) -> (&mut f64, &mut f64) {
+        match self {
+            Limit::DhcpPool => (&mut t.dhcp_pool_warn, &mut t.dhcp_pool_critical),
+            Limit::Uplink => (&mut t.uplink_warn, &mut t.uplink_critical),
+            Limit::Occupancy => (&mut t.occupancy_warn, &mut t.occupancy_critical),
+            Limit::TimeToLease => (&mut t.time_to_lease_warn, &mut t.time_to_lease_critical),
+        }
+    }
+
+    /// A value as the file writes it: `80` (percent) or `"2s"`.
+    fn show(self, value: f64) -> String {
+        match self.percent_range() {
+            Some(_) => format!("{}", (value * 1000.0).round() / 10.0),
+            None => format!("\"{}\"", format_duration(Duration::from_secs_f64(value))),
+        }
+    }
+}
+
 /// Walks the document and collects every error and warning.
 struct Checker<'t> {
     file: &'t str,
@@ -603,7 +693,18 @@ impl Checker<'_> {
         key: &str,
         path: &'static str,
     ) -> Section<'a> {
-        let label = format!("[{path}]");
+        self.labelled_section(parent, key, path, format!("[{path}]"))
+    }
+
+    /// The table `key` of `parent`, checked for unknown entries; `label` names it in messages
+    /// (for a table inside an entry of an array of tables).
+    fn labelled_section<'a>(
+        &mut self,
+        parent: &'a dyn TableLike,
+        key: &str,
+        path: &'static str,
+        label: String,
+    ) -> Section<'a> {
         let mut section = Section {
             label,
             table: None,
@@ -620,10 +721,7 @@ impl Checker<'_> {
                     let got = self.got(item);
                     self.error(
                         item.span().or_else(|| k.span()),
-                        format!(
-                            "`{path}` must be a table, written {}, got {got}",
-                            section.label
-                        ),
+                        format!("`{path}` must be a table, written [{path}], got {got}"),
                     );
                 }
             }
@@ -772,8 +870,17 @@ impl Checker<'_> {
         let interfaces = self.section(root, "interfaces", "interfaces");
         let wanted_zone = self.interfaces(&interfaces, &mut config.interfaces);
 
-        let (zones, every_id_valid) = self.zones(root);
-        if !zones.is_empty() {
+        // Zones resolve their thresholds over these, wherever the table is in the file.
+        let thresholds = self.section(root, "thresholds", "thresholds");
+        config.thresholds = self.thresholds(&thresholds, &config.thresholds, "the default");
+
+        let (zones, every_id_valid) = self.zones(root, &config.thresholds);
+        if zones.is_empty() {
+            // The host zone has no table of its own: it takes [thresholds] as they are.
+            for zone in &mut config.zones {
+                zone.thresholds = config.thresholds.clone();
+            }
+        } else {
             config.zones = zones;
             config.interfaces.zone = None;
         }
@@ -846,12 +953,6 @@ impl Checker<'_> {
         }
         self.default_pool_names(&mut config.sources.dhcp);
 
-        let thresholds = self.section(root, "thresholds", "thresholds");
-        self.thresholds(&thresholds, &mut config.thresholds);
-        for zone in &mut config.zones {
-            zone.thresholds = config.thresholds.clone();
-        }
-
         self.general_warnings(&config);
         config
     }
@@ -900,6 +1001,174 @@ impl Checker<'_> {
             Duration::from_secs(3600),
         ) {
             http.request_timeout = timeout.value;
+        }
+        if let Some(table) = section.table {
+            let auth = self.section(table, "auth", "http.auth");
+            http.auth = self.credentials(&auth);
+            let metrics_auth = self.section(table, "metrics_auth", "http.metrics_auth");
+            http.metrics_auth = self.credentials(&metrics_auth);
+        }
+        http.tls = self.tls(section);
+    }
+
+    /// Reads `[http.auth]` or `[http.metrics_auth]`; `None` when the table is absent (its
+    /// routes are open) or wrong.
+    fn credentials(&mut self, section: &Section<'_>) -> Option<Credentials> {
+        section.table?;
+        let username = self.string(
+            section,
+            "username",
+            "a user name without `:` or control characters, like \"crew\"",
+            |s| !s.is_empty() && !s.contains(':') && !s.chars().any(char::is_control),
+        );
+        let password = self.secret(section, "password", "password_file");
+        let token = self.secret(section, "token", "token_file");
+        let key_span = |key: &str| section.get(key).and_then(|(k, _)| k.span());
+        let mut basic = None;
+        match (username, password) {
+            (Some(username), Some(password)) => basic = Some((username, password.value)),
+            (Some(_), None) if !self.set(section, &["password", "password_file"]) => self.error(
+                key_span("username"),
+                format!(
+                    "{}: username needs a password (or password_file)",
+                    section.label
+                ),
+            ),
+            (None, Some(password)) if !self.set(section, &["username"]) => self.error(
+                password.span,
+                format!("{}: a password needs a username", section.label),
+            ),
+            _ => {}
+        }
+        let mut bearer = None;
+        if let Some(token) = token {
+            // What a client can send after `Bearer `.
+            if token.value.chars().all(|c| c.is_ascii_graphic()) {
+                bearer = Some(token.value);
+            } else {
+                self.error(
+                    token.span,
+                    format!(
+                        "{}: the token must be printable ASCII without spaces (it is not shown)",
+                        section.label
+                    ),
+                );
+            }
+        }
+        // (A table holding only unknown keys has its errors already.)
+        if section.table.is_some_and(|t| t.is_empty()) {
+            self.error(
+                section.span.clone(),
+                format!(
+                    "{}: set username and password (or password_file), or token (or \
+                     token_file); remove the table to leave its routes open",
+                    section.label
+                ),
+            );
+        }
+        (basic.is_some() || bearer.is_some()).then_some(Credentials { basic, bearer })
+    }
+
+    /// Whether any of `keys` is in `section`.
+    fn set(&self, section: &Section<'_>, keys: &[&str]) -> bool {
+        keys.iter().any(|key| section.get(key).is_some())
+    }
+
+    /// A secret given as `key` or as the first line of the file `file_key` names; never
+    /// echoed in messages.
+    fn secret(
+        &mut self,
+        section: &Section<'_>,
+        key: &str,
+        file_key: &str,
+    ) -> Option<Spanned<String>> {
+        let span = |key: &str| {
+            section
+                .get(key)
+                .and_then(|(k, item)| item.span().or_else(|| k.span()))
+        };
+        let inline = section.get(key).and_then(|(_, item)| match item.as_str() {
+            Some(s) if !s.is_empty() => Some(s.to_string()),
+            _ => {
+                let message = format!(
+                    "{}: {key} must be a non-empty string (the value is not shown)",
+                    section.label
+                );
+                self.error(span(key), message);
+                None
+            }
+        });
+        if section.get(key).is_some() && section.get(file_key).is_some() {
+            self.error(
+                span(file_key),
+                format!("{}: set {key} or {file_key}, not both", section.label),
+            );
+            return None;
+        }
+        let example = format!("/etc/venuemon/{key}");
+        let from_file =
+            self.path(section, file_key, &example)
+                .and_then(|path| match read_secret(&path) {
+                    Ok(secret) => Some(secret),
+                    Err(problem) => {
+                        let message = format!("{}: {file_key} {problem}", section.label);
+                        self.error(span(file_key), message);
+                        None
+                    }
+                });
+        match (inline, from_file) {
+            (Some(value), _) => Some(Spanned {
+                value,
+                span: span(key),
+            }),
+            (None, Some(value)) => Some(Spanned {
+                value,
+                span: span(file_key),
+            }),
+            (None, None) => None,
+        }
+    }
+
+    /// Reads `tls_cert` and `tls_key` of `[http]`: both or neither, and files that serve.
+    fn tls(&mut self, section: &Section<'_>) -> Option<TlsFiles> {
+        let cert = self.path(section, "tls_cert", "/etc/venuemon/cert.pem");
+        let key = self.path(section, "tls_key", "/etc/venuemon/key.pem");
+        let span = |key: &str| {
+            section
+                .get(key)
+                .and_then(|(k, item)| item.span().or_else(|| k.span()))
+        };
+        let needs = "set both (a PEM certificate chain and its private key) or neither";
+        match (cert, key) {
+            (Some(cert), Some(key)) => {
+                let files = TlsFiles { cert, key };
+                match tls::server_config(&files) {
+                    Ok(_) => Some(files),
+                    Err(e) => {
+                        let key = match e.file {
+                            TlsFile::Cert => "tls_cert",
+                            TlsFile::Key => "tls_key",
+                        };
+                        self.error(span(key), format!("[http]: {key} {e}"));
+                        None
+                    }
+                }
+            }
+            (Some(_), None) if section.get("tls_key").is_none() => {
+                self.error(
+                    span("tls_cert"),
+                    format!("[http]: tls_cert needs tls_key; {needs}"),
+                );
+                None
+            }
+            (None, Some(_)) if section.get("tls_cert").is_none() => {
+                self.error(
+                    span("tls_key"),
+                    format!("[http]: tls_key needs tls_cert; {needs}"),
+                );
+                None
+            }
+            _ => None,
         }
     }
 
@@ -1002,7 +1271,7 @@ impl Checker<'_> {
 
     /// Reads every `[[zone]]` (none when the file defines none), and whether every zone had a
     /// valid id.
-    fn zones(&mut self, root: &toml_edit::Table) -> (Vec<Zone>, bool) {
+    fn zones(&mut self, root: &toml_edit::Table, thresholds: &Thresholds) -> (Vec<Zone>, bool) {
         let tables = self.array_of_tables(root, "zone", "zone");
         let mut zones = Vec::new();
         // First line of each id, and first zone of each literal interface name.
@@ -1010,7 +1279,7 @@ impl Checker<'_> {
         let mut claimed: HashMap<String, String> = HashMap::new();
         let mut every_id_valid = true;
         for (index, (table, span)) in tables.into_iter().enumerate() {
-            match self.zone(index + 1, table, span, &mut ids, &mut claimed) {
+            match self.zone(index + 1, table, span, thresholds, &mut ids, &mut claimed) {
                 Some(zone) => zones.push(zone),
                 None => every_id_valid = false,
             }
@@ -1018,12 +1287,13 @@ impl Checker<'_> {
         (zones, every_id_valid)
     }
 
-    /// Reads one `[[zone]]` (the `number`th).
+    /// Reads one `[[zone]]` (the `number`th), its thresholds resolved over `thresholds`.
     fn zone(
         &mut self,
         number: usize,
         table: &dyn TableLike,
         span: Option<Range<usize>>,
+        thresholds: &Thresholds,
         ids: &mut HashMap<String, usize>,
         claimed: &mut HashMap<String, String>,
     ) -> Option<Zone> {
@@ -1105,6 +1375,9 @@ impl Checker<'_> {
                 },
             )
             .unwrap_or_default();
+        let label = format!("{} thresholds", section.label);
+        let overrides = self.labelled_section(table, "thresholds", "zone.thresholds", label);
+        let thresholds = self.thresholds(&overrides, thresholds, "from [thresholds]");
 
         let id = id?;
         for pattern in interfaces.iter().filter(|p| p.value.is_literal()) {
@@ -1129,7 +1402,7 @@ impl Checker<'_> {
             seats: seats.map(|s| s.value),
             interfaces: interfaces.into_iter().map(|p| p.value).collect(),
             subnets: subnets.into_iter().map(|s| s.value).collect(),
-            thresholds: Thresholds::default(),
+            thresholds,
         })
     }
 
@@ -1380,34 +1653,87 @@ impl Checker<'_> {
         Some((config, zone))
     }
 
-    /// Reads `[thresholds]` (percentages in the file, ratios in the config).
-    fn thresholds(&mut self, section: &Section<'_>, thresholds: &mut Thresholds) {
-        let mut percent = |key: &str| {
-            self.field(section, key, |item| {
-                let value = item
-                    .as_integer()
-                    .map(|i| i as f64)
-                    .or_else(|| item.as_float())
-                    .filter(|v| (1.0..=100.0).contains(v));
-                value.ok_or_else(|| "a percentage from 1 to 100".to_string())
-            })
-        };
-        let warn = percent("dhcp_pool_warn");
-        let critical = percent("dhcp_pool_critical");
-        if let Some(w) = &warn {
-            thresholds.dhcp_pool_warn = w.value / 100.0;
-        }
-        if let Some(c) = &critical {
-            thresholds.dhcp_pool_critical = c.value / 100.0;
-        }
-        if thresholds.dhcp_pool_warn > thresholds.dhcp_pool_critical {
-            let span = warn
-                .and_then(|w| w.span)
-                .or_else(|| critical.and_then(|c| c.span));
+    /// Reads the thresholds of `section` (`[thresholds]`, or a zone's `[zone.thresholds]`)
+    /// over `base`, then checks that each warn is not above its critical once resolved;
+    /// `inherited` says where the values the section does not set come from.
+    fn thresholds(
+        &mut self,
+        section: &Section<'_>,
+        base: &Thresholds,
+        inherited: &str,
+    ) -> Thresholds {
+        let mut resolved = base.clone();
+        for limit in Limit::ALL {
+            let [warn_key, critical_key] = limit.keys();
+            let warn = self.threshold(section, &warn_key, limit);
+            let critical = self.threshold(section, &critical_key, limit);
+            let (w, c) = limit.pair(&mut resolved);
+            if let Some(v) = &warn {
+                *w = v.value;
+            }
+            if let Some(v) = &critical {
+                *c = v.value;
+            }
+            // A key set to a bad value is reported already; a pair this section does not
+            // touch is the base's concern.
+            let bad = |key: &str, read: &Option<Spanned<f64>>| {
+                section.get(key).is_some() && read.is_none()
+            };
+            if *w <= *c || bad(&warn_key, &warn) || bad(&critical_key, &critical) {
+                continue;
+            }
+            let (w, c) = (*w, *c);
+            let Some(span) = warn.map(|v| v.span).or(critical.map(|v| v.span)) else {
+                continue;
+            };
+            let show = |value: f64, key: &str| {
+                let value = limit.show(value);
+                if section.get(key).is_some() {
+                    value
+                } else {
+                    format!("{value}, {inherited}")
+                }
+            };
             self.error(
                 span,
-                "[thresholds]: dhcp_pool_warn must not be above dhcp_pool_critical".to_string(),
+                format!(
+                    "{}: {warn_key} ({}) must not be above {critical_key} ({})",
+                    section.label,
+                    show(w, &warn_key),
+                    show(c, &critical_key)
+                ),
             );
+        }
+        resolved
+    }
+
+    /// One threshold of `section`, as the config keeps it (a ratio or seconds).
+    fn threshold(
+        &mut self,
+        section: &Section<'_>,
+        key: &str,
+        limit: Limit,
+    ) -> Option<Spanned<f64>> {
+        match limit.percent_range() {
+            Some((max, expected)) => self.field(section, key, |item| {
+                item.as_integer()
+                    .map(|i| i as f64)
+                    .or_else(|| item.as_float())
+                    .filter(|v| (1.0..=max).contains(v))
+                    .map(|v| v / 100.0)
+                    .ok_or_else(|| expected.to_string())
+            }),
+            None => self
+                .duration(
+                    section,
+                    key,
+                    Duration::from_millis(1),
+                    Duration::from_secs(60),
+                )
+                .map(|d| Spanned {
+                    value: d.value.as_secs_f64(),
+                    span: d.span,
+                }),
         }
     }
 
@@ -1435,6 +1761,25 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+/// The first line of a secret file, trimmed; the error says what is wrong with the file and
+/// never shows its content.
+fn read_secret(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            format!("{path:?} cannot be read ({e}): make it readable by the user venuemon runs as")
+        }
+        std::io::ErrorKind::InvalidData => format!("{path:?} is not UTF-8 text"),
+        _ => format!("{path:?} cannot be read: {e}"),
+    })?;
+    let first = text.lines().next().unwrap_or_default().trim();
+    if first.is_empty() {
+        return Err(format!(
+            "{path:?}: the first line is empty; put the secret on it"
+        ));
+    }
+    Ok(first.to_string())
 }
 
 /// Parses a DHCP pool: a range `FIRST-LAST` or a network `ADDRESS/PREFIX` (for IPv4 networks
@@ -1649,18 +1994,390 @@ kind = "dnsmasq"
         }
     }
 
+    /// Whether two thresholds are equal up to rounding.
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
     #[test]
-    fn thresholds_are_percentages_in_order() {
-        let (config, _) = ok("[thresholds]\ndhcp_pool_warn = 70\ndhcp_pool_critical = 90.5\n");
-        assert!((config.thresholds.dhcp_pool_warn - 0.70).abs() < 1e-9);
-        assert!((config.thresholds.dhcp_pool_critical - 0.905).abs() < 1e-9);
-        let error = one_error("[thresholds]\ndhcp_pool_warn = 99\n");
+    fn every_threshold_is_read_in_its_unit() {
+        let (config, _) = ok("[thresholds]
+dhcp_pool_warn = 70
+dhcp_pool_critical = 90.5
+uplink_warn = 60
+uplink_critical = 85
+occupancy_warn = 120
+occupancy_critical = 250
+time_to_lease_warn = \"500ms\"
+time_to_lease_critical = \"3s\"
+");
+        let t = &config.thresholds;
+        for (got, want) in [
+            (t.dhcp_pool_warn, 0.70),
+            (t.dhcp_pool_critical, 0.905),
+            (t.uplink_warn, 0.60),
+            (t.uplink_critical, 0.85),
+            (t.occupancy_warn, 1.2),
+            (t.occupancy_critical, 2.5),
+            (t.time_to_lease_warn, 0.5),
+            (t.time_to_lease_critical, 3.0),
+        ] {
+            assert!(close(got, want), "{got} != {want}");
+        }
+        // The host zone takes them too.
+        assert_eq!(config.zones[0].thresholds, config.thresholds);
+        let (config, _) = ok("");
+        assert_eq!(config.thresholds, Thresholds::default());
+    }
+
+    #[test]
+    fn bad_threshold_values_name_the_form() {
+        let percent = "must be a percentage from 1 to 100";
+        let seats = "must be a percentage of seats from 1 to 1000 (150 means 1.5 clients per seat)";
+        let duration = "must be a duration like \"5s\"";
+        for (line, expected) in [
+            ("dhcp_pool_warn = 0", percent),
+            ("dhcp_pool_critical = 101", percent),
+            ("uplink_warn = \"70%\"", percent),
+            ("uplink_critical = -5", percent),
+            ("occupancy_warn = 0.5", seats),
+            ("occupancy_critical = 1001", seats),
+            ("time_to_lease_warn = 2", duration),
+            ("time_to_lease_critical = \"fast\"", duration),
+        ] {
+            let (key, value) = line.split_once(" = ").expect("key = value");
+            let error = one_error(&format!("[thresholds]\n{line}\n"));
+            let column = key.len() + 4;
+            assert!(
+                error.starts_with(&format!(
+                    "venuemon.toml:2:{column}: [thresholds]: {key} {expected}"
+                )),
+                "{error}"
+            );
+            assert!(error.ends_with(&format!("got {value}")), "{error}");
+        }
+        assert_eq!(
+            one_error("[thresholds]\ntime_to_lease_critical = \"5m\"\n"),
+            "venuemon.toml:2:26: [thresholds]: time_to_lease_critical must be a duration \
+             from 1ms to 1m, got \"5m\""
+        );
+    }
+
+    #[test]
+    fn each_warn_must_not_be_above_its_critical() {
+        assert_eq!(
+            one_error("[thresholds]\ndhcp_pool_warn = 99\n"),
+            "venuemon.toml:2:18: [thresholds]: dhcp_pool_warn (99) must not be above \
+             dhcp_pool_critical (95, the default)"
+        );
+        assert_eq!(
+            one_error("[thresholds]\nuplink_warn = 90\nuplink_critical = 80.5\n"),
+            "venuemon.toml:2:15: [thresholds]: uplink_warn (90) must not be above \
+             uplink_critical (80.5)"
+        );
+        assert_eq!(
+            one_error("[thresholds]\noccupancy_critical = 120\n"),
+            "venuemon.toml:2:22: [thresholds]: occupancy_warn (150, the default) must not be \
+             above occupancy_critical (120)"
+        );
+        assert_eq!(
+            one_error("[thresholds]\ntime_to_lease_warn = \"6s\"\n"),
+            "venuemon.toml:2:22: [thresholds]: time_to_lease_warn (\"6s\") must not be above \
+             time_to_lease_critical (\"5s\", the default)"
+        );
+        // Equal is fine; a bad value is reported once, not compared.
+        ok("[thresholds]\nuplink_warn = 80\nuplink_critical = 80\n");
+        let error = one_error("[thresholds]\ndhcp_pool_warn = \"x\"\ndhcp_pool_critical = 10\n");
         assert!(
-            error.contains("dhcp_pool_warn must not be above dhcp_pool_critical"),
+            error.contains("dhcp_pool_warn must be a percentage"),
             "{error}"
         );
-        let error = one_error("[thresholds]\ndhcp_pool_critical = 0\n");
-        assert!(error.contains("a percentage from 1 to 100"), "{error}");
+    }
+
+    #[test]
+    fn zone_thresholds_override_the_global_ones() {
+        let text = "[thresholds]
+dhcp_pool_warn = 75
+occupancy_warn = 130
+
+[[zone]]
+id = \"hall-a\"
+[zone.thresholds]
+dhcp_pool_warn = 60
+time_to_lease_critical = \"8s\"
+
+[[zone]]
+id = \"room-b\"
+thresholds = { uplink_warn = 50, occupancy_critical = 300 }
+
+[[zone]]
+id = \"lobby\"
+";
+        let (config, _) = ok(text);
+        let [hall, room, lobby] = config.zones.as_slice() else {
+            panic!("three zones");
+        };
+        let global = &config.thresholds;
+        assert!(close(global.dhcp_pool_warn, 0.75));
+        assert!(close(hall.thresholds.dhcp_pool_warn, 0.60));
+        assert!(close(hall.thresholds.time_to_lease_critical, 8.0));
+        assert!(close(hall.thresholds.occupancy_warn, 1.3), "global kept");
+        assert!(close(room.thresholds.uplink_warn, 0.5));
+        assert!(close(room.thresholds.occupancy_critical, 3.0));
+        assert!(close(room.thresholds.dhcp_pool_warn, 0.75), "global kept");
+        assert_eq!(&lobby.thresholds, global);
+    }
+
+    #[test]
+    fn zone_thresholds_do_not_depend_on_where_the_global_table_is() {
+        let zone = "[[zone]]\nid = \"hall-a\"\n[zone.thresholds]\ndhcp_pool_critical = 90\n";
+        let global = "[thresholds]\ndhcp_pool_warn = 70\nuplink_warn = 50\n";
+        let (before, _) = ok(&format!("{global}\n{zone}"));
+        let (after, _) = ok(&format!("{zone}\n{global}"));
+        assert_eq!(before, after);
+        let t = &after.zones[0].thresholds;
+        assert!(close(t.dhcp_pool_warn, 0.70));
+        assert!(close(t.dhcp_pool_critical, 0.90));
+        assert!(close(t.uplink_warn, 0.50));
+    }
+
+    #[test]
+    fn zone_warn_above_critical_points_at_the_zone_key() {
+        // The global critical is inherited; the zone's warn goes past it.
+        let text = "[[zone]]\nid = \"hall-a\"\n[zone.thresholds]\ndhcp_pool_warn = 96\n\n\
+                    [thresholds]\ndhcp_pool_critical = 95\n";
+        assert_eq!(
+            one_error(text),
+            "venuemon.toml:4:18: zone \"hall-a\" thresholds: dhcp_pool_warn (96) must not be \
+             above dhcp_pool_critical (95, from [thresholds])"
+        );
+        // The global warn is inherited; the zone's critical goes below it.
+        let text = "[thresholds]\nuplink_warn = 80\n\n\
+                    [[zone]]\nid = \"hall-a\"\nthresholds = { uplink_critical = 75 }\n";
+        assert_eq!(
+            one_error(text),
+            "venuemon.toml:6:34: zone \"hall-a\" thresholds: uplink_warn (80, from [thresholds]) \
+             must not be above uplink_critical (75)"
+        );
+        // A global mistake is reported once, at the global table, not again for each zone.
+        let text =
+            "[thresholds]\ndhcp_pool_warn = 99\n[[zone]]\nid = \"a\"\n[[zone]]\nid = \"b\"\n";
+        assert!(one_error(text).starts_with("venuemon.toml:2:18: [thresholds]:"));
+        // A zone may fix the pair the global table would break.
+        ok("[thresholds]\ndhcp_pool_critical = 85\n\n\
+            [[zone]]\nid = \"hall-a\"\n[zone.thresholds]\ndhcp_pool_warn = 60\n");
+    }
+
+    #[test]
+    fn zone_thresholds_are_checked_like_the_global_ones() {
+        let all = errors(
+            "[[zone]]\nid = \"hall-a\"\n[zone.thresholds]\ndhcp_pool_wrn = 70\nuplink_warn = 0\n\n\
+             [[zone]]\nid = \"room-b\"\nthresholds = 5\n",
+        );
+        assert_eq!(
+            all,
+            [
+                "venuemon.toml:4:1: zone \"hall-a\" thresholds: unknown key `dhcp_pool_wrn`; \
+                 did you mean `dhcp_pool_warn`?",
+                "venuemon.toml:5:15: zone \"hall-a\" thresholds: uplink_warn must be a percentage \
+                 from 1 to 100, got 0",
+                "venuemon.toml:9:14: `zone.thresholds` must be a table, written \
+                 [zone.thresholds], got 5",
+            ]
+        );
+    }
+
+    #[test]
+    fn auth_reads_basic_and_bearer_inline_or_from_files() {
+        let (config, _) = ok("[http]\nlisten = \"127.0.0.1:9842\"\n\
+                              [http.auth]\nusername = \"crew\"\npassword = \"pw 1\"\ntoken = \"tok-1\"\n");
+        let auth = config.http.auth.expect("auth");
+        assert_eq!(auth.basic, Some(("crew".into(), "pw 1".into())));
+        assert_eq!(auth.bearer.as_deref(), Some("tok-1"));
+        assert_eq!(config.http.metrics_auth, None, "metrics stay open");
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let password = dir.path().join("password");
+        let token = dir.path().join("token");
+        std::fs::write(&password, "  pw from file \nsecond line\n").expect("write");
+        std::fs::write(&token, "tok-2\n").expect("write");
+        let text = format!(
+            "[http.metrics_auth]\nusername = \"prometheus\"\npassword_file = {:?}\n\
+             token_file = {:?}\n",
+            password.display().to_string(),
+            token.display().to_string()
+        );
+        let (config, _) = ok(&text);
+        let metrics = config.http.metrics_auth.expect("metrics auth");
+        assert_eq!(
+            metrics.basic,
+            Some(("prometheus".into(), "pw from file".into()))
+        );
+        assert_eq!(metrics.bearer.as_deref(), Some("tok-2"));
+        assert_eq!(config.http.auth, None);
+        // Inline tables work as anywhere else.
+        let (config, _) = ok("[http]\nauth = { token = \"t\" }\n");
+        assert_eq!(
+            config.http.auth.and_then(|a| a.bearer).as_deref(),
+            Some("t")
+        );
+    }
+
+    #[test]
+    fn auth_mistakes_each_have_a_message() {
+        let all = errors(
+            "[http.auth]\nusername = \"crew\"\n\n\
+             [http.metrics_auth]\npassword = \"pw\"\ntoken = \"has space\"\n",
+        );
+        assert_eq!(
+            all,
+            [
+                "venuemon.toml:2:1: [http.auth]: username needs a password (or password_file)",
+                "venuemon.toml:5:12: [http.metrics_auth]: a password needs a username",
+                "venuemon.toml:6:9: [http.metrics_auth]: the token must be printable ASCII \
+                 without spaces (it is not shown)",
+            ]
+        );
+        assert_eq!(
+            one_error("[http.auth]\nusername = \"cr:ew\"\npassword = \"x\"\n"),
+            "venuemon.toml:2:12: [http.auth]: username must be a user name without `:` or \
+             control characters, like \"crew\", got \"cr:ew\""
+        );
+        assert_eq!(
+            one_error("[http.auth]\ntoken = \"a\"\ntoken_file = \"/etc/venuemon/token\"\n"),
+            "venuemon.toml:3:14: [http.auth]: set token or token_file, not both"
+        );
+        assert_eq!(
+            one_error("[http.auth]\n"),
+            "venuemon.toml:1:1: [http.auth]: set username and password (or password_file), or \
+             token (or token_file); remove the table to leave its routes open"
+        );
+        assert_eq!(
+            one_error("[http.auth]\ntokn = \"x\"\n"),
+            "venuemon.toml:2:1: [http.auth]: unknown key `tokn`; did you mean `token`?"
+        );
+    }
+
+    #[test]
+    fn secrets_never_appear_in_messages() {
+        for text in [
+            "[http.auth]\nusername = \"crew\"\npassword = 987654\n",
+            "[http.auth]\nusername = \"crew\"\npassword = \"\"\n",
+            "[http.auth]\ntoken = [\"987654\"]\n",
+            "[http.auth]\ntoken = \"98 7654\"\n",
+        ] {
+            let error = one_error(text);
+            assert!(
+                !error.contains("987654") && !error.contains("98 7654"),
+                "{error}"
+            );
+            assert!(error.contains("not shown"), "{error}");
+        }
+        let (config, _) = ok("[http.auth]\nusername = \"crew\"\npassword = \"987654\"\n");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("987654"), "{shown}");
+        assert!(shown.contains("crew"), "{shown}");
+    }
+
+    #[test]
+    fn secret_files_must_be_readable_and_not_empty() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("missing");
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n  \nsecret on line 3\n").expect("write");
+        let error = one_error(&format!(
+            "[http.auth]\nusername = \"crew\"\npassword_file = {:?}\n",
+            missing.display().to_string()
+        ));
+        assert!(
+            error.starts_with(&format!(
+                "venuemon.toml:3:17: [http.auth]: password_file {missing:?} cannot be read: \
+                 No such file"
+            )),
+            "{error}"
+        );
+        let error = one_error(&format!(
+            "[http.auth]\ntoken_file = {:?}\n",
+            empty.display().to_string()
+        ));
+        assert_eq!(
+            error,
+            format!(
+                "venuemon.toml:2:14: [http.auth]: token_file {empty:?}: the first line is \
+                 empty; put the secret on it"
+            )
+        );
+        assert!(!error.contains("line 3"));
+    }
+
+    #[test]
+    fn credentials_in_clear_text_depend_on_listen_and_tls() {
+        let auth = "[http.auth]\ntoken = \"t\"\n";
+        let (config, _) = ok(&format!("[http]\nlisten = \"0.0.0.0:9842\"\n{auth}"));
+        assert!(config.http.credentials_in_clear_text());
+        let (config, _) = ok(&format!("[http]\nlisten = \"127.0.0.1:9842\"\n{auth}"));
+        assert!(!config.http.credentials_in_clear_text());
+        let (config, _) = ok(&format!("[http]\nlisten = \"[::1]:9842\"\n{auth}"));
+        assert!(!config.http.credentials_in_clear_text());
+        let (config, _) = ok("[http]\nlisten = \"0.0.0.0:9842\"\n");
+        assert!(!config.http.credentials_in_clear_text(), "nothing to leak");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = crate::web::tls::self_signed(dir.path(), "server");
+        let (config, _) = ok(&format!(
+            "[http]\nlisten = \"0.0.0.0:9842\"\ntls_cert = {:?}\ntls_key = {:?}\n\
+             [http.metrics_auth]\ntoken = \"t\"\n",
+            files.cert.display().to_string(),
+            files.key.display().to_string()
+        ));
+        assert_eq!(config.http.tls, Some(files));
+        assert!(!config.http.credentials_in_clear_text());
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_and_must_serve() {
+        assert_eq!(
+            one_error("[http]\ntls_cert = \"/etc/venuemon/cert.pem\"\n"),
+            "venuemon.toml:2:12: [http]: tls_cert needs tls_key; set both (a PEM certificate \
+             chain and its private key) or neither"
+        );
+        assert_eq!(
+            one_error("[http]\ntls_key = \"/etc/venuemon/key.pem\"\n"),
+            "venuemon.toml:2:11: [http]: tls_key needs tls_cert; set both (a PEM certificate \
+             chain and its private key) or neither"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = crate::web::tls::self_signed(dir.path(), "server");
+        let text = |cert: &Path, key: &Path| {
+            format!(
+                "[http]\ntls_cert = {:?}\ntls_key = {:?}\n",
+                cert.display().to_string(),
+                key.display().to_string()
+            )
+        };
+        let missing = dir.path().join("missing.pem");
+        let error = one_error(&text(&missing, &files.key));
+        assert!(
+            error.starts_with(&format!(
+                "venuemon.toml:2:12: [http]: tls_cert {missing:?} cannot be read"
+            )),
+            "{error}"
+        );
+        assert_eq!(
+            one_error(&text(&files.key, &files.key)),
+            format!(
+                "venuemon.toml:2:12: [http]: tls_cert {:?} holds no certificate: expected a \
+                 PEM certificate chain (-----BEGIN CERTIFICATE-----)",
+                files.key
+            )
+        );
+        let error = one_error(&text(&files.cert, &files.cert));
+        assert!(
+            error.starts_with(&format!(
+                "venuemon.toml:3:11: [http]: tls_key {:?} holds no private key",
+                files.cert
+            )),
+            "{error}"
+        );
     }
 
     #[test]
@@ -2041,13 +2758,18 @@ path = \"history.db\"
         assert_eq!(config.zones[0].seats, Some(800));
         assert_eq!(config.interfaces.exclude[0].as_str(), "docker*");
 
-        // Split the file into sections by header, then look for `key =` in each.
+        // Split the file into sections by header, then look for `key =` in each. A table
+        // shown commented out (`# [http.auth]`, alone on its line) is a section too.
         let mut sections: HashMap<String, String> = HashMap::new();
         let mut current = String::new();
         for line in EXAMPLE.lines() {
             let trimmed = line.trim();
-            if trimmed.starts_with('[') {
-                current = trimmed.trim_matches(['[', ']']).to_string();
+            let uncommented = trimmed.trim_start_matches(['#', ' ']);
+            let commented_header = uncommented.starts_with('[')
+                && uncommented.ends_with(']')
+                && !uncommented.contains(' ');
+            if trimmed.starts_with('[') || commented_header {
+                current = uncommented.trim_matches(['[', ']']).to_string();
             } else {
                 let body = sections.entry(current.clone()).or_default();
                 body.push_str(trimmed.trim_start_matches(['#', ' ']));

@@ -4,6 +4,7 @@
 mod load;
 mod pattern;
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -101,6 +102,53 @@ pub struct Http {
     pub listen: SocketAddr,
     /// Longest time a request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// `[http.auth]`: what the status page, `/zone/*`, `/events` and `/api/*` ask for;
+    /// `None` leaves them open.
+    pub auth: Option<Credentials>,
+    /// `[http.metrics_auth]`: what `/metrics` asks for; `None` leaves it open.
+    pub metrics_auth: Option<Credentials>,
+    /// `tls_cert` and `tls_key`: serve HTTPS instead of HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+impl Http {
+    /// Whether credentials would cross the network unencrypted: some auth is set, TLS is not,
+    /// and the listen address is not loopback.
+    pub fn credentials_in_clear_text(&self) -> bool {
+        (self.auth.is_some() || self.metrics_auth.is_some())
+            && self.tls.is_none()
+            && !self.listen.ip().is_loopback()
+    }
+}
+
+/// What a request must carry to be let through; either is accepted when both are set.
+/// Secrets are read at load time (from the file or a `*_file`) and never printed: `Debug`
+/// shows only the user name.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// HTTP basic authentication: user name (without `:`) and password.
+    pub basic: Option<(String, String)>,
+    /// A bearer token (`Authorization: Bearer TOKEN`).
+    pub bearer: Option<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("basic_user", &self.basic.as_ref().map(|(user, _)| user))
+            .field("bearer", &self.bearer.as_ref().map(|_| "(set)"))
+            .finish()
+    }
+}
+
+/// `tls_cert` and `tls_key`: the server's certificate chain and private key, PEM files that
+/// were read and found to match at load time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, the server's own certificate first.
+    pub cert: PathBuf,
+    /// The private key of the first certificate (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// `[agent]`: tick, active window, state.

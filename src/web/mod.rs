@@ -1,9 +1,12 @@
-//! The HTTP side: `/metrics`, `/healthz`, `/api/status`, all views of the same snapshot.
+//! The HTTP side: `/metrics`, `/healthz`, `/api/status`, all views of the same snapshot,
+//! behind optional credentials (`auth`) and optionally over TLS (`tls`).
 
+pub mod auth;
 mod cached;
 pub mod capture_metrics;
 pub mod metrics;
 pub mod page;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,15 +16,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::Listener;
 use prometheus::{Encoder, TextEncoder};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::config::Http;
 use crate::hub::Snapshot;
+use auth::{Access, RouteGroup};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -34,39 +39,54 @@ pub struct AppState {
     pub pages: Arc<page::Pages>,
     /// `/api/status` of the latest snapshot, serialized once.
     status_json: Arc<cached::PerSnapshot>,
+    /// Who may read which routes (open unless `with_auth` says otherwise).
+    pub access: Access,
 }
 
 impl AppState {
     /// State reading snapshots from `snapshots`, with the agent's metrics registry and the
-    /// status page of `venue`.
+    /// status page of `venue`; every route open.
     pub fn new(
         snapshots: watch::Receiver<Arc<Snapshot>>,
         venue: &crate::config::Venue,
     ) -> AppState {
+        let registry = metrics::registry(snapshots.clone());
         AppState {
-            registry: Arc::new(metrics::registry(snapshots.clone())),
+            access: Access::open(&registry),
+            registry: Arc::new(registry),
             pages: Arc::new(page::Pages::new(venue)),
             status_json: Arc::default(),
             snapshots,
         }
+    }
+
+    /// This state with `[http.auth]` required on the pages and API, and
+    /// `[http.metrics_auth]` on `/metrics`.
+    pub fn with_auth(mut self, http: &Http) -> AppState {
+        self.access = self
+            .access
+            .with_credentials(http.auth.as_ref(), http.metrics_auth.as_ref());
+        self
     }
 }
 
 /// The largest request body accepted (no route takes a body yet).
 const BODY_LIMIT: usize = 16 * 1024;
 
-/// The router, with timeouts, a body limit and gzip on every route.
+/// The router, with the state's access control, timeouts, a body limit and gzip on every
+/// route.
 pub fn app(state: AppState, request_timeout: Duration) -> Router {
+    let access = state.access.clone();
     let pages = page::routes(page::PageState {
         snapshots: state.snapshots.clone(),
         pages: Arc::clone(&state.pages),
     });
     Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/api/status", get(status))
+        .merge(access.protect(RouteGroup::Page, api_routes()))
+        .merge(access.protect(RouteGroup::Metrics, metrics_routes()))
+        .merge(open_routes())
         .with_state(state)
-        .merge(pages)
+        .merge(access.protect(RouteGroup::Page, pages))
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
@@ -75,15 +95,31 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
         ))
 }
 
-/// Serves `app` on `listener` until `cancel` fires, then finishes open requests.
+/// The API, behind `[http.auth]` like the status page (`page::routes`).
+fn api_routes() -> Router<AppState> {
+    Router::new().route("/api/status", get(status))
+}
+
+/// `/metrics`, behind `[http.metrics_auth]`.
+fn metrics_routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
+/// Routes open to anyone: they tell nothing about the venue.
+fn open_routes() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz))
+}
+
+/// Serves `app` on `listener` (a `TcpListener`, or a `tls::TlsListener`) until `cancel`
+/// fires, then finishes open requests.
 ///
 /// # Errors
 /// The server failed while accepting connections.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    cancel: CancellationToken,
-) -> std::io::Result<()> {
+pub async fn serve<L>(listener: L, app: Router, cancel: CancellationToken) -> std::io::Result<()>
+where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+{
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled().await })
         .await
