@@ -97,9 +97,10 @@ pub const KNOWN_KEYS: &[&str] = &[
 ];
 
 /// The tables this version knows, quoted in "unknown table" errors.
-const KNOWN_TABLES: &str = "[venue], [http], [agent], [interfaces], [[zone]], \
-                            [source.netdev], [source.neighbours], [[source.dhcp]], \
-                            [[source.hostapd]], [[source.capture]], [thresholds]";
+const KNOWN_TABLES: &str = "[venue], [http], [http.auth], [http.metrics_auth], [agent], \
+                            [interfaces], [[zone]], [zone.thresholds], [source.netdev], \
+                            [source.neighbours], [[source.dhcp]], [[source.hostapd]], \
+                            [[source.capture]], [thresholds]";
 
 /// Longest excerpt of a bad value echoed back in a message, in characters.
 const MAX_ECHO: usize = 40;
@@ -2402,8 +2403,9 @@ id = \"lobby\"
         assert_eq!(
             one_error(text),
             "venuemon.toml:4:1: unknown table `source.probes`: this version of venuemon knows \
-             [venue], [http], [agent], [interfaces], [[zone]], [source.netdev], [source.neighbours], \
-             [[source.dhcp]], [[source.hostapd]], [[source.capture]], [thresholds]"
+             [venue], [http], [http.auth], [http.metrics_auth], [agent], [interfaces], [[zone]], \
+             [zone.thresholds], [source.netdev], [source.neighbours], [[source.dhcp]], \
+             [[source.hostapd]], [[source.capture]], [thresholds]"
         );
         let history = one_error("[history]\nretention = \"90d\"\n");
         assert!(
@@ -2661,7 +2663,7 @@ path = \"history.db\"
                 "venuemon.toml:5:8: [agent]: tick must be a duration like \"5s\" (an integer and a unit: ms, s, m, h or d), got \"fast\"",
                 "venuemon.toml:9:9: zone \"hall-a\": seats must be a positive integer, got \"lots\"",
                 "venuemon.toml:12:1: [http]: unknown key `listn`; did you mean `listen`?",
-                "venuemon.toml:14:1: unknown table `history`: this version of venuemon knows [venue], [http], [agent], [interfaces], [[zone]], [source.netdev], [source.neighbours], [[source.dhcp]], [[source.hostapd]], [[source.capture]], [thresholds]",
+                "venuemon.toml:14:1: unknown table `history`: this version of venuemon knows [venue], [http], [http.auth], [http.metrics_auth], [agent], [interfaces], [[zone]], [zone.thresholds], [source.netdev], [source.neighbours], [[source.dhcp]], [[source.hostapd]], [[source.capture]], [thresholds]",
             ]
         );
     }

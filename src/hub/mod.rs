@@ -603,7 +603,8 @@ mod tests {
         let mut hub = hub("[[zone]]\nid = \"hall\"\nseats = 2\ninterfaces = [\"eth1\"]\n");
         let t0 = Instant::now();
         hub.apply(report(interfaces(0)), t0);
-        // 100 000 bytes in one second on a 1 Mbit/s link: 80 %, past the default 70 %.
+        // 100 000 bytes in one second on a 1 Mbit/s link: 80 %, below the venue's 90 % but
+        // past this zone's own 70 %.
         hub.apply(report(interfaces(100_000)), t0 + Duration::from_secs(1));
         let key = ClientKey::ephemeral();
         let sightings: Vec<Sighting> = (0..5u8)
