@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(prometheus iproute2 iputils-ping curl dnsmasq kea-dhcp4-server isc-dhcp-server
-  udhcpc isc-dhcp-client hostapd wpasupplicant tcpdump openssl chromium)
+  udhcpc isc-dhcp-client hostapd wpasupplicant tcpdump openssl chromium tzdata)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
