@@ -320,3 +320,52 @@ fn root_page_without_script_refreshes_itself_and_with_script_reconnects_after_a_
     );
     assert_eq!(page.navigations(), 1, "reconnected without a reload");
 }
+
+#[test]
+fn root_page_behind_basic_auth_loads_and_stays_live_in_chromium() {
+    common::require_root("the browser tests");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = common::free_port();
+    let path = dir.path().join("venuemon.toml");
+    let config = format!(
+        "[http]\nlisten = \"127.0.0.1:{port}\"\n[http.auth]\nusername = \"crew\"\npassword = \"s3cret\"\n\
+         [agent]\ntick = \"1s\"\nstate_dir = \"{}\"\n[[zone]]\nid = \"hall\"\nname = \"Salle A\"\n",
+        dir.path().join("state").display()
+    );
+    std::fs::write(&path, config).expect("write config");
+    let _agent = Agent::start(
+        None,
+        &["--config", path.to_str().expect("utf-8")],
+        &[],
+        dir.path().join("agent.log"),
+    );
+    common::wait_for("the agent", Duration::from_secs(20), || {
+        common::http_get(port, "/healthz").filter(|(code, _)| *code == 200)
+    });
+    let origin = format!("http://127.0.0.1:{port}/");
+    let mut browser = Browser::launch();
+
+    // (Without credentials, headless Chromium has no one to ask for them and fails the
+    // navigation; the 401 itself is checked in tests/it/access.rs and the handler tests.)
+    // "crew:s3cret" in base64.
+    let options = Options {
+        headers: vec![("Authorization".into(), "Basic Y3JldzpzM2NyZXQ=".into())],
+        ..Options::default()
+    };
+    let mut page = browser.open_with(&origin, 390, 844, &options);
+    assert_eq!(
+        page.eval("document.querySelectorAll('article.tile').length"),
+        1
+    );
+    let before = page.eval("document.getElementById('venue').textContent");
+    let changed = format!("document.getElementById('venue').textContent !== {before}");
+    page.wait_until(
+        "a live update through the auth",
+        Duration::from_secs(10),
+        &changed,
+    );
+    assert_eq!(page.eval("document.getElementById('live').hidden"), true);
+    page.eval("1");
+    assert_eq!(page.console_errors(), Vec::<String>::new());
+    assert_eq!(page.navigations(), 1);
+}
