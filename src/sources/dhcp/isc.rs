@@ -53,6 +53,17 @@ const READ: [&[u8]; 6] = [
     b"iaprefix",
 ];
 
+/// Whether a statement or block starting with `word` is one a lease reader looks at.
+fn is_read(word: &[u8]) -> bool {
+    word.first().is_some_and(may_start_read) && READ.contains(&word)
+}
+
+/// Whether a word starting with `byte` may be one of [`READ`]: this rules out most statements
+/// before any comparison.
+fn may_start_read(byte: &u8) -> bool {
+    matches!(byte, b'e' | b'b' | b'h' | b'u' | b'i')
+}
+
 /// The tokens of the file, one at a time; comments (`#` to the end of the line) are dropped.
 /// An unterminated string ends the file.
 struct Tokens<'a> {
@@ -79,17 +90,7 @@ impl<'a> Tokens<'a> {
                     let rest = data.get(self.at..).unwrap_or_default();
                     self.at += rest.iter().position(|c| *c == b'\n').unwrap_or(rest.len());
                 }
-                b'"' => loop {
-                    match data.get(self.at) {
-                        None => return None,
-                        Some(b'\\') => self.at += 2,
-                        Some(b'"') => {
-                            self.at += 1;
-                            break;
-                        }
-                        Some(_) => self.at += 1,
-                    }
-                },
+                b'"' => self.at = closing_quote(data, self.at)? + 1,
                 _ => {}
             }
         }
@@ -125,20 +126,12 @@ impl<'a> Iterator for Tokens<'a> {
                 }
                 b'"' => {
                     let start = self.at + 1;
-                    let mut j = start;
-                    loop {
-                        match data.get(j) {
-                            None => {
-                                self.at = data.len(); // cut inside a string: the rest is unusable
-                                return None;
-                            }
-                            Some(b'\\') => j += 2,
-                            Some(b'"') => break,
-                            Some(_) => j += 1,
-                        }
-                    }
-                    self.at = j + 1;
-                    return Some(Token::Str(data.get(start..j).unwrap_or_default()));
+                    let Some(end) = closing_quote(data, start) else {
+                        self.at = data.len(); // cut inside a string: the rest is unusable
+                        return None;
+                    };
+                    self.at = end + 1;
+                    return Some(Token::Str(data.get(start..end).unwrap_or_default()));
                 }
                 _ => {
                     let start = self.at;
@@ -151,6 +144,21 @@ impl<'a> Iterator for Tokens<'a> {
                 }
             }
         }
+    }
+}
+
+/// The position of the `"` closing a string whose contents start at `from` (a backslash
+/// escapes the next byte); `None` when the file ends first.
+fn closing_quote(data: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        from += data
+            .get(from..)?
+            .iter()
+            .position(|c| matches!(c, b'"' | b'\\'))?;
+        if data.get(from) == Some(&b'"') {
+            return Some(from);
+        }
+        from += 2;
     }
 }
 
@@ -198,21 +206,21 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Splits `a<sep>b<sep>c` into three numbers.
-fn three_numbers(text: &str, sep: u8) -> Option<[i64; 3]> {
+/// Splits `a<sep>b<sep>c` into three decimal numbers of one to four digits.
+fn three_numbers(text: &[u8], sep: u8) -> Option<[i64; 3]> {
     let mut out = [0i64; 3];
-    let mut parts = text.as_bytes().split(|b| *b == sep);
+    let mut parts = text.split(|b| *b == sep);
     for n in &mut out {
         let part = parts.next().filter(|p| !p.is_empty() && p.len() <= 4)?;
         *n = part.iter().try_fold(0i64, |acc, c| {
-            Some(acc * 10 + i64::from(char::from(*c).to_digit(10)?))
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
         })?;
     }
     parts.next().is_none().then_some(out)
 }
 
 /// `YYYY/MM/DD` and `HH:MM:SS` (UTC) as Unix seconds.
-fn unix_time(date: &str, time: &str) -> Option<u64> {
+fn unix_time(date: &[u8], time: &[u8]) -> Option<u64> {
     let [y, m, day] = three_numbers(date, b'/')?;
     let [h, min, s] = three_numbers(time, b':')?;
     let valid = (1..=12).contains(&m)
@@ -249,13 +257,12 @@ impl<'a> Block<'a> {
                     None => self.malformed = true,
                 }
             }
-            [Word(b"ends"), Word(_weekday), Word(date), Word(time)] => match text(date)
-                .zip(text(time))
-                .and_then(|(d, t)| unix_time(d, t))
-            {
-                Some(secs) => self.ends = Some(Some(secs)),
-                None => self.malformed = true,
-            },
+            [Word(b"ends"), Word(_weekday), Word(date), Word(time)] => {
+                match unix_time(date, time) {
+                    Some(secs) => self.ends = Some(Some(secs)),
+                    None => self.malformed = true,
+                }
+            }
             [Word(b"ends"), ..] => self.malformed = true,
             [Word(b"binding"), Word(b"state"), Word(state)] => self.state = Some(state),
             [Word(b"hardware"), Word(b"ethernet"), Word(mac)] => {
@@ -266,6 +273,69 @@ impl<'a> Block<'a> {
             }
             [Word(b"uid"), Str(raw)] => self.uid = Some(unescape(raw)),
             _ => {} // starts, cltt, next binding state, set, client-hostname, ...
+        }
+    }
+
+    /// Reads a plain lease block's body, from just after its `{`: statements only, no nested
+    /// block or comment, as dhcpd writes them. Returns the position after the closing `}`, or
+    /// `None` for any other body (nested blocks, comments, braces inside strings, a cut file),
+    /// which the tokenizer then reads from the same start. This is the fast path for files of
+    /// 100 000 leases, searching with `memchr` instead of splitting every statement into words;
+    /// `words` is a buffer for the statements read.
+    fn read_plain(
+        &mut self,
+        data: &'a [u8],
+        mut at: usize,
+        words: &mut Vec<Token<'a>>,
+    ) -> Option<usize> {
+        // The first brace or comment after the `{` must be the `}` closing the block.
+        let close = at + memchr::memchr3(b'{', b'}', b'#', data.get(at..)?)?;
+        if data.get(close) != Some(&b'}') {
+            return None;
+        }
+        let body = data.get(..close)?;
+        loop {
+            let start = at;
+            // To the `;` ending the statement, over its strings.
+            loop {
+                match memchr::memchr2(b';', b'"', body.get(at..)?).map(|i| at + i) {
+                    Some(quote) if body.get(quote) == Some(&b'"') => {
+                        // Past the string; when it holds the brace found above, it does not
+                        // end inside `body`, and the tokenizer reads the block.
+                        at = closing_quote(body, quote + 1)? + 1;
+                    }
+                    Some(semi) => {
+                        at = semi;
+                        break;
+                    }
+                    // Only whitespace may follow the last statement.
+                    None => {
+                        let rest = body.get(start..)?;
+                        return rest
+                            .iter()
+                            .all(u8::is_ascii_whitespace)
+                            .then_some(close + 1);
+                    }
+                }
+            }
+            let statement = body.get(start..at)?;
+            at += 1;
+            let first = statement.iter().find(|c| !c.is_ascii_whitespace());
+            if !first.is_some_and(may_start_read) {
+                continue;
+            }
+            let mut tokens = Tokens {
+                data: statement,
+                at: 0,
+            };
+            if let Some(first @ Token::Word(word)) = tokens.next()
+                && is_read(word)
+            {
+                words.clear();
+                words.push(first);
+                words.extend(tokens);
+                self.statement(words);
+            }
         }
     }
 
@@ -315,9 +385,7 @@ impl<'a> Reader<'a> {
         let complete = loop {
             let mut token = self.next();
             if let Some(Token::Word(first)) = token {
-                // The first byte rules out most statements before any comparison.
-                let maybe_read = matches!(first.first(), Some(b'e' | b'b' | b'h' | b'u' | b'i'));
-                if words.is_empty() && !(maybe_read && READ.contains(&first)) {
+                if words.is_empty() && !is_read(first) {
                     token = self.tokens.skip_statement();
                 }
             }
@@ -363,8 +431,17 @@ pub fn parse(data: &[u8]) -> Parsed {
                 match head.as_slice() {
                     [Token::Word(b"lease"), Token::Word(ip)] => {
                         let mut block = Block::default();
-                        let complete =
-                            reader.body(&mut |w| block.statement(w), &mut |r, _| r.skip());
+                        let start = reader.tokens.at;
+                        let complete = match block.read_plain(data, start, &mut reader.words) {
+                            Some(end) => {
+                                reader.tokens.at = end;
+                                true
+                            }
+                            None => {
+                                block = Block::default();
+                                reader.body(&mut |w| block.statement(w), &mut |r, _| r.skip())
+                            }
+                        };
                         let lease = text(ip)
                             .and_then(|ip| ip.parse().ok())
                             .filter(|_| complete)
@@ -423,11 +500,11 @@ mod tests {
 
     #[test]
     fn dates_are_utc_unix_seconds() {
-        assert_eq!(unix_time("1970/01/01", "00:00:00"), Some(0));
-        assert_eq!(unix_time("2026/11/29", "03:20:00"), Some(1_795_922_400));
-        assert_eq!(unix_time("2024/02/29", "12:00:00"), Some(1_709_208_000));
-        assert_eq!(unix_time("2026/13/01", "00:00:00"), None);
-        assert_eq!(unix_time("2026/11", "00:00:00"), None);
+        assert_eq!(unix_time(b"1970/01/01", b"00:00:00"), Some(0));
+        assert_eq!(unix_time(b"2026/11/29", b"03:20:00"), Some(1_795_922_400));
+        assert_eq!(unix_time(b"2024/02/29", b"12:00:00"), Some(1_709_208_000));
+        assert_eq!(unix_time(b"2026/13/01", b"00:00:00"), None);
+        assert_eq!(unix_time(b"2026/11", b"00:00:00"), None);
     }
 
     #[test]
@@ -460,6 +537,33 @@ mod tests {
         let lease = &parse(data).leases[0];
         assert!(!lease.bound);
         assert_eq!(lease.expires, None);
+    }
+
+    #[test]
+    fn plain_blocks_take_the_fast_path_others_the_tokenizer() {
+        let read = |body: &'static [u8]| {
+            let mut block = Block::default();
+            let end = block.read_plain(body, 0, &mut Vec::new());
+            (end, block.state)
+        };
+        let plain = b"\n  binding state active;\n  client-hostname \"a;b\";\n}\nlease";
+        assert_eq!(
+            read(plain),
+            (Some(plain.len() - 6), Some(&b"active"[..])),
+            "after the `}}`"
+        );
+        assert_eq!(read(b" binding state active; }").1, Some(&b"active"[..]));
+        // The tokenizer's cases: a comment, a nested block, a brace in a string, a statement
+        // without its `;`, a cut block.
+        for other in [
+            &b"\n  binding state active; # note\n}"[..],
+            b"\n  on expiry { set x = 1; }\n}",
+            b"\n  client-hostname \"a}\";\n}",
+            b"\n  binding state active\n}",
+            b"\n  binding state active;\n",
+        ] {
+            assert_eq!(read(other).0, None, "{}", String::from_utf8_lossy(other));
+        }
     }
 
     fn fixture(name: &str) -> Parsed {
@@ -597,15 +701,22 @@ mod tests {
             let _ = parse(&data);
         }
 
+        /// Blocks as dhcpd writes them take the fast path; blocks with a comment or a nested
+        /// block take the tokenizer: both read the same leases.
         #[test]
-        fn generated_files_parse_back(leases in proptest::collection::vec((any::<u32>(), any::<[u8; 6]>(), 0u64..4_000_000_000, any::<bool>()), 0..30)) {
+        fn generated_files_parse_back(leases in proptest::collection::vec((any::<u32>(), any::<[u8; 6]>(), 0u64..4_000_000_000, any::<bool>(), 0u8..3), 0..30)) {
             let mut text = String::from("# generated\nauthoring-byte-order little-endian;\n");
             let mut expected: HashMap<IpAddr, ([u8; 6], u64, bool)> = HashMap::new();
-            for (ip, mac, ends, active) in &leases {
+            for (ip, mac, ends, active, layout) in &leases {
                 let ip = std::net::Ipv4Addr::from(*ip);
                 let mac_text = mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
                 let state = if *active { "active" } else { "free" };
-                text.push_str(&format!("lease {ip} {{\n  ends epoch {ends}; # comment\n  binding state {state};\n  next binding state free;\n  hardware ethernet {mac_text};\n  client-hostname \"h;{{}}\";\n}}\n"));
+                let (extra, hostname) = match layout {
+                    0 => ("", "h;x"),
+                    1 => (" # a comment; ends never;", "h"),
+                    _ => ("\n  on expiry { set x = \"}\"; }", "h;{}#"),
+                };
+                text.push_str(&format!("lease {ip} {{\n  ends epoch {ends};{extra}\n  binding state {state};\n  next binding state free;\n  hardware ethernet {mac_text};\n  client-hostname \"{hostname}\";\n}}\n"));
                 expected.insert(IpAddr::V4(ip), (*mac, *ends, *active));
             }
             let parsed = parse(text.as_bytes());
