@@ -22,7 +22,7 @@ use crate::sources::dhcp::{DhcpSample, DhcpSource, KeaStatisticsSource, PoolStat
 use crate::sources::hostapd::HostapdSource;
 use crate::sources::hostapd::{ApEvents, ApSample};
 use crate::sources::netdev::InterfaceSample;
-use crate::sources::{Payload, Report};
+use crate::sources::{Payload, Report, until_round};
 use recent::{History, LEASE_WINDOW, LinkRate, Point, Window};
 use registry::{Registry, ZoneCounts};
 pub use snapshot::{
@@ -496,16 +496,17 @@ impl Hub {
         publish: watch::Sender<Arc<Snapshot>>,
         cancel: CancellationToken,
     ) {
-        // A first snapshot soon after start (once the sources had a moment), then one per
-        // tick on the wall clock's round times (see `until_round`). A late tick does not move
-        // the later ones.
+        // A first snapshot soon after start, then one per tick on the wall clock's round
+        // times (`until_round`), each a moment after the sources sampled on the same grid, so
+        // it holds their fresh samples. A late tick does not move the later ones.
         let tick = self.tick;
+        let settle = (tick / 10).min(Duration::from_millis(250));
         let schedule = move |start| {
             let mut ticks = tokio::time::interval_at(start, tick);
             ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
             ticks
         };
-        let mut ticks = schedule(Instant::now() + (tick / 10).min(Duration::from_millis(500)));
+        let mut ticks = schedule(Instant::now() + settle);
         let mut aligned = false;
         loop {
             tokio::select! {
@@ -516,25 +517,12 @@ impl Hub {
                     let snapshot = self.snapshot(Instant::now(), wall);
                     publish.send_replace(Arc::new(snapshot));
                     if !std::mem::replace(&mut aligned, true) {
-                        ticks = schedule(Instant::now() + until_round(wall, tick));
+                        ticks = schedule(Instant::now() + until_round(wall, tick) + settle);
                     }
                 }
             }
         }
     }
-}
-
-/// Time from `now` to the next wall-clock multiple of `tick` (since the Unix epoch), plus
-/// 50 ms: snapshots then carry round times (:00, :10, … for a 10 s tick), and two snapshots
-/// never share a whole second as they could if ticks sat astride a second boundary.
-fn until_round(now: SystemTime, tick: Duration) -> Duration {
-    let since = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    let tick_ms = tick.as_millis().max(1);
-    let since_ms = since.as_millis();
-    let next = (since_ms / tick_ms + 1) * tick_ms + 50;
-    Duration::from_millis(u64::try_from(next - since_ms).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -577,25 +565,6 @@ mod tests {
             },
             zone: Some(0),
         }])
-    }
-
-    #[test]
-    fn ticks_fall_on_round_wall_clock_times() {
-        let at = |ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
-        let second = Duration::from_secs(1);
-        assert_eq!(
-            until_round(at(1_000_990), second),
-            Duration::from_millis(60)
-        );
-        assert_eq!(
-            until_round(at(1_000_000), second),
-            Duration::from_millis(1_050)
-        );
-        let ten = Duration::from_secs(10);
-        assert_eq!(
-            until_round(at(1_003_000), ten),
-            Duration::from_millis(7_050)
-        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod neighbours;
 pub mod netdev;
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -120,7 +120,9 @@ pub trait Source: Send + 'static {
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Samples `source` every `interval` until `cancel` fires, sending each result to the hub.
-/// After failures it waits longer (doubling, up to a minute) before the next try.
+/// The first sample is taken at once, the later ones on the wall clock's multiples of the
+/// interval (see [`until_round`]), where the hub's snapshots follow them. After a failure it
+/// retries an interval later, then waits longer each time (doubling, up to a minute).
 pub async fn run<S: Source>(
     mut source: S,
     interval: Duration,
@@ -145,21 +147,54 @@ pub async fn run<S: Source>(
         if hub.send(report).await.is_err() {
             return; // the hub is gone: shutting down
         }
-        let wait = if failures == 0 {
-            interval
+        let next = if failures == 0 {
+            // Rates come from successive samples: never two much closer than an interval.
+            let mut pause = until_round(SystemTime::now(), interval);
+            if pause < interval / 2 {
+                pause += interval;
+            }
+            Instant::now() + pause
         } else {
-            (interval * 2u32.saturating_pow(failures - 1)).min(MAX_BACKOFF.max(interval))
+            let backoff = interval * 2u32.saturating_pow(failures - 1);
+            started + backoff.min(MAX_BACKOFF.max(interval))
         };
         tokio::select! {
             () = cancel.cancelled() => return,
-            () = tokio::time::sleep_until(started + wait) => {}
+            () = tokio::time::sleep_until(next) => {}
         }
     }
+}
+
+/// Time from `now` to the next multiple of `every` since the Unix epoch (a whole `every`
+/// when `now` is one). Sources sample and the hub takes its snapshots on this one grid, so a
+/// snapshot holds the samples taken just before it, and snapshots carry round times (:00,
+/// :10, … for a 10 s tick), never two in one whole second.
+pub fn until_round(now: SystemTime, every: Duration) -> Duration {
+    let since = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let every_ms = every.as_millis().max(1);
+    let since_ms = since.as_millis();
+    let next = (since_ms / every_ms + 1) * every_ms;
+    Duration::from_millis(u64::try_from(next - since_ms).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn samples_and_snapshots_fall_on_round_wall_clock_times() {
+        let at = |ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
+        let second = Duration::from_secs(1);
+        assert_eq!(
+            until_round(at(1_000_990), second),
+            Duration::from_millis(10)
+        );
+        assert_eq!(until_round(at(1_000_000), second), second);
+        let ten = Duration::from_secs(10);
+        assert_eq!(until_round(at(1_003_000), ten), Duration::from_secs(7));
+    }
 
     struct Flaky {
         results: Vec<bool>,
@@ -191,12 +226,25 @@ mod tests {
         let mut times = Vec::new();
         for _ in 0..5 {
             let report = rx.recv().await.expect("report");
-            times.push((start.elapsed().as_secs(), report.outcome.is_ok()));
+            times.push((start.elapsed(), report.outcome.is_ok()));
         }
         cancel.cancel();
+        let secs = |s| Duration::from_secs(s);
         assert_eq!(
-            times,
-            [(0, false), (5, false), (15, false), (35, true), (40, true)]
+            times[..4],
+            [
+                (secs(0), false),
+                (secs(5), false),
+                (secs(15), false),
+                (secs(35), true)
+            ]
+        );
+        // Healthy again: the next sample on a multiple of 5 s on the wall clock, 2.5 to 7.5 s on.
+        let (last, ok) = times[4];
+        let after = last - secs(35);
+        assert!(
+            ok && after >= secs(5) / 2 && after < secs(15) / 2,
+            "{last:?}"
         );
     }
 }
