@@ -19,6 +19,7 @@ use crate::sources::hostapd::{HostapdSource, Sockets};
 use crate::sources::links::LinkReader;
 use crate::sources::neighbours::NeighboursSource;
 use crate::sources::netdev::NetdevSource;
+use crate::sources::schedule::ScheduleSource;
 use crate::sources::{self, Source};
 use crate::web::tls::TlsListener;
 use crate::web::{self, AppState};
@@ -144,6 +145,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             &mut tasks,
             source,
             c.interval.unwrap_or(tick),
+            &reports,
+            &cancel,
+        );
+    }
+    if let Some(schedule) = &config.schedule {
+        // Floating times of the programme are the venue's (the page warns of an unknown zone).
+        let timezone =
+            jiff::tz::TimeZone::get(&config.venue.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let source = ScheduleSource::new(schedule.file.clone(), timezone, Arc::clone(&inventory));
+        spawn_source(
+            &mut tasks,
+            source,
+            schedule.interval.unwrap_or(tick),
             &reports,
             &cancel,
         );

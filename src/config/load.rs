@@ -18,7 +18,7 @@ use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 use super::{
     AddressRange, Agent, Backend, CaptureConfig, Config, Credentials, DhcpConfig, DhcpKind,
     HostapdConfig, Http, InterfaceFilter, Language, NeighboursConfig, NetdevConfig, Pattern,
-    Sources, Thresholds, TlsFiles, Venue, Zone,
+    ScheduleConfig, Sources, Thresholds, TlsFiles, Venue, Zone,
 };
 use crate::web::tls::{self, TlsFile};
 
@@ -94,13 +94,15 @@ pub const KNOWN_KEYS: &[&str] = &[
     "zone.thresholds.occupancy_critical",
     "zone.thresholds.time_to_lease_warn",
     "zone.thresholds.time_to_lease_critical",
+    "schedule.file",
+    "schedule.interval",
 ];
 
 /// The tables this version knows, quoted in "unknown table" errors.
 const KNOWN_TABLES: &str = "[venue], [http], [http.auth], [http.metrics_auth], [agent], \
                             [interfaces], [[zone]], [zone.thresholds], [source.netdev], \
                             [source.neighbours], [[source.dhcp]], [[source.hostapd]], \
-                            [[source.capture]], [thresholds]";
+                            [[source.capture]], [thresholds], [schedule]";
 
 /// Longest excerpt of a bad value echoed back in a message, in characters.
 const MAX_ECHO: usize = 40;
@@ -213,6 +215,7 @@ impl Config {
                 capture: Vec::new(),
             },
             thresholds: Thresholds::default(),
+            schedule: None,
         }
     }
 }
@@ -954,6 +957,9 @@ impl Checker<'_> {
         }
         self.default_pool_names(&mut config.sources.dhcp);
 
+        let schedule = self.section(root, "schedule", "schedule");
+        config.schedule = self.schedule(&schedule);
+
         self.general_warnings(&config);
         config
     }
@@ -1404,6 +1410,25 @@ impl Checker<'_> {
             interfaces: interfaces.into_iter().map(|p| p.value).collect(),
             subnets: subnets.into_iter().map(|s| s.value).collect(),
             thresholds,
+        })
+    }
+
+    fn schedule(&mut self, section: &Section<'_>) -> Option<ScheduleConfig> {
+        section.table?;
+        let file = self.path(section, "file", "/etc/venuemon/programme.ics");
+        if section.get("file").is_none() {
+            self.error(
+                section.span.clone(),
+                format!(
+                    "{}: missing required key `file` (the programme as an iCalendar .ics file)",
+                    section.label
+                ),
+            );
+        }
+        let interval = self.source_interval(section);
+        Some(ScheduleConfig {
+            file: file?,
+            interval,
         })
     }
 
@@ -2398,6 +2423,21 @@ id = \"lobby\"
     }
 
     #[test]
+    fn schedule_needs_its_file() {
+        let (config, _) = ok("[schedule]\nfile = \"programme.ics\"\ninterval = \"30s\"\n");
+        let schedule = config.schedule.expect("schedule");
+        assert_eq!(schedule.file, PathBuf::from("programme.ics"));
+        assert_eq!(schedule.interval, Some(Duration::from_secs(30)));
+        assert_eq!(ok("").0.schedule, None);
+        assert_eq!(
+            errors("[schedule]\ninterval = \"30s\"\n"),
+            [
+                "venuemon.toml:1:1: [schedule]: missing required key `file` (the programme as an iCalendar .ics file)"
+            ]
+        );
+    }
+
+    #[test]
     fn unknown_table_lists_the_known_ones() {
         let text = "[venue]\nname = \"x\"\n\n[[source.probes]]\nkind = \"icmp\"\n";
         assert_eq!(
@@ -2405,7 +2445,7 @@ id = \"lobby\"
             "venuemon.toml:4:1: unknown table `source.probes`: this version of venuemon knows \
              [venue], [http], [http.auth], [http.metrics_auth], [agent], [interfaces], [[zone]], \
              [zone.thresholds], [source.netdev], [source.neighbours], [[source.dhcp]], \
-             [[source.hostapd]], [[source.capture]], [thresholds]"
+             [[source.hostapd]], [[source.capture]], [thresholds], [schedule]"
         );
         let history = one_error("[history]\nretention = \"90d\"\n");
         assert!(
@@ -2663,7 +2703,7 @@ path = \"history.db\"
                 "venuemon.toml:5:8: [agent]: tick must be a duration like \"5s\" (an integer and a unit: ms, s, m, h or d), got \"fast\"",
                 "venuemon.toml:9:9: zone \"hall-a\": seats must be a positive integer, got \"lots\"",
                 "venuemon.toml:12:1: [http]: unknown key `listn`; did you mean `listen`?",
-                "venuemon.toml:14:1: unknown table `history`: this version of venuemon knows [venue], [http], [http.auth], [http.metrics_auth], [agent], [interfaces], [[zone]], [zone.thresholds], [source.netdev], [source.neighbours], [[source.dhcp]], [[source.hostapd]], [[source.capture]], [thresholds]",
+                "venuemon.toml:14:1: unknown table `history`: this version of venuemon knows [venue], [http], [http.auth], [http.metrics_auth], [agent], [interfaces], [[zone]], [zone.thresholds], [source.netdev], [source.neighbours], [[source.dhcp]], [[source.hostapd]], [[source.capture]], [thresholds], [schedule]",
             ]
         );
     }

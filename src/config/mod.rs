@@ -33,6 +33,17 @@ pub struct Config {
     pub sources: Sources,
     /// `[thresholds]`: when a zone turns warn or critical.
     pub thresholds: Thresholds,
+    /// `[schedule]`: the programme, when there is one.
+    pub schedule: Option<ScheduleConfig>,
+}
+
+/// `[schedule]`: the event's programme.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleConfig {
+    /// An iCalendar (.ics) file of the sessions, each with its room as `LOCATION`.
+    pub file: PathBuf,
+    /// How often the file is checked for changes; defaults to the agent tick.
+    pub interval: Option<Duration>,
 }
 
 /// `[thresholds]` (and a zone's `[zone.thresholds]` overrides): the limits behind every

@@ -22,12 +22,13 @@ use crate::sources::dhcp::{DhcpSample, DhcpSource, KeaStatisticsSource, PoolStat
 use crate::sources::hostapd::HostapdSource;
 use crate::sources::hostapd::{ApEvents, ApSample};
 use crate::sources::netdev::InterfaceSample;
+use crate::sources::schedule::ScheduleSample;
 use crate::sources::{Payload, Report, until_round};
 use recent::{History, LEASE_WINDOW, LinkRate, Point, Window};
 use registry::{Registry, ZoneCounts};
 pub use snapshot::{
-    ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, Snapshot, SourceSnapshot, Status,
-    ZoneSnapshot,
+    ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, SessionSnapshot, Snapshot, SourceSnapshot,
+    Status, ZoneSnapshot,
 };
 
 /// What the hub knows of one DHCP pool.
@@ -39,6 +40,8 @@ struct Parts<'a> {
     captures: Vec<CaptureSummary>,
     /// Recent DHCP time-to-lease p95 per capture interface.
     recent_ttl: BTreeMap<&'a str, Option<f64>>,
+    /// The snapshot's time, Unix seconds.
+    at: i64,
 }
 
 #[derive(Default)]
@@ -81,6 +84,8 @@ pub struct Hub {
     thresholds: Thresholds,
     registry: Registry,
     sources: BTreeMap<(&'static str, String), SourceSnapshot>,
+    /// The programme as last read; kept while its file cannot be read.
+    schedule: Option<Arc<ScheduleSample>>,
 }
 
 impl Hub {
@@ -99,6 +104,7 @@ impl Hub {
             pools: BTreeMap::new(),
             captures: BTreeMap::new(),
             thresholds: config.thresholds.clone(),
+            schedule: None,
             inventory,
             registry: Registry::new(config.agent.active_window),
             sources: BTreeMap::new(),
@@ -194,6 +200,7 @@ impl Hub {
                     });
                 state.totals.add(&sample.counts);
             }
+            Payload::Schedule(sample) => self.schedule = Some(sample),
         }
     }
 
@@ -321,6 +328,7 @@ impl Hub {
         let zone = &self.inventory.zones[index];
         let t = &zone.thresholds;
         let mine = |z: &Option<String>| z.as_deref() == Some(zone.id.as_str());
+        let (session_now, session_next) = self.sessions(index, parts.at);
         let mut reasons: Vec<Reason> = Vec::new();
         let mut reason = |kind, subject: &str, value: f64, warn, critical| {
             let status = Status::of(value, warn, critical);
@@ -423,9 +431,32 @@ impl Hub {
                 .map(|c| c.probing_devices_estimate)
                 .collect())
             .filter(|_| captures.iter().any(|c| !c.channels.is_empty())),
+            session_now,
+            session_next,
             history: Vec::new(),
             thresholds: t.clone(),
         }
+    }
+
+    /// The zone's session on at `at` (the latest started, when sessions overlap) and the
+    /// next one to start, within a day.
+    fn sessions(&self, zone: usize, at: i64) -> (Option<SessionSnapshot>, Option<SessionSnapshot>) {
+        let Some(schedule) = &self.schedule else {
+            return (None, None);
+        };
+        let mine = schedule
+            .sessions
+            .iter()
+            .filter(|s| s.zone == zone)
+            .map(|s| &s.session);
+        let now = mine
+            .clone()
+            .filter(|s| s.starts <= at && at < s.ends)
+            .max_by_key(|s| s.starts);
+        let next = mine
+            .filter(|s| s.starts > at && s.starts - at <= 86_400)
+            .min_by_key(|s| s.starts);
+        (now.map(SessionSnapshot::of), next.map(SessionSnapshot::of))
     }
 
     pub fn snapshot(&mut self, now: Instant, wall: SystemTime) -> Snapshot {
@@ -454,6 +485,7 @@ impl Hub {
             aps: self.ap_snapshots(),
             captures,
             recent_ttl: recent_ttl.iter().map(|(k, v)| (k.as_str(), *v)).collect(),
+            at: i64::try_from(generated_at).unwrap_or(i64::MAX),
         };
         let mut zones: Vec<ZoneSnapshot> = counts
             .into_iter()
@@ -597,5 +629,46 @@ mod tests {
         assert_eq!(snapshot.status, Status::Critical);
         assert_eq!(zone.history.len(), 1);
         assert_eq!(zone.history[0].clients, 5);
+    }
+
+    #[test]
+    fn each_zone_shows_its_session_now_and_next() {
+        use crate::sources::schedule::{ScheduleSample, ZoneSession, ics::Session};
+        let mut hub = hub("[[zone]]\nid = \"a\"\n[[zone]]\nid = \"b\"\n");
+        let at: i64 = 1_800_000_000;
+        let session = |zone, title: &str, starts, ends| ZoneSession {
+            zone,
+            session: Session {
+                title: title.into(),
+                location: String::new(),
+                starts: at + starts,
+                ends: at + ends,
+            },
+        };
+        let sample = ScheduleSample {
+            sessions: vec![
+                session(0, "over", -7_200, -3_600),
+                session(0, "long", -3_600, 3_600),
+                session(0, "short, started later", -600, 600),
+                session(0, "after", 900, 1_800),
+                session(0, "soon", 600, 1_200),
+                session(0, "tomorrow", 90_000, 93_600),
+                session(1, "in b", -60, 60),
+            ],
+            ..ScheduleSample::default()
+        };
+        hub.apply(report(Payload::Schedule(Arc::new(sample))), Instant::now());
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(at.unsigned_abs());
+        let snapshot = hub.snapshot(Instant::now(), wall);
+        let title = |s: &Option<SessionSnapshot>| s.as_ref().map(|s| s.title.clone());
+        let a = &snapshot.zones[0];
+        assert_eq!(
+            title(&a.session_now).as_deref(),
+            Some("short, started later")
+        );
+        assert_eq!(title(&a.session_next).as_deref(), Some("soon"));
+        let b = &snapshot.zones[1];
+        assert_eq!(title(&b.session_now).as_deref(), Some("in b"));
+        assert_eq!(b.session_next, None, "nothing next within a day");
     }
 }

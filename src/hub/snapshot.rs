@@ -81,12 +81,37 @@ pub struct ZoneSnapshot {
     pub time_to_lease_p95: Option<f64>,
     /// Devices sending probe requests, estimated by the zone's captures since start.
     pub probing_devices: Option<f64>,
+    /// The programme's session in the zone now, when there is a programme.
+    pub session_now: Option<SessionSnapshot>,
+    /// The zone's next session, within a day.
+    pub session_next: Option<SessionSnapshot>,
     /// The last hour, for sparklines (not in the JSON: the page draws it).
     #[serde(skip)]
     pub history: Vec<super::recent::Point>,
     /// The limits the zone's status was judged by.
     #[serde(skip)]
     pub thresholds: crate::config::Thresholds,
+}
+
+/// A session of the programme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionSnapshot {
+    /// Its title (text from the programme file: escaped wherever it is shown).
+    pub title: String,
+    /// Start and end, Unix seconds.
+    pub starts: i64,
+    pub ends: i64,
+}
+
+impl SessionSnapshot {
+    /// The snapshot of a programme session.
+    pub fn of(session: &crate::sources::schedule::ics::Session) -> SessionSnapshot {
+        SessionSnapshot {
+            title: session.title.clone(),
+            starts: session.starts,
+            ends: session.ends,
+        }
+    }
 }
 
 /// How a zone (or the venue) is doing; ordered from best to worst.

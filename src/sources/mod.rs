@@ -14,6 +14,7 @@ pub mod hostapd;
 pub mod links;
 pub mod neighbours;
 pub mod netdev;
+pub mod schedule;
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -41,6 +42,8 @@ pub enum Payload {
     DhcpStatistics(String, dhcp::PoolStatistics),
     /// What a live capture counted since the previous sample.
     Capture(Box<capture::CaptureSample>),
+    /// The programme's sessions, placed in zones.
+    Schedule(std::sync::Arc<schedule::ScheduleSample>),
 }
 
 /// A client seen by a source.
@@ -87,6 +90,27 @@ impl SourceError {
                 ),
             ),
             _ => SourceError::new("io", format!("cannot read {}: {error}", path.display())),
+        }
+    }
+}
+
+/// Identifies a version of a file: a rewrite, truncation or rotation changes one of these.
+/// Sources that read files re-read them only when their stamp changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    inode: u64,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl FileStamp {
+    /// The stamp of a file's metadata.
+    pub fn of(meta: &std::fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            inode: meta.ino(),
+            len: meta.len(),
+            modified: meta.modified().ok(),
         }
     }
 }

@@ -14,6 +14,39 @@ use crate::venue::Hall;
 const VENUE: &str = "Centre <script>alert('venue')</script> & \"Co\"";
 const ZONE: &str = "<img src=x onerror=alert('zone')>Salle B";
 const HOSTNAME: &str = "<script>alert('host')</script>";
+const SESSION: &str = "<script>alert('session')</script>Keynote: \"IA\" & la ville";
+const NEXT: &str = "<img src=x onerror=alert('next')>Atelier";
+
+/// The programme: a session on now in the hall (room by zone id, any case) and one starting
+/// in half an hour in the annex, both with hostile titles.
+fn programme(dir: &Path) -> std::path::PathBuf {
+    let now = jiff::Timestamp::now().as_second();
+    let stamp = |offset: i64| {
+        jiff::Timestamp::from_second(now + offset)
+            .expect("time")
+            .strftime("%Y%m%dT%H%M%SZ")
+            .to_string()
+    };
+    let event = |title: &str, room: &str, starts: i64, ends: i64| {
+        let title = title
+            .replace('\\', "\\\\")
+            .replace(';', "\\;")
+            .replace(',', "\\,");
+        format!(
+            "BEGIN:VEVENT\r\nSUMMARY:{title}\r\nLOCATION:{room}\r\nDTSTART:{}\r\nDTEND:{}\r\nEND:VEVENT\r\n",
+            stamp(starts),
+            stamp(ends)
+        )
+    };
+    let path = dir.join("programme.ics");
+    let text = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{}{}END:VCALENDAR\r\n",
+        event(SESSION, "HALL", -600, 3_000),
+        event(NEXT, "annex", 1_800, 5_400)
+    );
+    std::fs::write(&path, text).expect("write programme");
+    path
+}
 
 /// The agent's config: zone `hall` (seats 10, the hall's dnsmasq pool of 10) and a second
 /// zone with a hostile name.
@@ -56,11 +89,15 @@ name = "hall-pool"
 leases = "{leases}"
 pool = "10.77.0.10-10.77.0.19"
 zone = "hall"
+
+[schedule]
+file = "{programme}"
 "#,
         venue = VENUE.replace('\\', "\\\\").replace('"', "\\\""),
         zone = ZONE.replace('"', "\\\""),
         state = dir.join("state").display(),
         leases = leases.display(),
+        programme = programme(dir).display(),
     )
 }
 
@@ -173,6 +210,14 @@ fn lab_root_page_in_chromium_turns_a_tile_critical_live_when_the_pool_fills() {
             page.eval("document.getElementById('z-annex').querySelector('h2').textContent"),
             ZONE
         );
+        // The programme's titles are text on the tiles, not markup (no dialog opened above).
+        for (zone, title) in [("hall", SESSION), ("annex", NEXT)] {
+            let shown = format!(
+                "[...document.querySelectorAll('#z-{zone} dd b')].some(b => b.textContent === {})",
+                serde_json::Value::from(title)
+            );
+            assert_eq!(page.eval(&shown), true, "{zone}: {title}");
+        }
     }
     let (class, ok_colour) = tile_state(&mut phone);
     assert_eq!(class, "tile ok");

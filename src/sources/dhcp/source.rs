@@ -1,7 +1,6 @@
 //! The DHCP sources: a lease file read when it changes, counted per pool and turned into
 //! client sightings; and, for Kea, its statistics over the control socket.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -11,7 +10,7 @@ use super::{dnsmasq, isc, kea};
 use crate::config::{AddressRange, DhcpConfig, DhcpKind};
 use crate::inventory::{Inventory, ZoneIdx};
 use crate::privacy::ClientKey;
-use crate::sources::{Payload, Sighting, Source, SourceError};
+use crate::sources::{FileStamp, Payload, Sighting, Source, SourceError};
 
 /// One lease file's pool at one sample.
 #[derive(Debug, Clone)]
@@ -41,14 +40,6 @@ pub struct PoolStatistics {
     pub allocation_failures: u64,
 }
 
-/// Identifies a version of a file: a rewrite, truncation or rotation changes one of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
-    inode: u64,
-    len: u64,
-    modified: Option<SystemTime>,
-}
-
 /// Reads one server's lease file when it changes and counts its pool.
 pub struct DhcpSource {
     config: DhcpConfig,
@@ -76,11 +67,7 @@ impl DhcpSource {
     async fn leases(&mut self) -> Result<Arc<Parsed>, SourceError> {
         let path = self.config.leases.clone();
         let meta = std::fs::metadata(&path).map_err(|e| lease_error(&path, &e))?;
-        let stamp = FileStamp {
-            inode: meta.ino(),
-            len: meta.len(),
-            modified: meta.modified().ok(),
-        };
+        let stamp = FileStamp::of(&meta);
         if let Some((cached_stamp, parsed)) = &self.cached {
             if *cached_stamp == stamp {
                 return Ok(Arc::clone(parsed));

@@ -125,7 +125,12 @@ impl Rendered {
             header: render(&Header::new(text, snapshot, timezone)),
             tiles: zones
                 .into_iter()
-                .map(|z| (z.id.clone(), Arc::from(render(&Tile::new(text, "", z)))))
+                .map(|z| {
+                    (
+                        z.id.clone(),
+                        Arc::from(render(&Tile::new(text, "", z, timezone))),
+                    )
+                })
                 .collect(),
             index: OnceLock::new(),
         }

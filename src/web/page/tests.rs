@@ -15,8 +15,8 @@ use tower::ServiceExt;
 use crate::config::{Config, Language};
 use crate::hub::recent::Point;
 use crate::hub::{
-    ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, Snapshot, SourceSnapshot, Status,
-    ZoneSnapshot,
+    ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, SessionSnapshot, Snapshot, SourceSnapshot,
+    Status, ZoneSnapshot,
 };
 use crate::web::{AppState, app};
 
@@ -52,6 +52,16 @@ fn zone(id: &str, name: &str, status: Status) -> ZoneSnapshot {
         stations: Some(40),
         aps: 2,
         time_to_lease_p95: Some(0.25),
+        session_now: Some(SessionSnapshot {
+            title: format!("Talk {HOSTILE}"),
+            starts: 1_795_000_000 - 600,
+            ends: 1_795_000_000 + 1_200,
+        }),
+        session_next: Some(SessionSnapshot {
+            title: format!("Next {HOSTILE}"),
+            starts: 1_795_000_000 + 1_800,
+            ends: 1_795_000_000 + 3_600,
+        }),
         history: (0..120)
             .map(|i| Point {
                 at: 1_795_000_000 - 3600 + i * 30,
@@ -237,6 +247,10 @@ async fn every_string_follows_the_language() {
         "Données de",
         "Sources actives :",
         "Sources en panne :",
+        "En ce moment",
+        "jusqu’à 06:26",
+        "Ensuite",
+        "à 06:36",
     ] {
         assert!(fr.contains(needle), "{needle}: {fr}");
     }
@@ -266,6 +280,7 @@ async fn every_string_follows_the_language() {
         "Sources up",
         "free of",
         "Last hour",
+        "until",
     ] {
         assert!(!fr.contains(english), "{english} in the French page");
         assert!(
@@ -285,6 +300,10 @@ async fn hostile_names_are_escaped_everywhere() {
         assert!(
             page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
             "{uri}: {page}"
+        );
+        assert!(
+            page.contains("Talk &#60;script&#62;") && page.contains("Next &#60;script&#62;"),
+            "{uri}: the sessions' titles, escaped"
         );
     }
     let mut events = sse(&app, "/events?lang=en").await;

@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::i18n::Text;
 use super::sparkline;
-use crate::hub::{Snapshot, Status, ZoneSnapshot};
+use crate::hub::{SessionSnapshot, Snapshot, Status, ZoneSnapshot};
 
 /// The CSS class of a status (paired with its word and icon, never alone).
 pub fn class(status: Status) -> &'static str {
@@ -56,8 +56,13 @@ pub struct Tile<'a> {
 }
 
 impl<'a> Tile<'a> {
-    /// The tile of `zone`: only the facts the snapshot has.
-    pub fn new(text: &'a Text, root: &'a str, zone: &'a ZoneSnapshot) -> Tile<'a> {
+    /// The tile of `zone`: only the facts the snapshot has; times of day in `timezone`.
+    pub fn new(
+        text: &'a Text,
+        root: &'a str,
+        zone: &'a ZoneSnapshot,
+        timezone: &jiff::tz::TimeZone,
+    ) -> Tile<'a> {
         let t = &zone.thresholds;
         let mut facts = Vec::new();
         let seats = zone
@@ -131,6 +136,18 @@ impl<'a> Tile<'a> {
                 note: Some(text.since_start.to_string()),
                 bar: None,
             });
+        }
+        let session = |label, session: &SessionSnapshot, note: &str, time| Fact {
+            label,
+            value: session.title.clone(),
+            note: Some(note.replace("{}", &local(time, timezone, "%H:%M"))),
+            bar: None,
+        };
+        if let Some(s) = &zone.session_now {
+            facts.push(session(text.session_now, s, text.until, s.ends));
+        }
+        if let Some(s) = &zone.session_next {
+            facts.push(session(text.session_next, s, text.at, s.starts));
         }
         Tile {
             root,
@@ -211,15 +228,19 @@ impl<'a> Header<'a> {
 
 /// `HH:MM:SS` and the zone's abbreviation, or a dash before the first snapshot.
 pub fn local_time(unix: u64, timezone: &jiff::tz::TimeZone) -> String {
-    i64::try_from(unix)
-        .ok()
+    local(i64::try_from(unix).unwrap_or(0), timezone, "%H:%M:%S %Z")
+}
+
+/// `unix` seconds in `timezone`, formatted by `strftime`; a dash for none (zero or less).
+fn local(unix: i64, timezone: &jiff::tz::TimeZone, format: &str) -> String {
+    Some(unix)
         .filter(|s| *s > 0)
         .and_then(|s| jiff::Timestamp::from_second(s).ok())
         .map_or_else(
             || "–".to_string(),
             |t| {
                 t.to_zoned_datetime(timezone.clone())
-                    .strftime("%H:%M:%S %Z")
+                    .strftime(format)
                     .to_string()
             },
         )
