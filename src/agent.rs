@@ -150,9 +150,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     if let Some(schedule) = &config.schedule {
-        // Floating times of the programme are the venue's (the page warns of an unknown zone).
-        let timezone =
-            jiff::tz::TimeZone::get(&config.venue.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let timezone = config.venue.time_zone();
         let source = ScheduleSource::new(schedule.file.clone(), timezone, Arc::clone(&inventory));
         spawn_source(
             &mut tasks,

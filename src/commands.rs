@@ -11,6 +11,7 @@ use crate::config::{
     Thresholds, Warning,
 };
 use crate::inventory::Inventory;
+use crate::sources::schedule::{ScheduleSample, ics};
 
 /// Exit status for a configuration that does not validate.
 pub const EXIT_CONFIG: u8 = 2;
@@ -233,6 +234,9 @@ pub fn describe(config: &Config) -> String {
             capture.interface
         );
     }
+    if let Some(schedule) = &c.schedule {
+        let _ = writeln!(out, "  schedule: {}", schedule.file.display());
+    }
     let global = limits(&c.thresholds);
     let _ = writeln!(out, "thresholds: {}", global.join("; "));
     for z in &c.zones {
@@ -292,6 +296,39 @@ fn limits(t: &Thresholds) -> [String; 4] {
     ]
 }
 
+/// Reads the programme as the agent will, and says how many sessions land in zones; rooms no
+/// zone is called, unreadable events and an unreadable file are warnings (the agent runs
+/// without them).
+fn check_programme(config: &Config, file: &Path) {
+    let shown = file.display();
+    match std::fs::read(file) {
+        Err(e) => eprintln!(
+            "warning: [schedule] file {shown}: {e}; the page shows no sessions until it can be read"
+        ),
+        Ok(bytes) => {
+            let programme = ics::parse(&bytes, &config.venue.time_zone());
+            let sample = ScheduleSample::place(programme, &Inventory::new(config));
+            println!(
+                "programme {shown}: {} sessions in zones",
+                sample.sessions.len()
+            );
+            if sample.skipped > 0 {
+                eprintln!(
+                    "warning: {shown}: {} event(s) cannot be read (no LOCATION, no start or end, \
+                     an end before the start, or an unknown TZID)",
+                    sample.skipped
+                );
+            }
+            for (room, n) in &sample.unplaced {
+                eprintln!(
+                    "warning: {shown}: {n} session(s) in room {room:?}, which no zone is called \
+                     (a [[zone]]'s id or name must equal the LOCATION)"
+                );
+            }
+        }
+    }
+}
+
 /// `venuemon check-config FILE`: prints what the file means, or every error in it.
 pub fn check_config(path: &Path) -> ExitCode {
     match load(Some(path), None) {
@@ -299,6 +336,9 @@ pub fn check_config(path: &Path) -> ExitCode {
             print!("{}", describe(&config));
             for w in &warnings {
                 eprintln!("warning: {w}");
+            }
+            if let Some(schedule) = &config.schedule {
+                check_programme(&config, &schedule.file);
             }
             println!("{}: OK", path.display());
             ExitCode::SUCCESS

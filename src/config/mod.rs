@@ -97,6 +97,14 @@ pub struct Venue {
     pub language: Language,
 }
 
+impl Venue {
+    /// The venue's time zone; UTC when the system does not know `timezone` (the status page
+    /// warns of that once).
+    pub fn time_zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
 /// A language the agent speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {

@@ -184,3 +184,56 @@ fn the_example_config_checks_clean() {
     let out = venuemon(&["check-config", example.to_str().expect("utf-8")], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn check_config_reads_the_programme_and_names_rooms_no_zone_is_called() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let event = |room: &str| {
+        format!(
+            "BEGIN:VEVENT\r\nSUMMARY:Talk\r\nLOCATION:{room}\r\nDTSTART:20261129T100000Z\r\nDTEND:20261129T110000Z\r\nEND:VEVENT\r\n"
+        )
+    };
+    let programme = write(
+        dir.path(),
+        "programme.ics",
+        &format!(
+            "BEGIN:VCALENDAR\r\n{}{}{}BEGIN:VEVENT\r\nSUMMARY:No time\r\nLOCATION:hall-a\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            event("Salle A"),
+            event("hall-a"),
+            event("Foyer")
+        ),
+    );
+    let config = format!(
+        "[[zone]]\nid = \"hall-a\"\nname = \"Salle A\"\n\n[schedule]\nfile = \"{programme}\"\n"
+    );
+    let file = write(dir.path(), "venuemon.toml", &config);
+    let out = venuemon(&["check-config", &file], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("  schedule: {programme}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("programme {programme}: 2 sessions in zones")),
+        "{stdout}"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("1 event(s) cannot be read"), "{err}");
+    assert!(
+        err.contains("1 session(s) in room \"Foyer\", which no zone is called"),
+        "{err}"
+    );
+
+    // A programme that cannot be read is a warning: the agent runs without it.
+    std::fs::remove_file(&programme).expect("remove");
+    let out = venuemon(&["check-config", &file], &[]);
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains(&format!(
+            "warning: [schedule] file {programme}: No such file"
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
