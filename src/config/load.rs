@@ -770,6 +770,16 @@ impl Checker<'_> {
         .map(|s| s.value)
     }
 
+    /// Records an error when `section` lacks `key`; `what` says what the key is for.
+    fn require(&mut self, section: &Section<'_>, key: &str, what: &str) {
+        if section.get(key).is_none() {
+            self.error(
+                section.span.clone(),
+                format!("{}: missing required key `{key}` ({what})", section.label),
+            );
+        }
+    }
+
     fn path(&mut self, section: &Section<'_>, key: &str, example: &str) -> Option<PathBuf> {
         let expected = format!("a non-empty path like \"{example}\"");
         self.string(section, key, &expected, |s| !s.trim().is_empty())
@@ -1326,15 +1336,7 @@ impl Checker<'_> {
                         .to_string()
                 })
         });
-        if section.get("id").is_none() {
-            self.error(
-                section.span.clone(),
-                format!(
-                    "{}: missing required key `id` (the zone's id, like \"hall-a\")",
-                    section.label
-                ),
-            );
-        }
+        self.require(&section, "id", "the zone's id, like \"hall-a\"");
         if let Some(id) = &id {
             let line = id
                 .span
@@ -1416,15 +1418,7 @@ impl Checker<'_> {
     fn schedule(&mut self, section: &Section<'_>) -> Option<ScheduleConfig> {
         section.table?;
         let file = self.path(section, "file", "/etc/venuemon/programme.ics");
-        if section.get("file").is_none() {
-            self.error(
-                section.span.clone(),
-                format!(
-                    "{}: missing required key `file` (the programme as an iCalendar .ics file)",
-                    section.label
-                ),
-            );
-        }
+        self.require(section, "file", "the programme as an iCalendar .ics file");
         let interval = self.source_interval(section);
         Some(ScheduleConfig {
             file: file?,
@@ -1504,15 +1498,7 @@ impl Checker<'_> {
             Some("kea") => Ok(DhcpKind::Kea),
             _ => Err("\"dnsmasq\", \"isc\" or \"kea\"".to_string()),
         });
-        if section.get("kind").is_none() {
-            self.error(
-                section.span.clone(),
-                format!(
-                    "{}: missing required key `kind` (\"dnsmasq\", \"isc\" or \"kea\")",
-                    section.label
-                ),
-            );
-        }
+        self.require(section, "kind", "\"dnsmasq\", \"isc\" or \"kea\"");
         let name = self.string(
             section,
             "name",
@@ -1628,15 +1614,7 @@ impl Checker<'_> {
             "an interface name like \"wlan0mon\"",
             |s| Pattern::new(s).is_ok_and(|p| p.is_literal()),
         );
-        if section.get("interface").is_none() {
-            self.error(
-                section.span.clone(),
-                format!(
-                    "{}: missing required key `interface` (the interface to capture on)",
-                    section.label
-                ),
-            );
-        }
+        self.require(section, "interface", "the interface to capture on");
         let promiscuous = self.bool(section, "promiscuous");
         let zone = self.zone_ref(section);
         let mut bssids = Vec::new();
