@@ -243,6 +243,7 @@ async fn every_string_follows_the_language() {
         "Attention",
         "Pool DHCP hall-c-pool utilisé à 97\u{202f}%",
         "1\u{202f}234 / 800 places",
+        "500 avec MAC aléatoire",
         "3 libres sur 100",
         "Données de",
         "Sources actives :",
