@@ -41,6 +41,8 @@ pub struct AppState {
     status_json: Arc<cached::PerSnapshot>,
     /// Who may read which routes (open unless `with_auth` says otherwise).
     pub access: Access,
+    /// `venuemon_http_event_streams`: pages following `/events` now.
+    event_streams: prometheus::IntGauge,
 }
 
 impl AppState {
@@ -51,7 +53,16 @@ impl AppState {
         venue: &crate::config::Venue,
     ) -> AppState {
         let registry = metrics::registry(snapshots.clone());
+        let event_streams = prometheus::IntGauge::new(
+            "venuemon_http_event_streams",
+            "Open /events connections: status pages following the live updates.",
+        )
+        .expect("the metric name is static and valid");
+        registry
+            .register(Box::new(event_streams.clone()))
+            .expect("the registry is the agent's own and has no metric of this name");
         AppState {
+            event_streams,
             access: Access::open(&registry),
             registry: Arc::new(registry),
             pages: Arc::new(page::Pages::new(venue)),
@@ -80,6 +91,7 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
     let pages = page::routes(page::PageState {
         snapshots: state.snapshots.clone(),
         pages: Arc::clone(&state.pages),
+        event_streams: state.event_streams.clone(),
     });
     Router::new()
         .merge(access.protect(RouteGroup::Page, api_routes()))

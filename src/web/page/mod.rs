@@ -211,6 +211,8 @@ pub struct PageState {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     /// Settings and the render cache.
     pub pages: Arc<Pages>,
+    /// Open `/events` connections.
+    pub event_streams: prometheus::IntGauge,
 }
 
 /// `?lang=` and, for `/events`, `?zone=`.
@@ -404,6 +406,24 @@ struct EventStream {
     snapshots: watch::Receiver<Arc<Snapshot>>,
     sent: HashMap<String, Arc<str>>,
     first: bool,
+    _open: OpenStream,
+}
+
+/// Counts one open `/events` connection for as long as it lives (the stream is dropped when
+/// the client goes).
+struct OpenStream(prometheus::IntGauge);
+
+impl OpenStream {
+    fn new(gauge: &prometheus::IntGauge) -> OpenStream {
+        gauge.inc();
+        OpenStream(gauge.clone())
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 impl EventStream {
@@ -457,6 +477,7 @@ async fn events(
     let text = state.text(&query, &headers);
     let start = EventStream {
         snapshots: state.snapshots.clone(),
+        _open: OpenStream::new(&state.event_streams),
         state,
         text,
         zone: query.zone,

@@ -561,3 +561,30 @@ async fn events_push_only_the_tiles_that_changed() {
             .contains("Dernière heure")
     );
 }
+
+#[tokio::test]
+async fn open_event_streams_are_counted_until_they_close() {
+    let (_tx, app) = test_app(Language::En);
+    let streams = |metrics: String| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("venuemon_http_event_streams "))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        streams(get(&app, "/metrics", &[]).await.text()).as_deref(),
+        Some("0")
+    );
+    let mut one = sse(&app, "/events?lang=en").await;
+    let two = sse(&app, "/events?lang=fr").await;
+    one.next_event().await;
+    assert_eq!(
+        streams(get(&app, "/metrics", &[]).await.text()).as_deref(),
+        Some("2")
+    );
+    drop((one, two));
+    assert_eq!(
+        streams(get(&app, "/metrics", &[]).await.text()).as_deref(),
+        Some("0")
+    );
+}
