@@ -39,9 +39,27 @@ struct Event {
     duration: Option<Option<i64>>,
     all_day: bool,
     cancelled: bool,
+    /// Depth inside components nested in the event.
+    nested: usize,
 }
 
 impl Event {
+    /// Reads one property of the event.
+    fn property(&mut self, name: &str, params: &[(String, String)], value: &str, local: &TimeZone) {
+        match name {
+            "SUMMARY" => self.title = Some(unescape(value)),
+            "LOCATION" => self.location = Some(unescape(value)),
+            "STATUS" => self.cancelled = value.eq_ignore_ascii_case("CANCELLED"),
+            "DTSTART" => {
+                self.all_day |= is_date(params, value);
+                self.starts = Some(time(params, value, local));
+            }
+            "DTEND" => self.ends = Some(time(params, value, local)),
+            "DURATION" => self.duration = Some(duration(value)),
+            _ => {}
+        }
+    }
+
     /// The session, `Ok(None)` for an event that is not one (all-day, cancelled), `Err(())`
     /// for one that cannot be read.
     fn session(self) -> Result<Option<Session>, ()> {
@@ -86,6 +104,9 @@ pub fn parse(data: &[u8], local: &TimeZone) -> Programme {
             ("BEGIN", None) if value.eq_ignore_ascii_case("VEVENT") => {
                 event = Some(Event::default());
             }
+            // A component inside the event (VALARM): its SUMMARY and DURATION are not the event's.
+            ("BEGIN", Some(e)) => e.nested += 1,
+            ("END", Some(e)) if e.nested > 0 => e.nested -= 1,
             ("END", Some(_)) if value.eq_ignore_ascii_case("VEVENT") => {
                 match event.take().map(Event::session) {
                     Some(Ok(Some(session))) => programme.sessions.push(session),
@@ -93,15 +114,7 @@ pub fn parse(data: &[u8], local: &TimeZone) -> Programme {
                     _ => {}
                 }
             }
-            ("SUMMARY", Some(e)) => e.title = Some(unescape(value)),
-            ("LOCATION", Some(e)) => e.location = Some(unescape(value)),
-            ("STATUS", Some(e)) => e.cancelled = value.eq_ignore_ascii_case("CANCELLED"),
-            ("DTSTART", Some(e)) => {
-                e.all_day |= is_date(&params, value);
-                e.starts = Some(time(&params, value, local));
-            }
-            ("DTEND", Some(e)) => e.ends = Some(time(&params, value, local)),
-            ("DURATION", Some(e)) => e.duration = Some(duration(value)),
+            (_, Some(e)) if e.nested == 0 => e.property(&name, &params, value, local),
             _ => {}
         }
     }
