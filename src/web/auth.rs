@@ -224,14 +224,12 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use axum::body::Body;
     use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
     use tokio::sync::watch;
-    use tower::ServiceExt;
 
     use super::*;
     use crate::hub::{Snapshot, ZoneSnapshot};
-    use crate::web::{AppState, app};
+    use crate::web::{AppState, app, testing};
 
     fn basic(user: &str, password: &str) -> Credentials {
         Credentials {
@@ -283,30 +281,12 @@ mod tests {
         uri: &str,
         authorization: Option<&str>,
     ) -> (StatusCode, Vec<String>, String) {
-        let mut request = Request::get(uri);
-        if let Some(value) = authorization {
-            request = request.header(AUTHORIZATION, value);
-        }
-        let response = app
-            .clone()
-            .oneshot(request.body(Body::empty()).expect("request"))
-            .await
-            .expect("response");
-        let status = response.status();
-        let challenges = response
-            .headers()
-            .get_all(WWW_AUTHENTICATE)
-            .iter()
-            .map(|v| v.to_str().expect("ascii").to_string())
+        let headers: Vec<_> = authorization
+            .map(|v| (AUTHORIZATION, v))
+            .into_iter()
             .collect();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .expect("body");
-        (
-            status,
-            challenges,
-            String::from_utf8_lossy(&body).into_owned(),
-        )
+        let reply = testing::get(app, uri, &headers).await;
+        (reply.status, reply.values(WWW_AUTHENTICATE), reply.text())
     }
 
     fn basic_header(user: &str, password: &str) -> String {

@@ -6,6 +6,8 @@ mod cached;
 pub mod capture_metrics;
 pub mod metrics;
 pub mod page;
+#[cfg(test)]
+mod testing;
 pub mod tls;
 
 use std::sync::Arc;
@@ -175,9 +177,6 @@ async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Body;
-    use axum::http::Request;
-    use tower::ServiceExt;
 
     fn test_app() -> (watch::Sender<Arc<Snapshot>>, Router) {
         let (tx, rx) = watch::channel(Arc::new(Snapshot::default()));
@@ -191,24 +190,11 @@ mod tests {
     }
 
     async fn get_text(app: Router, uri: &str) -> (StatusCode, String, String) {
-        let response = app
-            .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-            .await
-            .expect("response");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .expect("body");
+        let reply = testing::get(&app, uri, &[]).await;
         (
-            status,
-            content_type,
-            String::from_utf8_lossy(&body).into_owned(),
+            reply.status,
+            reply.header(header::CONTENT_TYPE),
+            reply.text(),
         )
     }
 

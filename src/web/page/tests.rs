@@ -18,6 +18,7 @@ use crate::hub::{
     ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, SessionSnapshot, Snapshot, SourceSnapshot,
     Status, ZoneSnapshot,
 };
+use crate::web::testing::get;
 use crate::web::{AppState, app};
 
 const HOSTILE: &str = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>";
@@ -142,51 +143,6 @@ fn test_app(language: Language) -> (watch::Sender<Arc<Snapshot>>, Router) {
     venue.language = language;
     venue.timezone = "America/Toronto".into();
     (tx, app(AppState::new(rx, &venue), Duration::from_secs(5)))
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    /// Every value of header `name`, joined as one list.
-    fn header(&self, name: header::HeaderName) -> String {
-        let values: Vec<&str> = self
-            .headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        values.join(", ")
-    }
-}
-
-async fn get(app: &Router, uri: &str, headers: &[(header::HeaderName, &str)]) -> Reply {
-    let mut request = Request::get(uri);
-    for (name, value) in headers {
-        request = request.header(name, *value);
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 22)
-        .await
-        .expect("body")
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
 }
 
 #[tokio::test]
