@@ -92,14 +92,7 @@ enabled = false
         password = password_file.display(),
         root = root.display(),
     );
-    let config_path = root.join("venuemon.toml");
-    std::fs::write(&config_path, config).expect("write config");
-    let mut agent = Agent::start(
-        None,
-        &["--config", config_path.to_str().expect("utf-8 path")],
-        &[],
-        root.join("agent.log"),
-    );
+    let mut agent = Agent::with_config(None, root, &config, "agent.log");
     let base = format!("https://127.0.0.1:{port}");
     let url = |path: &str| format!("{base}{path}");
 

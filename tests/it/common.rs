@@ -144,6 +144,15 @@ impl Agent {
         }
     }
 
+    /// Writes `config` to `dir/venuemon.toml` and starts `venuemon run --config` on it
+    /// (inside `netns` when given), logging to `dir/log`.
+    pub fn with_config(netns: Option<&str>, dir: &Path, config: &str, log: &str) -> Agent {
+        let path = dir.join("venuemon.toml");
+        std::fs::write(&path, config).expect("write config");
+        let path = path.to_str().expect("utf-8 path");
+        Agent::start(netns, &["--config", path], &[], dir.join(log))
+    }
+
     /// The log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -76,14 +76,7 @@ proc_root = "{root}/proc"
 "#,
         root = root.display()
     );
-    let config_path = root.join("venuemon.toml");
-    std::fs::write(&config_path, config).expect("write config");
-    let mut agent = Agent::start(
-        None,
-        &["--config", config_path.to_str().expect("utf-8 path")],
-        &[],
-        root.join("agent.log"),
-    );
+    let mut agent = Agent::with_config(None, root, &config, "agent.log");
     let metrics = common::wait_for("the first snapshot", Duration::from_secs(15), || {
         let (status, body) = common::http_get(port, "/metrics")?;
         (status == 200 && body.contains("venuemon_zone_clients{zone=\"room-b\"}")).then_some(body)

@@ -231,14 +231,7 @@ zone = "hall"
             state = d.join("state").display(),
             ctrl = self.ctrl_dir().display()
         );
-        let path = d.join("venuemon.toml");
-        std::fs::write(&path, config).expect("write config");
-        Agent::start(
-            Some(&self.ap.0),
-            &["--config", path.to_str().expect("utf-8 path")],
-            &[],
-            d.join("agent.log"),
-        )
+        Agent::with_config(Some(&self.ap.0), d, &config, "agent.log")
     }
 
     /// Polls `/metrics` (every 100 ms) until `ok` accepts it; returns it and how long it took.

@@ -68,14 +68,7 @@ zone = "hall"
         state = dir.path().join("state").display(),
         leases = leases.display()
     );
-    let config_path = dir.path().join("venuemon.toml");
-    std::fs::write(&config_path, config).expect("write config");
-    let mut agent = Agent::start(
-        None,
-        &["--config", config_path.to_str().expect("utf-8")],
-        &[],
-        dir.path().join("agent.log"),
-    );
+    let mut agent = Agent::with_config(None, dir.path(), &config, "agent.log");
 
     let first = metrics_when(port, "the two good leases", |m| {
         series(m, LEASES) == Some(2.0)

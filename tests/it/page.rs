@@ -178,14 +178,8 @@ fn lab_root_page_in_chromium_turns_a_tile_critical_live_when_the_pool_fills() {
             .push(client(&hall, n, dir.path(), &script, name));
     }
     let port = 9842;
-    let path = dir.path().join("venuemon.toml");
-    std::fs::write(&path, config(dir.path(), &leases, port)).expect("write config");
-    let _agent = Agent::start(
-        Some(&hall.hall.0),
-        &["--config", path.to_str().expect("utf-8")],
-        &[],
-        dir.path().join("agent.log"),
-    );
+    let config = config(dir.path(), &leases, port);
+    let _agent = Agent::with_config(Some(&hall.hall.0), dir.path(), &config, "agent.log");
     let origin = format!("http://{address}:{port}/");
     common::wait_for("three leases", Duration::from_secs(60), || {
         let status = hall.hall.get(port, "/api/status")?;
@@ -272,19 +266,12 @@ fn lab_root_page_in_chromium_turns_a_tile_critical_live_when_the_pool_fills() {
 
 /// A plain agent on loopback with the default sources, for the tests below.
 fn plain_agent(dir: &Path, port: u16, log: &str) -> Agent {
-    let path = dir.join("venuemon.toml");
     let config = format!(
         "[venue]\nname = \"{VENUE_TOML}\"\nlanguage = \"fr\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n\
          [agent]\ntick = \"1s\"\nstate_dir = \"{}\"\n[[zone]]\nid = \"hall\"\nname = \"Salle A\"\n",
         dir.join("state").display()
     );
-    std::fs::write(&path, config).expect("write config");
-    let agent = Agent::start(
-        None,
-        &["--config", path.to_str().expect("utf-8")],
-        &[],
-        dir.join(log),
-    );
+    let agent = Agent::with_config(None, dir, &config, log);
     common::wait_for("the agent", Duration::from_secs(20), || {
         common::http_get(port, "/api/status")
             .filter(|(code, body)| *code == 200 && !body.contains("\"generated_at\":0"))
@@ -371,19 +358,12 @@ fn root_page_behind_basic_auth_loads_and_stays_live_in_chromium() {
     common::require_root("the browser tests");
     let dir = tempfile::tempdir().expect("temp dir");
     let port = common::free_port();
-    let path = dir.path().join("venuemon.toml");
     let config = format!(
         "[http]\nlisten = \"127.0.0.1:{port}\"\n[http.auth]\nusername = \"crew\"\npassword = \"s3cret\"\n\
          [agent]\ntick = \"1s\"\nstate_dir = \"{}\"\n[[zone]]\nid = \"hall\"\nname = \"Salle A\"\n",
         dir.path().join("state").display()
     );
-    std::fs::write(&path, config).expect("write config");
-    let _agent = Agent::start(
-        None,
-        &["--config", path.to_str().expect("utf-8")],
-        &[],
-        dir.path().join("agent.log"),
-    );
+    let _agent = Agent::with_config(None, dir.path(), &config, "agent.log");
     common::wait_for("the agent", Duration::from_secs(20), || {
         common::http_get(port, "/healthz").filter(|(code, _)| *code == 200)
     });

@@ -159,14 +159,7 @@ interfaces = ["hall0"]
 "#,
             state = dir.join("state").display()
         );
-        let path = dir.join("venuemon.toml");
-        std::fs::write(&path, config).expect("write config");
-        Agent::start(
-            Some(&self.hall.0),
-            &["--config", path.to_str().expect("utf-8 path")],
-            &[],
-            dir.join("agent.log"),
-        )
+        Agent::with_config(Some(&self.hall.0), dir, &config, "agent.log")
     }
 
     /// Polls `/metrics` until `ok` accepts it.
