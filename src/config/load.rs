@@ -992,6 +992,19 @@ impl Checker<'_> {
         if let Some(tz) = self.string(section, "timezone", tz_form, |s| {
             !s.is_empty() && !s.chars().any(char::is_whitespace)
         }) {
+            if jiff::tz::TimeZone::get(&tz).is_err() {
+                let span = section
+                    .get("timezone")
+                    .and_then(|(k, item)| item.span().or_else(|| k.span()));
+                self.warn(
+                    span,
+                    format!(
+                        "[venue]: timezone \"{tz}\" is not in this system's time zone database: \
+                         local times will be UTC; use an IANA name such as \"Europe/Paris\" and \
+                         install tzdata"
+                    ),
+                );
+            }
             venue.timezone = tz;
         }
         if let Some(language) = self.field(section, "language", |item| match item.as_str() {
@@ -2398,6 +2411,20 @@ id = \"lobby\"
             one_error("[agent]\ncolour = \"red\"\n"),
             "venuemon.toml:2:1: [agent]: unknown key `colour`"
         );
+    }
+
+    #[test]
+    fn an_unknown_time_zone_is_a_warning() {
+        let (config, warnings) = ok("[venue]\ntimezone = \"Mars/Olympus\"\n");
+        assert_eq!(config.venue.time_zone(), jiff::tz::TimeZone::UTC);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0]
+                .message
+                .starts_with("venuemon.toml:2:12: [venue]: timezone \"Mars/Olympus\""),
+            "{warnings:?}"
+        );
+        assert!(ok("[venue]\ntimezone = \"Europe/Paris\"\n").1.is_empty());
     }
 
     #[test]

@@ -98,8 +98,8 @@ pub struct Venue {
 }
 
 impl Venue {
-    /// The venue's time zone; UTC when the system does not know `timezone` (the status page
-    /// warns of that once).
+    /// The venue's time zone; UTC when the system does not know `timezone` (loading the
+    /// config warns of that).
     pub fn time_zone(&self) -> jiff::tz::TimeZone {
         jiff::tz::TimeZone::get(&self.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
     }

@@ -66,18 +66,12 @@ pub struct Pages {
 }
 
 impl Pages {
-    /// Pages in `venue`'s language and time zone (UTC, with a warning, if the system does
-    /// not know the zone).
+    /// Pages in `venue`'s language and time zone (UTC when the system does not know the zone:
+    /// loading the config warns of it).
     pub fn new(venue: &Venue) -> Pages {
-        let timezone = jiff::tz::TimeZone::get(&venue.timezone).unwrap_or_else(|e| {
-            tracing::warn!(timezone = %venue.timezone, error = %e,
-                "unknown time zone: the status page shows UTC; check [venue] timezone \
-                 (an IANA name such as \"America/Toronto\") and that tzdata is installed");
-            jiff::tz::TimeZone::UTC
-        });
         Pages {
             language: venue.language,
-            timezone,
+            timezone: venue.time_zone(),
             assets: Assets {
                 css: format!("app.{:08x}.css", fnv(CSS.as_bytes())),
                 js: format!("app.{:08x}.js", fnv(JS.as_bytes())),
