@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, watch};
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Thresholds};
@@ -530,27 +530,19 @@ impl Hub {
     ) {
         // A first snapshot soon after start, then one per tick on the wall clock's round
         // times (`until_round`), each a moment after the sources sampled on the same grid, so
-        // it holds their fresh samples. A late tick does not move the later ones.
+        // it holds their fresh samples. A late snapshot does not move the later ones.
         let tick = self.tick;
         let settle = (tick / 10).min(Duration::from_millis(250));
-        let schedule = move |start| {
-            let mut ticks = tokio::time::interval_at(start, tick);
-            ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-            ticks
-        };
-        let mut ticks = schedule(Instant::now() + settle);
-        let mut aligned = false;
+        let mut next = Instant::now() + settle;
         loop {
             tokio::select! {
                 () = cancel.cancelled() => return,
                 Some(report) = reports.recv() => self.apply(report, Instant::now()),
-                _ = ticks.tick() => {
+                () = tokio::time::sleep_until(next) => {
                     let wall = SystemTime::now();
                     let snapshot = self.snapshot(Instant::now(), wall);
                     publish.send_replace(Arc::new(snapshot));
-                    if !std::mem::replace(&mut aligned, true) {
-                        ticks = schedule(Instant::now() + until_round(wall, tick) + settle);
-                    }
+                    next = Instant::now() + until_round(wall, tick) + settle;
                 }
             }
         }
