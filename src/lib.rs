@@ -5,6 +5,7 @@
 //!
 //! - [`config`]: the TOML configuration, validated whole, and the zero-config defaults.
 //! - [`inventory`]: which interfaces are monitored, and which zone an interface or client is in.
+//! - [`files`]: reading files other programs write, regular files only, never blocking.
 //! - [`privacy`]: MAC addresses become keyed-hash client ids at once.
 //! - [`sources`]: interface counters and the neighbour table, each a tokio task.
 //! - [`hub`]: venue state, the client registry, source health, and the snapshot.
@@ -16,6 +17,7 @@
 pub mod agent;
 pub mod commands;
 pub mod config;
+pub mod files;
 pub mod hub;
 pub mod inventory;
 pub mod privacy;

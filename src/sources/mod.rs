@@ -61,7 +61,8 @@ pub struct Sighting {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct SourceError {
-    /// Bounded cause: `permission`, `missing`, `io`, `parse` or `netlink`.
+    /// Bounded cause: `permission`, `missing`, `not_regular` (a FIFO, device, socket or
+    /// directory where a file was expected), `io`, `parse` or `netlink`.
     pub kind: &'static str,
     /// What happened and what to do; never holds a MAC or an IP.
     pub message: String,
@@ -78,6 +79,9 @@ impl SourceError {
 
     /// An I/O error on `path`, classified, with the fix named where there is one.
     pub fn io(path: &std::path::Path, error: &std::io::Error) -> SourceError {
+        if let Some(not_regular) = crate::files::not_regular(error) {
+            return SourceError::new("not_regular", format!("{} {not_regular}", path.display()));
+        }
         match error.kind() {
             std::io::ErrorKind::NotFound => {
                 SourceError::new("missing", format!("{} does not exist", path.display()))

@@ -1,0 +1,109 @@
+//! Opening files that other programs write (lease files, programmes, keys, passwords, TLS
+//! files, captures) so that nothing can block the agent: only regular files are read, and a
+//! FIFO, device, socket or directory found at the path is refused at once with what it is.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+
+/// The path holds something other than a regular file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("is {0}, not a regular file: point the setting at the file itself")]
+pub struct NotRegular(pub &'static str);
+
+/// What a non-regular file type is, in words (`None` for a regular file).
+fn kind_of(file_type: std::fs::FileType) -> Option<&'static str> {
+    if file_type.is_file() {
+        None
+    } else if file_type.is_dir() {
+        Some("a directory")
+    } else if file_type.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if file_type.is_socket() {
+        Some("a socket")
+    } else if file_type.is_char_device() || file_type.is_block_device() {
+        Some("a device")
+    } else {
+        Some("not a file")
+    }
+}
+
+/// Opens `path` for reading if it is a regular file (symbolic links followed). The type is
+/// checked before opening, and again on the open file, which is opened non-blocking so that a
+/// FIFO swapped in between can never hang the caller.
+///
+/// # Errors
+/// The path cannot be opened, or holds something other than a regular file: then the error's
+/// inner value is a [`NotRegular`] (see [`not_regular`]).
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let check = |file_type| match kind_of(file_type) {
+        None => Ok(()),
+        Some(what) => Err(io::Error::other(NotRegular(what))),
+    };
+    check(std::fs::metadata(path)?.file_type())?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    check(file.metadata()?.file_type())?;
+    Ok(file)
+}
+
+/// Reads a whole regular file (see [`open_regular`]).
+///
+/// # Errors
+/// As [`open_regular`], or a read error.
+pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    let mut file = open_regular(path)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Reads a whole regular file as UTF-8 text (see [`open_regular`]).
+///
+/// # Errors
+/// As [`read_regular`], or the file is not UTF-8 (`InvalidData`).
+pub fn read_regular_to_string(path: &Path) -> io::Result<String> {
+    String::from_utf8(read_regular(path)?)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"))
+}
+
+/// The [`NotRegular`] inside an error of [`open_regular`], if that is the cause.
+pub fn not_regular(error: &io::Error) -> Option<NotRegular> {
+    error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<NotRegular>())
+        .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fifo_a_directory_and_a_socket_are_refused_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
+        let socket = dir.path().join("socket");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+        for (path, what) in [
+            (fifo, "a FIFO (named pipe)"),
+            (dir.path().to_path_buf(), "a directory"),
+            (socket, "a socket"),
+            ("/dev/null".into(), "a device"),
+        ] {
+            let error = read_regular(&path).expect_err("refused");
+            assert_eq!(not_regular(&error), Some(NotRegular(what)), "{path:?}");
+        }
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"data").expect("write");
+        assert_eq!(read_regular(&file).expect("regular file"), b"data");
+        let missing = read_regular(&dir.path().join("none")).expect_err("missing");
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+        assert_eq!(not_regular(&missing), None);
+    }
+}
