@@ -12,6 +12,7 @@ use crate::config::{
 };
 use crate::inventory::Inventory;
 use crate::sources::schedule::{ScheduleSample, ics};
+use crate::terminal::inert;
 
 /// Exit status for a configuration that does not validate.
 pub const EXIT_CONFIG: u8 = 2;
@@ -333,21 +334,21 @@ fn check_programme(config: &Config, file: &Path) {
 pub fn check_config(path: &Path) -> ExitCode {
     match load(Some(path), None) {
         Ok((config, warnings)) => {
-            print!("{}", describe(&config));
+            print!("{}", inert(&describe(&config)));
             for w in &warnings {
-                eprintln!("warning: {w}");
+                eprintln!("warning: {}", inert(&w.to_string()));
             }
             if let Some(schedule) = &config.schedule {
                 check_programme(&config, &schedule.file);
             }
-            println!("{}: OK", path.display());
+            println!("{}: OK", inert(&path.display().to_string()));
             ExitCode::SUCCESS
         }
         Err(errors) => {
-            eprintln!("{errors}");
+            eprintln!("{}", inert(&errors.to_string()));
             eprintln!(
                 "{}: {} error(s); nothing was started",
-                path.display(),
+                inert(&path.display().to_string()),
                 errors.0.len()
             );
             ExitCode::from(EXIT_CONFIG)

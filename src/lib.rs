@@ -12,6 +12,7 @@
 //! - [`web`]: `/metrics`, `/healthz`, `/api/status`.
 //! - [`agent`]: `venuemon run`, wiring it all with one cancellation token.
 //! - [`commands`]: the other command-line commands and their shared helpers.
+//! - [`terminal`]: text bound for a terminal, control characters escaped.
 //! - [`replay`]: `venuemon replay`, the capture pipeline over pcap/pcapng files.
 
 pub mod agent;
@@ -23,4 +24,5 @@ pub mod inventory;
 pub mod privacy;
 pub mod replay;
 pub mod sources;
+pub mod terminal;
 pub mod web;

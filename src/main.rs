@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 use venuemon::commands;
+use venuemon::terminal::inert;
 
 /// Wi-Fi load monitoring agent for event venues.
 #[derive(Parser)]
@@ -118,7 +119,7 @@ fn main() -> ExitCode {
                     .map_err(anyhow::Error::from)
                     .and_then(|rt| rt.block_on(venuemon::replay::serve(replay, listen)));
                 if let Err(e) = served {
-                    eprintln!("venuemon: {e:#}");
+                    eprintln!("venuemon: {}", inert(&format!("{e:#}")));
                     return ExitCode::FAILURE;
                 }
             }
@@ -132,7 +133,7 @@ fn main() -> ExitCode {
             let (config, warnings) = match commands::load(config.as_deref(), listen) {
                 Ok(loaded) => loaded,
                 Err(errors) => {
-                    eprintln!("{errors}");
+                    eprintln!("{}", inert(&errors.to_string()));
                     eprintln!("venuemon: the configuration has errors; nothing was started");
                     return ExitCode::from(commands::EXIT_CONFIG);
                 }
@@ -153,7 +154,7 @@ fn main() -> ExitCode {
             match runtime.block_on(venuemon::agent::run(config)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("venuemon: {e:#}");
+                    eprintln!("venuemon: {}", inert(&format!("{e:#}")));
                     ExitCode::FAILURE
                 }
             }

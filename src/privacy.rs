@@ -60,26 +60,16 @@ impl ClientKey {
     }
 
     /// Reads the event key at `path`, creating it (mode 0600, and its folder) when absent.
+    /// A key other users can read is made private (mode 0600) and a warning logged. The key
+    /// must be a regular file of its own: a symbolic link is refused without being followed,
+    /// so an error never tells anything about another file.
     ///
     /// # Errors
-    /// The folder cannot be created, or the file cannot be read or written, or it holds
-    /// something other than a 16-byte key.
+    /// The folder cannot be created, or the file cannot be read or written, or it is a link,
+    /// not a regular file, or holds something other than a 16-byte key.
     pub fn load_or_create(path: &Path) -> io::Result<ClientKey> {
-        match fs::read(path) {
-            Ok(bytes) => {
-                let key: [u8; 16] = bytes.as_slice().try_into().map_err(|_| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!(
-                            "{} is not a venuemon event key (expected 16 bytes, found {}); \
-                             remove it to start a new event",
-                            path.display(),
-                            bytes.len()
-                        ),
-                    )
-                })?;
-                Ok(ClientKey(key))
-            }
+        match open_key(path) {
+            Ok(file) => read_key(path, file),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if let Some(dir) = path.parent() {
                     fs::create_dir_all(dir)?;
@@ -119,6 +109,86 @@ impl ClientKey {
             randomized: false,
         }
     }
+}
+
+/// Opens the key file without following a link and without blocking on a FIFO.
+fn open_key(path: &Path) -> io::Result<fs::File> {
+    let refuse = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is {what}, not a venuemon event key: the key must be a regular file of its \
+                 own; remove it (a new key is made, and client ids change) or put the event's \
+                 key file back",
+                path.display()
+            ),
+        )
+    };
+    let kind = |meta: &fs::Metadata| {
+        let file_type = meta.file_type();
+        if file_type.is_symlink() {
+            Some("a symbolic link")
+        } else if !file_type.is_file() {
+            Some("not a regular file")
+        } else {
+            None
+        }
+    };
+    if let Some(what) = kind(&fs::symlink_metadata(path)?) {
+        return Err(refuse(what));
+    }
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => refuse("a symbolic link"),
+            _ => e,
+        })?;
+    match kind(&file.metadata()?) {
+        Some(what) => Err(refuse(what)),
+        None => Ok(file),
+    }
+}
+
+/// Reads a 16-byte key from `file`, making the file private if others could read it.
+fn read_key(path: &Path, file: fs::File) -> io::Result<ClientKey> {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let mode = file.metadata()?.permissions().mode();
+    if mode & 0o077 != 0 {
+        match file.set_permissions(fs::Permissions::from_mode(0o600)) {
+            Ok(()) => tracing::warn!(
+                path = %path.display(),
+                mode = format!("{:04o}", mode & 0o7777),
+                "the event key was readable by other users; its mode is now 0600"
+            ),
+            Err(e) => tracing::warn!(
+                path = %path.display(),
+                mode = format!("{:04o}", mode & 0o7777),
+                error = %e,
+                "the event key is readable by other users: chmod 600 it, as the user venuemon runs as"
+            ),
+        }
+    }
+    let mut bytes = Vec::with_capacity(17);
+    file.take(17).read_to_end(&mut bytes)?;
+    let key: [u8; 16] = bytes.as_slice().try_into().map_err(|_| {
+        let found = if bytes.len() > 16 {
+            "more than 16".to_string()
+        } else {
+            bytes.len().to_string()
+        };
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} is not a venuemon event key (expected 16 bytes, found {found}): put the \
+                 event's key file back, or remove it to start a new key (client ids change)",
+                path.display()
+            ),
+        )
+    })?;
+    Ok(ClientKey(key))
 }
 
 /// Whether a hardware address is one a client device could hold: six bytes, unicast, not zero.
@@ -233,6 +303,46 @@ mod tests {
         );
         fs::write(&path, b"short").expect("overwrite");
         let err = ClientKey::load_or_create(&path).expect_err("bad key");
-        assert!(err.to_string().contains("expected 16 bytes"), "{err}");
+        assert!(
+            err.to_string().contains("expected 16 bytes, found 5"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_key_others_can_read_is_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("event.key");
+        fs::write(&path, [7u8; 16]).expect("write");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+        let key = ClientKey::load_or_create(&path).expect("a readable key is still the key");
+        assert_eq!(key.0, [7u8; 16]);
+        let mode = fs::metadata(&path).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_key_that_is_a_link_or_a_fifo_is_refused_without_reading_what_it_names() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let secret = dir.path().join("other-file");
+        fs::write(&secret, "a file of 27 bytes, secret\n").expect("write");
+        let link = dir.path().join("event.key");
+        std::os::unix::fs::symlink(&secret, &link).expect("symlink");
+        let err = ClientKey::load_or_create(&link).expect_err("a link is refused");
+        let message = err.to_string();
+        assert!(message.contains("is a symbolic link"), "{message}");
+        assert!(
+            !message.contains("27") && !message.contains("other-file"),
+            "{message}"
+        );
+        let fifo = dir.path().join("fifo.key");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
+        let err = ClientKey::load_or_create(&fifo).expect_err("a FIFO is refused at once");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        fs::write(dir.path().join("long.key"), [1u8; 4096]).expect("write");
+        let err = ClientKey::load_or_create(&dir.path().join("long.key")).expect_err("too long");
+        assert!(err.to_string().contains("found more than 16"), "{err}");
     }
 }

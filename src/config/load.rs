@@ -604,6 +604,61 @@ struct Checker<'t> {
 }
 
 impl Checker<'_> {
+    /// Reports every key and string value of `table` (and below) that holds a control
+    /// character: names are printed on terminals, pages and logs, where one could carry an
+    /// escape sequence, and no setting needs one.
+    fn reject_control_characters(&mut self, path: &str, table: &dyn TableLike) {
+        for (name, item) in table.iter() {
+            let here = if path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{path}.{name}")
+            };
+            let key_span = table.key(name).and_then(Key::span);
+            if let Some(c) = name.chars().find(|c| c.is_control()) {
+                self.control_character(key_span.clone(), "a key", c);
+            }
+            match item {
+                Item::Value(value) => self.reject_in_value(&here, value, key_span),
+                Item::Table(table) => self.reject_control_characters(&here, table),
+                Item::ArrayOfTables(tables) => {
+                    for table in tables {
+                        self.reject_control_characters(&here, table);
+                    }
+                }
+                Item::None => {}
+            }
+        }
+    }
+
+    fn reject_in_value(&mut self, path: &str, value: &Value, key_span: Option<Range<usize>>) {
+        match value {
+            Value::String(s) => {
+                if let Some(c) = s.value().chars().find(|c| c.is_control()) {
+                    self.control_character(s.span().or(key_span), &format!("`{path}`"), c);
+                }
+            }
+            Value::Array(values) => {
+                for value in values {
+                    self.reject_in_value(path, value, key_span.clone());
+                }
+            }
+            Value::InlineTable(table) => self.reject_control_characters(path, table),
+            _ => {}
+        }
+    }
+
+    fn control_character(&mut self, span: Option<Range<usize>>, what: &str, c: char) {
+        self.error(
+            span,
+            format!(
+                "{what} holds the control character U+{:04X}: control characters \
+                 (U+0000–U+001F, U+007F–U+009F) are not allowed in names or settings; remove it",
+                u32::from(c)
+            ),
+        );
+    }
+
     fn error(&mut self, span: Option<Range<usize>>, message: String) {
         let (line, column) = match span {
             Some(span) => line_column(self.text, span.start),
@@ -871,6 +926,7 @@ impl Checker<'_> {
     fn config(&mut self, root: &toml_edit::Table, host: &str) -> Config {
         let mut config = Config::zero_config(host);
         self.check_entries("", "", root);
+        self.reject_control_characters("", root);
 
         let venue = self.section(root, "venue", "venue");
         self.venue(&venue, &mut config.venue);
@@ -1896,6 +1952,48 @@ mod tests {
             Ok(result) => result,
             Err(errors) => panic!("unexpected errors:\n{errors}"),
         }
+    }
+
+    #[test]
+    fn control_characters_in_names_are_rejected_where_they_are() {
+        // An escape sequence in a venue name would reach terminals through check-config.
+        let error = one_error("[venue]\nname = \"Hall \\u001b[31mA\"\n");
+        assert_eq!(
+            error,
+            "venuemon.toml:2:8: `venue.name` holds the control character U+001B: control \
+             characters (U+0000–U+001F, U+007F–U+009F) are not allowed in names or settings; \
+             remove it"
+        );
+        let all = errors(
+            "[[zone]]\nid = \"hall-a\"\nname = \"Salle\\tA\"\n\n\
+             [[zone]]\nid = \"hall-b\"\nname = \"B\\u007f\"\n\n\
+             [[source.capture]]\ninterface = \"wlan0mon\"\n\
+             bssids = { \"ap\\u0007\" = \"02:00:00:00:01:00\" }\n\n\
+             [venue]\nname = \"\"\"\nmulti\nline\"\"\"\nevent = \"e\\u0085\"\n",
+        );
+        let located = |prefix: &str| all.iter().any(|e| e.starts_with(prefix));
+        assert!(
+            located("venuemon.toml:3:8: `zone.name` holds the control character U+0009"),
+            "{all:#?}"
+        );
+        assert!(
+            located("venuemon.toml:7:8: `zone.name` holds the control character U+007F"),
+            "{all:#?}"
+        );
+        assert!(
+            located("venuemon.toml:11:12: a key holds the control character U+0007"),
+            "{all:#?}"
+        );
+        assert!(
+            located("venuemon.toml:14:8: `venue.name` holds the control character U+000A"),
+            "{all:#?}"
+        );
+        assert!(
+            located("venuemon.toml:17:9: `venue.event` holds the control character U+0085"),
+            "{all:#?}"
+        );
+        // Printable text in any script stays allowed.
+        ok("[venue]\nname = \"Salle Été — 会場 🎤\"\n");
     }
 
     #[test]

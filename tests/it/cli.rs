@@ -237,3 +237,28 @@ fn check_config_reads_the_programme_and_names_rooms_no_zone_is_called() {
         stderr(&out)
     );
 }
+
+#[test]
+fn check_config_never_prints_a_raw_escape_sequence() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A file name can hold any byte but `/`: its escape sequence must be shown, not run.
+    let named = write(
+        dir.path(),
+        "venue\u{1b}[2J.toml",
+        "[venue]\nname = \"Hall \\u001b]0;pwned\\u0007\"\n",
+    );
+    let out = venuemon(&["check-config", &named], &[]);
+    let shown = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{shown}");
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains("venue\\u{1b}[2J.toml:2:8: `venue.name` holds the control character U+001B"),
+        "{shown}"
+    );
+    let missing = dir.path().join("gone\u{1b}[31m.toml");
+    let out = venuemon(&["run", "--config", missing.to_str().expect("utf-8")], &[]);
+    assert!(!stderr(&out).contains('\u{1b}'), "{:?}", stderr(&out));
+}
