@@ -889,6 +889,67 @@ mod tests {
         assert_eq!(ours, theirs);
     }
 
+    /// A pcapng file with every kind of block this reader handles, in `big_endian` order.
+    fn every_block(big_endian: bool) -> Vec<u8> {
+        let mut file = Pcapng::new(big_endian);
+        let offset = file.u64(T);
+        file.interface(1, 0, &[(TSRESOL, &[9]), (TSOFFSET, &offset)])
+            .interface(127, 16, &[(TSRESOL, &[0x80 | 20])])
+            .enhanced(0, 5, FRAME)
+            .enhanced(1, 1 << 20, FRAME)
+            .packet(1, 7, FRAME)
+            .simple(60, FRAME)
+            .block(4, vec![0; 8]) // a Name Resolution Block: skipped
+            .section(!big_endian)
+            .interface(105, 0, &[])
+            .enhanced(0, 9, FRAME);
+        file.bytes
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn damaged_pcapng_never_panics(
+            big_endian in proptest::bool::ANY,
+            flips in proptest::collection::vec((0usize..1024, proptest::num::u8::ANY), 1..8),
+            cut in 0usize..1024,
+        ) {
+            let mut bytes = every_block(big_endian);
+            for (at, value) in flips {
+                let at = at % bytes.len();
+                bytes[at] = value;
+            }
+            bytes.truncate(cut.max(4));
+            let mut sink = Collect::default();
+            if let Ok(summary) = read_capture(&bytes[..], &mut sink) {
+                proptest::prop_assert_eq!(summary.frames as usize, sink.0.len());
+            }
+        }
+    }
+
+    #[test]
+    fn every_block_kind_reads_in_both_byte_orders() {
+        for big_endian in [false, true] {
+            let mut sink = Collect::default();
+            let summary = read_capture(&every_block(big_endian)[..], &mut sink).expect("pcapng");
+            assert_eq!((summary.frames, summary.malformed), (5, 0));
+            assert!(!summary.truncated);
+            let links: Vec<LinkType> = sink.0.iter().map(|f| f.0).collect();
+            assert_eq!(
+                links,
+                [
+                    LinkType::Ethernet,
+                    LinkType::Radiotap,
+                    LinkType::Radiotap,
+                    LinkType::Ethernet,
+                    LinkType::Ieee80211
+                ]
+            );
+            assert_eq!(sink.0[0].1, Duration::new(T, 5));
+            assert_eq!(sink.0[1].1, Duration::from_secs(1));
+            assert_eq!(sink.0[3].2, 60, "the first interface has no snap length");
+        }
+    }
+
     #[test]
     fn every_fixture_reads_without_panicking() {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/tcpdump");
