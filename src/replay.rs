@@ -36,7 +36,7 @@ pub fn run(files: &[PathBuf], bssids: &[(String, [u8; 6])]) -> Replay {
     let mut results = Vec::new();
     for path in files {
         let name = path.display().to_string();
-        let result = std::fs::File::open(path)
+        let result = crate::files::open_regular(path)
             .map_err(|e| format!("cannot read: {e}"))
             .and_then(|file| read_capture(file, &mut decoder).map_err(|e| e.to_string()));
         results.push((name, result));
@@ -66,17 +66,31 @@ fn bound(value: Option<f64>, unit: &str) -> String {
     }
 }
 
+fn mean_seconds(sum: f64, count: u64) -> String {
+    if count == 0 {
+        "-".to_string()
+    } else {
+        format!("{:.3} s", sum / count as f64)
+    }
+}
+
 /// The summary as text for people.
 pub fn text(replay: &Replay) -> String {
     let mut out = String::new();
     for (name, result) in &replay.files {
         let _ = match result {
-            Ok(f) if f.truncated => writeln!(
-                out,
-                "{name}: {} frames (the file is cut short; frames before the cut counted)",
-                f.frames
-            ),
-            Ok(f) => writeln!(out, "{name}: {} frames", f.frames),
+            Ok(f) => {
+                let malformed = match f.malformed {
+                    0 => String::new(),
+                    n => format!(", {n} malformed packet records skipped"),
+                };
+                let cut = if f.truncated {
+                    " (the file is cut short or damaged; frames before that point counted)"
+                } else {
+                    ""
+                };
+                writeln!(out, "{name}: {} frames{malformed}{cut}", f.frames)
+            }
             Err(e) => writeln!(out, "{name}: {e}"),
         };
     }
@@ -105,8 +119,9 @@ pub fn text(replay: &Replay) -> String {
         let _ = writeln!(out, "DHCP: {}", messages.join(", "));
         let _ = writeln!(
             out,
-            "  transactions completed: {}; time to lease: median {}, 95th percentile {}; unanswered DISCOVERs: {}",
+            "  transactions completed: {}; time to lease: mean {}, median {}, 95th percentile {}; unanswered DISCOVERs: {}",
             ttl.count,
+            mean_seconds(ttl.sum, ttl.count),
             bound(ttl.quantile_bound(0.5), "s"),
             bound(ttl.quantile_bound(0.95), "s"),
             s.dhcp_unanswered_discovers
@@ -144,7 +159,7 @@ pub fn json(replay: &Replay) -> String {
         .files
         .iter()
         .map(|(name, r)| match r {
-            Ok(f) => serde_json::json!({"file": name, "frames": f.frames, "bytes": f.bytes, "truncated": f.truncated}),
+            Ok(f) => serde_json::json!({"file": name, "frames": f.frames, "bytes": f.bytes, "truncated": f.truncated, "malformed": f.malformed}),
             Err(e) => serde_json::json!({"file": name, "error": e}),
         })
         .collect();

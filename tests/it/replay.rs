@@ -1,10 +1,15 @@
 //! `venuemon replay`: the capture pipeline over tcpdump's test captures, checked against
-//! tcpdump's own decoding (Debian `tcpdump`), and the malformed reproducers.
+//! tcpdump's own decoding (Debian `tcpdump`), and the malformed reproducers; the field case of
+//! pcapng timestamps, replayed and (as root) sent onto a live interface at their own times.
 
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::common::{self, BIN};
+use venuemon::sources::capture::frames::{FrameSink, LinkType, read_capture};
+
+use crate::common::{self, Agent, BIN};
+use crate::venue::{Netns, value};
 
 fn fixture(name: &str) -> String {
     common::fixtures()
@@ -16,10 +21,14 @@ fn fixture(name: &str) -> String {
 
 fn replay_json(files: &[&str]) -> serde_json::Value {
     let paths: Vec<String> = files.iter().map(|f| fixture(f)).collect();
+    replay_json_paths(&paths)
+}
+
+fn replay_json_paths(paths: &[String]) -> serde_json::Value {
     let out = Command::new(BIN)
         .arg("replay")
         .arg("--json")
-        .args(&paths)
+        .args(paths)
         .output()
         .expect("replay runs");
     assert!(
@@ -157,4 +166,132 @@ fn serve_keeps_the_counts_on_metrics() {
         "{metrics}"
     );
     common::promtool_check(&metrics);
+}
+
+/// The three files of `../shared/cases/pcapng-microseconds` (one DHCP exchange each: DISCOVER
+/// at t, ACK at t + 2.5 s, as tcpdump prints them all), copied into the project.
+fn microsecond_case_files() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capture/cases");
+    [
+        "dhcp-classic.pcap",
+        "dhcp-default-resolution.pcapng",
+        "dhcp-tsresol-6.pcapng",
+    ]
+    .iter()
+    .map(|name| dir.join(name))
+    .collect()
+}
+
+#[test]
+fn regression_pcapng_microsecond_timestamps_time_the_lease_at_2_5_s() {
+    for path in microsecond_case_files() {
+        let path = path.display().to_string();
+        let json = replay_json_paths(std::slice::from_ref(&path));
+        let ttl = &json["summary"]["dhcp_time_to_lease_seconds"];
+        assert_eq!(ttl["count"], 1, "{path}");
+        let seconds = ttl["sum"].as_f64().expect("sum");
+        assert!((seconds - 2.5).abs() < 1e-6, "{path}: {seconds} s");
+        let out = Command::new(BIN)
+            .args(["replay", &path])
+            .output()
+            .expect("replay runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{path}: {text}");
+        assert!(
+            text.contains("time to lease: mean 2.500 s"),
+            "{path}: {text}"
+        );
+    }
+}
+
+/// Frames of a capture file with their timestamps, as the agent reads them.
+#[derive(Default)]
+struct Frames(Vec<(Duration, Vec<u8>)>);
+
+impl FrameSink for Frames {
+    fn frame(&mut self, link: LinkType, timestamp: Duration, data: &[u8]) {
+        assert_eq!(link, LinkType::Ethernet);
+        self.0.push((timestamp, data.to_vec()));
+    }
+}
+
+/// Needs root (a namespace, a veth pair) and Debian's `curl`. The case's frames are sent onto
+/// a live interface at the times the files give them, so the live capture sees each DHCP
+/// exchange take 2.5 s only if the files were read in their own resolution.
+#[test]
+fn lab_root_live_capture_times_the_case_exchanges_at_2_5_s() {
+    common::require_root("the live capture lab");
+    common::require_tool("curl", "curl");
+    let id = std::process::id();
+    let ns = Netns::new(format!("vm-pcapng-{id}"));
+    let sender = format!("vmpng{}", id % 100_000);
+    common::run(
+        "ip",
+        &[
+            "link", "add", &sender, "type", "veth", "peer", "name", "cap0", "netns", &ns.0,
+        ],
+    );
+    common::run("ip", &["link", "set", &sender, "up"]);
+    ns.ip(&["link", "set", "cap0", "up"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = 9842;
+    let config = format!(
+        "[http]\nlisten = \"127.0.0.1:{port}\"\n[agent]\ntick = \"1s\"\nstate_dir = \"{}\"\n\
+         [[source.capture]]\ninterface = \"cap0\"\ninterval = \"1s\"\n",
+        dir.path().join("state").display()
+    );
+    let _agent = Agent::with_config(Some(&ns.0), dir.path(), &config, "agent.log");
+    let metrics = |what: &str, ok: &dyn Fn(&str) -> bool| {
+        common::wait_for(what, Duration::from_secs(20), || {
+            ns.get(port, "/metrics").filter(|m| ok(m))
+        })
+    };
+    metrics("the capture running", &|m| {
+        value(
+            m,
+            "venuemon_source_up{instance=\"cap0\",source=\"capture\"}",
+        ) == Some(1.0)
+    });
+
+    let interface = pnet_datalink::interfaces()
+        .into_iter()
+        .find(|i| i.name == sender)
+        .expect("sender interface");
+    let Ok(pnet_datalink::Channel::Ethernet(mut tx, _rx)) =
+        pnet_datalink::channel(&interface, pnet_datalink::Config::default())
+    else {
+        panic!("cannot open a packet socket on {sender}");
+    };
+    for path in microsecond_case_files() {
+        let mut frames = Frames::default();
+        let file = std::fs::File::open(&path).expect("case file");
+        read_capture(file, &mut frames).expect("case file reads");
+        let first = frames.0.first().map(|f| f.0).expect("frames");
+        let start = Instant::now();
+        for (at, frame) in &frames.0 {
+            let due = start + at.saturating_sub(first);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            tx.send_to(frame, None)
+                .expect("one send")
+                .expect("frame sent");
+        }
+    }
+    let series = "venuemon_dhcp_time_to_lease_seconds";
+    let labels = "{interface=\"cap0\"}";
+    let metrics = metrics("three DHCP exchanges timed", &|m| {
+        value(m, &format!("{series}_count{labels}")).is_some_and(|n| n >= 3.0)
+    });
+    let sum = value(&metrics, &format!("{series}_sum{labels}")).expect("sum");
+    assert!((sum - 7.5).abs() < 0.3, "three exchanges of 2.5 s: {sum} s");
+    let bucket = |le: &str| {
+        value(
+            &metrics,
+            &format!("{series}_bucket{{interface=\"cap0\",le=\"{le}\"}}"),
+        )
+    };
+    assert_eq!(
+        (bucket("2"), bucket("5")),
+        (Some(0.0), Some(3.0)),
+        "{metrics}"
+    );
 }

@@ -552,6 +552,7 @@ impl Transactions {
 mod tests {
     use super::*;
     use crate::sources::capture::ethernet::{Payload, classify, parse_ethernet};
+    use crate::sources::capture::frames::{FrameSink, LinkType, read_capture};
     use proptest::prelude::*;
     use std::fs::File;
     use std::path::{Path, PathBuf};
@@ -561,38 +562,21 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/tcpdump")
     }
 
-    /// Every frame of a pcap or pcapng fixture (all are Ethernet), with its timestamp.
+    /// Every frame of a pcap or pcapng fixture (all are Ethernet), with its timestamp, read
+    /// as the agent reads captures.
     fn frames(name: &str) -> Vec<(Duration, Vec<u8>)> {
-        let path = fixtures().join(name);
-        let file = File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let mut out = Vec::new();
-        if name.ends_with(".pcapng") {
-            let mut reader = pcap_file::pcapng::PcapNgReader::new(file).unwrap();
-            while let Some(block) = reader.next_block() {
-                if let pcap_file::pcapng::Block::EnhancedPacket(p) = block.unwrap() {
-                    out.push((p.timestamp, p.data.into_owned()));
-                }
-            }
-        } else {
-            let mut reader = pcap_file::pcap::PcapReader::new(file).unwrap();
-            // The upper bits may carry an FCS length (bootp_asan.pcap): mask them off.
-            let link_type = u32::from(reader.header().datalink) & 0x03ff_ffff;
-            assert_eq!(link_type, 1, "{name} is not Ethernet");
-            let nanos = reader.header().ts_resolution == pcap_file::TsResolution::NanoSecond;
-            // Raw packets: bootp_asan.pcap records more bytes than its own snap length,
-            // which the checked reader refuses.
-            while let Some(packet) = reader.next_raw_packet() {
-                let packet = packet.unwrap();
-                let frac = if nanos {
-                    Duration::from_nanos(packet.ts_frac.into())
-                } else {
-                    Duration::from_micros(packet.ts_frac.into())
-                };
-                let at = Duration::from_secs(packet.ts_sec.into()) + frac;
-                out.push((at, packet.data.into_owned()));
+        struct Collect(Vec<(Duration, Vec<u8>)>);
+        impl FrameSink for Collect {
+            fn frame(&mut self, link: LinkType, timestamp: Duration, data: &[u8]) {
+                assert_eq!(link, LinkType::Ethernet);
+                self.0.push((timestamp, data.to_vec()));
             }
         }
-        out
+        let path = fixtures().join(name);
+        let file = File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut sink = Collect(Vec::new());
+        read_capture(file, &mut sink).unwrap_or_else(|e| panic!("{name}: {e}"));
+        sink.0
     }
 
     /// The UDP payload of a frame, with its source and destination ports.
