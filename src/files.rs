@@ -9,7 +9,7 @@ use std::path::Path;
 
 /// The path holds something other than a regular file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("is {0}, not a regular file: point the setting at the file itself")]
+#[error("is {0}, not a regular file: give the path of the file itself")]
 pub struct NotRegular(pub &'static str);
 
 /// What a non-regular file type is, in words (`None` for a regular file).
