@@ -98,10 +98,15 @@ impl LeaseFiles {
             }
             let mut files = Vec::with_capacity(set.len());
             for found in &set {
-                files.push((found.path, self.read_file(found)?));
+                match self.read_file(found)? {
+                    Some(file) => files.push((found.path, file)),
+                    None => break,
+                }
             }
             // A cleanup renames and deletes files: read the set again unless it stood still.
-            if self.candidates.len() > 1 && !same_set(&before, &self.survey()?) {
+            if files.len() < set.len()
+                || self.candidates.len() > 1 && !same_set(&before, &self.survey()?)
+            {
                 continue;
             }
             for (path, (_, parsed)) in &files {
@@ -175,8 +180,8 @@ impl LeaseFiles {
     }
 
     /// One file's parse: the cached one if its stamp is unchanged, else read (only a regular
-    /// file, opened so that nothing blocks) and parsed.
-    fn read_file(&self, found: &Found) -> Result<(FileStamp, Arc<Parsed>), SourceError> {
+    /// file, opened so that nothing blocks) and parsed; `None` if it went away since found.
+    fn read_file(&self, found: &Found) -> Result<Option<(FileStamp, Arc<Parsed>)>, SourceError> {
         let cached = |stamp: FileStamp| {
             self.parsed
                 .iter()
@@ -185,19 +190,23 @@ impl LeaseFiles {
         };
         if found.meta.is_file() {
             if let Some(hit) = cached(FileStamp::of(&found.meta)) {
-                return Ok(hit);
+                return Ok(Some(hit));
             }
         }
         let error = |e: std::io::Error| lease_error(found.path, &e);
-        let mut file = crate::files::open_regular(found.path).map_err(error)?;
+        let mut file = match crate::files::open_regular(found.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(error(e)),
+        };
         // The stamp before reading: a write after it changes the stamp and is read next time.
         let stamp = FileStamp::of(&file.metadata().map_err(error)?);
         if let Some(hit) = cached(stamp) {
-            return Ok(hit);
+            return Ok(Some(hit));
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(error)?;
-        Ok((stamp, Arc::new(parse(self.kind, &bytes))))
+        Ok(Some((stamp, Arc::new(parse(self.kind, &bytes)))))
     }
 }
 
@@ -492,6 +501,72 @@ mod tests {
             same_set(&after, &files.survey().expect("survey")),
             "appends are fine"
         );
+    }
+
+    /// One lease file cleanup as Kea and kea-lfc do it, with the same leases before and after.
+    fn cleanup(set: &Set, all: &str, renewed: &str) {
+        std::fs::rename(&set.live, set.path(".1")).expect("live to .1");
+        set.write("", V4);
+        set.write(".output", all);
+        std::fs::rename(set.path(".output"), set.path(".completed")).expect("to .completed");
+        std::fs::remove_file(set.path(".2")).expect("rm .2");
+        std::fs::remove_file(set.path(".1")).expect("rm .1");
+        std::fs::rename(set.path(".completed"), set.path(".2")).expect("to .2");
+        let mut live = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&set.live)
+            .expect("open live");
+        std::io::Write::write_all(&mut live, renewed.as_bytes()).expect("append");
+    }
+
+    #[test]
+    fn cleanups_moving_files_while_they_are_read_never_lose_a_lease() {
+        let set = Set::new("kea-leases4.csv");
+        let rows = |hosts: &[u8]| hosts.iter().map(|h| v4(*h, 4000, NOW + 600)).collect();
+        let all = format!("{V4}{}", rows(&[10, 11, 12, 13, 14]) as String);
+        let renewed: String = rows(&[13, 14]);
+        set.write(".2", &all);
+        set.write("", &format!("{V4}{renewed}"));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let cleaner = {
+            let stop = Arc::clone(&stop);
+            let (live, all, renewed) = (set.live.clone(), all.clone(), renewed.clone());
+            std::thread::spawn(move || {
+                let set = Set {
+                    dir: tempfile::tempdir().expect("unused"),
+                    live,
+                };
+                let mut runs = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    cleanup(&set, &all, &renewed);
+                    runs += 1;
+                }
+                runs
+            })
+        };
+        let mut files = set.files(DhcpKind::Kea);
+        let (mut reads, mut busy) = (0, 0);
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_millis(500) {
+            match files.read() {
+                Ok(parsed) => {
+                    let active = parsed.leases.iter().filter(|l| l.is_active(NOW)).count();
+                    assert_eq!(active, 5, "read {reads}");
+                    reads += 1;
+                }
+                Err(e) => {
+                    assert!(e.message.contains("kept changing"), "{}", e.message);
+                    busy += 1;
+                }
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let runs = cleaner.join().expect("cleaner");
+        assert!(
+            runs > 100 && reads > 100,
+            "{runs} cleanups, {reads} reads, {busy} busy"
+        );
+        eprintln!("{runs} cleanups, {reads} reads right, {busy} gave up after {ATTEMPTS} tries");
     }
 
     #[test]
