@@ -619,9 +619,11 @@ fn lab_root_dnsmasq_lease_file_swapped_for_fifo_directory_garbage_then_back() {
     });
 
     let mut slowest: f64 = 0.0;
+    let mut phases = Vec::new();
     // The source is down with `kind`, its message saying `what`, and no pool count is served.
     let mut down_with = |kind: &str, what: &str| {
-        common::wait_for(
+        let swapped = std::time::Instant::now();
+        let message = common::wait_for(
             &format!("the source down: {kind}, {what}"),
             Duration::from_secs(30),
             || {
@@ -641,7 +643,9 @@ fn lab_root_dnsmasq_lease_file_swapped_for_fifo_directory_garbage_then_back() {
                     && message.contains(what))
                 .then_some(message)
             },
-        )
+        );
+        phases.push((what.to_string(), swapped.elapsed()));
+        message
     };
 
     // dnsmasq keeps writing the file it opened, wherever it is moved.
@@ -658,11 +662,13 @@ fn lab_root_dnsmasq_lease_file_swapped_for_fifo_directory_garbage_then_back() {
     std::fs::write(&leases, garbage).expect("write garbage");
     down_with("degraded", "most records cannot be read");
     std::fs::rename(&saved, &leases).expect("the real file back");
+    let back = std::time::Instant::now();
     common::wait_for("the source back up", Duration::from_secs(30), || {
         slowest = slowest.max(healthz_seconds(&hall, 9842));
         let metrics = hall.hall.get(9842, "/metrics")?;
         (value(&metrics, up) == Some(1.0) && value(&metrics, active) == Some(2.0)).then_some(())
     });
+    phases.push(("back up".into(), back.elapsed()));
     assert!(slowest < 0.05, "/healthz took {slowest} s");
 
     let stopping = std::time::Instant::now();
@@ -675,5 +681,7 @@ fn lab_root_dnsmasq_lease_file_swapped_for_fifo_directory_garbage_then_back() {
         "the log names the degraded file:\n{log}"
     );
     common::assert_nothing_leaks(&[("the log", &log)], macs.iter().map(String::as_str));
-    eprintln!("lease file swap lab: slowest /healthz {slowest} s, SIGTERM to exit {stopped:?}");
+    eprintln!(
+        "lease file swap lab: seen after {phases:?}; slowest /healthz {slowest} s, SIGTERM to exit {stopped:?}"
+    );
 }
