@@ -13,9 +13,10 @@ use super::source::parse;
 use crate::config::DhcpKind;
 use crate::sources::{FileStamp, SourceError};
 
-/// Records skipped in one file from which that file is degraded, when they also outnumber the
-/// leases read from it. A half-written last line (one record) is normal; a file where most
-/// records cannot be read is not a healthy empty pool.
+/// Unreadable records in one file from which that file is degraded, when they also outnumber
+/// the leases read from it. One skipped record is never counted: the last one may be
+/// half-written, which is normal. A file where most records cannot be read is not a healthy
+/// empty pool.
 pub const DEGRADED_MIN_SKIPPED: usize = 3;
 
 /// How many times a Kea file set that changed while it was read (a cleanup moving files) is
@@ -246,7 +247,8 @@ fn merge<'a>(files: impl Iterator<Item = &'a Parsed>) -> Parsed {
 /// Fails with kind `degraded` when most of a file's records could not be read (see
 /// [`DEGRADED_MIN_SKIPPED`]).
 fn degraded(path: &Path, parsed: &Parsed) -> Result<(), SourceError> {
-    if parsed.skipped >= DEGRADED_MIN_SKIPPED && parsed.skipped > parsed.leases.len() {
+    let unreadable = parsed.skipped.saturating_sub(1);
+    if unreadable >= DEGRADED_MIN_SKIPPED && unreadable > parsed.leases.len() {
         return Err(SourceError::new(
             "degraded",
             format!(
@@ -631,7 +633,7 @@ mod tests {
 
         // Kea: garbage in .2 degrades the set even though the live file is fine.
         let kea = Set::new("kea-leases4.csv");
-        kea.write(".2", &format!("{V4}x\ny\nz\n"));
+        kea.write(".2", &format!("{V4}w\nx\ny\nz\n"));
         kea.write("", &format!("{V4}{}", v4(10, 4000, NOW + 600)));
         let error = kea.files(DhcpKind::Kea).read().expect_err("degraded");
         assert_eq!(error.kind, "degraded");
@@ -643,7 +645,7 @@ mod tests {
     }
 
     #[test]
-    fn a_half_written_last_line_or_two_bad_lines_stay_normal() {
+    fn a_half_written_last_line_or_a_few_bad_lines_stay_normal() {
         let set = Set::new("dnsmasq.leases");
         let lease = format!("{} 02:00:5e:20:00:10 10.77.2.10 * *\n", NOW + 600);
         set.write("", &format!("{lease}{}", &lease[..20]));
@@ -651,8 +653,18 @@ mod tests {
         assert_eq!(active(&mut files), 1);
         set.write("", &lease[..20]);
         assert_eq!(active(&mut files), 0, "a first line being written");
-        set.write("", "garbage\nmore garbage\n");
+        set.write("", "garbage\nmore garbage\nstill garbage\n");
         assert_eq!(active(&mut files), 0, "below the minimum");
+        // Two leases among two bad records and a half-written last line (tests/it/hostile.rs).
+        set.write(
+            "",
+            &format!(
+                "{lease}x\n{}y\n{}",
+                lease.replace(".10", ".11"),
+                &lease[..20]
+            ),
+        );
+        assert_eq!(active(&mut files), 2);
         // Many skipped records among more leases are counted, not degraded.
         let leases: String = (10..20)
             .map(|h| format!("{} 02:00:5e:20:00:{h:02x} 10.77.2.{h} * *\n", NOW + 600))
