@@ -129,7 +129,7 @@ impl LeaseFiles {
         Err(SourceError::new(
             "io",
             format!(
-                "{}: Kea's lease files kept changing while being read (a lease file cleanup \
+                "{}: the lease files kept changing while being read (Kea's lease file cleanup \
                  running?); the next sample reads them again",
                 self.path.display()
             ),

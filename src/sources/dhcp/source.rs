@@ -41,7 +41,7 @@ pub struct PoolStatistics {
     pub allocation_failures: u64,
 }
 
-/// Reads one server's lease file when it changes and counts its pool.
+/// Reads one server's lease files when they change and counts its pool.
 pub struct DhcpSource {
     config: DhcpConfig,
     zone: Option<ZoneIdx>,
