@@ -62,7 +62,8 @@ pub struct Sighting {
 #[error("{message}")]
 pub struct SourceError {
     /// Bounded cause: `permission`, `missing`, `not_regular` (a FIFO, device, socket or
-    /// directory where a file was expected), `io`, `parse` or `netlink`.
+    /// directory where a file was expected), `io`, `parse`, `netlink` or `degraded` (a lease
+    /// file whose records are mostly unreadable).
     pub kind: &'static str,
     /// What happened and what to do; never holds a MAC or an IP.
     pub message: String,

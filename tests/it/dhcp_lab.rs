@@ -290,14 +290,15 @@ fn lab_root_dnsmasq_pool_smaller_than_the_crowd_fills_and_turns_the_zone_critica
     assert_eq!(json["status"], "critical");
 }
 
-/// kea-dhcp4 in the hall: memfile leases and a control socket in `dir`, pool .10 to .59.
-fn kea(hall: &Hall, dir: &Path) -> Child {
+/// kea-dhcp4 in the hall: memfile leases and a control socket in `dir`, pool .10 to .59,
+/// leases of `lifetime` seconds, a lease file cleanup every `lfc_interval` seconds (0: none).
+fn kea(hall: &Hall, dir: &Path, lifetime: u32, lfc_interval: u32) -> Child {
     let config = format!(
         r#"{{"Dhcp4": {{
   "interfaces-config": {{"interfaces": ["hall0"], "dhcp-socket-type": "raw"}},
   "control-socket": {{"socket-type": "unix", "socket-name": "{dir}/kea4.sock"}},
-  "lease-database": {{"type": "memfile", "persist": true, "name": "{dir}/kea-leases4.csv", "lfc-interval": 0}},
-  "valid-lifetime": 600,
+  "lease-database": {{"type": "memfile", "persist": true, "name": "{dir}/kea-leases4.csv", "lfc-interval": {lfc_interval}}},
+  "valid-lifetime": {lifetime},
   "subnet4": [{{"id": 1, "subnet": "10.77.0.0/24", "pools": [{{"pool": "10.77.0.10 - 10.77.0.59"}}]}}],
   "loggers": [{{"name": "kea-dhcp4", "output_options": [{{"output": "stderr"}}], "severity": "WARN"}}]
 }}}}"#,
@@ -331,7 +332,7 @@ fn lab_root_kea_leases_and_statistics_count_real_clients() {
     let hall = Hall::build("kea", &mac_refs, false);
     let dir = tempfile::tempdir().expect("temp dir");
     let script = script(dir.path());
-    let mut processes = Processes(vec![kea(&hall, dir.path())]);
+    let mut processes = Processes(vec![kea(&hall, dir.path(), 600, 0)]);
     for n in 0..10 {
         processes
             .0
@@ -458,5 +459,229 @@ fn lab_root_live_capture_sees_dhcp_exchanges_and_unanswered_discovers() {
         "an unanswered DISCOVER",
         Duration::from_secs(40),
         |m| value(m, unanswered).is_some_and(|n| n > before),
+    );
+}
+
+/// Kea's own count of assigned addresses in subnet 1, asked on its control socket.
+fn kea_assigned(socket: &Path) -> Option<u64> {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    stream
+        .write_all(br#"{"command": "statistic-get-all", "arguments": {}}"#)
+        .ok()?;
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = stream.read(&mut chunk).ok()?;
+        reply.extend_from_slice(&chunk[..n]);
+        if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&reply) {
+            return json["arguments"]["subnet[1].assigned-addresses"][0][0].as_u64();
+        }
+        if n == 0 {
+            return None;
+        }
+    }
+}
+
+/// The inode at `path`, if anything is there.
+fn inode(path: &Path) -> Option<u64> {
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+}
+
+#[test]
+fn lab_root_kea_count_matches_kea_before_during_and_after_lease_file_cleanups() {
+    require_dhcp_tools();
+    common::require_tool("kea-dhcp4", "kea-dhcp4-server");
+    common::require_tool("kea-lfc", "kea-dhcp4-server");
+    let clients = 6;
+    let macs: Vec<String> = (0..clients).map(mac).collect();
+    let mac_refs: Vec<&str> = macs.iter().map(String::as_str).collect();
+    let hall = Hall::build("kealfc", &mac_refs, false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = script(dir.path());
+    // 20 s leases: clients renew every 10 s, so the live file keeps getting rows that each
+    // cleanup (every 3 s) folds into `.2`.
+    let mut processes = Processes(vec![kea(&hall, dir.path(), 20, 3)]);
+    for n in 0..clients {
+        processes
+            .0
+            .push(client(&hall, n, dir.path(), &script, &format!("lfc{n}")));
+    }
+    let extra = format!(
+        "[[source.dhcp]]\nkind = \"kea\"\nname = \"kea-lfc\"\nleases = \"{}/kea-leases4.csv\"\nzone = \"hall\"\n",
+        dir.path().display()
+    );
+    let mut agent = hall.start_agent_with(dir.path(), 9842, "1m", &extra);
+    let active = "venuemon_dhcp_leases_active{pool=\"kea-lfc\",zone=\"hall\"}";
+    let socket = dir.path().join("kea4.sock");
+    let expected = clients as f64;
+    hall.metrics_when(9842, "every client's lease", Duration::from_secs(60), |m| {
+        value(m, active) == Some(expected) && kea_assigned(&socket) == Some(clients as u64)
+    });
+
+    let live = dir.path().join("kea-leases4.csv");
+    let dot2 = dir.path().join("kea-leases4.csv.2");
+    let mut cleanups = std::collections::BTreeSet::new();
+    let mut polls = 0;
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(15) || cleanups.len() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "fewer than two lease file cleanups in 40 s: is kea-lfc installed?"
+        );
+        cleanups.extend(inode(&dot2));
+        let metrics = hall.hall.get(9842, "/metrics").expect("/metrics");
+        let venuemon = value(&metrics, active);
+        let kea = kea_assigned(&socket);
+        let files: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("read dir")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("kea-leases4"))
+            .collect();
+        assert_eq!(
+            (venuemon, kea),
+            (Some(expected), Some(clients as u64)),
+            "venuemon and Kea disagree after {:?} (files: {files:?}; cleanups so far: {})",
+            start.elapsed(),
+            cleanups.len()
+        );
+        polls += 1;
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // The cleanups really moved the leases: the live file holds only what came after.
+    let live_rows = std::fs::read_to_string(&live)
+        .expect("live file")
+        .lines()
+        .count();
+    assert!(
+        polls > 20 && cleanups.len() >= 2,
+        "{polls} polls, {cleanups:?}"
+    );
+    assert!(agent.stop().success());
+    eprintln!(
+        "kea lfc lab: {polls} polls over {:?}, {} cleanups, {live_rows} lines in the live file at the end",
+        start.elapsed(),
+        cleanups.len()
+    );
+}
+
+/// Time `/healthz` takes, as curl measures it inside the hall.
+fn healthz_seconds(hall: &Hall, port: u16) -> f64 {
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let out = hall.hall.exec(&[
+        "curl",
+        "-sf",
+        "-o",
+        "/dev/null",
+        "--max-time",
+        "5",
+        "-w",
+        "%{time_total}",
+        &url,
+    ]);
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("curl's time_total")
+}
+
+#[test]
+fn lab_root_dnsmasq_lease_file_swapped_for_fifo_directory_garbage_then_back() {
+    require_dhcp_tools();
+    common::require_tool("mkfifo", "coreutils");
+    let macs: Vec<String> = (0..2).map(mac).collect();
+    let mac_refs: Vec<&str> = macs.iter().map(String::as_str).collect();
+    let hall = Hall::build("swap", &mac_refs, false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = script(dir.path());
+    let mut processes = Processes(vec![dnsmasq(&hall, dir.path(), "10.77.0.10,10.77.0.200")]);
+    for n in 0..2 {
+        processes
+            .0
+            .push(client(&hall, n, dir.path(), &script, &format!("swap{n}")));
+    }
+    let leases = dir.path().join("dnsmasq.leases");
+    let extra = format!(
+        "[[source.dhcp]]\nkind = \"dnsmasq\"\nleases = \"{}\"\nzone = \"hall\"\n",
+        leases.display()
+    );
+    let mut agent = hall.start_agent_with(dir.path(), 9842, "1m", &extra);
+    let active = "venuemon_dhcp_leases_active{pool=\"hall\",zone=\"hall\"}";
+    let up = "venuemon_source_up{instance=\"hall\",source=\"dhcp\"}";
+    let errors = |kind: &str| {
+        format!("venuemon_source_errors_total{{instance=\"hall\",kind=\"{kind}\",source=\"dhcp\"}}")
+    };
+    hall.metrics_when(9842, "both leases", Duration::from_secs(60), |m| {
+        value(m, active) == Some(2.0) && value(m, up) == Some(1.0)
+    });
+
+    let mut slowest: f64 = 0.0;
+    let mut phases = Vec::new();
+    // The source is down with `kind`, its message saying `what`, and no pool count is served.
+    let mut down_with = |kind: &str, what: &str| {
+        let swapped = std::time::Instant::now();
+        let message = common::wait_for(
+            &format!("the source down: {kind}, {what}"),
+            Duration::from_secs(30),
+            || {
+                slowest = slowest.max(healthz_seconds(&hall, 9842));
+                let metrics = hall.hall.get(9842, "/metrics")?;
+                let status = hall.hall.get(9842, "/api/status")?;
+                let json: serde_json::Value = serde_json::from_str(&status).ok()?;
+                let dhcp = json["sources"]
+                    .as_array()?
+                    .iter()
+                    .find(|s| s["source"] == "dhcp")?
+                    .clone();
+                let message = dhcp["last_error"].as_str()?.to_string();
+                (value(&metrics, up) == Some(0.0)
+                    && value(&metrics, &errors(kind)).is_some_and(|n| n >= 1.0)
+                    && value(&metrics, active).is_none()
+                    && message.contains(what))
+                .then_some(message)
+            },
+        );
+        phases.push((what.to_string(), swapped.elapsed()));
+        message
+    };
+
+    // dnsmasq keeps writing the file it opened, wherever it is moved.
+    let saved = dir.path().join("saved.leases");
+    std::fs::rename(&leases, &saved).expect("move the lease file away");
+    common::run("mkfifo", &[leases.to_str().expect("utf-8")]);
+    let message = down_with("not_regular", "FIFO");
+    assert!(message.contains("dnsmasq.leases"), "{message}");
+    std::fs::remove_file(&leases).expect("rm fifo");
+    std::fs::create_dir(&leases).expect("mkdir");
+    down_with("not_regular", "directory");
+    std::fs::remove_dir(&leases).expect("rmdir");
+    let garbage: String = (0..20).map(|i| format!("garbage line {i}\n")).collect();
+    std::fs::write(&leases, garbage).expect("write garbage");
+    down_with("degraded", "most records cannot be read");
+    std::fs::rename(&saved, &leases).expect("the real file back");
+    let back = std::time::Instant::now();
+    common::wait_for("the source back up", Duration::from_secs(30), || {
+        slowest = slowest.max(healthz_seconds(&hall, 9842));
+        let metrics = hall.hall.get(9842, "/metrics")?;
+        (value(&metrics, up) == Some(1.0) && value(&metrics, active) == Some(2.0)).then_some(())
+    });
+    phases.push(("back up".into(), back.elapsed()));
+    assert!(slowest < 0.05, "/healthz took {slowest} s");
+
+    let stopping = std::time::Instant::now();
+    assert!(agent.stop().success());
+    let stopped = stopping.elapsed();
+    assert!(stopped < Duration::from_secs(3), "SIGTERM took {stopped:?}");
+    let log = agent.log();
+    assert!(
+        log.contains("degraded"),
+        "the log names the degraded file:\n{log}"
+    );
+    common::assert_nothing_leaks(&[("the log", &log)], macs.iter().map(String::as_str));
+    eprintln!(
+        "lease file swap lab: seen after {phases:?}; slowest /healthz {slowest} s, SIGTERM to exit {stopped:?}"
     );
 }

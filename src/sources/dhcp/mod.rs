@@ -2,9 +2,12 @@
 //!
 //! - [`lease`]: the lease type every parser produces.
 //! - [`dnsmasq`], [`isc`], [`kea`]: the lease file formats (and Kea's control socket).
+//! - [`file_set`]: a server's lease files read as the server reads them (Kea's file set after
+//!   cleanup), only regular files, re-read when changed, mostly-garbage files reported.
 //! - [`source`]: the sources reading them.
 
 pub mod dnsmasq;
+pub mod file_set;
 pub mod isc;
 pub mod kea;
 pub mod lease;

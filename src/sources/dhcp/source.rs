@@ -1,16 +1,17 @@
 //! The DHCP sources: a lease file read when it changes, counted per pool and turned into
 //! client sightings; and, for Kea, its statistics over the control socket.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, SystemTime};
 
+use super::file_set::LeaseFiles;
 use super::lease::{Identity, Parsed};
 use super::{dnsmasq, isc, kea};
 use crate::config::{AddressRange, DhcpConfig, DhcpKind};
 use crate::inventory::{Inventory, ZoneIdx};
 use crate::privacy::ClientKey;
-use crate::sources::{FileStamp, Payload, Sighting, Source, SourceError};
+use crate::sources::{Payload, Sighting, Source, SourceError};
 
 /// One lease file's pool at one sample.
 #[derive(Debug, Clone)]
@@ -40,51 +41,50 @@ pub struct PoolStatistics {
     pub allocation_failures: u64,
 }
 
-/// Reads one server's lease file when it changes and counts its pool.
+/// Reads one server's lease files when they change and counts its pool.
 pub struct DhcpSource {
     config: DhcpConfig,
     zone: Option<ZoneIdx>,
     inventory: Arc<Inventory>,
     key: ClientKey,
-    /// The file as last parsed, with its stamp.
-    cached: Option<(FileStamp, Arc<Parsed>)>,
+    /// The server's lease files and their last parses.
+    files: Arc<Mutex<LeaseFiles>>,
 }
 
 impl DhcpSource {
     /// A source for the pool `config` describes; `zone` is its configured zone, resolved.
     pub fn new(config: DhcpConfig, inventory: Arc<Inventory>, key: ClientKey) -> DhcpSource {
         let zone = config.zone.as_deref().and_then(|z| inventory.zone_index(z));
+        let files = Arc::new(Mutex::new(LeaseFiles::new(
+            config.kind,
+            config.leases.clone(),
+        )));
         DhcpSource {
             config,
             zone,
             inventory,
             key,
-            cached: None,
+            files,
         }
     }
 
-    /// The parsed file, re-read only when its inode, size or modification time changed.
+    /// The parsed leases of the server's files, re-reading only the files that changed.
     async fn leases(&mut self) -> Result<Arc<Parsed>, SourceError> {
-        let path = self.config.leases.clone();
-        let meta = std::fs::metadata(&path).map_err(|e| lease_error(&path, &e))?;
-        let stamp = FileStamp::of(&meta);
-        if let Some((cached_stamp, parsed)) = &self.cached {
-            if *cached_stamp == stamp {
-                return Ok(Arc::clone(parsed));
-            }
-        }
-        let kind = self.config.kind;
+        let files = Arc::clone(&self.files);
         // Parsing 100 000 leases takes tens of milliseconds: keep it off the async thread.
-        let parsed = tokio::task::spawn_blocking(move || {
-            std::fs::read(&path)
-                .map(|bytes| parse(kind, &bytes))
-                .map_err(|e| lease_error(&path, &e))
+        tokio::task::spawn_blocking(move || match files.try_lock() {
+            Ok(mut files) => files.read(),
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner().read(),
+            // A read that never returned (a hung file system) holds the files: do not queue
+            // another thread behind it.
+            Err(TryLockError::WouldBlock) => Err(SourceError::new(
+                "io",
+                "the previous read of the lease files has not finished: is their file system \
+                 hanging?",
+            )),
         })
         .await
-        .map_err(|e| SourceError::new("io", format!("lease parser stopped: {e}")))??;
-        let parsed = Arc::new(parsed);
-        self.cached = Some((stamp, Arc::clone(&parsed)));
-        Ok(parsed)
+        .map_err(|e| SourceError::new("io", format!("lease parser stopped: {e}")))?
     }
 }
 
@@ -95,16 +95,6 @@ pub fn parse(kind: DhcpKind, bytes: &[u8]) -> Parsed {
         DhcpKind::Isc => isc::parse(bytes),
         DhcpKind::Kea => kea::parse_csv(bytes),
     }
-}
-
-fn lease_error(path: &Path, e: &std::io::Error) -> SourceError {
-    let mut error = SourceError::io(path, e);
-    if error.kind == "missing" {
-        error.message.push_str(
-            ": is the DHCP server running, and is `leases` of this [[source.dhcp]] its lease file?",
-        );
-    }
-    error
 }
 
 fn unix_now() -> u64 {
