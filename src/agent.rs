@@ -21,7 +21,6 @@ use crate::sources::neighbours::NeighboursSource;
 use crate::sources::netdev::NetdevSource;
 use crate::sources::schedule::ScheduleSource;
 use crate::sources::{self, Source};
-use crate::web::tls::TlsListener;
 use crate::web::{self, AppState};
 
 /// How long shutdown waits for tasks to finish.
@@ -164,15 +163,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tasks.spawn(Hub::new(&config, inventory).run(inbox, publish, cancel.clone()));
     tasks.spawn(stop_on_signal(cancel.clone()));
 
-    let state = AppState::new(snapshots, &config.venue).with_auth(&config.http);
+    let state = AppState::new(snapshots, &config.venue).with_http(&config.http);
+    let metrics = state.server.clone();
     let app = web::app(state, config.http.request_timeout);
-    let served = match tls {
-        Some(tls) => match TlsListener::new(listener, tls) {
-            Ok(listener) => web::serve(listener, app, cancel.clone()).await,
-            Err(e) => Err(e),
-        },
-        None => web::serve(listener, app, cancel.clone()).await,
-    };
+    web::serve(listener, tls, app, metrics, &config.http, cancel.clone()).await;
     cancel.cancel();
     if tokio::time::timeout(SHUTDOWN_GRACE, async {
         while tasks.join_next().await.is_some() {}
@@ -183,7 +177,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("tasks still running at shutdown; stopping anyway");
     }
     tracing::info!("venuemon stopped");
-    served.context("HTTP server failed")
+    Ok(())
 }
 
 /// Cancels `cancel` on SIGINT or SIGTERM (or returns when it is cancelled otherwise).

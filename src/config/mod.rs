@@ -119,8 +119,22 @@ pub enum Language {
 pub struct Http {
     /// Address and port to listen on.
     pub listen: SocketAddr,
-    /// Longest time a request may take before it is answered 408.
+    /// Longest time a request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// Longest wait for a TLS handshake, and for a request's headers from the moment the
+    /// server waits for them (the connection opened, or its previous response ended): closes
+    /// idle keep-alive connections and clients sending headers slowly.
+    pub header_timeout: Duration,
+    /// Longest time a response or event stream may wait for the client to take its bytes;
+    /// a client that stops reading is disconnected.
+    pub send_timeout: Duration,
+    /// Open connections served at once; the excess is answered 503 and closed.
+    pub max_connections: usize,
+    /// `/events` streams served at once; the excess is answered 503.
+    pub max_event_streams: usize,
+    /// Wrong credentials answered per second and client address (a /64 for IPv6); further
+    /// wrong guesses wait their turn. Right credentials never wait.
+    pub auth_failures_per_second: u32,
     /// `[http.auth]`: what the status page, `/zone/*`, `/events` and `/api/*` ask for;
     /// `None` leaves them open.
     pub auth: Option<Credentials>,

@@ -1,0 +1,502 @@
+//! The accept loop, with the limits a server on a hostile network needs: a cap on open
+//! connections (the excess is answered 503 and closed at once), a deadline for each TLS
+//! handshake and request head (idle keep-alive and slow-loris connections are closed), a
+//! deadline for clients that stop reading (their connection is dropped), bounded buffers per
+//! connection, and wrong credentials answered at a pace per client address.
+//!
+//! Each connection is served by hyper's HTTP/1.1 server in its own task; shutdown stops
+//! accepting, lets open requests finish for a few seconds, then stops.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use super::auth::{Guesses, WrongCredentials};
+use crate::config::Http;
+
+/// Kernel send buffer of each connection (Linux doubles it): with hyper's own bounded
+/// buffers, what a client that does not read can make the agent hold.
+const SEND_BUFFER: usize = 64 * 1024;
+/// hyper's read and write buffer limit per connection; also the largest request head.
+const MAX_BUFFER: usize = 64 * 1024;
+/// File descriptors kept free for the agent's own files and sockets beyond `max_connections`.
+const FD_RESERVE: u64 = 256;
+/// How long shutdown lets open requests finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How often wrong credentials are summed up in the log.
+const SUMMARY_INTERVAL: Duration = Duration::from_secs(60);
+/// The whole answer to a connection over `max_connections`.
+const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+    content-type: text/plain; charset=utf-8\r\n\
+    content-length: 21\r\n\
+    retry-after: 5\r\n\
+    connection: close\r\n\r\n\
+    too many connections\n";
+
+/// What the server counts, in the agent's registry.
+#[derive(Clone)]
+pub struct ServerMetrics {
+    /// `venuemon_http_connections`.
+    open: IntGauge,
+    /// `venuemon_http_connections_rejected_total`.
+    rejected: IntCounter,
+    /// `venuemon_http_connections_dropped_total{reason}`.
+    dropped: IntCounterVec,
+}
+
+/// Which deadline made the server close a connection before the client did.
+#[derive(Debug, Clone, Copy)]
+enum Closed {
+    /// No complete request head within `header_timeout` (idle keep-alive, slow-loris).
+    Header,
+    /// The TLS handshake took longer than `header_timeout`.
+    Handshake,
+    /// The client took none of a response's bytes for `send_timeout`.
+    Send,
+}
+
+impl Closed {
+    const ALL: [Closed; 3] = [Closed::Header, Closed::Handshake, Closed::Send];
+
+    fn label(self) -> &'static str {
+        match self {
+            Closed::Header => "header_timeout",
+            Closed::Handshake => "handshake_timeout",
+            Closed::Send => "send_timeout",
+        }
+    }
+}
+
+impl ServerMetrics {
+    /// The server's metrics, registered in `registry`.
+    pub fn new(registry: &Registry) -> ServerMetrics {
+        let metrics = ServerMetrics {
+            open: IntGauge::new(
+                "venuemon_http_connections",
+                "Open HTTP connections (at most [http] max_connections).",
+            )
+            .expect("the metric name is static and valid"),
+            rejected: IntCounter::new(
+                "venuemon_http_connections_rejected_total",
+                "Connections over [http] max_connections, answered 503 and closed.",
+            )
+            .expect("the metric name is static and valid"),
+            dropped: IntCounterVec::new(
+                Opts::new(
+                    "venuemon_http_connections_dropped_total",
+                    "Connections the agent closed: header_timeout (no complete request head \
+                     in time: idle keep-alive or slow client), handshake_timeout (TLS), \
+                     send_timeout (the client stopped reading).",
+                ),
+                &["reason"],
+            )
+            .expect("the metric name and label are static and valid"),
+        };
+        for reason in Closed::ALL {
+            metrics.dropped.with_label_values(&[reason.label()]);
+        }
+        for metric in [
+            Box::new(metrics.open.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(metrics.rejected.clone()),
+            Box::new(metrics.dropped.clone()),
+        ] {
+            registry
+                .register(metric)
+                .expect("the registry is the agent's own and has no metric of these names");
+        }
+        metrics
+    }
+
+    fn dropped(&self, reason: Closed) {
+        self.dropped.with_label_values(&[reason.label()]).inc();
+    }
+}
+
+/// The connection a request came on, as its handlers see it (a request extension).
+#[derive(Clone)]
+pub(crate) struct Link {
+    /// How the connection's writes are going.
+    pub(crate) progress: Arc<Progress>,
+}
+
+/// How a connection's writes are going, shared by its IO, its watchdog and its requests.
+pub(crate) struct Progress {
+    /// When this connection opened: the origin of `stalled_since`.
+    opened: Instant,
+    /// Milliseconds after `opened`, plus one, since a write found the socket full and none
+    /// has gone through since; 0 while writes go through.
+    stalled_since: AtomicU64,
+    /// Set once the connection is being dropped because its client stopped reading.
+    dropped: AtomicBool,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            opened: Instant::now(),
+            stalled_since: AtomicU64::new(0),
+            dropped: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the connection was dropped because its client stopped reading.
+    pub(crate) fn dropped(&self) -> bool {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Notes how a write (or flush) went: blocked, or through.
+    fn note<T>(&self, poll: &Poll<io::Result<T>>, went_through: impl FnOnce(&T) -> bool) {
+        match poll {
+            Poll::Pending => {
+                let now = self.opened.elapsed().as_millis();
+                let now = u64::try_from(now).unwrap_or(u64::MAX - 1) + 1;
+                let _ = self.stalled_since.compare_exchange(
+                    0,
+                    now,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
+            Poll::Ready(Ok(value)) if went_through(value) => {
+                self.stalled_since.store(0, Ordering::Relaxed);
+            }
+            Poll::Ready(_) => {}
+        }
+    }
+
+    /// How long writes have been blocked, if they are.
+    fn stalled_for(&self) -> Option<Duration> {
+        match self.stalled_since.load(Ordering::Relaxed) {
+            0 => None,
+            since => {
+                let since = self.opened + Duration::from_millis(since - 1);
+                Some(Instant::now().saturating_duration_since(since))
+            }
+        }
+    }
+
+    /// Returns once writes have been blocked for `limit`, marking the connection dropped.
+    async fn stall(&self, limit: Duration) {
+        loop {
+            let wait = match self.stalled_for() {
+                Some(stalled) if stalled >= limit => break,
+                Some(stalled) => limit - stalled,
+                None => limit,
+            };
+            tokio::time::sleep(wait).await;
+        }
+        self.dropped.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A connection's byte stream, noting in its `Progress` whether writes go through.
+struct Watched<I> {
+    io: I,
+    progress: Arc<Progress>,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.progress.note(&poll, |n| *n > 0);
+        poll
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.progress.note(&poll, |n| *n > 0);
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.io).poll_flush(cx);
+        self.progress.note(&poll, |()| true);
+        poll
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.io).poll_shutdown(cx);
+        self.progress.note(&poll, |()| true);
+        poll
+    }
+}
+
+/// What every connection task shares.
+struct Shared {
+    app: Router,
+    http1: http1::Builder,
+    tls: Option<TlsAcceptor>,
+    header_timeout: Duration,
+    send_timeout: Duration,
+    guesses: Guesses,
+    metrics: ServerMetrics,
+}
+
+/// Serves `app` on `listener` (over TLS with `tls`) with the limits of `http`, counting in
+/// `metrics`, until `cancel` fires; then finishes open requests for up to 5 s.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+    app: Router,
+    metrics: ServerMetrics,
+    http: &Http,
+    cancel: CancellationToken,
+) {
+    let max_connections = fit_file_limit(http.max_connections);
+    let mut http1 = http1::Builder::new();
+    http1
+        .timer(TokioTimer::new())
+        .header_read_timeout(http.header_timeout)
+        .max_buf_size(MAX_BUFFER);
+    let shared = Arc::new(Shared {
+        app,
+        http1,
+        tls: tls.map(|config| TlsAcceptor::from(Arc::new(config))),
+        header_timeout: http.header_timeout,
+        send_timeout: http.send_timeout,
+        guesses: Guesses::new(http.auth_failures_per_second),
+        metrics,
+    });
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut summary = tokio::time::interval_at(Instant::now() + SUMMARY_INTERVAL, SUMMARY_INTERVAL);
+    let mut failing = false;
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = summary.tick() => {
+                shared.guesses.log_summary();
+                continue;
+            }
+            () = cancel.cancelled() => break,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => {
+                failing = false;
+                accepted
+            }
+            Err(e) if is_connection_error(&e) => continue,
+            Err(e) => {
+                // Such as too many open files: wait for some to close.
+                if !std::mem::replace(&mut failing, true) {
+                    tracing::warn!(error = %e, "cannot accept connections; retrying every second");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            shared.metrics.rejected.inc();
+            refuse(&tcp, shared.tls.is_none());
+            continue;
+        };
+        let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
+        tokio::spawn(connection(
+            tcp,
+            peer,
+            permit,
+            Arc::clone(&shared),
+            graceful.watcher(),
+        ));
+    }
+    drop(listener);
+    shared.guesses.log_summary();
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::debug!("http connections still open at shutdown; closing them");
+    }
+}
+
+/// Errors of one connection, not of the listener (as hyper's and axum's accept loops judge).
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Answers a connection over the cap with a fixed 503 when it is plain HTTP (a TLS client
+/// would need a handshake first: it is just closed), without waiting for anything. What the
+/// client already sent is read first, so that closing does not reset the connection before
+/// the client reads the answer.
+fn refuse(tcp: &TcpStream, plain: bool) {
+    if plain {
+        let mut request = [0; 2048];
+        while matches!(tcp.try_read(&mut request), Ok(n) if n > 0) {}
+        let _ = tcp.try_write(REFUSAL);
+    }
+}
+
+/// Serves one connection: TLS handshake (if any), then HTTP/1.1 until the client closes it,
+/// a deadline passes or the server shuts down.
+async fn connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    permit: OwnedSemaphorePermit,
+    shared: Arc<Shared>,
+    watcher: Watcher,
+) {
+    shared.metrics.open.inc();
+    let open = OpenConnection {
+        gauge: shared.metrics.open.clone(),
+        _slot: permit,
+    };
+    match &shared.tls {
+        None => http(tcp, peer.ip(), &shared, watcher).await,
+        Some(acceptor) => {
+            match tokio::time::timeout(shared.header_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => http(tls, peer.ip(), &shared, watcher).await,
+                Ok(Err(e)) => tracing::debug!(error = %e, "tls handshake failed"),
+                Err(_) => shared.metrics.dropped(Closed::Handshake),
+            }
+        }
+    }
+    drop(open);
+}
+
+/// Counts an open connection and holds its slot for as long as it lives.
+struct OpenConnection {
+    gauge: IntGauge,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
+}
+
+/// Serves HTTP/1.1 on `io` from `client`.
+async fn http<I>(io: I, client: IpAddr, shared: &Arc<Shared>, watcher: Watcher)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let progress = Arc::new(Progress::new());
+    let link = Link {
+        progress: Arc::clone(&progress),
+    };
+    let service_shared = Arc::clone(shared);
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let shared = Arc::clone(&service_shared);
+        let link = link.clone();
+        async move {
+            let mut request: Request = request.map(axum::body::Body::new);
+            request.extensions_mut().insert(link);
+            let response = shared.app.clone().oneshot(request).await?;
+            if response.extensions().get::<WrongCredentials>().is_some() {
+                // The refusal waits its turn; a right credential never does.
+                tokio::time::sleep_until(shared.guesses.turn(client, Instant::now())).await;
+            }
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let io = TokioIo::new(Watched {
+        io,
+        progress: Arc::clone(&progress),
+    });
+    let served = watcher.watch(shared.http1.serve_connection(io, service));
+    tokio::select! {
+        served = served => match served {
+            Err(e) if e.is_timeout() => shared.metrics.dropped(Closed::Header),
+            Err(e) => tracing::debug!(error = %e, "http connection ended with an error"),
+            Ok(()) => {}
+        },
+        () = progress.stall(shared.send_timeout) => shared.metrics.dropped(Closed::Send),
+    }
+}
+
+/// Raises the soft limit of open files to the hard limit, and returns the connection cap that
+/// leaves the agent room for its own files and sockets under it: `wanted`, or less with a
+/// warning.
+fn fit_file_limit(wanted: usize) -> usize {
+    let limit = match raise_file_limit() {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+            return wanted;
+        }
+    };
+    let room = usize::try_from(limit.saturating_sub(FD_RESERVE)).unwrap_or(usize::MAX);
+    if wanted <= room {
+        return wanted;
+    }
+    let fitted = room.max(1);
+    tracing::warn!(
+        max_connections = wanted,
+        open_file_limit = limit,
+        serving = fitted,
+        reserved = FD_RESERVE,
+        "[http] max_connections does not fit under the open-file limit; serving fewer \
+         (raise LimitNOFILE= or ulimit -n, or lower max_connections)"
+    );
+    fitted
+}
+
+/// Sets the soft `RLIMIT_NOFILE` to the hard one; returns the soft limit now in force.
+fn raise_file_limit() -> io::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for the duration of the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: `raised` is a valid rlimit, only read by the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const raised) } == 0 {
+            limit = raised;
+        }
+    }
+    Ok(limit.rlim_cur)
+}
