@@ -165,7 +165,7 @@ async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Resp
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WrongCredentials;
 
-/// Client addresses remembered at most; past them, new addresses share one pace.
+/// Client addresses remembered at most; past them, new addresses share one more pace.
 const MAX_GUESSERS: usize = 4096;
 
 /// Paces the answers to wrong credentials per client address (per /64 for IPv6, where one
@@ -543,6 +543,47 @@ mod tests {
         assert_eq!(verdict(&secrets, None), Verdict::Missing);
         let empty = HeaderValue::from_static("");
         assert_eq!(verdict(&secrets, Some(&empty)), Verdict::Wrong);
+    }
+
+    #[test]
+    fn wrong_guesses_are_paced_per_address_after_a_burst() {
+        let guesses = Guesses::new(5);
+        let start = Instant::now();
+        let a: IpAddr = "192.0.2.1".parse().expect("address");
+        let b: IpAddr = "192.0.2.2".parse().expect("address");
+        // Twenty at once from one address: five now, then one every 200 ms.
+        let turns: Vec<_> = (0..20).map(|_| guesses.turn(a, start) - start).collect();
+        assert_eq!(turns[..5], [Duration::ZERO; 5]);
+        for (i, turn) in turns.iter().enumerate().skip(5) {
+            assert_eq!(*turn, Duration::from_millis(200) * (i as u32 - 4));
+        }
+        // Another address has its own pace.
+        assert_eq!(guesses.turn(b, start), start);
+        // After a quiet spell the burst is back.
+        let later = start + Duration::from_secs(10);
+        assert_eq!(guesses.turn(a, later), later);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_paced_per_64_and_memory_stays_bounded() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("address");
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("address");
+        assert_eq!(guesser(a), guesser(b));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("address");
+        assert_eq!(
+            guesser(mapped),
+            "192.0.2.7".parse::<IpAddr>().expect("address")
+        );
+
+        let guesses = Guesses::new(1);
+        let now = Instant::now();
+        for i in 0..(MAX_GUESSERS as u32 + 100) {
+            guesses.turn(IpAddr::V4(i.into()), now);
+        }
+        let state = guesses.state.lock().expect("lock");
+        // (And the pace new addresses share once every slot is busy.)
+        assert_eq!(state.next.len(), MAX_GUESSERS + 1);
+        assert_eq!(state.refused, MAX_GUESSERS as u64 + 100);
     }
 
     #[test]

@@ -229,6 +229,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_server_side_timeout_is_answered_503_not_408() {
+        let slow = Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+        let reply = testing::get(&limits(slow, Duration::from_millis(50)), "/slow", &[]).await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
     async fn status_and_health_answer() {
         let (_tx, app) = test_app();
         let (status, content_type, body) = get_text(app.clone(), "/api/status").await;

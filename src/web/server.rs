@@ -500,3 +500,255 @@ fn raise_file_limit() -> io::Result<u64> {
     }
     Ok(limit.rlim_cur)
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::watch;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::hub::{Snapshot, ZoneSnapshot};
+    use crate::web::{AppState, app, tls};
+
+    /// The agent's router serving `snapshot` on a loopback port with the limits of `http`
+    /// (over TLS with `tls`); stops with the returned token.
+    async fn start(
+        snapshot: Snapshot,
+        http: Http,
+        tls: Option<rustls::ServerConfig>,
+    ) -> (SocketAddr, CancellationToken) {
+        let (publish, snapshots) = watch::channel(Arc::new(snapshot));
+        let config = Config::zero_config("test");
+        let state = AppState::new(snapshots, &config.venue).with_http(&http);
+        let metrics = state.server.clone();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let cancel = CancellationToken::new();
+        let app = app(state, http.request_timeout);
+        let stop = cancel.clone();
+        tokio::spawn(async move {
+            serve(listener, tls, app, metrics, &http, stop).await;
+            // Event streams follow the snapshots for as long as the server runs.
+            drop(publish);
+        });
+        (addr, cancel)
+    }
+
+    /// `[http]` with short deadlines for tests.
+    fn quick() -> Http {
+        Http {
+            header_timeout: Duration::from_millis(500),
+            send_timeout: Duration::from_millis(500),
+            ..Config::zero_config("test").http
+        }
+    }
+
+    /// A GET of `path` on its own connection: the whole answer, head and body.
+    async fn get(addr: SocketAddr, path: &str) -> String {
+        let mut tcp = TcpStream::connect(addr).await.expect("connect");
+        let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        tcp.write_all(request.as_bytes()).await.expect("write");
+        let mut answer = Vec::new();
+        tcp.read_to_end(&mut answer).await.expect("read");
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    /// The value of series `name` in the agent's `/metrics`.
+    async fn series(addr: SocketAddr, name: &str) -> Option<String> {
+        let metrics = get(addr, "/metrics").await;
+        metrics.lines().find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|v| v.strip_prefix(' '))
+                .map(str::to_string)
+        })
+    }
+
+    /// Polls `series` until it is `want`, for up to 5 s.
+    async fn wait_for(addr: SocketAddr, name: &str, want: &str) {
+        for _ in 0..100 {
+            if series(addr, name).await.as_deref() == Some(want) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{name} is {:?}, not {want}", series(addr, name).await);
+    }
+
+    #[test]
+    fn the_refusal_is_a_complete_http_answer() {
+        let text = std::str::from_utf8(REFUSAL).expect("ascii");
+        let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+        assert!(head.starts_with("HTTP/1.1 503 "));
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stops_reading_its_event_stream_is_dropped() {
+        // Some 600 KB of tiles: more than both ends' socket buffers hold.
+        let zones = (0..100)
+            .map(|i| ZoneSnapshot {
+                id: format!("hall-{i}"),
+                name: format!("{i}{}", "Salle plénière ".repeat(200)),
+                ..Default::default()
+            })
+            .collect();
+        let snapshot = Snapshot {
+            zones,
+            ..Default::default()
+        };
+        let (addr, cancel) = start(snapshot, quick(), None).await;
+
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        socket
+            .set_recv_buffer_size(4096)
+            .expect("small receive buffer");
+        socket.connect(&addr.into()).expect("connect");
+        socket.set_nonblocking(true).expect("non-blocking");
+        let mut stalled = TcpStream::from_std(socket.into()).expect("tokio stream");
+        stalled
+            .write_all(b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .expect("write");
+        wait_for(addr, "venuemon_http_event_streams", "1").await;
+        // Never read: within about send_timeout the agent drops the stream and its connection.
+        wait_for(addr, "venuemon_http_event_streams", "0").await;
+        wait_for(addr, "venuemon_http_event_streams_dropped_total", "1").await;
+        let dropped = "venuemon_http_connections_dropped_total{reason=\"send_timeout\"}";
+        assert_eq!(series(addr, dropped).await.as_deref(), Some("1"));
+        assert!(get(addr, "/healthz").await.ends_with("\r\n\r\nok\n"));
+        cancel.cancel();
+    }
+
+    #[tokio::test]
+    async fn connections_over_the_cap_get_503_at_once_and_the_cap_frees_up() {
+        let http = Http {
+            max_connections: 3,
+            max_event_streams: 1,
+            ..quick()
+        };
+        let (addr, cancel) = start(Snapshot::default(), http, None).await;
+        let mut idle = Vec::new();
+        for _ in 0..3 {
+            idle.push(TcpStream::connect(addr).await.expect("connect"));
+        }
+        wait_for_open(&idle[2]).await;
+        let started = Instant::now();
+        let refused = get(addr, "/healthz").await;
+        assert!(refused.starts_with("HTTP/1.1 503 "), "{refused}");
+        assert!(refused.ends_with("too many connections\n"), "{refused}");
+        assert!(started.elapsed() < Duration::from_millis(300));
+        // The idle ones are closed at header_timeout; then the agent answers again.
+        for mut tcp in idle {
+            let mut rest = Vec::new();
+            let closed = tokio::time::timeout(Duration::from_secs(3), tcp.read_to_end(&mut rest));
+            assert!(closed.await.is_ok(), "an idle connection is closed");
+            assert!(rest.is_empty(), "and gets no answer");
+        }
+        assert!(get(addr, "/healthz").await.ends_with("\r\n\r\nok\n"));
+        assert_eq!(
+            series(addr, "venuemon_http_connections_rejected_total").await,
+            Some("1".into())
+        );
+        let dropped = "venuemon_http_connections_dropped_total{reason=\"header_timeout\"}";
+        assert_eq!(series(addr, dropped).await, Some("3".into()));
+        cancel.cancel();
+    }
+
+    /// Gives the server a moment to take `tcp` from its backlog.
+    async fn wait_for_open(tcp: &TcpStream) {
+        tcp.writable().await.expect("connected");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    #[tokio::test]
+    async fn event_streams_over_their_cap_get_503() {
+        let http = Http {
+            max_event_streams: 1,
+            ..Config::zero_config("test").http
+        };
+        let (addr, cancel) = start(Snapshot::default(), http, None).await;
+        let first = follow(addr).await;
+        let second = get(addr, "/events").await;
+        assert!(second.starts_with("HTTP/1.1 503 "), "{second}");
+        assert!(second.contains("retry-after: 10"), "{second}");
+        assert_eq!(
+            series(addr, "venuemon_http_event_streams_rejected_total").await,
+            Some("1".into())
+        );
+        drop(first);
+        wait_for(addr, "venuemon_http_event_streams", "0").await;
+        follow(addr).await;
+        cancel.cancel();
+    }
+
+    /// A GET of `path` over HTTPS, trusting `cert` only: the whole answer.
+    async fn https_get(addr: SocketAddr, cert: &std::path::Path, path: &str) -> String {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls::pki_types::CertificateDer::pem_file_iter(cert)
+            .expect("cert")
+            .flatten()
+        {
+            roots.add(c).expect("a root");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        let tcp = TcpStream::connect(addr).await.expect("connect");
+        let mut https = tokio_rustls::TlsConnector::from(Arc::new(client))
+            .connect(name, tcp)
+            .await
+            .expect("handshake");
+        let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        https.write_all(request.as_bytes()).await.expect("write");
+        let mut answer = Vec::new();
+        // (A close without TLS close_notify may be reported as an error after the body.)
+        let _ = https.read_to_end(&mut answer).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    /// Opens `/events` and checks that the stream starts.
+    async fn follow(addr: SocketAddr) -> TcpStream {
+        let mut tcp = TcpStream::connect(addr).await.expect("connect");
+        tcp.write_all(b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let mut head = [0; 12];
+        tcp.read_exact(&mut head).await.expect("the stream starts");
+        assert_eq!(&head, b"HTTP/1.1 200");
+        tcp
+    }
+
+    #[tokio::test]
+    async fn a_failed_or_silent_tls_handshake_holds_up_no_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = tls::self_signed(dir.path(), "server");
+        let config = tls::server_config(&files).expect("config");
+        let (addr, cancel) = start(Snapshot::default(), quick(), Some(config)).await;
+
+        // Silent: closed at header_timeout, before any handshake.
+        let mut silent = TcpStream::connect(addr).await.expect("connect");
+        // Plain HTTP to the TLS port: the handshake fails, no HTTP answer.
+        let plain = get(addr, "/healthz").await;
+        assert!(!plain.starts_with("HTTP/"), "{plain}");
+
+        // A real client is served meanwhile.
+        let answer = https_get(addr, &files.cert, "/healthz").await;
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+        assert!(answer.ends_with("ok\n"), "{answer}");
+
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(3), silent.read_to_end(&mut rest));
+        assert!(closed.await.is_ok(), "the silent connection is closed");
+        let metrics = https_get(addr, &files.cert, "/metrics").await;
+        let dropped = "venuemon_http_connections_dropped_total{reason=\"handshake_timeout\"} 1";
+        assert!(metrics.contains(dropped), "{metrics}");
+        cancel.cancel();
+    }
+}
