@@ -118,6 +118,7 @@ fn idle_and_slow_loris_connections_are_closed_and_the_excess_gets_503() {
         );
     }
     let closed_in = started.elapsed();
+    println!("30 idle and 5 slow-loris connections closed after {closed_in:?}");
     assert!(
         closed_in < Duration::from_secs(4),
         "closed within 1 s of header_timeout and some slack, not {closed_in:?}"
@@ -201,6 +202,7 @@ fn password_guessing_is_slowed_and_a_right_password_is_not() {
     }
     stop.store(true, Ordering::Relaxed);
     let wrong = wrong.load(Ordering::Relaxed);
+    println!("{wrong} wrong answers in {window:?} to 20 connections; right ones in {slowest:?}");
     // A burst of 5, then 5 a second: about 20 in 3 s, whatever the number of connections.
     assert!(
         (10..=25).contains(&wrong),
@@ -231,4 +233,55 @@ fn password_guessing_is_slowed_and_a_right_password_is_not() {
     let clients: String = log.lines().filter(|l| !l.contains("listen")).collect();
     common::assert_nothing_leaks(&[("the log", &clients)], ["127.0.0.1"]);
     common::assert_nothing_leaks(&[("the log", &log)], ["guess-", "right-pass"]);
+}
+
+/// The figure in docs/RELIABILITY.md ("HTTP abuse"), with the default limits: run it with
+/// `cargo test --test it abuse::three_thousand -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement (about 25 s), not a check: run on purpose"]
+fn three_thousand_idle_connections_with_the_default_limits() {
+    raise_file_limit(4096);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut agent, port) = agent(dir.path(), "");
+    let started = Instant::now();
+    let idle: Vec<_> = (0..3000).map(|_| connect(port)).collect();
+    let opened = started.elapsed();
+    std::thread::sleep(Duration::from_millis(500));
+    let healthz_at_the_cap = common::http_get(port, "/healthz");
+    let (mut refused, mut dropped) = (0, 0);
+    for tcp in idle {
+        match read_until_closed(tcp) {
+            answer if answer.starts_with(b"HTTP/1.1 503") => refused += 1,
+            answer if answer.is_empty() => dropped += 1,
+            answer => panic!("unexpected: {}", String::from_utf8_lossy(&answer)),
+        }
+    }
+    let all_gone = started.elapsed();
+    let healthz_after = common::http_get(port, "/healthz");
+    println!(
+        "3000 idle connections opened in {opened:?}: {refused} answered 503 at once, \
+         {dropped} closed without an answer; all gone after {all_gone:?}; /healthz at the cap: \
+         {healthz_at_the_cap:?}, after: {healthz_after:?}"
+    );
+    assert!(all_gone < Duration::from_secs(40));
+    assert_eq!(healthz_after, Some((200, "ok\n".to_string())));
+    assert!(agent.stop().success());
+}
+
+/// Raises this process's soft open-file limit to at least `wanted` (within the hard limit).
+fn raise_file_limit(wanted: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for the duration of each call.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit), 0);
+        limit.rlim_cur = limit.rlim_cur.max(wanted.min(limit.rlim_max));
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit), 0);
+    }
+    assert!(
+        limit.rlim_cur >= wanted,
+        "this test needs {wanted} open files: raise the hard limit (ulimit -Hn)"
+    );
 }
