@@ -576,6 +576,15 @@ mod tests {
     }
 
     #[test]
+    fn the_connection_cap_fits_under_the_open_file_limit() {
+        let limit = raise_file_limit().expect("the open-file limit");
+        assert_eq!(fit_file_limit(10), 10);
+        let room = usize::try_from(limit - FD_RESERVE).expect("a usize");
+        assert_eq!(fit_file_limit(usize::MAX), room);
+        assert_eq!(raise_file_limit().expect("the limit again"), limit);
+    }
+
+    #[test]
     fn the_refusal_is_a_complete_http_answer() {
         let text = std::str::from_utf8(REFUSAL).expect("ascii");
         let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
