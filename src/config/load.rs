@@ -31,6 +31,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "http.listen",
     "http.request_timeout",
     "http.header_timeout",
+    "http.keep_alive_timeout",
     "http.send_timeout",
     "http.max_connections",
     "http.max_event_streams",
@@ -187,6 +188,7 @@ impl Config {
                 listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 9842)),
                 request_timeout: Duration::from_secs(10),
                 header_timeout: Duration::from_secs(10),
+                keep_alive_timeout: Duration::from_secs(20),
                 send_timeout: Duration::from_secs(30),
                 max_connections: 512,
                 max_event_streams: 128,
@@ -1044,6 +1046,7 @@ impl Checker<'_> {
         }
         for (key, value) in [
             ("header_timeout", &mut http.header_timeout),
+            ("keep_alive_timeout", &mut http.keep_alive_timeout),
             ("send_timeout", &mut http.send_timeout),
         ] {
             if let Some(timeout) = self.duration(
@@ -1957,17 +1960,19 @@ mod tests {
         let (config, _) = ok("");
         let http = &config.http;
         assert_eq!(http.header_timeout, Duration::from_secs(10));
+        assert_eq!(http.keep_alive_timeout, Duration::from_secs(20));
         assert_eq!(http.send_timeout, Duration::from_secs(30));
         assert_eq!((http.max_connections, http.max_event_streams), (512, 128));
         assert_eq!(http.auth_failures_per_second, 5);
         let (config, _) = ok(
             "[http]\nheader_timeout = \"2s\"\nsend_timeout = \"500ms\"\n\
-                              max_connections = 40\nmax_event_streams = 40\n\
-                              auth_failures_per_second = 1\n",
+             keep_alive_timeout = \"1m\"\nmax_connections = 40\nmax_event_streams = 40\n\
+             auth_failures_per_second = 1\n",
         );
         let http = &config.http;
         assert_eq!(http.header_timeout, Duration::from_secs(2));
         assert_eq!(http.send_timeout, Duration::from_millis(500));
+        assert_eq!(http.keep_alive_timeout, Duration::from_secs(60));
         assert_eq!((http.max_connections, http.max_event_streams), (40, 40));
         assert_eq!(http.auth_failures_per_second, 1);
         assert_eq!(

@@ -121,10 +121,12 @@ pub struct Http {
     pub listen: SocketAddr,
     /// Longest time a request may take before it is answered 503.
     pub request_timeout: Duration,
-    /// Longest wait for a TLS handshake, and for a request's headers from the moment the
-    /// server waits for them (the connection opened, or its previous response ended): closes
-    /// idle keep-alive connections and clients sending headers slowly.
+    /// Longest wait for a TLS handshake, for a connection's first request head from the
+    /// moment it opened, and for a later head from its first bytes: closes idle new
+    /// connections and clients sending headers slowly.
     pub header_timeout: Duration,
+    /// Longest a kept-alive connection may wait for its next request's first bytes.
+    pub keep_alive_timeout: Duration,
     /// Longest time a response or event stream may wait for the client to take its bytes;
     /// a client that stops reading is disconnected.
     pub send_timeout: Duration,

@@ -1,8 +1,8 @@
 //! The accept loop, with the limits a server on a hostile network needs: a cap on open
-//! connections (the excess is answered 503 and closed at once), a deadline for each TLS
-//! handshake and request head (idle keep-alive and slow-loris connections are closed), a
-//! deadline for clients that stop reading (their connection is dropped), bounded buffers per
-//! connection, and wrong credentials answered at a pace per client address.
+//! connections (the excess is answered 503 and closed at once), deadlines for each TLS
+//! handshake and request head and for idle keep-alive (idle and slow-loris connections are
+//! closed), a deadline for clients that stop reading (their connection is dropped), bounded
+//! buffers per connection, and wrong credentials answered at a pace per client address.
 //!
 //! Each connection is served by hyper's HTTP/1.1 server in its own task; shutdown stops
 //! accepting, lets open requests finish for a few seconds, then stops.
@@ -20,7 +20,7 @@ use axum::Router;
 use axum::extract::Request;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -67,7 +67,8 @@ pub struct ServerMetrics {
 /// Which deadline made the server close a connection before the client did.
 #[derive(Debug, Clone, Copy)]
 enum Closed {
-    /// No complete request head within `header_timeout` (idle keep-alive, slow-loris).
+    /// No complete request head within `header_timeout` (idle, slow-loris), or a kept-alive
+    /// connection idle past `keep_alive_timeout`.
     Header,
     /// The TLS handshake took longer than `header_timeout`.
     Handshake,
@@ -104,9 +105,10 @@ impl ServerMetrics {
             dropped: IntCounterVec::new(
                 Opts::new(
                     "venuemon_http_connections_dropped_total",
-                    "Connections the agent closed: header_timeout (no complete request head \
-                     in time: idle keep-alive or slow client), handshake_timeout (TLS), \
-                     send_timeout (the client stopped reading).",
+                    "Connections the agent closed: header_timeout (a request head not \
+                     complete in time, or a kept-alive connection idle past \
+                     keep_alive_timeout), handshake_timeout (TLS), send_timeout (the client \
+                     stopped reading).",
                 ),
                 &["reason"],
             )
@@ -148,6 +150,10 @@ pub(crate) struct Progress {
     stalled_since: AtomicU64,
     /// Set once the connection is being dropped because its client stopped reading.
     dropped: AtomicBool,
+    /// Reads that brought bytes: how the head clock sees a request begin.
+    reads: AtomicU64,
+    /// Request heads waited for so far: the first one is the connection's first request.
+    heads: AtomicU64,
 }
 
 impl Progress {
@@ -156,6 +162,8 @@ impl Progress {
             opened: Instant::now(),
             stalled_since: AtomicU64::new(0),
             dropped: AtomicBool::new(false),
+            reads: AtomicU64::new(0),
+            heads: AtomicU64::new(0),
         }
     }
 
@@ -221,7 +229,82 @@ impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.io).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.progress.reads.fetch_add(1, Ordering::Relaxed);
+        }
+        poll
+    }
+}
+
+/// hyper's clock for the request-head deadline of one connection. hyper arms it when it
+/// starts waiting for a head, for `header_timeout`; this clock moves that deadline: a
+/// connection's first request must be complete `header_timeout` after the connection opened;
+/// a later one may keep the connection idle for `keep_alive_timeout`, and must be complete
+/// `header_timeout` after its first bytes came.
+struct HeadClock {
+    progress: Arc<Progress>,
+    header: Duration,
+    keep_alive: Duration,
+}
+
+impl hyper::rt::Timer for HeadClock {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep_until(std::time::Instant::now() + duration)
+    }
+
+    fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        let armed = deadline.checked_sub(self.header).unwrap_or(deadline);
+        let first = self.progress.heads.fetch_add(1, Ordering::Relaxed) == 0;
+        Box::pin(HeadSleep {
+            idle_until: if first {
+                None
+            } else {
+                Some(armed + self.keep_alive)
+            },
+            header: self.header,
+            deadline: deadline.into(),
+            reads: self.progress.reads.load(Ordering::Relaxed),
+            progress: Arc::clone(&self.progress),
+            sleep: Box::pin(tokio::time::sleep_until(deadline.into())),
+        })
+    }
+}
+
+/// One request head's deadline (see `HeadClock`).
+struct HeadSleep {
+    /// While no byte of the head has come, on a kept-alive connection: the idle deadline.
+    idle_until: Option<std::time::Instant>,
+    header: Duration,
+    /// The deadline in force.
+    deadline: Instant,
+    /// `Progress::reads` when the head was armed.
+    reads: u64,
+    progress: Arc<Progress>,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl hyper::rt::Sleep for HeadSleep {}
+
+impl Future for HeadSleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // hyper polls this after each read that did not complete the head.
+        let deadline = match self.idle_until {
+            Some(idle) if self.progress.reads.load(Ordering::Relaxed) == self.reads => idle.into(),
+            Some(_) => {
+                self.idle_until = None;
+                Instant::now() + self.header
+            }
+            None => self.deadline,
+        };
+        if deadline != self.sleep.deadline() {
+            self.deadline = deadline;
+            self.sleep.as_mut().reset(deadline);
+        }
+        self.sleep.as_mut().poll(cx)
     }
 }
 
@@ -269,6 +352,7 @@ struct Shared {
     http1: http1::Builder,
     tls: Option<TlsAcceptor>,
     header_timeout: Duration,
+    keep_alive_timeout: Duration,
     send_timeout: Duration,
     guesses: Guesses,
     metrics: ServerMetrics,
@@ -287,7 +371,6 @@ pub async fn serve(
     let max_connections = fit_file_limit(http.max_connections);
     let mut http1 = http1::Builder::new();
     http1
-        .timer(TokioTimer::new())
         .header_read_timeout(http.header_timeout)
         .max_buf_size(MAX_BUFFER);
     let shared = Arc::new(Shared {
@@ -295,6 +378,7 @@ pub async fn serve(
         http1,
         tls: tls.map(|config| TlsAcceptor::from(Arc::new(config))),
         header_timeout: http.header_timeout,
+        keep_alive_timeout: http.keep_alive_timeout,
         send_timeout: http.send_timeout,
         guesses: Guesses::new(http.auth_failures_per_second),
         metrics,
@@ -440,7 +524,13 @@ where
         io,
         progress: Arc::clone(&progress),
     });
-    let served = watcher.watch(shared.http1.serve_connection(io, service));
+    let mut http1 = shared.http1.clone();
+    http1.timer(HeadClock {
+        progress: Arc::clone(&progress),
+        header: shared.header_timeout,
+        keep_alive: shared.keep_alive_timeout,
+    });
+    let served = watcher.watch(http1.serve_connection(io, service));
     tokio::select! {
         served = served => match served {
             Err(e) if e.is_timeout() => shared.metrics.dropped(Closed::Header),
@@ -627,6 +717,43 @@ mod tests {
         let dropped = "venuemon_http_connections_dropped_total{reason=\"send_timeout\"}";
         assert_eq!(series(addr, dropped).await.as_deref(), Some("1"));
         assert!(get(addr, "/healthz").await.ends_with("\r\n\r\nok\n"));
+        cancel.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_kept_alive_connection_may_idle_longer_than_a_request_head_may_take() {
+        let http = Http {
+            keep_alive_timeout: Duration::from_millis(1500),
+            ..quick()
+        };
+        let (addr, cancel) = start(Snapshot::default(), http, None).await;
+        let request = b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n";
+        // How long after its answer the server closes a connection that then sends `then`.
+        let closed_after = |then: &'static [u8]| async move {
+            let mut tcp = TcpStream::connect(addr).await.expect("connect");
+            tcp.write_all(request).await.expect("write");
+            let mut answer = Vec::new();
+            while !answer.ends_with(b"ok\n") {
+                let mut chunk = [0; 1024];
+                let n = tcp.read(&mut chunk).await.expect("read");
+                assert!(n > 0, "closed before the answer");
+                answer.extend_from_slice(&chunk[..n]);
+            }
+            let answered = Instant::now();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            tcp.write_all(then).await.expect("write");
+            let mut rest = Vec::new();
+            let _ = tcp.read_to_end(&mut rest).await;
+            answered.elapsed()
+        };
+        // Idle: kept for keep_alive_timeout, though longer than header_timeout.
+        let idle = closed_after(b"").await;
+        assert!(idle >= Duration::from_millis(1400), "{idle:?}");
+        assert!(idle < Duration::from_millis(2500), "{idle:?}");
+        // A head begun after 300 ms has header_timeout from then, not the keep-alive time.
+        let slow = closed_after(b"GET /hea").await;
+        assert!(slow >= Duration::from_millis(750), "{slow:?}");
+        assert!(slow < Duration::from_millis(1400), "{slow:?}");
         cancel.cancel();
     }
 
