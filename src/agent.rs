@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -60,7 +59,7 @@ use crate::sources::Report;
 /// # Errors
 /// The listen address cannot be bound, or a source's backend cannot be opened.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(config.http.listen).await.with_context(|| {
+    let listener = web::server::bind(config.http.listen).with_context(|| {
         format!(
             "cannot listen on {}: is another program using it? Choose another with --listen or [http] listen",
             config.http.listen

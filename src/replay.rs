@@ -165,11 +165,9 @@ pub async fn serve(replay: Replay, listen: SocketAddr) -> anyhow::Result<()> {
         ..Snapshot::default()
     };
     let (_keep, snapshots) = watch::channel(Arc::new(snapshot));
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| {
-            format!("cannot listen on {listen}; choose another address with --serve")
-        })?;
+    let listener = web::server::bind(listen).with_context(|| {
+        format!("cannot listen on {listen}; choose another address with --serve")
+    })?;
     eprintln!("serving the replay on http://{listen}/metrics (Ctrl-C to stop)");
     let cancel = CancellationToken::new();
     let stop = cancel.clone();

@@ -358,6 +358,26 @@ struct Shared {
     metrics: ServerMetrics,
 }
 
+/// Connections the kernel may hold for the accept loop (capped by `net.core.somaxconn`): a
+/// burst of connections waits there instead of having its SYNs dropped and retried a second
+/// later.
+const BACKLOG: u32 = 1024;
+
+/// A listener on `addr` with a backlog of 1024 connections.
+///
+/// # Errors
+/// The address cannot be bound (in use, or not this host's).
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As std's bind does: a restarted agent can listen while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// Serves `app` on `listener` (over TLS with `tls`) with the limits of `http`, counting in
 /// `metrics`, until `cancel` fires; then finishes open requests for up to 5 s.
 pub async fn serve(
@@ -612,7 +632,7 @@ mod tests {
         let config = Config::zero_config("test");
         let state = AppState::new(snapshots, &config.venue).with_http(&http);
         let metrics = state.server.clone();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = bind(([127, 0, 0, 1], 0).into()).expect("bind");
         let addr = listener.local_addr().expect("address");
         let cancel = CancellationToken::new();
         let app = app(state, http.request_timeout);
