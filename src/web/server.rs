@@ -34,6 +34,11 @@ use tower::ServiceExt;
 use super::auth::{Guesses, WrongCredentials};
 use crate::config::Http;
 
+/// Connections the kernel may hold for the accept loop (capped by `net.core.somaxconn`): a
+/// burst of connections waits there instead of having its SYNs dropped and retried a second
+/// later.
+const BACKLOG: u32 = 1024;
+
 /// Kernel send buffer of each connection (Linux doubles it): with hyper's own bounded
 /// buffers, what a client that does not read can make the agent hold.
 const SEND_BUFFER: usize = 64 * 1024;
@@ -238,6 +243,44 @@ impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
     }
 }
 
+impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.progress.note(&poll, |n| *n > 0);
+        poll
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.progress.note(&poll, |n| *n > 0);
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.io).poll_flush(cx);
+        self.progress.note(&poll, |()| true);
+        poll
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.io).poll_shutdown(cx);
+        self.progress.note(&poll, |()| true);
+        poll
+    }
+}
+
 /// hyper's clock for the request-head deadline of one connection. hyper arms it when it
 /// starts waiting for a head, for `header_timeout`; this clock moves that deadline: a
 /// connection's first request must be complete `header_timeout` after the connection opened;
@@ -308,44 +351,6 @@ impl Future for HeadSleep {
     }
 }
 
-impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let poll = Pin::new(&mut self.io).poll_write(cx, buf);
-        self.progress.note(&poll, |n| *n > 0);
-        poll
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let poll = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        self.progress.note(&poll, |n| *n > 0);
-        poll
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let poll = Pin::new(&mut self.io).poll_flush(cx);
-        self.progress.note(&poll, |()| true);
-        poll
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let poll = Pin::new(&mut self.io).poll_shutdown(cx);
-        self.progress.note(&poll, |()| true);
-        poll
-    }
-}
-
 /// What every connection task shares.
 struct Shared {
     app: Router,
@@ -357,11 +362,6 @@ struct Shared {
     guesses: Guesses,
     metrics: ServerMetrics,
 }
-
-/// Connections the kernel may hold for the accept loop (capped by `net.core.somaxconn`): a
-/// burst of connections waits there instead of having its SYNs dropped and retried a second
-/// later.
-const BACKLOG: u32 = 1024;
 
 /// A listener on `addr` with a backlog of 1024 connections.
 ///

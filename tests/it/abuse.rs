@@ -238,7 +238,7 @@ fn password_guessing_is_slowed_and_a_right_password_is_not() {
 /// The figure in docs/RELIABILITY.md ("HTTP abuse"), with the default limits: run it with
 /// `cargo test --test it abuse::three_thousand -- --ignored --nocapture`.
 #[test]
-#[ignore = "a measurement (about 25 s), not a check: run on purpose"]
+#[ignore = "a measurement (about 12 s), not a check: run on purpose"]
 fn three_thousand_idle_connections_with_the_default_limits() {
     raise_file_limit(4096);
     let dir = tempfile::tempdir().expect("temp dir");
