@@ -57,7 +57,7 @@ impl AppState {
     ) -> AppState {
         let registry = metrics::registry(snapshots.clone());
         AppState {
-            event_streams: page::EventStreams::new(&registry, usize::MAX),
+            event_streams: page::EventStreams::new(&registry),
             server: server::ServerMetrics::new(&registry),
             access: Access::open(&registry),
             registry: Arc::new(registry),

@@ -225,8 +225,8 @@ pub struct EventStreams {
 }
 
 impl EventStreams {
-    /// At most `max` streams at once, counted in `registry`.
-    pub fn new(registry: &prometheus::Registry, max: usize) -> EventStreams {
+    /// Streams counted in `registry`, as many at once as asked for until `with_max`.
+    pub fn new(registry: &prometheus::Registry) -> EventStreams {
         let streams = EventStreams {
             open: prometheus::IntGauge::new(
                 "venuemon_http_event_streams",
@@ -244,7 +244,7 @@ impl EventStreams {
                  ([http] send_timeout).",
             )
             .expect("the metric name is static and valid"),
-            slots: Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS))),
+            slots: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
         };
         for metric in [
             Box::new(streams.open.clone()) as Box<dyn prometheus::core::Collector>,
