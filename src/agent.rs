@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -21,7 +20,6 @@ use crate::sources::neighbours::NeighboursSource;
 use crate::sources::netdev::NetdevSource;
 use crate::sources::schedule::ScheduleSource;
 use crate::sources::{self, Source};
-use crate::web::tls::TlsListener;
 use crate::web::{self, AppState};
 
 /// How long shutdown waits for tasks to finish.
@@ -61,7 +59,7 @@ use crate::sources::Report;
 /// # Errors
 /// The listen address cannot be bound, or a source's backend cannot be opened.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(config.http.listen).await.with_context(|| {
+    let listener = web::server::bind(config.http.listen).with_context(|| {
         format!(
             "cannot listen on {}: is another program using it? Choose another with --listen or [http] listen",
             config.http.listen
@@ -164,15 +162,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tasks.spawn(Hub::new(&config, inventory).run(inbox, publish, cancel.clone()));
     tasks.spawn(stop_on_signal(cancel.clone()));
 
-    let state = AppState::new(snapshots, &config.venue).with_auth(&config.http);
+    let state = AppState::new(snapshots, &config.venue).with_http(&config.http);
+    let metrics = state.server.clone();
     let app = web::app(state, config.http.request_timeout);
-    let served = match tls {
-        Some(tls) => match TlsListener::new(listener, tls) {
-            Ok(listener) => web::serve(listener, app, cancel.clone()).await,
-            Err(e) => Err(e),
-        },
-        None => web::serve(listener, app, cancel.clone()).await,
-    };
+    web::serve(listener, tls, app, metrics, &config.http, cancel.clone()).await;
     cancel.cancel();
     if tokio::time::timeout(SHUTDOWN_GRACE, async {
         while tasks.join_next().await.is_some() {}
@@ -183,7 +176,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("tasks still running at shutdown; stopping anyway");
     }
     tracing::info!("venuemon stopped");
-    served.context("HTTP server failed")
+    Ok(())
 }
 
 /// Cancels `cancel` on SIGINT or SIGTERM (or returns when it is cancelled otherwise).

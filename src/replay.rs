@@ -5,7 +5,6 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -181,11 +180,9 @@ pub async fn serve(replay: Replay, listen: SocketAddr) -> anyhow::Result<()> {
         ..Snapshot::default()
     };
     let (_keep, snapshots) = watch::channel(Arc::new(snapshot));
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| {
-            format!("cannot listen on {listen}; choose another address with --serve")
-        })?;
+    let listener = web::server::bind(listen).with_context(|| {
+        format!("cannot listen on {listen}; choose another address with --serve")
+    })?;
     eprintln!("serving the replay on http://{listen}/metrics (Ctrl-C to stop)");
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
@@ -193,14 +190,10 @@ pub async fn serve(replay: Replay, listen: SocketAddr) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         stop.cancel();
     });
-    let app = web::app(
-        AppState::new(
-            snapshots,
-            &crate::config::Config::zero_config("replay").venue,
-        ),
-        Duration::from_secs(10),
-    );
-    web::serve(listener, app, cancel)
-        .await
-        .context("HTTP server failed")
+    let config = crate::config::Config::zero_config("replay");
+    let state = AppState::new(snapshots, &config.venue).with_http(&config.http);
+    let metrics = state.server.clone();
+    let app = web::app(state, config.http.request_timeout);
+    web::serve(listener, None, app, metrics, &config.http, cancel).await;
+    Ok(())
 }

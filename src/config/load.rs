@@ -30,6 +30,12 @@ pub const KNOWN_KEYS: &[&str] = &[
     "venue.language",
     "http.listen",
     "http.request_timeout",
+    "http.header_timeout",
+    "http.keep_alive_timeout",
+    "http.send_timeout",
+    "http.max_connections",
+    "http.max_event_streams",
+    "http.auth_failures_per_second",
     "http.tls_cert",
     "http.tls_key",
     "http.auth.username",
@@ -181,6 +187,12 @@ impl Config {
             http: Http {
                 listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 9842)),
                 request_timeout: Duration::from_secs(10),
+                header_timeout: Duration::from_secs(10),
+                keep_alive_timeout: Duration::from_secs(20),
+                send_timeout: Duration::from_secs(30),
+                max_connections: 512,
+                max_event_streams: 128,
+                auth_failures_per_second: 5,
                 auth: None,
                 metrics_auth: None,
                 tls: None,
@@ -1088,6 +1100,51 @@ impl Checker<'_> {
         ) {
             http.request_timeout = timeout.value;
         }
+        for (key, value) in [
+            ("header_timeout", &mut http.header_timeout),
+            ("keep_alive_timeout", &mut http.keep_alive_timeout),
+            ("send_timeout", &mut http.send_timeout),
+        ] {
+            if let Some(timeout) = self.duration(
+                section,
+                key,
+                Duration::from_millis(100),
+                Duration::from_secs(3600),
+            ) {
+                *value = timeout.value;
+            }
+        }
+        let count = |max: i64| {
+            move |item: &Item| {
+                item.as_integer()
+                    .filter(|n| (1..=max).contains(n))
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| format!("an integer from 1 to {max}"))
+            }
+        };
+        if let Some(n) = self.field(section, "max_connections", count(1_000_000)) {
+            http.max_connections = n.value;
+        }
+        if let Some(n) = self.field(section, "max_event_streams", count(1_000_000)) {
+            http.max_event_streams = n.value;
+        }
+        if let Some(n) = self.field(section, "auth_failures_per_second", count(1000)) {
+            http.auth_failures_per_second = u32::try_from(n.value).unwrap_or(1000);
+        }
+        if http.max_event_streams > http.max_connections {
+            let span = section
+                .get("max_event_streams")
+                .or_else(|| section.get("max_connections"))
+                .and_then(|(k, item)| item.span().or_else(|| k.span()));
+            self.error(
+                span,
+                format!(
+                    "[http]: max_event_streams ({}) must not exceed max_connections ({}): each \
+                     stream holds a connection",
+                    http.max_event_streams, http.max_connections
+                ),
+            );
+        }
         if let Some(table) = section.table {
             let auth = self.section(table, "auth", "http.auth");
             http.auth = self.credentials(&auth);
@@ -1994,6 +2051,47 @@ mod tests {
         );
         // Printable text in any script stays allowed.
         ok("[venue]\nname = \"Salle Été — 会場 🎤\"\n");
+    }
+
+    #[test]
+    fn http_limits_have_defaults_bounds_and_fit_together() {
+        let (config, _) = ok("");
+        let http = &config.http;
+        assert_eq!(http.header_timeout, Duration::from_secs(10));
+        assert_eq!(http.keep_alive_timeout, Duration::from_secs(20));
+        assert_eq!(http.send_timeout, Duration::from_secs(30));
+        assert_eq!((http.max_connections, http.max_event_streams), (512, 128));
+        assert_eq!(http.auth_failures_per_second, 5);
+        let (config, _) = ok(
+            "[http]\nheader_timeout = \"2s\"\nsend_timeout = \"500ms\"\n\
+             keep_alive_timeout = \"1m\"\nmax_connections = 40\nmax_event_streams = 40\n\
+             auth_failures_per_second = 1\n",
+        );
+        let http = &config.http;
+        assert_eq!(http.header_timeout, Duration::from_secs(2));
+        assert_eq!(http.send_timeout, Duration::from_millis(500));
+        assert_eq!(http.keep_alive_timeout, Duration::from_secs(60));
+        assert_eq!((http.max_connections, http.max_event_streams), (40, 40));
+        assert_eq!(http.auth_failures_per_second, 1);
+        assert_eq!(
+            one_error("[http]\nmax_connections = 0\n"),
+            "venuemon.toml:2:19: [http]: max_connections must be an integer from 1 to 1000000, got 0"
+        );
+        assert_eq!(
+            one_error("[http]\nauth_failures_per_second = 5000\n"),
+            "venuemon.toml:2:28: [http]: auth_failures_per_second must be an integer from 1 to \
+             1000, got 5000"
+        );
+        assert_eq!(
+            one_error("[http]\nheader_timeout = \"10ms\"\n"),
+            "venuemon.toml:2:18: [http]: header_timeout must be a duration from 100ms to 1h, \
+             got \"10ms\""
+        );
+        assert_eq!(
+            one_error("[http]\nmax_connections = 10\n"),
+            "venuemon.toml:2:19: [http]: max_event_streams (128) must not exceed \
+             max_connections (10): each stream holds a connection"
+        );
     }
 
     #[test]

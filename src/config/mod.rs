@@ -119,8 +119,24 @@ pub enum Language {
 pub struct Http {
     /// Address and port to listen on.
     pub listen: SocketAddr,
-    /// Longest time a request may take before it is answered 408.
+    /// Longest time a request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// Longest wait for a TLS handshake, for a connection's first request head from the
+    /// moment it opened, and for a later head from its first bytes: closes idle new
+    /// connections and clients sending headers slowly.
+    pub header_timeout: Duration,
+    /// Longest a kept-alive connection may wait for its next request's first bytes.
+    pub keep_alive_timeout: Duration,
+    /// Longest time a response or event stream may wait for the client to take its bytes;
+    /// a client that stops reading is disconnected.
+    pub send_timeout: Duration,
+    /// Open connections served at once; the excess is answered 503 and closed.
+    pub max_connections: usize,
+    /// `/events` streams served at once; the excess is answered 503.
+    pub max_event_streams: usize,
+    /// Wrong credentials answered per second and client address (a /64 for IPv6); further
+    /// wrong guesses wait their turn. Right credentials never wait.
+    pub auth_failures_per_second: u32,
     /// `[http.auth]`: what the status page, `/zone/*`, `/events` and `/api/*` ask for;
     /// `None` leaves them open.
     pub auth: Option<Credentials>,

@@ -3,10 +3,14 @@
 //!
 //! Offered credentials are compared in constant time over their whole length. A refused
 //! request gets a 401 with a `WWW-Authenticate` challenge and a fixed body, never data;
-//! refusals of wrong credentials are counted per route group, and neither the credentials
-//! offered nor the client's address are logged.
+//! refusals of wrong credentials are counted per route group and answered at a pace per client
+//! address (`Guesses`, applied by the server), and neither the credentials offered nor the
+//! client's address are logged.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -17,6 +21,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 use subtle::ConstantTimeEq;
+use tokio::time::Instant;
 
 use crate::config::Credentials;
 
@@ -99,7 +104,6 @@ impl Access {
         };
         let guard = Guard {
             secrets,
-            group,
             // Created now, so that the series is 0 until the first refusal.
             failures: self.failures.with_label_values(&[group.label()]),
         };
@@ -131,7 +135,6 @@ impl Secrets {
 #[derive(Clone)]
 struct Guard {
     secrets: Arc<Secrets>,
-    group: RouteGroup,
     failures: IntCounter,
 }
 
@@ -150,12 +153,108 @@ async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Resp
         Verdict::Missing => challenge(&guard.secrets),
         Verdict::Wrong => {
             guard.failures.inc();
-            tracing::debug!(
-                route_group = guard.group.label(),
-                "request with wrong credentials refused"
-            );
-            challenge(&guard.secrets)
+            let mut response = challenge(&guard.secrets);
+            response.extensions_mut().insert(WrongCredentials);
+            response
         }
+    }
+}
+
+/// Marks a response refusing wrong credentials: the server holds it back until the client
+/// address's turn (`Guesses`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WrongCredentials;
+
+/// Client addresses remembered at most; past them, new addresses share one more pace.
+const MAX_GUESSERS: usize = 4096;
+
+/// Paces the answers to wrong credentials per client address (per /64 for IPv6, where one
+/// client holds a whole prefix), whatever the number of connections: a burst of one second's
+/// worth, then one every `1 / rate` seconds; each later one waits its turn. Failures are
+/// summed up in the log (`log_summary`), never logged one by one or with the address.
+pub(crate) struct Guesses {
+    /// Time between two answers to one address.
+    interval: Duration,
+    /// How far ahead of its pace an address may be answered at once.
+    burst: Duration,
+    state: Mutex<GuessState>,
+}
+
+struct GuessState {
+    /// Per address: when its next wrong guess would be answered at the steady pace.
+    next: HashMap<IpAddr, Instant>,
+    /// Wrong guesses since the last summary line.
+    refused: u64,
+    /// When the last summary line was written.
+    since: Instant,
+}
+
+impl Guesses {
+    /// `rate` answers a second per address (at least one).
+    pub(crate) fn new(rate: u32) -> Guesses {
+        let rate = rate.max(1);
+        let interval = Duration::from_secs(1) / rate;
+        Guesses {
+            interval,
+            burst: interval * (rate - 1),
+            state: Mutex::new(GuessState {
+                next: HashMap::new(),
+                refused: 0,
+                since: Instant::now(),
+            }),
+        }
+    }
+
+    /// When the answer to a wrong guess from `client`, made at `now`, may go.
+    pub(crate) fn turn(&self, client: IpAddr, now: Instant) -> Instant {
+        let key = guesser(client);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.refused += 1;
+        let next = &mut state.next;
+        if !next.contains_key(&key) && next.len() >= MAX_GUESSERS {
+            next.retain(|_, at| *at > now);
+        }
+        let key = if next.contains_key(&key) || next.len() < MAX_GUESSERS {
+            key
+        } else {
+            // Every slot is busy: new addresses share one pace.
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        };
+        let paced = next.get(&key).map_or(now, |at| (*at).max(now));
+        next.insert(key, paced + self.interval);
+        paced
+            .checked_sub(self.burst)
+            .map_or(now, |early| early.max(now))
+    }
+
+    /// Logs how many wrong credentials were refused since the last line, if any.
+    pub(crate) fn log_summary(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let seconds = now.duration_since(state.since).as_secs();
+        state.since = now;
+        let refused = std::mem::take(&mut state.refused);
+        if refused > 0 {
+            tracing::warn!(
+                refused,
+                seconds,
+                "requests with wrong credentials refused (venuemon_http_auth_failures_total)"
+            );
+        }
+    }
+}
+
+/// The key of a client address: itself for IPv4, its /64 for IPv6.
+fn guesser(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !(u128::from(u64::MAX));
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
     }
 }
 
@@ -444,6 +543,47 @@ mod tests {
         assert_eq!(verdict(&secrets, None), Verdict::Missing);
         let empty = HeaderValue::from_static("");
         assert_eq!(verdict(&secrets, Some(&empty)), Verdict::Wrong);
+    }
+
+    #[test]
+    fn wrong_guesses_are_paced_per_address_after_a_burst() {
+        let guesses = Guesses::new(5);
+        let start = Instant::now();
+        let a: IpAddr = "192.0.2.1".parse().expect("address");
+        let b: IpAddr = "192.0.2.2".parse().expect("address");
+        // Twenty at once from one address: five now, then one every 200 ms.
+        let turns: Vec<_> = (0..20).map(|_| guesses.turn(a, start) - start).collect();
+        assert_eq!(turns[..5], [Duration::ZERO; 5]);
+        for (i, turn) in turns.iter().enumerate().skip(5) {
+            assert_eq!(*turn, Duration::from_millis(200) * (i as u32 - 4));
+        }
+        // Another address has its own pace.
+        assert_eq!(guesses.turn(b, start), start);
+        // After a quiet spell the burst is back.
+        let later = start + Duration::from_secs(10);
+        assert_eq!(guesses.turn(a, later), later);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_paced_per_64_and_memory_stays_bounded() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("address");
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("address");
+        assert_eq!(guesser(a), guesser(b));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("address");
+        assert_eq!(
+            guesser(mapped),
+            "192.0.2.7".parse::<IpAddr>().expect("address")
+        );
+
+        let guesses = Guesses::new(1);
+        let now = Instant::now();
+        for i in 0..(MAX_GUESSERS as u32 + 100) {
+            guesses.turn(IpAddr::V4(i.into()), now);
+        }
+        let state = guesses.state.lock().expect("lock");
+        // (And the pace new addresses share once every slot is busy.)
+        assert_eq!(state.next.len(), MAX_GUESSERS + 1);
+        assert_eq!(state.refused, MAX_GUESSERS as u64 + 100);
     }
 
     #[test]

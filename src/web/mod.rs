@@ -6,6 +6,7 @@ mod cached;
 pub mod capture_metrics;
 pub mod metrics;
 pub mod page;
+pub mod server;
 #[cfg(test)]
 mod testing;
 pub mod tls;
@@ -18,10 +19,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::Listener;
 use prometheus::{Encoder, TextEncoder};
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -41,30 +40,25 @@ pub struct AppState {
     pub pages: Arc<page::Pages>,
     /// `/api/status` of the latest snapshot, serialized once.
     status_json: Arc<cached::PerSnapshot>,
-    /// Who may read which routes (open unless `with_auth` says otherwise).
+    /// Who may read which routes (open unless `with_http` says otherwise).
     pub access: Access,
-    /// `venuemon_http_event_streams`: pages following `/events` now.
-    event_streams: prometheus::IntGauge,
+    /// Pages following `/events` now, and their cap.
+    event_streams: page::EventStreams,
+    /// What the server counts (connections refused and dropped), for `server::serve`.
+    pub server: server::ServerMetrics,
 }
 
 impl AppState {
     /// State reading snapshots from `snapshots`, with the agent's metrics registry and the
-    /// status page of `venue`; every route open.
+    /// status page of `venue`; every route open and no cap on event streams.
     pub fn new(
         snapshots: watch::Receiver<Arc<Snapshot>>,
         venue: &crate::config::Venue,
     ) -> AppState {
         let registry = metrics::registry(snapshots.clone());
-        let event_streams = prometheus::IntGauge::new(
-            "venuemon_http_event_streams",
-            "Open /events connections: status pages following the live updates.",
-        )
-        .expect("the metric name is static and valid");
-        registry
-            .register(Box::new(event_streams.clone()))
-            .expect("the registry is the agent's own and has no metric of this name");
         AppState {
-            event_streams,
+            event_streams: page::EventStreams::new(&registry),
+            server: server::ServerMetrics::new(&registry),
             access: Access::open(&registry),
             registry: Arc::new(registry),
             pages: Arc::new(page::Pages::new(venue)),
@@ -73,12 +67,13 @@ impl AppState {
         }
     }
 
-    /// This state with `[http.auth]` required on the pages and API, and
-    /// `[http.metrics_auth]` on `/metrics`.
-    pub fn with_auth(mut self, http: &Http) -> AppState {
+    /// This state with the settings of `[http]`: `[http.auth]` required on the pages and
+    /// API, `[http.metrics_auth]` on `/metrics`, and at most `max_event_streams` streams.
+    pub fn with_http(mut self, http: &Http) -> AppState {
         self.access = self
             .access
             .with_credentials(http.auth.as_ref(), http.metrics_auth.as_ref());
+        self.event_streams = self.event_streams.with_max(http.max_event_streams);
         self
     }
 }
@@ -95,16 +90,25 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
         pages: Arc::clone(&state.pages),
         event_streams: state.event_streams.clone(),
     });
-    Router::new()
-        .merge(access.protect(RouteGroup::Page, api_routes()))
-        .merge(access.protect(RouteGroup::Metrics, metrics_routes()))
-        .merge(open_routes())
-        .with_state(state)
-        .merge(access.protect(RouteGroup::Page, pages))
+    limits(
+        Router::new()
+            .merge(access.protect(RouteGroup::Page, api_routes()))
+            .merge(access.protect(RouteGroup::Metrics, metrics_routes()))
+            .merge(open_routes())
+            .with_state(state)
+            .merge(access.protect(RouteGroup::Page, pages)),
+        request_timeout,
+    )
+}
+
+/// `router` with gzip, the body limit, and the request timeout: a request the agent does not
+/// answer within `request_timeout` gets 503 (the server's fault, not the client's: not 408).
+fn limits(router: Router, request_timeout: Duration) -> Router {
+    router
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+            StatusCode::SERVICE_UNAVAILABLE,
             request_timeout,
         ))
 }
@@ -124,20 +128,7 @@ fn open_routes() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz))
 }
 
-/// Serves `app` on `listener` (a `TcpListener`, or a `tls::TlsListener`) until `cancel`
-/// fires, then finishes open requests.
-///
-/// # Errors
-/// The server failed while accepting connections.
-pub async fn serve<L>(listener: L, app: Router, cancel: CancellationToken) -> std::io::Result<()>
-where
-    L: Listener,
-    L::Addr: std::fmt::Debug,
-{
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await
-}
+pub use server::serve;
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let encoder = TextEncoder::new();
@@ -235,6 +226,19 @@ mod tests {
             body.contains("venuemon_zone_info{name=\"Salle \\\"A\\\"\",zone=\"hall-a\"} 1"),
             "{body}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_server_side_timeout_is_answered_503_not_408() {
+        let slow = Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+        let reply = testing::get(&limits(slow, Duration::from_millis(50)), "/slow", &[]).await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[tokio::test]

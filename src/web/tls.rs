@@ -1,26 +1,16 @@
-//! HTTPS: the `tls_cert`/`tls_key` files turned into a rustls server config (ring provider),
-//! and a listener that completes each TLS handshake in its own task, so that a slow or failing
-//! client holds up no other and never stops the server.
+//! HTTPS: the `tls_cert`/`tls_key` files turned into a rustls server config (ring provider).
+//! The server (`super::server`) completes each handshake in the connection's own task, within
+//! `[http] header_timeout`, so that a slow or failing client holds up no other.
 
 use std::io;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::serve::Listener;
 use rustls::ServerConfig;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
 
 use crate::config::TlsFiles;
-
-/// Longest time a client may take to complete its handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which of the two files a problem is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,72 +106,6 @@ fn pem_problem(e: &pem::Error, what: &str, form: &str) -> String {
     }
 }
 
-/// A listener handing out TLS connections whose handshake succeeded; failed or slow handshakes
-/// are logged at debug and dropped.
-pub struct TlsListener {
-    /// Connections past their handshake, from the accepting task.
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    /// The address listened on.
-    local_addr: SocketAddr,
-}
-
-impl TlsListener {
-    /// Accepts on `listener` with `config`; the accepting task ends when this is dropped.
-    ///
-    /// # Errors
-    /// The listener has no local address.
-    pub fn new(listener: TcpListener, config: ServerConfig) -> io::Result<TlsListener> {
-        let local_addr = listener.local_addr()?;
-        let (send, ready) = mpsc::channel(32);
-        tokio::spawn(accept(listener, TlsAcceptor::from(Arc::new(config)), send));
-        Ok(TlsListener { ready, local_addr })
-    }
-}
-
-/// Accepts TCP connections until `ready` is closed, each handshake in its own task.
-async fn accept(
-    mut listener: TcpListener,
-    acceptor: TlsAcceptor,
-    ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-) {
-    loop {
-        // axum's accept logs and retries on errors such as too many open files.
-        let (tcp, peer) = tokio::select! {
-            accepted = Listener::accept(&mut listener) => accepted,
-            () = ready.closed() => return,
-        };
-        let acceptor = acceptor.clone();
-        let ready = ready.clone();
-        tokio::spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => {
-                    // Fails only when the server is shutting down.
-                    let _ = ready.send((tls, peer)).await;
-                }
-                Ok(Err(e)) => tracing::debug!(error = %e, "tls handshake failed"),
-                Err(_) => tracing::debug!("tls handshake timed out"),
-            }
-        });
-    }
-}
-
-impl Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(connection) => connection,
-            // The accepting task holds a sender for as long as this listener lives.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.local_addr)
-    }
-}
-
 /// A self-signed certificate for `localhost` and 127.0.0.1 and its key, written to
 /// `dir/NAME.crt` and `dir/NAME.key` by the `openssl` command.
 #[cfg(test)]
@@ -213,8 +137,6 @@ pub(crate) fn self_signed(dir: &Path, name: &str) -> TlsFiles {
 
 #[cfg(test)]
 mod tests {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio_rustls::TlsConnector;
 
     use super::*;
 
@@ -278,68 +200,5 @@ mod tests {
             assert!(e.to_string().starts_with(&format!("{path:?} ")), "{e}");
             assert!(e.problem.contains(problem), "{e}");
         }
-    }
-
-    /// An HTTPS client trusting `cert` only.
-    fn connector(cert: &Path) -> TlsConnector {
-        let mut roots = rustls::RootCertStore::empty();
-        for c in CertificateDer::pem_file_iter(cert).expect("cert").flatten() {
-            roots.add(c).expect("a root");
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        TlsConnector::from(Arc::new(config))
-    }
-
-    #[tokio::test]
-    async fn a_failed_handshake_does_not_stop_the_listener() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let files = self_signed(dir.path(), "server");
-        let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let mut listener =
-            TlsListener::new(tcp, server_config(&files).expect("config")).expect("listener");
-        let addr = listener.local_addr().expect("address");
-
-        // Plain HTTP to the TLS port: the handshake fails, the connection is dropped.
-        let mut plain = TcpStream::connect(addr).await.expect("connect");
-        plain
-            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("write");
-        let mut answer = Vec::new();
-        let _ = plain.read_to_end(&mut answer).await;
-        assert!(
-            !answer.starts_with(b"HTTP/"),
-            "no HTTP answer over plain TCP"
-        );
-
-        // The next client completes its handshake and comes out of the listener.
-        let client = tokio::spawn(async move {
-            let tcp = TcpStream::connect(addr).await.expect("connect");
-            let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-            let mut tls = connector(&files.cert)
-                .connect(name, tcp)
-                .await
-                .expect("handshake");
-            tls.write_all(b"ping").await.expect("write");
-            tls.shutdown().await.expect("close");
-        });
-        let served = async {
-            let (mut server_side, _) = Listener::accept(&mut listener).await;
-            let mut received = Vec::new();
-            server_side
-                .read_to_end(&mut received)
-                .await
-                .map(|_| received)
-        };
-        let received = tokio::time::timeout(Duration::from_secs(10), served)
-            .await
-            .expect("a connection within 10 s");
-        client.await.expect("the client's handshake succeeds");
-        assert_eq!(received.expect("read"), b"ping");
     }
 }

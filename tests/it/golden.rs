@@ -12,6 +12,8 @@ const VOLATILE: &[&str] = &[
     "process_",
     "venuemon_source_duration_seconds",
     "venuemon_snapshot_timestamp_seconds",
+    // Open connections: the scrape's own, and maybe the previous one not yet closed.
+    "venuemon_http_connections ",
 ];
 
 fn stable(exposition: &str) -> String {

@@ -1,6 +1,7 @@
 //! Integration tests, one binary, modules by topic. Tests needing root or Debian packages say
 //! so in their module and fail with a clear message when what they need is missing.
 
+mod abuse;
 mod access;
 mod browser;
 mod cli;

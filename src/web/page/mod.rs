@@ -18,16 +18,17 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use futures_util::stream::{self, Stream};
+use futures_util::stream;
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::cached;
+use super::server::Link;
 use crate::config::{Language, Venue};
 use crate::hub::Snapshot;
 pub use i18n::{Text, negotiate, text};
@@ -205,8 +206,65 @@ pub struct PageState {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     /// Settings and the render cache.
     pub pages: Arc<Pages>,
-    /// Open `/events` connections.
-    pub event_streams: prometheus::IntGauge,
+    /// Open `/events` streams, their cap and counts.
+    pub event_streams: EventStreams,
+}
+
+/// The `/events` streams: how many are open, the cap on them, and the streams refused or
+/// dropped.
+#[derive(Clone)]
+pub struct EventStreams {
+    /// `venuemon_http_event_streams`.
+    open: prometheus::IntGauge,
+    /// `venuemon_http_event_streams_rejected_total`.
+    rejected: prometheus::IntCounter,
+    /// `venuemon_http_event_streams_dropped_total`.
+    dropped: prometheus::IntCounter,
+    /// One permit per stream allowed at once.
+    slots: Arc<Semaphore>,
+}
+
+impl EventStreams {
+    /// Streams counted in `registry`, as many at once as asked for until `with_max`.
+    pub fn new(registry: &prometheus::Registry) -> EventStreams {
+        let streams = EventStreams {
+            open: prometheus::IntGauge::new(
+                "venuemon_http_event_streams",
+                "Open /events connections: status pages following the live updates.",
+            )
+            .expect("the metric name is static and valid"),
+            rejected: prometheus::IntCounter::new(
+                "venuemon_http_event_streams_rejected_total",
+                "/events requests over [http] max_event_streams, answered 503.",
+            )
+            .expect("the metric name is static and valid"),
+            dropped: prometheus::IntCounter::new(
+                "venuemon_http_event_streams_dropped_total",
+                "/events streams closed because their client stopped reading \
+                 ([http] send_timeout).",
+            )
+            .expect("the metric name is static and valid"),
+            slots: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
+        };
+        for metric in [
+            Box::new(streams.open.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(streams.rejected.clone()),
+            Box::new(streams.dropped.clone()),
+        ] {
+            registry
+                .register(metric)
+                .expect("the registry is the agent's own and has no metric of these names");
+        }
+        streams
+    }
+
+    /// These streams with at most `max` open at once.
+    pub fn with_max(self, max: usize) -> EventStreams {
+        EventStreams {
+            slots: Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS))),
+            ..self
+        }
+    }
 }
 
 /// `?lang=` and, for `/events`, `?zone=`.
@@ -403,20 +461,34 @@ struct EventStream {
     _open: OpenStream,
 }
 
-/// Counts one open `/events` connection for as long as it lives (the stream is dropped when
-/// the client goes).
-struct OpenStream(prometheus::IntGauge);
+/// One open `/events` stream: counted, and holding its slot, for as long as it lives (it is
+/// dropped when the client goes, or when the server drops a client that stopped reading).
+struct OpenStream {
+    streams: EventStreams,
+    /// The connection it is served on (absent when a test calls the router directly).
+    link: Option<Link>,
+    _slot: OwnedSemaphorePermit,
+}
 
 impl OpenStream {
-    fn new(gauge: &prometheus::IntGauge) -> OpenStream {
-        gauge.inc();
-        OpenStream(gauge.clone())
+    /// A stream on `link`, or `None` when `streams` are all taken.
+    fn new(streams: &EventStreams, link: Option<Link>) -> Option<OpenStream> {
+        let slot = Arc::clone(&streams.slots).try_acquire_owned().ok()?;
+        streams.open.inc();
+        Some(OpenStream {
+            streams: streams.clone(),
+            link,
+            _slot: slot,
+        })
     }
 }
 
 impl Drop for OpenStream {
     fn drop(&mut self) {
-        self.0.dec();
+        self.streams.open.dec();
+        if self.link.as_ref().is_some_and(|l| l.progress.dropped()) {
+            self.streams.dropped.inc();
+        }
     }
 }
 
@@ -466,12 +538,22 @@ impl EventStream {
 async fn events(
     State(state): State<PageState>,
     Query(query): Query<PageQuery>,
+    link: Option<Extension<Link>>,
     headers: HeaderMap,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Response {
+    let Some(open) = OpenStream::new(&state.event_streams, link.map(|Extension(l)| l)) else {
+        state.event_streams.rejected.inc();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "10")],
+            "too many event streams\n",
+        )
+            .into_response();
+    };
     let text = state.text(&query, &headers);
     let start = EventStream {
         snapshots: state.snapshots.clone(),
-        _open: OpenStream::new(&state.event_streams),
+        _open: open,
         state,
         text,
         zone: query.zone,
@@ -480,4 +562,5 @@ async fn events(
     };
     Sse::new(stream::unfold(start, EventStream::next))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }
