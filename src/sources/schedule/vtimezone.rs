@@ -4,26 +4,35 @@
 //! time in `TZOFFSETFROM`, repeated by a yearly `RRULE` and listed in `RDATE`s), from which on
 //! the offset is its `TZOFFSETTO`, until another observance's onset.
 
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Weekday};
 use jiff::tz::Offset;
 
 use super::ics::{ContentLine, date_time};
 
-/// Years a yearly rule is followed back (or forward, from its start, with a `COUNT`) to find
-/// an onset: far more than any rule and programme are apart, and a bound on the work a
-/// hostile file can ask for.
-const MAX_YEARS: usize = 1000;
+/// Years of a rule (one in `INTERVAL`) looked at to find an onset. The Gregorian calendar
+/// repeats every 400 years, so a rule that picks no day in 400 of its years picks none ever;
+/// real rules pick one every year, so a search stops after a year or two.
+const CYCLE: i32 = 400;
+
+/// Observances and `RDATE`s a zone may have: real ones have at most a few hundred (a zone's
+/// whole history); a zone with more is not followed, which bounds the work per time a file can
+/// ask for.
+const MAX_LISTED: usize = 1000;
 
 /// A time zone defined in the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) struct VTimeZone {
     /// At least one.
     observances: Vec<Observance>,
 }
 
 /// A `STANDARD` or `DAYLIGHT` sub-component.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 struct Observance {
     /// First onset, wall-clock time in `from`.
     start: DateTime,
@@ -38,7 +47,7 @@ struct Observance {
 }
 
 /// A `RRULE` with `FREQ=YEARLY`, the only kind time zones use.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 struct Yearly {
     /// Every how many years.
     interval: i16,
@@ -52,6 +61,19 @@ struct Yearly {
     until: Option<Until>,
     /// Number of onsets, the start included.
     count: Option<u32>,
+    /// Worked out on first use (a file may define zones it never uses).
+    reach: OnceCell<Reach>,
+    /// The onsets of each year looked at so far: times in one year share them.
+    onsets: RefCell<HashMap<i16, Rc<[i64]>>>,
+}
+
+/// Where a rule's onsets are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Reach {
+    /// Whether it picks any day at all (`BYMONTH=2;BYMONTHDAY=30` picks none).
+    any: bool,
+    /// With a `COUNT`, its last onset (Unix seconds), when reached before year 9999.
+    last: Option<i64>,
 }
 
 /// A rule's `UNTIL`.
@@ -97,7 +119,10 @@ pub(crate) fn parse(lines: &[ContentLine<'_>]) -> Definition {
             _ => {}
         }
     }
-    let usable = usable && current.is_none() && !observances.is_empty();
+    let usable = usable
+        && current.is_none()
+        && !observances.is_empty()
+        && observances.iter().map(|o| 1 + o.dates.len()).sum::<usize>() <= MAX_LISTED;
     Definition {
         tzid,
         zone: usable.then_some(VTimeZone { observances }),
@@ -194,6 +219,8 @@ impl Yearly {
             month_days: Vec::new(),
             until: None,
             count: None,
+            reach: OnceCell::new(),
+            onsets: RefCell::default(),
         };
         let mut yearly = false;
         fn list<T>(value: &str, item: impl Fn(&str) -> Option<T>) -> Option<Vec<T>> {
@@ -252,9 +279,8 @@ impl Yearly {
             }
             for &(nth, weekday) in &self.weekdays {
                 let picked: Vec<Date> = if nth == 0 {
-                    (1..=last)
-                        .filter_map(day)
-                        .filter(|d| d.weekday() == weekday)
+                    (1..=5)
+                        .filter_map(|n| first.nth_weekday_of_month(n, weekday).ok())
                         .collect()
                 } else {
                     first
@@ -276,8 +302,12 @@ impl Yearly {
 
     /// The onsets of `year` (Unix seconds), in order, that `o`'s start and this rule's `UNTIL`
     /// allow.
-    fn onsets(&self, o: &Observance, year: i16) -> Vec<i64> {
-        self.days(year, o.start.date())
+    fn onsets(&self, o: &Observance, year: i16) -> Rc<[i64]> {
+        if let Some(onsets) = self.onsets.borrow().get(&year) {
+            return Rc::clone(onsets);
+        }
+        let onsets: Rc<[i64]> = self
+            .days(year, o.start.date())
             .into_iter()
             .filter_map(|day| {
                 let local = day.to_datetime(o.start.time());
@@ -290,42 +320,67 @@ impl Yearly {
                     };
                 allowed.then_some(onset)
             })
-            .collect()
+            .collect();
+        self.onsets.borrow_mut().insert(year, Rc::clone(&onsets));
+        onsets
+    }
+
+    /// The rule's `k`th year (every `INTERVAL` from the start's), if a year jiff handles.
+    fn year(&self, o: &Observance, k: i32) -> Option<i16> {
+        let year =
+            i32::from(o.start.year()).checked_add(k.checked_mul(i32::from(self.interval))?)?;
+        i16::try_from(year)
+            .ok()
+            .filter(|y| (-9999..=9999).contains(y))
+    }
+
+    /// Where the rule's onsets are (see [`Reach`]).
+    fn reach(&self, o: &Observance) -> Reach {
+        *self.reach.get_or_init(|| {
+            let start = o.start.date();
+            let any = self.count != Some(0)
+                && (0..CYCLE)
+                    .map_while(|k| self.year(o, k))
+                    .any(|year| !self.days(year, start).is_empty());
+            let last = match (any, self.count) {
+                (true, Some(count)) => (0..)
+                    .map_while(|k| self.year(o, k))
+                    .flat_map(|year| self.onsets(o, year).to_vec())
+                    .nth(usize::try_from(count.saturating_sub(1)).unwrap_or(usize::MAX)),
+                _ => None,
+            };
+            Reach { any, last }
+        })
     }
 
     /// The last onset at or before `utc`.
     fn last_onset(&self, o: &Observance, utc: i64) -> Option<i64> {
-        let first = o.start.year();
+        let reach = self.reach(o);
+        if !reach.any {
+            return None;
+        }
+        // A counted rule ends at its last onset, as a rule with UNTIL does.
+        let utc = reach.last.map_or(utc, |last| utc.min(last));
         let mut last_year = year_of(utc)?.saturating_add(1);
-        let step = usize::try_from(self.interval).ok()?;
-        if let Some(count) = self.count {
-            // Counted from the start: follow the rule forward.
-            let mut seen = 0u32;
-            let mut last = None;
-            for year in (first..=last_year).step_by(step).take(MAX_YEARS) {
-                for onset in self.onsets(o, year) {
-                    seen += 1;
-                    if seen > count || onset > utc {
-                        return last;
-                    }
-                    last = Some(onset);
-                }
-            }
-            return last;
+        match self.until {
+            Some(Until::Utc(until)) => last_year = last_year.min(year_of(until)?),
+            Some(Until::Local(until)) => last_year = last_year.min(until.year()),
+            None => {}
         }
-        let until_year = match self.until {
-            Some(Until::Utc(until)) => year_of(until),
-            Some(Until::Local(until)) => Some(until.year()),
-            None => None,
-        };
-        if let Some(until_year) = until_year {
-            last_year = last_year.min(until_year);
-        }
-        (first..=last_year)
+        // The rule's years from `last_year` back: a hit within a calendar cycle, or none.
+        let top = (i32::from(last_year) - i32::from(o.start.year()))
+            .checked_div(i32::from(self.interval))?;
+        (0..=top)
             .rev()
-            .filter(|year| (year - first) % self.interval == 0)
-            .take(MAX_YEARS)
-            .find_map(|year| self.onsets(o, year).into_iter().rfind(|&t| t <= utc))
+            .take(usize::try_from(CYCLE).ok()?)
+            .filter_map(|k| self.year(o, k))
+            .find_map(|year| {
+                self.onsets(o, year)
+                    .iter()
+                    .rev()
+                    .find(|&&t| t <= utc)
+                    .copied()
+            })
     }
 }
 
@@ -415,21 +470,23 @@ impl VTimeZone {
     /// disambiguation does for IANA zones).
     pub(crate) fn to_timestamp(&self, local: DateTime) -> Option<i64> {
         let wall = civil_seconds(local)?;
-        let mut offsets: Vec<i32> = self
-            .observances
-            .iter()
-            .flat_map(|o| [o.from, o.to])
-            .collect();
+        // The instant is within a day of the wall-clock time read as UTC: the offsets in force
+        // then are those a day either side and in between (clocks change at most once a day).
+        const DAY: i64 = 86_400;
+        let mut offsets = [
+            self.offset_at(wall - DAY),
+            self.offset_at(wall),
+            self.offset_at(wall + DAY),
+        ];
         offsets.sort_unstable_by(|a, b| b.cmp(a));
-        offsets.dedup();
-        for &offset in &offsets {
+        for offset in offsets {
             let utc = wall - i64::from(offset);
             if self.offset_at(utc) == offset {
                 return Some(utc);
             }
         }
         // Skipped: the offset just before the jump.
-        let before = self.offset_at(wall - i64::from(*offsets.first()?));
+        let before = self.offset_at(wall - i64::from(offsets[0]));
         Some(wall - i64::from(before))
     }
 }
@@ -590,6 +647,28 @@ END:STANDARD",
     }
 
     #[test]
+    fn rules_that_pick_no_day_add_no_onset() {
+        // February 30th never comes, and a COUNT of 0 gives nothing: only the starts count.
+        let never = zone(
+            "TZID:X
+BEGIN:STANDARD
+DTSTART:20200101T000000
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0100
+RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:20220601T000000
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+RRULE:FREQ=YEARLY;BYMONTH=1;BYDAY=SU;COUNT=0
+END:DAYLIGHT",
+        );
+        assert_eq!(utc(&never, "2021-06-15T12:00"), "2021-06-15T11:00:00Z");
+        assert_eq!(utc(&never, "2027-01-15T12:00"), "2027-01-15T10:00:00Z");
+    }
+
+    #[test]
     fn unreadable_definitions_are_not_zones() {
         let unusable = |text: &str| {
             let lines: Vec<ContentLine<'_>> = text.lines().filter_map(content_line).collect();
@@ -611,6 +690,17 @@ END:STANDARD",
         assert!(unusable(
             "TZID:X\nBEGIN:STANDARD\nDTSTART:16010101T000000\nTZOFFSETTO:+0100"
         ));
+        let listed = |n: usize| {
+            let dates = vec!["20200101T000000"; n].join(",");
+            format!(
+                "TZID:X\nBEGIN:STANDARD\nDTSTART:16010101T000000\nTZOFFSETTO:+0100\nRDATE:{dates}\nEND:STANDARD"
+            )
+        };
+        assert!(!unusable(&listed(MAX_LISTED - 1)));
+        assert!(
+            unusable(&listed(MAX_LISTED)),
+            "more onsets listed than any real zone has"
+        );
     }
 
     #[test]
