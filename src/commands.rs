@@ -360,7 +360,7 @@ fn check_programme(config: &Config, file: &Path) {
             .collect();
         eprintln!(
             "warning: {shown}: unknown TZID {}: neither defined by a VTIMEZONE this reader \
-             follows nor an IANA or Windows zone name; export the programme with its \
+             can follow nor an IANA or Windows zone name; export the programme with its \
              VTIMEZONEs or in UTC",
             zones.join(", ")
         );

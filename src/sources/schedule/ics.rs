@@ -33,8 +33,8 @@ pub struct Programme {
     pub sessions: Vec<Session>,
     /// Events that could not be read.
     pub skipped: usize,
-    /// `TZID`s that events name but that are neither defined in the file (in a way this reader
-    /// follows) nor IANA or Windows zone names: their events are among the skipped.
+    /// `TZID`s that events name but that are neither defined in the file in a way this reader
+    /// can follow nor IANA or Windows zone names: their events are among the skipped.
     pub unknown_zones: BTreeSet<String>,
 }
 
@@ -151,7 +151,11 @@ impl Zones<'_> {
                 .find_map(|(name, zone)| name.eq_ignore_ascii_case(tzid).then_some(zone))
         });
         if let Some(zone) = defined {
-            return zone.to_timestamp(stamp.civil);
+            let utc = zone.to_timestamp(stamp.civil);
+            if utc.is_none() {
+                self.unknown.insert(tzid.clone()); // too much work to follow
+            }
+            return utc;
         }
         let zone = self
             .named

@@ -149,8 +149,9 @@ impl ScheduleSource {
                 .map(|z| format!("{z:?}"))
                 .collect();
             tracing::warn!(file = %self.path.display(), zones = %zones.join(", "),
-                "events in time zones neither defined in the file nor known as IANA or Windows \
-                 zone names were skipped: export the programme with its VTIMEZONEs or in UTC");
+                "events in time zones neither defined in the file in a way venuemon can follow \
+                 nor known as IANA or Windows zone names were skipped: export the programme \
+                 with its VTIMEZONEs or in UTC");
         }
     }
 }

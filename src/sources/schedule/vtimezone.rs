@@ -4,7 +4,7 @@
 //! time in `TZOFFSETFROM`, repeated by a yearly `RRULE` and listed in `RDATE`s), from which on
 //! the offset is its `TZOFFSETTO`, until another observance's onset.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -24,11 +24,37 @@ const CYCLE: i32 = 400;
 /// ask for.
 const MAX_LISTED: usize = 1000;
 
+/// Years of rules a zone may look at (each a cached lookup or a computation) while a file is
+/// read. A time costs about seven lookups per yearly rule started before it: a programme of
+/// 10 000 events in a zone of 10 yearly rules (a whole history) needs about 1.5 million. A
+/// file that asks for more has that zone's remaining events counted as unreadable, rather than
+/// keep the agent busy (a crafted file of 5000 events reached it after 4 s of a debug build).
+const MAX_WORK: u32 = 4_000_000;
+
 /// A time zone defined in the file.
 #[derive(Debug)]
 pub(crate) struct VTimeZone {
     /// At least one.
     observances: Vec<Observance>,
+    /// What is left of [`MAX_WORK`].
+    work: Work,
+}
+
+/// A budget of years looked at; once spent, the zone places no more times.
+#[derive(Debug)]
+struct Work(Cell<u32>);
+
+impl Work {
+    /// Spends one; `false` when none is left.
+    fn spend(&self) -> bool {
+        let left = self.0.get();
+        self.0.set(left.saturating_sub(1));
+        left > 0
+    }
+
+    fn spent(&self) -> bool {
+        self.0.get() == 0
+    }
 }
 
 /// A `STANDARD` or `DAYLIGHT` sub-component.
@@ -125,7 +151,10 @@ pub(crate) fn parse(lines: &[ContentLine<'_>]) -> Definition {
         && observances.iter().map(|o| 1 + o.dates.len()).sum::<usize>() <= MAX_LISTED;
     Definition {
         tzid,
-        zone: usable.then_some(VTimeZone { observances }),
+        zone: usable.then_some(VTimeZone {
+            observances,
+            work: Work(Cell::new(MAX_WORK)),
+        }),
     }
 }
 
@@ -302,7 +331,10 @@ impl Yearly {
 
     /// The onsets of `year` (Unix seconds), in order, that `o`'s start and this rule's `UNTIL`
     /// allow.
-    fn onsets(&self, o: &Observance, year: i16) -> Rc<[i64]> {
+    fn onsets(&self, o: &Observance, year: i16, work: &Work) -> Rc<[i64]> {
+        if !work.spend() {
+            return Rc::from([]);
+        }
         if let Some(onsets) = self.onsets.borrow().get(&year) {
             return Rc::clone(onsets);
         }
@@ -335,7 +367,7 @@ impl Yearly {
     }
 
     /// Where the rule's onsets are (see [`Reach`]).
-    fn reach(&self, o: &Observance) -> Reach {
+    fn reach(&self, o: &Observance, work: &Work) -> Reach {
         *self.reach.get_or_init(|| {
             let start = o.start.date();
             let any = self.count != Some(0)
@@ -345,7 +377,7 @@ impl Yearly {
             let last = match (any, self.count) {
                 (true, Some(count)) => (0..)
                     .map_while(|k| self.year(o, k))
-                    .flat_map(|year| self.onsets(o, year).to_vec())
+                    .flat_map(|year| self.onsets(o, year, work).to_vec())
                     .nth(usize::try_from(count.saturating_sub(1)).unwrap_or(usize::MAX)),
                 _ => None,
             };
@@ -354,9 +386,9 @@ impl Yearly {
     }
 
     /// The last onset at or before `utc`.
-    fn last_onset(&self, o: &Observance, utc: i64) -> Option<i64> {
-        let reach = self.reach(o);
-        if !reach.any {
+    fn last_onset(&self, o: &Observance, utc: i64, work: &Work) -> Option<i64> {
+        let reach = self.reach(o, work);
+        if !reach.any || work.spent() {
             return None;
         }
         // A counted rule ends at its last onset, as a rule with UNTIL does.
@@ -375,7 +407,7 @@ impl Yearly {
             .take(usize::try_from(CYCLE).ok()?)
             .filter_map(|k| self.year(o, k))
             .find_map(|year| {
-                self.onsets(o, year)
+                self.onsets(o, year, work)
                     .iter()
                     .rev()
                     .find(|&&t| t <= utc)
@@ -431,7 +463,7 @@ fn until(value: &str) -> Option<Until> {
 
 impl Observance {
     /// The last onset at or before `utc` (Unix seconds).
-    fn last_onset(&self, utc: i64) -> Option<i64> {
+    fn last_onset(&self, utc: i64, work: &Work) -> Option<i64> {
         let onset = |local: DateTime| {
             civil_seconds(local)
                 .map(|t| t - i64::from(self.from))
@@ -441,7 +473,10 @@ impl Observance {
             .chain(self.dates.iter().copied())
             .filter_map(onset)
             .max();
-        let ruled = self.rule.as_ref().and_then(|r| r.last_onset(self, utc));
+        let ruled = self
+            .rule
+            .as_ref()
+            .and_then(|r| r.last_onset(self, utc, work));
         listed.max(ruled)
     }
 }
@@ -453,7 +488,7 @@ impl VTimeZone {
         let current = self
             .observances
             .iter()
-            .filter_map(|o| Some((o.last_onset(utc)?, o.to)))
+            .filter_map(|o| Some((o.last_onset(utc, &self.work)?, o.to)))
             .max_by_key(|&(onset, _)| onset);
         match current {
             Some((_, to)) => to,
@@ -467,8 +502,14 @@ impl VTimeZone {
 
     /// Unix seconds of a wall-clock time in this zone. A time the clocks pass twice is the
     /// first; a time they skip is read as if they had not yet moved (as jiff's "compatible"
-    /// disambiguation does for IANA zones).
+    /// disambiguation does for IANA zones). `None` once the zone has used up its work.
     pub(crate) fn to_timestamp(&self, local: DateTime) -> Option<i64> {
+        let utc = self.place(local)?;
+        (!self.work.spent()).then_some(utc)
+    }
+
+    /// [`VTimeZone::to_timestamp`], whatever work is left.
+    fn place(&self, local: DateTime) -> Option<i64> {
         let wall = civil_seconds(local)?;
         // The instant is within a day of the wall-clock time read as UTC: the offsets in force
         // then are those a day either side and in between (clocks change at most once a day).
@@ -666,6 +707,16 @@ END:DAYLIGHT",
         );
         assert_eq!(utc(&never, "2021-06-15T12:00"), "2021-06-15T11:00:00Z");
         assert_eq!(utc(&never, "2027-01-15T12:00"), "2027-01-15T10:00:00Z");
+    }
+
+    #[test]
+    fn a_zone_that_has_used_up_its_work_places_no_more_times() {
+        let eastern = zone(EASTERN);
+        let local: DateTime = "2027-06-03T09:00".parse().expect("civil time");
+        assert!(eastern.to_timestamp(local).is_some());
+        eastern.work.0.set(3);
+        assert_eq!(eastern.to_timestamp(local), None);
+        assert_eq!(eastern.to_timestamp(local), None, "and stays so");
     }
 
     #[test]
