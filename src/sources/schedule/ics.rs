@@ -126,7 +126,7 @@ impl Event {
 struct Zones<'a> {
     /// The venue's, for floating times.
     local: &'a TimeZone,
-    /// `VTIMEZONE`s this reader follows, by `TZID`.
+    /// `VTIMEZONE`s this reader follows, by `TZID` in lower case.
     defined: HashMap<String, VTimeZone>,
     /// Other `TZID`s, as IANA zones (`None`: unknown).
     named: HashMap<String, Option<TimeZone>>,
@@ -145,12 +145,7 @@ impl Zones<'_> {
             StampZone::Named(tzid) => tzid,
         };
         // The file's own definition first (RFC 5545 §3.2.19), in any case.
-        let defined = self.defined.get(tzid).or_else(|| {
-            self.defined
-                .iter()
-                .find_map(|(name, zone)| name.eq_ignore_ascii_case(tzid).then_some(zone))
-        });
-        if let Some(zone) = defined {
+        if let Some(zone) = self.defined.get(&tzid.to_lowercase()) {
             let utc = zone.to_timestamp(stamp.civil);
             if utc.is_none() {
                 self.unknown.insert(tzid.clone()); // too much work to follow
@@ -211,7 +206,7 @@ pub fn parse(data: &[u8], local: &TimeZone) -> Programme {
             if ends("VTIMEZONE") {
                 let definition = vtimezone::parse(definition);
                 if let (Some(tzid), Some(zone)) = (definition.tzid, definition.zone) {
-                    defined.insert(tzid, zone);
+                    defined.insert(tzid.to_lowercase(), zone);
                 }
                 timezone = None;
             } else {

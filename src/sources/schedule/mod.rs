@@ -188,4 +188,28 @@ mod tests {
         assert_eq!(sample.unplaced, BTreeMap::from([("Foyer".to_string(), 2)]));
         assert_eq!(sample.skipped, 2);
     }
+
+    #[tokio::test]
+    async fn a_fifo_as_the_programme_is_refused_without_blocking_then_the_file_is_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("programme.ics");
+        let made = std::process::Command::new("mkfifo").arg(&path).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
+        let (config, _) =
+            crate::config::parse("t.toml", "[[zone]]\nid = \"hall-a\"\n", "host").expect("config");
+        let inventory = Arc::new(Inventory::new(&config));
+        let mut source = ScheduleSource::new(path.clone(), TimeZone::UTC, inventory);
+        let error = source.sample().await.expect_err("a FIFO is no programme");
+        assert_eq!(error.kind, "not_regular");
+        std::fs::remove_file(&path).expect("remove");
+        std::fs::write(
+            &path,
+            "BEGIN:VEVENT\nLOCATION:hall-a\nDTSTART:20270603T130000Z\nDURATION:PT1H\nEND:VEVENT\n",
+        )
+        .expect("write");
+        let Ok(Payload::Schedule(sample)) = source.sample().await else {
+            panic!("the programme is read");
+        };
+        assert_eq!(sample.sessions.len(), 1);
+    }
 }
