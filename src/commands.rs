@@ -297,36 +297,80 @@ fn limits(t: &Thresholds) -> [String; 4] {
     ]
 }
 
-/// Reads the programme as the agent will, and says how many sessions land in zones; rooms no
-/// zone is called, unreadable events and an unreadable file are warnings (the agent runs
-/// without them).
+/// Reads the programme as the agent will, and says how many sessions land in zones and when
+/// the programme starts and ends (in the venue's time zone and UTC, so a user sees the times
+/// were understood); rooms no zone is called, unreadable events, unknown time zones and an
+/// unreadable file are warnings (the agent runs without them).
 fn check_programme(config: &Config, file: &Path) {
-    let shown = file.display();
-    match std::fs::read(file) {
-        Err(e) => eprintln!(
-            "warning: [schedule] file {shown}: {e}; the page shows no sessions until it can be read"
-        ),
-        Ok(bytes) => {
-            let programme = ics::parse(&bytes, &config.venue.time_zone());
-            let sample = ScheduleSample::place(programme, &Inventory::new(config));
-            println!(
-                "programme {shown}: {} sessions in zones",
-                sample.sessions.len()
+    let shown = inert(&file.display().to_string()).into_owned();
+    let bytes = match crate::files::read_regular(file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!(
+                "warning: [schedule] file {shown}: {e}; the page shows no sessions until it can be read"
             );
-            if sample.skipped > 0 {
-                eprintln!(
-                    "warning: {shown}: {} event(s) cannot be read (no LOCATION, no start or end, \
-                     an end before the start, or an unknown TZID)",
-                    sample.skipped
-                );
-            }
-            for (room, n) in &sample.unplaced {
-                eprintln!(
-                    "warning: {shown}: {n} session(s) in room {room:?}, which no zone is called \
-                     (a [[zone]]'s id or name must equal the LOCATION)"
-                );
-            }
+            return;
         }
+    };
+    let time_zone = config.venue.time_zone();
+    let programme = ics::parse(&bytes, &time_zone);
+    let span = programme.span();
+    let sample = ScheduleSample::place(programme, &Inventory::new(config));
+    let all = if sample.skipped == 0 && sample.unplaced.is_empty() {
+        ", every session placed"
+    } else {
+        ""
+    };
+    println!(
+        "programme {shown}: {} sessions in zones{all}",
+        sample.sessions.len()
+    );
+    if let Some((first, last)) = span {
+        let at = |seconds: i64, zone: &jiff::tz::TimeZone| {
+            jiff::Timestamp::from_second(seconds).map_or_else(
+                |_| seconds.to_string(),
+                |t| {
+                    t.to_zoned_datetime(zone.clone())
+                        .strftime("%Y-%m-%d %H:%M %:z")
+                        .to_string()
+                },
+            )
+        };
+        let utc = jiff::tz::TimeZone::UTC;
+        println!(
+            "programme span: {} to {} in {} ({} to {} UTC)",
+            at(first, &time_zone),
+            at(last, &time_zone),
+            time_zone.iana_name().unwrap_or("UTC"),
+            at(first, &utc).trim_end_matches(" +00:00"),
+            at(last, &utc).trim_end_matches(" +00:00"),
+        );
+    }
+    if sample.skipped > 0 {
+        eprintln!(
+            "warning: {shown}: {} event(s) cannot be read (no LOCATION, no start or end, \
+             an end before the start, or an unknown TZID)",
+            sample.skipped
+        );
+    }
+    if !sample.unknown_zones.is_empty() {
+        let zones: Vec<String> = sample
+            .unknown_zones
+            .iter()
+            .map(|z| format!("{z:?}"))
+            .collect();
+        eprintln!(
+            "warning: {shown}: unknown TZID {}: neither defined by a VTIMEZONE this reader \
+             can follow nor an IANA or Windows zone name; export the programme with its \
+             VTIMEZONEs or in UTC",
+            zones.join(", ")
+        );
+    }
+    for (room, n) in &sample.unplaced {
+        eprintln!(
+            "warning: {shown}: {n} session(s) in room {room:?}, which no zone is called \
+             (a [[zone]]'s id or name must equal the LOCATION)"
+        );
     }
 }
 

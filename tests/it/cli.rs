@@ -262,3 +262,105 @@ fn check_config_never_prints_a_raw_escape_sequence() {
     let out = venuemon(&["run", "--config", missing.to_str().expect("utf-8")], &[]);
     assert!(!stderr(&out).contains('\u{1b}'), "{:?}", stderr(&out));
 }
+
+/// The field cases `ics-fold-inside-character` and `ics-windows-time-zone`: check-config reads
+/// each programme as the agent will, places every session and shows when the programme runs.
+#[test]
+fn check_config_places_every_session_of_folded_and_windows_zone_programmes() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schedule");
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (programme, zone, span) in [
+        (
+            "fold-inside-character.ics",
+            "Salle Été",
+            "programme span: 2027-06-03 09:00 -04:00 to 2027-06-03 12:00 -04:00 in \
+             America/Toronto (2027-06-03 13:00 to 2027-06-03 16:00 UTC)",
+        ),
+        (
+            "windows-time-zone.ics",
+            "Salle A",
+            "programme span: 2027-01-15 14:00 -05:00 to 2027-06-03 10:30 -04:00 in \
+             America/Toronto (2027-01-15 19:00 to 2027-06-03 14:30 UTC)",
+        ),
+    ] {
+        let programme = fixtures.join(programme);
+        let programme = programme.to_str().expect("utf-8 path");
+        let config = format!(
+            "[venue]\ntimezone = \"America/Toronto\"\n\n[[zone]]\nid = \"hall\"\n\
+             name = \"{zone}\"\nsubnets = [\"10.10.0.0/22\"]\n\n[schedule]\nfile = \"{programme}\"\n"
+        );
+        let file = write(dir.path(), "venuemon.toml", &config);
+        let out = venuemon(&["check-config", &file], &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!(
+                "programme {programme}: 2 sessions in zones, every session placed\n"
+            )),
+            "{stdout}"
+        );
+        assert!(stdout.contains(span), "{stdout}");
+        assert_eq!(stderr(&out), "", "no warning");
+    }
+}
+
+#[test]
+fn check_config_names_an_unknown_time_zone_and_keeps_the_rest_of_the_programme() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let event = |tzid: &str| {
+        format!(
+            "BEGIN:VEVENT\r\nSUMMARY:Talk\r\nLOCATION:Salle A\r\nDTSTART;TZID={tzid}:20270603T100000\r\n\
+             DTEND;TZID={tzid}:20270603T110000\r\nEND:VEVENT\r\n"
+        )
+    };
+    let programme = write(
+        dir.path(),
+        "programme.ics",
+        &format!(
+            "BEGIN:VCALENDAR\r\n{}{}END:VCALENDAR\r\n",
+            event("Mars Standard Time"),
+            event("W. Europe Standard Time")
+        ),
+    );
+    let config = format!(
+        "[[zone]]\nid = \"hall-a\"\nname = \"Salle A\"\n\n[schedule]\nfile = \"{programme}\"\n"
+    );
+    let file = write(dir.path(), "venuemon.toml", &config);
+    let out = venuemon(&["check-config", &file], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("programme {programme}: 1 sessions in zones\n")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "programme span: 2027-06-03 08:00 +00:00 to 2027-06-03 09:00 +00:00 in UTC \
+             (2027-06-03 08:00 to 2027-06-03 09:00 UTC)"
+        ),
+        "{stdout}"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("1 event(s) cannot be read"), "{err}");
+    assert!(err.contains("unknown TZID \"Mars Standard Time\""), "{err}");
+}
+
+#[test]
+fn check_config_refuses_a_fifo_as_the_programme_without_blocking() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("programme.ics");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
+    let fifo = fifo.to_str().expect("utf-8 path");
+    let config = format!("[schedule]\nfile = \"{fifo}\"\n");
+    let file = write(dir.path(), "venuemon.toml", &config);
+    let out = venuemon(&["check-config", &file], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "warning: [schedule] file {fifo}: is a FIFO (named pipe), not a regular file"
+        )),
+        "{}",
+        stderr(&out)
+    );
+}

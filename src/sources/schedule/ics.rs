@@ -1,9 +1,15 @@
-//! iCalendar (RFC 5545) programmes, as conference tools export them (pretalx, frab, Indico,
-//! any calendar): the `VEVENT`s with a title (`SUMMARY`), a room (`LOCATION`), a start and an
-//! end. Only what the status page and the report need is read; the rest is skipped.
+//! iCalendar (RFC 5545) programmes, as conference tools and calendars export them (pretalx,
+//! frab, Indico, Outlook/Exchange, any calendar): the `VEVENT`s with a title (`SUMMARY`), a
+//! room (`LOCATION`), a start and an end, and the time zones their times are in. Only what the
+//! status page and the report need is read; the rest is skipped.
+
+use std::collections::{BTreeSet, HashMap};
 
 use jiff::civil::DateTime;
-use jiff::tz::TimeZone;
+use jiff::tz::{Offset, TimeZone};
+
+use super::vtimezone::{self, VTimeZone};
+use super::windows_zones;
 
 /// One session of the programme.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,14 +25,42 @@ pub struct Session {
 }
 
 /// A parsed programme: its sessions, and how many events were left out as unusable (no room,
-/// no start or end, an end before the start, a date that does not parse). All-day and
-/// cancelled events are not sessions and are not counted.
+/// no start or end, an end before the start, a date that does not parse, a time zone that
+/// cannot be known). All-day and cancelled events are not sessions and are not counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Programme {
     /// The sessions, in file order.
     pub sessions: Vec<Session>,
     /// Events that could not be read.
     pub skipped: usize,
+    /// `TZID`s that events name but that are neither defined in the file in a way this reader
+    /// can follow nor IANA or Windows zone names: their events are among the skipped.
+    pub unknown_zones: BTreeSet<String>,
+}
+
+impl Programme {
+    /// The first start and the last end of its sessions (Unix seconds), if it has any.
+    pub fn span(&self) -> Option<(i64, i64)> {
+        let first = self.sessions.iter().map(|s| s.starts).min()?;
+        let last = self.sessions.iter().map(|s| s.ends).max()?;
+        Some((first, last))
+    }
+}
+
+/// A DATE-TIME as written: a wall-clock time and what it is relative to.
+struct Stamp {
+    civil: DateTime,
+    zone: StampZone,
+}
+
+/// What a DATE-TIME's wall-clock time is relative to.
+enum StampZone {
+    /// `…Z`.
+    Utc,
+    /// No `Z` and no `TZID`: the venue's time zone.
+    Floating,
+    /// A `TZID` parameter, quotes removed.
+    Named(String),
 }
 
 /// What one `VEVENT` says, as read so far.
@@ -34,8 +68,8 @@ pub struct Programme {
 struct Event {
     title: Option<String>,
     location: Option<String>,
-    starts: Option<Option<i64>>,
-    ends: Option<Option<i64>>,
+    starts: Option<Option<Stamp>>,
+    ends: Option<Option<Stamp>>,
     duration: Option<Option<i64>>,
     all_day: bool,
     cancelled: bool,
@@ -45,16 +79,17 @@ struct Event {
 
 impl Event {
     /// Reads one property of the event.
-    fn property(&mut self, name: &str, params: &[(String, String)], value: &str, local: &TimeZone) {
-        match name {
+    fn property(&mut self, line: &ContentLine<'_>) {
+        let (params, value) = (&line.params[..], line.value);
+        match line.name.as_str() {
             "SUMMARY" => self.title = Some(unescape(value)),
             "LOCATION" => self.location = Some(unescape(value)),
-            "STATUS" => self.cancelled = value.eq_ignore_ascii_case("CANCELLED"),
+            "STATUS" => self.cancelled = value.trim().eq_ignore_ascii_case("CANCELLED"),
             "DTSTART" => {
                 self.all_day |= is_date(params, value);
-                self.starts = Some(time(params, value, local));
+                self.starts = Some(stamp(params, value));
             }
-            "DTEND" => self.ends = Some(time(params, value, local)),
+            "DTEND" => self.ends = Some(stamp(params, value)),
             "DURATION" => self.duration = Some(duration(value)),
             _ => {}
         }
@@ -62,13 +97,14 @@ impl Event {
 
     /// The session, `Ok(None)` for an event that is not one (all-day, cancelled), `Err(())`
     /// for one that cannot be read.
-    fn session(self) -> Result<Option<Session>, ()> {
+    fn session(self, zones: &mut Zones<'_>) -> Result<Option<Session>, ()> {
         if self.all_day || self.cancelled {
             return Ok(None);
         }
         let starts = self.starts.flatten().ok_or(())?;
+        let starts = zones.instant(&starts).ok_or(())?;
         let ends = match (self.ends, self.duration) {
-            (Some(ends), _) => ends.ok_or(())?,
+            (Some(ends), _) => zones.instant(&ends.ok_or(())?).ok_or(())?,
             (None, Some(duration)) => starts + duration.ok_or(())?,
             (None, None) => return Err(()),
         };
@@ -85,89 +121,197 @@ impl Event {
     }
 }
 
-/// Parses an iCalendar file. Times without a zone (floating) are read in `local`, the venue's
-/// time zone; `TZID` parameters name IANA zones. Never fails: what cannot be read is counted.
-pub fn parse(data: &[u8], local: &TimeZone) -> Programme {
-    let text = String::from_utf8_lossy(data);
-    let mut programme = Programme::default();
-    let mut event: Option<Event> = None;
-    for line in unfold(&text) {
-        let Some(ContentLine {
-            name,
-            params,
-            value,
-        }) = content_line(&line)
-        else {
-            continue;
+/// The time zones of one file: those it defines, and those its `TZID`s name, each looked up
+/// once.
+struct Zones<'a> {
+    /// The venue's, for floating times.
+    local: &'a TimeZone,
+    /// `VTIMEZONE`s this reader follows, by `TZID` in lower case.
+    defined: HashMap<String, VTimeZone>,
+    /// Other `TZID`s, as IANA zones (`None`: unknown).
+    named: HashMap<String, Option<TimeZone>>,
+    /// `TZID`s that could not be known.
+    unknown: BTreeSet<String>,
+}
+
+impl Zones<'_> {
+    /// Unix seconds of a DATE-TIME; `None` when its zone cannot be known.
+    fn instant(&mut self, stamp: &Stamp) -> Option<i64> {
+        let tzid = match &stamp.zone {
+            StampZone::Utc => return Some(Offset::UTC.to_timestamp(stamp.civil).ok()?.as_second()),
+            StampZone::Floating => {
+                return Some(self.local.to_timestamp(stamp.civil).ok()?.as_second());
+            }
+            StampZone::Named(tzid) => tzid,
         };
-        match (name.as_str(), event.as_mut()) {
-            ("BEGIN", None) if value.eq_ignore_ascii_case("VEVENT") => {
-                event = Some(Event::default());
+        // The file's own definition first (RFC 5545 §3.2.19), in any case.
+        if let Some(zone) = self.defined.get(&tzid.to_lowercase()) {
+            let utc = zone.to_timestamp(stamp.civil);
+            if utc.is_none() {
+                self.unknown.insert(tzid.clone()); // too much work to follow
             }
-            // A component inside the event (VALARM): its SUMMARY and DURATION are not the event's.
-            ("BEGIN", Some(e)) => e.nested += 1,
-            ("END", Some(e)) if e.nested > 0 => e.nested -= 1,
-            ("END", Some(_)) if value.eq_ignore_ascii_case("VEVENT") => {
-                match event.take().map(Event::session) {
-                    Some(Ok(Some(session))) => programme.sessions.push(session),
-                    Some(Err(())) => programme.skipped += 1,
-                    _ => {}
-                }
+            return utc;
+        }
+        let zone = self
+            .named
+            .entry(tzid.clone())
+            .or_insert_with(|| known_zone(tzid));
+        match zone {
+            Some(zone) => Some(zone.to_timestamp(stamp.civil).ok()?.as_second()),
+            None => {
+                self.unknown.insert(tzid.clone());
+                None
             }
-            (_, Some(e)) if e.nested == 0 => e.property(&name, &params, value, local),
-            _ => {}
         }
     }
-    if event.is_some() {
-        programme.skipped += 1; // the file ends inside an event: cut short
+}
+
+/// The zone a `TZID` names without a definition in the file: a Windows zone name (through
+/// CLDR's table), an IANA name, or an IANA name at the end of a globally unique TZID
+/// (`/mozilla.org/20050126_1/Europe/Paris`, `/freeassociation.sourceforge.net/Europe/Paris`).
+fn known_zone(tzid: &str) -> Option<TimeZone> {
+    let tzid = tzid.trim();
+    if let Some(iana) = windows_zones::iana_name(tzid) {
+        return TimeZone::get(iana).ok();
     }
+    let mut name = tzid.trim_start_matches('/');
+    loop {
+        // Only names made like IANA's reach the zone database.
+        let plausible = !name.is_empty()
+            && name
+                .split('/')
+                .all(|part| !part.is_empty() && part != "." && part != "..")
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_-+".contains(&b));
+        if plausible && let Ok(zone) = TimeZone::get(name) {
+            return Some(zone);
+        }
+        name = name.split_once('/')?.1;
+    }
+}
+
+/// Parses an iCalendar file. Times without a zone (floating) are read in `local`, the venue's
+/// time zone; a `TZID` is read from the file's own `VTIMEZONE` of that name, else as a Windows
+/// or IANA zone name. Never fails: what cannot be read is counted.
+pub fn parse(data: &[u8], local: &TimeZone) -> Programme {
+    let lines = unfold(data);
+    let mut events = Vec::new();
+    let mut defined = HashMap::new();
+    let mut event: Option<Event> = None;
+    let mut timezone: Option<Vec<ContentLine<'_>>> = None;
+    for line in lines.iter().filter_map(|line| content_line(line)) {
+        let ends = |kind: &str| line.name == "END" && line.value.trim().eq_ignore_ascii_case(kind);
+        if let Some(definition) = timezone.as_mut() {
+            if ends("VTIMEZONE") {
+                let definition = vtimezone::parse(definition);
+                if let (Some(tzid), Some(zone)) = (definition.tzid, definition.zone) {
+                    defined.insert(tzid.to_lowercase(), zone);
+                }
+                timezone = None;
+            } else {
+                definition.push(line);
+            }
+            continue;
+        }
+        let begins =
+            |kind: &str| line.name == "BEGIN" && line.value.trim().eq_ignore_ascii_case(kind);
+        match event.as_mut() {
+            None if begins("VEVENT") => event = Some(Event::default()),
+            None if begins("VTIMEZONE") => timezone = Some(Vec::new()),
+            None => {}
+            // A component inside the event (VALARM): its SUMMARY and DURATION are not the event's.
+            Some(e) if line.name == "BEGIN" => e.nested += 1,
+            Some(e) if line.name == "END" && e.nested > 0 => e.nested -= 1,
+            Some(_) if ends("VEVENT") => events.extend(event.take()),
+            Some(e) if e.nested == 0 => e.property(&line),
+            Some(_) => {}
+        }
+    }
+    let cut_short = event.is_some(); // the file ends inside an event
+    // Events are placed in time once the whole file is read: a VTIMEZONE may follow them.
+    let mut zones = Zones {
+        local,
+        defined,
+        named: HashMap::new(),
+        unknown: BTreeSet::new(),
+    };
+    let mut programme = Programme::default();
+    for event in events {
+        match event.session(&mut zones) {
+            Ok(Some(session)) => programme.sessions.push(session),
+            Ok(None) => {}
+            Err(()) => programme.skipped += 1,
+        }
+    }
+    programme.skipped += usize::from(cut_short);
+    programme.unknown_zones = zones.unknown;
     programme
 }
 
-/// The logical lines of the file: a line starting with a space or a tab continues the one
-/// before (RFC 5545 §3.1 folding). CRLF and LF line ends are both accepted.
-fn unfold(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    for raw in text.split('\n') {
-        let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        match (raw.strip_prefix([' ', '\t']), lines.last_mut()) {
-            (Some(rest), Some(last)) => last.push_str(rest),
-            _ => lines.push(raw.to_string()),
+/// The logical lines of the file, unfolded on bytes before they are decoded (RFC 5545 §3.1: a
+/// line break followed by a space or a tab is removed, and a fold may fall inside a UTF-8
+/// character). CRLF and bare LF line ends are both accepted; bytes that are not UTF-8 become
+/// U+FFFD.
+fn unfold(data: &[u8]) -> Vec<String> {
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    for raw in data.split(|&b| b == b'\n') {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        match (raw.split_first(), lines.last_mut()) {
+            (Some((b' ' | b'\t', rest)), Some(last)) => last.extend_from_slice(rest),
+            _ => lines.push(raw.to_vec()),
         }
     }
     lines
+        .into_iter()
+        .map(|line| match String::from_utf8(line) {
+            Ok(line) => line,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
+        .collect()
 }
 
 /// A content line, `NAME;PARAM=VALUE;...:value`.
-struct ContentLine<'a> {
+pub(super) struct ContentLine<'a> {
     /// Upper-cased.
-    name: String,
+    pub(super) name: String,
     /// Names upper-cased, quotes removed from values.
-    params: Vec<(String, String)>,
-    value: &'a str,
+    pub(super) params: Vec<(String, String)>,
+    pub(super) value: &'a str,
 }
 
 /// Splits a content line; `None` for a line without a `:`.
-fn content_line(line: &str) -> Option<ContentLine<'_>> {
-    // The value starts at the first `:` outside a quoted parameter value.
+pub(super) fn content_line(line: &str) -> Option<ContentLine<'_>> {
+    // The value starts at the first `:` outside a quoted parameter value; parameters are
+    // separated by `;` outside quotes.
     let mut quoted = false;
-    let colon = line.char_indices().find_map(|(i, c)| match c {
-        '"' => {
-            quoted = !quoted;
-            None
+    let mut separators = Vec::new();
+    let mut colon = None;
+    for (i, c) in line.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ';' if !quoted => separators.push(i),
+            ':' if !quoted => {
+                colon = Some(i);
+                break;
+            }
+            _ => {}
         }
-        ':' if !quoted => Some(i),
-        _ => None,
-    })?;
+    }
+    let colon = colon?;
     let (head, value) = (line.get(..colon)?, line.get(colon + 1..)?);
-    let mut parts = head.split(';');
-    let name = parts.next()?.trim().to_ascii_uppercase();
-    let params = parts
-        .filter_map(|p| p.split_once('='))
+    let mut bounds = std::iter::once(0)
+        .chain(separators.iter().map(|&i| i + 1))
+        .zip(separators.iter().copied().chain(std::iter::once(colon)));
+    let (start, end) = bounds.next()?;
+    let name = head.get(start..end)?.trim().to_ascii_uppercase();
+    let params = bounds
+        .filter_map(|(start, end)| head.get(start..end)?.split_once('='))
         .map(|(k, v)| {
             (
                 k.trim().to_ascii_uppercase(),
-                v.trim_matches('"').to_string(),
+                v.trim().trim_matches('"').to_string(),
             )
         })
         .collect();
@@ -204,9 +348,10 @@ fn is_date(params: &[(String, String)], value: &str) -> bool {
         || value.trim().len() == 8
 }
 
-/// A DATE-TIME value (`19970714T133000`, with `Z` for UTC, or a `TZID` parameter, else in
-/// `local`) as Unix seconds; `None` when it does not parse or names an unknown zone.
-fn time(params: &[(String, String)], value: &str, local: &TimeZone) -> Option<i64> {
+/// A DATE-TIME value (`19970714T133000`, `Z` at the end for UTC) as a wall-clock time, and
+/// whether it is UTC; `None` when it does not parse. A leap second (60) is read as the last
+/// second of its minute.
+pub(super) fn date_time(value: &str) -> Option<(DateTime, bool)> {
     let value = value.trim();
     let (digits, utc) = match value.strip_suffix(['Z', 'z']) {
         Some(digits) => (digits, true),
@@ -226,18 +371,20 @@ fn time(params: &[(String, String)], value: &str, local: &TimeZone) -> Option<i6
         [date.get(4..6)?, date.get(6..8)?].map(|s| number(s).and_then(|n| i8::try_from(n).ok()));
     let [hour, minute, second] = [clock.get(0..2)?, clock.get(2..4)?, clock.get(4..6)?]
         .map(|s| number(s).and_then(|n| i8::try_from(n).ok()));
-    // A leap second (60) is read as the last second of its minute.
     let civil = DateTime::new(year, month?, day?, hour?, minute?, second?.min(59), 0).ok()?;
-    let zone = if utc {
-        TimeZone::UTC
-    } else {
-        match params.iter().find(|(k, _)| k == "TZID") {
-            // Outlook writes `TZID=/Europe/Paris` style prefixes; IANA names are what we read.
-            Some((_, tzid)) => TimeZone::get(tzid.trim_start_matches('/')).ok()?,
-            None => local.clone(),
-        }
+    Some((civil, utc))
+}
+
+/// A `DTSTART`/`DTEND` value with its `TZID` parameter; `None` when the value does not parse.
+fn stamp(params: &[(String, String)], value: &str) -> Option<Stamp> {
+    let (civil, utc) = date_time(value)?;
+    let tzid = params.iter().find(|(k, _)| k == "TZID").map(|(_, v)| v);
+    let zone = match (utc, tzid) {
+        (true, _) => StampZone::Utc,
+        (false, Some(tzid)) => StampZone::Named(tzid.clone()),
+        (false, None) => StampZone::Floating,
     };
-    Some(zone.to_timestamp(civil).ok()?.as_second())
+    Some(Stamp { civil, zone })
 }
 
 /// A DURATION value (`PT1H30M`, `P1DT2H`, `PT45M`, `P1W`) in seconds; `None` when it does not
@@ -366,6 +513,258 @@ END:VCALENDAR\r
         // No room, an end before the start, an unknown time zone; the all-day and the
         // cancelled events are not sessions.
         assert_eq!(programme.skipped, 3);
+        assert_eq!(
+            programme.unknown_zones,
+            BTreeSet::from(["Mars/Olympus".to_string()])
+        );
+    }
+
+    fn at(s: &str) -> i64 {
+        s.parse::<jiff::Timestamp>().expect("timestamp").as_second()
+    }
+
+    /// (title, room, start, end) of each session, times in RFC 3339 UTC.
+    fn sessions(programme: &Programme) -> Vec<(String, String, String, String)> {
+        let utc = |t: i64| {
+            jiff::Timestamp::from_second(t)
+                .expect("in range")
+                .to_string()
+        };
+        programme
+            .sessions
+            .iter()
+            .map(|s| {
+                (
+                    s.title.clone(),
+                    s.location.clone(),
+                    utc(s.starts),
+                    utc(s.ends),
+                )
+            })
+            .collect()
+    }
+
+    fn session(
+        title: &str,
+        room: &str,
+        starts: &str,
+        ends: &str,
+    ) -> (String, String, String, String) {
+        (title.into(), room.into(), starts.into(), ends.into())
+    }
+
+    #[test]
+    fn a_fold_inside_a_utf8_character_is_undone_before_decoding() {
+        let data = include_bytes!("../../../tests/fixtures/schedule/fold-inside-character.ics");
+        let programme = parse(data, &paris());
+        assert_eq!(
+            sessions(&programme),
+            [
+                session(
+                    "Atelier café",
+                    "Salle Été",
+                    "2027-06-03T13:00:00Z",
+                    "2027-06-03T14:30:00Z"
+                ),
+                session(
+                    "Clôture",
+                    "Salle Été",
+                    "2027-06-03T15:00:00Z",
+                    "2027-06-03T16:00:00Z"
+                ),
+            ]
+        );
+        assert_eq!(programme.skipped, 0);
+    }
+
+    #[test]
+    fn a_windows_time_zone_defined_in_the_file_is_followed() {
+        let data = include_bytes!("../../../tests/fixtures/schedule/windows-time-zone.ics");
+        let programme = parse(data, &paris());
+        assert_eq!(
+            sessions(&programme),
+            [
+                session(
+                    "Table ronde",
+                    "Salle A",
+                    "2027-06-03T13:00:00Z",
+                    "2027-06-03T14:30:00Z"
+                ),
+                session(
+                    "Atelier d'hiver",
+                    "Salle A",
+                    "2027-01-15T19:00:00Z",
+                    "2027-01-15T20:00:00Z"
+                ),
+            ]
+        );
+        assert_eq!(programme.skipped, 0);
+        assert!(programme.unknown_zones.is_empty());
+    }
+
+    /// A programme of one event per `(TZID parameter, start, end)`, in room "R".
+    fn events(zones: &str, events: &[(&str, &str, &str)]) -> String {
+        let mut text = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n");
+        for (tzid, starts, ends) in events {
+            text.push_str(&format!(
+                "BEGIN:VEVENT\r\nSUMMARY:T\r\nLOCATION:R\r\nDTSTART;TZID={tzid}:{starts}\r\n\
+                 DTEND;TZID={tzid}:{ends}\r\nEND:VEVENT\r\n"
+            ));
+        }
+        text.push_str(zones);
+        text.push_str("END:VCALENDAR\r\n");
+        text
+    }
+
+    fn times(programme: &Programme) -> Vec<(i64, i64)> {
+        programme
+            .sessions
+            .iter()
+            .map(|s| (s.starts, s.ends))
+            .collect()
+    }
+
+    #[test]
+    fn windows_names_without_a_definition_are_mapped_through_cldr() {
+        let text = events(
+            "",
+            &[
+                (
+                    "Romance Standard Time",
+                    "20270603T100000",
+                    "20270603T110000",
+                ),
+                (
+                    "\"Eastern Standard Time\"",
+                    "20270115T140000",
+                    "20270115T150000",
+                ),
+                ("tokyo standard time", "20270603T100000", "20270603T110000"),
+            ],
+        );
+        let programme = parse(text.as_bytes(), &TimeZone::UTC);
+        assert_eq!(
+            times(&programme),
+            [
+                (at("2027-06-03T08:00:00Z"), at("2027-06-03T09:00:00Z")),
+                (at("2027-01-15T19:00:00Z"), at("2027-01-15T20:00:00Z")),
+                (at("2027-06-03T01:00:00Z"), at("2027-06-03T02:00:00Z")),
+            ]
+        );
+        assert_eq!(programme.skipped, 0);
+    }
+
+    #[test]
+    fn iana_and_globally_unique_tzids() {
+        let text = events(
+            "",
+            &[
+                ("America/Toronto", "20270603T090000", "20270603T103000"),
+                (
+                    "\"/mozilla.org/20070129_1/Europe/Paris\"",
+                    "20270115T140000",
+                    "20270115T150000",
+                ),
+                ("/Europe/Paris", "20270603T100000", "20270603T110000"),
+                (
+                    "/softwarestudio.org/Olson_20011030_5/America/New_York",
+                    "20270115T140000",
+                    "20270115T150000",
+                ),
+            ],
+        );
+        let programme = parse(text.as_bytes(), &TimeZone::UTC);
+        assert_eq!(
+            times(&programme),
+            [
+                (at("2027-06-03T13:00:00Z"), at("2027-06-03T14:30:00Z")),
+                (at("2027-01-15T13:00:00Z"), at("2027-01-15T14:00:00Z")),
+                (at("2027-06-03T08:00:00Z"), at("2027-06-03T09:00:00Z")),
+                (at("2027-01-15T19:00:00Z"), at("2027-01-15T20:00:00Z")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_custom_tzid_defined_after_its_events_with_southern_rules() {
+        // Last Sunday of October to first Sunday of April, +11:00 in between; the definition
+        // comes after the events, and a definition wins over the IANA zone of the same name.
+        let zones = "BEGIN:VTIMEZONE\r\nTZID:Hall time\r\n\
+             BEGIN:DAYLIGHT\r\nDTSTART:20081026T020000\r\nTZOFFSETFROM:+1000\r\nTZOFFSETTO:+1100\r\n\
+             RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:DAYLIGHT\r\n\
+             BEGIN:STANDARD\r\nDTSTART:20090405T030000\r\nTZOFFSETFROM:+1100\r\nTZOFFSETTO:+1000\r\n\
+             RRULE:FREQ=YEARLY;BYMONTH=4;BYDAY=1SU\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n\
+             BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n\
+             TZOFFSETFROM:+0300\r\nTZOFFSETTO:+0300\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
+        let text = events(
+            zones,
+            &[
+                ("Hall time", "20270115T100000", "20270115T110000"),
+                ("\"Hall time\"", "20270603T100000", "20270603T110000"),
+                ("Europe/Paris", "20270603T100000", "20270603T110000"),
+            ],
+        );
+        let programme = parse(text.as_bytes(), &TimeZone::UTC);
+        assert_eq!(
+            times(&programme),
+            [
+                (at("2027-01-14T23:00:00Z"), at("2027-01-15T00:00:00Z")),
+                (at("2027-06-03T00:00:00Z"), at("2027-06-03T01:00:00Z")),
+                (at("2027-06-03T07:00:00Z"), at("2027-06-03T08:00:00Z")),
+            ]
+        );
+    }
+
+    #[test]
+    fn folds_with_a_tab_inside_a_four_byte_character_in_an_lf_only_file() {
+        // 🎤 is F0 9F 8E A4: folded after its second byte, with LF line ends and a tab.
+        let mut data = b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:Karaok\xC3\xA9 \xF0\x9F".to_vec();
+        data.extend_from_slice(b"\n\t\x8E\xA4 night\nLOCATION:Salle\n  \xC3\x89t\xC3\n \xA9\n");
+        data.extend_from_slice(
+            b"DTSTART:20270603T130000Z\nDTEND:20270603T143000Z\nEND:VEVENT\nEND:VCALENDAR\n",
+        );
+        let programme = parse(&data, &TimeZone::UTC);
+        assert_eq!(
+            sessions(&programme),
+            [session(
+                "Karaoké 🎤 night",
+                "Salle Été",
+                "2027-06-03T13:00:00Z",
+                "2027-06-03T14:30:00Z"
+            )]
+        );
+    }
+
+    #[test]
+    fn an_unknown_tzid_costs_only_its_events() {
+        let text = events(
+            "",
+            &[
+                ("Mars Standard Time", "20270603T100000", "20270603T110000"),
+                ("Europe/Paris", "20270603T100000", "20270603T110000"),
+                ("../../etc/passwd", "20270603T100000", "20270603T110000"),
+            ],
+        );
+        let programme = parse(text.as_bytes(), &TimeZone::UTC);
+        assert_eq!(programme.sessions.len(), 1);
+        assert_eq!(programme.skipped, 2);
+        assert_eq!(
+            programme.unknown_zones,
+            BTreeSet::from([
+                "../../etc/passwd".to_string(),
+                "Mars Standard Time".to_string()
+            ])
+        );
+    }
+
+    #[test]
+    fn span_is_first_start_to_last_end() {
+        let programme = parse(PROGRAMME.as_bytes(), &paris());
+        assert_eq!(
+            programme.span(),
+            Some((at("2026-11-29T09:00:00Z"), at("2026-11-29T13:30:00Z")))
+        );
+        assert_eq!(Programme::default().span(), None);
     }
 
     #[test]
@@ -388,8 +787,8 @@ END:VCALENDAR\r
     }
 
     #[test]
-    fn quoted_parameters_may_hold_colons() {
-        let line = "DTSTART;X-NOTE=\"a:b\";TZID=\"Europe/Paris\":20261129T100000";
+    fn quoted_parameters_may_hold_colons_and_semicolons() {
+        let line = "DTSTART;X-NOTE=\"a:b;c\";TZID=\"Europe/Paris\":20261129T100000";
         let line = content_line(line).expect("line");
         assert_eq!(
             (line.name.as_str(), line.value),
@@ -402,6 +801,44 @@ END:VCALENDAR\r
     }
 
     proptest! {
+        #[test]
+        fn folding_anywhere_changes_nothing(
+            titles in proptest::collection::vec("[^\\\\;,\\x00-\\x1f]{0,40}", 1..6),
+            width in 1usize..80,
+            tab in any::<bool>(),
+            lf_only in any::<bool>(),
+        ) {
+            let end = if lf_only { "\n" } else { "\r\n" };
+            let lines: Vec<String> = titles
+                .iter()
+                .flat_map(|title| {
+                    [
+                        "BEGIN:VEVENT".to_string(),
+                        format!("SUMMARY:{title}"),
+                        "LOCATION:Salle Été".to_string(),
+                        "DTSTART;TZID=Eastern Standard Time:20270603T090000".to_string(),
+                        "DURATION:PT1H".to_string(),
+                        "END:VEVENT".to_string(),
+                    ]
+                })
+                .collect();
+            let plain = lines.iter().map(|l| format!("{l}{end}")).collect::<String>();
+            // Fold every line every `width` bytes, wherever that falls.
+            let mut folded = Vec::new();
+            for line in &lines {
+                for (i, chunk) in line.as_bytes().chunks(width).enumerate() {
+                    if i > 0 {
+                        folded.push(if tab { b'\t' } else { b' ' });
+                    }
+                    folded.extend_from_slice(chunk);
+                    folded.extend_from_slice(end.as_bytes());
+                }
+            }
+            let expected = parse(plain.as_bytes(), &TimeZone::UTC);
+            prop_assert_eq!(expected.sessions.len(), titles.len());
+            prop_assert_eq!(parse(&folded, &TimeZone::UTC), expected);
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
             let _ = parse(&data, &TimeZone::UTC);

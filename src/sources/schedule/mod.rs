@@ -4,8 +4,10 @@
 //! sessions drove the peaks.
 
 pub mod ics;
+mod vtimezone;
+mod windows_zones;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -32,6 +34,8 @@ pub struct ScheduleSample {
     pub unplaced: BTreeMap<String, usize>,
     /// Events that could not be read.
     pub skipped: usize,
+    /// `TZID`s that could not be known (see [`ics::Programme::unknown_zones`]).
+    pub unknown_zones: BTreeSet<String>,
 }
 
 impl ScheduleSample {
@@ -39,6 +43,7 @@ impl ScheduleSample {
     pub fn place(programme: ics::Programme, inventory: &Inventory) -> ScheduleSample {
         let mut sample = ScheduleSample {
             skipped: programme.skipped,
+            unknown_zones: programme.unknown_zones,
             ..ScheduleSample::default()
         };
         for session in programme.sessions {
@@ -83,23 +88,48 @@ impl Source for ScheduleSource {
     }
 
     async fn sample(&mut self) -> Result<Payload, SourceError> {
-        let error = |e: &std::io::Error| {
-            let mut error = SourceError::io(&self.path, e);
+        let path = self.path.clone();
+        let timezone = self.timezone.clone();
+        let inventory = Arc::clone(&self.inventory);
+        let cached = self.cached.clone();
+        // A programme of thousands of events takes a while to parse, and the file is only
+        // opened if it is a regular one (a FIFO would block): all off the async thread.
+        let read = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+            let stamp = FileStamp::of(&std::fs::metadata(&path)?);
+            if let Some((cached, sample)) = cached
+                && cached == stamp
+            {
+                return Ok((stamp, sample, false));
+            }
+            let bytes = crate::files::read_regular(&path)?;
+            let programme = ics::parse(&bytes, &timezone);
+            Ok((
+                stamp,
+                Arc::new(ScheduleSample::place(programme, &inventory)),
+                true,
+            ))
+        })
+        .await
+        .map_err(|e| SourceError::new("io", format!("programme reader stopped: {e}")))?;
+        let (stamp, sample, changed) = read.map_err(|e| {
+            let mut error = SourceError::io(&self.path, &e);
             error.message.push_str(
                 ": [schedule] file should be the programme as an iCalendar (.ics) file; \
                  the sessions last read stay shown",
             );
             error
-        };
-        let stamp = FileStamp::of(&std::fs::metadata(&self.path).map_err(|e| error(&e))?);
-        if let Some((cached, sample)) = &self.cached
-            && *cached == stamp
-        {
-            return Ok(Payload::Schedule(Arc::clone(sample)));
+        })?;
+        if changed {
+            self.log(&sample);
+            self.cached = Some((stamp, Arc::clone(&sample)));
         }
-        let bytes = tokio::fs::read(&self.path).await.map_err(|e| error(&e))?;
-        let programme = ics::parse(&bytes, &self.timezone);
-        let sample = Arc::new(ScheduleSample::place(programme, &self.inventory));
+        Ok(Payload::Schedule(sample))
+    }
+}
+
+impl ScheduleSource {
+    /// Says what a newly read programme holds, and what in it could not be used.
+    fn log(&self, sample: &ScheduleSample) {
         tracing::info!(file = %self.path.display(), sessions = sample.sessions.len(),
             skipped = sample.skipped, "programme read");
         if !sample.unplaced.is_empty() {
@@ -112,8 +142,17 @@ impl Source for ScheduleSource {
                 "sessions in rooms that no zone is called: give a [[zone]] that id or name \
                  to show them");
         }
-        self.cached = Some((stamp, Arc::clone(&sample)));
-        Ok(Payload::Schedule(sample))
+        if !sample.unknown_zones.is_empty() {
+            let zones: Vec<String> = sample
+                .unknown_zones
+                .iter()
+                .map(|z| format!("{z:?}"))
+                .collect();
+            tracing::warn!(file = %self.path.display(), zones = %zones.join(", "),
+                "events in time zones neither defined in the file in a way venuemon can follow \
+                 nor known as IANA or Windows zone names were skipped: export the programme \
+                 with its VTIMEZONEs or in UTC");
+        }
     }
 }
 
@@ -141,11 +180,36 @@ mod tests {
                 .map(session)
                 .to_vec(),
             skipped: 2,
+            ..ics::Programme::default()
         };
         let sample = ScheduleSample::place(programme, &inventory);
         let zones: Vec<ZoneIdx> = sample.sessions.iter().map(|s| s.zone).collect();
         assert_eq!(zones, [0, 1, 0]);
         assert_eq!(sample.unplaced, BTreeMap::from([("Foyer".to_string(), 2)]));
         assert_eq!(sample.skipped, 2);
+    }
+
+    #[tokio::test]
+    async fn a_fifo_as_the_programme_is_refused_without_blocking_then_the_file_is_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("programme.ics");
+        let made = std::process::Command::new("mkfifo").arg(&path).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
+        let (config, _) =
+            crate::config::parse("t.toml", "[[zone]]\nid = \"hall-a\"\n", "host").expect("config");
+        let inventory = Arc::new(Inventory::new(&config));
+        let mut source = ScheduleSource::new(path.clone(), TimeZone::UTC, inventory);
+        let error = source.sample().await.expect_err("a FIFO is no programme");
+        assert_eq!(error.kind, "not_regular");
+        std::fs::remove_file(&path).expect("remove");
+        std::fs::write(
+            &path,
+            "BEGIN:VEVENT\nLOCATION:hall-a\nDTSTART:20270603T130000Z\nDURATION:PT1H\nEND:VEVENT\n",
+        )
+        .expect("write");
+        let Ok(Payload::Schedule(sample)) = source.sample().await else {
+            panic!("the programme is read");
+        };
+        assert_eq!(sample.sessions.len(), 1);
     }
 }
