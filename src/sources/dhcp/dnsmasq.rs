@@ -75,15 +75,16 @@ fn lease(expiry: &[u8], hw: &[u8], ip: &[u8], client_id: &[u8], v6: bool) -> Opt
     if ip.is_ipv6() != v6 {
         return None;
     }
-    let client_id = std::str::from_utf8(client_id).ok().and_then(hex_bytes);
+    // Decoded only when needed; one that is not hex costs the identity, not the lease.
+    let client_id = || std::str::from_utf8(client_id).ok().and_then(hex_bytes);
     let identity = if v6 {
         // `hw` is the IAID, opaque; the client is its DUID.
-        client_id.and_then(|duid| identity_of_duid(&duid))
+        client_id().and_then(|duid| identity_of_duid(&duid))
     } else {
         match crate::privacy::parse_mac_bytes(hw) {
             Some(mac) => Some(Identity::Mac(mac)),
             // Non-Ethernet hardware (`TYPE-aa:bb:...`) or none: fall back to the client-id.
-            None => client_id.filter(|b| !b.is_empty()).map(Identity::Opaque),
+            None => client_id().filter(|b| !b.is_empty()).map(Identity::Opaque),
         }
     };
     Some(Lease {
