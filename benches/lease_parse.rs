@@ -98,13 +98,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let bytes = std::fs::read(&path).expect("read");
                 let parsed = parse(kind, black_box(&bytes));
-                black_box(
-                    parsed
-                        .leases
-                        .iter()
-                        .filter(|l| l.is_active(1_795_922_400))
-                        .count(),
-                )
+                black_box(parsed.active(1_795_922_400, None).count())
             })
         });
     }

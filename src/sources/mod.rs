@@ -118,6 +118,11 @@ impl FileStamp {
             modified: meta.modified().ok(),
         }
     }
+
+    /// The file's modification time, when the file system keeps one.
+    pub fn modified(&self) -> Option<SystemTime> {
+        self.modified
+    }
 }
 
 /// One sample's result, as the hub receives it.

@@ -685,3 +685,84 @@ fn lab_root_dnsmasq_lease_file_swapped_for_fifo_directory_garbage_then_back() {
         "lease file swap lab: seen after {phases:?}; slowest /healthz {slowest} s, SIGTERM to exit {stopped:?}"
     );
 }
+
+/// The field case `dnsmasq-temporary-address` with the real programs: dnsmasq writes a DHCPv6
+/// temporary address (IA_TA, `dhclient -6 -T`) with its IAID prefixed by `T`, beside an
+/// ordinary IA_NA lease; the parser counts both.
+#[test]
+fn lab_root_dnsmasq_dhcpv6_temporary_address_counts() {
+    require_dhcp_tools();
+    let hall = Hall::build("dnsmasq6", &[&mac(1), &mac(2)], false);
+    hall.hall
+        .ip(&["addr", "add", "fd77::1/64", "dev", "hall0", "nodad"]);
+    // dhclient -6 needs its link-local address, which is tentative until DAD ends (~1 s).
+    for client in &hall.clients {
+        common::wait_for(
+            "the client's link-local address",
+            Duration::from_secs(10),
+            || {
+                let out = client.exec(&["ip", "-6", "addr", "show", "dev", "eth0", "tentative"]);
+                out.stdout.is_empty().then_some(())
+            },
+        );
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = script(dir.path());
+    let leases = dir.path().join("dnsmasq.leases");
+    let lease_file = format!("--dhcp-leasefile={}", leases.display());
+    let mut processes = Processes(vec![spawn(&[
+        "netns",
+        "exec",
+        &hall.hall.0,
+        "dnsmasq",
+        "--no-daemon",
+        "--port=0",
+        "--conf-file=/dev/null",
+        "--interface=hall0",
+        "--bind-interfaces",
+        "--dhcp-range=fd77::10,fd77::ff,64,10m",
+        &lease_file,
+    ])]);
+    for (n, ia) in [(0, "-T"), (1, "-N")] {
+        let files = dhclient_files(dir.path(), n + 1);
+        std::fs::write(&files[1], "").expect("write conf");
+        let mut args = vec![
+            "netns",
+            "exec",
+            &hall.clients[n].0,
+            "dhclient",
+            "-6",
+            ia,
+            "-d",
+            "-sf",
+            &script,
+        ];
+        args.extend(files.iter().map(String::as_str));
+        args.push("eth0");
+        processes.0.push(spawn(&args));
+    }
+    let (text, parsed) = common::wait_for(
+        "both DHCPv6 leases in dnsmasq's lease file",
+        Duration::from_secs(30),
+        || {
+            let bytes = std::fs::read(&leases).ok()?;
+            let parsed = venuemon::sources::dhcp::dnsmasq::parse(&bytes);
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            (text.lines().filter(|l| l.contains("fd77:")).count() == 2).then_some((text, parsed))
+        },
+    );
+    assert!(
+        text.lines().any(|l| l
+            .split(' ')
+            .nth(1)
+            .is_some_and(|iaid| iaid.starts_with('T'))),
+        "dnsmasq wrote an IA_TA lease: {text}"
+    );
+    assert_eq!(parsed.skipped, 0, "{text}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    assert_eq!(parsed.active(now, None).count(), 2, "{text}");
+    drop(processes);
+}

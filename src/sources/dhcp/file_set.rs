@@ -87,6 +87,15 @@ impl LeaseFiles {
         result
     }
 
+    /// The modification time (Unix seconds) of the live file of the set as last read: where
+    /// lease lengths count from (dnsmasq without a clock).
+    pub fn modified(&self) -> Option<u64> {
+        let (stamps, _) = self.merged.as_ref()?;
+        let modified = stamps.last()?.modified()?;
+        let since = modified.duration_since(std::time::SystemTime::UNIX_EPOCH);
+        since.ok().map(|d| d.as_secs())
+    }
+
     fn read_set(&mut self) -> Result<Arc<Parsed>, SourceError> {
         for _ in 0..ATTEMPTS {
             let before = self.survey()?;

@@ -265,11 +265,10 @@ impl<'a> Block<'a> {
             }
             [Word(b"ends"), ..] => self.malformed = true,
             [Word(b"binding"), Word(b"state"), Word(state)] => self.state = Some(state),
+            // An address that does not parse costs the identity (the uid stands in), never
+            // the lease.
             [Word(b"hardware"), Word(b"ethernet"), Word(mac)] => {
-                match crate::privacy::parse_mac_bytes(mac) {
-                    Some(mac) => self.mac = Some(mac),
-                    None => self.malformed = true,
-                }
+                self.mac = crate::privacy::parse_mac_bytes(mac);
             }
             [Word(b"uid"), Str(raw)] => self.uid = Some(unescape(raw)),
             _ => {} // starts, cltt, next binding state, set, client-hostname, ...
@@ -524,6 +523,64 @@ mod tests {
     }
 
     #[test]
+    fn regression_odd_bytes_in_unused_fields_never_cost_a_lease() {
+        let mut data = Vec::new();
+        // v4: a raw Latin-1 hostname (dhcpd escapes it, other writers may not), an escaped
+        // one, vendor classes and agent options with every special byte, a uid of raw bytes.
+        data.extend_from_slice(b"lease 10.0.0.1 {\n  binding state active;\n  hardware ethernet 02:00:5e:10:00:01;\n  client-hostname \"caf\xe9\";\n}\n");
+        data.extend_from_slice(b"lease 10.0.0.2 {\n  binding state active;\n  hardware ethernet 02:00:5e:10:00:02;\n  client-hostname \"caf\\351 \\\"x\\\" \\\\\";\n}\n");
+        data.extend_from_slice(b"lease 10.0.0.3 {\n  binding state active;\n  hardware ethernet 02:00:5e:10:00:03;\n  set vendor-class-identifier = \"MSFT 5.0;{}#\\\"\xff\";\n  option agent.circuit-id \"\\001\\000;\";\n}\n");
+        data.extend_from_slice(b"lease 10.0.0.4 {\n  binding state active;\n  uid \"\\001\xe9\\\"#{}\";\n  client-hostname \"\xff\xfe\";\n}\n");
+        data.extend_from_slice(b"lease 10.0.0.5 {\n  binding state active;\n  hardware ethernet 02:00:5e:10:00;\n  uid \"\\001ab\";\n}\n");
+        // v6: IA_NA, IA_TA and IA_PD, their IAID + DUID octal-escaped, with odd bytes.
+        data.extend_from_slice(b"ia-na \"\\001\\000\\000\\000\\000\\003\\000\\001\\002\\000^\\020\\000\\006\" {\n  cltt 0 2026/11/29 03:00:00;\n  iaaddr 2001:db8::6 {\n    binding state active;\n    preferred-life 375;\n    max-life 600;\n    ends 1 2030/01/01 00:00:00;\n    set vendor-class-identifier = \"\xe9;}\";\n  }\n}\n");
+        data.extend_from_slice(b"ia-ta \"\\\"\\\\\\000\\000\\000\\003\\000\\001\\002\\000^\\020\\000\\007\" {\n  iaaddr 2001:db8::7 {\n    binding state active;\n    ends 1 2030/01/01 00:00:00;\n  }\n}\n");
+        data.extend_from_slice(b"ia-pd \"\xe9\xe9\xe9\xe9\\000\\002\\000\\000\xff\" {\n  iaprefix 2001:db8:8::/56 {\n    binding state active;\n    ends 1 2030/01/01 00:00:00;\n  }\n}\n");
+        let parsed = parse(&data);
+        assert_eq!(parsed.skipped, 0, "no record skipped");
+        let identity = |ip: &str| {
+            let ip: IpAddr = ip.parse().expect("ip");
+            let lease = parsed.leases.iter().find(|l| l.ip == ip);
+            assert!(lease.is_some_and(|l| l.bound), "{ip} missing or not bound");
+            lease.and_then(|l| l.identity.clone())
+        };
+        assert_eq!(
+            identity("10.0.0.1"),
+            Some(Identity::Mac([2, 0, 0x5e, 0x10, 0, 1]))
+        );
+        assert_eq!(
+            identity("10.0.0.2"),
+            Some(Identity::Mac([2, 0, 0x5e, 0x10, 0, 2]))
+        );
+        assert_eq!(
+            identity("10.0.0.3"),
+            Some(Identity::Mac([2, 0, 0x5e, 0x10, 0, 3]))
+        );
+        assert_eq!(
+            identity("10.0.0.4"),
+            Some(Identity::Opaque(vec![1, 0xe9, b'"', b'#', b'{', b'}']))
+        );
+        assert_eq!(
+            identity("10.0.0.5"),
+            Some(Identity::Opaque(vec![1, b'a', b'b'])),
+            "a hardware address that does not parse: the uid"
+        );
+        assert_eq!(
+            identity("2001:db8::6"),
+            Some(Identity::Mac([2, 0, 0x5e, 0x10, 0, 6]))
+        );
+        assert_eq!(
+            identity("2001:db8::7"),
+            Some(Identity::Mac([2, 0, 0x5e, 0x10, 0, 7]))
+        );
+        assert_eq!(
+            identity("2001:db8:8::"),
+            Some(Identity::Opaque(vec![0, 2, 0, 0, 0xff]))
+        );
+        assert_eq!(parsed.leases.len(), 8);
+    }
+
+    #[test]
     fn regression_vertical_tab_does_not_stall_the_tokenizer() {
         // Found by the property test: a byte ending words but handled by no arm looped forever.
         let parsed = parse(b"lease 10.0.0.7 {\x0b binding state active; }\nlease 10.0.0.8 { binding state active; }\n");
@@ -695,6 +752,22 @@ mod tests {
         assert_eq!(state("10.88.0.19"), None);
     }
 
+    /// A string's contents as dhcpd quotes them (`"` and `\` escaped, control bytes in
+    /// octal), other bytes raw, UTF-8 or not.
+    fn quoted() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(any::<u8>(), 0..24).prop_map(|bytes| {
+            let mut out = Vec::new();
+            for b in bytes {
+                match b {
+                    b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
+                    0..0x20 | 0x7f => out.extend_from_slice(format!("\\{b:03o}").as_bytes()),
+                    _ => out.push(b),
+                }
+            }
+            out
+        })
+    }
+
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
@@ -702,24 +775,29 @@ mod tests {
         }
 
         /// Blocks as dhcpd writes them take the fast path; blocks with a comment or a nested
-        /// block take the tokenizer: both read the same leases.
+        /// block take the tokenizer: both read the same leases, whatever bytes the hostname
+        /// and the vendor class hold.
         #[test]
-        fn generated_files_parse_back(leases in proptest::collection::vec((any::<u32>(), any::<[u8; 6]>(), 0u64..4_000_000_000, any::<bool>(), 0u8..3), 0..30)) {
-            let mut text = String::from("# generated\nauthoring-byte-order little-endian;\n");
+        fn generated_files_parse_back(leases in proptest::collection::vec((any::<u32>(), any::<[u8; 6]>(), 0u64..4_000_000_000, any::<bool>(), 0u8..3, quoted(), quoted()), 0..30)) {
+            let mut data = b"# generated\nauthoring-byte-order little-endian;\n".to_vec();
             let mut expected: HashMap<IpAddr, ([u8; 6], u64, bool)> = HashMap::new();
-            for (ip, mac, ends, active, layout) in &leases {
+            for (ip, mac, ends, active, layout, hostname, vendor) in &leases {
                 let ip = std::net::Ipv4Addr::from(*ip);
                 let mac_text = mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
                 let state = if *active { "active" } else { "free" };
-                let (extra, hostname) = match layout {
+                let (extra, fixed) = match layout {
                     0 => ("", "h;x"),
                     1 => (" # a comment; ends never;", "h"),
                     _ => ("\n  on expiry { set x = \"}\"; }", "h;{}#"),
                 };
-                text.push_str(&format!("lease {ip} {{\n  ends epoch {ends};{extra}\n  binding state {state};\n  next binding state free;\n  hardware ethernet {mac_text};\n  client-hostname \"{hostname}\";\n}}\n"));
+                data.extend_from_slice(format!("lease {ip} {{\n  ends epoch {ends};{extra}\n  binding state {state};\n  next binding state free;\n  hardware ethernet {mac_text};\n  uid \"{fixed}\";\n  client-hostname \"").as_bytes());
+                data.extend_from_slice(hostname);
+                data.extend_from_slice(b"\";\n  set vendor-class-identifier = \"");
+                data.extend_from_slice(vendor);
+                data.extend_from_slice(b"\";\n}\n");
                 expected.insert(IpAddr::V4(ip), (*mac, *ends, *active));
             }
-            let parsed = parse(text.as_bytes());
+            let parsed = parse(&data);
             prop_assert_eq!(parsed.skipped, 0);
             prop_assert_eq!(parsed.leases.len(), expected.len());
             for lease in &parsed.leases {

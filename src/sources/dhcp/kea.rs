@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::dnsmasq::{hex_bytes, identity_of_duid};
-use super::lease::{Identity, LastWins, Lease, Parsed};
+use super::lease::{Identity, LastWins, Lease, Parsed, address, complete_lines, decimal};
 
 /// Kea's "infinite" lifetime.
 const INFINITE: u64 = 0xffff_ffff;
@@ -32,9 +32,9 @@ struct Columns {
 }
 
 impl Columns {
-    fn from_header(line: &str) -> Option<Columns> {
-        let names: Vec<&str> = line.split(',').map(str::trim).collect();
-        let find = |name: &str| names.iter().position(|n| *n == name);
+    fn from_header(line: &[u8]) -> Option<Columns> {
+        let names: Vec<&[u8]> = line.split(|b| *b == b',').map(<[u8]>::trim_ascii).collect();
+        let find = |name: &str| names.iter().position(|n| *n == name.as_bytes());
         Some(Columns {
             count: names.len(),
             address: find("address")?,
@@ -50,26 +50,23 @@ impl Columns {
 
 /// Parses a Kea memfile lease file (v4 or v6). Rows before any header, with the wrong number
 /// of columns, or with fields that do not parse (including a last row cut short) are skipped.
+///
+/// Only the address, lifetime, expiry, state and identity columns are read; the others
+/// (hostname, user context, IAID, lease type, ...) are opaque bytes in any encoding, with
+/// their commas escaped as Kea writes them (`&#x2c`), and never cost a row.
 pub fn parse_csv(data: &[u8]) -> Parsed {
     let mut leases = LastWins::default();
     let mut columns: Option<Columns> = None;
-    let complete = match data.iter().rposition(|b| *b == b'\n') {
-        Some(end) => &data[..=end],
-        None => &data[..0],
-    };
-    if complete.len() < data.len() && !data[complete.len()..].iter().all(u8::is_ascii_whitespace) {
+    let (lines, cut) = complete_lines(data);
+    if cut {
         leases.skip();
     }
-    for line in complete.split(|b| *b == b'\n') {
-        let Ok(line) = std::str::from_utf8(line) else {
-            leases.skip();
-            continue;
-        };
-        let line = line.trim_end_matches('\r');
+    for line in lines {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             continue;
         }
-        if line.starts_with("address,") {
+        if line.starts_with(b"address,") {
             columns = Columns::from_header(line);
             continue;
         }
@@ -81,11 +78,11 @@ pub fn parse_csv(data: &[u8]) -> Parsed {
 /// Most columns a row may have (Kea 2.x writes at most 18).
 const MAX_COLUMNS: usize = 32;
 
-fn row(columns: &Columns, line: &str) -> Option<Lease> {
-    let mut fields = [""; MAX_COLUMNS];
+fn row(columns: &Columns, line: &[u8]) -> Option<Lease> {
+    let mut fields: [&[u8]; MAX_COLUMNS] = [&[]; MAX_COLUMNS];
     let mut count = 0;
-    for field in line.split(',') {
-        *fields.get_mut(count)? = field.trim();
+    for field in line.split(|b| *b == b',') {
+        *fields.get_mut(count)? = field.trim_ascii();
         count += 1;
     }
     if count != columns.count {
@@ -96,20 +93,21 @@ fn row(columns: &Columns, line: &str) -> Option<Lease> {
             .copied()
             .filter(|f| !f.is_empty())
     };
-    let ip: IpAddr = field(Some(columns.address))?.parse().ok()?;
-    let lifetime: u64 = field(Some(columns.valid_lifetime))?.parse().ok()?;
-    let expire: u64 = field(Some(columns.expire))?.parse().ok()?;
-    let state: u32 = match field(columns.state) {
-        Some(s) => s.parse().ok()?,
+    let text = |i: Option<usize>| field(i).and_then(|f| std::str::from_utf8(f).ok());
+    let ip: IpAddr = address(field(Some(columns.address))?)?;
+    let lifetime = decimal(field(Some(columns.valid_lifetime))?)?;
+    let expire = decimal(field(Some(columns.expire))?)?;
+    let state = match field(columns.state) {
+        Some(s) => decimal(s)?,
         None => 0,
     };
-    let identity = match field(columns.hwaddr).and_then(crate::privacy::parse_mac) {
+    let identity = match field(columns.hwaddr).and_then(crate::privacy::parse_mac_bytes) {
         Some(mac) => Some(Identity::Mac(mac)),
-        None => field(columns.duid)
+        None => text(columns.duid)
             .and_then(hex_bytes)
             .and_then(|d| identity_of_duid(&d))
             .or_else(|| {
-                field(columns.client_id)
+                text(columns.client_id)
                     .and_then(hex_bytes)
                     .filter(|b| !b.is_empty())
                     .map(Identity::Opaque)
@@ -321,6 +319,47 @@ address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefi
     }
 
     #[test]
+    fn case_kea_hostname_latin1_counts() {
+        let parsed = parse_csv(&fixture("cases/kea-hostname-latin1/kea-leases4.csv"));
+        assert_eq!((parsed.leases.len(), parsed.skipped), (1, 0));
+        assert!(parsed.leases[0].is_active(1_800_000_000));
+        assert_eq!(
+            parsed.leases[0].identity,
+            Some(Identity::Mac([2, 0, 0x5e, 0x20, 0, 0x21]))
+        );
+    }
+
+    #[test]
+    fn regression_odd_bytes_in_unused_columns_never_cost_a_row() {
+        let mut v4 = b"address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context,pool_id\n".to_vec();
+        // Latin-1 and UTF-8 hostnames, escaped commas, a user context (JSON, commas escaped)
+        // holding non-UTF-8 bytes, control bytes, an empty hwaddr with a client id.
+        v4.extend_from_slice(b"10.0.0.1,02:00:5e:20:00:01,,4000,1893456000,1,0,0,caf\xe9,0,,0\n");
+        v4.extend_from_slice(
+            "10.0.0.2,02:00:5e:20:00:02,,4000,1893456000,1,0,0,Été,0,,0\n".as_bytes(),
+        );
+        v4.extend_from_slice(b"10.0.0.3,02:00:5e:20:00:03,,4000,1893456000,1,0,0,a&#x2cb,0,{ \"x\": 1&#x2c \"y\": \"\xff\xfe\" },0\n");
+        v4.extend_from_slice(b"10.0.0.4,,01:aa:bb,4000,1893456000,1,0,0,\x01\x7f\"q\",0,,0\r\n");
+        let parsed = parse_csv(&v4);
+        assert_eq!((parsed.leases.len(), parsed.skipped), (4, 0));
+        assert_eq!(
+            parsed.leases[3].identity,
+            Some(Identity::Opaque(vec![1, 0xaa, 0xbb]))
+        );
+        // v6: a temporary address and a prefix, a Latin-1 hostname, no hwaddr.
+        let mut v6 = b"address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefix_len,fqdn_fwd,fqdn_rev,hostname,hwaddr,state,user_context,hwtype,hwaddr_source,pool_id\n".to_vec();
+        v6.extend_from_slice(b"2001:db8::1,00:03:00:01:02:00:5e:20:00:05,4000,1893456000,1,3000,1,305419896,128,0,0,caf\xe9,,0,,1,0,0\n");
+        v6.extend_from_slice(b"2001:db8:1::,00:02:00:00:ab:11:01,4000,1893456000,1,3000,2,7,56,0,0,,,0,{ \"a\": \"\xe9\" },1,0,0\n");
+        let parsed = parse_csv(&v6);
+        assert_eq!((parsed.leases.len(), parsed.skipped), (2, 0));
+        assert_eq!(
+            parsed.leases[0].identity,
+            Some(Identity::Mac([2, 0, 0x5e, 0x20, 0, 5]))
+        );
+        assert!(parsed.leases.iter().all(|l| l.is_active(1_800_000_000)));
+    }
+
+    #[test]
     fn broken_rows_are_skipped() {
         let mut text = V4.to_string();
         text.push_str("10.77.0.14,too,few\n");
@@ -363,6 +402,23 @@ address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefi
         assert!(parse_statistics(b"{\"result\": 0").is_err());
     }
 
+    /// A text column as Kea writes it: any bytes but line ends, commas escaped as `&#x2c`.
+    fn opaque() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            any::<u8>().prop_filter("no line end", |b| *b != b'\n'),
+            0..24,
+        )
+        .prop_map(|bytes| {
+            bytes.iter().fold(Vec::new(), |mut out, b| {
+                match b {
+                    b',' => out.extend_from_slice(b"&#x2c"),
+                    b => out.push(*b),
+                }
+                out
+            })
+        })
+    }
+
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
@@ -370,17 +426,23 @@ address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefi
             let _ = parse_statistics(&data);
         }
 
+        /// Rows as Kea writes them, with arbitrary bytes (commas escaped, no line ends) in the
+        /// hostname and the user context.
         #[test]
-        fn generated_v4_files_parse_back(rows in proptest::collection::vec((any::<[u8; 6]>(), any::<u32>(), 1u32..100_000, any::<bool>()), 0..40)) {
-            let mut text = String::from("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n");
+        fn generated_v4_files_parse_back(rows in proptest::collection::vec((any::<[u8; 6]>(), any::<u32>(), 1u32..100_000, any::<bool>(), opaque(), opaque()), 0..40)) {
+            let mut data = b"address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n".to_vec();
             let mut expected = HashMap::new();
-            for (mac, ip, lifetime, declined) in &rows {
+            for (mac, ip, lifetime, declined, hostname, context) in &rows {
                 let ip = std::net::Ipv4Addr::from(*ip);
                 let mac_text = mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
-                text.push_str(&format!("{ip},{mac_text},,{lifetime},1795922000,1,0,0,h,{},\n", u8::from(*declined)));
+                data.extend_from_slice(format!("{ip},{mac_text},,{lifetime},1795922000,1,0,0,").as_bytes());
+                data.extend_from_slice(hostname);
+                data.extend_from_slice(format!(",{},", u8::from(*declined)).as_bytes());
+                data.extend_from_slice(context);
+                data.push(b'\n');
                 expected.insert(IpAddr::V4(ip), (*mac, !declined));
             }
-            let parsed = parse_csv(text.as_bytes());
+            let parsed = parse_csv(&data);
             prop_assert_eq!(parsed.skipped, 0);
             prop_assert_eq!(parsed.leases.len(), expected.len());
             for lease in &parsed.leases {

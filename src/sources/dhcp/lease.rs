@@ -35,6 +35,18 @@ impl Lease {
     }
 }
 
+/// What the leases' [`Lease::expires`] count in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Expiry {
+    /// Unix times: what every server writes when it has a clock.
+    #[default]
+    UnixTime,
+    /// Lease lengths in seconds, counted from when the file was written: dnsmasq built with
+    /// `HAVE_BROKEN_RTC` (routers without a clock) writes these, and reads them back as "now
+    /// plus length" when it loads the file.
+    Lengths,
+}
+
 /// The result of parsing a lease file: the leases, and how many records were skipped as
 /// malformed (a half-written last line, garbage). Skipped records are counted, never echoed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,6 +55,53 @@ pub struct Parsed {
     pub leases: Vec<Lease>,
     /// Records that did not parse.
     pub skipped: usize,
+    /// What the leases' expiries count in.
+    pub expiry: Expiry,
+}
+
+impl Parsed {
+    /// The leases in use at Unix time `now`, for a file last modified at `modified` (Unix
+    /// seconds). Lease lengths ([`Expiry::Lengths`]) count from the modification time, as
+    /// dnsmasq counts them from the time it loads the file; without one, from `now`.
+    pub fn active(&self, now: u64, modified: Option<u64>) -> impl Iterator<Item = &Lease> {
+        let clock = match self.expiry {
+            Expiry::UnixTime => now,
+            Expiry::Lengths => now.saturating_sub(modified.unwrap_or(now)),
+        };
+        self.leases.iter().filter(move |l| l.is_active(clock))
+    }
+}
+
+/// The complete lines of a file being rewritten, and whether a last line without its newline
+/// (the writer is still at it) holds more than whitespace: that one is a skipped record.
+pub(crate) fn complete_lines(data: &[u8]) -> (impl Iterator<Item = &[u8]>, bool) {
+    let complete = match memchr::memrchr(b'\n', data) {
+        Some(end) => data.get(..=end).unwrap_or_default(),
+        None => &[],
+    };
+    let cut = !data
+        .get(complete.len()..)
+        .unwrap_or_default()
+        .iter()
+        .all(u8::is_ascii_whitespace);
+    (complete.split(|b| *b == b'\n'), cut)
+}
+
+/// A decimal number of ASCII digits only (no sign, no spaces), as the lease files write them.
+pub(crate) fn decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, d| {
+        d.is_ascii_digit()
+            .then(|| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+            .flatten()
+    })
+}
+
+/// An IPv4 or IPv6 address written as text.
+pub(crate) fn address(text: &[u8]) -> Option<IpAddr> {
+    std::str::from_utf8(text).ok()?.parse().ok()
 }
 
 /// FNV-1a: addresses from a lease file need no protection against chosen collisions (the
@@ -126,5 +185,53 @@ mod tests {
         assert!(lease(true, Some(101)).is_active(100));
         assert!(!lease(true, Some(100)).is_active(100));
         assert!(!lease(false, None).is_active(100));
+    }
+
+    #[test]
+    fn lease_lengths_count_from_the_modification_time() {
+        let lease = |expires| Lease {
+            ip: "10.0.0.1".parse().expect("ip"),
+            identity: None,
+            expires,
+            bound: true,
+        };
+        let mut parsed = Parsed {
+            leases: vec![lease(Some(600)), lease(None), lease(Some(1_000_000_600))],
+            ..Parsed::default()
+        };
+        let active = |p: &Parsed, now, modified| p.active(now, modified).count();
+        assert_eq!(active(&parsed, 1_000_000_000, None), 2, "Unix times");
+        parsed.expiry = Expiry::Lengths;
+        assert_eq!(active(&parsed, 1_000_000_000, Some(999_999_500)), 3);
+        assert_eq!(
+            active(&parsed, 1_000_000_000, Some(999_999_400)),
+            2,
+            "600 s after the file was written"
+        );
+        assert_eq!(
+            active(&parsed, 1_000, Some(2_000)),
+            3,
+            "a file from the future"
+        );
+        assert_eq!(active(&parsed, 1_000, None), 3, "no modification time");
+    }
+
+    #[test]
+    fn numbers_and_lines_from_bytes() {
+        assert_eq!(decimal(b"1893456000"), Some(1_893_456_000));
+        for bad in [
+            &b""[..],
+            b"+1",
+            b"-1",
+            b"1 ",
+            b"99999999999999999999",
+            b"\xe9",
+        ] {
+            assert_eq!(decimal(bad), None, "{bad:?}");
+        }
+        let (lines, cut) = complete_lines(b"a\nb\xff\nc");
+        assert_eq!(lines.collect::<Vec<_>>(), [&b"a"[..], b"b\xff", b""]);
+        assert!(cut);
+        assert!(!complete_lines(b"a\n \r\n").1);
     }
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, SystemTime};
 
 use super::file_set::LeaseFiles;
-use super::lease::{Identity, Parsed};
+use super::lease::{Expiry, Identity, Parsed};
 use super::{dnsmasq, isc, kea};
 use crate::config::{AddressRange, DhcpConfig, DhcpKind};
 use crate::inventory::{Inventory, ZoneIdx};
@@ -49,6 +49,8 @@ pub struct DhcpSource {
     key: ClientKey,
     /// The server's lease files and their last parses.
     files: Arc<Mutex<LeaseFiles>>,
+    /// Whether the file held lease lengths at the last sample (logged once when it starts).
+    lengths: bool,
 }
 
 impl DhcpSource {
@@ -65,23 +67,31 @@ impl DhcpSource {
             inventory,
             key,
             files,
+            lengths: false,
         }
     }
 
-    /// The parsed leases of the server's files, re-reading only the files that changed.
-    async fn leases(&mut self) -> Result<Arc<Parsed>, SourceError> {
+    /// The parsed leases of the server's files, re-reading only the files that changed, and
+    /// the live file's modification time (Unix seconds).
+    async fn leases(&mut self) -> Result<(Arc<Parsed>, Option<u64>), SourceError> {
         let files = Arc::clone(&self.files);
         // Parsing 100 000 leases takes tens of milliseconds: keep it off the async thread.
-        tokio::task::spawn_blocking(move || match files.try_lock() {
-            Ok(mut files) => files.read(),
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner().read(),
-            // A read that never returned (a hung file system) holds the files: do not queue
-            // another thread behind it.
-            Err(TryLockError::WouldBlock) => Err(SourceError::new(
-                "io",
-                "the previous read of the lease files has not finished: is their file system \
-                 hanging?",
-            )),
+        tokio::task::spawn_blocking(move || {
+            let mut files = match files.try_lock() {
+                Ok(files) => files,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                // A read that never returned (a hung file system) holds the files: do not
+                // queue another thread behind it.
+                Err(TryLockError::WouldBlock) => {
+                    return Err(SourceError::new(
+                        "io",
+                        "the previous read of the lease files has not finished: is their file \
+                         system hanging?",
+                    ));
+                }
+            };
+            let parsed = files.read()?;
+            Ok((parsed, files.modified()))
         })
         .await
         .map_err(|e| SourceError::new("io", format!("lease parser stopped: {e}")))?
@@ -115,12 +125,20 @@ impl Source for DhcpSource {
     }
 
     async fn sample(&mut self) -> Result<Payload, SourceError> {
-        let parsed = self.leases().await?;
+        let (parsed, modified) = self.leases().await?;
         let now = unix_now();
+        let lengths = parsed.expiry == Expiry::Lengths;
+        if lengths && !self.lengths {
+            tracing::info!(
+                path = %self.config.leases.display(),
+                "lease file holds lease lengths, not expiry times (dnsmasq built without a clock, HAVE_BROKEN_RTC): counting them from the file's modification time"
+            );
+        }
+        self.lengths = lengths;
         let pool = &self.config.pool;
         let mut leases_active = 0;
         let mut clients = Vec::new();
-        for lease in parsed.leases.iter().filter(|l| l.is_active(now)) {
+        for lease in parsed.active(now, modified) {
             leases_active += u64::from(in_pool(pool, lease.ip));
             let zone = self
                 .zone
@@ -199,5 +217,92 @@ impl Source for KeaStatisticsSource {
                 allocation_failures: stats.allocation_failures,
             },
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// Log output, captured.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn dnsmasq_source(leases: PathBuf) -> DhcpSource {
+        let config = DhcpConfig {
+            kind: DhcpKind::Dnsmasq,
+            name: "hall".into(),
+            leases,
+            pool: Vec::new(),
+            zone: None,
+            control_socket: None,
+            interval: None,
+        };
+        let inventory = Arc::new(Inventory::new(&crate::config::Config::zero_config("gw")));
+        DhcpSource::new(config, inventory, ClientKey::from_bytes([7; 16]))
+    }
+
+    async fn active(source: &mut DhcpSource) -> u64 {
+        match source.sample().await {
+            Ok(Payload::Dhcp(sample)) => sample.leases_active,
+            other => panic!("not a DHCP sample: {other:?}"),
+        }
+    }
+
+    /// The field case `dnsmasq-relative-expiry`: a dnsmasq without a clock writes a lease's
+    /// length (12 h); it counts from the file's modification time, and the log says so once.
+    #[tokio::test]
+    async fn case_dnsmasq_relative_expiry_counts_from_the_modification_time() {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("dnsmasq.leases");
+        std::fs::write(
+            &path,
+            super::super::lease::fixture("cases/dnsmasq-relative-expiry/dnsmasq.leases"),
+        )
+        .expect("lease file written");
+        let mut source = dnsmasq_source(path.clone());
+        assert_eq!(active(&mut source).await, 1, "written just now: 12 h to go");
+        assert_eq!(active(&mut source).await, 1);
+        let file = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .expect("lease file");
+        file.set_modified(SystemTime::now() - Duration::from_secs(43_201))
+            .expect("mtime set");
+        assert_eq!(active(&mut source).await, 0, "written 12 h ago: expired");
+
+        let text = String::from_utf8(log.0.lock().expect("log buffer").clone()).expect("UTF-8");
+        let said: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("lease lengths"))
+            .collect();
+        assert_eq!(said.len(), 1, "one line, not one per sample: {text}");
+        assert!(said[0].contains("modification time"), "{}", said[0]);
+        assert!(said[0].contains(&*path.to_string_lossy()), "{}", said[0]);
+        assert!(
+            !text.contains("10.77.0.41") && !text.contains("02:00:5e"),
+            "{text}"
+        );
     }
 }

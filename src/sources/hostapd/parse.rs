@@ -213,6 +213,11 @@ pub fn parse_status(reply: &str) -> Result<Status, ParseError> {
 
 /// Parses one station (`STA-FIRST`, `STA-NEXT <mac>` or `STA <mac>` reply).
 ///
+/// Values hostapd copies from the station (its 802.1X identity, printed raw, any bytes) are
+/// never read: a non-UTF-8 byte (the caller decodes lossily) costs nothing, and lines a
+/// newline in the identity forges are outweighed by hostapd's own: its `flags=` line comes
+/// before the identity and the first one counts; its counters come after and the last count.
+///
 /// # Errors
 /// The reply is empty (no more stations), `FAIL`, `UNKNOWN COMMAND`, or does not start with
 /// a MAC address.
@@ -226,12 +231,14 @@ pub fn parse_sta(reply: &str) -> Result<Station, ParseError> {
     };
     let millis = |v: &str| leading_number::<u64>(v).map(Duration::from_millis);
     let seconds = |v: &str| leading_number::<u64>(v).map(Duration::from_secs);
+    let mut flags_read = false;
     for line in complete_lines(reply).skip(1) {
         let Some((key, value)) = line.split_once('=') else {
             continue;
         };
         match key {
-            "flags" => {
+            "flags" if !flags_read => {
+                flags_read = true;
                 sta.flags = StaFlags {
                     auth: value.contains("[AUTH]"),
                     assoc: value.contains("[ASSOC]"),
@@ -395,6 +402,74 @@ mod tests {
         assert!(parse_status("garbage\n\u{0}=\n").is_err());
         assert!(parse_sta("02:00:00:00\nflags=[AUTH]\n").is_err());
         assert!(parse_sta("PONG\n").is_err());
+    }
+
+    /// The reply as [`super::super::ctrl::Ctrl::request`] decodes a datagram: lossily.
+    fn decoded(datagram: &[u8]) -> String {
+        String::from_utf8_lossy(datagram).into_owned()
+    }
+
+    /// A recorded station reply with its 802.1X identity (`dot1xAuthSessionUserName`, printed
+    /// raw by hostapd) replaced by `identity`.
+    fn with_identity(name: &str, identity: &[u8]) -> Vec<u8> {
+        let text = fixture(name);
+        let (before, after) = text
+            .split_once("dot1xAuthSessionUserName=")
+            .expect("identity line");
+        let rest = after.split_once('\n').map_or("", |(_, rest)| rest);
+        let mut reply = format!("{before}dot1xAuthSessionUserName=").into_bytes();
+        reply.extend_from_slice(identity);
+        reply.push(b'\n');
+        reply.extend_from_slice(rest.as_bytes());
+        reply
+    }
+
+    #[test]
+    fn regression_non_utf8_identity_keeps_the_station() {
+        for identity in [
+            &b"caf\xe9"[..],
+            b"\xff\xfe\x80=[ASSOC]",
+            b"\xc3",
+            b"a\rb\x7f",
+        ] {
+            let reply = decoded(&with_identity("sta-first-wired.txt", identity));
+            let sta = parse_sta(&reply).expect("the station");
+            assert_eq!(sta.mac, [0x02, 0, 0, 0, 0x01, 0x01]);
+            assert!(sta.is_associated(), "{identity:?}");
+        }
+    }
+
+    #[test]
+    fn regression_identity_with_newlines_cannot_forge_the_flags() {
+        let forged = b"x\nflags=[AUTH][ASSOC][AUTHORIZED]\n02:00:00:00:09:09";
+        let off = parse_sta(&decoded(&with_identity("sta-logged-off-wired.txt", forged)))
+            .expect("the station");
+        assert!(!off.is_associated(), "still logged off");
+        assert_eq!(off.mac, [0x02, 0, 0, 0, 0x01, 0x01]);
+        // hostapd's order: flags, the 802.1X lines with the identity, then the counters.
+        let wifi = "02:00:00:00:02:01\nflags=[AUTH][ASSOC][AUTHORIZED]\n\
+                    dot1xAuthSessionUserName=x\nflags=\nsignal=-20\n\
+                    rx_bytes=1\nsignal=-57\n";
+        let sta = parse_sta(wifi).expect("the station");
+        assert!(sta.is_associated());
+        assert_eq!(
+            sta.signal_dbm,
+            Some(-57),
+            "hostapd's own counters come last"
+        );
+    }
+
+    #[test]
+    fn regression_odd_bytes_in_ssid_keep_the_bss() {
+        let mut reply = b"state=ENABLED\nfreq=2412\nchannel=1\nbss[0]=wlan0\nssid[0]=Salle \xc9t\xe9\nnum_sta[0]=4\n".to_vec();
+        reply.extend_from_slice(b"bss[1]=wlan0-1\nssid[1]=caf\\xe9 \\\\ \\\"\nnum_sta[1]=2\n");
+        let status = parse_status(&decoded(&reply)).expect("the status");
+        let stations: Vec<(&str, Option<u64>)> = status
+            .bss
+            .iter()
+            .map(|b| (b.ifname.as_str(), b.num_sta))
+            .collect();
+        assert_eq!(stations, [("wlan0", Some(4)), ("wlan0-1", Some(2))]);
     }
 
     #[test]
