@@ -24,7 +24,7 @@ use crate::sources::{self, Source};
 use crate::web::tls::TlsListener;
 use crate::web::{self, AppState};
 
-/// How long shutdown waits for tasks to finish.
+/// How long shutdown waits, from SIGTERM, for requests and tasks to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The per-event key, or a process-lifetime key when the state folder is not writable.
@@ -166,22 +166,34 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let state = AppState::new(snapshots, &config.venue).with_auth(&config.http);
     let app = web::app(state, config.http.request_timeout);
-    let served = match tls {
-        Some(tls) => match TlsListener::new(listener, tls) {
-            Ok(listener) => web::serve(listener, app, cancel.clone()).await,
-            Err(e) => Err(e),
-        },
-        None => web::serve(listener, app, cancel.clone()).await,
+    let serving = async {
+        match tls {
+            Some(tls) => match TlsListener::new(listener, tls) {
+                Ok(listener) => web::serve(listener, app, cancel.clone()).await,
+                Err(e) => Err(e),
+            },
+            None => web::serve(listener, app, cancel.clone()).await,
+        }
     };
-    cancel.cancel();
-    if tokio::time::timeout(SHUTDOWN_GRACE, async {
+    let stopping = async {
+        let served = serving.await;
+        cancel.cancel();
         while tasks.join_next().await.is_some() {}
-    })
-    .await
-    .is_err()
-    {
-        tracing::warn!("tasks still running at shutdown; stopping anyway");
-    }
+        served
+    };
+    // From the signal on, the whole stop takes at most the grace period, whatever a source
+    // or a connection is doing; tasks still running are dropped with the runtime.
+    let grace = async {
+        cancel.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let served = tokio::select! {
+        served = stopping => served,
+        () = grace => {
+            tracing::warn!(grace_seconds = SHUTDOWN_GRACE.as_secs(), "still stopping after the grace period; exiting anyway");
+            Ok(())
+        }
+    };
     tracing::info!("venuemon stopped");
     served.context("HTTP server failed")
 }

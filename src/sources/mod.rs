@@ -20,6 +20,7 @@ use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -62,7 +63,8 @@ pub struct Sighting {
 #[error("{message}")]
 pub struct SourceError {
     /// Bounded cause: `permission`, `missing`, `not_regular` (a FIFO, device, socket or
-    /// directory where a file was expected), `io`, `parse` or `netlink`.
+    /// directory where a file was expected), `io`, `parse`, `netlink` or `timeout` (a sample
+    /// still running past its deadline).
     pub kind: &'static str,
     /// What happened and what to do; never holds a MAC or an IP.
     pub message: String,
@@ -147,20 +149,63 @@ pub trait Source: Send + 'static {
 /// The longest wait between retries of a failing source.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// How many intervals a sample may take before the source is reported down (kind
+/// `timeout`).
+pub const DEADLINE_INTERVALS: u32 = 3;
+
+/// A sample in its own task, which hands the source back with its outcome.
+type Sampling<S> = JoinHandle<(S, Result<Payload, SourceError>)>;
+
+/// Where a source is between samples.
+enum State<S> {
+    /// Free to sample.
+    Idle(S),
+    /// In a sample that overran its deadline, started at the instant given.
+    Overran(Sampling<S>, Instant),
+}
+
 /// Samples `source` every `interval` until `cancel` fires, sending each result to the hub.
 /// The first sample is taken at once, the later ones on the wall clock's multiples of the
 /// interval (see [`until_round`]), where the hub's snapshots follow them. After a failure it
 /// retries an interval later, then waits longer each time (doubling, up to a minute).
+///
+/// Each sample runs in a task of its own and has a deadline of [`DEADLINE_INTERVALS`]
+/// intervals: past it the source is reported down (kind `timeout`), and again at each retry
+/// while that sample is still running; no other sample of the source starts meanwhile. When
+/// it ends, its late result is dropped and sampling resumes. Cancelling returns at once,
+/// whatever the sample is doing.
 pub async fn run<S: Source>(
-    mut source: S,
+    source: S,
     interval: Duration,
     hub: mpsc::Sender<Report>,
     cancel: CancellationToken,
 ) {
+    let deadline = interval * DEADLINE_INTERVALS;
+    let instance = source.instance();
+    let mut state = State::Idle(source);
     let mut failures: u32 = 0;
     loop {
-        let started = Instant::now();
-        let outcome = source.sample().await;
+        let attempt = Instant::now();
+        let free = match state {
+            State::Overran(sampling, started) if !sampling.is_finished() => {
+                Err((sampling, started))
+            }
+            // It ended at last: its result is stale, the source free again.
+            State::Overran(sampling, _) => Ok(joined(sampling.await).0),
+            State::Idle(source) => Ok(source),
+        };
+        let outcome;
+        (state, outcome) = match free {
+            Ok(source) => match sample(source, deadline, &cancel).await {
+                Some(done) => done,
+                None => return, // cancelled
+            },
+            Err((sampling, started)) => (State::Overran(sampling, started), Err(overran(deadline))),
+        };
+        let duration = match &state {
+            State::Overran(_, started) => started.elapsed(),
+            State::Idle(_) => attempt.elapsed(),
+        };
         failures = if outcome.is_ok() {
             0
         } else {
@@ -168,8 +213,8 @@ pub async fn run<S: Source>(
         };
         let report = Report {
             source: S::NAME,
-            instance: source.instance(),
-            duration: started.elapsed(),
+            instance: instance.clone(),
+            duration,
             outcome,
         };
         if hub.send(report).await.is_err() {
@@ -184,13 +229,73 @@ pub async fn run<S: Source>(
             Instant::now() + pause
         } else {
             let backoff = interval * 2u32.saturating_pow(failures - 1);
-            started + backoff.min(MAX_BACKOFF.max(interval))
+            // A sample past its deadline: the retries count from this report.
+            let from = match state {
+                State::Overran(..) => Instant::now(),
+                State::Idle(_) => attempt,
+            };
+            from + backoff.min(MAX_BACKOFF.max(interval))
         };
         tokio::select! {
-            () = cancel.cancelled() => return,
+            () = cancel.cancelled() => {
+                if let State::Overran(sampling, _) = state {
+                    sampling.abort();
+                }
+                return;
+            }
             () = tokio::time::sleep_until(next) => {}
         }
     }
+}
+
+/// Takes one sample in a task of its own, waiting for it at most `deadline`; `None` when
+/// `cancel` fired first (the sample is then aborted).
+async fn sample<S: Source>(
+    mut source: S,
+    deadline: Duration,
+    cancel: &CancellationToken,
+) -> Option<(State<S>, Result<Payload, SourceError>)> {
+    let started = Instant::now();
+    let mut sampling = tokio::spawn(async move {
+        let outcome = source.sample().await;
+        (source, outcome)
+    });
+    tokio::select! {
+        () = cancel.cancelled() => {
+            sampling.abort();
+            None
+        }
+        done = tokio::time::timeout(deadline, &mut sampling) => Some(match done {
+            Ok(result) => {
+                let (source, outcome) = joined(result);
+                (State::Idle(source), outcome)
+            }
+            Err(_) => (State::Overran(sampling, started), Err(overran(deadline))),
+        }),
+    }
+}
+
+/// The source and outcome of a finished sample; a panic in the sample goes on up.
+fn joined<S>(
+    result: Result<(S, Result<Payload, SourceError>), tokio::task::JoinError>,
+) -> (S, Result<Payload, SourceError>) {
+    match result {
+        Ok(done) => done,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// The error of a sample still running past its deadline.
+fn overran(deadline: Duration) -> SourceError {
+    SourceError::new(
+        "timeout",
+        format!(
+            "a sample has not finished after {} s ({DEADLINE_INTERVALS} intervals): the source \
+             is reported down until it does; a lease file or table this large needs a longer \
+             interval",
+            deadline.as_secs_f64()
+        ),
+    )
 }
 
 /// Time from `now` to the next multiple of `every` since the Unix epoch (a whole `every`
@@ -273,6 +378,95 @@ mod tests {
         assert!(
             ok && after >= secs(5) / 2 && after < secs(15) / 2,
             "{last:?}"
+        );
+    }
+
+    /// A source whose samples take the given times (`None`: forever), then no time.
+    struct Slow {
+        delays: Vec<Option<Duration>>,
+    }
+
+    impl Source for Slow {
+        const NAME: &'static str = "slow";
+        fn instance(&self) -> String {
+            "test".into()
+        }
+        async fn sample(&mut self) -> Result<Payload, SourceError> {
+            match self.delays.pop() {
+                Some(Some(delay)) => tokio::time::sleep(delay).await,
+                Some(None) => std::future::pending().await,
+                None => {}
+            }
+            Ok(Payload::Clients(vec![]))
+        }
+    }
+
+    /// Reports as (seconds since `start`, source, error kind or `ok`), until `until`.
+    async fn reports(
+        rx: &mut mpsc::Receiver<Report>,
+        start: Instant,
+        until: Duration,
+    ) -> Vec<(u64, &'static str, &'static str)> {
+        let mut seen = Vec::new();
+        while let Ok(Some(report)) = tokio::time::timeout_at(start + until, rx.recv()).await {
+            let kind = report.outcome.as_ref().map_or_else(|e| e.kind, |_| "ok");
+            seen.push((start.elapsed().as_secs(), report.source, kind));
+        }
+        seen
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sample_that_never_ends_is_reported_down_and_the_others_keep_reporting() {
+        let (tx, mut rx) = mpsc::channel(64);
+        let cancel = CancellationToken::new();
+        let start = Instant::now();
+        let interval = Duration::from_secs(5);
+        let stuck = Slow { delays: vec![None] };
+        let healthy = Flaky { results: vec![] };
+        let stuck = tokio::spawn(run(stuck, interval, tx.clone(), cancel.clone()));
+        tokio::spawn(run(healthy, interval, tx, cancel.clone()));
+        let seen = reports(&mut rx, start, Duration::from_secs(36)).await;
+        let of = |name| -> Vec<_> { seen.iter().filter(|r| r.1 == name).collect() };
+        // Down at the deadline (3 intervals), then again at each retry, backing off.
+        assert_eq!(
+            of("slow"),
+            [
+                &(15, "slow", "timeout"),
+                &(20, "slow", "timeout"),
+                &(30, "slow", "timeout")
+            ]
+        );
+        let healthy = of("flaky");
+        // Every 5 to 7.5 s (the paused clock runs ahead of the wall clock the grid follows).
+        assert!(healthy.len() >= 5, "{seen:?}");
+        assert!(healthy.iter().all(|r| r.2 == "ok"), "{seen:?}");
+        // Stopping does not wait for the sample that never ends.
+        cancel.cancel();
+        tokio::time::timeout(Duration::from_millis(1), stuck)
+            .await
+            .expect("the stuck source's loop ends at once")
+            .expect("no panic");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sample_past_its_deadline_is_dropped_and_sampling_resumes_when_it_ends() {
+        let (tx, mut rx) = mpsc::channel(64);
+        let cancel = CancellationToken::new();
+        let start = Instant::now();
+        let slow = Slow {
+            delays: vec![Some(Duration::from_secs(40))],
+        };
+        tokio::spawn(run(slow, Duration::from_secs(5), tx, cancel.clone()));
+        let seen = reports(&mut rx, start, Duration::from_secs(51)).await;
+        cancel.cancel();
+        assert_eq!(
+            seen,
+            [
+                (15, "slow", "timeout"),
+                (20, "slow", "timeout"),
+                (30, "slow", "timeout"),
+                (50, "slow", "ok"),
+            ]
         );
     }
 }
