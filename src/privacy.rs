@@ -65,7 +65,7 @@ impl ClientKey {
     /// The folder cannot be created, or the file cannot be read or written, or it holds
     /// something other than a 16-byte key.
     pub fn load_or_create(path: &Path) -> io::Result<ClientKey> {
-        match fs::read(path) {
+        match crate::files::read_regular(path) {
             Ok(bytes) => {
                 let key: [u8; 16] = bytes.as_slice().try_into().map_err(|_| {
                     io::Error::new(

@@ -100,6 +100,21 @@ impl SourceError {
     }
 }
 
+/// Runs blocking `work` (file reads, parses, a large table's processing) on tokio's blocking
+/// threads, so that it never holds up the runtime's: other sources and the HTTP side.
+///
+/// # Errors
+/// `work`'s own, or `io` when the runtime shuts down before it ran.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, SourceError> + Send + 'static,
+) -> Result<T, SourceError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(SourceError::new("io", "the agent is stopping")),
+    }
+}
+
 /// Identifies a version of a file: a rewrite, truncation or rotation changes one of these.
 /// Sources that read files re-read them only when their stamp changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

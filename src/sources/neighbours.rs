@@ -3,7 +3,6 @@
 //! INCOMPLETE, PERMANENT and NOARP do not. MACs are hashed here and go no further.
 
 use std::collections::HashMap;
-use std::fs;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +14,7 @@ use netlink_packet_route::neighbour::{
 
 use super::links::LinkReader;
 use super::{Payload, Sighting, Source, SourceError};
+use crate::files;
 use crate::inventory::{Inventory, LinkKind};
 use crate::privacy::{ClientKey, client_mac, parse_mac};
 
@@ -98,29 +98,8 @@ impl NeighboursSource {
         }
     }
 
-    fn sighting(
-        &self,
-        mac: &[u8],
-        device: &str,
-        kind: LinkKind,
-        ip: IpAddr,
-        age: Duration,
-    ) -> Option<Sighting> {
-        let mac = client_mac(mac)?;
-        let zone = self.inventory.zone_of_client(device, kind, ip)?;
-        Some(Sighting {
-            client: self.key.client(&mac),
-            zone,
-            age,
-        })
-    }
-
     async fn read_netlink(&self, handle: &rtnetlink::Handle) -> Result<Vec<Sighting>, SourceError> {
         let links = self.reader.links().await?;
-        let by_index: HashMap<u32, (String, LinkKind)> = links
-            .into_iter()
-            .map(|l| (l.index, (l.name, l.kind)))
-            .collect();
         let messages: Vec<NeighbourMessage> = handle
             .neighbours()
             .get()
@@ -128,33 +107,42 @@ impl NeighboursSource {
             .try_collect()
             .await
             .map_err(|e| SourceError::new("netlink", format!("neighbour dump failed: {e}")))?;
-        Ok(messages
-            .iter()
-            .filter(|m| is_active(m.header.state))
-            .filter_map(|m| {
-                let (device, kind) = by_index.get(&m.header.ifindex)?;
-                let mut ip = None;
-                let mut mac = None;
-                let mut age = Duration::ZERO;
-                for attr in &m.attributes {
-                    match attr {
-                        NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
-                            ip = Some(IpAddr::V4(*a))
+        let (inventory, key) = (Arc::clone(&self.inventory), self.key.clone());
+        // A venue's table holds tens of thousands of entries: hashed off the runtime.
+        super::blocking(move || {
+            let by_index: HashMap<u32, (String, LinkKind)> = links
+                .into_iter()
+                .map(|l| (l.index, (l.name, l.kind)))
+                .collect();
+            Ok(messages
+                .iter()
+                .filter(|m| is_active(m.header.state))
+                .filter_map(|m| {
+                    let (device, kind) = by_index.get(&m.header.ifindex)?;
+                    let mut ip = None;
+                    let mut mac = None;
+                    let mut age = Duration::ZERO;
+                    for attr in &m.attributes {
+                        match attr {
+                            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                                ip = Some(IpAddr::V4(*a))
+                            }
+                            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                                ip = Some(IpAddr::V6(*a))
+                            }
+                            NeighbourAttribute::LinkLocalAddress(l) => mac = Some(l.as_slice()),
+                            // Ages are in USER_HZ (1/100 s) since the neighbour last answered.
+                            NeighbourAttribute::CacheInfo(c) => {
+                                age = Duration::from_millis(u64::from(c.confirmed) * 10)
+                            }
+                            _ => {}
                         }
-                        NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
-                            ip = Some(IpAddr::V6(*a))
-                        }
-                        NeighbourAttribute::LinkLocalAddress(l) => mac = Some(l.as_slice()),
-                        // Ages are in USER_HZ (1/100 s) since the neighbour last answered.
-                        NeighbourAttribute::CacheInfo(c) => {
-                            age = Duration::from_millis(u64::from(c.confirmed) * 10)
-                        }
-                        _ => {}
                     }
-                }
-                self.sighting(mac?, device, *kind, ip?, age)
-            })
-            .collect())
+                    sighting(&inventory, &key, mac?, device, *kind, ip?, age)
+                })
+                .collect())
+        })
+        .await
     }
 
     async fn read_proc(&self) -> Result<Vec<Sighting>, SourceError> {
@@ -162,26 +150,60 @@ impl NeighboursSource {
             return Ok(Vec::new());
         };
         let path = proc_root.join("net/arp");
-        let text = fs::read_to_string(&path).map_err(|e| SourceError::io(&path, &e))?;
-        let (entries, skipped) = parse_proc_net_arp(&text)?;
-        if skipped > 0 {
-            tracing::debug!(skipped, "unparsable rows in the ARP table skipped");
-        }
         let kinds: HashMap<String, LinkKind> = self
             .reader
             .links()
             .await
             .map(|links| links.into_iter().map(|l| (l.name, l.kind)).collect())
             .unwrap_or_default();
-        Ok(entries
-            .iter()
-            .filter(|e| e.flags & ATF_COM != 0 && e.flags & ATF_PERM == 0)
-            .filter_map(|e| {
-                let kind = kinds.get(&e.device).copied().unwrap_or(LinkKind::Other);
-                self.sighting(&e.mac?, &e.device, kind, IpAddr::V4(e.ip), Duration::ZERO)
-            })
-            .collect())
+        let (inventory, key) = (Arc::clone(&self.inventory), self.key.clone());
+        super::blocking(move || {
+            let text =
+                files::read_regular_to_string(&path).map_err(|e| SourceError::io(&path, &e))?;
+            let (entries, skipped) = parse_proc_net_arp(&text)?;
+            if skipped > 0 {
+                tracing::debug!(skipped, "unparsable rows in the ARP table skipped");
+            }
+            Ok(entries
+                .iter()
+                .filter(|e| e.flags & ATF_COM != 0 && e.flags & ATF_PERM == 0)
+                .filter_map(|e| {
+                    let kind = kinds.get(&e.device).copied().unwrap_or(LinkKind::Other);
+                    let ip = IpAddr::V4(e.ip);
+                    sighting(
+                        &inventory,
+                        &key,
+                        &e.mac?,
+                        &e.device,
+                        kind,
+                        ip,
+                        Duration::ZERO,
+                    )
+                })
+                .collect())
+        })
+        .await
     }
+}
+
+/// A neighbour as a client in its zone: the MAC hashed with `key`; `None` when the MAC is
+/// not a client's or the neighbour is in no zone.
+fn sighting(
+    inventory: &Inventory,
+    key: &ClientKey,
+    mac: &[u8],
+    device: &str,
+    kind: LinkKind,
+    ip: IpAddr,
+    age: Duration,
+) -> Option<Sighting> {
+    let mac = client_mac(mac)?;
+    let zone = inventory.zone_of_client(device, kind, ip)?;
+    Some(Sighting {
+        client: key.client(&mac),
+        zone,
+        age,
+    })
 }
 
 impl Source for NeighboursSource {
@@ -203,6 +225,7 @@ impl Source for NeighboursSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     const FIXTURE: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
