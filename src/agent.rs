@@ -51,7 +51,14 @@ fn spawn_source<S: Source>(
     cancel: &CancellationToken,
 ) {
     tracing::info!(source = S::NAME, instance = %source.instance(), interval_seconds = interval.as_secs_f64(), "source started");
-    tasks.spawn(sources::run(source, interval, hub.clone(), cancel.clone()));
+    let deadline = sources::deadline(interval);
+    tasks.spawn(sources::run(
+        source,
+        interval,
+        deadline,
+        hub.clone(),
+        cancel.clone(),
+    ));
 }
 
 use crate::sources::Report;

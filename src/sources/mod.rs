@@ -165,11 +165,22 @@ pub trait Source: Send + 'static {
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// How many intervals a sample may take before the source is reported down (kind
-/// `timeout`).
+/// `timeout`), unless that is shorter than [`MIN_DEADLINE`].
 pub const DEADLINE_INTERVALS: u32 = 3;
 
-/// A sample in its own task, which hands the source back with its outcome.
-type Sampling<S> = JoinHandle<(S, Result<Payload, SourceError>)>;
+/// The shortest deadline of a sample: reading a large file on a busy box may take seconds.
+pub const MIN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The deadline of a sample of a source sampled every `interval`.
+pub fn deadline(interval: Duration) -> Duration {
+    (interval * DEADLINE_INTERVALS).max(MIN_DEADLINE)
+}
+
+/// A finished sample: the source handed back with its outcome (`None`: it was cancelled).
+type Sampled<S> = Option<(S, Result<Payload, SourceError>)>;
+
+/// A sample in its own task.
+type Sampling<S> = JoinHandle<Sampled<S>>;
 
 /// Where a source is between samples.
 enum State<S> {
@@ -184,18 +195,18 @@ enum State<S> {
 /// interval (see [`until_round`]), where the hub's snapshots follow them. After a failure it
 /// retries an interval later, then waits longer each time (doubling, up to a minute).
 ///
-/// Each sample runs in a task of its own and has a deadline of [`DEADLINE_INTERVALS`]
-/// intervals: past it the source is reported down (kind `timeout`), and again at each retry
-/// while that sample is still running; no other sample of the source starts meanwhile. When
-/// it ends, its late result is dropped and sampling resumes. Cancelling returns at once,
-/// whatever the sample is doing.
+/// Each sample runs on a thread of its own (see [`spawn_sample`]) and has a `deadline` (the
+/// agent gives [`deadline`]`(interval)`): past it the source is reported down (kind
+/// `timeout`), and again at each retry while that sample is still running; no other sample
+/// of the source starts meanwhile. When it ends, its late result is dropped and the next
+/// sample starts at once. Cancelling returns at once, whatever the sample is doing.
 pub async fn run<S: Source>(
     source: S,
     interval: Duration,
+    deadline: Duration,
     hub: mpsc::Sender<Report>,
     cancel: CancellationToken,
 ) {
-    let deadline = interval * DEADLINE_INTERVALS;
     let instance = source.instance();
     let mut state = State::Idle(source);
     let mut failures: u32 = 0;
@@ -206,7 +217,10 @@ pub async fn run<S: Source>(
                 Err((sampling, started))
             }
             // It ended at last: its result is stale, the source free again.
-            State::Overran(sampling, _) => Ok(joined(sampling.await).0),
+            State::Overran(sampling, _) => match joined(sampling.await) {
+                Some((source, _)) => Ok(source),
+                None => return, // cancelled
+            },
             State::Idle(source) => Ok(source),
         };
         let outcome;
@@ -251,52 +265,80 @@ pub async fn run<S: Source>(
             };
             from + backoff.min(MAX_BACKOFF.max(interval))
         };
-        tokio::select! {
-            () = cancel.cancelled() => {
+        // Asleep until the next sample, or until a sample past its deadline ends.
+        let woke = match &mut state {
+            State::Overran(sampling, _) => tokio::select! {
+                () = cancel.cancelled() => None,
+                () = tokio::time::sleep_until(next) => Some(None),
+                ended = sampling => Some(Some(joined(ended))),
+            },
+            State::Idle(_) => tokio::select! {
+                () = cancel.cancelled() => None,
+                () = tokio::time::sleep_until(next) => Some(None),
+            },
+        };
+        match woke {
+            None => {
                 if let State::Overran(sampling, _) = state {
                     sampling.abort();
                 }
                 return;
             }
-            () = tokio::time::sleep_until(next) => {}
+            Some(None) => {}
+            // The late result is stale: dropped; the source samples again at once.
+            Some(Some(Some((source, _)))) => state = State::Idle(source),
+            Some(Some(None)) => return, // cancelled
         }
     }
 }
 
-/// Takes one sample in a task of its own, waiting for it at most `deadline`; `None` when
-/// `cancel` fired first (the sample is then aborted).
+/// Takes one sample, waiting for it at most `deadline`; `None` when `cancel` fired first.
 async fn sample<S: Source>(
-    mut source: S,
+    source: S,
     deadline: Duration,
     cancel: &CancellationToken,
 ) -> Option<(State<S>, Result<Payload, SourceError>)> {
     let started = Instant::now();
-    let mut sampling = tokio::spawn(async move {
-        let outcome = source.sample().await;
-        (source, outcome)
-    });
+    let mut sampling = spawn_sample(source, cancel.clone());
     tokio::select! {
         () = cancel.cancelled() => {
             sampling.abort();
             None
         }
-        done = tokio::time::timeout(deadline, &mut sampling) => Some(match done {
-            Ok(result) => {
-                let (source, outcome) = joined(result);
-                (State::Idle(source), outcome)
-            }
-            Err(_) => (State::Overran(sampling, started), Err(overran(deadline))),
-        }),
+        done = tokio::time::timeout(deadline, &mut sampling) => match done {
+            Ok(result) => joined(result).map(|(source, outcome)| (State::Idle(source), outcome)),
+            Err(_) => Some((State::Overran(sampling, started), Err(overran(deadline)))),
+        },
     }
 }
 
-/// The source and outcome of a finished sample; a panic in the sample goes on up.
-fn joined<S>(
-    result: Result<(S, Result<Payload, SourceError>), tokio::task::JoinError>,
-) -> (S, Result<Payload, SourceError>) {
+/// Starts a sample that ends early when `cancel` fires. On a multi-thread runtime (the
+/// agent's) it runs on a blocking thread of its own, driven there with the runtime's handle:
+/// even synchronous work a source does between its awaits (parsing, hashing a large table)
+/// never holds up a worker, so the HTTP side and the hub keep their threads. On a
+/// current-thread runtime (unit tests with a paused clock) it is an ordinary task.
+fn spawn_sample<S: Source>(mut source: S, cancel: CancellationToken) -> Sampling<S> {
+    let work = async move {
+        tokio::select! {
+            () = cancel.cancelled() => None,
+            outcome = source.sample() => Some(outcome),
+        }
+        .map(|outcome| (source, outcome))
+    };
+    let runtime = tokio::runtime::Handle::current();
+    match runtime.runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::CurrentThread => tokio::spawn(work),
+        _ => tokio::task::spawn_blocking(move || runtime.block_on(work)),
+    }
+}
+
+/// The source and outcome of a finished sample (`None`: cancelled); a panic in the sample
+/// goes on up.
+fn joined<S>(result: Result<Sampled<S>, tokio::task::JoinError>) -> Sampled<S> {
     match result {
         Ok(done) => done,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => None, // the runtime is shutting down
     }
 }
 
@@ -305,9 +347,8 @@ fn overran(deadline: Duration) -> SourceError {
     SourceError::new(
         "timeout",
         format!(
-            "a sample has not finished after {} s ({DEADLINE_INTERVALS} intervals): the source \
-             is reported down until it does; a lease file or table this large needs a longer \
-             interval",
+            "a sample has not finished after {} s: the source is reported down until it does; \
+             if its input is this large, give the source a longer interval",
             deadline.as_secs_f64()
         ),
     )
@@ -370,7 +411,13 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(16);
         let cancel = CancellationToken::new();
         let start = Instant::now();
-        tokio::spawn(run(source, Duration::from_secs(5), tx, cancel.clone()));
+        tokio::spawn(run(
+            source,
+            Duration::from_secs(5),
+            deadline(Duration::from_secs(5)),
+            tx,
+            cancel.clone(),
+        ));
         let mut times = Vec::new();
         for _ in 0..5 {
             let report = rx.recv().await.expect("report");
@@ -438,8 +485,20 @@ mod tests {
         let interval = Duration::from_secs(5);
         let stuck = Slow { delays: vec![None] };
         let healthy = Flaky { results: vec![] };
-        let stuck = tokio::spawn(run(stuck, interval, tx.clone(), cancel.clone()));
-        tokio::spawn(run(healthy, interval, tx, cancel.clone()));
+        let stuck = tokio::spawn(run(
+            stuck,
+            interval,
+            deadline(interval),
+            tx.clone(),
+            cancel.clone(),
+        ));
+        tokio::spawn(run(
+            healthy,
+            interval,
+            deadline(interval),
+            tx,
+            cancel.clone(),
+        ));
         let seen = reports(&mut rx, start, Duration::from_secs(36)).await;
         let of = |name| -> Vec<_> { seen.iter().filter(|r| r.1 == name).collect() };
         // Down at the deadline (3 intervals), then again at each retry, backing off.
@@ -464,15 +523,16 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_sample_past_its_deadline_is_dropped_and_sampling_resumes_when_it_ends() {
+    async fn a_sample_past_its_deadline_is_dropped_and_the_next_starts_when_it_ends() {
         let (tx, mut rx) = mpsc::channel(64);
         let cancel = CancellationToken::new();
         let start = Instant::now();
         let slow = Slow {
             delays: vec![Some(Duration::from_secs(40))],
         };
-        tokio::spawn(run(slow, Duration::from_secs(5), tx, cancel.clone()));
-        let seen = reports(&mut rx, start, Duration::from_secs(51)).await;
+        let interval = Duration::from_secs(5);
+        tokio::spawn(run(slow, interval, deadline(interval), tx, cancel.clone()));
+        let seen = reports(&mut rx, start, Duration::from_secs(41)).await;
         cancel.cancel();
         assert_eq!(
             seen,
@@ -480,8 +540,41 @@ mod tests {
                 (15, "slow", "timeout"),
                 (20, "slow", "timeout"),
                 (30, "slow", "timeout"),
-                (50, "slow", "ok"),
+                (40, "slow", "ok"),
             ]
         );
+    }
+
+    /// Blocks its thread (a synchronous read or parse inside `sample`) for a second.
+    struct Blocking;
+
+    impl Source for Blocking {
+        const NAME: &'static str = "blocking";
+        fn instance(&self) -> String {
+            "test".into()
+        }
+        async fn sample(&mut self) -> Result<Payload, SourceError> {
+            std::thread::sleep(Duration::from_secs(1));
+            Ok(Payload::Clients(vec![]))
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_source_blocking_its_thread_holds_up_no_worker() {
+        let (tx, mut rx) = mpsc::channel(16);
+        let cancel = CancellationToken::new();
+        let start = Instant::now();
+        let (interval, deadline) = (Duration::from_millis(100), Duration::from_millis(300));
+        tokio::spawn(run(Blocking, interval, deadline, tx, cancel.clone()));
+        // On the only worker, the deadline would wait for the blocked thread.
+        let report = rx.recv().await.expect("report");
+        let kind = report.outcome.as_ref().map_or_else(|e| e.kind, |_| "ok");
+        assert_eq!(kind, "timeout");
+        assert!(
+            start.elapsed() < Duration::from_millis(800),
+            "{:?}",
+            start.elapsed()
+        );
+        cancel.cancel();
     }
 }
