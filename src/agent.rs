@@ -168,7 +168,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     drop(reports);
-    tasks.spawn(Hub::new(&config, inventory).run(inbox, publish, cancel.clone()));
+    // The hub folds every sample in (a hundred thousand clients a tick at a large venue): on
+    // a thread of its own, so that the runtime's workers stay free for HTTP.
+    let hub = Hub::new(&config, inventory).run(inbox, publish, cancel.clone());
+    let runtime = tokio::runtime::Handle::current();
+    tasks.spawn_blocking(move || {
+        sources::background_thread();
+        runtime.block_on(hub)
+    });
     tasks.spawn(stop_on_signal(cancel.clone()));
 
     let state = AppState::new(snapshots, &config.venue).with_auth(&config.http);

@@ -123,14 +123,6 @@ impl LinkReader {
         }
     }
 
-    /// The handle, when netlink is in use (the neighbour source shares it).
-    pub fn netlink(&self) -> Option<&rtnetlink::Handle> {
-        match self {
-            LinkReader::Netlink { handle, .. } => Some(handle),
-            LinkReader::Proc { .. } => None,
-        }
-    }
-
     /// Every interface present now.
     ///
     /// # Errors

@@ -108,12 +108,33 @@ impl SourceError {
 pub async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, SourceError> + Send + 'static,
 ) -> Result<T, SourceError> {
+    let work = || {
+        background_thread();
+        work()
+    };
     match tokio::task::spawn_blocking(work).await {
         Ok(result) => result,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(_) => Err(SourceError::new("io", "the agent is stopping")),
     }
 }
+
+/// Lowers the calling thread's scheduling priority (nice 5): the threads that sample and
+/// fold samples in give way to the ones answering HTTP when the CPU is short. Only ever
+/// called on blocking-pool threads, which run nothing but this background work.
+pub fn background_thread() {
+    // SAFETY: plain system calls on the calling thread's own id; nothing is shared.
+    let lowered = unsafe {
+        let thread = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, BACKGROUND_NICE)
+    };
+    if lowered != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "cannot lower a sampling thread's priority");
+    }
+}
+
+/// The nice value of the sampling and hub threads.
+const BACKGROUND_NICE: libc::c_int = 5;
 
 /// Identifies a version of a file: a rewrite, truncation or rotation changes one of these.
 /// Sources that read files re-read them only when their stamp changes.
@@ -328,7 +349,10 @@ fn spawn_sample<S: Source>(mut source: S, cancel: CancellationToken) -> Sampling
     let runtime = tokio::runtime::Handle::current();
     match runtime.runtime_flavor() {
         tokio::runtime::RuntimeFlavor::CurrentThread => tokio::spawn(work),
-        _ => tokio::task::spawn_blocking(move || runtime.block_on(work)),
+        _ => tokio::task::spawn_blocking(move || {
+            background_thread();
+            runtime.block_on(work)
+        }),
     }
 }
 

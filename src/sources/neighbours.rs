@@ -98,15 +98,9 @@ impl NeighboursSource {
         }
     }
 
-    async fn read_netlink(&self, handle: &rtnetlink::Handle) -> Result<Vec<Sighting>, SourceError> {
+    async fn read_netlink(&self) -> Result<Vec<Sighting>, SourceError> {
         let links = self.reader.links().await?;
-        let messages: Vec<NeighbourMessage> = handle
-            .neighbours()
-            .get()
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|e| SourceError::new("netlink", format!("neighbour dump failed: {e}")))?;
+        let messages = dump_neighbours().await?;
         let (inventory, key) = (Arc::clone(&self.inventory), self.key.clone());
         // A venue's table holds tens of thousands of entries: hashed off the runtime.
         super::blocking(move || {
@@ -186,6 +180,24 @@ impl NeighboursSource {
     }
 }
 
+/// The whole neighbour table, over a netlink connection of its own that this future drives
+/// itself (not a task of the runtime's): decoding a venue's table, 100 000 entries and more,
+/// happens on the thread that polls the sample, never on a worker.
+async fn dump_neighbours() -> Result<Vec<NeighbourMessage>, SourceError> {
+    let (connection, handle, _) = rtnetlink::new_connection()
+        .map_err(|e| SourceError::new("netlink", format!("cannot open a netlink socket: {e}")))?;
+    let dump = handle.neighbours().get().execute().try_collect();
+    tokio::select! {
+        messages = dump => messages.map_err(|e| {
+            SourceError::new("netlink", format!("neighbour dump failed: {e}"))
+        }),
+        () = connection => Err(SourceError::new(
+            "netlink",
+            "the netlink connection closed during the neighbour dump",
+        )),
+    }
+}
+
 /// A neighbour as a client in its zone: the MAC hashed with `key`; `None` when the MAC is
 /// not a client's or the neighbour is in no zone.
 fn sighting(
@@ -214,9 +226,9 @@ impl Source for NeighboursSource {
     }
 
     async fn sample(&mut self) -> Result<Payload, SourceError> {
-        let sightings = match self.reader.netlink() {
-            Some(handle) => self.read_netlink(&handle.clone()).await?,
-            None => self.read_proc().await?,
+        let sightings = match self.reader {
+            LinkReader::Netlink { .. } => self.read_netlink().await?,
+            LinkReader::Proc { .. } => self.read_proc().await?,
         };
         Ok(Payload::Clients(sightings))
     }
