@@ -101,7 +101,7 @@ impl SourceError {
 }
 
 /// Runs blocking `work` (file reads, parses, a large table's processing) on tokio's blocking
-/// threads, so that it never holds up the runtime's: other sources and the HTTP side.
+/// threads, so that it never holds up the runtime's workers: other sources and HTTP.
 ///
 /// # Errors
 /// `work`'s own, or `io` when the runtime shuts down before it ran.
@@ -371,8 +371,9 @@ fn overran(deadline: Duration) -> SourceError {
     SourceError::new(
         "timeout",
         format!(
-            "a sample has not finished after {} s: the source is reported down until it does; \
-             if its input is this large, give the source a longer interval",
+            "a sample has not finished after {} s: the source is reported down until it does \
+             (a peer that never answers, or an input too large for the interval: then give the \
+             source a longer interval)",
             deadline.as_secs_f64()
         ),
     )
