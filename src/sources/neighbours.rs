@@ -285,4 +285,25 @@ mod tests {
             [true, true, true, true, false, false, false, false, false]
         );
     }
+
+    #[tokio::test]
+    async fn a_fifo_at_proc_net_arp_is_refused_at_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let proc_root = dir.path().join("proc");
+        fs::create_dir_all(proc_root.join("net")).expect("mkdir");
+        let fifo = proc_root.join("net/arp");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
+        let reader = LinkReader::open(crate::config::Backend::Proc, &proc_root, dir.path())
+            .expect("proc backend");
+        let config = crate::config::Config::zero_config("lab");
+        let inventory = Arc::new(Inventory::new(&config));
+        let mut source = NeighboursSource::new(reader, inventory, ClientKey::from_bytes([1; 16]));
+        let refused = source
+            .sample()
+            .await
+            .expect_err("a FIFO is not an ARP table");
+        assert_eq!(refused.kind, "not_regular");
+        assert!(refused.message.contains("net/arp is a FIFO"), "{refused}");
+    }
 }
