@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
@@ -141,7 +142,10 @@ fn main() -> ExitCode {
             for w in &warnings {
                 tracing::warn!("{w}");
             }
-            let runtime = match tokio::runtime::Builder::new_current_thread()
+            // Several workers, so that no source's work can hold up the HTTP side.
+            let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
                 .enable_all()
                 .build()
             {
@@ -151,7 +155,11 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(venuemon::agent::run(config)) {
+            let ran = runtime.block_on(venuemon::agent::run(config));
+            // The agent has had its grace period: a blocking read that never returns (a
+            // source stuck in a system call) must not keep the process alive.
+            runtime.shutdown_timeout(Duration::from_millis(100));
+            match ran {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("venuemon: {}", inert(&format!("{e:#}")));

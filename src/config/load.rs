@@ -249,7 +249,7 @@ pub fn load_file(path: &Path, host: &str) -> Result<(Config, Vec<Warning>), Conf
             message,
         }]))
     };
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::files::read_regular(path) {
         Ok(bytes) => bytes,
         Err(e) => return fail(read_error_message(&e)),
     };
@@ -262,6 +262,9 @@ pub fn load_file(path: &Path, host: &str) -> Result<(Config, Vec<Warning>), Conf
 /// Says why a file could not be read, and what to do.
 fn read_error_message(e: &std::io::Error) -> String {
     use std::io::ErrorKind;
+    if let Some(crate::files::NotRegular(what)) = crate::files::not_regular(e) {
+        return format!("is {what}, not a regular file: pass the path of the TOML file");
+    }
     let os = e
         .raw_os_error()
         .map(|code| format!(" (os error {code})"))
@@ -273,7 +276,6 @@ fn read_error_message(e: &std::io::Error) -> String {
         ErrorKind::PermissionDenied => {
             format!("permission denied{os}: make it readable by the user venuemon runs as")
         }
-        ErrorKind::IsADirectory => format!("is a directory{os}: pass the path of the TOML file"),
         _ => format!("cannot read the file: {e}"),
     }
 }
@@ -1896,7 +1898,8 @@ impl Checker<'_> {
 /// The first line of a secret file, trimmed; the error says what is wrong with the file and
 /// never shows its content.
 fn read_secret(path: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+    let text = crate::files::read_regular_to_string(path).map_err(|e| match e.kind() {
+        _ if crate::files::not_regular(&e).is_some() => format!("{path:?} {e}"),
         std::io::ErrorKind::PermissionDenied => {
             format!("{path:?} cannot be read ({e}): make it readable by the user venuemon runs as")
         }

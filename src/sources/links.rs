@@ -2,7 +2,6 @@
 //! rtnetlink (one dump per call), or `/proc/net/dev` plus `/sys/class/net` under configurable
 //! roots, for hosts without netlink and for fixture tests.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use futures_util::TryStreamExt;
@@ -13,6 +12,7 @@ use serde::Serialize;
 
 use super::SourceError;
 use crate::config::Backend;
+use crate::files;
 use crate::inventory::LinkKind;
 
 /// An interface's traffic counters since it was created (raw kernel counters).
@@ -123,14 +123,6 @@ impl LinkReader {
         }
     }
 
-    /// The handle, when netlink is in use (the neighbour source shares it).
-    pub fn netlink(&self) -> Option<&rtnetlink::Handle> {
-        match self {
-            LinkReader::Netlink { handle, .. } => Some(handle),
-            LinkReader::Proc { .. } => None,
-        }
-    }
-
     /// Every interface present now.
     ///
     /// # Errors
@@ -145,26 +137,36 @@ impl LinkReader {
                     .try_collect()
                     .await
                     .map_err(|e| SourceError::new("netlink", format!("link dump failed: {e}")))?;
-                Ok(messages
-                    .iter()
-                    .filter_map(|m| link_from_netlink(m, sys_root))
-                    .collect())
+                let sys_root = sys_root.clone();
+                super::blocking(move || {
+                    Ok(messages
+                        .iter()
+                        .filter_map(|m| link_from_netlink(m, &sys_root))
+                        .collect())
+                })
+                .await
             }
             LinkReader::Proc {
                 proc_root,
                 sys_root,
             } => {
-                let path = proc_root.join("net/dev");
-                let text = fs::read_to_string(&path).map_err(|e| SourceError::io(&path, &e))?;
-                let counters = parse_proc_net_dev(&text)
-                    .map_err(|e| SourceError::new("parse", format!("{}: {e}", path.display())))?;
-                Ok(counters
-                    .into_iter()
-                    .map(|(name, counters)| link_from_sysfs(name, counters, sys_root))
-                    .collect())
+                let (proc_root, sys_root) = (proc_root.clone(), sys_root.clone());
+                super::blocking(move || proc_links(&proc_root, &sys_root)).await
             }
         }
     }
+}
+
+/// Every interface in `/proc/net/dev`, with what `/sys/class/net` says of each.
+fn proc_links(proc_root: &Path, sys_root: &Path) -> Result<Vec<Link>, SourceError> {
+    let path = proc_root.join("net/dev");
+    let text = files::read_regular_to_string(&path).map_err(|e| SourceError::io(&path, &e))?;
+    let counters = parse_proc_net_dev(&text)
+        .map_err(|e| SourceError::new("parse", format!("{}: {e}", path.display())))?;
+    Ok(counters
+        .into_iter()
+        .map(|(name, counters)| link_from_sysfs(name, counters, sys_root))
+        .collect())
 }
 
 /// A malformed `/proc/net/dev`.
@@ -228,7 +230,8 @@ pub fn parse_proc_net_dev(text: &str) -> Result<Vec<(String, Counters)>, ParseEr
 
 /// Reads one small sysfs attribute of an interface, trimmed.
 fn sys_attr(sys_root: &Path, name: &str, attr: &str) -> Option<String> {
-    let text = fs::read_to_string(sys_root.join("class/net").join(name).join(attr)).ok()?;
+    let path = sys_root.join("class/net").join(name).join(attr);
+    let text = files::read_regular_to_string(&path).ok()?;
     Some(text.trim().to_string())
 }
 
@@ -349,6 +352,7 @@ fn link_from_netlink(message: &LinkMessage, sys_root: &Path) -> Option<Link> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     const FIXTURE: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -444,5 +448,37 @@ mod tests {
             (gone.kind, gone.up, gone.mtu, gone.speed_bps),
             (LinkKind::Other, false, None, None)
         );
+    }
+
+    fn mkfifo(path: &Path) {
+        let made = std::process::Command::new("mkfifo").arg(path).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
+    }
+
+    #[tokio::test]
+    async fn a_fifo_at_proc_net_dev_or_in_sysfs_never_blocks() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (proc_root, sys_root) = (dir.path().join("proc"), dir.path().join("sys"));
+        let eth0 = sys_root.join("class/net/eth0");
+        fs::create_dir_all(proc_root.join("net")).expect("mkdir");
+        fs::create_dir_all(&eth0).expect("mkdir");
+        mkfifo(&proc_root.join("net/dev"));
+        mkfifo(&eth0.join("operstate"));
+        let reader = LinkReader::open(Backend::Proc, &proc_root, &sys_root).expect("proc");
+        let refused = reader
+            .links()
+            .await
+            .expect_err("a FIFO is not /proc/net/dev");
+        assert_eq!(refused.kind, "not_regular");
+        assert!(refused.message.contains("net/dev is a FIFO"), "{refused}");
+        // An attribute that is a FIFO reads as absent.
+        fs::remove_file(proc_root.join("net/dev")).expect("rm");
+        fs::write(
+            proc_root.join("net/dev"),
+            "Inter-|\n face |\n  eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+        )
+        .expect("write");
+        let links = reader.links().await.expect("regular again");
+        assert_eq!((links.len(), links[0].up), (1, false));
     }
 }

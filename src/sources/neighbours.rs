@@ -3,7 +3,6 @@
 //! INCOMPLETE, PERMANENT and NOARP do not. MACs are hashed here and go no further.
 
 use std::collections::HashMap;
-use std::fs;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +14,7 @@ use netlink_packet_route::neighbour::{
 
 use super::links::LinkReader;
 use super::{Payload, Sighting, Source, SourceError};
+use crate::files;
 use crate::inventory::{Inventory, LinkKind};
 use crate::privacy::{ClientKey, client_mac, parse_mac};
 
@@ -98,63 +98,45 @@ impl NeighboursSource {
         }
     }
 
-    fn sighting(
-        &self,
-        mac: &[u8],
-        device: &str,
-        kind: LinkKind,
-        ip: IpAddr,
-        age: Duration,
-    ) -> Option<Sighting> {
-        let mac = client_mac(mac)?;
-        let zone = self.inventory.zone_of_client(device, kind, ip)?;
-        Some(Sighting {
-            client: self.key.client(&mac),
-            zone,
-            age,
-        })
-    }
-
-    async fn read_netlink(&self, handle: &rtnetlink::Handle) -> Result<Vec<Sighting>, SourceError> {
+    async fn read_netlink(&self) -> Result<Vec<Sighting>, SourceError> {
         let links = self.reader.links().await?;
-        let by_index: HashMap<u32, (String, LinkKind)> = links
-            .into_iter()
-            .map(|l| (l.index, (l.name, l.kind)))
-            .collect();
-        let messages: Vec<NeighbourMessage> = handle
-            .neighbours()
-            .get()
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|e| SourceError::new("netlink", format!("neighbour dump failed: {e}")))?;
-        Ok(messages
-            .iter()
-            .filter(|m| is_active(m.header.state))
-            .filter_map(|m| {
-                let (device, kind) = by_index.get(&m.header.ifindex)?;
-                let mut ip = None;
-                let mut mac = None;
-                let mut age = Duration::ZERO;
-                for attr in &m.attributes {
-                    match attr {
-                        NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
-                            ip = Some(IpAddr::V4(*a))
+        let messages = dump_neighbours().await?;
+        let (inventory, key) = (Arc::clone(&self.inventory), self.key.clone());
+        // A venue's table holds tens of thousands of entries: hashed off the runtime.
+        super::blocking(move || {
+            let by_index: HashMap<u32, (String, LinkKind)> = links
+                .into_iter()
+                .map(|l| (l.index, (l.name, l.kind)))
+                .collect();
+            Ok(messages
+                .iter()
+                .filter(|m| is_active(m.header.state))
+                .filter_map(|m| {
+                    let (device, kind) = by_index.get(&m.header.ifindex)?;
+                    let mut ip = None;
+                    let mut mac = None;
+                    let mut age = Duration::ZERO;
+                    for attr in &m.attributes {
+                        match attr {
+                            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                                ip = Some(IpAddr::V4(*a))
+                            }
+                            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                                ip = Some(IpAddr::V6(*a))
+                            }
+                            NeighbourAttribute::LinkLocalAddress(l) => mac = Some(l.as_slice()),
+                            // Ages are in USER_HZ (1/100 s) since the neighbour last answered.
+                            NeighbourAttribute::CacheInfo(c) => {
+                                age = Duration::from_millis(u64::from(c.confirmed) * 10)
+                            }
+                            _ => {}
                         }
-                        NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
-                            ip = Some(IpAddr::V6(*a))
-                        }
-                        NeighbourAttribute::LinkLocalAddress(l) => mac = Some(l.as_slice()),
-                        // Ages are in USER_HZ (1/100 s) since the neighbour last answered.
-                        NeighbourAttribute::CacheInfo(c) => {
-                            age = Duration::from_millis(u64::from(c.confirmed) * 10)
-                        }
-                        _ => {}
                     }
-                }
-                self.sighting(mac?, device, *kind, ip?, age)
-            })
-            .collect())
+                    sighting(&inventory, &key, mac?, device, *kind, ip?, age)
+                })
+                .collect())
+        })
+        .await
     }
 
     async fn read_proc(&self) -> Result<Vec<Sighting>, SourceError> {
@@ -162,26 +144,78 @@ impl NeighboursSource {
             return Ok(Vec::new());
         };
         let path = proc_root.join("net/arp");
-        let text = fs::read_to_string(&path).map_err(|e| SourceError::io(&path, &e))?;
-        let (entries, skipped) = parse_proc_net_arp(&text)?;
-        if skipped > 0 {
-            tracing::debug!(skipped, "unparsable rows in the ARP table skipped");
-        }
         let kinds: HashMap<String, LinkKind> = self
             .reader
             .links()
             .await
             .map(|links| links.into_iter().map(|l| (l.name, l.kind)).collect())
             .unwrap_or_default();
-        Ok(entries
-            .iter()
-            .filter(|e| e.flags & ATF_COM != 0 && e.flags & ATF_PERM == 0)
-            .filter_map(|e| {
-                let kind = kinds.get(&e.device).copied().unwrap_or(LinkKind::Other);
-                self.sighting(&e.mac?, &e.device, kind, IpAddr::V4(e.ip), Duration::ZERO)
-            })
-            .collect())
+        let (inventory, key) = (Arc::clone(&self.inventory), self.key.clone());
+        super::blocking(move || {
+            let text =
+                files::read_regular_to_string(&path).map_err(|e| SourceError::io(&path, &e))?;
+            let (entries, skipped) = parse_proc_net_arp(&text)?;
+            if skipped > 0 {
+                tracing::debug!(skipped, "unparsable rows in the ARP table skipped");
+            }
+            Ok(entries
+                .iter()
+                .filter(|e| e.flags & ATF_COM != 0 && e.flags & ATF_PERM == 0)
+                .filter_map(|e| {
+                    let kind = kinds.get(&e.device).copied().unwrap_or(LinkKind::Other);
+                    let ip = IpAddr::V4(e.ip);
+                    sighting(
+                        &inventory,
+                        &key,
+                        &e.mac?,
+                        &e.device,
+                        kind,
+                        ip,
+                        Duration::ZERO,
+                    )
+                })
+                .collect())
+        })
+        .await
     }
+}
+
+/// The whole neighbour table, over a netlink connection of its own that this future drives
+/// itself (not a task of the runtime's): decoding a venue's table, 100 000 entries and more,
+/// happens on the thread that polls the sample, never on a worker.
+async fn dump_neighbours() -> Result<Vec<NeighbourMessage>, SourceError> {
+    let (connection, handle, _) = rtnetlink::new_connection()
+        .map_err(|e| SourceError::new("netlink", format!("cannot open a netlink socket: {e}")))?;
+    let dump = handle.neighbours().get().execute().try_collect();
+    tokio::select! {
+        messages = dump => messages.map_err(|e| {
+            SourceError::new("netlink", format!("neighbour dump failed: {e}"))
+        }),
+        () = connection => Err(SourceError::new(
+            "netlink",
+            "the netlink connection closed during the neighbour dump",
+        )),
+    }
+}
+
+/// A neighbour as a client in its zone: the MAC hashed with `key`; `None` when the MAC is
+/// not a client's or the neighbour is in no zone.
+fn sighting(
+    inventory: &Inventory,
+    key: &ClientKey,
+    mac: &[u8],
+    device: &str,
+    kind: LinkKind,
+    ip: IpAddr,
+    age: Duration,
+) -> Option<Sighting> {
+    let mac = client_mac(mac)?;
+    let zone = inventory.zone_of_client(device, kind, ip)?;
+    Some(Sighting {
+        client: key.client(&mac),
+        zone,
+        age,
+    })
 }
 
 impl Source for NeighboursSource {
@@ -192,9 +226,9 @@ impl Source for NeighboursSource {
     }
 
     async fn sample(&mut self) -> Result<Payload, SourceError> {
-        let sightings = match self.reader.netlink() {
-            Some(handle) => self.read_netlink(&handle.clone()).await?,
-            None => self.read_proc().await?,
+        let sightings = match self.reader {
+            LinkReader::Netlink { .. } => self.read_netlink().await?,
+            LinkReader::Proc { .. } => self.read_proc().await?,
         };
         Ok(Payload::Clients(sightings))
     }
@@ -203,6 +237,7 @@ impl Source for NeighboursSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     const FIXTURE: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -249,5 +284,26 @@ mod tests {
             live,
             [true, true, true, true, false, false, false, false, false]
         );
+    }
+
+    #[tokio::test]
+    async fn a_fifo_at_proc_net_arp_is_refused_at_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let proc_root = dir.path().join("proc");
+        fs::create_dir_all(proc_root.join("net")).expect("mkdir");
+        let fifo = proc_root.join("net/arp");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
+        let reader = LinkReader::open(crate::config::Backend::Proc, &proc_root, dir.path())
+            .expect("proc backend");
+        let config = crate::config::Config::zero_config("lab");
+        let inventory = Arc::new(Inventory::new(&config));
+        let mut source = NeighboursSource::new(reader, inventory, ClientKey::from_bytes([1; 16]));
+        let refused = source
+            .sample()
+            .await
+            .expect_err("a FIFO is not an ARP table");
+        assert_eq!(refused.kind, "not_regular");
+        assert!(refused.message.contains("net/arp is a FIFO"), "{refused}");
     }
 }

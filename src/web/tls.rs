@@ -90,7 +90,8 @@ pub fn server_config(files: &TlsFiles) -> Result<ServerConfig, TlsFileError> {
 
 /// The bytes of a file, or why it cannot be read.
 fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| match e.kind() {
+    crate::files::read_regular(path).map_err(|e| match e.kind() {
+        _ if crate::files::not_regular(&e).is_some() => e.to_string(),
         io::ErrorKind::PermissionDenied => {
             format!("cannot be read ({e}): make it readable by the user venuemon runs as")
         }

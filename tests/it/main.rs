@@ -13,4 +13,5 @@ mod hostile;
 mod lab;
 mod page;
 mod replay;
+mod stall;
 mod venue;

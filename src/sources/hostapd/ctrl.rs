@@ -90,7 +90,7 @@ fn open(path: &Path) -> Result<(UnixDatagram, LocalPath), SourceError> {
 /// The error for a command without a reply in time.
 fn timeout_error(path: &Path, command: &str, timeout: Duration) -> SourceError {
     SourceError::new(
-        "io",
+        "timeout",
         format!(
             "hostapd at {} did not answer {command} within {} ms",
             path.display(),
@@ -128,15 +128,14 @@ impl Ctrl {
     /// attached connection receives) are skipped.
     ///
     /// # Errors
-    /// Sending fails (hostapd gone: `missing`) or no reply comes in time (`io`). After a
+    /// Sending fails (hostapd gone: `missing`) or no reply comes in time (`timeout`). After a
     /// timeout, drop the connection: a late reply would be read as the next one's.
     pub async fn request(&self, command: &str) -> Result<String, SourceError> {
-        self.socket
-            .send(command.as_bytes())
-            .await
-            .map_err(|e| connect_error(&self.path, &e))?;
         let mut buf = vec![0u8; MAX_DATAGRAM];
-        let receive = async {
+        // Sending waits too when hostapd's queue is full (it stopped reading): under the
+        // same timeout as its reply.
+        let exchange = async {
+            self.socket.send(command.as_bytes()).await?;
             loop {
                 let n = self.socket.recv(&mut buf).await?;
                 let reply = String::from_utf8_lossy(buf.get(..n).unwrap_or_default());
@@ -145,7 +144,7 @@ impl Ctrl {
                 }
             }
         };
-        match tokio::time::timeout(self.timeout, receive).await {
+        match tokio::time::timeout(self.timeout, exchange).await {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(e)) => Err(connect_error(&self.path, &e)),
             Err(_) => Err(timeout_error(&self.path, command, self.timeout)),
@@ -234,7 +233,7 @@ impl EventStream {
     /// inside a tokio runtime (it spawns the reader task).
     ///
     /// # Errors
-    /// As [`Ctrl::connect`], or `io` when hostapd does not acknowledge `ATTACH` in time.
+    /// As [`Ctrl::connect`], or `timeout` when hostapd does not acknowledge `ATTACH` in time.
     pub async fn attach(path: &Path, timeout: Duration) -> Result<EventStream, SourceError> {
         let ctrl = Ctrl::connect(path, timeout)?;
         let reply = ctrl.request("ATTACH").await?;
@@ -267,13 +266,17 @@ impl EventStream {
     /// `PONG` in `timeout`): drop this stream and attach again.
     pub async fn sync(&mut self, timeout: Duration) -> Result<(), SourceError> {
         self.pongs.borrow_and_update();
-        self.socket
-            .send(b"PING")
-            .await
-            .map_err(|e| connect_error(&self.path, &e))?;
-        match tokio::time::timeout(timeout, self.pongs.changed()).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(SourceError::new(
+        let ping = async {
+            self.socket
+                .send(b"PING")
+                .await
+                .map_err(|e| connect_error(&self.path, &e))?;
+            Ok(self.pongs.changed().await)
+        };
+        match tokio::time::timeout(timeout, ping).await {
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(_))) => Err(SourceError::new(
                 "missing",
                 format!(
                     "hostapd at {} closed its event stream (terminating?)",
@@ -457,8 +460,28 @@ pub(crate) mod tests {
         let ctrl = Ctrl::connect(&fake.path, Duration::from_millis(100)).expect("connect");
         assert!(ctrl.stations().await.expect("walk").is_empty());
         let err = ctrl.status().await.expect_err("silent");
-        assert_eq!(err.kind, "io");
+        assert_eq!(err.kind, "timeout");
         assert!(err.message.contains("did not answer STATUS"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_socket_that_never_reads_times_out_instead_of_blocking_the_send() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("wlan0");
+        // Bound, never read: its queue fills (net.unix.max_dgram_qlen, 10 by default), then
+        // sending waits.
+        let _deaf = std::os::unix::net::UnixDatagram::bind(&path).expect("bind");
+        let ctrl = Ctrl::connect(&path, Duration::from_millis(50)).expect("connect");
+        let start = std::time::Instant::now();
+        for _ in 0..20 {
+            let err = ctrl.status().await.expect_err("no answer");
+            assert_eq!(err.kind, "timeout", "{err}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test]
