@@ -106,7 +106,7 @@ impl Hub {
             thresholds: config.thresholds.clone(),
             schedule: None,
             inventory,
-            registry: Registry::new(config.agent.active_window),
+            registry: Registry::new(config.agent.active_window, config.agent.max_clients),
             sources: BTreeMap::new(),
         }
     }
@@ -513,6 +513,7 @@ impl Hub {
             active_window_seconds: self.window.as_secs_f64(),
             status: zones.iter().map(|z| z.status).max().unwrap_or_default(),
             unique_clients_estimate: self.registry.unique_in_venue().round(),
+            clients_evicted_total: self.registry.evicted(),
             zones,
             pools: parts.pools,
             interfaces: parts.interfaces,
