@@ -108,8 +108,8 @@ const KNOWN_TABLES: &str = "[venue], [http], [http.auth], [http.metrics_auth], [
 /// Longest excerpt of a bad value echoed back in a message, in characters.
 const MAX_ECHO: usize = 40;
 
-/// `[agent] max_clients` by default: a large event's clients, about 40 MB of registry
-/// (docs/RELIABILITY.md, "Memory under floods").
+/// `[agent] max_clients` by default: a large event's clients, a registry of 33 MiB (47 MiB
+/// at its peak; docs/RELIABILITY.md, "Memory under floods").
 const DEFAULT_MAX_CLIENTS: usize = 250_000;
 
 /// Highest `[agent] max_clients` accepted.

@@ -204,12 +204,23 @@ impl Registry {
 
     /// Forgets clients not seen within the window; after a large drop (a flood over), gives
     /// the freed memory back to the system.
+    ///
+    /// Each expired time is popped from the heap, O(log n); when more than a sixteenth of the
+    /// heap has expired (the end of a flood, or stale times piling up), one pass over the
+    /// table and a rebuild, O(n), is cheaper than popping the rest, so a tick never costs more.
     pub fn expire(&mut self, now: Instant) {
         let oldest = self.stamp(now).saturating_sub(self.window);
+        let mut budget = self.by_age.len() / 16;
         while let Some(Reverse((seen, id))) = self.by_age.peek().copied() {
             if seen >= oldest {
                 break;
             }
+            if budget == 0 {
+                self.clients.retain(|_, e| e.last_seen >= oldest);
+                self.rebuild_by_age();
+                break;
+            }
+            budget -= 1;
             self.by_age.pop();
             self.remove_if_current(seen, id);
         }
@@ -497,6 +508,29 @@ mod tests {
             reg.by_age.capacity()
         );
         assert_eq!(reg.counts(1, Instant::now())[0].clients, 10);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_mass_expiry_keeps_exactly_the_clients_still_active() {
+        let key = ClientKey::from_bytes([9; 16]);
+        let mut reg = Registry::new(Duration::from_secs(60), 100_000);
+        let old: Vec<Sighting> = (0..20_000)
+            .map(|n| nth(&key, n, 0, Duration::ZERO))
+            .collect();
+        reg.observe("dhcp", &old, Instant::now());
+        tokio::time::advance(Duration::from_secs(30)).await;
+        // Half of them seen again, and a few newcomers: stale times pile up in the heap.
+        let again: Vec<Sighting> = (10_000..20_005)
+            .map(|n| nth(&key, n, 0, Duration::ZERO))
+            .collect();
+        reg.observe("dhcp", &again, Instant::now());
+        tokio::time::advance(Duration::from_secs(31)).await;
+        reg.expire(Instant::now());
+        assert_eq!(reg.clients.len(), 10_005);
+        assert_eq!(reg.by_age.len(), 10_005, "stale and expired times are gone");
+        assert!(!holds(&reg, &key, 9_999) && holds(&reg, &key, 10_000));
+        assert_eq!(reg.counts(1, Instant::now())[0].clients, 10_005);
+        assert_eq!(reg.evicted(), 0, "expiry is not eviction");
     }
 
     #[tokio::test(start_paused = true)]
