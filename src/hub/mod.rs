@@ -625,6 +625,25 @@ mod tests {
     }
 
     #[test]
+    fn max_clients_caps_the_zone_count_and_the_snapshot_counts_evictions() {
+        let mut hub = hub("[agent]\nmax_clients = 3\n\n[[zone]]\nid = \"hall\"\n");
+        let t0 = Instant::now();
+        let key = ClientKey::ephemeral();
+        let sightings: Vec<Sighting> = (0..5u8)
+            .map(|i| Sighting {
+                client: key.client(&[0, 1, 2, 3, 4, i]),
+                zone: 0,
+                age: Duration::ZERO,
+            })
+            .collect();
+        hub.apply(report(Payload::Clients(sightings)), t0);
+        let snapshot = hub.snapshot(t0, SystemTime::now());
+        assert_eq!(snapshot.zones[0].clients, 3);
+        assert_eq!(snapshot.clients_evicted_total, 2);
+        assert_eq!(snapshot.unique_clients_estimate, 5.0);
+    }
+
+    #[test]
     fn each_zone_shows_its_session_now_and_next() {
         use crate::sources::schedule::{ScheduleSample, ZoneSession, ics::Session};
         let mut hub = hub("[[zone]]\nid = \"a\"\n[[zone]]\nid = \"b\"\n");
