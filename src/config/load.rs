@@ -51,6 +51,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "agent.tick",
     "agent.active_window",
     "agent.state_dir",
+    "agent.max_clients",
     "interfaces.include",
     "interfaces.exclude",
     "interfaces.zone",
@@ -112,6 +113,13 @@ const KNOWN_TABLES: &str = "[venue], [http], [http.auth], [http.metrics_auth], [
 
 /// Longest excerpt of a bad value echoed back in a message, in characters.
 const MAX_ECHO: usize = 40;
+
+/// `[agent] max_clients` by default: a large event's clients, a registry of 33 MiB (47 MiB
+/// at its peak; docs/RELIABILITY.md, "Memory under floods").
+const DEFAULT_MAX_CLIENTS: usize = 250_000;
+
+/// Highest `[agent] max_clients` accepted.
+const MAX_CLIENTS_LIMIT: i64 = 10_000_000;
 
 /// The form of a duration, quoted in errors.
 const DURATION_FORM: &str = "a duration like \"5s\" (an integer and a unit: ms, s, m, h or d)";
@@ -201,6 +209,7 @@ impl Config {
                 tick: Duration::from_secs(5),
                 active_window: Duration::from_secs(5 * 60),
                 state_dir: default_state_dir(),
+                max_clients: DEFAULT_MAX_CLIENTS,
             },
             interfaces: InterfaceFilter {
                 include: Vec::new(),
@@ -1349,6 +1358,15 @@ impl Checker<'_> {
         }
         if let Some(dir) = self.path(section, "state_dir", "/var/lib/venuemon") {
             agent.state_dir = dir;
+        }
+        let max_clients = self.field(section, "max_clients", |item| {
+            item.as_integer()
+                .filter(|n| (1..=MAX_CLIENTS_LIMIT).contains(n))
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| format!("a positive integer up to {MAX_CLIENTS_LIMIT}"))
+        });
+        if let Some(max_clients) = max_clients {
+            agent.max_clients = max_clients.value;
         }
     }
 
@@ -2740,6 +2758,24 @@ id = \"lobby\"
             one_error("[agent]\ntick = \"10s\"\nactive_window = \"5s\"\n"),
             "venuemon.toml:3:17: [agent]: active_window must be a duration from 10s to 1d, got \"5s\""
         );
+    }
+
+    #[test]
+    fn max_clients_is_read_and_checked() {
+        assert_eq!(ok("").0.agent.max_clients, DEFAULT_MAX_CLIENTS);
+        assert_eq!(
+            ok("[agent]\nmax_clients = 100000\n").0.agent.max_clients,
+            100_000
+        );
+        for value in ["0", "-1", "\"many\"", "20000000"] {
+            assert_eq!(
+                one_error(&format!("[agent]\nmax_clients = {value}\n")),
+                format!(
+                    "venuemon.toml:2:15: [agent]: max_clients must be a positive integer up to \
+                     10000000, got {value}"
+                )
+            );
+        }
     }
 
     #[test]

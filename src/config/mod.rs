@@ -195,6 +195,9 @@ pub struct Agent {
     pub active_window: Duration,
     /// Folder holding the event secret (and later the history).
     pub state_dir: PathBuf,
+    /// Most clients the registry holds; past it the least recently seen are evicted early
+    /// (and counted), so memory stays bounded whatever clients or lease files do.
+    pub max_clients: usize,
 }
 
 /// `[interfaces]`: which interfaces are monitored.

@@ -106,7 +106,7 @@ impl Hub {
             thresholds: config.thresholds.clone(),
             schedule: None,
             inventory,
-            registry: Registry::new(config.agent.active_window),
+            registry: Registry::new(config.agent.active_window, config.agent.max_clients),
             sources: BTreeMap::new(),
         }
     }
@@ -513,6 +513,7 @@ impl Hub {
             active_window_seconds: self.window.as_secs_f64(),
             status: zones.iter().map(|z| z.status).max().unwrap_or_default(),
             unique_clients_estimate: self.registry.unique_in_venue().round(),
+            clients_evicted_total: self.registry.evicted(),
             zones,
             pools: parts.pools,
             interfaces: parts.interfaces,
@@ -621,6 +622,25 @@ mod tests {
         assert_eq!(snapshot.status, Status::Critical);
         assert_eq!(zone.history.len(), 1);
         assert_eq!(zone.history[0].clients, 5);
+    }
+
+    #[test]
+    fn max_clients_caps_the_zone_count_and_the_snapshot_counts_evictions() {
+        let mut hub = hub("[agent]\nmax_clients = 3\n\n[[zone]]\nid = \"hall\"\n");
+        let t0 = Instant::now();
+        let key = ClientKey::ephemeral();
+        let sightings: Vec<Sighting> = (0..5u8)
+            .map(|i| Sighting {
+                client: key.client(&[0, 1, 2, 3, 4, i]),
+                zone: 0,
+                age: Duration::ZERO,
+            })
+            .collect();
+        hub.apply(report(Payload::Clients(sightings)), t0);
+        let snapshot = hub.snapshot(t0, SystemTime::now());
+        assert_eq!(snapshot.zones[0].clients, 3);
+        assert_eq!(snapshot.clients_evicted_total, 2);
+        assert_eq!(snapshot.unique_clients_estimate, 5.0);
     }
 
     #[test]

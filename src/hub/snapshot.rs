@@ -27,6 +27,9 @@ pub struct Snapshot {
     pub status: Status,
     /// Estimated unique devices seen venue-wide since the agent started.
     pub unique_clients_estimate: f64,
+    /// Clients dropped from the registry before their active window ended because it held
+    /// `[agent] max_clients`, since start.
+    pub clients_evicted_total: u64,
     /// Zones in config order.
     pub zones: Vec<ZoneSnapshot>,
     /// Monitored interfaces, by name.

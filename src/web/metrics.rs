@@ -89,6 +89,7 @@ struct Families {
     zone_status: IntGaugeVec,
     zone_unique: IntGaugeVec,
     venue_unique: IntGaugeVec,
+    clients_evicted: IntCounterVec,
     dhcp_leases: IntGaugeVec,
     dhcp_pool_size: IntGaugeVec,
     dhcp_skipped: IntGaugeVec,
@@ -202,6 +203,11 @@ impl Families {
                 "Estimated unique devices seen venue-wide since the agent started (HyperLogLog).",
                 &[],
             ),
+            clients_evicted: counter(
+                "venuemon_clients_evicted_total",
+                "Clients dropped before their active window ended because the registry held [agent] max_clients.",
+                &[],
+            ),
             dhcp_leases: gauge(
                 "venuemon_dhcp_leases_active",
                 "Active, unexpired leases in the pool.",
@@ -304,6 +310,7 @@ impl Families {
             &self.zone_status,
             &self.zone_unique,
             &self.venue_unique,
+            &self.clients_evicted,
             &self.dhcp_leases,
             &self.dhcp_pool_size,
             &self.dhcp_skipped,
@@ -400,6 +407,9 @@ impl Families {
         self.venue_unique
             .with_label_values(&[] as &[&str])
             .set(snap.unique_clients_estimate as i64);
+        self.clients_evicted
+            .with_label_values(&[] as &[&str])
+            .inc_by(snap.clients_evicted_total);
         for p in &snap.pools {
             let labels = [p.name.as_str(), p.zone.as_deref().unwrap_or("")];
             if let Some(n) = p.leases_active {
@@ -577,6 +587,7 @@ mod tests {
         };
         let snapshot = Snapshot {
             aps: vec![ap],
+            clients_evicted_total: 7,
             ..Snapshot::default()
         };
         let (publish, snapshots) = watch::channel(Arc::new(snapshot));
@@ -591,6 +602,7 @@ mod tests {
             ("venuemon_client_auth_failures_total{", "2"),
             ("venuemon_station_signal_dbm_count{", "2"),
             ("venuemon_ap_clients{", "2"),
+            ("venuemon_clients_evicted_total ", "7"),
         ] {
             let found = line(&first, series).unwrap_or_else(|| panic!("{series} in\n{first}"));
             assert!(found.ends_with(&format!(" {value}")), "{found}");
