@@ -526,20 +526,23 @@ async fn connection(
     };
     let member = Arc::new(member);
     match &shared.tls {
-        None => http(tcp, peer.ip(), member, &shared, watcher).await,
+        None => http(tcp, peer.ip(), Arc::clone(&member), &shared, watcher).await,
         Some(acceptor) => {
             let handshake = tokio::time::timeout(shared.header_timeout, acceptor.accept(tcp));
             tokio::select! {
                 biased;
                 () = member.evicted() => {}
                 handshake = handshake => match handshake {
-                    Ok(Ok(tls)) => http(tls, peer.ip(), member, &shared, watcher).await,
+                    Ok(Ok(tls)) => http(tls, peer.ip(), Arc::clone(&member), &shared, watcher).await,
                     Ok(Err(e)) => tracing::debug!(error = %e, "tls handshake failed"),
                     Err(_) => shared.metrics.dropped(Closed::Handshake),
                 },
             }
         }
     }
+    // Out of the idle queue before the slot comes free: an eviction only ever picks a
+    // connection that still holds its slot.
+    drop(member);
     drop(open);
 }
 
