@@ -1,7 +1,7 @@
 //! The accept loop, with the limits a server on a hostile network needs: a cap on open
 //! connections (when it is full, a new connection takes the place of the one idle longest;
-//! when every connection is busy, it is answered 503 and closed at once), deadlines for each TLS
-//! handshake and request head and for idle keep-alive (idle and slow-loris connections are
+//! when every connection is busy, it is answered 503 and closed at once), deadlines for each
+//! TLS handshake and request head and for idle keep-alive (idle and slow-loris connections are
 //! closed), a deadline for clients that stop reading (their connection is dropped), bounded
 //! buffers per connection, and wrong credentials answered at a pace per client address.
 //!
@@ -496,10 +496,9 @@ fn is_connection_error(e: &io::Error) -> bool {
 }
 
 /// Answers a connection over the cap, every connection being busy, with a fixed 503 when it
-/// is plain HTTP (a TLS client
-/// would need a handshake first: it is just closed), without waiting for anything. What the
-/// client already sent is read first, so that closing does not reset the connection before
-/// the client reads the answer.
+/// is plain HTTP (a TLS client would need a handshake first: it is just closed), without
+/// waiting for anything. What the client already sent is read first, so that closing does not
+/// reset the connection before the client reads the answer.
 fn refuse(tcp: &TcpStream, plain: bool) {
     if plain {
         let mut request = [0; 2048];
@@ -533,7 +532,9 @@ async fn connection(
                 biased;
                 () = member.evicted() => {}
                 handshake = handshake => match handshake {
-                    Ok(Ok(tls)) => http(tls, peer.ip(), Arc::clone(&member), &shared, watcher).await,
+                    Ok(Ok(tls)) => {
+                        http(tls, peer.ip(), Arc::clone(&member), &shared, watcher).await;
+                    }
                     Ok(Err(e)) => tracing::debug!(error = %e, "tls handshake failed"),
                     Err(_) => shared.metrics.dropped(Closed::Handshake),
                 },

@@ -178,7 +178,8 @@ fn idle_and_slow_loris_connections_are_closed_and_the_excess_gets_503() {
     stop.store(true, Ordering::Relaxed);
     let (failed, asked) = poller.join().expect("poller");
     println!(
-        "100 idle connections over a cap of 40 closed after {closed_in:?}; /healthz asked {asked} times meanwhile"
+        "100 idle connections over a cap of 40 closed after {closed_in:?}; /healthz asked \
+         {asked} times meanwhile"
     );
     assert!(failed.is_empty(), "/healthz during the flood: {failed:?}");
     assert!(asked >= 10, "/healthz asked {asked} times");
