@@ -1,6 +1,7 @@
 //! The accept loop, with the limits a server on a hostile network needs: a cap on open
-//! connections (the excess is answered 503 and closed at once), deadlines for each TLS
-//! handshake and request head and for idle keep-alive (idle and slow-loris connections are
+//! connections (when it is full, a new connection takes the place of the one idle longest;
+//! when every connection is busy, it is answered 503 and closed at once), deadlines for each
+//! TLS handshake and request head and for idle keep-alive (idle and slow-loris connections are
 //! closed), a deadline for clients that stop reading (their connection is dropped), bounded
 //! buffers per connection, and wrong credentials answered at a pace per client address.
 //!
@@ -32,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use super::auth::{Guesses, WrongCredentials};
+use super::idle::{Idle, Member};
 use crate::config::Http;
 
 /// Connections the kernel may hold for the accept loop (capped by `net.core.somaxconn`): a
@@ -50,7 +52,7 @@ const FD_RESERVE: u64 = 256;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How often wrong credentials are summed up in the log.
 const SUMMARY_INTERVAL: Duration = Duration::from_secs(60);
-/// The whole answer to a connection over `max_connections`.
+/// The whole answer to a connection over `max_connections` while every connection is busy.
 const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
     content-type: text/plain; charset=utf-8\r\n\
     content-length: 21\r\n\
@@ -79,16 +81,24 @@ enum Closed {
     Handshake,
     /// The client took none of a response's bytes for `send_timeout`.
     Send,
+    /// The cap was full and this connection had been idle longest: a new one took its place.
+    Evicted,
 }
 
 impl Closed {
-    const ALL: [Closed; 3] = [Closed::Header, Closed::Handshake, Closed::Send];
+    const ALL: [Closed; 4] = [
+        Closed::Header,
+        Closed::Handshake,
+        Closed::Send,
+        Closed::Evicted,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Closed::Header => "header_timeout",
             Closed::Handshake => "handshake_timeout",
             Closed::Send => "send_timeout",
+            Closed::Evicted => "evicted",
         }
     }
 }
@@ -104,7 +114,8 @@ impl ServerMetrics {
             .expect("the metric name is static and valid"),
             rejected: IntCounter::new(
                 "venuemon_http_connections_rejected_total",
-                "Connections over [http] max_connections, answered 503 and closed.",
+                "Connections over [http] max_connections while every connection was busy, \
+                 answered 503 and closed.",
             )
             .expect("the metric name is static and valid"),
             dropped: IntCounterVec::new(
@@ -113,7 +124,8 @@ impl ServerMetrics {
                     "Connections the agent closed: header_timeout (a request head not \
                      complete in time, or a kept-alive connection idle past \
                      keep_alive_timeout), handshake_timeout (TLS), send_timeout (the client \
-                     stopped reading).",
+                     stopped reading), evicted (idle longest when a new connection came with \
+                     max_connections open).",
                 ),
                 &["reason"],
             )
@@ -285,9 +297,11 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
 /// starts waiting for a head, for `header_timeout`; this clock moves that deadline: a
 /// connection's first request must be complete `header_timeout` after the connection opened;
 /// a later one may keep the connection idle for `keep_alive_timeout`, and must be complete
-/// `header_timeout` after its first bytes came.
+/// `header_timeout` after its first bytes came. hyper arms it only once the previous response
+/// is written out, so it also tells the idle queue that the connection waits for a head.
 struct HeadClock {
     progress: Arc<Progress>,
+    member: Arc<Member>,
     header: Duration,
     keep_alive: Duration,
 }
@@ -298,6 +312,7 @@ impl hyper::rt::Timer for HeadClock {
     }
 
     fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.member.waiting();
         let armed = deadline.checked_sub(self.header).unwrap_or(deadline);
         let first = self.progress.heads.fetch_add(1, Ordering::Relaxed) == 0;
         Box::pin(HeadSleep {
@@ -404,6 +419,7 @@ pub async fn serve(
         metrics,
     });
     let slots = Arc::new(Semaphore::new(max_connections));
+    let idle = Idle::new();
     let graceful = GracefulShutdown::new();
     let mut summary = tokio::time::interval_at(Instant::now() + SUMMARY_INTERVAL, SUMMARY_INTERVAL);
     let mut failing = false;
@@ -431,16 +447,30 @@ pub async fn serve(
                 continue;
             }
         };
-        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-            shared.metrics.rejected.inc();
-            refuse(&tcp, shared.tls.is_none());
-            continue;
+        let permit = match Arc::clone(&slots).try_acquire_owned() {
+            Ok(permit) => permit,
+            // The cap is full: the connection idle longest closes as soon as it is told, and
+            // its slot comes to this one.
+            Err(_) if idle.evict() => {
+                let permit = tokio::select! {
+                    permit = Arc::clone(&slots).acquire_owned() => permit,
+                    () = cancel.cancelled() => break,
+                };
+                shared.metrics.dropped(Closed::Evicted);
+                permit.expect("the semaphore is never closed")
+            }
+            Err(_) => {
+                shared.metrics.rejected.inc();
+                refuse(&tcp, shared.tls.is_none());
+                continue;
+            }
         };
         let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
         tokio::spawn(connection(
             tcp,
             peer,
             permit,
+            idle.join(),
             Arc::clone(&shared),
             graceful.watcher(),
         ));
@@ -465,10 +495,10 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-/// Answers a connection over the cap with a fixed 503 when it is plain HTTP (a TLS client
-/// would need a handshake first: it is just closed), without waiting for anything. What the
-/// client already sent is read first, so that closing does not reset the connection before
-/// the client reads the answer.
+/// Answers a connection over the cap, every connection being busy, with a fixed 503 when it
+/// is plain HTTP (a TLS client would need a handshake first: it is just closed), without
+/// waiting for anything. What the client already sent is read first, so that closing does not
+/// reset the connection before the client reads the answer.
 fn refuse(tcp: &TcpStream, plain: bool) {
     if plain {
         let mut request = [0; 2048];
@@ -478,11 +508,13 @@ fn refuse(tcp: &TcpStream, plain: bool) {
 }
 
 /// Serves one connection: TLS handshake (if any), then HTTP/1.1 until the client closes it,
-/// a deadline passes or the server shuts down.
+/// a deadline passes, it is evicted while idle (the accept loop counts that) or the server
+/// shuts down.
 async fn connection(
     tcp: TcpStream,
     peer: SocketAddr,
     permit: OwnedSemaphorePermit,
+    member: Member,
     shared: Arc<Shared>,
     watcher: Watcher,
 ) {
@@ -491,16 +523,27 @@ async fn connection(
         gauge: shared.metrics.open.clone(),
         _slot: permit,
     };
+    let member = Arc::new(member);
     match &shared.tls {
-        None => http(tcp, peer.ip(), &shared, watcher).await,
+        None => http(tcp, peer.ip(), Arc::clone(&member), &shared, watcher).await,
         Some(acceptor) => {
-            match tokio::time::timeout(shared.header_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => http(tls, peer.ip(), &shared, watcher).await,
-                Ok(Err(e)) => tracing::debug!(error = %e, "tls handshake failed"),
-                Err(_) => shared.metrics.dropped(Closed::Handshake),
+            let handshake = tokio::time::timeout(shared.header_timeout, acceptor.accept(tcp));
+            tokio::select! {
+                biased;
+                () = member.evicted() => {}
+                handshake = handshake => match handshake {
+                    Ok(Ok(tls)) => {
+                        http(tls, peer.ip(), Arc::clone(&member), &shared, watcher).await;
+                    }
+                    Ok(Err(e)) => tracing::debug!(error = %e, "tls handshake failed"),
+                    Err(_) => shared.metrics.dropped(Closed::Handshake),
+                },
             }
         }
     }
+    // Out of the idle queue before the slot comes free: an eviction only ever picks a
+    // connection that still holds its slot.
+    drop(member);
     drop(open);
 }
 
@@ -516,8 +559,8 @@ impl Drop for OpenConnection {
     }
 }
 
-/// Serves HTTP/1.1 on `io` from `client`.
-async fn http<I>(io: I, client: IpAddr, shared: &Arc<Shared>, watcher: Watcher)
+/// Serves HTTP/1.1 on `io` from `client`; `member` is its place in the idle queue.
+async fn http<I>(io: I, client: IpAddr, member: Arc<Member>, shared: &Arc<Shared>, watcher: Watcher)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -526,10 +569,17 @@ where
         progress: Arc::clone(&progress),
     };
     let service_shared = Arc::clone(shared);
+    let service_member = Arc::clone(&member);
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let shared = Arc::clone(&service_shared);
         let link = link.clone();
+        let started = service_member.busy();
         async move {
+            if !started {
+                // Evicted just as this head came in: the connection closes (below) without
+                // an answer, as a server closing an idle kept-alive connection does.
+                std::future::pending::<()>().await;
+            }
             let mut request: Request = request.map(axum::body::Body::new);
             request.extensions_mut().insert(link);
             let response = shared.app.clone().oneshot(request).await?;
@@ -547,11 +597,15 @@ where
     let mut http1 = shared.http1.clone();
     http1.timer(HeadClock {
         progress: Arc::clone(&progress),
+        member: Arc::clone(&member),
         header: shared.header_timeout,
         keep_alive: shared.keep_alive_timeout,
     });
     let served = watcher.watch(http1.serve_connection(io, service));
     tokio::select! {
+        // An evicted connection is not served further, not even a head that just came.
+        biased;
+        () = member.evicted() => {}
         served = served => match served {
             Err(e) if e.is_timeout() => shared.metrics.dropped(Closed::Header),
             Err(e) => tracing::debug!(error = %e, "http connection ended with an error"),
@@ -777,38 +831,127 @@ mod tests {
         cancel.cancel();
     }
 
+    /// Asks `path` on the kept-alive connection `tcp` and reads its answer (which must end
+    /// with `ok\n`).
+    async fn ask_ok(tcp: &mut TcpStream, path: &str) {
+        let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+        tcp.write_all(request.as_bytes()).await.expect("write");
+        let mut answer = Vec::new();
+        while !answer.ends_with(b"ok\n") {
+            let mut chunk = [0; 1024];
+            let n = tcp.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "closed before the answer");
+            answer.extend_from_slice(&chunk[..n]);
+        }
+        assert!(answer.starts_with(b"HTTP/1.1 200 "));
+    }
+
+    /// Whether the server closes `tcp` within a second without sending anything.
+    async fn closed_without_an_answer(tcp: &mut TcpStream) -> bool {
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(1), tcp.read_to_end(&mut rest));
+        matches!(closed.await, Ok(Ok(0)))
+    }
+
+    /// Whether `tcp` is still open and silent 100 ms from now.
+    async fn still_open(tcp: &mut TcpStream) -> bool {
+        let mut byte = [0; 1];
+        let read = tokio::time::timeout(Duration::from_millis(100), tcp.read(&mut byte));
+        read.await.is_err()
+    }
+
     #[tokio::test]
-    async fn connections_over_the_cap_get_503_at_once_and_the_cap_frees_up() {
+    async fn a_new_connection_takes_the_place_of_the_one_idle_longest_when_the_cap_is_full() {
         let http = Http {
-            max_connections: 3,
+            max_connections: 4,
             max_event_streams: 1,
+            ..Config::zero_config("test").http
+        };
+        let (addr, cancel) = start(Snapshot::default(), http, None).await;
+        // Idle longest first: a kept-alive connection, two silent ones, a kept-alive one.
+        let mut kept = TcpStream::connect(addr).await.expect("connect");
+        ask_ok(&mut kept, "/healthz").await;
+        let mut silent = TcpStream::connect(addr).await.expect("connect");
+        let mut silent_too = TcpStream::connect(addr).await.expect("connect");
+        wait_for_open(&silent_too).await;
+        let mut kept_too = TcpStream::connect(addr).await.expect("connect");
+        ask_ok(&mut kept_too, "/healthz").await;
+
+        // The cap is full: a newcomer is answered at once, in place of the kept-alive one.
+        let started = Instant::now();
+        let mut newcomer = TcpStream::connect(addr).await.expect("connect");
+        ask_ok(&mut newcomer, "/healthz").await;
+        assert!(started.elapsed() < Duration::from_millis(300));
+        assert!(closed_without_an_answer(&mut kept).await);
+        assert!(still_open(&mut silent).await);
+        // The next one takes the place of the first silent one.
+        assert!(get(addr, "/healthz").await.ends_with("\r\n\r\nok\n"));
+        assert!(closed_without_an_answer(&mut silent).await);
+        assert!(still_open(&mut silent_too).await && still_open(&mut kept_too).await);
+
+        // The counts, asked on the newcomer's connection (a new one would take another place).
+        let metrics = b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+        newcomer.write_all(metrics).await.expect("write");
+        let mut answer = String::new();
+        newcomer.read_to_string(&mut answer).await.expect("read");
+        assert!(
+            answer.contains("venuemon_http_connections_dropped_total{reason=\"evicted\"} 2\n"),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("venuemon_http_connections_rejected_total 0\n"),
+            "{answer}"
+        );
+        cancel.cancel();
+    }
+
+    #[tokio::test]
+    async fn with_every_connection_busy_a_new_one_gets_503_at_once_and_the_cap_frees_up() {
+        let http = Http {
+            max_connections: 4,
+            max_event_streams: 4,
             ..quick()
         };
         let (addr, cancel) = start(Snapshot::default(), http, None).await;
-        let mut idle = Vec::new();
-        for _ in 0..3 {
-            idle.push(TcpStream::connect(addr).await.expect("connect"));
-        }
-        wait_for_open(&idle[2]).await;
+        // Three event streams (busy as long as they last) and one silent connection.
+        let mut streams = vec![follow(addr).await, follow(addr).await, follow(addr).await];
+        let mut silent = TcpStream::connect(addr).await.expect("connect");
+        wait_for_open(&silent).await;
+        // The silent one gives way, never a stream.
+        assert!(get(addr, "/healthz").await.ends_with("\r\n\r\nok\n"));
+        assert!(closed_without_an_answer(&mut silent).await);
+        // (Three streams and the connection asking.)
+        wait_for(addr, "venuemon_http_connections", "4").await;
+        wait_for(addr, "venuemon_http_event_streams", "3").await;
+
+        // Four streams: every connection is busy, and a newcomer is refused at once.
+        streams.push(follow(addr).await);
         let started = Instant::now();
         let refused = get(addr, "/healthz").await;
         assert!(refused.starts_with("HTTP/1.1 503 "), "{refused}");
         assert!(refused.ends_with("too many connections\n"), "{refused}");
         assert!(started.elapsed() < Duration::from_millis(300));
-        // The idle ones are closed at header_timeout; then the agent answers again.
-        for mut tcp in idle {
-            let mut rest = Vec::new();
-            let closed = tokio::time::timeout(Duration::from_secs(3), tcp.read_to_end(&mut rest));
-            assert!(closed.await.is_ok(), "an idle connection is closed");
-            assert!(rest.is_empty(), "and gets no answer");
-        }
-        assert!(get(addr, "/healthz").await.ends_with("\r\n\r\nok\n"));
+
+        // A stream ends: the agent answers again.
+        drop(streams.pop());
+        let mut refusals = 1;
+        let answer = loop {
+            let answer = get(addr, "/healthz").await;
+            if !answer.starts_with("HTTP/1.1 503 ") || refusals > 100 {
+                break answer;
+            }
+            refusals += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(answer.ends_with("\r\n\r\nok\n"), "{answer}");
+        let rejected = "venuemon_http_connections_rejected_total";
+        assert_eq!(series(addr, rejected).await, Some(refusals.to_string()));
+        let evicted = "venuemon_http_connections_dropped_total{reason=\"evicted\"}";
+        assert_eq!(series(addr, evicted).await.as_deref(), Some("1"));
         assert_eq!(
-            series(addr, "venuemon_http_connections_rejected_total").await,
-            Some("1".into())
+            series(addr, "venuemon_http_event_streams").await.as_deref(),
+            Some("3")
         );
-        let dropped = "venuemon_http_connections_dropped_total{reason=\"header_timeout\"}";
-        assert_eq!(series(addr, dropped).await, Some("3".into()));
         cancel.cancel();
     }
 
@@ -905,6 +1048,27 @@ mod tests {
         let metrics = https_get(addr, &files.cert, "/metrics").await;
         let dropped = "venuemon_http_connections_dropped_total{reason=\"handshake_timeout\"} 1";
         assert!(metrics.contains(dropped), "{metrics}");
+        cancel.cancel();
+    }
+
+    #[tokio::test]
+    async fn over_tls_a_connection_still_in_its_handshake_gives_way() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = tls::self_signed(dir.path(), "server");
+        let config = tls::server_config(&files).expect("config");
+        let http = Http {
+            max_connections: 2,
+            max_event_streams: 1,
+            ..Config::zero_config("test").http
+        };
+        let (addr, cancel) = start(Snapshot::default(), http, Some(config)).await;
+        let mut silent = TcpStream::connect(addr).await.expect("connect");
+        let mut silent_too = TcpStream::connect(addr).await.expect("connect");
+        wait_for_open(&silent_too).await;
+        let answer = https_get(addr, &files.cert, "/healthz").await;
+        assert!(answer.ends_with("\r\n\r\nok\n"), "{answer}");
+        assert!(closed_without_an_answer(&mut silent).await);
+        assert!(still_open(&mut silent_too).await);
         cancel.cancel();
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP abuse against a running agent: idle and slow-loris connections, more connections than
-//! the cap, password guessing from many connections. Each is met by its `[http]` limit (short
-//! ones here, so that the tests take seconds), and `/healthz` keeps answering.
+//! the cap (idle ones give way to newcomers, busy ones do not), password guessing from many
+//! connections. Each is met by its `[http]` limit (short ones here, so that the tests take
+//! seconds), and `/healthz` keeps answering.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -70,12 +71,43 @@ fn assert_healthz(port: u16) {
     assert_eq!(answer, Some((200, "ok\n".to_string())));
 }
 
+/// What `poll_healthz` saw: each answer that was not `ok` (`None`: no answer), and how many
+/// times it asked.
+type Polled = (Vec<Option<(u16, String)>>, usize);
+
+/// Asks `/healthz` every `every` until `stop` is set, on a thread.
+fn poll_healthz(
+    port: u16,
+    every: Duration,
+    stop: &Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Polled> {
+    let stop = Arc::clone(stop);
+    std::thread::spawn(move || {
+        let (mut failed, mut asked) = (Vec::new(), 0);
+        while !stop.load(Ordering::Relaxed) {
+            let answer = common::http_get(port, "/healthz");
+            if answer != Some((200, "ok\n".to_string())) {
+                failed.push(answer);
+            }
+            asked += 1;
+            std::thread::sleep(every);
+        }
+        (failed, asked)
+    })
+}
+
+/// `GET path` with the crew's right password.
+fn crew_get(path: &str) -> String {
+    let token = base64::engine::general_purpose::STANDARD.encode("crew:right-pass");
+    format!("GET {path} HTTP/1.1\r\nhost: x\r\nauthorization: Basic {token}\r\n\r\n")
+}
+
 #[test]
 fn idle_and_slow_loris_connections_are_closed_and_the_excess_gets_503() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut agent, port) = agent(
         dir.path(),
-        "header_timeout = \"1s\"\nmax_connections = 40\nmax_event_streams = 4",
+        "header_timeout = \"1s\"\nmax_connections = 40\nmax_event_streams = 40",
     );
 
     // 30 idle connections and 5 clients sending a header line every 200 ms.
@@ -125,14 +157,55 @@ fn idle_and_slow_loris_connections_are_closed_and_the_excess_gets_503() {
     );
     assert_healthz(port);
 
-    // At the cap, the next connection is answered 503 at once, whatever it asks.
-    let full: Vec<_> = (0..40).map(|_| connect(port)).collect();
-    std::thread::sleep(Duration::from_millis(200));
+    // A flood of 100 idle connections against a cap of 40: the newest take the places of the
+    // oldest, and /healthz, asked every 50 ms meanwhile, answers `ok` every time.
+    let started = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let poller = poll_healthz(port, Duration::from_millis(50), &stop);
+    let flood: Vec<_> = (0..100)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(2));
+            connect(port)
+        })
+        .collect();
+    for tcp in flood {
+        assert!(
+            read_until_closed(tcp).is_empty(),
+            "an idle connection gets no answer"
+        );
+    }
+    let closed_in = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let (failed, asked) = poller.join().expect("poller");
+    println!(
+        "100 idle connections over a cap of 40 closed after {closed_in:?}; /healthz asked \
+         {asked} times meanwhile"
+    );
+    assert!(failed.is_empty(), "/healthz during the flood: {failed:?}");
+    assert!(asked >= 10, "/healthz asked {asked} times");
+    assert!(
+        closed_in < Duration::from_secs(4),
+        "closed within 1 s of header_timeout and some slack, not {closed_in:?}"
+    );
+
+    // With every connection busy (40 event streams), the next one is answered 503 at once,
+    // whatever it asks.
+    let streams: Vec<_> = (0..40)
+        .map(|_| {
+            let mut tcp = connect(port);
+            tcp.write_all(crew_get("/events").as_bytes())
+                .expect("write");
+            let mut head = [0; 12];
+            tcp.read_exact(&mut head).expect("the stream starts");
+            assert_eq!(&head, b"HTTP/1.1 200");
+            tcp
+        })
+        .collect();
     let asked = Instant::now();
     let refused = common::http_get(port, "/healthz").expect("an answer");
     assert_eq!(refused, (503, "too many connections\n".to_string()));
     assert!(asked.elapsed() < Duration::from_millis(500));
-    drop(full);
+    drop(streams);
     common::wait_for("the agent to answer again", Duration::from_secs(5), || {
         common::http_get(port, "/healthz").filter(|(status, _)| *status == 200)
     });
@@ -142,6 +215,11 @@ fn idle_and_slow_loris_connections_are_closed_and_the_excess_gets_503() {
     assert!(value("venuemon_http_connections_rejected_total") >= 1.0);
     let header = "venuemon_http_connections_dropped_total{reason=\"header_timeout\"}";
     assert!(value(header) >= 35.0, "{metrics}");
+    // The flood's 100: the oldest 60 (or more, a /healthz taking a place too) evicted, the
+    // rest closed at header_timeout.
+    let evicted = "venuemon_http_connections_dropped_total{reason=\"evicted\"}";
+    assert!(value(evicted) >= 60.0, "{metrics}");
+    assert!(value(header) + value(evicted) >= 135.0, "{metrics}");
     common::promtool_check(&metrics);
     assert!(agent.stop().success());
 }
@@ -244,6 +322,8 @@ fn three_thousand_idle_connections_with_the_default_limits() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut agent, port) = agent(dir.path(), "");
     let started = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let poller = poll_healthz(port, Duration::from_millis(100), &stop);
     let idle: Vec<_> = (0..3000).map(|_| connect(port)).collect();
     let opened = started.elapsed();
     std::thread::sleep(Duration::from_millis(500));
@@ -257,13 +337,26 @@ fn three_thousand_idle_connections_with_the_default_limits() {
         }
     }
     let all_gone = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let (failed, asked) = poller.join().expect("poller");
     let healthz_after = common::http_get(port, "/healthz");
+    let (_, metrics) = common::http_get(port, "/metrics").expect("metrics");
+    let dropped_for = |reason: &str| {
+        let name = format!("venuemon_http_connections_dropped_total{{reason=\"{reason}\"}}");
+        crate::venue::value(&metrics, &name).unwrap_or_default()
+    };
     println!(
         "3000 idle connections opened in {opened:?}: {refused} answered 503 at once, \
-         {dropped} closed without an answer; all gone after {all_gone:?}; /healthz at the cap: \
-         {healthz_at_the_cap:?}, after: {healthz_after:?}"
+         {dropped} closed without an answer ({} evicted, {} at header_timeout); all gone after \
+         {all_gone:?}; /healthz at the cap: {healthz_at_the_cap:?}, asked every 100 ms \
+         throughout: {} of {asked} not ok {failed:?}; after: {healthz_after:?}",
+        dropped_for("evicted"),
+        dropped_for("header_timeout"),
+        failed.len()
     );
     assert!(all_gone < Duration::from_secs(40));
+    assert_eq!(healthz_at_the_cap, Some((200, "ok\n".to_string())));
+    assert!(failed.is_empty(), "/healthz during the flood: {failed:?}");
     assert_eq!(healthz_after, Some((200, "ok\n".to_string())));
     assert!(agent.stop().success());
 }
