@@ -537,6 +537,8 @@ impl Hub {
         let mut next = Instant::now() + settle;
         loop {
             tokio::select! {
+                // A stop is seen before the next report, however many are queued.
+                biased;
                 () = cancel.cancelled() => return,
                 Some(report) = reports.recv() => self.apply(report, Instant::now()),
                 () = tokio::time::sleep_until(next) => {
