@@ -78,6 +78,13 @@ pub fn not_regular(error: &io::Error) -> Option<NotRegular> {
         .copied()
 }
 
+/// Makes a FIFO at `path` (with coreutils' `mkfifo`), for the tests that check nothing blocks.
+#[cfg(test)]
+pub(crate) fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,8 +93,7 @@ mod tests {
     fn a_fifo_a_directory_and_a_socket_are_refused_at_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let fifo = dir.path().join("fifo");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-        assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
+        mkfifo(&fifo);
         let socket = dir.path().join("socket");
         let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
         for (path, what) in [

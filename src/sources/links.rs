@@ -450,11 +450,6 @@ mod tests {
         );
     }
 
-    fn mkfifo(path: &Path) {
-        let made = std::process::Command::new("mkfifo").arg(path).status();
-        assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
-    }
-
     #[tokio::test]
     async fn a_fifo_at_proc_net_dev_or_in_sysfs_never_blocks() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -462,8 +457,8 @@ mod tests {
         let eth0 = sys_root.join("class/net/eth0");
         fs::create_dir_all(proc_root.join("net")).expect("mkdir");
         fs::create_dir_all(&eth0).expect("mkdir");
-        mkfifo(&proc_root.join("net/dev"));
-        mkfifo(&eth0.join("operstate"));
+        files::mkfifo(&proc_root.join("net/dev"));
+        files::mkfifo(&eth0.join("operstate"));
         let reader = LinkReader::open(Backend::Proc, &proc_root, &sys_root).expect("proc");
         let refused = reader
             .links()

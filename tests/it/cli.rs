@@ -349,8 +349,7 @@ fn check_config_names_an_unknown_time_zone_and_keeps_the_rest_of_the_programme()
 fn check_config_refuses_a_fifo_as_the_programme_without_blocking() {
     let dir = tempfile::tempdir().expect("temp dir");
     let fifo = dir.path().join("programme.ics");
-    let made = Command::new("mkfifo").arg(&fifo).status();
-    assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
+    crate::common::mkfifo(&fifo);
     let fifo = fifo.to_str().expect("utf-8 path");
     let config = format!("[schedule]\nfile = \"{fifo}\"\n");
     let file = write(dir.path(), "venuemon.toml", &config);

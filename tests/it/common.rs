@@ -287,3 +287,9 @@ pub fn assert_nothing_leaks<S: AsRef<str>>(
         }
     }
 }
+
+/// Makes a FIFO at `path` (coreutils' `mkfifo`): what the agent must refuse without blocking.
+pub fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
+}

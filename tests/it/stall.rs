@@ -7,13 +7,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{self, Agent, BIN};
+use crate::common::{self, Agent, BIN, mkfifo};
 use crate::venue::value as series;
-
-fn mkfifo(path: &Path) {
-    let made = Command::new("mkfifo").arg(path).status();
-    assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
-}
 
 /// Runs `venuemon check-config FILE`, which must end within 5 s; returns its exit code and
 /// stderr.
