@@ -59,6 +59,7 @@ pub struct DhcpSource {
 /// The server's lease files, and the table derived from them when they last changed.
 struct Leases {
     files: LeaseFiles,
+    /// Derived from the files when they last changed; `None` after an error.
     table: Option<Arc<LeaseTable>>,
     /// The pool's zone, else each address's.
     zone: Option<ZoneIdx>,
@@ -77,9 +78,15 @@ impl Leases {
         }
         let parsed = match self.files.read() {
             Ok(Some(parsed)) => parsed,
+            // Not after `forget`: a table is there.
             Ok(None) => {
                 return self.table.clone().ok_or_else(|| {
-                    SourceError::new("io", "lease files unchanged but not derived: read again")
+                    self.files.forget();
+                    SourceError::new(
+                        "io",
+                        "the lease files were read but no table was kept; the next sample reads \
+                         them again",
+                    )
                 });
             }
             Err(e) => {
