@@ -5,6 +5,7 @@
 #   benches/memory_flood.sh dhcp [LEASES] [CAP...]        (default 2700000 leases; no root)
 #   benches/memory_flood.sh neighbours [COUNT] [CAP...]   (default 100000 neighbours; root)
 #
+# VENUEMON_BIN=path measures that binary instead of a release build of this tree.
 # Caps default to 100000, 250000 (the default) and 3000000 (above the flood: no eviction).
 # The config has one zone (10.0.0.0/8), netdev off, tick 2 s, active window 30 s.
 # - dhcp: two dnsmasq lease files, a small one (100 leases) and a flood of LEASES leases
@@ -55,8 +56,13 @@ if [ "$mode" = neighbours ] && [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-cargo build --release --locked --quiet
-bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/venuemon")
+# VENUEMON_BIN: measure that binary instead of building this tree's (to compare two versions).
+if [ -n "${VENUEMON_BIN:-}" ]; then
+  bin=$(realpath "$VENUEMON_BIN")
+else
+  cargo build --release --locked --quiet
+  bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/venuemon")
+fi
 [ -x "$bin" ] || { echo "no binary at $bin" >&2; exit 1; }
 
 work=$(mktemp -d)

@@ -123,7 +123,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             let source = KeaStatisticsSource::new(d.name.clone(), socket.clone());
             spawn_source(&mut tasks, source, interval, &reports, &cancel);
         }
-        let source = DhcpSource::new(d.clone(), Arc::clone(&inventory), key.clone());
+        let source = DhcpSource::new(
+            d.clone(),
+            Arc::clone(&inventory),
+            key.clone(),
+            config.agent.max_clients,
+        );
         spawn_source(&mut tasks, source, interval, &reports, &cancel);
     }
     for h in &sources.hostapd {

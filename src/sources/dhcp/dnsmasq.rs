@@ -84,7 +84,9 @@ fn lease(expiry: &[u8], hw: &[u8], ip: &[u8], client_id: &[u8], v6: bool) -> Opt
         match crate::privacy::parse_mac_bytes(hw) {
             Some(mac) => Some(Identity::Mac(mac)),
             // Non-Ethernet hardware (`TYPE-aa:bb:...`) or none: fall back to the client-id.
-            None => client_id().filter(|b| !b.is_empty()).map(Identity::Opaque),
+            None => client_id()
+                .filter(|b| !b.is_empty())
+                .map(|id| Identity::Opaque(id.into())),
         }
     };
     Some(Lease {
@@ -122,7 +124,7 @@ pub(crate) fn identity_of_duid(duid: &[u8]) -> Option<Identity> {
     match mac {
         Some(mac) => Some(Identity::Mac(mac)),
         None if duid.is_empty() => None,
-        None => Some(Identity::Opaque(duid.to_vec())),
+        None => Some(Identity::Opaque(duid.into())),
     }
 }
 
@@ -154,7 +156,7 @@ duid 00:01:00:01:2c:5b:11:aa:52:54:00:12:34:56
         assert_eq!(l[1].expires, None, "expiry 0 is infinite");
         assert_eq!(
             l[2].identity,
-            Some(Identity::Opaque(vec![0xff, 0, 1])),
+            Some(Identity::Opaque(vec![0xff, 0, 1].into())),
             "non-Ethernet hw uses the client-id"
         );
         assert_eq!(
@@ -164,7 +166,7 @@ duid 00:01:00:01:2c:5b:11:aa:52:54:00:12:34:56
         );
         assert_eq!(
             l[4].identity,
-            Some(Identity::Opaque(vec![0, 2, 0, 0, 0xab, 0x11, 1, 2]))
+            Some(Identity::Opaque(vec![0, 2, 0, 0, 0xab, 0x11, 1, 2].into()))
         );
         assert!(l.iter().all(|l| l.bound));
     }
@@ -272,7 +274,10 @@ duid 00:01:00:01:2c:5b:11:aa:52:54:00:12:34:56
         assert_eq!(parsed.leases.len(), 9);
         let identity = |i: usize| parsed.leases[i].identity.clone();
         assert_eq!(identity(0), Some(Identity::Mac([2, 0, 0x5e, 0x60, 0, 1])));
-        assert_eq!(identity(4), Some(Identity::Opaque(vec![1, 0xaa, 0xbb])));
+        assert_eq!(
+            identity(4),
+            Some(Identity::Opaque(vec![1, 0xaa, 0xbb].into()))
+        );
         assert_eq!(identity(5), Some(Identity::Mac([2, 0, 0x5e, 0x60, 0, 6])));
         assert_eq!(identity(6), Some(Identity::Mac([2, 0, 0x5e, 0x60, 0, 7])));
         assert_eq!(identity(8), None, "no client-id: counted, without a client");

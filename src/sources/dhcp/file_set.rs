@@ -37,11 +37,13 @@ pub struct LeaseFiles {
     path: PathBuf,
     /// Every file the server may keep leases in, in load order (the live file last).
     candidates: Vec<PathBuf>,
-    /// Parses of the files of the last read, by stamp. A rename keeps a file's stamp, so Kea's
-    /// live file becoming `.1`, or `.completed` becoming `.2`, is not parsed again.
+    /// Parses of the files of the last read, by stamp, kept only for a set of several files
+    /// (Kea's): a rename keeps a file's stamp, so Kea's live file becoming `.1`, or
+    /// `.completed` becoming `.2`, is not parsed again. A single file's parse is handed over.
     parsed: Vec<(FileStamp, Arc<Parsed>)>,
-    /// The leases of the whole set as last read, with the stamps of its files in order.
-    merged: Option<(Vec<FileStamp>, Arc<Parsed>)>,
+    /// The stamps of the files of the last read, in order; their merged leases are handed
+    /// over, not kept.
+    merged: Option<Vec<FileStamp>>,
 }
 
 /// A file of the set as found before reading it.
@@ -71,40 +73,44 @@ impl LeaseFiles {
         }
     }
 
-    /// The leases of the whole set, reading only the files that changed since the last call.
-    /// Blocking: call it off the async runtime. After any error nothing is kept, so no lease
-    /// of a file that went away or turned into something else is served again.
+    /// The leases of the whole set if it changed since the last successful read (`None`: it
+    /// did not), reading only the files that changed. Blocking: call it off the async
+    /// runtime. After any error nothing is kept, so the next read returns the leases again,
+    /// and no lease of a file that went away or turned into something else is served again.
     ///
     /// # Errors
     /// A file is missing (the live file, when no other file of the set exists), not a regular
     /// file (`not_regular`), unreadable, or mostly garbage (`degraded`).
-    pub fn read(&mut self) -> Result<Arc<Parsed>, SourceError> {
+    pub fn read(&mut self) -> Result<Option<Arc<Parsed>>, SourceError> {
         let result = self.read_set();
         if result.is_err() {
-            self.parsed.clear();
-            self.merged = None;
+            self.forget();
         }
         result
+    }
+
+    /// Forgets what was read: the next read parses every file again and returns its leases.
+    pub fn forget(&mut self) {
+        self.parsed.clear();
+        self.merged = None;
     }
 
     /// The modification time (Unix seconds) of the live file of the set as last read: where
     /// lease lengths count from (dnsmasq without a clock).
     pub fn modified(&self) -> Option<u64> {
-        let (stamps, _) = self.merged.as_ref()?;
+        let stamps = self.merged.as_ref()?;
         let modified = stamps.last()?.modified()?;
         let since = modified.duration_since(std::time::SystemTime::UNIX_EPOCH);
         since.ok().map(|d| d.as_secs())
     }
 
-    fn read_set(&mut self) -> Result<Arc<Parsed>, SourceError> {
+    fn read_set(&mut self) -> Result<Option<Arc<Parsed>>, SourceError> {
         for _ in 0..ATTEMPTS {
             let before = self.survey()?;
             let set = self.select(&before)?;
             let stamps: Vec<FileStamp> = set.iter().map(|f| FileStamp::of(&f.meta)).collect();
-            if let Some((last, merged)) = &self.merged {
-                if *last == stamps && set.iter().all(|f| f.meta.is_file()) {
-                    return Ok(Arc::clone(merged));
-                }
+            if self.merged.as_ref() == Some(&stamps) && set.iter().all(|f| f.meta.is_file()) {
+                return Ok(None);
             }
             let mut files = Vec::with_capacity(set.len());
             for found in &set {
@@ -126,14 +132,15 @@ impl LeaseFiles {
                 [(_, (_, only))] => Arc::clone(only),
                 _ => Arc::new(merge(files.iter().map(|(_, (_, p))| p.as_ref()))),
             };
-            let parsed: Vec<(FileStamp, Arc<Parsed>)> =
-                files.into_iter().map(|(_, file)| file).collect();
-            self.merged = Some((
-                parsed.iter().map(|(s, _)| *s).collect(),
-                Arc::clone(&merged),
-            ));
+            let stamps = files.iter().map(|(_, (s, _))| *s).collect();
+            let parsed = if self.candidates.len() > 1 {
+                files.into_iter().map(|(_, file)| file).collect()
+            } else {
+                Vec::new()
+            };
+            self.merged = Some(stamps);
             self.parsed = parsed;
-            return Ok(merged);
+            return Ok(Some(merged));
         }
         Err(SourceError::new(
             "io",
@@ -328,8 +335,14 @@ mod tests {
         }
     }
 
-    fn active(files: &mut LeaseFiles) -> usize {
+    /// The leases of a read that found the set changed.
+    fn read(files: &mut LeaseFiles) -> Arc<Parsed> {
         let parsed = files.read().expect("lease files read");
+        parsed.expect("the set changed since the last read")
+    }
+
+    fn active(files: &mut LeaseFiles) -> usize {
+        let parsed = read(files);
         parsed.leases.iter().filter(|l| l.is_active(NOW)).count()
     }
 
@@ -370,8 +383,7 @@ mod tests {
             "",
             &format!("{V4}{}{}", v4(12, 0, NOW), v4(14, 4000, NOW + 600)),
         );
-        let mut files = set.files(DhcpKind::Kea);
-        let parsed = files.read().expect("read");
+        let parsed = read(&mut set.files(DhcpKind::Kea));
         let active: Vec<String> = parsed
             .leases
             .iter()
@@ -407,7 +419,7 @@ mod tests {
             "",
             &format!("{V4}{}{}", v4(10, 0, NOW), v4(11, 4000, NOW + 7200)),
         );
-        let parsed = set.files(DhcpKind::Kea).read().expect("read");
+        let parsed = read(&mut set.files(DhcpKind::Kea));
         assert_eq!(parsed.leases.len(), 2, "one lease per address");
         assert!(
             !parsed.leases[0].is_active(NOW),
@@ -460,13 +472,10 @@ mod tests {
         set.write(".2", &format!("{V4}{}", v4(10, 4000, NOW + 600)));
         set.write("", &format!("{V4}{}", v4(11, 4000, NOW + 600)));
         let mut files = set.files(DhcpKind::Kea);
-        let first = files.read().expect("read");
+        assert_eq!(active(&mut files), 2);
         let dot2 = Arc::clone(&files.parsed[0].1);
         let live = Arc::clone(&files.parsed[1].1);
-        assert!(
-            Arc::ptr_eq(&first, &files.read().expect("read")),
-            "nothing changed"
-        );
+        assert!(files.read().expect("read").is_none(), "nothing changed");
 
         // Kea appends to the live file: only it is parsed again.
         let mut more = std::fs::OpenOptions::new()
@@ -560,7 +569,8 @@ mod tests {
         let started = std::time::Instant::now();
         while started.elapsed() < std::time::Duration::from_millis(500) {
             match files.read() {
-                Ok(parsed) => {
+                Ok(None) => reads += 1,
+                Ok(Some(parsed)) => {
                     let active = parsed.leases.iter().filter(|l| l.is_active(NOW)).count();
                     assert_eq!(active, 5, "read {reads}");
                     reads += 1;
@@ -679,7 +689,11 @@ mod tests {
             .map(|h| format!("{} 02:00:5e:20:00:{h:02x} 10.77.2.{h} * *\n", NOW + 600))
             .collect();
         set.write("", &format!("{leases}x\ny\nz\n"));
-        assert_eq!(active(&mut files), 10);
-        assert_eq!(files.read().expect("read").skipped, 3);
+        let parsed = read(&mut files);
+        assert_eq!(
+            parsed.leases.iter().filter(|l| l.is_active(NOW)).count(),
+            10
+        );
+        assert_eq!(parsed.skipped, 3);
     }
 }

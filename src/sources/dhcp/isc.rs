@@ -345,7 +345,7 @@ impl<'a> Block<'a> {
         let state = self.state?;
         let identity = match (self.mac, self.uid) {
             (Some(mac), _) => Some(Identity::Mac(mac)),
-            (None, Some(uid)) if !uid.is_empty() => Some(Identity::Opaque(uid)),
+            (None, Some(uid)) if !uid.is_empty() => Some(Identity::Opaque(uid.into())),
             _ => fallback.cloned(),
         };
         Some(Lease {
@@ -518,7 +518,7 @@ mod tests {
         assert_eq!(parsed.skipped, 0);
         assert_eq!(
             parsed.leases[0].identity,
-            Some(Identity::Opaque(vec![1, 0, 0x16, b'>', b']', 0, 1]))
+            Some(Identity::Opaque(vec![1, 0, 0x16, b'>', b']', 0, 1].into()))
         );
     }
 
@@ -558,11 +558,13 @@ mod tests {
         );
         assert_eq!(
             identity("10.0.0.4"),
-            Some(Identity::Opaque(vec![1, 0xe9, b'"', b'#', b'{', b'}']))
+            Some(Identity::Opaque(
+                vec![1, 0xe9, b'"', b'#', b'{', b'}'].into()
+            ))
         );
         assert_eq!(
             identity("10.0.0.5"),
-            Some(Identity::Opaque(vec![1, b'a', b'b'])),
+            Some(Identity::Opaque(vec![1, b'a', b'b'].into())),
             "a hardware address that does not parse: the uid"
         );
         assert_eq!(
@@ -575,7 +577,7 @@ mod tests {
         );
         assert_eq!(
             identity("2001:db8:8::"),
-            Some(Identity::Opaque(vec![0, 2, 0, 0, 0xff]))
+            Some(Identity::Opaque(vec![0, 2, 0, 0, 0xff].into()))
         );
         assert_eq!(parsed.leases.len(), 8);
     }

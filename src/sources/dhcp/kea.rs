@@ -110,7 +110,7 @@ fn row(columns: &Columns, line: &[u8]) -> Option<Lease> {
                 text(columns.client_id)
                     .and_then(hex_bytes)
                     .filter(|b| !b.is_empty())
-                    .map(Identity::Opaque)
+                    .map(|id| Identity::Opaque(id.into()))
             }),
     };
     Some(Lease {
@@ -267,7 +267,10 @@ address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostn
         );
         assert!(!l[2].bound, "state 1 (declined) is gone");
         assert_eq!(l[3].expires, None, "infinite lifetime");
-        assert_eq!(l[3].identity, Some(Identity::Opaque(vec![1, 0xaa, 0xbb])));
+        assert_eq!(
+            l[3].identity,
+            Some(Identity::Opaque(vec![1, 0xaa, 0xbb].into()))
+        );
     }
 
     #[test]
@@ -286,7 +289,7 @@ address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefi
         );
         assert_eq!(
             parsed.leases[1].identity,
-            Some(Identity::Opaque(vec![0, 2, 0, 0, 0xab, 0x11, 1]))
+            Some(Identity::Opaque(vec![0, 2, 0, 0, 0xab, 0x11, 1].into()))
         );
     }
 
@@ -344,7 +347,7 @@ address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefi
         assert_eq!((parsed.leases.len(), parsed.skipped), (4, 0));
         assert_eq!(
             parsed.leases[3].identity,
-            Some(Identity::Opaque(vec![1, 0xaa, 0xbb]))
+            Some(Identity::Opaque(vec![1, 0xaa, 0xbb].into()))
         );
         // v6: a temporary address and a prefix, a Latin-1 hostname, no hwaddr.
         let mut v6 = b"address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefix_len,fqdn_fwd,fqdn_rev,hostname,hwaddr,state,user_context,hwtype,hwaddr_source,pool_id\n".to_vec();

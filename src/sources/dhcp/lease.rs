@@ -11,7 +11,7 @@ pub enum Identity {
     /// An Ethernet/Wi-Fi MAC address (hardware address, or the one inside a DUID-LL/LLT).
     Mac([u8; 6]),
     /// Another stable client identifier (a DUID or client-id without a MAC in it).
-    Opaque(Vec<u8>),
+    Opaque(Box<[u8]>),
 }
 
 /// One lease as the server's file states it.
@@ -47,6 +47,19 @@ pub enum Expiry {
     Lengths,
 }
 
+impl Expiry {
+    /// The time to compare expiries with at Unix time `now`, for a file last modified at
+    /// `modified` (Unix seconds): `now` itself for Unix times; for lease lengths, the time
+    /// since the file was written (dnsmasq counts them from when it loads the file), or zero
+    /// without a modification time.
+    pub fn clock(self, now: u64, modified: Option<u64>) -> u64 {
+        match self {
+            Expiry::UnixTime => now,
+            Expiry::Lengths => now.saturating_sub(modified.unwrap_or(now)),
+        }
+    }
+}
+
 /// The result of parsing a lease file: the leases, and how many records were skipped as
 /// malformed (a half-written last line, garbage). Skipped records are counted, never echoed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,10 +77,7 @@ impl Parsed {
     /// seconds). Lease lengths ([`Expiry::Lengths`]) count from the modification time, as
     /// dnsmasq counts them from the time it loads the file; without one, from `now`.
     pub fn active(&self, now: u64, modified: Option<u64>) -> impl Iterator<Item = &Lease> {
-        let clock = match self.expiry {
-            Expiry::UnixTime => now,
-            Expiry::Lengths => now.saturating_sub(modified.unwrap_or(now)),
-        };
+        let clock = self.expiry.clock(now, modified);
         self.leases.iter().filter(move |l| l.is_active(clock))
     }
 }

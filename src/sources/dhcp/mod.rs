@@ -4,6 +4,7 @@
 //! - [`dnsmasq`], [`isc`], [`kea`]: the lease file formats (and Kea's control socket).
 //! - [`file_set`]: a server's lease files read as the server reads them (Kea's file set after
 //!   cleanup), only regular files, re-read when changed, mostly-garbage files reported.
+//! - [`table`]: what the source keeps of the leases between changes of the files.
 //! - [`source`]: the sources reading them.
 
 pub mod dnsmasq;
@@ -12,5 +13,6 @@ pub mod isc;
 pub mod kea;
 pub mod lease;
 pub mod source;
+pub mod table;
 
 pub use source::{DhcpSample, DhcpSource, KeaStatisticsSource, PoolStatistics};

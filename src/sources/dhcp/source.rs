@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, SystemTime};
 
 use super::file_set::LeaseFiles;
-use super::lease::{Expiry, Identity, Parsed};
+use super::lease::{Expiry, Parsed};
+use super::table::{LeaseTable, Selection};
 use super::{dnsmasq, isc, kea};
 use crate::config::{AddressRange, DhcpConfig, DhcpKind};
 use crate::inventory::{Inventory, ZoneIdx};
@@ -26,7 +27,8 @@ pub struct DhcpSample {
     pub pool_size: Option<u64>,
     /// Records of the file that did not parse (a half-written line is normal).
     pub skipped: u64,
-    /// Clients holding active leases, with their zone.
+    /// Clients holding active leases, with their zone: at most `[agent] max_clients`, those
+    /// whose leases expire last (the most recently renewed).
     pub clients: Vec<Sighting>,
 }
 
@@ -44,41 +46,104 @@ pub struct PoolStatistics {
 /// Reads one server's lease files when they change and counts its pool.
 pub struct DhcpSource {
     config: DhcpConfig,
+    /// The pool's configured zone, resolved.
     zone: Option<ZoneIdx>,
-    inventory: Arc<Inventory>,
-    key: ClientKey,
-    /// The server's lease files and their last parses.
-    files: Arc<Mutex<LeaseFiles>>,
+    /// What a read of the files needs, shared with the blocking thread that reads them.
+    leases: Arc<Mutex<Leases>>,
+    /// Most sightings one sample sends (`[agent] max_clients`).
+    max_clients: usize,
     /// Whether the file held lease lengths at the last sample (logged once when it starts).
     lengths: bool,
 }
 
+/// The server's lease files, and the table derived from them when they last changed.
+struct Leases {
+    files: LeaseFiles,
+    /// Derived from the files when they last changed; `None` after an error.
+    table: Option<Arc<LeaseTable>>,
+    /// The pool's zone, else each address's.
+    zone: Option<ZoneIdx>,
+    inventory: Arc<Inventory>,
+    pool: Vec<AddressRange>,
+    key: ClientKey,
+}
+
+impl Leases {
+    /// The table of the files, derived again only when they changed. After an error nothing
+    /// is kept.
+    fn table(&mut self) -> Result<Arc<LeaseTable>, SourceError> {
+        if self.table.is_none() {
+            // Nothing derived yet, or the last derivation never finished: read every file.
+            self.files.forget();
+        }
+        let parsed = match self.files.read() {
+            Ok(Some(parsed)) => parsed,
+            // Not after `forget`: a table is there.
+            Ok(None) => {
+                return self.table.clone().ok_or_else(|| {
+                    self.files.forget();
+                    SourceError::new(
+                        "io",
+                        "the lease files were read but no table was kept; the next sample reads \
+                         them again",
+                    )
+                });
+            }
+            Err(e) => {
+                self.table = None;
+                return Err(e);
+            }
+        };
+        // The previous table goes first: two are never held at once.
+        self.table = None;
+        let (zone, inventory, pool) = (self.zone, &self.inventory, &self.pool);
+        let table = Arc::new(LeaseTable::new(
+            &parsed,
+            &self.key,
+            |ip| zone.or_else(|| inventory.zone_of_address(ip)),
+            |ip| in_pool(pool, ip),
+        ));
+        self.table = Some(Arc::clone(&table));
+        Ok(table)
+    }
+}
+
 impl DhcpSource {
-    /// A source for the pool `config` describes; `zone` is its configured zone, resolved.
-    pub fn new(config: DhcpConfig, inventory: Arc<Inventory>, key: ClientKey) -> DhcpSource {
+    /// A source for the pool `config` describes, sending at most `max_clients` sightings a
+    /// sample.
+    pub fn new(
+        config: DhcpConfig,
+        inventory: Arc<Inventory>,
+        key: ClientKey,
+        max_clients: usize,
+    ) -> DhcpSource {
         let zone = config.zone.as_deref().and_then(|z| inventory.zone_index(z));
-        let files = Arc::new(Mutex::new(LeaseFiles::new(
-            config.kind,
-            config.leases.clone(),
-        )));
+        let leases = Leases {
+            files: LeaseFiles::new(config.kind, config.leases.clone()),
+            table: None,
+            zone,
+            inventory,
+            pool: config.pool.clone(),
+            key,
+        };
         DhcpSource {
             config,
             zone,
-            inventory,
-            key,
-            files,
+            leases: Arc::new(Mutex::new(leases)),
+            max_clients,
             lengths: false,
         }
     }
 
-    /// The parsed leases of the server's files, re-reading only the files that changed, and
-    /// the live file's modification time (Unix seconds).
-    async fn leases(&mut self) -> Result<(Arc<Parsed>, Option<u64>), SourceError> {
-        let files = Arc::clone(&self.files);
+    /// What the leases of the server's files show at Unix time `now`, re-reading only the
+    /// files that changed, with what their expiries count in.
+    async fn select(&mut self, now: u64) -> Result<(Selection, Arc<LeaseTable>), SourceError> {
+        let leases = Arc::clone(&self.leases);
+        let max_clients = self.max_clients;
         // Parsing 100 000 leases takes tens of milliseconds: keep it off the async thread.
         tokio::task::spawn_blocking(move || {
-            let mut files = match files.try_lock() {
-                Ok(files) => files,
+            let mut leases = match leases.try_lock() {
+                Ok(leases) => leases,
                 Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
                 // A read that never returned (a hung file system) holds the files: do not
                 // queue another thread behind it.
@@ -90,8 +155,9 @@ impl DhcpSource {
                     ));
                 }
             };
-            let parsed = files.read()?;
-            Ok((parsed, files.modified()))
+            let table = leases.table()?;
+            let selection = table.select(now, leases.files.modified(), max_clients);
+            Ok((selection, table))
         })
         .await
         .map_err(|e| SourceError::new("io", format!("lease parser stopped: {e}")))?
@@ -125,9 +191,8 @@ impl Source for DhcpSource {
     }
 
     async fn sample(&mut self) -> Result<Payload, SourceError> {
-        let (parsed, modified) = self.leases().await?;
-        let now = unix_now();
-        let lengths = parsed.expiry == Expiry::Lengths;
+        let (selection, table) = self.select(unix_now()).await?;
+        let lengths = table.expiry == Expiry::Lengths;
         if lengths && !self.lengths {
             tracing::info!(
                 path = %self.config.leases.display(),
@@ -136,33 +201,13 @@ impl Source for DhcpSource {
         }
         self.lengths = lengths;
         let pool = &self.config.pool;
-        let mut leases_active = 0;
-        let mut clients = Vec::new();
-        for lease in parsed.active(now, modified) {
-            leases_active += u64::from(in_pool(pool, lease.ip));
-            let zone = self
-                .zone
-                .or_else(|| self.inventory.zone_of_address(lease.ip));
-            let client = match &lease.identity {
-                Some(Identity::Mac(mac)) => self.key.client(mac),
-                Some(Identity::Opaque(id)) => self.key.client_of_id(id),
-                None => continue,
-            };
-            if let Some(zone) = zone {
-                clients.push(Sighting {
-                    client,
-                    zone,
-                    age: Duration::ZERO,
-                });
-            }
-        }
         Ok(Payload::Dhcp(DhcpSample {
             pool: self.config.name.clone(),
             zone: self.zone,
-            leases_active,
+            leases_active: selection.leases_active,
             pool_size: (!pool.is_empty()).then(|| pool.iter().map(AddressRange::size).sum()),
-            skipped: parsed.skipped as u64,
-            clients,
+            skipped: table.skipped as u64,
+            clients: selection.clients,
         }))
     }
 }
@@ -252,7 +297,7 @@ mod tests {
             interval: None,
         };
         let inventory = Arc::new(Inventory::new(&crate::config::Config::zero_config("gw")));
-        DhcpSource::new(config, inventory, ClientKey::from_bytes([7; 16]))
+        DhcpSource::new(config, inventory, ClientKey::from_bytes([7; 16]), 250_000)
     }
 
     async fn active(source: &mut DhcpSource) -> u64 {
@@ -260,6 +305,49 @@ mod tests {
             Ok(Payload::Dhcp(sample)) => sample.leases_active,
             other => panic!("not a DHCP sample: {other:?}"),
         }
+    }
+
+    /// The table the source derived from its files last.
+    fn table(source: &DhcpSource) -> Arc<LeaseTable> {
+        let leases = source.leases.lock().expect("leases");
+        Arc::clone(leases.table.as_ref().expect("a table"))
+    }
+
+    /// A tick filters the table derived when the files last changed; it derives it again (and
+    /// hashes every client again) only when they change.
+    #[tokio::test]
+    async fn the_lease_table_is_derived_again_only_when_the_files_change() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("dnsmasq.leases");
+        let expiry = unix_now() + 600;
+        let leases = |hosts: std::ops::Range<u8>| -> String {
+            hosts
+                .map(|h| format!("{expiry} 02:00:5e:20:00:{h:02x} 10.77.2.{h} * *\n"))
+                .collect()
+        };
+        std::fs::write(&path, leases(10..12)).expect("lease file written");
+        let mut source = dnsmasq_source(path.clone());
+        assert_eq!(active(&mut source).await, 2);
+        let first = table(&source);
+        assert_eq!(active(&mut source).await, 2);
+        assert!(Arc::ptr_eq(&first, &table(&source)), "files unchanged");
+
+        // dnsmasq writes its file aside and renames it into place.
+        let aside = dir.path().join("dnsmasq.leases.new");
+        std::fs::write(&aside, leases(10..13)).expect("lease file written");
+        std::fs::rename(&aside, &path).expect("renamed");
+        assert_eq!(active(&mut source).await, 3);
+        let second = table(&source);
+        assert!(!Arc::ptr_eq(&first, &second), "the file changed");
+        assert_eq!(active(&mut source).await, 3);
+        assert!(Arc::ptr_eq(&second, &table(&source)), "files unchanged");
+
+        // A failed read keeps nothing; the file back is derived again.
+        std::fs::rename(&path, &aside).expect("moved away");
+        assert!(source.sample().await.is_err(), "no lease file");
+        assert!(source.leases.lock().expect("leases").table.is_none());
+        std::fs::rename(&aside, &path).expect("moved back");
+        assert_eq!(active(&mut source).await, 3);
     }
 
     /// The field case `dnsmasq-relative-expiry`: a dnsmasq without a clock writes a lease's
