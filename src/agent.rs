@@ -32,10 +32,15 @@ fn client_key(config: &Config) -> ClientKey {
         .state_dir
         .join(format!("{}.key", config.venue.event));
     ClientKey::load_or_create(&path).unwrap_or_else(|e| {
+        // A key file that is wrong says itself what to do; otherwise the folder is the cause.
+        let fix = match e.kind() {
+            std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => "",
+            _ => " (set [agent] state_dir to a folder venuemon can write)",
+        };
         tracing::warn!(
             path = %path.display(),
             error = %e,
-            "cannot keep the event key; client ids will change at restart (set [agent] state_dir to a writable folder)"
+            "cannot use the event key; client ids will change at restart{fix}"
         );
         ClientKey::ephemeral()
     })

@@ -20,6 +20,7 @@ use super::{
     HostapdConfig, Http, InterfaceFilter, Language, NeighboursConfig, NetdevConfig, Pattern,
     ScheduleConfig, Sources, Thresholds, TlsFiles, Venue, Zone,
 };
+use crate::terminal::disruptive;
 use crate::web::tls::{self, TlsFile};
 
 /// Every dotted key path the file may set; `zone.*` keys belong to each `[[zone]]`.
@@ -638,7 +639,7 @@ impl Checker<'_> {
                 format!("{path}.{name}")
             };
             let key_span = table.key(name).and_then(Key::span);
-            if let Some(c) = name.chars().find(|c| c.is_control()) {
+            if let Some(c) = name.chars().find(|c| disruptive(*c)) {
                 self.control_character(key_span.clone(), "a key", c);
             }
             match item {
@@ -657,7 +658,7 @@ impl Checker<'_> {
     fn reject_in_value(&mut self, path: &str, value: &Value, key_span: Option<Range<usize>>) {
         match value {
             Value::String(s) => {
-                if let Some(c) = s.value().chars().find(|c| c.is_control()) {
+                if let Some(c) = s.value().chars().find(|c| disruptive(*c)) {
                     self.control_character(s.span().or(key_span), &format!("`{path}`"), c);
                 }
             }
@@ -675,8 +676,9 @@ impl Checker<'_> {
         self.error(
             span,
             format!(
-                "{what} holds the control character U+{:04X}: control characters \
-                 (U+0000–U+001F, U+007F–U+009F) are not allowed in names or settings; remove it",
+                "{what} holds U+{:04X}, a control or bidirectional-formatting character: \
+                 these (U+0000–U+001F, U+007F–U+009F, U+061C, U+200E, U+200F, U+202A–U+202E, \
+                 U+2066–U+2069, U+2028, U+2029) are not allowed in names or settings; remove it",
                 u32::from(c)
             ),
         );
@@ -1173,7 +1175,7 @@ impl Checker<'_> {
             section,
             "username",
             "a user name without `:` or control characters, like \"crew\"",
-            |s| !s.is_empty() && !s.contains(':') && !s.chars().any(char::is_control),
+            |s| !s.is_empty() && !s.contains(':') && !s.chars().any(disruptive),
         );
         let password = self.secret(section, "password", "password_file");
         let token = self.secret(section, "token", "token_file");
@@ -1916,22 +1918,41 @@ impl Checker<'_> {
 /// The first line of a secret file, trimmed; the error says what is wrong with the file and
 /// never shows its content.
 fn read_secret(path: &Path) -> Result<String, String> {
-    let text = crate::files::read_regular_to_string(path).map_err(|e| match e.kind() {
-        _ if crate::files::not_regular(&e).is_some() => format!("{path:?} {e}"),
-        std::io::ErrorKind::PermissionDenied => {
-            format!("{path:?} cannot be read ({e}): make it readable by the user venuemon runs as")
-        }
-        std::io::ErrorKind::InvalidData => format!("{path:?} is not UTF-8 text"),
-        _ => format!("{path:?} cannot be read: {e}"),
-    })?;
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    crate::files::open_regular(path)
+        .and_then(|file| file.take(MAX_SECRET_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|e| match e.kind() {
+            _ if crate::files::not_regular(&e).is_some() => format!("{path:?} {e}"),
+            std::io::ErrorKind::PermissionDenied => format!(
+                "{path:?} cannot be read ({e}): make it readable by the user venuemon runs as"
+            ),
+            _ => format!("{path:?} cannot be read: {e}"),
+        })?;
+    if bytes.len() as u64 > MAX_SECRET_FILE {
+        return Err(format!(
+            "{path:?} is larger than {} KiB: a secret file holds the secret on its first line",
+            MAX_SECRET_FILE / 1024
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| format!("{path:?} is not UTF-8 text"))?;
     let first = text.lines().next().unwrap_or_default().trim();
     if first.is_empty() {
         return Err(format!(
             "{path:?}: the first line is empty; put the secret on it"
         ));
     }
+    if first.chars().any(disruptive) {
+        return Err(format!(
+            "{path:?}: the first line holds a control or bidirectional-formatting character; \
+             a secret is printable text"
+        ));
+    }
     Ok(first.to_string())
 }
+
+/// The largest secret file read: a password or token fits many times over.
+const MAX_SECRET_FILE: u64 = 64 * 1024;
 
 /// Parses a DHCP pool: a range `FIRST-LAST` or a network `ADDRESS/PREFIX` (for IPv4 networks
 /// of 4 addresses or more, without the network and broadcast addresses). The error is the
@@ -2038,8 +2059,9 @@ mod tests {
         let error = one_error("[venue]\nname = \"Hall \\u001b[31mA\"\n");
         assert_eq!(
             error,
-            "venuemon.toml:2:8: `venue.name` holds the control character U+001B: control \
-             characters (U+0000–U+001F, U+007F–U+009F) are not allowed in names or settings; \
+            "venuemon.toml:2:8: `venue.name` holds U+001B, a control or bidirectional-formatting \
+             character: these (U+0000–U+001F, U+007F–U+009F, U+061C, U+200E, U+200F, \
+             U+202A–U+202E, U+2066–U+2069, U+2028, U+2029) are not allowed in names or settings; \
              remove it"
         );
         let all = errors(
@@ -2051,24 +2073,29 @@ mod tests {
         );
         let located = |prefix: &str| all.iter().any(|e| e.starts_with(prefix));
         assert!(
-            located("venuemon.toml:3:8: `zone.name` holds the control character U+0009"),
+            located("venuemon.toml:3:8: `zone.name` holds U+0009"),
             "{all:#?}"
         );
         assert!(
-            located("venuemon.toml:7:8: `zone.name` holds the control character U+007F"),
+            located("venuemon.toml:7:8: `zone.name` holds U+007F"),
             "{all:#?}"
         );
         assert!(
-            located("venuemon.toml:11:12: a key holds the control character U+0007"),
+            located("venuemon.toml:11:12: a key holds U+0007"),
             "{all:#?}"
         );
         assert!(
-            located("venuemon.toml:14:8: `venue.name` holds the control character U+000A"),
+            located("venuemon.toml:14:8: `venue.name` holds U+000A"),
             "{all:#?}"
         );
         assert!(
-            located("venuemon.toml:17:9: `venue.event` holds the control character U+0085"),
+            located("venuemon.toml:17:9: `venue.event` holds U+0085"),
             "{all:#?}"
+        );
+        let error = one_error("[venue]\nname = \"Salle \\u202eA\"\n");
+        assert!(
+            error.starts_with("venuemon.toml:2:8: `venue.name` holds U+202E"),
+            "{error}"
         );
         // Printable text in any script stays allowed.
         ok("[venue]\nname = \"Salle Été — 会場 🎤\"\n");
@@ -2542,6 +2569,26 @@ id = \"lobby\"
             )
         );
         assert!(!error.contains("line 3"));
+        let escaped = dir.path().join("escaped");
+        std::fs::write(&escaped, "pw\u{1b}[2J\n").expect("write");
+        let error = one_error(&format!(
+            "[http.auth]\nusername = \"crew\"\npassword_file = {:?}\n",
+            escaped.display().to_string()
+        ));
+        assert!(error.ends_with("the first line holds a control or bidirectional-formatting character; a secret is printable text"), "{error}");
+        assert!(!error.contains("pw"), "the secret is never shown: {error}");
+        let huge = dir.path().join("huge");
+        std::fs::write(&huge, vec![b'a'; 64 * 1024 + 1]).expect("write");
+        let error = one_error(&format!(
+            "[http.metrics_auth]\ntoken_file = {:?}\n",
+            huge.display().to_string()
+        ));
+        assert!(
+            error.ends_with(
+                "is larger than 64 KiB: a secret file holds the secret on its first line"
+            ),
+            "{error}"
+        );
     }
 
     #[test]

@@ -255,7 +255,7 @@ fn check_config_never_prints_a_raw_escape_sequence() {
         "{shown:?}"
     );
     assert!(
-        shown.contains("venue\\u{1b}[2J.toml:2:8: `venue.name` holds the control character U+001B"),
+        shown.contains("venue\\u{1b}[2J.toml:2:8: `venue.name` holds U+001B"),
         "{shown}"
     );
     let missing = dir.path().join("gone\u{1b}[31m.toml");
