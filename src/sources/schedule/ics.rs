@@ -322,12 +322,24 @@ pub(super) fn content_line(line: &str) -> Option<ContentLine<'_>> {
     })
 }
 
+/// The longest title or room kept, in characters: a session's title goes on every phone's
+/// status page and event stream, so a calendar cannot make them heavy. Longer ones end in `…`.
+const MAX_TEXT: usize = 200;
+
 /// Undoes TEXT escapes: `\\`, `\;`, `\,`, and `\n` / `\N` (a new line, kept as a space: a
-/// title is shown on one line).
+/// title is shown on one line); keeps at most [`MAX_TEXT`] characters.
 fn unescape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
+    let mut out = String::with_capacity(value.len().min(4 * MAX_TEXT));
     let mut chars = value.chars();
+    let mut kept = 0;
     while let Some(c) = chars.next() {
+        if kept == MAX_TEXT {
+            let rest = out.trim_end().len();
+            out.truncate(rest);
+            out.push('…');
+            break;
+        }
+        kept += 1;
         match (c, c == '\\') {
             (_, true) => match chars.next() {
                 Some('n' | 'N') => out.push(' '),
@@ -867,5 +879,26 @@ END:VCALENDAR\r
                 .collect();
             prop_assert_eq!(programme.sessions, expected);
         }
+    }
+
+    #[test]
+    fn a_huge_title_is_cut_to_a_page_s_worth() {
+        let title = "Keynote ".repeat(300_000);
+        let file = format!(
+            "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:{title}\r\nLOCATION:Salle A\r\n\
+             DTSTART:20270603T130000Z\r\nDTEND:20270603T140000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        );
+        let programme = parse(file.as_bytes(), &TimeZone::UTC);
+        let shown = &programme.sessions[0].title;
+        assert!(shown.chars().count() <= MAX_TEXT, "{shown}");
+        assert!(
+            shown.starts_with("Keynote Keynote") && shown.ends_with("Keynote…"),
+            "{shown}"
+        );
+        assert_eq!(
+            unescape("Atelier café"),
+            "Atelier café",
+            "short texts are whole"
+        );
     }
 }
