@@ -6,7 +6,8 @@
 //! buffers per connection, and wrong credentials answered at a pace per client address.
 //!
 //! Each connection is served by hyper's HTTP/1.1 server in its own task; shutdown stops
-//! accepting, lets open requests finish for a few seconds, then stops.
+//! accepting, answers held-back refusals at once, ends event streams, lets open requests finish
+//! for a few seconds, then stops.
 
 use std::convert::Infallible;
 use std::io;
@@ -156,6 +157,8 @@ impl ServerMetrics {
 pub(crate) struct Link {
     /// How the connection's writes are going.
     pub(crate) progress: Arc<Progress>,
+    /// Fires when the server shuts down: an endless answer (an event stream) ends then.
+    pub(crate) stopping: CancellationToken,
 }
 
 /// How a connection's writes are going, shared by its IO, its watchdog and its requests.
@@ -376,6 +379,8 @@ struct Shared {
     send_timeout: Duration,
     guesses: Guesses,
     metrics: ServerMetrics,
+    /// Fires at shutdown: held-back refusals go at once, so they do not hold the stop.
+    stopping: CancellationToken,
 }
 
 /// A listener on `addr` with a backlog of 1024 connections.
@@ -417,6 +422,7 @@ pub async fn serve(
         send_timeout: http.send_timeout,
         guesses: Guesses::new(http.auth_failures_per_second),
         metrics,
+        stopping: cancel.clone(),
     });
     let slots = Arc::new(Semaphore::new(max_connections));
     let idle = Idle::new();
@@ -567,6 +573,7 @@ where
     let progress = Arc::new(Progress::new());
     let link = Link {
         progress: Arc::clone(&progress),
+        stopping: shared.stopping.clone(),
     };
     let service_shared = Arc::clone(shared);
     let service_member = Arc::clone(&member);
@@ -584,8 +591,12 @@ where
             request.extensions_mut().insert(link);
             let response = shared.app.clone().oneshot(request).await?;
             if response.extensions().get::<WrongCredentials>().is_some() {
-                // The refusal waits its turn; a right credential never does.
-                tokio::time::sleep_until(shared.guesses.turn(client, Instant::now())).await;
+                // The refusal waits its turn; a right credential never does. At shutdown
+                // it goes at once: the server is going away, and a guesser cannot stop it.
+                tokio::select! {
+                    () = tokio::time::sleep_until(shared.guesses.turn(client, Instant::now())) => {}
+                    () = shared.stopping.cancelled() => {}
+                }
             }
             Ok::<_, Infallible>(response)
         }
@@ -1070,5 +1081,74 @@ mod tests {
         assert!(closed_without_an_answer(&mut silent).await);
         assert!(still_open(&mut silent_too).await);
         cancel.cancel();
+    }
+
+    #[tokio::test]
+    async fn regression_shutdown_releases_held_back_refusals_and_ends_event_streams() {
+        use base64::Engine;
+        const HELD: usize = 100;
+        let http = Http {
+            auth: Some(crate::config::Credentials {
+                basic: Some(("crew".into(), "right".into())),
+                bearer: None,
+            }),
+            auth_failures_per_second: 1,
+            max_connections: 256,
+            ..Config::zero_config("test").http
+        };
+        let (publish, snapshots) = watch::channel(Arc::new(Snapshot::default()));
+        let config = Config::zero_config("test");
+        let state = AppState::new(snapshots, &config.venue).with_http(&http);
+        let metrics = state.server.clone();
+        let listener = bind(([127, 0, 0, 1], 0).into()).expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let cancel = CancellationToken::new();
+        let app = app(state, http.request_timeout);
+        let server = tokio::spawn({
+            let cancel = cancel.clone();
+            async move { serve(listener, None, app, metrics, &http, cancel).await }
+        });
+        let basic = |password: &str| {
+            base64::engine::general_purpose::STANDARD.encode(format!("crew:{password}"))
+        };
+        // An event stream that the snapshots (still published) would keep open for ever.
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let request = format!(
+            "GET /events HTTP/1.1\r\nhost: x\r\nauthorization: Basic {}\r\n\r\n",
+            basic("right")
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        wait_for(addr, "venuemon_http_event_streams", "1").await;
+        // Wrong guesses at one a second: all but the first wait up to 100 s for their turn.
+        let mut guesses = Vec::new();
+        for _ in 0..HELD {
+            let mut tcp = TcpStream::connect(addr).await.expect("connect");
+            let request = format!(
+                "GET / HTTP/1.1\r\nhost: x\r\nauthorization: Basic {}\r\n\r\n",
+                basic("wrong")
+            );
+            tcp.write_all(request.as_bytes()).await.expect("write");
+            guesses.push(tcp);
+        }
+        let failures = "venuemon_http_auth_failures_total{route_group=\"page\"}";
+        wait_for(addr, failures, &HELD.to_string()).await;
+
+        let asked = Instant::now();
+        cancel.cancel();
+        tokio::time::timeout(Duration::from_secs(1), server)
+            .await
+            .expect("serve returns within 1 s of cancel")
+            .expect("serve did not panic");
+        let took = asked.elapsed();
+        for mut tcp in guesses {
+            let mut answer = Vec::new();
+            tcp.read_to_end(&mut answer).await.expect("read");
+            assert!(answer.starts_with(b"HTTP/1.1 401 "), "a refusal");
+        }
+        let mut rest = Vec::new();
+        let ended = tokio::time::timeout(Duration::from_secs(1), stream.read_to_end(&mut rest));
+        assert!(ended.await.is_ok(), "the event stream ended");
+        println!("shutdown with {HELD} held refusals and an event stream: {took:?}");
+        drop(publish);
     }
 }

@@ -6,6 +6,7 @@
 //! drained at once instead of overflowing the socket's short queue (hostapd drops events, then
 //! detaches a listener that cannot keep up).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,8 +20,12 @@ use super::ApEvents;
 use super::parse::{self, Event, ParseError, Station};
 use crate::sources::SourceError;
 
-/// The most stations one walk reads, so a list that keeps changing cannot loop forever.
+/// The most stations one walk reads, whatever `STATUS` says, so a list that does not end
+/// cannot loop forever.
 pub const MAX_STATIONS: usize = 10_000;
+
+/// How many more stations than `STATUS` counted a walk may read (stations joining meanwhile).
+pub const STATION_MARGIN: usize = 256;
 
 /// The largest reply hostapd sends (its own buffers are 4 KiB; leave room).
 const MAX_DATAGRAM: usize = 64 * 1024;
@@ -173,19 +178,48 @@ impl Ctrl {
         })
     }
 
-    /// Every station, walking `STA-FIRST` and `STA-NEXT` until the end of the list, a reply
-    /// that is not a station (the list changed under the walk: normal, the next sample sees
-    /// the rest), or [`MAX_STATIONS`].
+    /// Every station, walking `STA-FIRST` and `STA-NEXT` until the end of the list or a
+    /// reply that is not a station (the list changed under the walk: normal, the next sample
+    /// sees the rest). `num_sta` is what `STATUS` counted: the walk reads at most
+    /// [`station_limit`] of it.
     ///
     /// # Errors
-    /// As [`Ctrl::request`]: the connection failed during the walk.
-    pub async fn stations(&self) -> Result<Vec<Station>, SourceError> {
+    /// As [`Ctrl::request`]: the connection failed during the walk. `parse` when a station
+    /// comes back in the same walk (hostapd adds stations at the head of its list, so a
+    /// repeat is a loop, not a change) or the walk passes its limit: a list that does not
+    /// end, whose stations would be counted again and again.
+    pub async fn stations(&self, num_sta: Option<u64>) -> Result<Vec<Station>, SourceError> {
+        let limit = station_limit(num_sta);
         let mut stations: Vec<Station> = Vec::new();
+        let mut seen: HashSet<[u8; 6]> = HashSet::new();
         let mut command = "STA-FIRST".to_string();
-        while stations.len() < MAX_STATIONS {
+        loop {
             let reply = self.request(&command).await?;
             match parse::parse_sta(&reply) {
                 Ok(station) => {
+                    if !seen.insert(station.mac) {
+                        return Err(SourceError::new(
+                            "parse",
+                            format!(
+                                "hostapd's station list loops at STA-NEXT on control socket {} (a \
+                                 station came back after {} stations): restart hostapd",
+                                self.path.display(),
+                                stations.len()
+                            ),
+                        ));
+                    }
+                    if stations.len() == limit {
+                        return Err(SourceError::new(
+                            "parse",
+                            format!(
+                                "hostapd's station list on control socket {} does not end: more than \
+                                 {limit} stations (STATUS counted {}; a walk reads at most num_sta + \
+                                 {STATION_MARGIN}, never more than {MAX_STATIONS}): restart hostapd",
+                                self.path.display(),
+                                num_sta.map_or_else(|| "none".to_string(), |n| n.to_string())
+                            ),
+                        ));
+                    }
                     command = format!("STA-NEXT {}", format_mac(&station.mac));
                     stations.push(station);
                 }
@@ -198,6 +232,18 @@ impl Ctrl {
         }
         Ok(stations)
     }
+}
+
+/// The most stations a walk reads when `STATUS` counted `num_sta` (summed over its BSSs):
+/// that count plus [`STATION_MARGIN`] for stations joining during the walk, at most
+/// [`MAX_STATIONS`]; [`MAX_STATIONS`] when `STATUS` gave no count.
+pub fn station_limit(num_sta: Option<u64>) -> usize {
+    num_sta.map_or(MAX_STATIONS, |n| {
+        usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .saturating_add(STATION_MARGIN)
+            .min(MAX_STATIONS)
+    })
 }
 
 /// `aa:bb:cc:dd:ee:ff`, for `STA-NEXT` only (never logged).
@@ -423,7 +469,7 @@ pub(crate) mod tests {
         let ctrl = Ctrl::connect(&fake.path, Duration::from_secs(2)).expect("connect");
         assert!(ctrl.ping().await.expect("ping"));
         assert_eq!(ctrl.status().await.expect("status").freq_mhz, Some(2412));
-        let stations = ctrl.stations().await.expect("walk");
+        let stations = ctrl.stations(None).await.expect("walk");
         let signals: Vec<Option<i32>> = stations.iter().map(|s| s.signal_dbm).collect();
         assert_eq!(signals, [Some(-61), Some(-62), Some(-63)]);
         // An event datagram queued before a reply is not taken for the reply.
@@ -437,17 +483,62 @@ pub(crate) mod tests {
         assert!(!local.exists(), "our socket file is removed on drop");
     }
 
-    #[tokio::test]
-    async fn a_station_list_that_never_ends_is_capped() {
+    /// The error of a walk over `answer`'s station list, checked to name no MAC.
+    async fn failed_walk(
+        answer: impl Fn(&str) -> Option<String> + Send + 'static,
+        num_sta: Option<u64>,
+    ) -> SourceError {
         let dir = tempfile::tempdir().expect("temp dir");
-        // Every STA-NEXT answers the same station again: a broken or hostile list.
-        let fake = FakeHostapd::start(dir.path().join("wlan0"), |c| {
-            c.starts_with("STA-")
-                .then(|| "02:00:00:00:02:01\nflags=[AUTH][ASSOC]\n".to_string())
-        });
+        let fake = FakeHostapd::start(dir.path().join("wlan0"), answer);
         let ctrl = Ctrl::connect(&fake.path, Duration::from_secs(2)).expect("connect");
-        let stations = ctrl.stations().await.expect("walk");
-        assert_eq!(stations.len(), MAX_STATIONS);
+        let err = ctrl.stations(num_sta).await.expect_err("walk fails");
+        assert_eq!(err.kind, "parse", "{err}");
+        assert!(err.message.contains("wlan0"), "names the socket: {err}");
+        assert!(!err.message.contains("02:00"), "no MAC: {err}");
+        err
+    }
+
+    #[tokio::test]
+    async fn regression_a_station_list_that_repeats_a_station_fails_as_a_loop() {
+        // STATUS says num_sta[0]=1; every STA-NEXT answers the same station again.
+        let err = failed_walk(
+            |c| {
+                c.starts_with("STA-")
+                    .then(|| "02:00:00:00:02:01\nflags=[AUTH][ASSOC]\n".to_string())
+            },
+            Some(1),
+        )
+        .await;
+        assert!(
+            err.message.contains("station list loops at STA-NEXT"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn regression_a_station_list_that_never_ends_fails_at_its_limit() {
+        // Every STA-NEXT answers a new station: the walk stops at num_sta + the margin.
+        let next = AtomicU64::new(0);
+        let endless = move |c: &str| {
+            c.starts_with("STA-").then(|| {
+                let n = next.fetch_add(1, Ordering::Relaxed).to_be_bytes();
+                let [.., a, b, c] = n;
+                format!("02:00:00:{a:02x}:{b:02x}:{c:02x}\nflags=[AUTH][ASSOC]\n")
+            })
+        };
+        let err = failed_walk(endless, Some(1)).await;
+        let limit = 1 + STATION_MARGIN;
+        assert!(
+            err.message.contains(&format!("more than {limit} stations")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_walk_limit_follows_status_within_the_cap() {
+        assert_eq!(station_limit(Some(1)), 1 + STATION_MARGIN);
+        assert_eq!(station_limit(Some(u64::MAX)), MAX_STATIONS);
+        assert_eq!(station_limit(None), MAX_STATIONS);
     }
 
     #[tokio::test]
@@ -458,7 +549,7 @@ pub(crate) mod tests {
             _ => None,
         });
         let ctrl = Ctrl::connect(&fake.path, Duration::from_millis(100)).expect("connect");
-        assert!(ctrl.stations().await.expect("walk").is_empty());
+        assert!(ctrl.stations(None).await.expect("walk").is_empty());
         let err = ctrl.status().await.expect_err("silent");
         assert_eq!(err.kind, "timeout");
         assert!(err.message.contains("did not answer STATUS"), "{err}");

@@ -147,7 +147,12 @@ impl HostapdSource {
     ) -> Result<ApRead, SourceError> {
         let ctrl = Ctrl::connect(path, self.timeout)?;
         let status = ctrl.status().await?;
-        let stations = ctrl.stations().await?;
+        let counted = status
+            .bss
+            .iter()
+            .filter_map(|b| b.num_sta)
+            .reduce(u64::saturating_add);
+        let stations = ctrl.stations(counted).await?;
         let associated: Vec<_> = stations.iter().filter(|s| s.is_associated()).collect();
         let frequency_mhz = status.freq_mhz.filter(|&f| f > 0);
         let ap_sample = ApSample {

@@ -458,7 +458,7 @@ struct EventStream {
     snapshots: watch::Receiver<Arc<Snapshot>>,
     sent: HashMap<String, Arc<str>>,
     first: bool,
-    _open: OpenStream,
+    open: OpenStream,
 }
 
 /// One open `/events` stream: counted, and holding its slot, for as long as it lives (it is
@@ -493,10 +493,21 @@ impl Drop for OpenStream {
 }
 
 impl EventStream {
-    /// Waits for the next snapshot (none for the first event) and words the update.
+    /// Waits for the next snapshot (none for the first event) and words the update; `None`
+    /// when the snapshots end or the server shuts down.
     async fn next(mut self) -> Option<(Result<Event, Infallible>, EventStream)> {
         if !std::mem::take(&mut self.first) {
-            self.snapshots.changed().await.ok()?;
+            let stopping = self.open.link.as_ref().map(|l| l.stopping.clone());
+            let stopped = async {
+                match stopping {
+                    Some(stopping) => stopping.cancelled_owned().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                changed = self.snapshots.changed() => changed.ok()?,
+                () = stopped => return None,
+            }
         }
         let snapshot = Arc::clone(&self.snapshots.borrow_and_update());
         let r = self.state.pages.rendered(&snapshot, self.text);
@@ -553,7 +564,7 @@ async fn events(
     let text = state.text(&query, &headers);
     let start = EventStream {
         snapshots: state.snapshots.clone(),
-        _open: open,
+        open,
         state,
         text,
         zone: query.zone,
