@@ -712,6 +712,21 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_last_block_is_half_written_unless_longer_than_any_block() {
+        let cut = parse(b"lease 10.0.0.1 {\n  starts 4 2027/01/0");
+        assert_eq!(
+            (cut.leases.len(), cut.skipped, cut.half_written),
+            (0, 1, true)
+        );
+        let mut blob = b"lease 10.0.0.1 {\n  # ".to_vec();
+        blob.resize(blob.len() + MAX_RECORD_BYTES, b'x');
+        let blob = parse(&blob);
+        assert_eq!((blob.skipped, blob.half_written), (1, false));
+        let ia = parse(b"ia-na \"\x01\x02\x03\x04\" {\n  cltt 4 2027/01/0");
+        assert_eq!((ia.skipped, ia.half_written), (1, true));
+    }
+
+    #[test]
     fn every_binding_state() {
         let parsed = fixture("isc-every-state.leases");
         assert_eq!(parsed.skipped, 1, "the last block is cut short");
