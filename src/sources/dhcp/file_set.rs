@@ -283,7 +283,9 @@ fn merge<'a>(files: impl Iterator<Item = &'a Parsed>) -> Parsed {
 /// half-written last one, when no lease was read; else most of them (see
 /// [`DEGRADED_MIN_SKIPPED`]).
 fn degraded(path: &Path, parsed: &Parsed) -> Result<(), SourceError> {
-    let unreadable = parsed.skipped - usize::from(parsed.half_written);
+    let unreadable = parsed
+        .skipped
+        .saturating_sub(usize::from(parsed.half_written));
     let leases = parsed.leases.len();
     if unreadable > 0 && leases == 0 || unreadable >= DEGRADED_MIN_SKIPPED && unreadable > leases {
         return Err(SourceError::new(
