@@ -12,6 +12,16 @@ use std::path::Path;
 #[error("is {0}, not a regular file: give the path of the file itself")]
 pub struct NotRegular(pub &'static str);
 
+/// The file is larger than the caller reads at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("is {size} bytes, more than the limit of {limit} bytes")]
+pub struct TooLarge {
+    /// The file's size as found (at least this, when it grew while read).
+    pub size: u64,
+    /// The most bytes the caller reads.
+    pub limit: u64,
+}
+
 /// What a non-regular file type is, in words (`None` for a regular file).
 fn kind_of(file_type: std::fs::FileType) -> Option<&'static str> {
     if file_type.is_file() {
@@ -61,6 +71,27 @@ pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Reads the rest of an open file, at most `limit` bytes: a file larger than that, by its
+/// metadata before reading or by what it grew to while being read, is refused without being
+/// read whole, so memory stays bounded whatever the file holds.
+///
+/// # Errors
+/// A read error, or the file is larger than `limit`: then the error's inner value is a
+/// [`TooLarge`] (see [`too_large`]).
+pub fn read_limited(file: &mut File, limit: u64) -> io::Result<Vec<u8>> {
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Err(io::Error::other(TooLarge { size, limit }));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    if read > limit {
+        return Err(io::Error::other(TooLarge { size: read, limit }));
+    }
+    Ok(bytes)
+}
+
 /// Reads a whole regular file as UTF-8 text (see [`open_regular`]).
 ///
 /// # Errors
@@ -75,6 +106,14 @@ pub fn not_regular(error: &io::Error) -> Option<NotRegular> {
     error
         .get_ref()
         .and_then(|e| e.downcast_ref::<NotRegular>())
+        .copied()
+}
+
+/// The [`TooLarge`] inside an error of [`read_limited`], if that is the cause.
+pub fn too_large(error: &io::Error) -> Option<TooLarge> {
+    error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<TooLarge>())
         .copied()
 }
 
@@ -111,5 +150,29 @@ mod tests {
         let missing = read_regular(&dir.path().join("none")).expect_err("missing");
         assert_eq!(missing.kind(), io::ErrorKind::NotFound);
         assert_eq!(not_regular(&missing), None);
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big");
+        let file = File::create(&path).expect("create");
+        // Sparse: 1 GiB of holes costs no disk, and must cost no memory.
+        file.set_len(1 << 30).expect("set_len");
+        let error =
+            read_limited(&mut open_regular(&path).expect("open"), 1 << 20).expect_err("too large");
+        let expected = TooLarge {
+            size: 1 << 30,
+            limit: 1 << 20,
+        };
+        assert_eq!(too_large(&error), Some(expected));
+        assert_eq!(
+            error.to_string(),
+            "is 1073741824 bytes, more than the limit of 1048576 bytes"
+        );
+        file.set_len(1 << 20).expect("shrink");
+        let bytes = read_limited(&mut open_regular(&path).expect("open"), 1 << 20);
+        assert_eq!(bytes.expect("at the limit").len(), 1 << 20);
+        assert_eq!(too_large(&io::Error::other("other")), None);
     }
 }

@@ -64,8 +64,8 @@ pub struct Sighting {
 pub struct SourceError {
     /// Bounded cause: `permission`, `missing`, `not_regular` (a FIFO, device, socket or
     /// directory where a file was expected), `io`, `parse`, `netlink`, `timeout` (a sample
-    /// still running past its deadline) or `degraded` (a lease file whose records are mostly
-    /// unreadable).
+    /// still running past its deadline), `degraded` (a lease file whose records are mostly
+    /// unreadable) or `too_large` (a file over the size the source reads at most).
     pub kind: &'static str,
     /// What happened and what to do; never holds a MAC or an IP.
     pub message: String,
@@ -84,6 +84,9 @@ impl SourceError {
     pub fn io(path: &std::path::Path, error: &std::io::Error) -> SourceError {
         if let Some(not_regular) = crate::files::not_regular(error) {
             return SourceError::new("not_regular", format!("{} {not_regular}", path.display()));
+        }
+        if let Some(too_large) = crate::files::too_large(error) {
+            return SourceError::new("too_large", format!("{} {too_large}", path.display()));
         }
         match error.kind() {
             std::io::ErrorKind::NotFound => {

@@ -1,8 +1,9 @@
 //! dnsmasq's lease file: one lease per line, `expiry mac ip hostname client-id`, then, after a
 //! `duid SERVER-DUID` line, DHCPv6 leases `expiry iaid ip hostname client-duid` (the IAID
 //! prefixed with `T` for a temporary address, IA_TA), and at the end `vendorclass ip hex` and
-//! `agent-info ip hex` lines (dnsmasq `src/lease.c`, `lease_update_file`).
-//! dnsmasq rewrites the file whole on every change, so a reader may catch it half-written.
+//! `agent-info ip hex` lines (dnsmasq `src/lease.c`, `lease_update_file`). As dnsmasq's own
+//! reader (`lease_init`), the address's form tells a v4 lease from a v6 one, wherever the
+//! line is. dnsmasq rewrites the file whole on every change, so a reader may catch it half-written.
 //!
 //! Only the expiry, the address and the client's identity are read. The hostname and the IAID
 //! are opaque bytes: a name in any encoding, or an IAID dnsmasq itself reads leniently
@@ -21,16 +22,23 @@ use super::lease::{Expiry, Identity, Lease, Parsed, address, complete_lines, dec
 /// file holds nothing else: see the module's documentation.
 pub const LENGTHS_BELOW: u64 = 1_000_000_000;
 
+/// Longest line dnsmasq writes, in bytes: an expiry (20 digits), a hardware address (16 bytes
+/// in hex with its type, 52), an address (46), a hostname (at most 1025) and a client-id (255
+/// bytes in hex, 765), with their spaces. A last line without its newline longer than this is
+/// not one being written but garbage.
+pub const MAX_LINE_BYTES: usize = 2048;
+
 /// Parses a dnsmasq lease file. A lease line needs its expiry, hardware address or IAID,
 /// address, hostname and client-id (whitespace-separated; a hostname with spaces is read
 /// whole); a line without them, with an expiry or address that does not parse, or cut short
 /// at the end, is skipped and counted.
 pub fn parse(data: &[u8]) -> Parsed {
     let mut parsed = Parsed::default();
-    let mut v6 = false;
     let (lines, cut) = complete_lines(data);
     // The last line has no newline yet: dnsmasq is still writing it.
-    parsed.skipped += usize::from(cut);
+    if let Some(len) = cut {
+        parsed.cut(len, MAX_LINE_BYTES);
+    }
     for line in lines {
         let mut fields = line
             .split(u8::is_ascii_whitespace)
@@ -46,14 +54,12 @@ pub fn parse(data: &[u8]) -> Parsed {
             last = Some(field);
         }
         let record = match (first, second, third, last) {
-            (b"duid", Some(_), None, None) => {
-                v6 = true;
-                continue;
-            }
+            // The server's DUID, before the DHCPv6 leases.
+            (b"duid", Some(_), None, None) => continue,
             // Vendor class and relay agent information of a lease already read.
             (b"vendorclass" | b"agent-info", Some(_), Some(_), None) => continue,
             (expiry, Some(hw), Some(ip), Some(client_id)) if rest >= 2 => {
-                lease(expiry, hw, ip, client_id, v6)
+                lease(expiry, hw, ip, client_id)
             }
             _ => None,
         };
@@ -69,12 +75,12 @@ pub fn parse(data: &[u8]) -> Parsed {
     parsed
 }
 
-fn lease(expiry: &[u8], hw: &[u8], ip: &[u8], client_id: &[u8], v6: bool) -> Option<Lease> {
+/// One lease line. As dnsmasq's own reader (`lease_init` in `src/lease.c`), the address's
+/// form tells a DHCPv4 lease from a DHCPv6 one, not its place before or after `duid`.
+fn lease(expiry: &[u8], hw: &[u8], ip: &[u8], client_id: &[u8]) -> Option<Lease> {
     let expiry = decimal(expiry)?;
     let ip: IpAddr = address(ip)?;
-    if ip.is_ipv6() != v6 {
-        return None;
-    }
+    let v6 = ip.is_ipv6();
     // Decoded only when needed; one that is not hex costs the identity, not the lease.
     let client_id = || std::str::from_utf8(client_id).ok().and_then(hex_bytes);
     let identity = if v6 {
@@ -188,10 +194,47 @@ duid 00:01:00:01:2c:5b:11:aa:52:54:00:12:34:56
             format!("1 00:11:22:33:44:55 10.0.0.1 {} *\n", "x".repeat(10_000)).as_bytes(),
         );
         data.extend_from_slice(b"notanumber 00:11:22:33:44:55 10.0.0.2 h *\n");
-        data.extend_from_slice(b"1 00:11:22:33:44:55 2001:db8::1 h *\n"); // v6 address before `duid`
+        data.extend_from_slice(b"1 00:11:22:33:44:55 not-an-address h *\n");
         let parsed = parse(&data);
         assert_eq!((parsed.leases.len(), parsed.skipped), (1, 4));
         assert!(parse(b"").leases.is_empty());
+    }
+
+    #[test]
+    fn regression_v4_lease_after_duid_and_v6_lease_before_it_count() {
+        // dnsmasq's `lease_init` tells them apart by the address, and so loads both.
+        let parsed = parse(
+            b"1 02:00:5e:60:00:01 2001:db8::1 h 00:03:00:01:02:00:5e:60:00:01\n\
+              duid 00:01:00:01:2c:5b:11:aa:52:54:00:12:34:56\n\
+              1795921800 02:00:5e:60:00:02 10.0.0.2 h *\n",
+        );
+        assert_eq!((parsed.leases.len(), parsed.skipped), (2, 0));
+        assert_eq!(parsed.leases[0].ip.to_string(), "2001:db8::1");
+        assert_eq!(
+            parsed.leases[0].identity,
+            Some(Identity::Mac([2, 0, 0x5e, 0x60, 0, 1])),
+            "v6: the client's DUID"
+        );
+        assert_eq!(parsed.leases[1].ip.to_string(), "10.0.0.2");
+        assert_eq!(
+            parsed.leases[1].identity,
+            Some(Identity::Mac([2, 0, 0x5e, 0x60, 0, 2])),
+            "v4: the hardware address"
+        );
+    }
+
+    #[test]
+    fn a_blob_without_newline_is_garbage_a_short_cut_line_is_half_written() {
+        let cut = parse(b"1795921800 00:16:3e:5d:00:09 10.77.0.1");
+        assert_eq!((cut.skipped, cut.half_written), (1, true));
+        let line = parse(&[0x41; MAX_LINE_BYTES]);
+        assert_eq!(
+            (line.skipped, line.half_written),
+            (1, true),
+            "the longest line"
+        );
+        let blob = parse(&[0x41; 3000]);
+        assert_eq!((blob.skipped, blob.half_written), (1, false), "3 000 bytes");
     }
 
     use super::super::lease::fixture;

@@ -3,7 +3,6 @@
 //! regular files (never anything that can block), and a file whose records are mostly
 //! unreadable reported as degraded rather than counted as an empty pool.
 
-use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,10 +13,26 @@ use crate::config::DhcpKind;
 use crate::sources::{FileStamp, SourceError};
 
 /// Unreadable records in one file from which that file is degraded, when they also outnumber
-/// the leases read from it. One skipped record is never counted: the last one may be
-/// half-written, which is normal. A file where most records cannot be read is not a healthy
-/// empty pool.
+/// the leases read from it; a file with no lease read is degraded from one. A last record
+/// cut short where its writer is still at it ([`Parsed::half_written`]) is normal and never
+/// counts. A file where most records cannot be read is not a healthy empty pool.
 pub const DEGRADED_MIN_SKIPPED: usize = 3;
+
+/// Least size limit of a lease file, in bytes (256 MiB): Kea's and ISC's files keep every
+/// record written since their last cleanup, several per client.
+pub const MIN_FILE_LIMIT: u64 = 256 << 20;
+
+/// Bytes of lease file allowed per client of `[agent] max_clients` (1 KiB): a record is at
+/// most a few hundred bytes, so this leaves room for a few records per client.
+pub const FILE_BYTES_PER_CLIENT: u64 = 1 << 10;
+
+/// The largest lease file read for an agent holding at most `max_clients` clients:
+/// [`MIN_FILE_LIMIT`], or [`FILE_BYTES_PER_CLIENT`] per client when that is more. A file is
+/// read whole, so this bounds the memory a read takes by configuration.
+pub fn file_limit(max_clients: usize) -> u64 {
+    let clients = u64::try_from(max_clients).unwrap_or(u64::MAX);
+    MIN_FILE_LIMIT.max(clients.saturating_mul(FILE_BYTES_PER_CLIENT))
+}
 
 /// How many times a Kea file set that changed while it was read (a cleanup moving files) is
 /// read again before the sample fails.
@@ -44,6 +59,8 @@ pub struct LeaseFiles {
     /// The stamps of the files of the last read, in order; their merged leases are handed
     /// over, not kept.
     merged: Option<Vec<FileStamp>>,
+    /// Most bytes read of one file (see [`file_limit`]).
+    limit: u64,
 }
 
 /// A file of the set as found before reading it.
@@ -53,8 +70,9 @@ struct Found<'a> {
 }
 
 impl LeaseFiles {
-    /// The lease files of a `kind` server whose live file is `path`.
-    pub fn new(kind: DhcpKind, path: PathBuf) -> LeaseFiles {
+    /// The lease files of a `kind` server whose live file is `path`, reading at most `limit`
+    /// bytes of each (see [`file_limit`]).
+    pub fn new(kind: DhcpKind, path: PathBuf, limit: u64) -> LeaseFiles {
         let mut candidates = Vec::new();
         if kind == DhcpKind::Kea {
             for suffix in KEA_SUFFIXES {
@@ -70,6 +88,7 @@ impl LeaseFiles {
             candidates,
             parsed: Vec::new(),
             merged: None,
+            limit,
         }
     }
 
@@ -80,7 +99,8 @@ impl LeaseFiles {
     ///
     /// # Errors
     /// A file is missing (the live file, when no other file of the set exists), not a regular
-    /// file (`not_regular`), unreadable, or mostly garbage (`degraded`).
+    /// file (`not_regular`), unreadable, larger than the limit (`too_large`), or mostly
+    /// garbage (`degraded`).
     pub fn read(&mut self) -> Result<Option<Arc<Parsed>>, SourceError> {
         let result = self.read_set();
         if result.is_err() {
@@ -221,8 +241,7 @@ impl LeaseFiles {
         if let Some(hit) = cached(stamp) {
             return Ok(Some(hit));
         }
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(error)?;
+        let bytes = crate::files::read_limited(&mut file, self.limit).map_err(error)?;
         Ok(Some((stamp, Arc::new(parse(self.kind, &bytes)))))
     }
 }
@@ -260,11 +279,15 @@ fn merge<'a>(files: impl Iterator<Item = &'a Parsed>) -> Parsed {
     merged
 }
 
-/// Fails with kind `degraded` when most of a file's records could not be read (see
+/// Fails with kind `degraded` when a file's records could not be read: any, beyond a
+/// half-written last one, when no lease was read; else most of them (see
 /// [`DEGRADED_MIN_SKIPPED`]).
 fn degraded(path: &Path, parsed: &Parsed) -> Result<(), SourceError> {
-    let unreadable = parsed.skipped.saturating_sub(1);
-    if unreadable >= DEGRADED_MIN_SKIPPED && unreadable > parsed.leases.len() {
+    let unreadable = parsed
+        .skipped
+        .saturating_sub(usize::from(parsed.half_written));
+    let leases = parsed.leases.len();
+    if unreadable > 0 && leases == 0 || unreadable >= DEGRADED_MIN_SKIPPED && unreadable > leases {
         return Err(SourceError::new(
             "degraded",
             format!(
@@ -282,10 +305,16 @@ fn degraded(path: &Path, parsed: &Parsed) -> Result<(), SourceError> {
 /// An I/O error on a lease file, with what to check when it is missing.
 fn lease_error(path: &Path, e: &std::io::Error) -> SourceError {
     let mut error = SourceError::io(path, e);
-    if error.kind == "missing" {
-        error.message.push_str(
+    match error.kind {
+        "missing" => error.message.push_str(
             ": is the DHCP server running, and is `leases` of this [[source.dhcp]] its lease file?",
-        );
+        ),
+        "too_large" => error.message.push_str(
+            ": is `leases` of this [[source.dhcp]] the lease file, and does the server clean it \
+             up (Kea's lfc-interval)? The limit is 1 KiB per client of [agent] max_clients, \
+             at least 256 MiB",
+        ),
+        _ => {}
     }
     error
 }
@@ -331,7 +360,7 @@ mod tests {
         }
 
         fn files(&self, kind: DhcpKind) -> LeaseFiles {
-            LeaseFiles::new(kind, self.live.clone())
+            LeaseFiles::new(kind, self.live.clone(), file_limit(1))
         }
     }
 
@@ -356,7 +385,7 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/dhcp/cases/kea-after-cleanup/kea-leases4.csv"
         );
-        let mut files = LeaseFiles::new(DhcpKind::Kea, case.into());
+        let mut files = LeaseFiles::new(DhcpKind::Kea, case.into(), file_limit(1));
         assert_eq!(active(&mut files), 1);
     }
 
@@ -663,6 +692,91 @@ mod tests {
     }
 
     #[test]
+    fn regression_garbage_with_no_lease_read_is_degraded() {
+        let set = Set::new("dnsmasq.leases");
+        let mut files = set.files(DhcpKind::Dnsmasq);
+        // Was up with 0 active, 3 skipped: below the old minimum.
+        set.write("", "garbage\nmore garbage\nstill garbage\n");
+        assert_eq!(error_kind(&mut files), "degraded");
+        // Was up with 0 active, 1 skipped: read as a half-written line.
+        let blob: String = (0..3000u32)
+            .map(|i| char::from(b'!' + (i * 7919 % 94) as u8))
+            .collect();
+        set.write("", &blob);
+        assert_eq!(error_kind(&mut files), "degraded", "a 3 000-byte blob");
+        let zeros = std::fs::File::create(&set.live).expect("create");
+        zeros.set_len(1 << 20).expect("1 MiB of zero bytes");
+        assert_eq!(error_kind(&mut files), "degraded", "zero bytes");
+        // Was up with 0 active, 2 skipped: a dnsmasq file read as Kea's.
+        let dnsmasq = format!(
+            "{} 02:00:5e:20:00:10 10.77.2.10 * *\n{} 02:00:5e:20:00:11 10.77.2.11 * *\n",
+            NOW + 600,
+            NOW + 600
+        );
+        set.write("", &dnsmasq);
+        let error = set.files(DhcpKind::Kea).read().expect_err("degraded");
+        assert_eq!(error.kind, "degraded");
+        assert!(error.message.contains("`kind`"), "{}", error.message);
+        assert_eq!(active(&mut files), 2, "read as dnsmasq's, it is fine");
+    }
+
+    #[test]
+    fn an_empty_file_a_header_or_a_first_line_being_written_is_an_empty_pool() {
+        let set = Set::new("kea-leases4.csv");
+        let mut files = set.files(DhcpKind::Kea);
+        for (content, what) in [
+            ("", "empty"),
+            (V4, "a header"),
+            (
+                &format!("{V4}{}", &v4(10, 4000, NOW + 600)[..30]),
+                "a row being written",
+            ),
+        ] {
+            set.write("", content);
+            assert_eq!(active(&mut files), 0, "{what}");
+        }
+        let isc = Set::new("dhcpd.leases");
+        let mut files = isc.files(DhcpKind::Isc);
+        for content in [
+            "",
+            "# comment\n",
+            "lease 10.77.2.10 {\n  starts 4 2027/01/0",
+        ] {
+            isc.write("", content);
+            assert_eq!(active(&mut files), 0, "{content:?}");
+        }
+    }
+
+    #[test]
+    fn regression_a_huge_lease_file_is_refused_before_it_is_read() {
+        let set = Set::new("dnsmasq.leases");
+        // 600 MB of zero bytes (sparse): was read whole, RSS 22 MB to 636 MB.
+        let huge = std::fs::File::create(&set.live).expect("create");
+        huge.set_len(600_000_000).expect("sparse file");
+        let mut files = LeaseFiles::new(DhcpKind::Dnsmasq, set.live.clone(), file_limit(250_000));
+        let error = files.read().expect_err("too large");
+        assert_eq!(error.kind, "too_large");
+        for part in [
+            "dnsmasq.leases",
+            "600000000 bytes",
+            "268435456 bytes",
+            "max_clients",
+        ] {
+            assert!(error.message.contains(part), "{part}: {}", error.message);
+        }
+        // The limit follows [agent] max_clients past its floor.
+        assert_eq!(file_limit(1), MIN_FILE_LIMIT);
+        assert_eq!(file_limit(1_000_000), 1_024_000_000);
+        // Within the limit, a file is read.
+        let lease = format!("{} 02:00:5e:20:00:10 10.77.2.10 * *\n", NOW + 600);
+        set.write("", &lease);
+        let mut files = LeaseFiles::new(DhcpKind::Dnsmasq, set.live.clone(), lease.len() as u64);
+        assert_eq!(active(&mut files), 1);
+        set.write("", &format!("{lease}{lease}"));
+        assert_eq!(error_kind(&mut files), "too_large");
+    }
+
+    #[test]
     fn a_half_written_last_line_or_a_few_bad_lines_stay_normal() {
         let set = Set::new("dnsmasq.leases");
         let lease = format!("{} 02:00:5e:20:00:10 10.77.2.10 * *\n", NOW + 600);
@@ -671,8 +785,6 @@ mod tests {
         assert_eq!(active(&mut files), 1);
         set.write("", &lease[..20]);
         assert_eq!(active(&mut files), 0, "a first line being written");
-        set.write("", "garbage\nmore garbage\nstill garbage\n");
-        assert_eq!(active(&mut files), 0, "below the minimum");
         // Two leases among two bad records and a half-written last line (tests/it/hostile.rs).
         set.write(
             "",

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use super::dnsmasq::identity_of_duid;
-use super::lease::{Identity, LastWins, Lease, Parsed};
+use super::lease::{Identity, LastWins, Lease, MAX_RECORD_BYTES, Parsed};
 
 /// A token of the lease file: a word, a quoted string (raw, escapes undone later), or
 /// punctuation.
@@ -427,6 +427,8 @@ pub fn parse(data: &[u8]) -> Parsed {
         match token {
             Token::Semi => head.clear(),
             Token::Open => {
+                // A block the file ends in: the last one, cut short after this many bytes.
+                let cut = data.len().saturating_sub(reader.tokens.at);
                 match head.as_slice() {
                     [Token::Word(b"lease"), Token::Word(ip)] => {
                         let mut block = Block::default();
@@ -441,11 +443,12 @@ pub fn parse(data: &[u8]) -> Parsed {
                                 reader.body(&mut |w| block.statement(w), &mut |r, _| r.skip())
                             }
                         };
-                        let lease = text(ip)
-                            .and_then(|ip| ip.parse().ok())
-                            .filter(|_| complete)
-                            .and_then(|ip| block.lease(ip, None));
-                        leases.record(lease);
+                        if complete {
+                            let ip = text(ip).and_then(|ip| ip.parse().ok());
+                            leases.record(ip.and_then(|ip| block.lease(ip, None)));
+                        } else {
+                            leases.cut(cut, MAX_RECORD_BYTES);
+                        }
                     }
                     [Token::Word(b"ia-na" | b"ia-ta" | b"ia-pd"), Token::Str(raw)] => {
                         // IAID (4 bytes) then the client's DUID.
@@ -473,12 +476,12 @@ pub fn parse(data: &[u8]) -> Parsed {
                         if complete {
                             addresses.into_iter().for_each(|l| leases.record(l));
                         } else {
-                            leases.skip();
+                            leases.cut(cut, MAX_RECORD_BYTES);
                         }
                     }
                     _ => {
                         if !reader.skip() {
-                            leases.skip();
+                            leases.cut(cut, MAX_RECORD_BYTES);
                         }
                     }
                 }
@@ -706,6 +709,21 @@ mod tests {
             Some(Identity::Mac([2, 0, 0x5e, 0x10, 0, 4])),
             "DUID-LLT in the IA"
         );
+    }
+
+    #[test]
+    fn a_cut_last_block_is_half_written_unless_longer_than_any_block() {
+        let cut = parse(b"lease 10.0.0.1 {\n  starts 4 2027/01/0");
+        assert_eq!(
+            (cut.leases.len(), cut.skipped, cut.half_written),
+            (0, 1, true)
+        );
+        let mut blob = b"lease 10.0.0.1 {\n  # ".to_vec();
+        blob.resize(blob.len() + MAX_RECORD_BYTES, b'x');
+        let blob = parse(&blob);
+        assert_eq!((blob.skipped, blob.half_written), (1, false));
+        let ia = parse(b"ia-na \"\x01\x02\x03\x04\" {\n  cltt 4 2027/01/0");
+        assert_eq!((ia.skipped, ia.half_written), (1, true));
     }
 
     #[test]

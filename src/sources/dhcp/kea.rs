@@ -13,7 +13,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::dnsmasq::{hex_bytes, identity_of_duid};
-use super::lease::{Identity, LastWins, Lease, Parsed, address, complete_lines, decimal};
+use super::lease::{
+    Identity, LastWins, Lease, MAX_RECORD_BYTES, Parsed, address, complete_lines, decimal,
+};
 
 /// Kea's "infinite" lifetime.
 const INFINITE: u64 = 0xffff_ffff;
@@ -58,8 +60,8 @@ pub fn parse_csv(data: &[u8]) -> Parsed {
     let mut leases = LastWins::default();
     let mut columns: Option<Columns> = None;
     let (lines, cut) = complete_lines(data);
-    if cut {
-        leases.skip();
+    if let Some(len) = cut {
+        leases.cut(len, MAX_RECORD_BYTES);
     }
     for line in lines {
         let line = line.strip_suffix(b"\r").unwrap_or(line);

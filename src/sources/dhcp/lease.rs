@@ -68,11 +68,28 @@ pub struct Parsed {
     pub leases: Vec<Lease>,
     /// Records that did not parse.
     pub skipped: usize,
+    /// One of the skipped records is the file's last, cut short where its writer is still at
+    /// it and no longer than any record of its format: normal in a file being rewritten, not a
+    /// sign of garbage. Said of one file's parse (a merged set says false).
+    pub half_written: bool,
     /// What the leases' expiries count in.
     pub expiry: Expiry,
 }
 
+/// Longest record of a Kea or ISC lease file, in bytes: a Kea row or an ISC lease block is a
+/// few hundred bytes, a few KiB with a large user context or many options. An unterminated
+/// last record longer than its format's longest (see also dnsmasq's `MAX_LINE_BYTES`) is not
+/// one being written but garbage (a blob, a file of zero bytes).
+pub const MAX_RECORD_BYTES: usize = 16 * 1024;
+
 impl Parsed {
+    /// Counts the last record, cut short after `len` bytes, as skipped: half-written if it
+    /// is no longer than `longest`, the longest record its format holds, else garbage.
+    pub(crate) fn cut(&mut self, len: usize, longest: usize) {
+        self.skipped += 1;
+        self.half_written = len <= longest;
+    }
+
     /// The leases in use at Unix time `now`, for a file last modified at `modified` (Unix
     /// seconds). Lease lengths ([`Expiry::Lengths`]) count from the modification time, as
     /// dnsmasq counts them from the time it loads the file; without one, from `now`.
@@ -82,18 +99,16 @@ impl Parsed {
     }
 }
 
-/// The complete lines of a file being rewritten, and whether a last line without its newline
-/// (the writer is still at it) holds more than whitespace: that one is a skipped record.
-pub(crate) fn complete_lines(data: &[u8]) -> (impl Iterator<Item = &[u8]>, bool) {
+/// The complete lines of a file being rewritten, and the length of a last line without its
+/// newline (the writer is still at it) if it holds more than whitespace: that one is a
+/// skipped record (see [`Parsed::cut`]).
+pub(crate) fn complete_lines(data: &[u8]) -> (impl Iterator<Item = &[u8]>, Option<usize>) {
     let complete = match memchr::memrchr(b'\n', data) {
         Some(end) => data.get(..=end).unwrap_or_default(),
         None => &[],
     };
-    let cut = !data
-        .get(complete.len()..)
-        .unwrap_or_default()
-        .iter()
-        .all(u8::is_ascii_whitespace);
+    let tail = data.get(complete.len()..).unwrap_or_default();
+    let cut = (!tail.iter().all(u8::is_ascii_whitespace)).then_some(tail.len());
     (complete.split(|b| *b == b'\n'), cut)
 }
 
@@ -161,9 +176,9 @@ impl LastWins {
         }
     }
 
-    /// Counts one more malformed record.
-    pub(crate) fn skip(&mut self) {
-        self.parsed.skipped += 1;
+    /// Counts the last record, cut short after `len` bytes (see [`Parsed::cut`]).
+    pub(crate) fn cut(&mut self, len: usize, longest: usize) {
+        self.parsed.cut(len, longest);
     }
 
     /// The leases, one per address.
@@ -241,7 +256,17 @@ mod tests {
         }
         let (lines, cut) = complete_lines(b"a\nb\xff\nc");
         assert_eq!(lines.collect::<Vec<_>>(), [&b"a"[..], b"b\xff", b""]);
-        assert!(cut);
-        assert!(!complete_lines(b"a\n \r\n").1);
+        assert_eq!(cut, Some(1));
+        assert_eq!(complete_lines(b"a\n \r\n").1, None);
+    }
+
+    #[test]
+    fn a_cut_last_record_longer_than_any_record_is_garbage() {
+        let mut parsed = Parsed::default();
+        parsed.cut(MAX_RECORD_BYTES, MAX_RECORD_BYTES);
+        assert_eq!((parsed.skipped, parsed.half_written), (1, true));
+        let mut parsed = Parsed::default();
+        parsed.cut(MAX_RECORD_BYTES + 1, MAX_RECORD_BYTES);
+        assert_eq!((parsed.skipped, parsed.half_written), (1, false));
     }
 }

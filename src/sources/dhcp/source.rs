@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, SystemTime};
 
-use super::file_set::LeaseFiles;
+use super::file_set::{self, LeaseFiles};
 use super::lease::{Expiry, Parsed};
 use super::table::{LeaseTable, Selection};
 use super::{dnsmasq, isc, kea};
@@ -119,7 +119,11 @@ impl DhcpSource {
     ) -> DhcpSource {
         let zone = config.zone.as_deref().and_then(|z| inventory.zone_index(z));
         let leases = Leases {
-            files: LeaseFiles::new(config.kind, config.leases.clone()),
+            files: LeaseFiles::new(
+                config.kind,
+                config.leases.clone(),
+                file_set::file_limit(max_clients),
+            ),
             table: None,
             zone,
             inventory,
