@@ -79,6 +79,14 @@ fn listen_address(text: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| "expected an address and port like 0.0.0.0:9842, [::]:9842 or :9842".into())
 }
 
+/// Colour only for a person at a terminal: not in a file, a pipe or the journal (systemd sets
+/// `JOURNAL_STREAM` when stderr goes there), and never with `NO_COLOR` set (no-color.org).
+fn colour_logs() -> bool {
+    use std::io::IsTerminal;
+    let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    std::io::stderr().is_terminal() && !set("NO_COLOR") && !set("JOURNAL_STREAM")
+}
+
 fn init_logging(filter: &str, format: LogFormat) {
     // netlink-packet-route warns about every attribute newer kernels add; that is noise.
     let quiet = ",netlink_packet_route=error,netlink_proto=error";
@@ -88,6 +96,7 @@ fn init_logging(filter: &str, format: LogFormat) {
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour_logs())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

@@ -363,3 +363,55 @@ fn check_config_refuses_a_fifo_as_the_programme_without_blocking() {
         stderr(&out)
     );
 }
+
+/// Logs written to a file, a pipe or the journal hold no colour codes; at a terminal they
+/// are coloured unless `NO_COLOR` is set. `script` (util-linux) gives the agent a terminal.
+#[test]
+fn logs_are_coloured_only_at_a_terminal_without_no_color() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(
+        dir.path(),
+        "venuemon.toml",
+        &format!(
+            "[http]\nlisten = \"127.0.0.1:{}\"\n[agent]\nstate_dir = {:?}\n\
+             [source.netdev]\nenabled = false\n[source.neighbours]\nenabled = false\n",
+            crate::common::free_port(),
+            dir.path().join("state").display().to_string()
+        ),
+    );
+    let started = |log: &str| log.contains("venuemon started");
+    let mut agent =
+        crate::common::Agent::start(None, &["--config", &config], &[], dir.path().join("log"));
+    crate::common::wait_for(
+        "the agent's first log lines",
+        std::time::Duration::from_secs(20),
+        || started(&agent.log()).then_some(()),
+    );
+    agent.stop();
+    assert!(
+        !agent.log().contains('\u{1b}'),
+        "colour in a log file: {:?}",
+        agent.log()
+    );
+
+    let at_terminal = |no_color: &str| {
+        let command = format!(
+            "timeout -s TERM 3 {} run --config {config}",
+            crate::common::BIN
+        );
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("NO_COLOR", no_color)
+            .env_remove("JOURNAL_STREAM")
+            .output()
+            .expect("script (util-linux) runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = at_terminal("");
+    assert!(
+        started(&coloured) && coloured.contains('\u{1b}'),
+        "{coloured:?}"
+    );
+    let plain = at_terminal("1");
+    assert!(started(&plain) && !plain.contains('\u{1b}'), "{plain:?}");
+}
