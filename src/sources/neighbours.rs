@@ -1,8 +1,9 @@
 //! The neighbour source: clients the kernel has recently talked to, from the ARP (IPv4) and
 //! NDP (IPv6) table. Entries that are REACHABLE, STALE, DELAY or PROBE count; FAILED,
-//! INCOMPLETE, PERMANENT and NOARP do not. MACs are hashed here and go no further.
+//! INCOMPLETE, PERMANENT and NOARP do not. The host's own gateways (next hops of its routes)
+//! are infrastructure and never count. MACs are hashed here and go no further.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,12 +12,15 @@ use futures_util::TryStreamExt;
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
 };
+use netlink_packet_route::route::RouteMessage;
 
 use super::links::LinkReader;
 use super::{Payload, Sighting, Source, SourceError};
 use crate::files;
 use crate::inventory::{Inventory, LinkKind};
 use crate::privacy::{ClientKey, client_mac, parse_mac};
+
+mod gateways;
 
 /// One row of `/proc/net/arp`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +104,7 @@ impl NeighboursSource {
 
     async fn read_netlink(&self) -> Result<Vec<Sighting>, SourceError> {
         let links = self.reader.links().await?;
-        let messages = dump_neighbours().await?;
+        let (messages, routes) = dump_tables().await?;
         let (inventory, key) = (Arc::clone(&self.inventory), self.key.clone());
         // A venue's table holds tens of thousands of entries: hashed off the runtime.
         super::blocking(move || {
@@ -108,31 +112,10 @@ impl NeighboursSource {
                 .into_iter()
                 .map(|l| (l.index, (l.name, l.kind)))
                 .collect();
-            Ok(messages
-                .iter()
-                .filter(|m| is_active(m.header.state))
-                .filter_map(|m| {
-                    let (device, kind) = by_index.get(&m.header.ifindex)?;
-                    let mut ip = None;
-                    let mut mac = None;
-                    let mut age = Duration::ZERO;
-                    for attr in &m.attributes {
-                        match attr {
-                            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
-                                ip = Some(IpAddr::V4(*a))
-                            }
-                            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
-                                ip = Some(IpAddr::V6(*a))
-                            }
-                            NeighbourAttribute::LinkLocalAddress(l) => mac = Some(l.as_slice()),
-                            // Ages are in USER_HZ (1/100 s) since the neighbour last answered.
-                            NeighbourAttribute::CacheInfo(c) => {
-                                age = Duration::from_millis(u64::from(c.confirmed) * 10)
-                            }
-                            _ => {}
-                        }
-                    }
-                    sighting(&inventory, &key, mac?, device, *kind, ip?, age)
+            Ok(clients(&messages, &routes)
+                .filter_map(|n| {
+                    let (device, kind) = by_index.get(&n.ifindex)?;
+                    sighting(&inventory, &key, n.mac, device, *kind, n.ip, n.age)
                 })
                 .collect())
         })
@@ -180,17 +163,89 @@ impl NeighboursSource {
     }
 }
 
-/// The whole neighbour table, over a netlink connection of its own that this future drives
-/// itself (not a task of the runtime's): decoding a venue's table, 100 000 entries and more,
-/// happens on the thread that polls the sample, never on a worker.
-async fn dump_neighbours() -> Result<Vec<NeighbourMessage>, SourceError> {
+/// One entry of the neighbour table, with the fields the source uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Neighbour<'a> {
+    /// The interface it was seen on.
+    ifindex: u32,
+    /// Its IPv4 or IPv6 address.
+    ip: IpAddr,
+    /// Its hardware address.
+    mac: &'a [u8],
+    /// How long ago it last answered.
+    age: Duration,
+    /// Whether its state means it was recently there ([`is_active`]).
+    active: bool,
+}
+
+/// The entry of `message`; `None` without an IP or a hardware address.
+fn neighbour(message: &NeighbourMessage) -> Option<Neighbour<'_>> {
+    let mut ip = None;
+    let mut mac = None;
+    let mut age = Duration::ZERO;
+    for attr in &message.attributes {
+        match attr {
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => ip = Some(IpAddr::V4(*a)),
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                ip = Some(IpAddr::V6(*a))
+            }
+            NeighbourAttribute::LinkLocalAddress(l) => mac = Some(l.as_slice()),
+            // Ages are in USER_HZ (1/100 s) since the neighbour last answered.
+            NeighbourAttribute::CacheInfo(c) => {
+                age = Duration::from_millis(u64::from(c.confirmed) * 10)
+            }
+            _ => {}
+        }
+    }
+    Some(Neighbour {
+        ifindex: message.header.ifindex,
+        ip: ip?,
+        mac: mac?,
+        age,
+        active: is_active(message.header.state),
+    })
+}
+
+/// The neighbours that may be clients: active entries that are not the host's gateways. A
+/// gateway is a next hop of `routes` (interface and address, any table, IPv4 or IPv6); every
+/// entry with a gateway's hardware address on its interface is that router too (its other
+/// IPv4 and IPv6 addresses) and is left out with it.
+fn clients<'a>(
+    messages: &'a [NeighbourMessage],
+    routes: &[RouteMessage],
+) -> impl Iterator<Item = Neighbour<'a>> + use<'a> {
+    let hops = gateways::next_hops(routes);
+    // Two passes over the table rather than a copy of it: it may hold 100 000 entries.
+    let routers: HashSet<(u32, &[u8])> = messages
+        .iter()
+        .filter_map(neighbour)
+        .filter(|n| hops.contains(&(n.ifindex, n.ip)))
+        .map(|n| (n.ifindex, n.mac))
+        .collect();
+    messages
+        .iter()
+        .filter_map(neighbour)
+        .filter(move |n| n.active && !routers.contains(&(n.ifindex, n.mac)))
+}
+
+/// The whole neighbour table and every routing table, over a netlink connection of its own
+/// that this future drives itself (not a task of the runtime's): decoding a venue's table,
+/// 100 000 entries and more, happens on the thread that polls the sample, never on a worker.
+async fn dump_tables() -> Result<(Vec<NeighbourMessage>, Vec<RouteMessage>), SourceError> {
     let (connection, handle, _) = rtnetlink::new_connection()
         .map_err(|e| SourceError::new("netlink", format!("cannot open a netlink socket: {e}")))?;
-    let dump = handle.neighbours().get().execute().try_collect();
+    let neighbours = async {
+        handle
+            .neighbours()
+            .get()
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| SourceError::new("netlink", format!("neighbour dump failed: {e}")))
+    };
+    let dumps = async { tokio::try_join!(neighbours, gateways::dump_routes(&handle)) };
     tokio::select! {
-        messages = dump => messages.map_err(|e| {
-            SourceError::new("netlink", format!("neighbour dump failed: {e}"))
-        }),
+        tables = dumps => tables,
         () = connection => Err(SourceError::new(
             "netlink",
             "the netlink connection closed during the neighbour dump",
@@ -283,6 +338,89 @@ mod tests {
         assert_eq!(
             live,
             [true, true, true, true, false, false, false, false, false]
+        );
+    }
+
+    /// A neighbour entry on interface `ifindex`, as a dump decodes it.
+    fn entry(ifindex: u32, ip: IpAddr, mac: [u8; 6], state: NeighbourState) -> NeighbourMessage {
+        let mut message = NeighbourMessage::default();
+        message.header.ifindex = ifindex;
+        message.header.state = state;
+        message.attributes = vec![
+            NeighbourAttribute::Destination(match ip {
+                IpAddr::V4(a) => NeighbourAddress::Inet(a),
+                IpAddr::V6(a) => NeighbourAddress::Inet6(a),
+            }),
+            NeighbourAttribute::LinkLocalAddress(mac.to_vec()),
+        ];
+        message
+    }
+
+    fn default_route(oif: u32, via: IpAddr) -> RouteMessage {
+        use netlink_packet_route::route::{RouteAddress, RouteAttribute};
+        gateways::tests::route(vec![
+            RouteAttribute::Oif(oif),
+            RouteAttribute::Gateway(match via {
+                IpAddr::V4(a) => RouteAddress::Inet(a),
+                IpAddr::V6(a) => RouteAddress::Inet6(a),
+            }),
+        ])
+    }
+
+    const ROUTER_MAC: [u8; 6] = [0x00, 0x16, 0x3e, 0x00, 0x00, 0xfe];
+    const LAPTOP_MAC: [u8; 6] = [0x00, 0x16, 0x3e, 0x00, 0x00, 0x11];
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an address")
+    }
+
+    #[test]
+    fn a_home_network_router_is_not_a_client_by_any_of_its_addresses() {
+        use NeighbourState::*;
+        let table = [
+            entry(2, ip("192.168.1.1"), ROUTER_MAC, Reachable),
+            entry(2, ip("fe80::1"), ROUTER_MAC, Stale),
+            // The router's global address (its DNS server, say): the same device.
+            entry(2, ip("2001:db8::1"), ROUTER_MAC, Reachable),
+            entry(2, ip("192.168.1.20"), LAPTOP_MAC, Reachable),
+        ];
+        let routes = [
+            default_route(2, ip("192.168.1.1")),
+            default_route(2, ip("fe80::1")),
+        ];
+        let counted: Vec<_> = clients(&table, &routes).collect();
+        assert_eq!(counted.len(), 1, "{counted:?}");
+        assert_eq!(
+            (counted[0].ip, counted[0].mac),
+            (ip("192.168.1.20"), &LAPTOP_MAC[..])
+        );
+        // Without routes, the router is a neighbour like any other.
+        assert_eq!(clients(&table, &[]).count(), 4);
+    }
+
+    #[test]
+    fn a_gateway_is_matched_on_its_own_interface_only() {
+        use NeighbourState::*;
+        let table = [
+            entry(2, ip("10.0.0.1"), ROUTER_MAC, Reachable),
+            // The same address and hardware behind another interface is another device.
+            entry(3, ip("10.0.0.1"), ROUTER_MAC, Reachable),
+        ];
+        let counted = clients(&table, &[default_route(2, ip("10.0.0.1"))]);
+        assert_eq!(counted.map(|n| n.ifindex).collect::<Vec<_>>(), [3]);
+    }
+
+    #[test]
+    fn a_failed_gateway_entry_still_marks_its_hardware_and_inactive_entries_never_count() {
+        use NeighbourState::*;
+        let table = [
+            entry(2, ip("10.0.0.1"), ROUTER_MAC, Failed),
+            entry(2, ip("10.0.0.2"), ROUTER_MAC, Reachable),
+            entry(2, ip("10.0.0.20"), LAPTOP_MAC, Incomplete),
+        ];
+        assert_eq!(
+            clients(&table, &[default_route(2, ip("10.0.0.1"))]).count(),
+            0
         );
     }
 

@@ -153,3 +153,67 @@ fn lab_root_zero_config_monitors_bridges_not_veths_in_a_host_zone() {
         );
     }
 }
+
+/// The hall's own router (its default routes' next hop, IPv4 and IPv6 link-local, reachable in
+/// the neighbour table by three addresses) is infrastructure: only the client on the bridge counts.
+#[test]
+fn lab_root_the_hosts_gateway_is_not_counted_as_a_client() {
+    let hall = Hall::build("gateway", &MACS[..1], true);
+    let router = Netns::new(format!("vm-gateway-r-{}", std::process::id()));
+    common::run(
+        "ip",
+        &[
+            "link",
+            "add",
+            "vh9",
+            "netns",
+            &hall.hall.0,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            &router.0,
+        ],
+    );
+    hall.hall
+        .ip(&["link", "set", "vh9", "master", "hall0", "up"]);
+    router.ip(&["link", "set", "eth0", "address", "00:16:3e:4c:00:fe"]);
+    router.ip(&["addr", "add", "10.77.0.254/24", "dev", "eth0"]);
+    router.ip(&["addr", "add", "fe80::1/64", "dev", "eth0", "nodad"]);
+    router.ip(&["addr", "add", "2001:db8:77::1/64", "dev", "eth0", "nodad"]);
+    router.ip(&["link", "set", "eth0", "up"]);
+    hall.hall
+        .ip(&["addr", "add", "fe80::2/64", "dev", "hall0", "nodad"]);
+    hall.hall
+        .ip(&["addr", "add", "2001:db8:77::2/64", "dev", "hall0", "nodad"]);
+    hall.hall
+        .ip(&["route", "add", "default", "via", "10.77.0.254"]);
+    hall.hall.ip(&[
+        "-6", "route", "add", "default", "via", "fe80::1", "dev", "hall0",
+    ]);
+    let ping = |to: &str| hall.hall.exec(&["ping", "-c", "1", "-W", "2", to]);
+    ping("10.77.0.254");
+    ping("fe80::1%hall0");
+    // The router's global address is not a next hop: its MAC, a gateway's, leaves it out.
+    ping("2001:db8:77::1");
+    hall.ping_gateway();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = 9842;
+    let _agent = hall.start_agent(dir.path(), port, "");
+    let clients = "venuemon_zone_clients{zone=\"hall\"}";
+    hall.metrics_when(port, "the client counted", Duration::from_secs(15), |m| {
+        value(m, clients).is_some_and(|n| n >= 1.0)
+    });
+    // Three more ticks: the router, in the table all along, never joins the count.
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_secs(1));
+        let metrics = hall.hall.get(port, "/metrics").expect("/metrics");
+        assert_eq!(
+            value(&metrics, clients),
+            Some(1.0),
+            "only the client counts"
+        );
+    }
+}
