@@ -57,6 +57,33 @@ fn percent(part: u64, whole: u64) -> f64 {
     }
 }
 
+/// A size in decimal SI units for people: "512 B", "4 KB", "1.2 MB", "3.4 GB". One decimal
+/// below ten of a unit (dropped when it is zero), whole units above; rounding never shows
+/// "1000 KB", it moves to the next unit.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KB", "MB", "GB", "TB", "PB", "EB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    // Rounded as it will be printed, so 999 999 B is "1 MB", not "1000 KB".
+    let shown = |v: f64| {
+        if v < 9.95 {
+            (v * 10.0).round() / 10.0
+        } else {
+            v.round()
+        }
+    };
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while shown(value) >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let v = shown(value);
+    let decimals = usize::from(v.fract() != 0.0);
+    format!("{v:.decimals$} {}", UNITS[unit])
+}
+
 fn bound(value: Option<f64>, unit: &str) -> String {
     match value {
         Some(v) if v.is_finite() => format!("≤ {v} {unit}"),
@@ -88,18 +115,18 @@ pub fn text(replay: &Replay) -> String {
                 } else {
                     ""
                 };
-                writeln!(out, "{name}: {} frames{malformed}{cut}", f.frames)
+                writeln!(
+                    out,
+                    "{name}: {} frames ({}){malformed}{cut}",
+                    f.frames,
+                    human_size(f.bytes)
+                )
             }
             Err(e) => writeln!(out, "{name}: {e}"),
         };
     }
     let s = &replay.summary;
-    let _ = writeln!(
-        out,
-        "\nframes: {} ({:.1} MB)",
-        s.frames,
-        s.bytes as f64 / 1e6
-    );
+    let _ = writeln!(out, "\nframes: {} ({})", s.frames, human_size(s.bytes));
     for (kind, n) in &s.kinds {
         let _ = writeln!(out, "  {kind}: {n}");
     }
@@ -196,4 +223,42 @@ pub async fn serve(replay: Replay, listen: SocketAddr) -> anyhow::Result<()> {
     let app = web::app(state, config.http.request_timeout);
     web::serve(listener, None, app, metrics, &config.http, cancel).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_in_decimal_si_units() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(1000), "1 KB");
+        assert_eq!(human_size(4000), "4 KB");
+        assert_eq!(human_size(4096), "4.1 KB");
+        assert_eq!(human_size(12_345), "12 KB");
+        assert_eq!(human_size(1_234_567), "1.2 MB");
+        assert_eq!(human_size(3_400_000_000), "3.4 GB");
+    }
+
+    #[test]
+    fn rounding_moves_to_the_next_unit() {
+        assert_eq!(human_size(9_960), "10 KB");
+        assert_eq!(human_size(999_499), "999 KB");
+        assert_eq!(human_size(999_999), "1 MB");
+        assert_eq!(human_size(u64::MAX), "18 EB");
+    }
+
+    #[test]
+    fn regression_a_small_capture_is_not_0_0_mb() {
+        let mut replay = Replay {
+            summary: CaptureSummary::new("replay", None, &Totals::default(), &[]),
+            files: Vec::new(),
+        };
+        replay.summary.frames = 30;
+        replay.summary.bytes = 4_200;
+        let out = text(&replay);
+        assert!(out.contains("frames: 30 (4.2 KB)"), "{out}");
+        assert!(!out.contains("MB"), "{out}");
+    }
 }
