@@ -84,12 +84,9 @@ fn human_size(bytes: u64) -> String {
     format!("{v:.decimals$} {}", UNITS[unit])
 }
 
-fn bound(value: Option<f64>, unit: &str) -> String {
-    match value {
-        Some(v) if v.is_finite() => format!("≤ {v} {unit}"),
-        Some(_) => "above the last bucket".to_string(),
-        None => "-".to_string(),
-    }
+/// A quantile estimated from histogram buckets, or "-" when nothing was observed.
+fn estimate(value: Option<f64>, decimals: usize, unit: &str) -> String {
+    value.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$} {unit}"))
 }
 
 fn mean_seconds(sum: f64, count: u64) -> String {
@@ -145,11 +142,11 @@ pub fn text(replay: &Replay) -> String {
         let _ = writeln!(out, "DHCP: {}", messages.join(", "));
         let _ = writeln!(
             out,
-            "  transactions completed: {}; time to lease: mean {}, median {}, 95th percentile {}; unanswered DISCOVERs: {}",
+            "  transactions completed: {}; time to lease: mean {}, median {}, 95th percentile {} (estimated within buckets); unanswered DISCOVERs: {}",
             ttl.count,
             mean_seconds(ttl.sum, ttl.count),
-            bound(ttl.quantile_bound(0.5), "s"),
-            bound(ttl.quantile_bound(0.95), "s"),
+            estimate(ttl.quantile(0.5), 3, "s"),
+            estimate(ttl.quantile(0.95), 3, "s"),
             s.dhcp_unanswered_discovers
         );
     }
@@ -170,7 +167,7 @@ pub fn text(replay: &Replay) -> String {
             ch.probe_requests,
             ch.foreign_networks_estimate,
             ch.foreign_beacons,
-            bound(ch.signal_dbm.quantile_bound(0.5), "dBm"),
+            estimate(ch.signal_dbm.quantile(0.5), 0, "dBm"),
         );
     }
     for (ap, n) in &s.own_ap_data_frames {
@@ -260,5 +257,24 @@ mod tests {
         let out = text(&replay);
         assert!(out.contains("frames: 30 (4.2 KB)"), "{out}");
         assert!(!out.contains("MB"), "{out}");
+    }
+
+    #[test]
+    fn regression_quantiles_are_estimated_inside_the_bucket_not_its_bound() {
+        let mut totals = Totals::default();
+        for _ in 0..10 {
+            totals.time_to_lease.observe(2.5);
+        }
+        let mut replay = Replay {
+            summary: CaptureSummary::new("replay", None, &totals, &[]),
+            files: Vec::new(),
+        };
+        replay.summary.dhcp_messages.insert("ack", 10);
+        let out = text(&replay);
+        assert!(
+            out.contains("median 3.500 s, 95th percentile 4.850 s (estimated within buckets)"),
+            "{out}"
+        );
+        assert!(!out.contains('≤'), "{out}");
     }
 }
