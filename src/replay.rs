@@ -154,11 +154,9 @@ pub fn text(replay: &Replay) -> String {
         let _ = writeln!(out, "channels:");
     }
     for ch in &s.channels {
-        let mhz = if ch.frequency_mhz == 0 {
-            "unknown".to_string()
-        } else {
-            format!("{} MHz", ch.frequency_mhz)
-        };
+        let mhz = ch
+            .frequency_mhz
+            .map_or_else(|| "channel unknown".to_string(), |f| format!("{f} MHz"));
         let _ = writeln!(
             out,
             "  {mhz}: {} frames, retries {:.1} %, probe requests {}, other networks ~{} ({} beacons), signal median {}",

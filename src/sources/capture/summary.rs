@@ -46,8 +46,9 @@ impl Totals {
 /// One radio channel.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChannelSummary {
-    /// Centre frequency in MHz (0: the capture did not say).
-    pub frequency_mhz: u16,
+    /// Centre frequency in MHz; `None` when the capture did not say (no radiotap channel
+    /// field, or 802.11 frames without radiotap).
+    pub frequency_mhz: Option<u16>,
     /// Frames on the channel.
     pub frames: u64,
     /// Frames by 802.11 subtype name.
@@ -134,7 +135,7 @@ impl CaptureSummary {
                 }
                 let signal_count: u64 = ch.signal_buckets.iter().sum();
                 ChannelSummary {
-                    frequency_mhz: ch.mhz,
+                    frequency_mhz: (ch.mhz != 0).then_some(ch.mhz),
                     frames: ch.frames(),
                     subtypes,
                     retries: ch.retries,
