@@ -57,12 +57,36 @@ fn percent(part: u64, whole: u64) -> f64 {
     }
 }
 
-fn bound(value: Option<f64>, unit: &str) -> String {
-    match value {
-        Some(v) if v.is_finite() => format!("≤ {v} {unit}"),
-        Some(_) => "above the last bucket".to_string(),
-        None => "-".to_string(),
+/// A size in decimal SI units for people: "512 B", "4 KB", "1.2 MB", "3.4 GB". One decimal
+/// below ten of a unit (dropped when it is zero), whole units above; rounding never shows
+/// "1000 KB", it moves to the next unit.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KB", "MB", "GB", "TB", "PB", "EB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
     }
+    // Rounded as it will be printed, so 999 999 B is "1 MB", not "1000 KB".
+    let shown = |v: f64| {
+        if v < 9.95 {
+            (v * 10.0).round() / 10.0
+        } else {
+            v.round()
+        }
+    };
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while shown(value) >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let v = shown(value);
+    let decimals = usize::from(v.fract() != 0.0);
+    format!("{v:.decimals$} {}", UNITS[unit])
+}
+
+/// A quantile estimated from histogram buckets, or "-" when nothing was observed.
+fn estimate(value: Option<f64>, decimals: usize, unit: &str) -> String {
+    value.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$} {unit}"))
 }
 
 fn mean_seconds(sum: f64, count: u64) -> String {
@@ -88,18 +112,18 @@ pub fn text(replay: &Replay) -> String {
                 } else {
                     ""
                 };
-                writeln!(out, "{name}: {} frames{malformed}{cut}", f.frames)
+                writeln!(
+                    out,
+                    "{name}: {} frames ({}){malformed}{cut}",
+                    f.frames,
+                    human_size(f.bytes)
+                )
             }
             Err(e) => writeln!(out, "{name}: {e}"),
         };
     }
     let s = &replay.summary;
-    let _ = writeln!(
-        out,
-        "\nframes: {} ({:.1} MB)",
-        s.frames,
-        s.bytes as f64 / 1e6
-    );
+    let _ = writeln!(out, "\nframes: {} ({})", s.frames, human_size(s.bytes));
     for (kind, n) in &s.kinds {
         let _ = writeln!(out, "  {kind}: {n}");
     }
@@ -118,11 +142,11 @@ pub fn text(replay: &Replay) -> String {
         let _ = writeln!(out, "DHCP: {}", messages.join(", "));
         let _ = writeln!(
             out,
-            "  transactions completed: {}; time to lease: mean {}, median {}, 95th percentile {}; unanswered DISCOVERs: {}",
+            "  transactions completed: {}; time to lease: mean {}, median {}, 95th percentile {} (estimated within buckets); unanswered DISCOVERs: {}",
             ttl.count,
             mean_seconds(ttl.sum, ttl.count),
-            bound(ttl.quantile_bound(0.5), "s"),
-            bound(ttl.quantile_bound(0.95), "s"),
+            estimate(ttl.quantile(0.5), 3, "s"),
+            estimate(ttl.quantile(0.95), 3, "s"),
             s.dhcp_unanswered_discovers
         );
     }
@@ -130,11 +154,9 @@ pub fn text(replay: &Replay) -> String {
         let _ = writeln!(out, "channels:");
     }
     for ch in &s.channels {
-        let mhz = if ch.frequency_mhz == 0 {
-            "unknown".to_string()
-        } else {
-            format!("{} MHz", ch.frequency_mhz)
-        };
+        let mhz = ch
+            .frequency_mhz
+            .map_or_else(|| "channel unknown".to_string(), |f| format!("{f} MHz"));
         let _ = writeln!(
             out,
             "  {mhz}: {} frames, retries {:.1} %, probe requests {}, other networks ~{} ({} beacons), signal median {}",
@@ -143,7 +165,7 @@ pub fn text(replay: &Replay) -> String {
             ch.probe_requests,
             ch.foreign_networks_estimate,
             ch.foreign_beacons,
-            bound(ch.signal_dbm.quantile_bound(0.5), "dBm"),
+            estimate(ch.signal_dbm.quantile(0.5), 0, "dBm"),
         );
     }
     for (ap, n) in &s.own_ap_data_frames {
@@ -196,4 +218,61 @@ pub async fn serve(replay: Replay, listen: SocketAddr) -> anyhow::Result<()> {
     let app = web::app(state, config.http.request_timeout);
     web::serve(listener, None, app, metrics, &config.http, cancel).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_in_decimal_si_units() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(1000), "1 KB");
+        assert_eq!(human_size(4000), "4 KB");
+        assert_eq!(human_size(4096), "4.1 KB");
+        assert_eq!(human_size(12_345), "12 KB");
+        assert_eq!(human_size(1_234_567), "1.2 MB");
+        assert_eq!(human_size(3_400_000_000), "3.4 GB");
+    }
+
+    #[test]
+    fn rounding_moves_to_the_next_unit() {
+        assert_eq!(human_size(9_960), "10 KB");
+        assert_eq!(human_size(999_499), "999 KB");
+        assert_eq!(human_size(999_999), "1 MB");
+        assert_eq!(human_size(u64::MAX), "18 EB");
+    }
+
+    #[test]
+    fn regression_a_small_capture_is_not_0_0_mb() {
+        let mut replay = Replay {
+            summary: CaptureSummary::new("replay", None, &Totals::default(), &[]),
+            files: Vec::new(),
+        };
+        replay.summary.frames = 30;
+        replay.summary.bytes = 4_200;
+        let out = text(&replay);
+        assert!(out.contains("frames: 30 (4.2 KB)"), "{out}");
+        assert!(!out.contains("MB"), "{out}");
+    }
+
+    #[test]
+    fn regression_quantiles_are_estimated_inside_the_bucket_not_its_bound() {
+        let mut totals = Totals::default();
+        for _ in 0..10 {
+            totals.time_to_lease.observe(2.5);
+        }
+        let mut replay = Replay {
+            summary: CaptureSummary::new("replay", None, &totals, &[]),
+            files: Vec::new(),
+        };
+        replay.summary.dhcp_messages.insert("ack", 10);
+        let out = text(&replay);
+        assert!(
+            out.contains("median 3.500 s, 95th percentile 4.850 s (estimated within buckets)"),
+            "{out}"
+        );
+        assert!(!out.contains('≤'), "{out}");
+    }
 }

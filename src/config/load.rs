@@ -280,9 +280,13 @@ fn read_error_message(e: &std::io::Error) -> String {
         .map(|code| format!(" (os error {code})"))
         .unwrap_or_default();
     match e.kind() {
-        ErrorKind::NotFound => format!(
-            "no such file{os}: create it (see deploy/venuemon.example.toml) or pass --config"
-        ),
+        // The path came from --config, VENUEMON_CONFIG or check-config: it is the path that
+        // is wrong, or the file that is still to be written.
+        ErrorKind::NotFound => {
+            "no such file: check the path, or write the file (deploy/venuemon.example.toml is \
+             a commented example)"
+                .to_string()
+        }
         ErrorKind::PermissionDenied => {
             format!("permission denied{os}: make it readable by the user venuemon runs as")
         }
@@ -3212,7 +3216,9 @@ path = \"history.db\"
             message.starts_with(&format!("{}: no such file", missing.display())),
             "{message}"
         );
-        assert!(message.contains("pass --config"), "{message}");
+        // The path was given: telling to "pass --config" would be wrong.
+        assert!(!message.contains("--config"), "{message}");
+        assert!(message.contains("check the path"), "{message}");
 
         let path = dir.path().join("venuemon.toml");
         std::fs::write(&path, "[venue]\nlanguage = \"fr\"\n").expect("write");

@@ -79,8 +79,8 @@ pub struct ZoneSnapshot {
     pub pool_leases: Option<u64>,
     /// Addresses in those pools.
     pub pool_size: Option<u64>,
-    /// 95th percentile of DHCP DISCOVER→ACK in the last five minutes, as a bucket bound
-    /// (seconds), when the zone's captures saw leases.
+    /// 95th percentile of DHCP DISCOVER→ACK in the last five minutes (seconds, estimated
+    /// inside its histogram bucket), when the zone's captures saw leases.
     pub time_to_lease_p95: Option<f64>,
     /// Devices sending probe requests, estimated by the zone's captures since start.
     pub probing_devices: Option<f64>,
@@ -317,17 +317,104 @@ impl Histogram {
         self.count += 1;
     }
 
-    /// The value below which a fraction `q` of observations lie, as a bucket's upper bound
-    /// (`None` when empty, infinity when in the last bucket).
-    pub fn quantile_bound(&self, q: f64) -> Option<f64> {
-        let target = (self.count as f64 * q).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (i, c) in self.counts.iter().enumerate() {
-            seen += c;
-            if seen >= target && self.count > 0 {
-                return Some(self.bounds.get(i).copied().unwrap_or(f64::INFINITY));
-            }
+    /// The `q`-quantile (0 ≤ q ≤ 1) estimated as Prometheus' `histogram_quantile` does: by
+    /// linear interpolation inside the bucket that holds the rank `q × count`, the first
+    /// bucket starting at 0 (unless its bound is at or below 0: then that bound). A rank in the
+    /// bucket above every bound gives the highest bound, the most the buckets can say. `None`
+    /// when there are no observations, no bounds, or `q` is outside 0..=1.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.count == 0 || !(0.0..=1.0).contains(&q) {
+            return None;
         }
-        None
+        let highest = *self.bounds.last()?;
+        let rank = q * self.count as f64;
+        let mut below = 0u64;
+        for (i, (&bound, &n)) in self.bounds.iter().zip(&self.counts).enumerate() {
+            let through = below + n;
+            if n > 0 && through as f64 >= rank {
+                if i == 0 && bound <= 0.0 {
+                    return Some(bound);
+                }
+                let start = match i {
+                    0 => 0.0,
+                    _ => self.bounds.get(i - 1).copied().unwrap_or(0.0),
+                };
+                let within = (rank - below as f64).max(0.0) / n as f64;
+                return Some(start + (bound - start) * within);
+            }
+            below = through;
+        }
+        Some(highest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn histogram(bounds: &'static [f64], values: &[f64]) -> Histogram {
+        let mut h = Histogram::new(bounds);
+        for v in values {
+            h.observe(*v);
+        }
+        h
+    }
+
+    const SECONDS: [f64; 4] = [1.0, 2.0, 5.0, 10.0];
+
+    #[test]
+    fn quantiles_interpolate_inside_their_bucket() {
+        // Ten observations in (2, 5]: the median is halfway through it, the 95th
+        // percentile 95 % of the way, not the bound 5.
+        let h = histogram(&SECONDS, &[2.5; 10]);
+        assert_eq!(h.quantile(0.5), Some(3.5));
+        assert_eq!(h.quantile(0.95), Some(2.0 + 3.0 * 0.95));
+        // Ranks spread over buckets: 2 in (0, 1], 2 in (1, 2]; the median is the end of the
+        // first bucket, the 75th percentile halfway through the second.
+        let h = histogram(&SECONDS, &[0.5, 0.5, 1.5, 1.5]);
+        assert_eq!(h.quantile(0.5), Some(1.0));
+        assert_eq!(h.quantile(0.75), Some(1.5));
+        assert_eq!(h.quantile(1.0), Some(2.0));
+    }
+
+    #[test]
+    fn the_first_bucket_interpolates_from_zero() {
+        let h = histogram(&SECONDS, &[0.3; 4]);
+        assert_eq!(h.quantile(0.5), Some(0.5));
+        assert_eq!(h.quantile(0.0), Some(0.0));
+    }
+
+    #[test]
+    fn a_first_bound_at_or_below_zero_is_returned_as_is() {
+        const DBM: [f64; 3] = [-90.0, -70.0, -50.0];
+        let h = histogram(&DBM, &[-95.0, -95.0]);
+        assert_eq!(h.quantile(0.5), Some(-90.0));
+        let h = histogram(&DBM, &[-80.0, -80.0]);
+        assert_eq!(h.quantile(0.5), Some(-80.0));
+    }
+
+    #[test]
+    fn a_rank_above_every_bound_gives_the_highest_bound() {
+        let h = histogram(&SECONDS, &[0.5, 60.0, 60.0, 60.0]);
+        assert_eq!(h.quantile(0.95), Some(10.0));
+        assert_eq!(h.quantile(0.25), Some(1.0));
+    }
+
+    #[test]
+    fn empty_or_meaningless_asks_have_no_quantile() {
+        assert_eq!(Histogram::new(&SECONDS).quantile(0.5), None);
+        let h = histogram(&SECONDS, &[1.0]);
+        assert_eq!(h.quantile(-0.1), None);
+        assert_eq!(h.quantile(1.5), None);
+        assert_eq!(h.quantile(f64::NAN), None);
+        assert_eq!(histogram(&[], &[1.0]).quantile(0.5), None);
+    }
+
+    #[test]
+    fn empty_buckets_before_the_rank_are_skipped() {
+        // Nothing in (0, 1] or (1, 2]: the lowest quantile starts where observations are.
+        let h = histogram(&SECONDS, &[3.0, 4.0]);
+        assert_eq!(h.quantile(0.0), Some(2.0));
+        assert_eq!(h.quantile(0.5), Some(3.5));
     }
 }

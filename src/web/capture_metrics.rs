@@ -104,6 +104,10 @@ pub struct CaptureFamilies {
     signal: HistogramFamily,
 }
 
+/// The `frequency_mhz` of frames whose capture did not say their channel: they stay in the
+/// per-channel families, so that these sum per interface to the interface's 802.11 frames.
+const UNKNOWN_FREQUENCY: &str = "unknown";
+
 const IFACE: &[&str] = &["interface"];
 const CHANNEL: &[&str] = &["interface", "frequency_mhz"];
 
@@ -243,6 +247,7 @@ impl CaptureFamilies {
         let mut signal = Vec::new();
         for c in &snap.captures {
             let i = c.interface.as_str();
+            // Empty only outside every zone: that label is then left out (below).
             let zone = c.zone.as_deref().unwrap_or("");
             for (kind, n) in &c.kinds {
                 self.frames.with_label_values(&[i, zone, kind]).inc_by(*n);
@@ -270,7 +275,9 @@ impl CaptureFamilies {
                 .with_label_values(&[i])
                 .set(c.probing_devices_estimate as i64);
             for ch in &c.channels {
-                let mhz = ch.frequency_mhz.to_string();
+                let mhz = ch
+                    .frequency_mhz
+                    .map_or_else(|| UNKNOWN_FREQUENCY.to_string(), |f| f.to_string());
                 for (subtype, n) in &ch.subtypes {
                     self.wifi_frames
                         .with_label_values(&[i, &mhz, subtype])
@@ -298,10 +305,103 @@ impl CaptureFamilies {
         }
         let mut families: Vec<MetricFamily> =
             self.counters().iter().flat_map(|c| c.collect()).collect();
+        // A capture outside every zone (a replay, an interface no zone claims) has no `zone`
+        // label rather than an empty one (which Prometheus stores as no label anyway).
+        for metric in families.iter_mut().flat_map(|f| f.mut_metric().iter_mut()) {
+            let mut labels = metric.take_label();
+            labels.retain(|l| l.name() != "zone" || !l.value().is_empty());
+            metric.set_label(labels);
+        }
         families.extend(self.gauges().iter().flat_map(|g| g.collect()));
         families.extend(self.wifi_ap_data.collect());
         families.extend(self.time_to_lease.family(ttl));
         families.extend(self.signal.family(signal));
         families
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::capture::decode::SIGNAL_BUCKETS;
+    use crate::sources::capture::summary::{CaptureSummary, ChannelSummary, Totals};
+
+    fn channel(frequency_mhz: Option<u16>, frames: u64) -> ChannelSummary {
+        let mut signal_dbm = snapshot::Histogram::new(&SIGNAL_BUCKETS);
+        signal_dbm.observe(-60.0);
+        ChannelSummary {
+            frequency_mhz,
+            frames,
+            subtypes: [("beacon", frames)].into_iter().collect(),
+            retries: 1,
+            probe_requests: 0,
+            foreign_beacons: 0,
+            foreign_networks_estimate: 0.0,
+            signal_dbm,
+        }
+    }
+
+    fn exposition(summary: CaptureSummary) -> String {
+        let snap = Snapshot {
+            captures: vec![summary],
+            ..Snapshot::default()
+        };
+        let mut families = CaptureFamilies::default().collect(&snap);
+        // As `/metrics` does: a family with no series is not written.
+        families.retain(|f| !f.get_metric().is_empty());
+        prometheus::TextEncoder::new()
+            .encode_to_string(&families)
+            .expect("text encoding")
+    }
+
+    /// Sum of a family's series whose line starts with `prefix`.
+    fn sum(text: &str, prefix: &str) -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    #[test]
+    fn regression_an_unknown_channel_is_unknown_not_0_mhz_and_no_zone_is_no_label() {
+        let mut summary = CaptureSummary::new("replay", None, &Totals::default(), &[]);
+        summary.kinds.insert("wifi_management", 5);
+        summary.channels = vec![channel(None, 2), channel(Some(2412), 3)];
+        let text = exposition(summary);
+        assert!(!text.contains("frequency_mhz=\"0\""), "{text}");
+        assert!(!text.contains("=\"\""), "no empty label value:\n{text}");
+        assert!(
+            text.contains(
+                "venuemon_wifi_frames_total{frequency_mhz=\"unknown\",interface=\"replay\",subtype=\"beacon\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "venuemon_wifi_signal_dbm_count{frequency_mhz=\"unknown\",interface=\"replay\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "venuemon_capture_frames_total{interface=\"replay\",kind=\"wifi_management\"} 5"
+            ),
+            "{text}"
+        );
+        // Per-channel series add up to the interface's 802.11 frames.
+        assert_eq!(
+            sum(&text, "venuemon_wifi_frames_total{"),
+            sum(&text, "venuemon_capture_frames_total{")
+        );
+    }
+
+    #[test]
+    fn a_capture_in_a_zone_keeps_its_zone_label() {
+        let summary = CaptureSummary::new("cap0", Some("hall".into()), &Totals::default(), &[]);
+        let text = exposition(summary);
+        assert!(
+            text.contains("venuemon_capture_bytes_total{interface=\"cap0\",zone=\"hall\"} 0"),
+            "{text}"
+        );
     }
 }

@@ -178,6 +178,66 @@ fn environment_supplies_config_and_listen() {
     );
 }
 
+/// `--config`, `VENUEMON_CONFIG` and `check-config` name the file that is missing (or not a
+/// file) and exit 2, never telling to "pass --config" when it was passed; a FIFO is refused
+/// without blocking.
+#[test]
+fn regression_a_missing_config_file_is_named_not_pass_config() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("absent").join("venuemon.toml");
+    let missing = missing.to_str().expect("utf-8 path");
+    let fifo = dir.path().join("fifo.toml");
+    crate::common::mkfifo(&fifo);
+    let fifo = fifo.to_str().expect("utf-8 path");
+    let folder = dir.path().to_str().expect("utf-8 path");
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 6] = [
+        (
+            &["run", "--config", missing],
+            &[],
+            missing,
+            "no such file: check the path",
+        ),
+        (
+            &["run"],
+            &[("VENUEMON_CONFIG", missing)],
+            missing,
+            "no such file: check the path",
+        ),
+        (
+            &["check-config", missing],
+            &[],
+            missing,
+            "no such file: check the path",
+        ),
+        (
+            &["run", "--config", folder],
+            &[],
+            folder,
+            "is a directory, not a regular file",
+        ),
+        (
+            &["check-config", folder],
+            &[],
+            folder,
+            "is a directory, not a regular file",
+        ),
+        (
+            &["run", "--config", fifo],
+            &[],
+            fifo,
+            "is a FIFO (named pipe), not a regular file",
+        ),
+    ];
+    for (args, envs, path, what) in cases {
+        let out = venuemon(args, envs);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&format!("{path}: {what}")), "{args:?}: {err}");
+        assert!(!err.contains("--config"), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn the_example_config_checks_clean() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/venuemon.example.toml");

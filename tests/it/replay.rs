@@ -165,6 +165,16 @@ fn serve_keeps_the_counts_on_metrics() {
         ),
         "{metrics}"
     );
+    // 8 of its frames have no radiotap channel field: counted on an unknown channel, not on
+    // 0 MHz; a replay has no zone, so no `zone` label rather than an empty one.
+    assert!(
+        metrics.contains(
+            "venuemon_wifi_retries_total{frequency_mhz=\"unknown\",interface=\"replay\"} 0"
+        ),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("frequency_mhz=\"0\""), "{metrics}");
+    assert!(!metrics.contains("zone=\"\""), "{metrics}");
     common::promtool_check(&metrics);
 }
 

@@ -9,9 +9,11 @@ use super::decode::{Counts, DHCP_TYPES, KINDS, SIGNAL_BUCKETS};
 use super::ieee80211::{FrameKind, subtype_name};
 use crate::hub::snapshot::Histogram;
 
-/// Upper bounds of the DHCP time-to-lease buckets, in seconds.
-pub const TIME_TO_LEASE_BUCKETS: [f64; 10] =
-    [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0];
+/// Upper bounds of the DHCP time-to-lease buckets, in seconds. The last is the longest
+/// `time_to_lease_*` threshold allowed (1 min): a 95th percentile above every bound is
+/// estimated at that bound, which still reaches any threshold.
+pub const TIME_TO_LEASE_BUCKETS: [f64; 11] =
+    [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
 
 /// Counts accumulated since a capture started.
 #[derive(Clone)]
@@ -44,8 +46,9 @@ impl Totals {
 /// One radio channel.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChannelSummary {
-    /// Centre frequency in MHz (0: the capture did not say).
-    pub frequency_mhz: u16,
+    /// Centre frequency in MHz; `None` when the capture did not say (no radiotap channel
+    /// field, or 802.11 frames without radiotap).
+    pub frequency_mhz: Option<u16>,
     /// Frames on the channel.
     pub frames: u64,
     /// Frames by 802.11 subtype name.
@@ -132,7 +135,7 @@ impl CaptureSummary {
                 }
                 let signal_count: u64 = ch.signal_buckets.iter().sum();
                 ChannelSummary {
-                    frequency_mhz: ch.mhz,
+                    frequency_mhz: (ch.mhz != 0).then_some(ch.mhz),
                     frames: ch.frames(),
                     subtypes,
                     retries: ch.retries,

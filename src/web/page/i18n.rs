@@ -255,10 +255,6 @@ impl Text {
 
     /// Seconds, with milliseconds below one second.
     pub fn seconds(&self, seconds: f64) -> String {
-        if seconds.is_infinite() {
-            // Above the last time-to-lease bucket.
-            return "> 30\u{a0}s".to_string();
-        }
         if seconds < 1.0 {
             format!("{}\u{a0}ms", self.number(seconds * 1000.0, 0))
         } else {
