@@ -1,6 +1,7 @@
-//! Bodies that change once per snapshot (the status page, `/api/status`) are built and
-//! compressed once, then served to every request of that tick: under load, compressing and
-//! serializing per request would cost far more than the request itself.
+//! Bodies that change once per snapshot (the status page, `/api/status`, the snapshot's part
+//! of `/metrics`) are built and compressed once, then served to every request of that tick:
+//! under load, compressing and serializing per request would cost far more than the request
+//! itself, and its allocations would stay behind in the allocator of each thread serving it.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -82,22 +83,30 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
-/// One body per snapshot, rebuilt when a newer snapshot is asked for.
-#[derive(Default)]
-pub struct PerSnapshot {
-    latest: Mutex<Option<(Arc<Snapshot>, Arc<Body>)>>,
+/// One value (a body, a rendering) per snapshot, rebuilt when a newer snapshot is asked for.
+pub struct PerSnapshot<T> {
+    latest: Mutex<Option<(Arc<Snapshot>, Arc<T>)>>,
 }
 
-impl PerSnapshot {
-    /// The body of `snapshot`, built by `build` the first time it is asked for.
-    pub fn get(&self, snapshot: &Arc<Snapshot>, build: impl FnOnce() -> Vec<u8>) -> Arc<Body> {
-        let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, body)) = latest.as_ref().filter(|(s, _)| Arc::ptr_eq(s, snapshot)) {
-            return Arc::clone(body);
+impl<T> Default for PerSnapshot<T> {
+    fn default() -> Self {
+        PerSnapshot {
+            latest: Mutex::new(None),
         }
-        let body = Arc::new(Body::new(build()));
-        *latest = Some((Arc::clone(snapshot), Arc::clone(&body)));
-        body
+    }
+}
+
+impl<T> PerSnapshot<T> {
+    /// The value for `snapshot`, built by `build` the first time it is asked for (requests
+    /// asking meanwhile wait for it rather than build it again).
+    pub fn get(&self, snapshot: &Arc<Snapshot>, build: impl FnOnce() -> T) -> Arc<T> {
+        let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, value)) = latest.as_ref().filter(|(s, _)| Arc::ptr_eq(s, snapshot)) {
+            return Arc::clone(value);
+        }
+        let value = Arc::new(build());
+        *latest = Some((Arc::clone(snapshot), Arc::clone(&value)));
+        value
     }
 }
 
@@ -128,10 +137,10 @@ mod tests {
     fn bodies_are_built_once_per_snapshot() {
         let cache = PerSnapshot::default();
         let (a, b) = (Arc::new(Snapshot::default()), Arc::new(Snapshot::default()));
-        let first = cache.get(&a, || b"a".to_vec());
+        let first = cache.get(&a, || Body::new(b"a".to_vec()));
         let again = cache.get(&a, || panic!("built twice"));
         assert!(Arc::ptr_eq(&first, &again));
-        let next = cache.get(&b, || b"b".to_vec());
+        let next = cache.get(&b, || Body::new(b"b".to_vec()));
         assert_eq!(&next.plain[..], b"b");
         let response = next.response(&headers("gzip"), "text/plain");
         assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");

@@ -223,16 +223,6 @@ impl CaptureFamilies {
         ]
     }
 
-    /// Every descriptor.
-    pub fn descs(&self) -> Vec<&Desc> {
-        let mut descs: Vec<&Desc> = self.counters().iter().flat_map(|c| c.desc()).collect();
-        descs.extend(self.gauges().iter().flat_map(|g| g.desc()));
-        descs.extend(self.wifi_ap_data.desc());
-        descs.push(&self.time_to_lease.desc);
-        descs.push(&self.signal.desc);
-        descs
-    }
-
     /// The families for `snap`'s captures.
     pub fn collect(&self, snap: &Snapshot) -> Vec<MetricFamily> {
         for c in self.counters() {

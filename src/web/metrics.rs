@@ -1,15 +1,18 @@
-//! `/metrics`: the snapshot as Prometheus text. Descriptors are built once; values are filled
-//! from the latest snapshot at scrape time, so a vanished interface's series vanish with it.
+//! `/metrics`: the snapshot as Prometheus text, plus the live metrics (process, server, build
+//! info). Descriptors are built once; values are filled from each snapshot when it is
+//! rendered, so a vanished interface's series vanish with it.
 
+use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use prometheus::core::{Collector, Desc};
+use prometheus::core::Collector;
 use prometheus::proto::MetricFamily;
 use prometheus::{
-    GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
-use tokio::sync::watch;
 
+use super::cached::PerSnapshot;
 use super::capture_metrics::CaptureFamilies;
 use crate::hub::Snapshot;
 use crate::sources::links::Counters;
@@ -472,53 +475,109 @@ impl Families {
     }
 }
 
-/// A Prometheus collector reading the latest snapshot.
-pub struct SnapshotCollector {
-    snapshots: watch::Receiver<Arc<Snapshot>>,
+/// The snapshot's metric families. Descriptors are built once; values are filled from a
+/// snapshot when it is rendered.
+struct SnapshotFamilies {
     families: Mutex<(Families, CaptureFamilies)>,
-    descs: Vec<Desc>,
 }
 
-impl SnapshotCollector {
-    /// A collector publishing whatever snapshot `snapshots` holds at scrape time.
-    pub fn new(snapshots: watch::Receiver<Arc<Snapshot>>) -> SnapshotCollector {
-        let families = Families::new();
-        let capture = CaptureFamilies::default();
-        let mut descs: Vec<Desc> = families
-            .all()
-            .iter()
-            .flat_map(|c| c.desc())
-            .cloned()
-            .collect();
-        descs.extend(capture.descs().into_iter().cloned());
-        SnapshotCollector {
-            snapshots,
-            families: Mutex::new((families, capture)),
-            descs,
-        }
-    }
-}
-
-impl Collector for SnapshotCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        self.descs.iter().collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        let snapshot = Arc::clone(&self.snapshots.borrow());
+impl SnapshotFamilies {
+    /// `snap`'s families as a registry gathers them: empty ones left out, sorted by name,
+    /// each one's series sorted by label values.
+    fn gather(&self, snap: &Snapshot) -> Vec<MetricFamily> {
         // A panic while filling cannot leave state that matters: everything is reset first.
         let guard = self.families.lock().unwrap_or_else(PoisonError::into_inner);
         let (families, capture) = &*guard;
         families.reset();
-        families.fill(&snapshot);
+        families.fill(snap);
         let mut all: Vec<MetricFamily> = families.all().iter().flat_map(|c| c.collect()).collect();
-        all.extend(capture.collect(&snapshot));
+        all.extend(capture.collect(snap));
+        all.retain(|f| !f.get_metric().is_empty());
+        all.sort_by(|a, b| a.name().cmp(b.name()));
+        for family in &mut all {
+            family.mut_metric().sort_by(|a, b| {
+                let (a, b) = (a.get_label(), b.get_label());
+                a.len()
+                    .cmp(&b.len())
+                    .then_with(|| a.iter().map(|l| l.value()).cmp(b.iter().map(|l| l.value())))
+            });
+        }
         all
     }
 }
 
-/// The agent's registry: snapshot metrics, process metrics and build info.
-pub fn registry(snapshots: watch::Receiver<Arc<Snapshot>>) -> Registry {
+impl Default for SnapshotFamilies {
+    fn default() -> Self {
+        SnapshotFamilies {
+            families: Mutex::new((Families::new(), CaptureFamilies::default())),
+        }
+    }
+}
+
+/// The text of one snapshot's families, and each family's name and place in it.
+struct Rendered {
+    text: Vec<u8>,
+    families: Vec<(String, Range<usize>)>,
+}
+
+impl Rendered {
+    fn new(families: &[MetricFamily]) -> prometheus::Result<Rendered> {
+        let mut rendered = Rendered {
+            text: Vec::with_capacity(8 * 1024),
+            families: Vec::with_capacity(families.len()),
+        };
+        for family in families {
+            let start = rendered.text.len();
+            TextEncoder::new().encode(std::slice::from_ref(family), &mut rendered.text)?;
+            let place = start..rendered.text.len();
+            rendered.families.push((family.name().to_owned(), place));
+        }
+        Ok(rendered)
+    }
+}
+
+/// `/metrics`: the snapshot's families, rendered to text once per snapshot, merged at each
+/// scrape with the live families of the agent's registry (process, server, build info),
+/// rendered then. A scrape between two snapshots renders only the few live families.
+#[derive(Default)]
+pub struct Exposition {
+    snapshot: SnapshotFamilies,
+    rendered: PerSnapshot<prometheus::Result<Rendered>>,
+}
+
+impl Exposition {
+    /// The exposition of `snapshot` and of `live`'s families now, every family in name
+    /// order, as one registry holding them all would give it.
+    ///
+    /// # Errors
+    /// A family the text encoder refuses (one with no name).
+    pub fn encode(&self, snapshot: &Arc<Snapshot>, live: &Registry) -> prometheus::Result<Vec<u8>> {
+        let rendered = self
+            .rendered
+            .get(snapshot, || Rendered::new(&self.snapshot.gather(snapshot)));
+        let rendered = rendered.as_ref().as_ref().map_err(|e| {
+            prometheus::Error::Msg(format!("cannot render the snapshot's metrics: {e}"))
+        })?;
+        let live = live.gather();
+        let mut out = Vec::with_capacity(rendered.text.len() + 4 * 1024);
+        let mut cached = rendered.families.iter().peekable();
+        for family in &live {
+            while let Some((_, place)) = cached.next_if(|(name, _)| name.as_str() < family.name()) {
+                out.extend_from_slice(&rendered.text[place.clone()]);
+            }
+            TextEncoder::new().encode(std::slice::from_ref(family), &mut out)?;
+        }
+        for (_, place) in cached {
+            out.extend_from_slice(&rendered.text[place.clone()]);
+        }
+        Ok(out)
+    }
+}
+
+/// The agent's registry of live metrics, gathered at every scrape: process metrics and build
+/// info here, the server's counters registered by their owners. The snapshot's metrics are
+/// [`Exposition`]'s.
+pub fn registry() -> Registry {
     let registry = Registry::new();
     let build = gauge(
         "venuemon_build_info",
@@ -526,9 +585,8 @@ pub fn registry(snapshots: watch::Receiver<Arc<Snapshot>>) -> Registry {
         &["version"],
     );
     build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-    let collectors: [Box<dyn Collector>; 3] = [
+    let collectors: [Box<dyn Collector>; 2] = [
         Box::new(build),
-        Box::new(SnapshotCollector::new(snapshots)),
         Box::new(prometheus::process_collector::ProcessCollector::for_self()),
     ];
     for c in collectors {
@@ -541,20 +599,19 @@ pub fn registry(snapshots: watch::Receiver<Arc<Snapshot>>) -> Registry {
 
 #[cfg(test)]
 mod tests {
-    use prometheus::{Encoder, TextEncoder};
+    use prometheus::IntCounter;
 
     use super::*;
     use crate::hub::snapshot::ApSnapshot;
     use crate::sources::hostapd::{ApEvents, Band};
 
+    fn exposition(metrics: &Exposition, snapshot: &Arc<Snapshot>, live: &Registry) -> String {
+        String::from_utf8(metrics.encode(snapshot, live).expect("encode")).expect("utf-8")
+    }
+
     /// The agent's own samples (not the process metrics, which change between scrapes).
-    fn scrape(registry: &Registry) -> String {
-        let mut out = Vec::new();
-        TextEncoder::new()
-            .encode(&registry.gather(), &mut out)
-            .expect("encode");
-        String::from_utf8(out)
-            .expect("utf-8")
+    fn scrape(metrics: &Exposition, snapshot: &Arc<Snapshot>) -> String {
+        exposition(metrics, snapshot, &registry())
             .lines()
             .filter(|l| l.starts_with("venuemon_"))
             .map(|l| format!("{l}\n"))
@@ -590,11 +647,12 @@ mod tests {
             clients_evicted_total: 7,
             ..Snapshot::default()
         };
-        let (publish, snapshots) = watch::channel(Arc::new(snapshot));
-        let registry = registry(snapshots);
-        let first = scrape(&registry);
+        let metrics = Exposition::default();
+        let first = scrape(&metrics, &Arc::new(snapshot.clone()));
         for _ in 0..3 {
-            assert_eq!(scrape(&registry), first, "a scrape changes nothing");
+            // Each a snapshot of its own, so rendered again.
+            let again = scrape(&metrics, &Arc::new(snapshot.clone()));
+            assert_eq!(again, first, "a rendering changes nothing");
         }
         for (series, value) in [
             ("venuemon_client_connects_total{", "3"),
@@ -608,8 +666,69 @@ mod tests {
             assert!(found.ends_with(&format!(" {value}")), "{found}");
         }
         // An AP gone from the snapshot is gone from /metrics.
-        publish.send_replace(Arc::new(Snapshot::default()));
-        let empty = scrape(&registry);
+        let empty = scrape(&metrics, &Arc::new(Snapshot::default()));
         assert!(!empty.contains("wlan0"), "{empty}");
+    }
+
+    #[test]
+    fn live_metrics_are_current_at_every_scrape_of_one_snapshot() {
+        let live = registry();
+        let requests = IntCounter::new("venuemon_test_requests_total", "Test.").expect("metric");
+        live.register(Box::new(requests.clone())).expect("register");
+        let metrics = Exposition::default();
+        let snapshot = Arc::new(Snapshot {
+            clients_evicted_total: 7,
+            ..Snapshot::default()
+        });
+        for n in 1..=3 {
+            requests.inc();
+            let text = exposition(&metrics, &snapshot, &live);
+            assert!(
+                text.contains(&format!("\nvenuemon_test_requests_total {n}\n")),
+                "{text}"
+            );
+            assert!(
+                text.contains("\nvenuemon_clients_evicted_total 7\n"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn families_come_in_name_order_as_one_registry_gives_them() {
+        let snapshot = Arc::new(Snapshot {
+            aps: vec![ApSnapshot {
+                ap: "wlan0".into(),
+                zone: Some("hall".into()),
+                band: Band::Ghz5,
+                frequency_mhz: Some(5180),
+                channel: Some(36),
+                present: true,
+                stations: 1,
+                signals_dbm: vec![-55],
+                rx_bytes: 1,
+                tx_bytes: 2,
+                channel_utilization: None,
+                events: ApEvents::default(),
+            }],
+            ..Snapshot::default()
+        });
+        let text = exposition(&Exposition::default(), &snapshot, &registry());
+        let names: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# HELP "))
+            .filter_map(|l| l.split(' ').next())
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted, "each family once, in name order");
+        // Live (process, build info) and snapshot families interleave by name.
+        assert!(
+            names.contains(&"process_resident_memory_bytes"),
+            "{names:?}"
+        );
+        assert!(names.contains(&"venuemon_build_info"), "{names:?}");
+        assert!(names.contains(&"venuemon_ap_clients"), "{names:?}");
     }
 }

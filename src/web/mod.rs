@@ -17,10 +17,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use prometheus::{Encoder, TextEncoder};
 use tokio::sync::watch;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -40,7 +39,9 @@ pub struct AppState {
     /// The status page's settings and render cache.
     pub pages: Arc<page::Pages>,
     /// `/api/status` of the latest snapshot, serialized once.
-    status_json: Arc<cached::PerSnapshot>,
+    status_json: Arc<cached::PerSnapshot<cached::Body>>,
+    /// `/metrics`: the snapshot's part rendered once per snapshot.
+    metrics: Arc<metrics::Exposition>,
     /// Who may read which routes (open unless `with_http` says otherwise).
     pub access: Access,
     /// Pages following `/events` now, and their cap.
@@ -56,7 +57,7 @@ impl AppState {
         snapshots: watch::Receiver<Arc<Snapshot>>,
         venue: &crate::config::Venue,
     ) -> AppState {
-        let registry = metrics::registry(snapshots.clone());
+        let registry = metrics::registry();
         AppState {
             event_streams: page::EventStreams::new(&registry),
             server: server::ServerMetrics::new(&registry),
@@ -64,6 +65,7 @@ impl AppState {
             registry: Arc::new(registry),
             pages: Arc::new(page::Pages::new(venue)),
             status_json: Arc::default(),
+            metrics: Arc::default(),
             snapshots,
         }
     }
@@ -132,11 +134,13 @@ fn open_routes() -> Router<AppState> {
 pub use server::serve;
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let encoder = TextEncoder::new();
-    let mut body = Vec::with_capacity(16 * 1024);
-    match encoder.encode(&state.registry.gather(), &mut body) {
-        Ok(()) => (
-            [(header::CONTENT_TYPE, encoder.format_type().to_string())],
+    let snapshot = Arc::clone(&state.snapshots.borrow());
+    match state.metrics.encode(&snapshot, &state.registry) {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(prometheus::TEXT_FORMAT),
+            )],
             body,
         )
             .into_response(),
@@ -158,10 +162,10 @@ async fn healthz() -> &'static str {
 async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let snapshot = Arc::clone(&state.snapshots.borrow());
     let body = state.status_json.get(&snapshot, || {
-        serde_json::to_vec(&*snapshot).unwrap_or_else(|e| {
+        cached::Body::new(serde_json::to_vec(&*snapshot).unwrap_or_else(|e| {
             tracing::error!(error = %e, "snapshot serialization failed");
             b"{}".to_vec()
-        })
+        }))
     });
     body.response(&headers, "application/json")
 }
