@@ -1,5 +1,6 @@
 //! `venuemon run`: wires sources, hub and HTTP server together and shuts them down cleanly.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,14 +47,18 @@ fn client_key(config: &Config) -> ClientKey {
     })
 }
 
+/// Starts `source`'s sampling loop, noting `(kind, instance)` in `started`.
 fn spawn_source<S: Source>(
     tasks: &mut JoinSet<()>,
+    started: &mut Vec<(&'static str, String)>,
     source: S,
     interval: Duration,
     hub: &mpsc::Sender<Report>,
     cancel: &CancellationToken,
 ) {
-    tracing::info!(source = S::NAME, instance = %source.instance(), interval_seconds = interval.as_secs_f64(), "source started");
+    let instance = source.instance();
+    tracing::debug!(source = S::NAME, instance = %instance, interval_seconds = interval.as_secs_f64(), "source started");
+    started.push((S::NAME, instance));
     let deadline = sources::deadline(interval);
     tasks.spawn(sources::run(
         source,
@@ -65,6 +70,30 @@ fn spawn_source<S: Source>(
 }
 
 use crate::sources::Report;
+
+/// Names joined by commas for a log field, or "none".
+fn list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(",")
+    }
+}
+
+/// The interfaces `inventory` monitors now, by name ("unknown" when they cannot be listed
+/// within a second: the source says why at its first sample).
+async fn monitored_now(reader: &LinkReader, inventory: &Inventory) -> String {
+    match tokio::time::timeout(Duration::from_secs(1), reader.links()).await {
+        Ok(Ok(links)) => list(
+            links
+                .iter()
+                .filter(|l| inventory.monitors(&l.name, l.kind))
+                .map(|l| l.name.as_str()),
+        ),
+        Ok(Err(_)) | Err(_) => "unknown".to_string(),
+    }
+}
 
 /// Makes glibc's malloc give large freed blocks back to the system at once. By default it
 /// raises its mmap and trim thresholds as blocks are freed (up to 32 and 64 MiB), after which
@@ -80,11 +109,12 @@ fn return_freed_memory_promptly() {
     }
 }
 
-/// Runs the agent until SIGINT or SIGTERM.
+/// Runs the agent until SIGINT or SIGTERM; `file` is where `config` was read from (`None`
+/// for zero-config).
 ///
 /// # Errors
 /// The listen address cannot be bound, or a source's backend cannot be opened.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub async fn run(config: Config, file: Option<&Path>) -> anyhow::Result<()> {
     return_freed_memory_promptly();
     let listener = web::server::bind(config.http.listen).with_context(|| {
         format!(
@@ -100,13 +130,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    tracing::info!(listen = %config.http.listen, https = tls.is_some(), zones = config.zones.len(), "venuemon started");
 
     let inventory = Arc::new(Inventory::new(&config));
     let cancel = CancellationToken::new();
     let (reports, inbox) = mpsc::channel(64);
     let (publish, snapshots) = watch::channel(Arc::new(Snapshot::default()));
     let mut tasks = JoinSet::new();
+    // Before anything is logged as started: from then on, SIGTERM means a clean stop.
+    tasks.spawn(stop_on_signal(cancel.clone()));
+    let mut started = Vec::new();
+    let mut interfaces = None;
     let sources = &config.sources;
     let tick = config.agent.tick;
     let key = client_key(&config);
@@ -115,9 +148,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let n = &sources.netdev;
         let reader =
             LinkReader::open(n.backend, &n.proc_root, &n.sys_root).context("interface source")?;
+        interfaces = Some(monitored_now(&reader, &inventory).await);
         let source = NetdevSource::new(reader, Arc::clone(&inventory));
         spawn_source(
             &mut tasks,
+            &mut started,
             source,
             n.interval.unwrap_or(tick),
             &reports,
@@ -128,9 +163,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let n = &sources.neighbours;
         let reader = LinkReader::open(n.backend, &n.proc_root, &sources.netdev.sys_root)
             .context("neighbour source")?;
+        if interfaces.is_none() {
+            interfaces = Some(monitored_now(&reader, &inventory).await);
+        }
         let source = NeighboursSource::new(reader, Arc::clone(&inventory), key.clone());
         spawn_source(
             &mut tasks,
+            &mut started,
             source,
             n.interval.unwrap_or(tick),
             &reports,
@@ -141,7 +180,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let interval = d.interval.unwrap_or(tick);
         if let Some(socket) = &d.control_socket {
             let source = KeaStatisticsSource::new(d.name.clone(), socket.clone());
-            spawn_source(&mut tasks, source, interval, &reports, &cancel);
+            spawn_source(
+                &mut tasks,
+                &mut started,
+                source,
+                interval,
+                &reports,
+                &cancel,
+            );
         }
         let source = DhcpSource::new(
             d.clone(),
@@ -149,18 +195,30 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             key.clone(),
             config.agent.max_clients,
         );
-        spawn_source(&mut tasks, source, interval, &reports, &cancel);
+        spawn_source(
+            &mut tasks,
+            &mut started,
+            source,
+            interval,
+            &reports,
+            &cancel,
+        );
     }
+    let mut hostapd_sockets = Vec::new();
     for h in &sources.hostapd {
         let sockets = if h.sockets.is_empty() {
             Sockets::Dir(h.ctrl_dir.clone())
         } else {
             Sockets::Paths(h.sockets.clone())
         };
+        // Found now, for the start-up line: each is named after its BSS interface.
+        let found = sockets.now().unwrap_or_default().into_iter();
+        hostapd_sockets.extend(found.filter(|p| p.exists()));
         let zone = h.zone.as_deref().and_then(|z| inventory.zone_index(z));
         let source = HostapdSource::new(sockets, zone, Arc::clone(&inventory), key.clone());
         spawn_source(
             &mut tasks,
+            &mut started,
             source,
             h.interval.unwrap_or(tick),
             &reports,
@@ -173,6 +231,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             CaptureSource::new(c.clone(), &inventory, sys_root, key.clone(), cancel.clone());
         spawn_source(
             &mut tasks,
+            &mut started,
             source,
             c.interval.unwrap_or(tick),
             &reports,
@@ -184,6 +243,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let source = ScheduleSource::new(schedule.file.clone(), timezone, Arc::clone(&inventory));
         spawn_source(
             &mut tasks,
+            &mut started,
             source,
             schedule.interval.unwrap_or(tick),
             &reports,
@@ -191,6 +251,41 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     drop(reports);
+    // One line saying what is watched: what zero-config found, or what the config enables.
+    let instances = |kind: &str| {
+        list(
+            started
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, instance)| instance.as_str()),
+        )
+    };
+    let lease_files: Vec<String> = sources
+        .dhcp
+        .iter()
+        .map(|d| d.leases.display().to_string())
+        .collect();
+    let file = file.map_or_else(|| "zero-config".to_string(), |f| f.display().to_string());
+    let hostapd_sockets = hostapd_sockets
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str());
+    tracing::info!(
+        config = file.as_str(),
+        listen = %config.http.listen,
+        https = tls.is_some(),
+        zones = config.zones.len(),
+        interfaces = interfaces.as_deref().unwrap_or("none"),
+        netdev = instances(NetdevSource::NAME).as_str(),
+        neighbours = instances(NeighboursSource::NAME).as_str(),
+        dhcp = instances(DhcpSource::NAME).as_str(),
+        lease_files = list(lease_files.iter().map(String::as_str)).as_str(),
+        kea_statistics = instances(KeaStatisticsSource::NAME).as_str(),
+        hostapd = instances(HostapdSource::NAME).as_str(),
+        hostapd_sockets = list(hostapd_sockets).as_str(),
+        capture = instances(CaptureSource::NAME).as_str(),
+        schedule = instances(ScheduleSource::NAME).as_str(),
+        "venuemon started"
+    );
     // The hub folds every sample in (a hundred thousand clients a tick at a large venue): on
     // a thread of its own, so that the runtime's workers stay free for HTTP.
     let hub = Hub::new(&config, inventory).run(inbox, publish, cancel.clone());
@@ -199,7 +294,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         sources::background_thread();
         runtime.block_on(hub)
     });
-    tasks.spawn(stop_on_signal(cancel.clone()));
 
     let state = AppState::new(snapshots, &config.venue).with_http(&config.http);
     let metrics = state.server.clone();
@@ -225,20 +319,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Cancels `cancel` on SIGINT or SIGTERM (or returns when it is cancelled otherwise).
-async fn stop_on_signal(cancel: CancellationToken) {
+/// Installs SIGINT and SIGTERM handlers at once (a signal arriving before the returned task
+/// first runs must not kill the process); the task cancels `cancel` on either signal, or
+/// returns when it is cancelled otherwise.
+fn stop_on_signal(cancel: CancellationToken) -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let handlers = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop venuemon with SIGKILL");
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
-        _ = int.recv() => tracing::info!(signal = "SIGINT", "shutting down"),
-        () = cancel.cancelled() => {}
+    );
+    async move {
+        let (Ok(mut term), Ok(mut int)) = handlers else {
+            tracing::error!("cannot install signal handlers; stop venuemon with SIGKILL");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
+            _ = int.recv() => tracing::info!(signal = "SIGINT", "shutting down"),
+            () = cancel.cancelled() => {}
+        }
+        cancel.cancel();
     }
-    cancel.cancel();
 }

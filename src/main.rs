@@ -10,9 +10,17 @@ use tracing_subscriber::EnvFilter;
 use venuemon::commands;
 use venuemon::terminal::inert;
 
+/// `--version`: the crate version and the git revision it was built from (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (revision ",
+    env!("VENUEMON_REVISION"),
+    ")"
+);
+
 /// Wi-Fi load monitoring agent for event venues.
 #[derive(Parser)]
-#[command(version, about, propagate_version = true)]
+#[command(version = VERSION, about, propagate_version = true)]
 struct Cli {
     /// Log filter (tracing syntax, e.g. `info` or `venuemon=debug`).
     #[arg(long, global = true, env = "VENUEMON_LOG", default_value = "info")]
@@ -139,8 +147,11 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        Command::Run { config, listen } => {
-            let (config, warnings) = match commands::load(config.as_deref(), listen) {
+        Command::Run {
+            config: file,
+            listen,
+        } => {
+            let (config, warnings) = match commands::load(file.as_deref(), listen) {
                 Ok(loaded) => loaded,
                 Err(errors) => {
                     eprintln!("{}", inert(&errors.to_string()));
@@ -164,7 +175,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let ran = runtime.block_on(venuemon::agent::run(config));
+            let ran = runtime.block_on(venuemon::agent::run(config, file.as_deref()));
             // The agent has had its grace period: a blocking read that never returns (a
             // source stuck in a system call) must not keep the process alive.
             runtime.shutdown_timeout(Duration::from_millis(100));

@@ -5,7 +5,7 @@
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use prometheus::core::Collector;
+use prometheus::core::{Collector, Desc, Describer};
 use prometheus::proto::MetricFamily;
 use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
@@ -514,6 +514,76 @@ impl Default for SnapshotFamilies {
     }
 }
 
+/// The process metrics of the client crate, but with CPU time from `getrusage` (in
+/// microseconds): the crate divides whole clock ticks into whole seconds, so its
+/// `process_cpu_seconds_total` stands still for up to a second at a time.
+struct ProcessCollector {
+    crate_collector: prometheus::process_collector::ProcessCollector,
+    descs: Vec<Desc>,
+}
+
+/// The CPU counter's name and help, as the client crate (and every Prometheus client) has them.
+const CPU_SECONDS: &str = "process_cpu_seconds_total";
+const CPU_SECONDS_HELP: &str = "Total user and system CPU time spent in seconds.";
+
+impl ProcessCollector {
+    fn new() -> ProcessCollector {
+        let crate_collector = prometheus::process_collector::ProcessCollector::for_self();
+        let mut descs: Vec<Desc> = crate_collector
+            .desc()
+            .into_iter()
+            .filter(|d| d.fq_name != CPU_SECONDS)
+            .cloned()
+            .collect();
+        descs.push(
+            Opts::new(CPU_SECONDS, CPU_SECONDS_HELP)
+                .describe()
+                .expect("the metric name is static and valid"),
+        );
+        ProcessCollector {
+            crate_collector,
+            descs,
+        }
+    }
+}
+
+/// User plus system CPU time of the whole process (every thread, living or ended), in
+/// seconds with microsecond resolution.
+fn cpu_seconds() -> Option<f64> {
+    // SAFETY: rusage is plain integers, for which all zeroes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes one rusage into the valid, exclusive pointer it is given.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return None;
+    }
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(seconds(usage.ru_utime) + seconds(usage.ru_stime))
+}
+
+impl Collector for ProcessCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let mut families = self.crate_collector.collect();
+        families.retain(|f| f.name() != CPU_SECONDS);
+        if let Some(seconds) = cpu_seconds() {
+            let mut counter = prometheus::proto::Counter::default();
+            counter.set_value(seconds);
+            let mut metric = prometheus::proto::Metric::default();
+            metric.set_counter(counter);
+            let mut family = MetricFamily::default();
+            family.set_name(CPU_SECONDS.into());
+            family.set_help(CPU_SECONDS_HELP.into());
+            family.set_field_type(prometheus::proto::MetricType::COUNTER);
+            family.set_metric(vec![metric]);
+            families.push(family);
+        }
+        families
+    }
+}
+
 /// The text of one snapshot's families, and each family's name and place in it.
 struct Rendered {
     text: Vec<u8>,
@@ -581,14 +651,17 @@ pub fn registry() -> Registry {
     let registry = Registry::new();
     let build = gauge(
         "venuemon_build_info",
-        "Version of the running agent (always 1).",
-        &["version"],
+        "Version, git revision and compiler of the running agent (always 1).",
+        &["version", "revision", "rustc_version"],
     );
-    build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-    let collectors: [Box<dyn Collector>; 2] = [
-        Box::new(build),
-        Box::new(prometheus::process_collector::ProcessCollector::for_self()),
-    ];
+    build
+        .with_label_values(&[
+            env!("CARGO_PKG_VERSION"),
+            env!("VENUEMON_REVISION"),
+            env!("VENUEMON_RUSTC_VERSION"),
+        ])
+        .set(1);
+    let collectors: [Box<dyn Collector>; 2] = [Box::new(build), Box::new(ProcessCollector::new())];
     for c in collectors {
         registry
             .register(c)
@@ -620,6 +693,109 @@ mod tests {
 
     fn line<'a>(metrics: &'a str, series: &str) -> Option<&'a str> {
         metrics.lines().find(|l| l.starts_with(series))
+    }
+
+    fn live_exposition(registry: &Registry) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&registry.gather(), &mut out)
+            .expect("encode");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    /// Regression: the client crate's collector divided whole clock ticks into whole
+    /// seconds, so the counter stood still for up to a second and a light load's rate read 0.
+    #[test]
+    fn process_cpu_seconds_have_a_fractional_part_and_never_decrease() {
+        let registry = registry();
+        let scrape_cpu = || -> f64 {
+            let text = live_exposition(&registry);
+            let value = line(&text, "process_cpu_seconds_total ")
+                .and_then(|l| l.rsplit(' ').next())
+                .unwrap_or_else(|| panic!("process_cpu_seconds_total in\n{text}"));
+            value.parse().expect("a number")
+        };
+        let mut values = vec![scrape_cpu()];
+        for _ in 0..4 {
+            // About 20 ms of CPU: measurable, and a fraction of a second.
+            let start = cpu_seconds().expect("getrusage");
+            let mut x = 0_u64;
+            while cpu_seconds().expect("getrusage") < start + 0.02 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
+            values.push(scrape_cpu());
+        }
+        assert!(values.windows(2).all(|w| w[0] < w[1]), "{values:?}");
+        assert!(values.iter().any(|v| v.fract() != 0.0), "{values:?}");
+    }
+
+    #[test]
+    fn process_metrics_keep_the_client_crate_names_help_and_types() {
+        let text = live_exposition(&registry());
+        for (name, kind) in [
+            ("process_cpu_seconds_total", "counter"),
+            ("process_open_fds", "gauge"),
+            ("process_max_fds", "gauge"),
+            ("process_virtual_memory_bytes", "gauge"),
+            ("process_resident_memory_bytes", "gauge"),
+            ("process_start_time_seconds", "gauge"),
+            ("process_threads", "gauge"),
+        ] {
+            let mut crate_text = Vec::new();
+            let crate_collector = prometheus::process_collector::ProcessCollector::for_self();
+            let help = crate_collector
+                .desc()
+                .into_iter()
+                .find(|d| d.fq_name == name)
+                .map(|d| d.help.clone())
+                .unwrap_or_else(|| panic!("the client crate has {name}"));
+            TextEncoder::new()
+                .encode(&crate_collector.collect(), &mut crate_text)
+                .expect("encode");
+            let crate_text = String::from_utf8(crate_text).expect("utf-8");
+            for header in [
+                format!("# HELP {name} {help}\n"),
+                format!("# TYPE {name} {kind}\n"),
+            ] {
+                assert!(crate_text.contains(&header), "{crate_text}");
+                assert!(text.contains(&header), "{header} in\n{text}");
+            }
+            assert_eq!(
+                text.matches(&format!("\n{name} ")).count(),
+                1,
+                "one {name} sample in\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn build_info_names_version_git_revision_and_compiler() {
+        let text = live_exposition(&registry());
+        let found = line(&text, "venuemon_build_info{").unwrap_or_else(|| panic!("{text}"));
+        assert!(found.ends_with("} 1"), "{found}");
+        let labels = &found["venuemon_build_info{".len()..found.len() - "} 1".len()];
+        let label = |name: &str| {
+            labels
+                .split("\",")
+                .find_map(|pair| pair.strip_prefix(&format!("{name}=\"")))
+                .map(|value| value.trim_end_matches('"').to_string())
+                .unwrap_or_else(|| panic!("{name} in {found}"))
+        };
+        assert_eq!(label("version"), env!("CARGO_PKG_VERSION"));
+        let rustc = label("rustc_version");
+        assert!(
+            rustc.starts_with(|c: char| c.is_ascii_digit()) && rustc.contains('.'),
+            "{found}"
+        );
+        // Built from a git checkout (as CI is), the revision is the checkout's HEAD.
+        let git = std::process::Command::new("git")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["rev-parse", "--short=12", "HEAD"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        assert_eq!(label("revision"), git.as_deref().unwrap_or("unknown"));
     }
 
     #[test]

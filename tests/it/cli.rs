@@ -23,13 +23,26 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The version and the git revision the binary was built from: HEAD of this checkout when
+/// built from git (as CI is), "unknown" otherwise (a source tarball).
 #[test]
-fn version_is_printed() {
+fn version_is_printed_with_the_git_revision() {
     let out = venuemon(&["--version"], &[]);
     assert!(out.status.success());
+    let git = Command::new("git")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        format!("venuemon {}", env!("CARGO_PKG_VERSION"))
+        format!(
+            "venuemon {} (revision {})",
+            env!("CARGO_PKG_VERSION"),
+            git.as_deref().unwrap_or("unknown")
+        )
     );
 }
 
@@ -474,4 +487,125 @@ fn logs_are_coloured_only_at_a_terminal_without_no_color() {
     );
     let plain = at_terminal("1");
     assert!(started(&plain) && !plain.contains('\u{1b}'), "{plain:?}");
+}
+
+/// Needs root (a network namespace). Zero-config logs one line at start naming what it picked:
+/// here, in a namespace holding two bridges, a container's bridge and a veth pair, the two
+/// bridges; and logs to a pipe hold no escape sequence. A SIGTERM as soon as the line is out
+/// stops the agent cleanly (the line once came before the signal handlers, and such a SIGTERM
+/// killed the process).
+#[test]
+fn root_zero_config_start_line_lists_the_picked_interfaces_and_piped_logs_have_no_escape() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    crate::common::require_root("the zero-config start-up line");
+    let ns = crate::venue::Netns::new(format!("vm-start-{}", std::process::id()));
+    ns.ip(&["link", "add", "hall0", "type", "bridge"]);
+    ns.ip(&["link", "add", "docker0", "type", "bridge"]);
+    ns.ip(&["link", "add", "vs0", "type", "veth", "peer", "name", "vs1"]);
+    ns.ip(&["link", "add", "stage0", "type", "bridge"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state");
+
+    /// The agent, stopped when the test ends however it ends.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut agent = Running(
+        Command::new("ip")
+            .args(["netns", "exec", &ns.0, BIN, "run"])
+            .env("STATE_DIRECTORY", &state)
+            .env_remove("VENUEMON_CONFIG")
+            .env_remove("VENUEMON_LOG")
+            .env_remove("NO_COLOR")
+            .env_remove("JOURNAL_STREAM")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("venuemon starts"),
+    );
+    let pipe = agent.0.stderr.take().expect("piped stderr");
+    let (lines, received) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(pipe).split(b'\n') {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let start_line = loop {
+        let line = received
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "no start-up line within 20 s:\n{}",
+                    String::from_utf8_lossy(&log)
+                )
+            });
+        log.extend_from_slice(&line);
+        log.push(b'\n');
+        let text = String::from_utf8_lossy(&line).into_owned();
+        if text.contains("venuemon started") {
+            break text;
+        }
+    };
+    // SIGTERM, then the rest of the log up to exit.
+    let pid = agent.0.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    log.extend(received.iter().flat_map(|mut line| {
+        line.push(b'\n');
+        line
+    }));
+    reader.join().expect("reader thread");
+    let status = agent.0.wait().expect("exit status");
+    let log_text = String::from_utf8_lossy(&log).into_owned();
+    assert!(status.success(), "{status}:\n{log_text}");
+
+    for field in [
+        "config=\"zero-config\"",
+        "zones=1",
+        "interfaces=\"hall0,stage0\"",
+        "netdev=\"netlink\"",
+        "neighbours=\"netlink\"",
+        "capture=\"none\"",
+        "schedule=\"none\"",
+    ] {
+        assert!(start_line.contains(field), "{field} in {start_line}");
+    }
+    // The lease files found at their usual Debian paths (none on a bare test machine).
+    let found: Vec<&str> = [
+        "/var/lib/misc/dnsmasq.leases",
+        "/var/lib/dhcp/dhcpd.leases",
+        "/var/lib/kea/kea-leases4.csv",
+    ]
+    .into_iter()
+    .filter(|p| Path::new(p).is_file())
+    .collect();
+    let lease_files = if found.is_empty() {
+        "none".to_string()
+    } else {
+        found.join(",")
+    };
+    let field = format!("lease_files=\"{lease_files}\"");
+    assert!(start_line.contains(&field), "{field} in {start_line}");
+    assert_eq!(
+        log_text.matches("venuemon started").count(),
+        1,
+        "one start-up line:\n{log_text}"
+    );
+    assert!(
+        !log.contains(&0x1b),
+        "escape byte in piped logs:\n{log_text:?}"
+    );
 }

@@ -28,6 +28,46 @@ pub enum Sockets {
     Paths(Vec<PathBuf>),
 }
 
+impl Sockets {
+    /// The sockets to read now, sorted.
+    ///
+    /// # Errors
+    /// The directory is missing or unreadable, or holds no socket.
+    pub(crate) fn now(&self) -> Result<Vec<PathBuf>, SourceError> {
+        let dir = match self {
+            Sockets::Paths(paths) => return Ok(paths.clone()),
+            Sockets::Dir(dir) => dir,
+        };
+        let entries = std::fs::read_dir(dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => SourceError::new(
+                "missing",
+                format!(
+                    "hostapd control directory {} does not exist: hostapd is not running, or \
+                     its ctrl_interface is elsewhere",
+                    dir.display()
+                ),
+            ),
+            _ => SourceError::io(dir, &e),
+        })?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_socket()))
+            .map(|e| e.path())
+            .collect();
+        paths.sort();
+        if paths.is_empty() {
+            return Err(SourceError::new(
+                "missing",
+                format!(
+                    "no hostapd control socket in {}: hostapd is not running there",
+                    dir.display()
+                ),
+            ));
+        }
+        Ok(paths)
+    }
+}
+
 /// Stations and events per access point, from hostapd's control sockets.
 pub struct HostapdSource {
     sockets: Sockets,
@@ -71,41 +111,6 @@ impl HostapdSource {
     pub fn with_timeout(mut self, timeout: Duration) -> HostapdSource {
         self.timeout = timeout;
         self
-    }
-
-    /// The sockets to read now, sorted.
-    fn socket_paths(&self) -> Result<Vec<PathBuf>, SourceError> {
-        let dir = match &self.sockets {
-            Sockets::Paths(paths) => return Ok(paths.clone()),
-            Sockets::Dir(dir) => dir,
-        };
-        let entries = std::fs::read_dir(dir).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => SourceError::new(
-                "missing",
-                format!(
-                    "hostapd control directory {} does not exist: hostapd is not running, or \
-                     its ctrl_interface is elsewhere",
-                    dir.display()
-                ),
-            ),
-            _ => SourceError::io(dir, &e),
-        })?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_socket()))
-            .map(|e| e.path())
-            .collect();
-        paths.sort();
-        if paths.is_empty() {
-            return Err(SourceError::new(
-                "missing",
-                format!(
-                    "no hostapd control socket in {}: hostapd is not running there",
-                    dir.display()
-                ),
-            ));
-        }
-        Ok(paths)
     }
 
     fn zone_of(&self, ap: &str) -> Option<ZoneIdx> {
@@ -215,7 +220,7 @@ impl Source for HostapdSource {
     }
 
     async fn sample(&mut self) -> Result<Payload, SourceError> {
-        let paths = match self.socket_paths() {
+        let paths = match self.sockets.now() {
             Ok(paths) => paths,
             Err(e) => {
                 self.streams.clear();

@@ -1,0 +1,54 @@
+//! Build facts for `venuemon_build_info` and `--version`: the git revision the agent is built
+//! from (`VENUEMON_REVISION`, "unknown" outside a git checkout of venuemon, e.g. when built
+//! from a source tarball) and the compiler that built it (`VENUEMON_RUSTC_VERSION`).
+
+use std::path::Path;
+use std::process::Command;
+
+/// What a label says when a fact cannot be found.
+const UNKNOWN: &str = "unknown";
+
+/// The trimmed standard output of a command that succeeded with some output.
+fn output(command: &mut Command) -> Option<String> {
+    let out = command.output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    output(Command::new("git").current_dir(dir).args(args))
+}
+
+/// The short commit of HEAD, when this crate's own files are tracked by the repository
+/// around it (not, say, a home folder kept in git that a tarball was unpacked into).
+fn revision(dir: &Path) -> Option<String> {
+    git(dir, &["ls-files", "--error-unmatch", "Cargo.toml"])?;
+    // Rebuild when HEAD moves: a checkout changes HEAD, a commit changes the branch it names
+    // (a loose ref, or packed-refs once git has packed it). Worktrees keep HEAD apart.
+    let mut watched = vec!["HEAD".to_string()];
+    watched.extend(git(dir, &["symbolic-ref", "-q", "HEAD"]));
+    watched.push("packed-refs".into());
+    for name in watched {
+        if let Some(path) = git(dir, &["rev-parse", "--git-path", &name]) {
+            let path = dir.join(path);
+            // A missing path would make cargo rerun this script at every build.
+            if path.exists() {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+        }
+    }
+    git(dir, &["rev-parse", "--short=12", "HEAD"])
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let revision = revision(Path::new(&dir)).unwrap_or_else(|| UNKNOWN.into());
+    // `rustc 1.85.0 (4d91de4e4 2025-02-17)`: the version and the compiler's own commit.
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let rustc_version = output(Command::new(rustc).arg("--version"))
+        .map(|v| v.strip_prefix("rustc ").unwrap_or(&v).to_string())
+        .unwrap_or_else(|| UNKNOWN.into());
+    println!("cargo:rustc-env=VENUEMON_REVISION={revision}");
+    println!("cargo:rustc-env=VENUEMON_RUSTC_VERSION={rustc_version}");
+}
