@@ -130,11 +130,15 @@ impl Agent {
             }
             None => Command::new(BIN),
         };
+        command.arg("run").args(args).envs(envs.iter().copied());
+        Agent::spawn(command, log)
+    }
+
+    /// Starts `command`, which runs the agent (e.g. through `setpriv`, which execs it), with
+    /// debug logs to `log`.
+    pub fn spawn(mut command: Command, log: PathBuf) -> Agent {
         let log_file = std::fs::File::create(&log).expect("log file");
         command
-            .arg("run")
-            .args(args)
-            .envs(envs.iter().copied())
             .env("VENUEMON_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(log_file);

@@ -12,6 +12,7 @@ mod hostapd_lab;
 mod hostile;
 mod lab;
 mod page;
+mod readme;
 mod replay;
 mod stall;
 mod venue;
