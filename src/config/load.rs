@@ -189,7 +189,7 @@ impl Config {
         Config {
             venue: Venue {
                 name: zone.name.clone(),
-                event: "default".to_string(),
+                event: super::DEFAULT_EVENT.to_string(),
                 timezone: "UTC".to_string(),
                 language: Language::En,
             },

@@ -84,6 +84,10 @@ impl Default for Thresholds {
     }
 }
 
+/// The event id when the config names none (zero-config, or a file without `event`): pages
+/// leave it out, as it says nothing about the venue.
+pub const DEFAULT_EVENT: &str = "default";
+
 /// `[venue]`: what the event is called.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Venue {

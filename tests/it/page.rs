@@ -394,3 +394,163 @@ fn root_page_behind_basic_auth_loads_and_stays_live_in_chromium() {
     assert_eq!(page.console_errors(), Vec::<String>::new());
     assert_eq!(page.navigations(), 1);
 }
+
+/// Elements sticking out of the viewport sideways (their tag and class), for an assertion
+/// that nothing makes the page scroll sideways.
+const WIDER_THAN_VIEWPORT: &str = "[...document.querySelectorAll('body *')]\
+    .filter(e => { const r = e.getBoundingClientRect(); \
+                   return r.width > 0 && (r.left < -0.5 || r.right > innerWidth + 0.5); })\
+    .map(e => e.tagName + '.' + e.className)";
+
+/// Tiles not wholly on screen (their ids).
+const TILES_OFF_SCREEN: &str = "[...document.querySelectorAll('.tile')]\
+    .filter(t => { const r = t.getBoundingClientRect(); \
+                   return r.top < 0 || r.left < 0 || r.bottom > innerHeight + 0.5 \
+                          || r.right > innerWidth + 0.5; })\
+    .map(t => t.id)";
+
+/// A venue of 40 zones, each with its own DHCP pool of 20 filled from 0 to 19 leases (some
+/// zones critical, some warn, most ok), the first zone also holding `lo`.
+fn forty_zones(dir: &Path, port: u16) -> String {
+    let expiry = jiff::Timestamp::now().as_second() + 3_600;
+    let mut config = format!(
+        "[venue]\nname = \"Palais des congrès\"\nevent = \"sdn-2026\"\nlanguage = \"fr\"\n\
+         [http]\nlisten = \"127.0.0.1:{port}\"\n[agent]\ntick = \"1s\"\nstate_dir = \"{}\"\n\
+         [interfaces]\ninclude = [\"lo\"]\n",
+        dir.join("state").display()
+    );
+    for i in 0..40 {
+        let lo = if i == 0 {
+            "interfaces = [\"lo\"]\n"
+        } else {
+            ""
+        };
+        config += &format!(
+            "[[zone]]\nid = \"salle-{i:02}\"\nname = \"Salle de conférence {i}\"\nseats = 200\n{lo}"
+        );
+    }
+    for i in 0..40 {
+        let leases: String = (0..[19, 17, 12, 5, 1, 0][i % 6])
+            .map(|k| {
+                format!(
+                    "{expiry} 02:00:00:00:{i:02x}:{k:02x} 10.0.{i}.{} guest *\n",
+                    10 + k
+                )
+            })
+            .collect();
+        let file = dir.join(format!("pool-{i:02}.leases"));
+        std::fs::write(&file, leases).expect("write leases");
+        config += &format!(
+            "[[source.dhcp]]\nkind = \"dnsmasq\"\nname = \"pool-{i:02}\"\nleases = \"{}\"\n\
+             pool = \"10.0.{i}.10-10.0.{i}.29\"\nzone = \"salle-{i:02}\"\n",
+            file.display()
+        );
+    }
+    config
+}
+
+#[test]
+fn wall_of_forty_zones_fits_1920x1080_fills_3840x2160_and_the_zone_page_fits_390px() {
+    common::require_root("the browser tests");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = common::free_port();
+    let _agent = Agent::with_config(
+        None,
+        dir.path(),
+        &forty_zones(dir.path(), port),
+        "agent.log",
+    );
+    common::wait_for("forty pools read", Duration::from_secs(30), || {
+        common::http_get(port, "/api/status").filter(|(_, body)| {
+            let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+            json["pools"].as_array().is_some_and(|pools| {
+                pools.len() == 40 && pools.iter().all(|p| p["leases_active"].is_number())
+            })
+        })
+    });
+    let origin = format!("http://127.0.0.1:{port}/");
+    let mut browser = Browser::launch();
+    let shots = screenshot_dir();
+    let area = "[...document.querySelectorAll('.tile')].reduce((sum, t) => \
+                { const r = t.getBoundingClientRect(); return sum + r.width * r.height; }, 0) \
+                / (innerWidth * innerHeight)";
+    let columns = "getComputedStyle(document.getElementById('tiles'))\
+                   .gridTemplateColumns.split(' ').length";
+
+    // A wall screen picks the wall layout by itself: 8 × 5 tiles, worst first, no scrolling,
+    // the zone name and its device count large enough to read from across the room.
+    for (width, height) in [(1920, 1080), (3840, 2160)] {
+        let mut wall = browser.open(&origin, width, height);
+        assert_eq!(wall.eval("document.querySelectorAll('.tile').length"), 40);
+        assert_eq!(wall.eval(columns), 8, "{width}x{height}");
+        assert_eq!(
+            wall.eval(TILES_OFF_SCREEN),
+            serde_json::json!([]),
+            "{width}"
+        );
+        assert_eq!(
+            wall.eval(WIDER_THAN_VIEWPORT),
+            serde_json::json!([]),
+            "{width}"
+        );
+        assert_eq!(
+            wall.eval("document.documentElement.scrollHeight <= innerHeight"),
+            true,
+            "no scrolling at {width}x{height}"
+        );
+        assert_eq!(
+            wall.eval("document.getElementById('tiles').firstElementChild.className"),
+            "tile crit",
+            "worst first"
+        );
+        let px = |page: &mut Page, selector: &str| {
+            let js = format!(
+                "parseFloat(getComputedStyle(document.querySelector('{selector}')).fontSize)"
+            );
+            page.eval(&js).as_f64().unwrap_or_default()
+        };
+        let scale = f64::from(width) / 1920.0;
+        let name = px(&mut wall, ".tile h2");
+        let figure = px(&mut wall, ".tile dd b");
+        assert!(name >= 20.0 * scale, "zone name {name} px at {width}");
+        assert!(
+            figure >= 36.0 * scale,
+            "device count {figure} px at {width}"
+        );
+        let covered = wall.eval(area).as_f64().unwrap_or_default();
+        assert!(
+            covered > 0.75,
+            "tiles cover {covered:.2} of {width}x{height}"
+        );
+        wall.eval("1");
+        assert_eq!(wall.console_errors(), Vec::<String>::new());
+        wall.screenshot(&shots.join(format!("page-wall-40-{width}x{height}.png")));
+    }
+
+    // A smaller screen keeps the flowing layout unless the wall is asked for.
+    let mut laptop = browser.open(&origin, 1280, 800);
+    assert_ne!(laptop.eval(columns), 8);
+    let mut forced = browser.open(&format!("{origin}?view=wall"), 1280, 800);
+    assert_eq!(forced.eval(columns), 8);
+    assert_eq!(forced.eval(TILES_OFF_SCREEN), serde_json::json!([]));
+
+    // A phone: the tiles in one column, the zone page's tables stacked, nothing wider than
+    // the screen.
+    let mut phone = browser.open(&origin, 390, 844);
+    assert_eq!(phone.eval(WIDER_THAN_VIEWPORT), serde_json::json!([]));
+    phone.screenshot(&shots.join("page-phone-40-390x844.png"));
+    let mut zone = browser.open(&format!("{origin}zone/salle-00"), 390, 844);
+    assert_eq!(
+        zone.eval("document.querySelectorAll('#detail table').length"),
+        2,
+        "interfaces and pool tables"
+    );
+    assert_eq!(zone.eval(WIDER_THAN_VIEWPORT), serde_json::json!([]));
+    assert_eq!(
+        zone.eval("document.documentElement.scrollWidth <= innerWidth"),
+        true
+    );
+    zone.eval("1");
+    assert_eq!(zone.console_errors(), Vec::<String>::new());
+    zone.screenshot(&shots.join("page-zone-390x844.png"));
+}

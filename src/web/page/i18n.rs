@@ -4,6 +4,9 @@
 use crate::config::Language;
 use crate::hub::{Reason, Status};
 
+/// A noun in the singular and the plural.
+pub type Noun = (&'static str, &'static str);
+
 /// The page's fixed strings in one language.
 pub struct Text {
     /// BCP 47 tag for `<html lang>`.
@@ -14,12 +17,19 @@ pub struct Text {
     pub warn: &'static str,
     pub critical: &'static str,
     pub clients: &'static str,
-    pub seats: &'static str,
+    /// Label of a tile's device count.
+    pub connected: &'static str,
+    /// A count of devices, seats and access points: the noun for one and for many.
+    pub devices: Noun,
+    pub seats: Noun,
+    pub ap_count: Noun,
+    /// "including {} with a random MAC", with `{}` a count, after the device count.
     pub randomized: &'static str,
     pub uplink: &'static str,
     pub traffic: &'static str,
     pub dhcp_pool: &'static str,
-    pub free: &'static str,
+    /// "free", after a count of addresses.
+    pub free: Noun,
     pub of: &'static str,
     pub stations: &'static str,
     pub aps: &'static str,
@@ -44,6 +54,8 @@ pub struct Text {
     pub details: &'static str,
     pub back: &'static str,
     pub last_hour: &'static str,
+    /// In place of a sparkline with fewer than two points.
+    pub collecting: &'static str,
     pub interfaces: &'static str,
     pub interface: &'static str,
     pub state: &'static str,
@@ -76,15 +88,18 @@ const FR: Text = Text {
     warn: "Attention",
     critical: "Critique",
     clients: "Appareils",
-    seats: "places",
-    randomized: "avec MAC aléatoire",
+    connected: "Connectés",
+    devices: ("appareil", "appareils"),
+    seats: ("place", "places"),
+    ap_count: ("borne", "bornes"),
+    randomized: "dont {} avec une adresse MAC aléatoire",
     uplink: "Liaison",
     traffic: "Trafic",
     dhcp_pool: "Pool DHCP",
-    free: "libres",
+    free: ("libre", "libres"),
     of: "sur",
     stations: "Stations Wi-Fi",
-    aps: "bornes",
+    aps: "Bornes",
     time_to_lease: "Délai d’obtention d’adresse (95 %)",
     probing: "Appareils qui cherchent un réseau",
     since_start: "depuis le début",
@@ -103,6 +118,7 @@ const FR: Text = Text {
     details: "Détails",
     back: "Toutes les zones",
     last_hour: "Dernière heure",
+    collecting: "collecte…",
     interfaces: "Interfaces",
     interface: "Interface",
     state: "État",
@@ -135,15 +151,18 @@ const EN: Text = Text {
     warn: "Warning",
     critical: "Critical",
     clients: "Devices",
-    seats: "seats",
-    randomized: "with a random MAC",
+    connected: "Connected",
+    devices: ("device", "devices"),
+    seats: ("seat", "seats"),
+    ap_count: ("access point", "access points"),
+    randomized: "including {} with a random MAC",
     uplink: "Uplink",
     traffic: "Traffic",
     dhcp_pool: "DHCP pool",
-    free: "free",
+    free: ("free", "free"),
     of: "of",
     stations: "Wi-Fi stations",
-    aps: "access points",
+    aps: "Access points",
     time_to_lease: "Time to get an address (95 %)",
     probing: "Devices looking for a network",
     since_start: "since start",
@@ -162,6 +181,7 @@ const EN: Text = Text {
     details: "Details",
     back: "All zones",
     last_hour: "Last hour",
+    collecting: "collecting…",
     interfaces: "Interfaces",
     interface: "Interface",
     state: "State",
@@ -237,6 +257,18 @@ impl Text {
             out.push(c);
         }
         out
+    }
+
+    /// A count and its noun, singular or plural as the language has it: French takes the
+    /// singular for 0 and 1 ("0 appareil", "1 appareil"), English for 1 only ("0 devices").
+    pub fn counted(&self, value: u64, noun: Noun) -> String {
+        format!("{} {}", self.count(value), self.noun(value, noun))
+    }
+
+    /// The noun for `value` things, singular or plural (see [`Text::counted`]).
+    pub fn noun(&self, value: u64, (one, many): Noun) -> &'static str {
+        let singular = if self.fr() { value < 2 } else { value == 1 };
+        if singular { one } else { many }
     }
 
     /// Bits per second with a unit people read.
@@ -355,6 +387,21 @@ mod tests {
         assert_eq!(en.rate(0.0), "0\u{a0}bit/s");
         assert_eq!(en.seconds(0.25), "250\u{a0}ms");
         assert_eq!(fr.seconds(2.0), "2,0\u{a0}s");
+    }
+
+    #[test]
+    fn counts_take_the_singular_or_plural_of_their_language() {
+        let (fr, en) = (text(Language::Fr), text(Language::En));
+        assert_eq!(fr.counted(0, fr.devices), "0 appareil");
+        assert_eq!(fr.counted(1, fr.devices), "1 appareil");
+        assert_eq!(fr.counted(2, fr.devices), "2 appareils");
+        assert_eq!(fr.counted(1_500, fr.seats), "1\u{202f}500 places");
+        assert_eq!(en.counted(0, en.devices), "0 devices");
+        assert_eq!(en.counted(1, en.devices), "1 device");
+        assert_eq!(en.counted(2, en.ap_count), "2 access points");
+        assert_eq!(en.counted(1, en.seats), "1 seat");
+        assert_eq!(fr.counted(1, fr.free), "1 libre");
+        assert_eq!(en.counted(1, en.free), "1 free");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The status page staff read on a phone: `/` (one tile per zone, worst first), `/zone/{id}`
+//! The status page staff read on a phone or a NOC wall screen: `/` (one tile per zone, worst
+//! first; the wall layout on wide landscape screens or with `?view=wall`), `/zone/{id}`
 //! (one zone with its APs, interfaces, pools and last hour), `/events` (server-sent events
 //! pushing the tiles that changed each tick) and the page's two static files.
 //!
@@ -35,6 +36,7 @@ pub use i18n::{Text, negotiate, text};
 use view::{Detail, Header, Tile};
 
 const CSS: &str = include_str!("static/app.css");
+const WALL_CSS: &str = include_str!("static/wall.css");
 const JS: &str = include_str!("static/app.js");
 const ICON: &str = include_str!("static/icon.svg");
 
@@ -53,6 +55,8 @@ const fn fnv(bytes: &[u8]) -> u32 {
 /// File names of the page's static files.
 pub struct Assets {
     pub css: String,
+    /// The wall layout of `/`, applied on wide landscape screens or with `?view=wall`.
+    pub wall: String,
     pub js: String,
     pub icon: String,
 }
@@ -75,6 +79,7 @@ impl Pages {
             timezone: venue.time_zone(),
             assets: Assets {
                 css: format!("app.{:08x}.css", fnv(CSS.as_bytes())),
+                wall: format!("wall.{:08x}.css", fnv(WALL_CSS.as_bytes())),
                 js: format!("app.{:08x}.js", fnv(JS.as_bytes())),
                 icon: format!("icon.{:08x}.svg", fnv(ICON.as_bytes())),
             },
@@ -103,8 +108,9 @@ struct Rendered {
     header: String,
     /// `(zone id, tile html)`, worst status first, then in config order.
     tiles: Vec<(String, Arc<str>)>,
-    /// The whole `/` page, built at its first request.
-    index: OnceLock<cached::Body>,
+    /// The whole `/` page, built at its first request: as chosen by the screen's size, and
+    /// with the wall layout forced (`?view=wall`).
+    index: [OnceLock<cached::Body>; 2],
 }
 
 impl Rendered {
@@ -127,7 +133,7 @@ impl Rendered {
                     )
                 })
                 .collect(),
-            index: OnceLock::new(),
+            index: [OnceLock::new(), OnceLock::new()],
         }
     }
 }
@@ -159,6 +165,8 @@ struct Frame<'a> {
 #[template(path = "index.html")]
 struct Index<'a> {
     f: Frame<'a>,
+    /// The media query of the wall stylesheet: wide landscape screens, or all with `?view=wall`.
+    wall_media: &'static str,
     tiles: Vec<&'a str>,
 }
 
@@ -267,12 +275,16 @@ impl EventStreams {
     }
 }
 
-/// `?lang=` and, for `/events`, `?zone=`.
+/// `?lang=`, for `/` `?view=wall`, and for `/events` `?zone=`.
 #[derive(Deserialize)]
 struct PageQuery {
     lang: Option<String>,
+    view: Option<String>,
     zone: Option<String>,
 }
+
+/// Where the wall layout applies without `?view=wall`: screens wide enough for a NOC wall.
+const WALL_SCREENS: &str = "(min-width:1600px) and (orientation:landscape)";
 
 impl PageState {
     /// The language of a request: `?lang=`, else the language chosen earlier (a cookie set
@@ -364,9 +376,11 @@ async fn index(
     let text = state.text(&query, &headers);
     let snapshot = Arc::clone(&state.snapshots.borrow());
     let r = state.pages.rendered(&snapshot, text);
-    let body = r.index.get_or_init(|| {
+    let wall = query.view.as_deref() == Some("wall");
+    let body = r.index[usize::from(wall)].get_or_init(|| {
         cached::Body::new(render(&Index {
             f: state.frame(text, "", &r),
+            wall_media: if wall { "all" } else { WALL_SCREENS },
             tiles: r.tiles.iter().map(|(_, html)| &**html).collect(),
         }))
     });
@@ -408,6 +422,8 @@ async fn asset(Path(file): Path<String>, State(state): State<PageState>) -> Resp
     let assets = &state.pages.assets;
     let (content_type, body) = if file == assets.css {
         ("text/css; charset=utf-8", CSS)
+    } else if file == assets.wall {
+        ("text/css; charset=utf-8", WALL_CSS)
     } else if file == assets.js {
         ("text/javascript; charset=utf-8", JS)
     } else if file == assets.icon {

@@ -10,8 +10,9 @@ pub const HEIGHT: f64 = 40.0;
 
 /// The `d` attribute of a path through `values` (one per bucket, `(unix seconds, value)`),
 /// placed on an hour ending at `now`, scaled so that `top` (at least) reaches the top. A
-/// missing value or a missing bucket breaks the line. Empty when there is nothing to draw.
-pub fn path(values: &[(u64, Option<f64>)], now: u64, top: f64) -> String {
+/// missing value or a missing bucket breaks the line. None while the hour holds fewer than
+/// two points: too little to show a trend (the page says it is still collecting).
+pub fn path(values: &[(u64, Option<f64>)], now: u64, top: f64) -> Option<String> {
     let span = (BUCKET_SECONDS * BUCKETS as u64) as f64;
     let start = now.saturating_sub(span as u64);
     let top = values
@@ -37,6 +38,9 @@ pub fn path(values: &[(u64, Option<f64>)], now: u64, top: f64) -> String {
         }
         previous = Some(*at);
     }
+    if runs.iter().map(Vec::len).sum::<usize>() < 2 {
+        return None;
+    }
     let mut d = Vec::new();
     for run in runs {
         for (i, (x, y)) in run.iter().enumerate() {
@@ -47,7 +51,7 @@ pub fn path(values: &[(u64, Option<f64>)], now: u64, top: f64) -> String {
             d.push("h0.5".to_string());
         }
     }
-    d.join(" ")
+    Some(d.join(" "))
 }
 
 #[cfg(test)]
@@ -63,17 +67,31 @@ mod tests {
             (now - 60, None),
             (now - 30, Some(0.0)),
         ];
-        let d = path(&values, now, 1.0);
+        let d = path(&values, now, 1.0).expect("three points");
         assert_eq!(d.matches('M').count(), 2, "{d}");
         assert_eq!(d.matches('L').count(), 1, "{d}");
         assert!(d.contains("L234.0 1.0"), "1.0 is at the top: {d}");
         assert!(d.ends_with("M238.0 39.0 h0.5"), "0 at the bottom: {d}");
-        assert_eq!(path(&[], now, 1.0), "");
-        assert_eq!(path(&[(now, Some(f64::NAN))], now, 1.0), "");
         // Counts scale to their own maximum.
-        let d = path(&[(now, Some(50.0))], now, 1.0);
-        assert!(d.contains(" 1.0"), "{d}");
+        let d = path(&[(now - 30, Some(50.0)), (now, Some(25.0))], now, 1.0).expect("two");
+        assert!(d.starts_with("M238.0 1.0"), "{d}");
         // Points older than an hour are left out.
-        assert_eq!(path(&[(now - 7200, Some(1.0))], now, 1.0), "");
+        assert_eq!(
+            path(&[(now - 7200, Some(1.0)), (now, Some(1.0))], now, 1.0),
+            None
+        );
+    }
+
+    #[test]
+    fn fewer_than_two_points_draw_nothing_not_a_dash() {
+        let now = 10_000;
+        assert_eq!(path(&[], now, 1.0), None);
+        assert_eq!(path(&[(now, Some(0.5))], now, 1.0), None);
+        assert_eq!(
+            path(&[(now - 30, Some(f64::NAN)), (now, Some(0.5))], now, 1.0),
+            None
+        );
+        assert_eq!(path(&[(now - 30, None), (now, Some(0.5))], now, 1.0), None);
+        assert!(path(&[(now - 30, Some(0.4)), (now, Some(0.5))], now, 1.0).is_some());
     }
 }

@@ -163,7 +163,8 @@ async fn index_puts_the_worst_zone_first_with_word_icon_and_reason() {
         "Critical",
         "Warning",
         "DHCP pool hall-c-pool 97\u{202f}% used",
-        "1,234 / 800 seats",
+        "<b>1,234</b> <span class=\"u\">devices / 800 seats</span> <small>including 500 \
+         with a random MAC</small>",
         "3 free of 100",
         "↓ 12\u{a0}Mbit/s · ↑ 2.0\u{a0}Mbit/s",
         "250\u{a0}ms",
@@ -198,8 +199,8 @@ async fn every_string_follows_the_language() {
         "Critique",
         "Attention",
         "Pool DHCP hall-c-pool utilisé à 97\u{202f}%",
-        "1\u{202f}234 / 800 places",
-        "500 avec MAC aléatoire",
+        "<b>1\u{202f}234</b> <span class=\"u\">appareils / 800 places</span>",
+        "dont 500 avec une adresse MAC aléatoire",
         "3 libres sur 100",
         "Données de",
         "Sources actives :",
@@ -280,9 +281,10 @@ async fn zone_page_has_detail_and_sparklines_and_unknown_zones_are_404() {
         "<svg class=\"spark\"",
         "<path d=\"M",
         "<th>Access point</th>",
-        "<td>wlan0</td>",
-        "<td>42\u{a0}Mbit/s</td>",
-        "<td>hall-c-pool</td>",
+        // Each cell carries its column's header, shown beside it on a phone.
+        "<td data-h=\"Access point\">wlan0</td>",
+        "<td data-h=\"Received\">42\u{a0}Mbit/s</td>",
+        "<td data-h=\"Pool\">hall-c-pool</td>",
         "href=\"../zone/hall-c\"",
         "href=\"../static/app.",
         "data-events=\"../events?lang=en&amp;zone=hall-c\"",
@@ -368,7 +370,7 @@ async fn static_files_are_cached_forever_and_named_by_content() {
         .skip(1)
         .filter_map(|rest| rest.split('"').next())
         .collect();
-    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names.len(), 4, "{names:?}");
     for name in names {
         let reply = get(&app, &format!("/static/{name}"), &[]).await;
         assert_eq!(reply.status, StatusCode::OK, "{name}");
@@ -382,6 +384,111 @@ async fn static_files_are_cached_forever_and_named_by_content() {
         get(&app, "/static/app.0.css", &[]).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// "1 1 with a random MAC" read as two numbers: a count carries its noun, in the singular or
+/// plural of the language, and the random-MAC count reads as part of it.
+#[tokio::test]
+async fn one_device_with_a_random_mac_reads_as_a_sentence_in_both_languages() {
+    for (language, one, two) in [
+        (
+            Language::En,
+            "<b>1</b> <span class=\"u\">device / 1 seat</span> <small>including 1 with a random MAC</small>",
+            "<b>2</b> <span class=\"u\">devices / 1 seat</span> <small>including 1 with a random MAC</small>",
+        ),
+        (
+            Language::Fr,
+            "<b>1</b> <span class=\"u\">appareil / 1 place</span> <small>dont 1 avec une adresse MAC aléatoire</small>",
+            "<b>2</b> <span class=\"u\">appareils / 1 place</span> <small>dont 1 avec une adresse MAC aléatoire</small>",
+        ),
+    ] {
+        let (tx, app) = test_app(language);
+        for (clients, wanted) in [(1, one), (2, two)] {
+            let mut s = snapshot();
+            s.zones = vec![ZoneSnapshot {
+                seats: Some(1),
+                clients,
+                clients_randomized: 1,
+                ..zone("hall-a", "Salle A", Status::Ok)
+            }];
+            tx.send_replace(Arc::new(s));
+            let page = get(&app, "/", &[]).await.text();
+            assert!(page.contains(wanted), "{wanted}\n{page}");
+        }
+    }
+}
+
+/// Zero-config's event id is a placeholder: the header shows the venue and leaves it out.
+#[tokio::test]
+async fn the_header_shows_the_event_only_when_the_config_names_one() {
+    let (tx, app) = test_app(Language::En);
+    assert!(
+        get(&app, "/", &[])
+            .await
+            .text()
+            .contains("<span>sdn-2026</span> · ")
+    );
+    let mut s = snapshot();
+    s.venue = "gw-1".into();
+    s.event = crate::config::DEFAULT_EVENT.into();
+    tx.send_replace(Arc::new(s));
+    let page = get(&app, "/", &[]).await.text();
+    assert!(page.contains("<h1>gw-1</h1>"), "{page}");
+    assert!(!page.contains("default"), "{page}");
+}
+
+#[tokio::test]
+async fn a_sparkline_with_fewer_than_two_points_says_it_is_collecting() {
+    for (language, word) in [(Language::En, "collecting…"), (Language::Fr, "collecte…")] {
+        let (tx, app) = test_app(language);
+        let mut s = snapshot();
+        s.zones[0].history.truncate(1);
+        tx.send_replace(Arc::new(s));
+        let page = get(&app, "/zone/hall-a", &[]).await.text();
+        assert!(
+            page.contains(&format!("<p class=\"collecting\">{word}</p>")),
+            "{page}"
+        );
+        assert!(!page.contains("<svg class=\"spark\""), "no dash: {page}");
+    }
+}
+
+/// The wall layout: its stylesheet applies to wide landscape screens, or to every screen
+/// with `?view=wall`, and is served like the others.
+#[tokio::test]
+async fn the_wall_layout_follows_the_screen_or_view_wall() {
+    let (_tx, app) = test_app(Language::En);
+    let wall_link = |page: &str| {
+        page.split("<link rel=\"stylesheet\" href=\"static/wall.")
+            .nth(1)
+            .and_then(|rest| rest.split('>').next())
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no wall stylesheet: {page}"))
+    };
+    let auto = get(&app, "/", &[]).await.text();
+    assert!(
+        wall_link(&auto).ends_with("media=\"(min-width:1600px) and (orientation:landscape)\""),
+        "{auto}"
+    );
+    let forced = get(&app, "/?view=wall", &[]).await.text();
+    assert!(wall_link(&forced).ends_with("media=\"all\""), "{forced}");
+    // Each variant is cached on its own.
+    assert!(
+        get(&app, "/", &[])
+            .await
+            .text()
+            .contains("orientation:landscape")
+    );
+    let name = format!(
+        "wall.{}",
+        wall_link(&forced).split('"').next().unwrap_or_default()
+    );
+    let css = get(&app, &format!("/static/{name}"), &[]).await;
+    assert_eq!(css.status, StatusCode::OK, "{name}");
+    assert!(css.text().contains("--cols"));
+    // The zone page keeps its own layout.
+    let zone = get(&app, "/zone/hall-a?view=wall", &[]).await.text();
+    assert!(!zone.contains("static/wall."), "{zone}");
 }
 
 /// The whole first page (HTML, CSS, script) of a 50-zone venue, as a phone downloads it.

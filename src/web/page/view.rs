@@ -5,6 +5,7 @@ use askama::Template;
 
 use super::i18n::Text;
 use super::sparkline;
+use crate::config::DEFAULT_EVENT;
 use crate::hub::{SessionSnapshot, Snapshot, Status, ZoneSnapshot};
 
 /// The CSS class of a status (paired with its word and icon, never alone).
@@ -36,7 +37,10 @@ impl Bar {
 /// One line of a tile.
 pub struct Fact {
     pub label: &'static str,
+    /// The figure, shown large on the wall.
     pub value: String,
+    /// What the figure counts, right after it.
+    pub unit: Option<String>,
     pub note: Option<String>,
     pub bar: Option<Bar>,
 }
@@ -67,16 +71,18 @@ impl<'a> Tile<'a> {
         let mut facts = Vec::new();
         let seats = zone
             .seats
-            .map(|s| format!(" / {} {}", text.count(u64::from(s)), text.seats));
+            .map(|s| format!(" / {}", text.counted(u64::from(s), text.seats)));
         facts.push(Fact {
-            label: text.clients,
-            value: format!("{}{}", text.count(zone.clients), seats.unwrap_or_default()),
+            label: text.connected,
+            value: text.count(zone.clients),
+            unit: Some(format!(
+                "{}{}",
+                text.noun(zone.clients, text.devices),
+                seats.unwrap_or_default()
+            )),
             note: (zone.clients_randomized > 0).then(|| {
-                format!(
-                    "{} {}",
-                    text.count(zone.clients_randomized),
-                    text.randomized
-                )
+                text.randomized
+                    .replace("{}", &text.count(zone.clients_randomized))
             }),
             bar: None,
         });
@@ -88,12 +94,14 @@ impl<'a> Tile<'a> {
             Some(u) => facts.push(Fact {
                 label: text.uplink,
                 value: text.percent(u),
+                unit: None,
                 note: rates,
                 bar: Some(Bar::new(u, t.uplink_warn, t.uplink_critical)),
             }),
             None => facts.extend(rates.map(|r| Fact {
                 label: text.traffic,
                 value: r,
+                unit: None,
                 note: None,
                 bar: None,
             })),
@@ -103,12 +111,12 @@ impl<'a> Tile<'a> {
             facts.push(Fact {
                 label: text.dhcp_pool,
                 value: format!(
-                    "{} {} {} {}",
-                    text.count(size.saturating_sub(leases)),
-                    text.free,
+                    "{} {} {}",
+                    text.counted(size.saturating_sub(leases), text.free),
                     text.of,
                     text.count(size)
                 ),
+                unit: None,
                 note: Some(text.percent(used)),
                 bar: Some(Bar::new(used, t.dhcp_pool_warn, t.dhcp_pool_critical)),
             });
@@ -117,7 +125,8 @@ impl<'a> Tile<'a> {
             facts.push(Fact {
                 label: text.stations,
                 value: text.count(stations),
-                note: Some(format!("{} {}", text.count(zone.aps), text.aps)),
+                unit: None,
+                note: Some(text.counted(zone.aps, text.ap_count)),
                 bar: None,
             });
         }
@@ -125,6 +134,7 @@ impl<'a> Tile<'a> {
             facts.push(Fact {
                 label: text.time_to_lease,
                 value: text.seconds(p95),
+                unit: None,
                 note: None,
                 bar: None,
             });
@@ -133,6 +143,7 @@ impl<'a> Tile<'a> {
             facts.push(Fact {
                 label: text.probing,
                 value: text.count(probing as u64),
+                unit: None,
                 note: Some(text.since_start.to_string()),
                 bar: None,
             });
@@ -140,6 +151,7 @@ impl<'a> Tile<'a> {
         let session = |label, session: &SessionSnapshot, note: &str, time| Fact {
             label,
             value: session.title.clone(),
+            unit: None,
             note: Some(note.replace("{}", &local(time, timezone, "%H:%M"))),
             bar: None,
         };
@@ -173,7 +185,8 @@ pub struct SourceLine {
 pub struct Header<'a> {
     pub text: &'a Text,
     pub venue: &'a str,
-    pub event: &'a str,
+    /// The event id, when the config names one (zero-config's placeholder is not shown).
+    pub event: Option<&'a str>,
     /// Overall status class and word.
     pub class: &'static str,
     pub word: &'static str,
@@ -207,7 +220,7 @@ impl<'a> Header<'a> {
         Header {
             text,
             venue: &snapshot.venue,
-            event: &snapshot.event,
+            event: Some(snapshot.event.as_str()).filter(|e| *e != DEFAULT_EVENT),
             class: class(snapshot.status),
             word: text.status(snapshot.status),
             updated: local_time(snapshot.generated_at, timezone),
@@ -250,7 +263,8 @@ fn local(unix: i64, timezone: &jiff::tz::TimeZone, format: &str) -> String {
 pub struct Spark {
     pub label: &'static str,
     pub last: String,
-    pub d: String,
+    /// The line's path, or none while fewer than two points are collected.
+    pub d: Option<String>,
 }
 
 /// A table: headers and rows of cells.
