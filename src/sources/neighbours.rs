@@ -2,6 +2,8 @@
 //! NDP (IPv6) table. Entries that are REACHABLE, STALE, DELAY or PROBE count; FAILED,
 //! INCOMPLETE, PERMANENT and NOARP do not. MACs are hashed here and go no further.
 
+pub mod config;
+
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
