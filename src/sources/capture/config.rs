@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use toml_edit::Key;
 
-use crate::config::Pattern;
+use crate::config::pattern::Pattern;
 use crate::config::toml::{Section, Spanned, valid_id};
 
 /// `[[source.capture]]`: passive capture on one interface (Ethernet, or 802.11 monitor mode).
