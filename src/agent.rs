@@ -125,7 +125,7 @@ pub async fn run(config: Config, file: Option<&Path>) -> anyhow::Result<()> {
     // Checked at load time; read again here, as the files are what will be served.
     let tls = match &config.http.tls {
         Some(files) => Some(
-            web::tls::server_config(files)
+            crate::tls::server_config(files)
                 .context("cannot serve HTTPS ([http] tls_cert, tls_key)")?,
         ),
         None => None,

@@ -6,10 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::config::{
-    self, Backend, Config, ConfigErrors, Credentials, DhcpConfig, DhcpKind, HostapdConfig,
-    Thresholds, Warning,
-};
+use crate::config::{self, Config, ConfigErrors, Credentials, Thresholds, Warning};
 use crate::inventory::Inventory;
 use crate::sources::schedule::{ScheduleSample, ics};
 use crate::terminal::inert;
@@ -48,69 +45,22 @@ pub fn load(
     let host = host_name();
     let (mut config, mut warnings) = match path {
         Some(path) => config::load_file(path, &host)?,
-        None => (zero_config(&host), Vec::new()),
+        None => (Config::discovered(&host), Vec::new()),
     };
     if let Some(listen) = listen {
         config.http.listen = listen;
     }
     // After --listen: whether the address is loopback decides.
-    if config.http.credentials_in_clear_text() {
-        warnings.push(Warning {
-            message: format!(
-                "[http]: credentials travel in clear text to {}: set tls_cert and tls_key, or \
-                 listen on loopback behind a TLS proxy",
-                config.http.listen
-            ),
-        });
+    if let Some(message) = config::warnings::clear_text_credentials(&config) {
+        warnings.push(Warning { message });
     }
     let present = present_interfaces(&config.sources.netdev.sys_root);
     for (place, pattern) in Inventory::new(&config).unmatched_patterns(&present) {
         warnings.push(Warning {
-            message: format!(
-                "{place}: \"{pattern}\" matches no interface on this host now; it will be monitored when one appears"
-            ),
+            message: config::warnings::unmatched_pattern(place, pattern),
         });
     }
     Ok((config, warnings))
-}
-
-/// The zero-config default, plus the DHCP lease files and hostapd control directory found at
-/// their usual Debian paths, all counted in the host zone.
-fn zero_config(host: &str) -> Config {
-    let mut config = Config::zero_config(host);
-    let zone = config.interfaces.zone.clone();
-    for kind in [DhcpKind::Dnsmasq, DhcpKind::Isc, DhcpKind::Kea] {
-        let leases = Path::new(kind.default_leases());
-        if leases.is_file() {
-            config.sources.dhcp.push(DhcpConfig {
-                kind,
-                name: kind.name().to_string(),
-                leases: leases.to_path_buf(),
-                pool: Vec::new(),
-                zone: zone.clone(),
-                control_socket: None,
-                interval: None,
-            });
-        }
-    }
-    let hostapd = Path::new("/var/run/hostapd");
-    if hostapd.is_dir() {
-        config.sources.hostapd.push(HostapdConfig {
-            ctrl_dir: hostapd.to_path_buf(),
-            sockets: Vec::new(),
-            zone: None,
-            interval: None,
-        });
-    }
-    config
-}
-
-fn backend(b: Backend) -> &'static str {
-    match b {
-        Backend::Auto => "auto",
-        Backend::Netlink => "netlink",
-        Backend::Proc => "proc",
-    }
 }
 
 /// What a config means, in a few lines for people.
@@ -187,14 +137,14 @@ pub fn describe(config: &Config) -> String {
         out,
         "  netdev: {}, backend {}",
         state(n.enabled),
-        backend(n.backend)
+        n.backend.name()
     );
     let n = &c.sources.neighbours;
     let _ = writeln!(
         out,
         "  neighbours: {}, backend {}",
         state(n.enabled),
-        backend(n.backend)
+        n.backend.name()
     );
     for d in &c.sources.dhcp {
         let pool = if d.pool.is_empty() {

@@ -14,6 +14,7 @@
 //! - [`commands`]: the other command-line commands and their shared helpers.
 //! - [`terminal`]: text bound for a terminal, control characters escaped.
 //! - [`replay`]: `venuemon replay`, the capture pipeline over pcap/pcapng files.
+//! - [`tls`]: the `tls_cert`/`tls_key` files, checked at load time and served by `web`.
 
 pub mod agent;
 pub mod commands;
@@ -25,4 +26,5 @@ pub mod privacy;
 pub mod replay;
 pub mod sources;
 pub mod terminal;
+pub mod tls;
 pub mod web;

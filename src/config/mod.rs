@@ -1,20 +1,49 @@
 //! The agent's configuration: typed values, loaded from one TOML file (or built from the
 //! zero-config defaults) and validated whole, so every mistake of a file is reported at once.
+//!
+//! [`toml`] is the plumbing every section is read through; each section's struct and parser
+//! sit together: the agent's own sections here (one file each), each source's in the
+//! source's folder (`crate::sources::dhcp::config`, ...), importing only [`toml`] (and
+//! [`pattern`]). [`defaults`] holds zero-config and [`warnings`] every load-time warning. This
+//! module assembles the sections.
+//!
+//! A key is known because its section's parser reads it: adding one is reading it there
+//! (through [`toml::Section`]), then showing it in `deploy/venuemon.example.toml` (a test
+//! checks the example shows every key read) and describing it in `docs/configuration.md`.
 
-mod load;
-mod pattern;
+mod agent;
+pub mod defaults;
+mod http;
+mod interfaces;
+pub mod pattern;
+mod sources;
+mod thresholds;
+pub mod toml;
+mod venue;
+pub mod warnings;
+mod zone;
 
-use std::fmt;
-use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::Path;
 
-use ipnet::IpNet;
+pub use self::agent::Agent;
+pub use self::http::{Credentials, Http, parse_listen};
+pub use self::interfaces::InterfaceFilter;
+pub use self::pattern::Pattern;
+pub use self::sources::Sources;
+pub use self::thresholds::Thresholds;
+pub use self::toml::{ConfigError, ConfigErrors, Warning, parse_duration};
+pub use self::venue::{DEFAULT_EVENT, Language, Venue};
+pub use self::zone::Zone;
+pub use crate::sources::capture::config::CaptureConfig;
+pub use crate::sources::dhcp::config::{AddressRange, DhcpConfig, DhcpKind};
+pub use crate::sources::hostapd::config::HostapdConfig;
+pub use crate::sources::links::Backend;
+pub use crate::sources::neighbours::config::NeighboursConfig;
+pub use crate::sources::netdev::config::NetdevConfig;
+pub use crate::sources::schedule::config::ScheduleConfig;
+pub use crate::tls::TlsFiles;
 
-pub use load::{
-    ConfigError, ConfigErrors, KNOWN_KEYS, Warning, load_file, parse, parse_duration, parse_listen,
-};
-pub use pattern::Pattern;
+use self::toml::Section;
 
 /// Everything the agent was told to do, after validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,363 +66,509 @@ pub struct Config {
     pub schedule: Option<ScheduleConfig>,
 }
 
-/// `[schedule]`: the event's programme.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScheduleConfig {
-    /// An iCalendar (.ics) file of the sessions, each with its room as `LOCATION`.
-    pub file: PathBuf,
-    /// How often the file is checked for changes; defaults to the agent tick.
-    pub interval: Option<Duration>,
+/// Reads and validates the configuration file at `path`; `host` is the machine's host name,
+/// used for the defaults.
+///
+/// # Errors
+///
+/// One error naming the path when the file cannot be read; otherwise every mistake of the
+/// file, as [`parse`] reports them.
+pub fn load_file(path: &Path, host: &str) -> Result<(Config, Vec<Warning>), ConfigErrors> {
+    let file = path.display().to_string();
+    let fail = |message: String| {
+        Err(ConfigErrors(vec![ConfigError {
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            message,
+        }]))
+    };
+    let bytes = match crate::files::read_regular(path) {
+        Ok(bytes) => bytes,
+        Err(e) => return fail(read_error_message(&e)),
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => parse(&file, &text, host),
+        Err(_) => fail("not a text file (not valid UTF-8): pass the path of a TOML file".into()),
+    }
 }
 
-/// `[thresholds]` (and a zone's `[zone.thresholds]` overrides): the limits behind every
-/// warn/critical status. Ratios are 0..=1 here and percentages in the file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Thresholds {
-    /// DHCP pool use from which a pool, and its zone, is at warn.
-    pub dhcp_pool_warn: f64,
-    /// DHCP pool use from which a pool, and its zone, is critical.
-    pub dhcp_pool_critical: f64,
-    /// Utilisation of a zone's busiest interface (bits/s over link speed) for warn.
-    pub uplink_warn: f64,
-    /// Utilisation of a zone's busiest interface for critical.
-    pub uplink_critical: f64,
-    /// Clients per seat (a zone with `seats`) for warn; above 1 since people carry
-    /// several devices.
-    pub occupancy_warn: f64,
-    /// Clients per seat for critical.
-    pub occupancy_critical: f64,
-    /// 95th percentile of DHCP DISCOVER→ACK time seen by a zone's capture, in seconds, for warn.
-    pub time_to_lease_warn: f64,
-    /// The same, for critical.
-    pub time_to_lease_critical: f64,
+/// Says why a file could not be read, and what to do.
+fn read_error_message(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    if let Some(crate::files::NotRegular(what)) = crate::files::not_regular(e) {
+        return format!("is {what}, not a regular file: pass the path of the TOML file");
+    }
+    let os = e
+        .raw_os_error()
+        .map(|code| format!(" (os error {code})"))
+        .unwrap_or_default();
+    match e.kind() {
+        // The path came from --config, VENUEMON_CONFIG or check-config: it is the path that
+        // is wrong, or the file that is still to be written.
+        ErrorKind::NotFound => {
+            "no such file: check the path, or write the file (deploy/venuemon.example.toml is \
+             a commented example)"
+                .to_string()
+        }
+        ErrorKind::PermissionDenied => {
+            format!("permission denied{os}: make it readable by the user venuemon runs as")
+        }
+        _ => format!("cannot read the file: {e}"),
+    }
 }
 
-impl Default for Thresholds {
-    fn default() -> Thresholds {
-        Thresholds {
-            dhcp_pool_warn: 0.80,
-            dhcp_pool_critical: 0.95,
-            uplink_warn: 0.70,
-            uplink_critical: 0.90,
-            occupancy_warn: 1.5,
-            occupancy_critical: 2.0,
-            time_to_lease_warn: 2.0,
-            time_to_lease_critical: 5.0,
+/// Parses and validates a whole configuration file; `file_name` names it in errors, `host`
+/// is the machine's host name, used for the defaults.
+///
+/// # Errors
+///
+/// Every mistake of the file, in file order; a TOML syntax error is reported alone.
+pub fn parse(
+    file_name: &str,
+    text: &str,
+    host: &str,
+) -> Result<(Config, Vec<Warning>), ConfigErrors> {
+    toml::read(file_name, text, |root| assemble(root, host))
+}
+
+/// Every dotted key path a file may set (`zone.*` keys belong to each `[[zone]]`): the keys
+/// the section parsers read.
+pub fn known_keys() -> Vec<String> {
+    toml::keys_read(|root| assemble(root, "host"))
+}
+
+/// Reads every section of the file over the zero-config defaults.
+fn assemble(root: &Section<'_>, host: &str) -> Config {
+    let mut config = Config::zero_config(host);
+    // Asked for in the order the example file shows them, which messages listing the tables
+    // follow.
+    let venue = root.table("venue");
+    let http = root.table("http");
+    let agent = root.table("agent");
+    let interfaces = root.table("interfaces");
+    let zones = root.array("zone");
+    let source = root.table("source");
+    let thresholds = root.table("thresholds");
+    let schedule = root.table("schedule");
+
+    venue::read(&venue, &mut config.venue);
+    http::read(&http, &mut config.http);
+    agent::read(&agent, &mut config.agent);
+    let wanted_zone = interfaces::read(&interfaces, &mut config.interfaces);
+
+    // Zones resolve their thresholds over these, wherever the table is in the file.
+    config.thresholds = thresholds::read(&thresholds, &config.thresholds, "the default");
+    let (zones, every_id_valid) = zone::read_all(zones, &config.thresholds);
+    if zones.is_empty() {
+        // The host zone has no table of its own: it takes [thresholds] as they are.
+        for zone in &mut config.zones {
+            zone.thresholds = config.thresholds.clone();
+        }
+    } else {
+        config.zones = zones;
+        config.interfaces.zone = None;
+    }
+    let mut zone_refs = Vec::new();
+    if let Some(wanted) = wanted_zone {
+        if config.zones.iter().any(|z| z.id == wanted.value) {
+            config.interfaces.zone = Some(wanted.value);
+        } else {
+            zone_refs.push(("[interfaces]".to_string(), wanted));
         }
     }
-}
-
-/// The event id when the config names none (zero-config, or a file without `event`): pages
-/// leave it out, as it says nothing about the venue.
-pub const DEFAULT_EVENT: &str = "default";
-
-/// `[venue]`: what the event is called.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Venue {
-    /// Human name of the venue and event, shown on pages and reports.
-    pub name: String,
-    /// Short event id (letters, digits, `-`, `_`), naming history and reports.
-    pub event: String,
-    /// IANA time zone name used for local times in pages and reports.
-    pub timezone: String,
-    /// Language of the status page and report.
-    pub language: Language,
-}
-
-impl Venue {
-    /// The venue's time zone; UTC when the system does not know `timezone` (loading the
-    /// config warns of that).
-    pub fn time_zone(&self) -> jiff::tz::TimeZone {
-        jiff::tz::TimeZone::get(&self.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
+    zone_refs.extend(sources::read(&source, &mut config.sources));
+    // (When a zone's id is wrong, the zone named may be that one: already reported.)
+    if every_id_valid {
+        let ids: Vec<&str> = config.zones.iter().map(|z| z.id.as_str()).collect();
+        for (label, zone) in zone_refs {
+            if !ids.contains(&zone.value.as_str()) {
+                root.error(
+                    zone.span,
+                    format!(
+                        "{label}: zone \"{}\" does not exist; zones are: {}",
+                        zone.value,
+                        ids.join(", ")
+                    ),
+                );
+            }
+        }
     }
-}
-
-/// A language the agent speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    /// French.
-    Fr,
-    /// English.
-    En,
-}
-
-/// `[http]`: the listener.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Http {
-    /// Address and port to listen on.
-    pub listen: SocketAddr,
-    /// Longest time a request may take before it is answered 503.
-    pub request_timeout: Duration,
-    /// Longest wait for a TLS handshake, for a connection's first request head from the
-    /// moment it opened, and for a later head from its first bytes: closes idle new
-    /// connections and clients sending headers slowly.
-    pub header_timeout: Duration,
-    /// Longest a kept-alive connection may wait for its next request's first bytes.
-    pub keep_alive_timeout: Duration,
-    /// Longest time a response or event stream may wait for the client to take its bytes;
-    /// a client that stops reading is disconnected.
-    pub send_timeout: Duration,
-    /// Open connections served at once; the excess is answered 503 and closed.
-    pub max_connections: usize,
-    /// `/events` streams served at once; the excess is answered 503.
-    pub max_event_streams: usize,
-    /// Wrong credentials answered per second and client address (a /64 for IPv6); further
-    /// wrong guesses wait their turn. Right credentials never wait.
-    pub auth_failures_per_second: u32,
-    /// `[http.auth]`: what the status page, `/zone/*`, `/events` and `/api/*` ask for;
-    /// `None` leaves them open.
-    pub auth: Option<Credentials>,
-    /// `[http.metrics_auth]`: what `/metrics` asks for; `None` leaves it open.
-    pub metrics_auth: Option<Credentials>,
-    /// `tls_cert` and `tls_key`: serve HTTPS instead of HTTP.
-    pub tls: Option<TlsFiles>,
-}
-
-impl Http {
-    /// Whether credentials would cross the network unencrypted: some auth is set, TLS is not,
-    /// and the listen address is not loopback.
-    pub fn credentials_in_clear_text(&self) -> bool {
-        (self.auth.is_some() || self.metrics_auth.is_some())
-            && self.tls.is_none()
-            && !self.listen.ip().is_loopback()
+    config.schedule = crate::sources::schedule::config::read(&schedule);
+    for warning in warnings::whole(&config) {
+        root.warn(None, warning);
     }
+    config
 }
 
-/// What a request must carry to be let through; either is accepted when both are set.
-/// Secrets are read at load time (from the file or a `*_file`) and never printed: `Debug`
-/// shows only the user name.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// HTTP basic authentication: user name (without `:`) and password.
-    pub basic: Option<(String, String)>,
-    /// A bearer token (`Authorization: Bearer TOKEN`).
-    pub bearer: Option<String>,
-}
+/// Helpers for the configuration tests of every module.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Config, Warning, parse};
 
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("basic_user", &self.basic.as_ref().map(|(user, _)| user))
-            .field("bearer", &self.bearer.as_ref().map(|_| "(set)"))
-            .finish()
-    }
-}
+    /// The file name errors carry.
+    pub(crate) const FILE: &str = "venuemon.toml";
 
-/// `tls_cert` and `tls_key`: the server's certificate chain and private key, PEM files that
-/// were read and found to match at load time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFiles {
-    /// The certificate chain, the server's own certificate first.
-    pub cert: PathBuf,
-    /// The private key of the first certificate (PKCS#8, PKCS#1 or SEC1).
-    pub key: PathBuf,
-}
-
-/// `[agent]`: tick, active window, state.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Agent {
-    /// How often the hub publishes a snapshot (1 s to 5 min).
-    pub tick: Duration,
-    /// How long after its last sighting a client still counts as active.
-    pub active_window: Duration,
-    /// Folder holding the event secret (and later the history).
-    pub state_dir: PathBuf,
-    /// Most clients the registry holds; past it the least recently seen are evicted early
-    /// (and counted), so memory stays bounded whatever clients or lease files do.
-    pub max_clients: usize,
-}
-
-/// `[interfaces]`: which interfaces are monitored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InterfaceFilter {
-    /// Name patterns to monitor; empty means every physical, wireless, bond, VLAN or bridge
-    /// interface that is not a container's.
-    pub include: Vec<Pattern>,
-    /// Name patterns never monitored, applied after `include`.
-    pub exclude: Vec<Pattern>,
-    /// Zone of monitored interfaces (and the clients seen on them) that no `[[zone]]` claims;
-    /// unset, their counters carry an empty zone label and their clients are not counted.
-    pub zone: Option<String>,
-}
-
-/// `[[zone]]`: a hall, a room, a floor.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Zone {
-    /// Stable id used in metric labels and URLs.
-    pub id: String,
-    /// Name shown to people.
-    pub name: String,
-    /// Seat capacity, when known.
-    pub seats: Option<u32>,
-    /// Interface name patterns whose clients and traffic belong to this zone.
-    pub interfaces: Vec<Pattern>,
-    /// Client subnets belonging to this zone (for clients seen on shared interfaces).
-    pub subnets: Vec<IpNet>,
-    /// `[thresholds]` with this zone's overrides applied.
-    pub thresholds: Thresholds,
-}
-
-/// `[source.*]`: per-source settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sources {
-    /// `[source.netdev]`: interface counters.
-    pub netdev: NetdevConfig,
-    /// `[source.neighbours]`: the ARP/NDP neighbour table.
-    pub neighbours: NeighboursConfig,
-    /// `[[source.dhcp]]`: DHCP servers' lease files (one pool each).
-    pub dhcp: Vec<DhcpConfig>,
-    /// `[[source.hostapd]]`: hostapd control sockets.
-    pub hostapd: Vec<HostapdConfig>,
-    /// `[[source.capture]]`: live passive capture on interfaces.
-    pub capture: Vec<CaptureConfig>,
-}
-
-/// `[[source.capture]]`: passive capture on one interface (Ethernet, or 802.11 monitor mode).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CaptureConfig {
-    /// Interface to capture on (a monitor-mode interface for 802.11).
-    pub interface: String,
-    /// Put the interface in promiscuous mode.
-    pub promiscuous: bool,
-    /// Zone of the Ethernet clients seen; unset, the zone that claims the interface.
-    pub zone: Option<String>,
-    /// The venue's own access points, `ap` label → BSSID: their data frames are counted, and
-    /// beacons of any other BSSID count as other networks.
-    pub bssids: Vec<(String, [u8; 6])>,
-    /// How often counts are published; defaults to the agent tick.
-    pub interval: Option<Duration>,
-}
-
-/// Which DHCP server writes a lease file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DhcpKind {
-    /// dnsmasq's lease file.
-    Dnsmasq,
-    /// ISC dhcpd's `dhcpd.leases`.
-    Isc,
-    /// Kea's memfile CSV (v4 or v6).
-    Kea,
-}
-
-impl DhcpKind {
-    /// The name used in the config and in messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            DhcpKind::Dnsmasq => "dnsmasq",
-            DhcpKind::Isc => "isc",
-            DhcpKind::Kea => "kea",
+    /// The errors of `text`, as printed.
+    pub(crate) fn errors(text: &str) -> Vec<String> {
+        match parse(FILE, text, "gw-1") {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.0.iter().map(ToString::to_string).collect(),
         }
     }
 
-    /// Where this server keeps its leases on Debian.
-    pub fn default_leases(self) -> &'static str {
-        match self {
-            DhcpKind::Dnsmasq => "/var/lib/misc/dnsmasq.leases",
-            DhcpKind::Isc => "/var/lib/dhcp/dhcpd.leases",
-            DhcpKind::Kea => "/var/lib/kea/kea-leases4.csv",
+    /// The one error of `text`, as printed.
+    pub(crate) fn one_error(text: &str) -> String {
+        let mut all = errors(text);
+        assert_eq!(all.len(), 1, "expected one error, got {all:#?}");
+        all.remove(0)
+    }
+
+    /// The config and warnings of a valid `text`.
+    pub(crate) fn ok(text: &str) -> (Config, Vec<Warning>) {
+        match parse(FILE, text, "gw-1") {
+            Ok(result) => result,
+            Err(errors) => panic!("unexpected errors:\n{errors}"),
         }
+    }
+
+    /// Whether two thresholds are equal up to rounding.
+    pub(crate) fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
     }
 }
 
-/// An inclusive range of addresses handed out by a DHCP server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AddressRange {
-    /// First address of the range.
-    pub first: IpAddr,
-    /// Last address of the range (same family, not before `first`).
-    pub last: IpAddr,
-}
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
 
-impl AddressRange {
-    /// Number of addresses in the range (saturating for huge IPv6 ranges).
-    pub fn size(&self) -> u64 {
-        let span = match (self.first, self.last) {
-            (IpAddr::V4(a), IpAddr::V4(b)) => u128::from(u32::from(b).saturating_sub(u32::from(a))),
-            (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(b).saturating_sub(u128::from(a)),
-            _ => 0,
+    use super::testing::{FILE, errors, ok, one_error};
+    use super::*;
+
+    const EXAMPLE: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/venuemon.example.toml"
+    ));
+
+    #[test]
+    fn control_characters_in_names_are_rejected_where_they_are() {
+        // An escape sequence in a venue name would reach terminals through check-config.
+        let error = one_error("[venue]\nname = \"Hall \\u001b[31mA\"\n");
+        assert_eq!(
+            error,
+            "venuemon.toml:2:8: `venue.name` holds U+001B, a control or bidirectional-formatting \
+             character: these (U+0000–U+001F, U+007F–U+009F, U+061C, U+200E, U+200F, \
+             U+202A–U+202E, U+2066–U+2069, U+2028, U+2029) are not allowed in names or settings; \
+             remove it"
+        );
+        let all = errors(
+            "[[zone]]\nid = \"hall-a\"\nname = \"Salle\\tA\"\n\n\
+             [[zone]]\nid = \"hall-b\"\nname = \"B\\u007f\"\n\n\
+             [[source.capture]]\ninterface = \"wlan0mon\"\n\
+             bssids = { \"ap\\u0007\" = \"02:00:00:00:01:00\" }\n\n\
+             [venue]\nname = \"\"\"\nmulti\nline\"\"\"\nevent = \"e\\u0085\"\n",
+        );
+        let located = |prefix: &str| all.iter().any(|e| e.starts_with(prefix));
+        assert!(
+            located("venuemon.toml:3:8: `zone.name` holds U+0009"),
+            "{all:#?}"
+        );
+        assert!(
+            located("venuemon.toml:7:8: `zone.name` holds U+007F"),
+            "{all:#?}"
+        );
+        assert!(
+            located("venuemon.toml:11:12: a key holds U+0007"),
+            "{all:#?}"
+        );
+        assert!(
+            located("venuemon.toml:14:8: `venue.name` holds U+000A"),
+            "{all:#?}"
+        );
+        assert!(
+            located("venuemon.toml:17:9: `venue.event` holds U+0085"),
+            "{all:#?}"
+        );
+        let error = one_error("[venue]\nname = \"Salle \\u202eA\"\n");
+        assert!(
+            error.starts_with("venuemon.toml:2:8: `venue.name` holds U+202E"),
+            "{error}"
+        );
+        // Printable text in any script stays allowed.
+        ok("[venue]\nname = \"Salle Été — 会場 🎤\"\n");
+    }
+
+    #[test]
+    fn a_source_naming_a_missing_zone_is_an_error() {
+        let error = one_error(
+            "[[zone]]\nid = \"hall-a\"\n\n[[source.dhcp]]\nkind = \"isc\"\nzone = \"hall-b\"\n",
+        );
+        assert_eq!(
+            error,
+            "venuemon.toml:6:8: [[source.dhcp]] #1: zone \"hall-b\" does not exist; zones are: hall-a"
+        );
+        let error = one_error("[[source.hostapd]]\nzone = \"nowhere\"\n");
+        assert!(
+            error.starts_with(
+                "venuemon.toml:2:8: [[source.hostapd]] #1: zone \"nowhere\" does not exist"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_is_one_error_with_its_position() {
+        let message = one_error("[venue]\nname = \"unterminated\nevent = \"x\"\n");
+        assert!(
+            message.starts_with("venuemon.toml:2:21: invalid TOML: "),
+            "{message}"
+        );
+        assert!(!message.contains('\n'), "{message}");
+        let message = one_error("[venue]\nname = \"a\"\nname = \"b\"\n");
+        assert!(
+            message.starts_with("venuemon.toml:3:1: invalid TOML: "),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn every_mistake_is_reported_in_file_order() {
+        let text = "\
+[venue]
+language = \"de\"
+
+[agent]
+tick = \"fast\"
+
+[[zone]]
+id = \"hall-a\"
+seats = \"lots\"
+
+[http]
+listn = \":9842\"
+
+[history]
+path = \"history.db\"
+";
+        assert_eq!(
+            errors(text),
+            [
+                "venuemon.toml:2:12: [venue]: language must be \"fr\" or \"en\", got \"de\"",
+                "venuemon.toml:5:8: [agent]: tick must be a duration like \"5s\" (an integer and a unit: ms, s, m, h or d), got \"fast\"",
+                "venuemon.toml:9:9: zone \"hall-a\": seats must be a positive integer, got \"lots\"",
+                "venuemon.toml:12:1: [http]: unknown key `listn`; did you mean `listen`?",
+                "venuemon.toml:14:1: unknown table `history`: this version of venuemon knows [venue], [http], [http.auth], [http.metrics_auth], [agent], [interfaces], [[zone]], [zone.thresholds], [source.netdev], [source.neighbours], [[source.dhcp]], [[source.hostapd]], [[source.capture]], [thresholds], [schedule]",
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_display_one_per_line() {
+        let Err(errors) = parse(FILE, "[venue]\nx = 1\ny = 2\n", "gw") else {
+            panic!("expected errors");
         };
-        u64::try_from(span.saturating_add(1)).unwrap_or(u64::MAX)
+        assert_eq!(errors.to_string().lines().count(), 2);
+        let whole_file = ConfigError {
+            file: "/etc/venuemon.toml".into(),
+            line: 0,
+            column: 0,
+            message: "no such file".into(),
+        };
+        assert_eq!(whole_file.to_string(), "/etc/venuemon.toml: no such file");
     }
 
-    /// Whether `ip` lies in the range.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.first, self.last, ip) {
-            (IpAddr::V4(a), IpAddr::V4(b), IpAddr::V4(x)) => a <= x && x <= b,
-            (IpAddr::V6(a), IpAddr::V6(b), IpAddr::V6(x)) => a <= x && x <= b,
-            _ => false,
+    #[test]
+    fn dotted_keys_and_inline_tables_are_checked_too() {
+        assert_eq!(
+            one_error("venue.language = \"de\"\n"),
+            "venuemon.toml:1:18: [venue]: language must be \"fr\" or \"en\", got \"de\""
+        );
+        assert_eq!(
+            one_error("[source]\nnetdev = { enabled = true, intervl = \"5s\" }\n"),
+            "venuemon.toml:2:28: [source.netdev]: unknown key `intervl`; did you mean `interval`?"
+        );
+    }
+
+    #[test]
+    fn example_file_parses_and_documents_every_key() {
+        let (config, warnings) = match parse("venuemon.example.toml", EXAMPLE, "gw-1") {
+            Ok(result) => result,
+            Err(errors) => panic!("the example has errors:\n{errors}"),
+        };
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(config.zones.len(), 2);
+        assert_eq!(config.zones[0].seats, Some(800));
+        assert_eq!(config.interfaces.exclude[0].as_str(), "docker*");
+
+        // Split the file into sections by header, then look for `key =` in each. A table
+        // shown commented out (`# [http.auth]`, alone on its line) is a section too.
+        let mut sections: HashMap<String, String> = HashMap::new();
+        let mut current = String::new();
+        for line in EXAMPLE.lines() {
+            let trimmed = line.trim();
+            let uncommented = trimmed.trim_start_matches(['#', ' ']);
+            let commented_header = uncommented.starts_with('[')
+                && uncommented.ends_with(']')
+                && !uncommented.contains(' ');
+            if trimmed.starts_with('[') || commented_header {
+                current = uncommented.trim_matches(['[', ']']).to_string();
+            } else {
+                let body = sections.entry(current.clone()).or_default();
+                body.push_str(trimmed.trim_start_matches(['#', ' ']));
+                body.push('\n');
+            }
+        }
+        for key in known_keys() {
+            let (table, leaf) = key.rsplit_once('.').expect("keys are dotted");
+            let body = sections.get(table).map(String::as_str).unwrap_or_default();
+            assert!(
+                body.lines().any(|l| l.starts_with(&format!("{leaf} ="))),
+                "the example does not set or show `{key}`"
+            );
         }
     }
-}
 
-/// `[[source.dhcp]]`: one DHCP server's leases, counted as one pool.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DhcpConfig {
-    /// The server.
-    pub kind: DhcpKind,
-    /// Pool name (the `pool` label); defaults to the zone id, else the kind.
-    pub name: String,
-    /// Lease file path.
-    pub leases: PathBuf,
-    /// Address ranges of the pool; empty means the size is unknown (or from Kea's statistics).
-    pub pool: Vec<AddressRange>,
-    /// Zone of the clients holding leases; unset, clients go by subnet.
-    pub zone: Option<String>,
-    /// Kea's control socket, for pool sizes and allocation failures from its statistics.
-    pub control_socket: Option<PathBuf>,
-    /// Sampling interval; defaults to the agent tick.
-    pub interval: Option<Duration>,
-}
+    #[test]
+    fn never_panics_on_garbage() {
+        let mut cut = 0;
+        while cut <= EXAMPLE.len() {
+            if let Some(prefix) = EXAMPLE.get(..cut) {
+                let _ = parse(FILE, prefix, "gw-1");
+            }
+            cut += 7;
+        }
+        // Deep nesting stays within the TOML parser's recursion limit.
+        let deep = format!("[venue]\nname = {}", "[".repeat(100_000));
+        assert_eq!(errors(&deep).len(), 1);
+        let deep_tables = format!("x = {}", "{a = ".repeat(100_000));
+        assert_eq!(errors(&deep_tables).len(), 1);
+        // A small deterministic generator: no dependency needed.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let alphabet = b"[]{}=\"'.,#\n abcz019_-:/*?\\\t";
+        for _ in 0..2000 {
+            let len = (state % 80) as usize;
+            let mut bytes = Vec::with_capacity(len);
+            for _ in 0..len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                bytes.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = parse(FILE, &text, "gw-1");
+            let raw: Vec<u8> = bytes.iter().map(|b| b.wrapping_mul(31)).collect();
+            let _ = parse(FILE, &String::from_utf8_lossy(&raw), "");
+        }
+    }
 
-/// `[[source.hostapd]]`: hostapd's control sockets.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostapdConfig {
-    /// Directory holding one socket per BSS (hostapd's `ctrl_interface`), when `sockets` is
-    /// empty.
-    pub ctrl_dir: PathBuf,
-    /// Explicit socket paths, instead of every socket in `ctrl_dir`.
-    pub sockets: Vec<PathBuf>,
-    /// Zone of every BSS of this source; unset, a BSS's zone comes from its interface name.
-    pub zone: Option<String>,
-    /// Sampling interval; defaults to the agent tick.
-    pub interval: Option<Duration>,
-}
+    #[test]
+    fn load_file_reads_or_names_the_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("absent.toml");
+        let Err(errors) = load_file(&missing, "gw-1") else {
+            panic!("a missing file is an error");
+        };
+        assert_eq!(errors.0.len(), 1);
+        let message = errors.to_string();
+        assert!(
+            message.starts_with(&format!("{}: no such file", missing.display())),
+            "{message}"
+        );
+        // The path was given: telling to "pass --config" would be wrong.
+        assert!(!message.contains("--config"), "{message}");
+        assert!(message.contains("check the path"), "{message}");
 
-/// How a source reads the kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// rtnetlink, falling back to /proc and /sys when netlink is unavailable.
-    Auto,
-    /// rtnetlink only.
-    Netlink,
-    /// /proc and /sys files only (also what fixture tests use).
-    Proc,
-}
+        let path = dir.path().join("venuemon.toml");
+        std::fs::write(&path, "[venue]\nlanguage = \"fr\"\n").expect("write");
+        let (config, _) = load_file(&path, "gw-1").expect("valid file");
+        assert_eq!(config.venue.language, Language::Fr);
 
-/// `[source.netdev]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NetdevConfig {
-    /// Whether the source runs.
-    pub enabled: bool,
-    /// Sampling interval; defaults to the agent tick.
-    pub interval: Option<Duration>,
-    /// Kernel access path.
-    pub backend: Backend,
-    /// Root of the proc file system for the `proc` backend.
-    pub proc_root: PathBuf,
-    /// Root of the sys file system for the `proc` backend.
-    pub sys_root: PathBuf,
-}
+        std::fs::write(&path, "[venue]\nlanguage = 1\n").expect("write");
+        let Err(errors) = load_file(&path, "gw-1") else {
+            panic!("invalid file");
+        };
+        assert!(
+            errors
+                .to_string()
+                .starts_with(&format!("{}:2:12: ", path.display())),
+            "{errors}"
+        );
+    }
 
-/// `[source.neighbours]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NeighboursConfig {
-    /// Whether the source runs.
-    pub enabled: bool,
-    /// Sampling interval; defaults to the agent tick.
-    pub interval: Option<Duration>,
-    /// Kernel access path.
-    pub backend: Backend,
-    /// Root of the proc file system for the `proc` backend (reads `net/arp`).
-    pub proc_root: PathBuf,
+    #[test]
+    fn unknown_key_suggests_the_close_one() {
+        assert_eq!(
+            one_error("[venue]\nnmae = \"Salle\"\n"),
+            "venuemon.toml:2:1: [venue]: unknown key `nmae`; did you mean `name`?"
+        );
+        assert_eq!(
+            one_error("[[zone]]\nid = \"hall-a\"\n  seat = 3\n"),
+            "venuemon.toml:3:3: zone \"hall-a\": unknown key `seat`; did you mean `seats`?"
+        );
+        assert_eq!(
+            one_error("[agent]\ncolour = \"red\"\n"),
+            "venuemon.toml:2:1: [agent]: unknown key `colour`"
+        );
+    }
+
+    #[test]
+    fn unknown_table_lists_the_known_ones() {
+        let text = "[venue]\nname = \"x\"\n\n[[source.probes]]\nkind = \"icmp\"\n";
+        assert_eq!(
+            one_error(text),
+            "venuemon.toml:4:1: unknown table `source.probes`: this version of venuemon knows \
+             [venue], [http], [http.auth], [http.metrics_auth], [agent], [interfaces], [[zone]], \
+             [zone.thresholds], [source.netdev], [source.neighbours], [[source.dhcp]], \
+             [[source.hostapd]], [[source.capture]], [thresholds], [schedule]"
+        );
+        let history = one_error("[history]\nretention = \"90d\"\n");
+        assert!(
+            history.starts_with("venuemon.toml:1:1: unknown table `history`: this version"),
+            "{history}"
+        );
+        let typo = one_error("[venu]\nname = \"x\"\n");
+        assert!(
+            typo.starts_with("venuemon.toml:1:1: unknown table `venu`; did you mean `venue`?"),
+            "{typo}"
+        );
+        let top = one_error("name = \"x\"\n");
+        assert!(
+            top.starts_with("venuemon.toml:1:1: unknown key `name` at the top of the file"),
+            "{top}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_expected_type_and_the_value() {
+        assert_eq!(
+            one_error("[source.netdev]\nenabled = \"yes\"\n"),
+            "venuemon.toml:2:11: [source.netdev]: enabled must be true or false, got \"yes\""
+        );
+        assert_eq!(
+            one_error("[venue]\nlanguage = \"de\"\n"),
+            "venuemon.toml:2:12: [venue]: language must be \"fr\" or \"en\", got \"de\""
+        );
+        assert_eq!(
+            one_error("venue = \"Salle\"\n"),
+            "venuemon.toml:1:9: `venue` must be a table, written [venue], got \"Salle\""
+        );
+        assert_eq!(
+            one_error("[source.neighbours]\nbackend = 2\n"),
+            "venuemon.toml:2:11: [source.neighbours]: backend must be \"auto\", \"netlink\" or \"proc\", got 2"
+        );
+    }
+
+    #[test]
+    fn bad_duration_names_the_form() {
+        assert_eq!(
+            one_error("[http]\nrequest_timeout = \"10 seconds\"\n"),
+            "venuemon.toml:2:19: [http]: request_timeout must be a duration like \"5s\" \
+             (an integer and a unit: ms, s, m, h or d), got \"10 seconds\""
+        );
+        assert_eq!(
+            one_error("[source.netdev]\ninterval = 5\n"),
+            "venuemon.toml:2:12: [source.netdev]: interval must be a duration like \"5s\" \
+             (an integer and a unit: ms, s, m, h or d), got 5"
+        );
+    }
 }

@@ -11,9 +11,37 @@ use netlink_packet_route::link::{
 use serde::Serialize;
 
 use super::SourceError;
-use crate::config::Backend;
+use crate::config::toml::Section;
 use crate::files;
 use crate::inventory::LinkKind;
+
+/// How a source reads the kernel: `backend` of `[source.netdev]` and `[source.neighbours]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// rtnetlink, falling back to /proc and /sys when netlink is unavailable.
+    Auto,
+    /// rtnetlink only.
+    Netlink,
+    /// /proc and /sys files only (also what fixture tests use).
+    Proc,
+}
+
+impl Backend {
+    /// The name used in the config and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Auto => "auto",
+            Backend::Netlink => "netlink",
+            Backend::Proc => "proc",
+        }
+    }
+}
+
+/// Reads a section's `backend`.
+pub fn read_backend(section: &Section<'_>) -> Option<Backend> {
+    let all = [Backend::Auto, Backend::Netlink, Backend::Proc];
+    section.choice("backend", &all.map(|b| (b.name(), b)))
+}
 
 /// An interface's traffic counters since it was created (raw kernel counters).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -3,6 +3,8 @@
 //! INCOMPLETE, PERMANENT and NOARP do not. The host's own gateways (next hops of its routes)
 //! are infrastructure and never count. MACs are hashed here and go no further.
 
+pub mod config;
+
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;

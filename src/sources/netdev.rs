@@ -1,6 +1,8 @@
 //! The interface source: counters, state, MTU and speed of every monitored interface, one
 //! dump per sample. An interface that vanished is simply absent from the next sample.
 
+pub mod config;
+
 use std::sync::Arc;
 
 use super::links::{Link, LinkReader};

@@ -10,7 +10,6 @@ pub mod page;
 pub mod server;
 #[cfg(test)]
 mod testing;
-pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -684,7 +684,8 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::hub::{Snapshot, ZoneSnapshot};
-    use crate::web::{AppState, app, tls};
+    use crate::tls;
+    use crate::web::{AppState, app};
 
     /// The agent's router serving `snapshot` on a loopback port with the limits of `http`
     /// (over TLS with `tls`); stops with the returned token.

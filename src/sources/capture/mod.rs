@@ -9,6 +9,7 @@
 //! - [`decode`]: all of the above per frame, counted into plain structs.
 //! - [`live`]: live capture on its own thread, batches to the async side.
 
+pub mod config;
 pub mod decode;
 pub mod dhcp;
 pub mod ethernet;

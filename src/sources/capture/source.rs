@@ -9,9 +9,9 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio_util::sync::CancellationToken;
 
+use super::config::CaptureConfig;
 use super::decode::{Counts, Decoder};
 use super::live;
-use crate::config::CaptureConfig;
 use crate::inventory::{Inventory, LinkKind, ZoneIdx};
 use crate::privacy::ClientKey;
 use crate::sources::{Payload, Sighting, Source, SourceError};

@@ -7,9 +7,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::config::DhcpKind;
 use super::lease::{LastWins, Parsed};
 use super::source::parse;
-use crate::config::DhcpKind;
 use crate::sources::{FileStamp, SourceError};
 
 /// Unreadable records in one file from which that file is degraded, when they also outnumber

@@ -7,6 +7,7 @@
 //! - [`table`]: what the source keeps of the leases between changes of the files.
 //! - [`source`]: the sources reading them.
 
+pub mod config;
 pub mod dnsmasq;
 pub mod file_set;
 pub mod isc;

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, SystemTime};
 
+use super::config::{AddressRange, DhcpConfig, DhcpKind};
 use super::file_set::{self, LeaseFiles};
 use super::lease::{Expiry, Parsed};
 use super::table::{LeaseTable, Selection};
 use super::{dnsmasq, isc, kea};
-use crate::config::{AddressRange, DhcpConfig, DhcpKind};
 use crate::inventory::{Inventory, ZoneIdx};
 use crate::privacy::ClientKey;
 use crate::sources::{Payload, Sighting, Source, SourceError};

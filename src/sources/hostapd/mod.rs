@@ -1,6 +1,7 @@
 //! The hostapd source: stations per access point (BSS), their signal and traffic, and the
 //! connect/disconnect/authentication events between samples, from hostapd's control sockets.
 
+pub mod config;
 pub mod ctrl;
 pub mod parse;
 mod source;

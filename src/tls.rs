@@ -1,6 +1,8 @@
 //! HTTPS: the `tls_cert`/`tls_key` files turned into a rustls server config (ring provider).
-//! The server (`super::server`) completes each handshake in the connection's own task, within
-//! `[http] header_timeout`, so that a slow or failing client holds up no other.
+//! Loading the configuration checks them with [`server_config`], as the web server
+//! (`crate::web::server`) uses them; the server completes each handshake in the connection's
+//! own task, within `[http] header_timeout`, so that a slow or failing client holds up no
+//! other.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -10,7 +12,15 @@ use rustls::ServerConfig;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::config::TlsFiles;
+/// `tls_cert` and `tls_key`: the server's certificate chain and private key, PEM files that
+/// were read and found to match at load time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, the server's own certificate first.
+    pub cert: PathBuf,
+    /// The private key of the first certificate (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
 
 /// Which of the two files a problem is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
