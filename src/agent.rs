@@ -12,14 +12,7 @@ use crate::config::Config;
 use crate::hub::{Hub, Snapshot};
 use crate::inventory::Inventory;
 use crate::privacy::ClientKey;
-use crate::sources::capture::CaptureSource;
-use crate::sources::dhcp::{DhcpSource, KeaStatisticsSource};
-use crate::sources::hostapd::{HostapdSource, Sockets};
-use crate::sources::links::LinkReader;
-use crate::sources::neighbours::NeighboursSource;
-use crate::sources::netdev::NetdevSource;
-use crate::sources::schedule::ScheduleSource;
-use crate::sources::{self, Source};
+use crate::sources::{self, Starter};
 use crate::web::{self, AppState};
 
 /// How long shutdown waits, from SIGTERM, for requests and tasks to finish.
@@ -45,26 +38,6 @@ fn client_key(config: &Config) -> ClientKey {
         ClientKey::ephemeral()
     })
 }
-
-fn spawn_source<S: Source>(
-    tasks: &mut JoinSet<()>,
-    source: S,
-    interval: Duration,
-    hub: &mpsc::Sender<Report>,
-    cancel: &CancellationToken,
-) {
-    tracing::info!(source = S::NAME, instance = %source.instance(), interval_seconds = interval.as_secs_f64(), "source started");
-    let deadline = sources::deadline(interval);
-    tasks.spawn(sources::run(
-        source,
-        interval,
-        deadline,
-        hub.clone(),
-        cancel.clone(),
-    ));
-}
-
-use crate::sources::Report;
 
 /// Makes glibc's malloc give large freed blocks back to the system at once. By default it
 /// raises its mmap and trim thresholds as blocks are freed (up to 32 and 64 MiB), after which
@@ -107,89 +80,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (reports, inbox) = mpsc::channel(64);
     let (publish, snapshots) = watch::channel(Arc::new(Snapshot::default()));
     let mut tasks = JoinSet::new();
-    let sources = &config.sources;
-    let tick = config.agent.tick;
     let key = client_key(&config);
-
-    if sources.netdev.enabled {
-        let n = &sources.netdev;
-        let reader =
-            LinkReader::open(n.backend, &n.proc_root, &n.sys_root).context("interface source")?;
-        let source = NetdevSource::new(reader, Arc::clone(&inventory));
-        spawn_source(
-            &mut tasks,
-            source,
-            n.interval.unwrap_or(tick),
-            &reports,
-            &cancel,
-        );
-    }
-    if sources.neighbours.enabled {
-        let n = &sources.neighbours;
-        let reader = LinkReader::open(n.backend, &n.proc_root, &sources.netdev.sys_root)
-            .context("neighbour source")?;
-        let source = NeighboursSource::new(reader, Arc::clone(&inventory), key.clone());
-        spawn_source(
-            &mut tasks,
-            source,
-            n.interval.unwrap_or(tick),
-            &reports,
-            &cancel,
-        );
-    }
-    for d in &sources.dhcp {
-        let interval = d.interval.unwrap_or(tick);
-        if let Some(socket) = &d.control_socket {
-            let source = KeaStatisticsSource::new(d.name.clone(), socket.clone());
-            spawn_source(&mut tasks, source, interval, &reports, &cancel);
-        }
-        let source = DhcpSource::new(
-            d.clone(),
-            Arc::clone(&inventory),
-            key.clone(),
-            config.agent.max_clients,
-        );
-        spawn_source(&mut tasks, source, interval, &reports, &cancel);
-    }
-    for h in &sources.hostapd {
-        let sockets = if h.sockets.is_empty() {
-            Sockets::Dir(h.ctrl_dir.clone())
-        } else {
-            Sockets::Paths(h.sockets.clone())
-        };
-        let zone = h.zone.as_deref().and_then(|z| inventory.zone_index(z));
-        let source = HostapdSource::new(sockets, zone, Arc::clone(&inventory), key.clone());
-        spawn_source(
-            &mut tasks,
-            source,
-            h.interval.unwrap_or(tick),
-            &reports,
-            &cancel,
-        );
-    }
-    for c in &sources.capture {
-        let sys_root = sources.netdev.sys_root.clone();
-        let source =
-            CaptureSource::new(c.clone(), &inventory, sys_root, key.clone(), cancel.clone());
-        spawn_source(
-            &mut tasks,
-            source,
-            c.interval.unwrap_or(tick),
-            &reports,
-            &cancel,
-        );
-    }
-    if let Some(schedule) = &config.schedule {
-        let timezone = config.venue.time_zone();
-        let source = ScheduleSource::new(schedule.file.clone(), timezone, Arc::clone(&inventory));
-        spawn_source(
-            &mut tasks,
-            source,
-            schedule.interval.unwrap_or(tick),
-            &reports,
-            &cancel,
-        );
-    }
+    let mut starter = Starter::new(&config, &inventory, &key, &cancel, &reports, &mut tasks);
+    sources::start_all(&mut starter)?;
     drop(reports);
     // The hub folds every sample in (a hundred thousand clients a tick at a large venue): on
     // a thread of its own, so that the runtime's workers stay free for HTTP.

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::inventory::LinkKind;
-use crate::sources::dhcp::PoolStatistics;
-use crate::sources::hostapd::{ApEvents, Band};
-use crate::sources::links::Counters;
+use crate::model::ErrorKind;
+use crate::model::access_points::{ApEvents, Band};
+use crate::model::interfaces::Counters;
+use crate::model::pools::PoolStatistics;
 
 /// The venue at one tick.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -39,7 +40,7 @@ pub struct Snapshot {
     /// DHCP pools, by name.
     pub pools: Vec<PoolSnapshot>,
     /// Live captures, by interface.
-    pub captures: Vec<crate::sources::capture::summary::CaptureSummary>,
+    pub captures: Vec<super::capture::CaptureSummary>,
     /// Health of every source.
     pub sources: Vec<SourceSnapshot>,
 }
@@ -108,7 +109,7 @@ pub struct SessionSnapshot {
 
 impl SessionSnapshot {
     /// The snapshot of a programme session.
-    pub fn of(session: &crate::sources::schedule::ics::Session) -> SessionSnapshot {
+    pub fn of(session: &crate::model::programme::Session) -> SessionSnapshot {
         SessionSnapshot {
             title: session.title.clone(),
             starts: session.starts,
@@ -131,17 +132,6 @@ pub enum Status {
 }
 
 impl Status {
-    /// Where `value` stands against a warn and a critical limit.
-    pub fn of(value: f64, warn: f64, critical: f64) -> Status {
-        if value >= critical {
-            Status::Critical
-        } else if value >= warn {
-            Status::Warn
-        } else {
-            Status::Ok
-        }
-    }
-
     /// The metric value: 0 ok, 1 warn, 2 critical.
     pub fn value(self) -> i64 {
         self as i64
@@ -151,8 +141,8 @@ impl Status {
 /// One threshold a zone is past, in structured form (pages and reports word it per language).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reason {
-    /// What is measured: `dhcp_pool`, `uplink`, `occupancy` or `time_to_lease`.
-    pub kind: &'static str,
+    /// What is measured.
+    pub kind: ReasonKind,
     /// Which one: a pool, an interface, a capture interface (empty for occupancy).
     pub subject: String,
     /// The measured value: a ratio for pools, uplinks and occupancy (clients per seat),
@@ -160,6 +150,32 @@ pub struct Reason {
     pub value: f64,
     /// The level it reached.
     pub status: Status,
+}
+
+/// What a [`Reason`] measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonKind {
+    /// A DHCP pool's usage (a ratio).
+    DhcpPool,
+    /// An uplink's utilisation (a ratio).
+    Uplink,
+    /// Clients per seat.
+    Occupancy,
+    /// Recent DHCP time-to-lease p95 (seconds).
+    TimeToLease,
+}
+
+impl ReasonKind {
+    /// The value in `/api/status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonKind::DhcpPool => "dhcp_pool",
+            ReasonKind::Uplink => "uplink",
+            ReasonKind::Occupancy => "occupancy",
+            ReasonKind::TimeToLease => "time_to_lease",
+        }
+    }
 }
 
 /// One DHCP pool.
@@ -220,7 +236,7 @@ pub struct SourceSnapshot {
     /// The last sample succeeded.
     pub up: bool,
     /// Failed samples by kind since start.
-    pub errors: BTreeMap<&'static str, u64>,
+    pub errors: BTreeMap<ErrorKind, u64>,
     /// What went wrong last, while down.
     pub last_error: Option<String>,
     /// Duration of the last sample in seconds.
@@ -275,59 +291,5 @@ impl ApSnapshot {
             channel_utilization: None,
             events,
         }
-    }
-}
-
-/// A histogram with fixed buckets: counts per bucket (the last one above every bound), sum
-/// and count, as Prometheus and people both read them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Histogram {
-    /// Upper bounds of the buckets.
-    pub bounds: &'static [f64],
-    /// Observations per bucket (not cumulative); one more than `bounds`.
-    pub counts: Vec<u64>,
-    /// Sum of the observations.
-    pub sum: f64,
-    /// Number of observations.
-    pub count: u64,
-}
-
-impl Histogram {
-    /// An empty histogram over `bounds` (ascending).
-    pub fn new(bounds: &'static [f64]) -> Histogram {
-        Histogram {
-            bounds,
-            counts: vec![0; bounds.len() + 1],
-            sum: 0.0,
-            count: 0,
-        }
-    }
-
-    /// Counts one observation.
-    pub fn observe(&mut self, value: f64) {
-        let bucket = self
-            .bounds
-            .iter()
-            .position(|b| value <= *b)
-            .unwrap_or(self.bounds.len());
-        if let Some(c) = self.counts.get_mut(bucket) {
-            *c += 1;
-        }
-        self.sum += value;
-        self.count += 1;
-    }
-
-    /// The value below which a fraction `q` of observations lie, as a bucket's upper bound
-    /// (`None` when empty, infinity when in the last bucket).
-    pub fn quantile_bound(&self, q: f64) -> Option<f64> {
-        let target = (self.count as f64 * q).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (i, c) in self.counts.iter().enumerate() {
-            seen += c;
-            if seen >= target && self.count > 0 {
-                return Some(self.bounds.get(i).copied().unwrap_or(f64::INFINITY));
-            }
-        }
-        None
     }
 }

@@ -4,58 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
+use super::{ErrorKind, SourceError};
+use crate::config::Backend;
+use crate::files;
+use crate::inventory::LinkKind;
+use crate::model::interfaces::{Counters, Link};
 use futures_util::TryStreamExt;
 use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkInfo, LinkLayerType, LinkMessage, State,
 };
-use serde::Serialize;
-
-use super::SourceError;
-use crate::config::Backend;
-use crate::files;
-use crate::inventory::LinkKind;
-
-/// An interface's traffic counters since it was created (raw kernel counters).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Counters {
-    /// Bytes received.
-    pub rx_bytes: u64,
-    /// Packets received.
-    pub rx_packets: u64,
-    /// Receive errors.
-    pub rx_errors: u64,
-    /// Received packets dropped.
-    pub rx_drops: u64,
-    /// Bytes sent.
-    pub tx_bytes: u64,
-    /// Packets sent.
-    pub tx_packets: u64,
-    /// Transmit errors.
-    pub tx_errors: u64,
-    /// Packets dropped on transmit.
-    pub tx_drops: u64,
-}
-
-/// One interface as the kernel reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
-    /// Kernel interface index (0 when unknown).
-    pub index: u32,
-    /// Kernel interface name.
-    pub name: String,
-    /// What kind of device it is.
-    pub kind: LinkKind,
-    /// Traffic counters.
-    pub counters: Counters,
-    /// Operationally up (or state unknown with a carrier, as virtual devices report).
-    pub up: bool,
-    /// Carrier present, when the kernel says.
-    pub carrier: Option<bool>,
-    /// MTU in bytes, when known.
-    pub mtu: Option<u32>,
-    /// Negotiated speed in bits per second, when known.
-    pub speed_bps: Option<u64>,
-}
 
 /// Where links are read from.
 pub enum LinkReader {
@@ -107,7 +64,7 @@ impl LinkReader {
                 Ok(proc())
             }
             Err(e) => Err(SourceError::new(
-                "netlink",
+                ErrorKind::Netlink,
                 format!(
                     "cannot open a netlink socket ({e}); set backend = \"proc\" to read /proc instead"
                 ),
@@ -136,7 +93,9 @@ impl LinkReader {
                     .execute()
                     .try_collect()
                     .await
-                    .map_err(|e| SourceError::new("netlink", format!("link dump failed: {e}")))?;
+                    .map_err(|e| {
+                        SourceError::new(ErrorKind::Netlink, format!("link dump failed: {e}"))
+                    })?;
                 let sys_root = sys_root.clone();
                 super::blocking(move || {
                     Ok(messages
@@ -162,7 +121,7 @@ fn proc_links(proc_root: &Path, sys_root: &Path) -> Result<Vec<Link>, SourceErro
     let path = proc_root.join("net/dev");
     let text = files::read_regular_to_string(&path).map_err(|e| SourceError::io(&path, &e))?;
     let counters = parse_proc_net_dev(&text)
-        .map_err(|e| SourceError::new("parse", format!("{}: {e}", path.display())))?;
+        .map_err(|e| SourceError::new(ErrorKind::Parse, format!("{}: {e}", path.display())))?;
     Ok(counters
         .into_iter()
         .map(|(name, counters)| link_from_sysfs(name, counters, sys_root))
@@ -464,7 +423,7 @@ mod tests {
             .links()
             .await
             .expect_err("a FIFO is not /proc/net/dev");
-        assert_eq!(refused.kind, "not_regular");
+        assert_eq!(refused.kind, ErrorKind::NotRegular);
         assert!(refused.message.contains("net/dev is a FIFO"), "{refused}");
         // An attribute that is a FIFO reads as absent.
         fs::remove_file(proc_root.join("net/dev")).expect("rm");

@@ -1,5 +1,7 @@
-//! Sources turn the outside world into typed observations. Each runs as its own tokio task
-//! on its own interval and sends [`Report`]s to the hub; none knows about Prometheus or HTML.
+//! Sources turn the outside world into typed [`Observation`]s, in the venue's terms. Each
+//! runs as its own tokio task on its own interval and sends [`Report`]s to the hub; none
+//! knows about the hub, Prometheus or HTML. Every kind is started from [`KINDS`], one line
+//! each: a kind's `start` reads its config section and spawns the sources it enables.
 //!
 //! - [`netdev`]: interface counters and state (rtnetlink, or /proc/net/dev + /sys/class/net).
 //! - [`neighbours`]: active clients from the ARP/NDP neighbour table.
@@ -7,6 +9,8 @@
 //! - [`dhcp`]: leases in use per pool and their clients (dnsmasq, ISC dhcpd, Kea).
 //! - [`hostapd`]: stations and events per access point from hostapd's control sockets.
 //! - [`capture`]: passive capture, live or from pcap files: Ethernet, DHCP snooping, 802.11.
+//! - [`schedule`]: the programme, sessions placed in zones.
+//! - [`start`]: what a kind's `start` gets, and the call that runs a source.
 
 pub mod capture;
 pub mod dhcp;
@@ -15,6 +19,7 @@ pub mod links;
 pub mod neighbours;
 pub mod netdev;
 pub mod schedule;
+pub mod start;
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -24,84 +29,30 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::inventory::ZoneIdx;
-use crate::privacy::Client;
-use netdev::InterfaceSample;
+pub use crate::model::clients::Sighting;
+use crate::model::grid::until_round;
+pub use crate::model::{ErrorKind, Observation, Report, SourceError};
+pub use start::Starter;
 
-/// What a source saw in one sample.
-#[derive(Debug, Clone)]
-pub enum Payload {
-    /// Every monitored interface present now; an interface missing here has vanished.
-    Interfaces(Vec<InterfaceSample>),
-    /// Clients seen, each with its zone.
-    Clients(Vec<Sighting>),
-    /// Access points, their events and stations.
-    Hostapd(hostapd::HostapdSample),
-    /// One DHCP pool's leases and the clients holding them.
-    Dhcp(dhcp::DhcpSample),
-    /// A DHCP server's own statistics for a pool (by pool name).
-    DhcpStatistics(String, dhcp::PoolStatistics),
-    /// What a live capture counted since the previous sample.
-    Capture(Box<capture::CaptureSample>),
-    /// The programme's sessions, placed in zones.
-    Schedule(std::sync::Arc<schedule::ScheduleSample>),
-}
+/// Starts the sources of one kind that the config enables.
+pub type Start = fn(&mut Starter<'_>) -> anyhow::Result<()>;
 
-/// A client seen by a source.
-#[derive(Debug, Clone, Copy)]
-pub struct Sighting {
-    /// Who (a keyed hash) and whether the MAC was randomized.
-    pub client: Client,
-    /// Where.
-    pub zone: ZoneIdx,
-    /// How long ago the source last heard from it (zero: now).
-    pub age: Duration,
-}
+/// Every kind of source, in the order they start: one line per kind.
+pub const KINDS: &[Start] = &[
+    netdev::start,
+    neighbours::start,
+    dhcp::start,
+    hostapd::start,
+    capture::start,
+    schedule::start,
+];
 
-/// Why a sample failed, in a bounded set of kinds (a metric label) and a message for people.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct SourceError {
-    /// Bounded cause: `permission`, `missing`, `not_regular` (a FIFO, device, socket or
-    /// directory where a file was expected), `io`, `parse`, `netlink`, `timeout` (a sample
-    /// still running past its deadline), `degraded` (a lease file whose records are mostly
-    /// unreadable) or `too_large` (a file over the size the source reads at most).
-    pub kind: &'static str,
-    /// What happened and what to do; never holds a MAC or an IP.
-    pub message: String,
-}
-
-impl SourceError {
-    /// An error of a given kind.
-    pub fn new(kind: &'static str, message: impl Into<String>) -> SourceError {
-        SourceError {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    /// An I/O error on `path`, classified, with the fix named where there is one.
-    pub fn io(path: &std::path::Path, error: &std::io::Error) -> SourceError {
-        if let Some(not_regular) = crate::files::not_regular(error) {
-            return SourceError::new("not_regular", format!("{} {not_regular}", path.display()));
-        }
-        if let Some(too_large) = crate::files::too_large(error) {
-            return SourceError::new("too_large", format!("{} {too_large}", path.display()));
-        }
-        match error.kind() {
-            std::io::ErrorKind::NotFound => {
-                SourceError::new("missing", format!("{} does not exist", path.display()))
-            }
-            std::io::ErrorKind::PermissionDenied => SourceError::new(
-                "permission",
-                format!(
-                    "permission denied reading {}: run venuemon as root or give it read access",
-                    path.display()
-                ),
-            ),
-            _ => SourceError::new("io", format!("cannot read {}: {error}", path.display())),
-        }
-    }
+/// Starts every source the config enables.
+///
+/// # Errors
+/// A source's backend cannot be opened (the error names which).
+pub fn start_all(starter: &mut Starter<'_>) -> anyhow::Result<()> {
+    KINDS.iter().try_for_each(|start| start(starter))
 }
 
 /// Runs blocking `work` (file reads, parses, a large table's processing) on tokio's blocking
@@ -119,7 +70,7 @@ pub async fn blocking<T: Send + 'static>(
     match tokio::task::spawn_blocking(work).await {
         Ok(result) => result,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => Err(SourceError::new("io", "the agent is stopping")),
+        Err(_) => Err(SourceError::new(ErrorKind::Io, "the agent is stopping")),
     }
 }
 
@@ -166,19 +117,6 @@ impl FileStamp {
     }
 }
 
-/// One sample's result, as the hub receives it.
-#[derive(Debug)]
-pub struct Report {
-    /// Source name (a bounded label: `netdev`, `neighbours`, ...).
-    pub source: &'static str,
-    /// Which instance of the source (a backend or a path from the config).
-    pub instance: String,
-    /// How long the sample took.
-    pub duration: Duration,
-    /// What it saw, or why it could not.
-    pub outcome: Result<Payload, SourceError>,
-}
-
 /// A source of observations, sampled on an interval.
 pub trait Source: Send + 'static {
     /// The source's name, used as a metric label.
@@ -188,7 +126,7 @@ pub trait Source: Send + 'static {
     fn instance(&self) -> String;
 
     /// Takes one sample.
-    fn sample(&mut self) -> impl Future<Output = Result<Payload, SourceError>> + Send;
+    fn sample(&mut self) -> impl Future<Output = Result<Vec<Observation>, SourceError>> + Send;
 }
 
 /// The longest wait between retries of a failing source.
@@ -207,7 +145,7 @@ pub fn deadline(interval: Duration) -> Duration {
 }
 
 /// A finished sample: the source handed back with its outcome (`None`: it was cancelled).
-type Sampled<S> = Option<(S, Result<Payload, SourceError>)>;
+type Sampled<S> = Option<(S, Result<Vec<Observation>, SourceError>)>;
 
 /// A sample in its own task.
 type Sampling<S> = JoinHandle<Sampled<S>>;
@@ -327,7 +265,7 @@ async fn sample<S: Source>(
     source: S,
     deadline: Duration,
     cancel: &CancellationToken,
-) -> Option<(State<S>, Result<Payload, SourceError>)> {
+) -> Option<(State<S>, Result<Vec<Observation>, SourceError>)> {
     let started = Instant::now();
     let mut sampling = spawn_sample(source, cancel.clone());
     tokio::select! {
@@ -378,7 +316,7 @@ fn joined<S>(result: Result<Sampled<S>, tokio::task::JoinError>) -> Sampled<S> {
 /// The error of a sample still running past its deadline.
 fn overran(deadline: Duration) -> SourceError {
     SourceError::new(
-        "timeout",
+        ErrorKind::Timeout,
         format!(
             "a sample has not finished after {} s: the source is reported down until it does \
              (a peer that never answers, or an input too large for the interval: then give the \
@@ -388,36 +326,9 @@ fn overran(deadline: Duration) -> SourceError {
     )
 }
 
-/// Time from `now` to the next multiple of `every` since the Unix epoch (a whole `every`
-/// when `now` is one). Sources sample and the hub takes its snapshots on this one grid, so a
-/// snapshot holds the samples taken just before it, and snapshots carry round times (:00,
-/// :10, … for a 10 s tick), never two in one whole second.
-pub fn until_round(now: SystemTime, every: Duration) -> Duration {
-    let since = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    let every_ms = every.as_millis().max(1);
-    let since_ms = since.as_millis();
-    let next = (since_ms / every_ms + 1) * every_ms;
-    Duration::from_millis(u64::try_from(next - since_ms).unwrap_or(u64::MAX))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn samples_and_snapshots_fall_on_round_wall_clock_times() {
-        let at = |ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
-        let second = Duration::from_secs(1);
-        assert_eq!(
-            until_round(at(1_000_990), second),
-            Duration::from_millis(10)
-        );
-        assert_eq!(until_round(at(1_000_000), second), second);
-        let ten = Duration::from_secs(10);
-        assert_eq!(until_round(at(1_003_000), ten), Duration::from_secs(7));
-    }
 
     struct Flaky {
         results: Vec<bool>,
@@ -428,10 +339,10 @@ mod tests {
         fn instance(&self) -> String {
             "test".into()
         }
-        async fn sample(&mut self) -> Result<Payload, SourceError> {
+        async fn sample(&mut self) -> Result<Vec<Observation>, SourceError> {
             match self.results.pop() {
-                Some(true) | None => Ok(Payload::Clients(vec![])),
-                Some(false) => Err(SourceError::new("io", "down")),
+                Some(true) | None => Ok(vec![]),
+                Some(false) => Err(SourceError::new(ErrorKind::Io, "down")),
             }
         }
     }
@@ -487,13 +398,13 @@ mod tests {
         fn instance(&self) -> String {
             "test".into()
         }
-        async fn sample(&mut self) -> Result<Payload, SourceError> {
+        async fn sample(&mut self) -> Result<Vec<Observation>, SourceError> {
             match self.delays.pop() {
                 Some(Some(delay)) => tokio::time::sleep(delay).await,
                 Some(None) => std::future::pending().await,
                 None => {}
             }
-            Ok(Payload::Clients(vec![]))
+            Ok(vec![])
         }
     }
 
@@ -505,7 +416,10 @@ mod tests {
     ) -> Vec<(u64, &'static str, &'static str)> {
         let mut seen = Vec::new();
         while let Ok(Some(report)) = tokio::time::timeout_at(start + until, rx.recv()).await {
-            let kind = report.outcome.as_ref().map_or_else(|e| e.kind, |_| "ok");
+            let kind = report
+                .outcome
+                .as_ref()
+                .map_or_else(|e| e.kind.as_str(), |_| "ok");
             seen.push((start.elapsed().as_secs(), report.source, kind));
         }
         seen
@@ -587,9 +501,9 @@ mod tests {
         fn instance(&self) -> String {
             "test".into()
         }
-        async fn sample(&mut self) -> Result<Payload, SourceError> {
+        async fn sample(&mut self) -> Result<Vec<Observation>, SourceError> {
             std::thread::sleep(Duration::from_secs(1));
-            Ok(Payload::Clients(vec![]))
+            Ok(vec![])
         }
     }
 
@@ -602,7 +516,10 @@ mod tests {
         tokio::spawn(run(Blocking, interval, deadline, tx, cancel.clone()));
         // On the only worker, the deadline would wait for the blocked thread.
         let report = rx.recv().await.expect("report");
-        let kind = report.outcome.as_ref().map_or_else(|e| e.kind, |_| "ok");
+        let kind = report
+            .outcome
+            .as_ref()
+            .map_or_else(|e| e.kind.as_str(), |_| "ok");
         assert_eq!(kind, "timeout");
         assert!(
             start.elapsed() < Duration::from_millis(800),

@@ -8,7 +8,7 @@ use prometheus::proto::{Bucket, Histogram, LabelPair, Metric, MetricFamily, Metr
 use prometheus::{IntCounterVec, IntGaugeVec, Opts};
 
 use crate::hub::Snapshot;
-use crate::hub::snapshot;
+use crate::model::histogram;
 
 fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     IntCounterVec::new(Opts::new(name, help), labels)
@@ -37,7 +37,7 @@ impl HistogramFamily {
     }
 
     /// One family with a series per `(label values, histogram)`.
-    fn family(&self, series: Vec<(Vec<String>, &snapshot::Histogram)>) -> Option<MetricFamily> {
+    fn family(&self, series: Vec<(Vec<String>, &histogram::Histogram)>) -> Option<MetricFamily> {
         if series.is_empty() {
             return None;
         }

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use super::capture_metrics::CaptureFamilies;
 use crate::hub::Snapshot;
-use crate::sources::links::Counters;
+use crate::model::interfaces::Counters;
 
 /// Picks one counter out of an interface's counters.
 type Field = fn(&Counters) -> u64;
@@ -350,7 +350,7 @@ impl Families {
                 .set(s.duration_seconds);
             for (kind, n) in &s.errors {
                 self.source_errors
-                    .with_label_values(&[s.source, &s.instance, kind])
+                    .with_label_values(&[s.source, &s.instance, kind.as_str()])
                     .inc_by(*n);
             }
         }
@@ -545,7 +545,7 @@ mod tests {
 
     use super::*;
     use crate::hub::snapshot::ApSnapshot;
-    use crate::sources::hostapd::{ApEvents, Band};
+    use crate::model::access_points::{ApEvents, Band};
 
     /// The agent's own samples (not the process metrics, which change between scrapes).
     fn scrape(registry: &Registry) -> String {
