@@ -2,11 +2,11 @@
 //! health, judges each zone against its thresholds, and publishes an immutable [`Snapshot`]
 //! each tick over a `watch`. It names no source: observations are in the venue's terms.
 //!
-//! - [`ingest`]: the venue state in domain parts, observations folded in per owner, and
-//!   what a failed source leaves behind.
-//! - [`health`]: each source's health, logged once per change.
-//! - [`rules`]: thresholds to reasons, reasons to a status.
-//! - [`assemble`]: the snapshot of one tick, built from the venue state.
+//! - `ingest`: the venue state in domain parts, observations folded in per owner, and what
+//!   a failed source leaves behind.
+//! - `health`: each source's health, logged once per change.
+//! - `rules`: thresholds to reasons, reasons to a status.
+//! - `assemble`: the snapshot of one tick, built from the venue state.
 //! - [`snapshot`]: the snapshot's types, what every view reads.
 //! - [`registry`]: the client registry (active clients per zone, unique estimates).
 //! - [`capture`]: capture counts added up since start, and their summary.

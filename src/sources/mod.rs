@@ -125,7 +125,7 @@ pub trait Source: Send + 'static {
     /// The instance label (for example the backend in use).
     fn instance(&self) -> String;
 
-    /// Takes one sample.
+    /// Takes one sample: what the source saw, in the venue's terms.
     fn sample(&mut self) -> impl Future<Output = Result<Vec<Observation>, SourceError>> + Send;
 }
 
