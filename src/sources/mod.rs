@@ -125,3 +125,48 @@ pub trait Source: Send + 'static {
     /// Takes one sample: what the source saw, in the venue's terms.
     fn sample(&mut self) -> impl Future<Output = Result<Vec<Observation>, SourceError>> + Send;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use tokio::sync::mpsc;
+    use tokio::task::JoinSet;
+    use tokio_util::sync::CancellationToken;
+
+    use crate::inventory::Inventory;
+    use crate::privacy::ClientKey;
+
+    #[tokio::test]
+    async fn every_kind_starts_the_sources_its_section_enables_from_the_one_list() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let at = |name: &str| dir.path().join(name).display().to_string();
+        let toml = format!(
+            "[[zone]]\nid = \"hall-a\"\n\n\
+             [source.netdev]\nbackend = \"proc\"\n\n\
+             [source.neighbours]\nbackend = \"proc\"\n\n\
+             [[source.dhcp]]\nkind = \"kea\"\nname = \"hall-a\"\nleases = \"{}\"\n\
+             control_socket = \"{}\"\n\n\
+             [[source.hostapd]]\nctrl_dir = \"{}\"\n\n\
+             [[source.capture]]\ninterface = \"absent0\"\n\n\
+             [schedule]\nfile = \"{}\"\n",
+            at("kea-leases4.csv"),
+            at("kea4-ctrl-socket"),
+            at("hostapd"),
+            at("programme.ics"),
+        );
+        let (config, _) = crate::config::parse("t.toml", &toml, "host").expect("config");
+        let inventory = Arc::new(Inventory::new(&config));
+        let key = ClientKey::ephemeral();
+        let cancel = CancellationToken::new();
+        let (hub, _inbox) = mpsc::channel(64);
+        let mut tasks = JoinSet::new();
+        let mut starter = Starter::new(&config, &inventory, &key, &cancel, &hub, &mut tasks);
+        start_all(&mut starter).expect("every kind starts");
+        // netdev, neighbours, Kea's leases and its statistics, hostapd, capture, programme.
+        assert_eq!(tasks.len(), 7);
+        cancel.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
+}
