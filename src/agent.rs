@@ -1,5 +1,6 @@
 //! `venuemon run`: wires sources, hub and HTTP server together and shuts them down cleanly.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,14 +14,7 @@ use crate::config::Config;
 use crate::hub::{Hub, Snapshot};
 use crate::inventory::Inventory;
 use crate::privacy::ClientKey;
-use crate::sources::capture::CaptureSource;
-use crate::sources::dhcp::{DhcpSource, KeaStatisticsSource};
-use crate::sources::hostapd::{HostapdSource, Sockets};
-use crate::sources::links::LinkReader;
-use crate::sources::neighbours::NeighboursSource;
-use crate::sources::netdev::NetdevSource;
-use crate::sources::schedule::ScheduleSource;
-use crate::sources::{self, Source};
+use crate::sources::{self, Starter};
 use crate::web::{self, AppState};
 
 /// How long shutdown waits, from SIGTERM, for requests and tasks to finish.
@@ -47,54 +41,6 @@ fn client_key(config: &Config) -> ClientKey {
     })
 }
 
-/// Starts `source`'s sampling loop, noting `(kind, instance)` in `started`.
-fn spawn_source<S: Source>(
-    tasks: &mut JoinSet<()>,
-    started: &mut Vec<(&'static str, String)>,
-    source: S,
-    interval: Duration,
-    hub: &mpsc::Sender<Report>,
-    cancel: &CancellationToken,
-) {
-    let instance = source.instance();
-    tracing::debug!(source = S::NAME, instance = %instance, interval_seconds = interval.as_secs_f64(), "source started");
-    started.push((S::NAME, instance));
-    let deadline = sources::deadline(interval);
-    tasks.spawn(sources::run(
-        source,
-        interval,
-        deadline,
-        hub.clone(),
-        cancel.clone(),
-    ));
-}
-
-use crate::sources::Report;
-
-/// Names joined by commas for a log field, or "none".
-fn list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
-    let names: Vec<&str> = names.into_iter().collect();
-    if names.is_empty() {
-        "none".to_string()
-    } else {
-        names.join(",")
-    }
-}
-
-/// The interfaces `inventory` monitors now, by name ("unknown" when they cannot be listed
-/// within a second: the source says why at its first sample).
-async fn monitored_now(reader: &LinkReader, inventory: &Inventory) -> String {
-    match tokio::time::timeout(Duration::from_secs(1), reader.links()).await {
-        Ok(Ok(links)) => list(
-            links
-                .iter()
-                .filter(|l| inventory.monitors(&l.name, l.kind))
-                .map(|l| l.name.as_str()),
-        ),
-        Ok(Err(_)) | Err(_) => "unknown".to_string(),
-    }
-}
-
 /// Makes glibc's malloc give large freed blocks back to the system at once. By default it
 /// raises its mmap and trim thresholds as blocks are freed (up to 32 and 64 MiB), after which
 /// a flood's tables and per-sample vectors are kept resident in the arena of the thread that
@@ -109,8 +55,7 @@ fn return_freed_memory_promptly() {
     }
 }
 
-/// Runs the agent until SIGINT or SIGTERM; `file` is where `config` was read from (`None`
-/// for zero-config).
+/// Runs the agent until SIGINT or SIGTERM.
 ///
 /// # Errors
 /// The listen address cannot be bound, or a source's backend cannot be opened.
@@ -138,152 +83,23 @@ pub async fn run(config: Config, file: Option<&Path>) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
     // Before anything is logged as started: from then on, SIGTERM means a clean stop.
     tasks.spawn(stop_on_signal(cancel.clone()));
-    let mut started = Vec::new();
-    let mut interfaces = None;
-    let sources = &config.sources;
-    let tick = config.agent.tick;
     let key = client_key(&config);
-
-    if sources.netdev.enabled {
-        let n = &sources.netdev;
-        let reader =
-            LinkReader::open(n.backend, &n.proc_root, &n.sys_root).context("interface source")?;
-        interfaces = Some(monitored_now(&reader, &inventory).await);
-        let source = NetdevSource::new(reader, Arc::clone(&inventory));
-        spawn_source(
-            &mut tasks,
-            &mut started,
-            source,
-            n.interval.unwrap_or(tick),
-            &reports,
-            &cancel,
-        );
-    }
-    if sources.neighbours.enabled {
-        let n = &sources.neighbours;
-        let reader = LinkReader::open(n.backend, &n.proc_root, &sources.netdev.sys_root)
-            .context("neighbour source")?;
-        if interfaces.is_none() {
-            interfaces = Some(monitored_now(&reader, &inventory).await);
-        }
-        let source = NeighboursSource::new(reader, Arc::clone(&inventory), key.clone());
-        spawn_source(
-            &mut tasks,
-            &mut started,
-            source,
-            n.interval.unwrap_or(tick),
-            &reports,
-            &cancel,
-        );
-    }
-    for d in &sources.dhcp {
-        let interval = d.interval.unwrap_or(tick);
-        if let Some(socket) = &d.control_socket {
-            let source = KeaStatisticsSource::new(d.name.clone(), socket.clone());
-            spawn_source(
-                &mut tasks,
-                &mut started,
-                source,
-                interval,
-                &reports,
-                &cancel,
-            );
-        }
-        let source = DhcpSource::new(
-            d.clone(),
-            Arc::clone(&inventory),
-            key.clone(),
-            config.agent.max_clients,
-        );
-        spawn_source(
-            &mut tasks,
-            &mut started,
-            source,
-            interval,
-            &reports,
-            &cancel,
-        );
-    }
-    let mut hostapd_sockets = Vec::new();
-    for h in &sources.hostapd {
-        let sockets = if h.sockets.is_empty() {
-            Sockets::Dir(h.ctrl_dir.clone())
-        } else {
-            Sockets::Paths(h.sockets.clone())
-        };
-        // Found now, for the start-up line: each is named after its BSS interface.
-        let found = sockets.now().unwrap_or_default().into_iter();
-        hostapd_sockets.extend(found.filter(|p| p.exists()));
-        let zone = h.zone.as_deref().and_then(|z| inventory.zone_index(z));
-        let source = HostapdSource::new(sockets, zone, Arc::clone(&inventory), key.clone());
-        spawn_source(
-            &mut tasks,
-            &mut started,
-            source,
-            h.interval.unwrap_or(tick),
-            &reports,
-            &cancel,
-        );
-    }
-    for c in &sources.capture {
-        let sys_root = sources.netdev.sys_root.clone();
-        let source =
-            CaptureSource::new(c.clone(), &inventory, sys_root, key.clone(), cancel.clone());
-        spawn_source(
-            &mut tasks,
-            &mut started,
-            source,
-            c.interval.unwrap_or(tick),
-            &reports,
-            &cancel,
-        );
-    }
-    if let Some(schedule) = &config.schedule {
-        let timezone = config.venue.time_zone();
-        let source = ScheduleSource::new(schedule.file.clone(), timezone, Arc::clone(&inventory));
-        spawn_source(
-            &mut tasks,
-            &mut started,
-            source,
-            schedule.interval.unwrap_or(tick),
-            &reports,
-            &cancel,
-        );
-    }
+    let mut starter = Starter::new(&config, &inventory, &key, &cancel, &reports, &mut tasks);
+    sources::start_all(&mut starter)?;
+    let (started, found) = starter.into_summary();
     drop(reports);
     // One line saying what is watched: what zero-config found, or what the config enables.
-    let instances = |kind: &str| {
-        list(
-            started
-                .iter()
-                .filter(|(k, _)| *k == kind)
-                .map(|(_, instance)| instance.as_str()),
-        )
-    };
-    let lease_files: Vec<String> = sources
-        .dhcp
-        .iter()
-        .map(|d| d.leases.display().to_string())
-        .collect();
+    let interfaces = sources::links::monitored_now(&config, &inventory).await;
     let file = file.map_or_else(|| "zero-config".to_string(), |f| f.display().to_string());
-    let hostapd_sockets = hostapd_sockets
-        .iter()
-        .filter_map(|p| p.file_name()?.to_str());
     tracing::info!(
         config = file.as_str(),
         listen = %config.http.listen,
         https = tls.is_some(),
         zones = config.zones.len(),
-        interfaces = interfaces.as_deref().unwrap_or("none"),
-        netdev = instances(NetdevSource::NAME).as_str(),
-        neighbours = instances(NeighboursSource::NAME).as_str(),
-        dhcp = instances(DhcpSource::NAME).as_str(),
-        lease_files = list(lease_files.iter().map(String::as_str)).as_str(),
-        kea_statistics = instances(KeaStatisticsSource::NAME).as_str(),
-        hostapd = instances(HostapdSource::NAME).as_str(),
-        hostapd_sockets = list(hostapd_sockets).as_str(),
-        capture = instances(CaptureSource::NAME).as_str(),
-        schedule = instances(ScheduleSource::NAME).as_str(),
+        interfaces = interfaces.as_str(),
+        sources = started.as_str(),
+        lease_files = found.list("lease_files").as_str(),
+        hostapd_sockets = found.list("hostapd_sockets").as_str(),
         "venuemon started"
     );
     // The hub folds every sample in (a hundred thousand clients a tick at a large venue): on

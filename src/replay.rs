@@ -10,10 +10,10 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::Snapshot;
+use crate::hub::capture::{CaptureSummary, Totals};
 use crate::privacy::ClientKey;
 use crate::sources::capture::decode::Decoder;
 use crate::sources::capture::frames::{FileSummary, read_capture};
-use crate::sources::capture::summary::{CaptureSummary, Totals};
 use crate::web::{self, AppState};
 
 /// The result of replaying files.

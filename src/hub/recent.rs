@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::snapshot::Histogram;
-use crate::sources::links::Counters;
+use crate::model::histogram::Histogram;
+use crate::model::interfaces::Counters;
 
 /// Bit rates of one interface, from its last two counter samples.
 #[derive(Debug, Clone, Copy)]

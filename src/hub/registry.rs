@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::unique::UniqueEstimate;
 use crate::inventory::ZoneIdx;
+use crate::model::clients::Sighting;
+use crate::model::unique::UniqueEstimate;
 use crate::privacy::ClientId;
-use crate::sources::Sighting;
 
 /// Active-client counts of one zone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

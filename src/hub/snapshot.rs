@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::inventory::LinkKind;
-use crate::sources::dhcp::PoolStatistics;
-use crate::sources::hostapd::{ApEvents, Band};
-use crate::sources::links::Counters;
+use crate::model::ErrorKind;
+use crate::model::access_points::{ApEvents, Band};
+use crate::model::interfaces::Counters;
+use crate::model::pools::PoolStatistics;
 
 /// The venue at one tick.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -39,7 +40,7 @@ pub struct Snapshot {
     /// DHCP pools, by name.
     pub pools: Vec<PoolSnapshot>,
     /// Live captures, by interface.
-    pub captures: Vec<crate::sources::capture::summary::CaptureSummary>,
+    pub captures: Vec<super::capture::CaptureSummary>,
     /// Health of every source.
     pub sources: Vec<SourceSnapshot>,
 }
@@ -108,7 +109,7 @@ pub struct SessionSnapshot {
 
 impl SessionSnapshot {
     /// The snapshot of a programme session.
-    pub fn of(session: &crate::sources::schedule::ics::Session) -> SessionSnapshot {
+    pub fn of(session: &crate::model::programme::Session) -> SessionSnapshot {
         SessionSnapshot {
             title: session.title.clone(),
             starts: session.starts,
@@ -131,17 +132,6 @@ pub enum Status {
 }
 
 impl Status {
-    /// Where `value` stands against a warn and a critical limit.
-    pub fn of(value: f64, warn: f64, critical: f64) -> Status {
-        if value >= critical {
-            Status::Critical
-        } else if value >= warn {
-            Status::Warn
-        } else {
-            Status::Ok
-        }
-    }
-
     /// The metric value: 0 ok, 1 warn, 2 critical.
     pub fn value(self) -> i64 {
         self as i64
@@ -151,8 +141,8 @@ impl Status {
 /// One threshold a zone is past, in structured form (pages and reports word it per language).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reason {
-    /// What is measured: `dhcp_pool`, `uplink`, `occupancy` or `time_to_lease`.
-    pub kind: &'static str,
+    /// What is measured.
+    pub kind: ReasonKind,
     /// Which one: a pool, an interface, a capture interface (empty for occupancy).
     pub subject: String,
     /// The measured value: a ratio for pools, uplinks and occupancy (clients per seat),
@@ -160,6 +150,32 @@ pub struct Reason {
     pub value: f64,
     /// The level it reached.
     pub status: Status,
+}
+
+/// What a [`Reason`] measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonKind {
+    /// A DHCP pool's usage (a ratio).
+    DhcpPool,
+    /// An uplink's utilisation (a ratio).
+    Uplink,
+    /// Clients per seat.
+    Occupancy,
+    /// Recent DHCP time-to-lease p95 (seconds).
+    TimeToLease,
+}
+
+impl ReasonKind {
+    /// The value in `/api/status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonKind::DhcpPool => "dhcp_pool",
+            ReasonKind::Uplink => "uplink",
+            ReasonKind::Occupancy => "occupancy",
+            ReasonKind::TimeToLease => "time_to_lease",
+        }
+    }
 }
 
 /// One DHCP pool.
@@ -220,7 +236,7 @@ pub struct SourceSnapshot {
     /// The last sample succeeded.
     pub up: bool,
     /// Failed samples by kind since start.
-    pub errors: BTreeMap<&'static str, u64>,
+    pub errors: BTreeMap<ErrorKind, u64>,
     /// What went wrong last, while down.
     pub last_error: Option<String>,
     /// Duration of the last sample in seconds.
@@ -275,146 +291,5 @@ impl ApSnapshot {
             channel_utilization: None,
             events,
         }
-    }
-}
-
-/// A histogram with fixed buckets: counts per bucket (the last one above every bound), sum
-/// and count, as Prometheus and people both read them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Histogram {
-    /// Upper bounds of the buckets.
-    pub bounds: &'static [f64],
-    /// Observations per bucket (not cumulative); one more than `bounds`.
-    pub counts: Vec<u64>,
-    /// Sum of the observations.
-    pub sum: f64,
-    /// Number of observations.
-    pub count: u64,
-}
-
-impl Histogram {
-    /// An empty histogram over `bounds` (ascending).
-    pub fn new(bounds: &'static [f64]) -> Histogram {
-        Histogram {
-            bounds,
-            counts: vec![0; bounds.len() + 1],
-            sum: 0.0,
-            count: 0,
-        }
-    }
-
-    /// Counts one observation.
-    pub fn observe(&mut self, value: f64) {
-        let bucket = self
-            .bounds
-            .iter()
-            .position(|b| value <= *b)
-            .unwrap_or(self.bounds.len());
-        if let Some(c) = self.counts.get_mut(bucket) {
-            *c += 1;
-        }
-        self.sum += value;
-        self.count += 1;
-    }
-
-    /// The `q`-quantile (0 ≤ q ≤ 1) estimated as Prometheus' `histogram_quantile` does: by
-    /// linear interpolation inside the bucket that holds the rank `q × count`, the first
-    /// bucket starting at 0 (unless its bound is at or below 0: then that bound). A rank in the
-    /// bucket above every bound gives the highest bound, the most the buckets can say. `None`
-    /// when there are no observations, no bounds, or `q` is outside 0..=1.
-    pub fn quantile(&self, q: f64) -> Option<f64> {
-        if self.count == 0 || !(0.0..=1.0).contains(&q) {
-            return None;
-        }
-        let highest = *self.bounds.last()?;
-        let rank = q * self.count as f64;
-        let mut below = 0u64;
-        for (i, (&bound, &n)) in self.bounds.iter().zip(&self.counts).enumerate() {
-            let through = below + n;
-            if n > 0 && through as f64 >= rank {
-                if i == 0 && bound <= 0.0 {
-                    return Some(bound);
-                }
-                let start = match i {
-                    0 => 0.0,
-                    _ => self.bounds.get(i - 1).copied().unwrap_or(0.0),
-                };
-                let within = (rank - below as f64).max(0.0) / n as f64;
-                return Some(start + (bound - start) * within);
-            }
-            below = through;
-        }
-        Some(highest)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn histogram(bounds: &'static [f64], values: &[f64]) -> Histogram {
-        let mut h = Histogram::new(bounds);
-        for v in values {
-            h.observe(*v);
-        }
-        h
-    }
-
-    const SECONDS: [f64; 4] = [1.0, 2.0, 5.0, 10.0];
-
-    #[test]
-    fn quantiles_interpolate_inside_their_bucket() {
-        // Ten observations in (2, 5]: the median is halfway through it, the 95th
-        // percentile 95 % of the way, not the bound 5.
-        let h = histogram(&SECONDS, &[2.5; 10]);
-        assert_eq!(h.quantile(0.5), Some(3.5));
-        assert_eq!(h.quantile(0.95), Some(2.0 + 3.0 * 0.95));
-        // Ranks spread over buckets: 2 in (0, 1], 2 in (1, 2]; the median is the end of the
-        // first bucket, the 75th percentile halfway through the second.
-        let h = histogram(&SECONDS, &[0.5, 0.5, 1.5, 1.5]);
-        assert_eq!(h.quantile(0.5), Some(1.0));
-        assert_eq!(h.quantile(0.75), Some(1.5));
-        assert_eq!(h.quantile(1.0), Some(2.0));
-    }
-
-    #[test]
-    fn the_first_bucket_interpolates_from_zero() {
-        let h = histogram(&SECONDS, &[0.3; 4]);
-        assert_eq!(h.quantile(0.5), Some(0.5));
-        assert_eq!(h.quantile(0.0), Some(0.0));
-    }
-
-    #[test]
-    fn a_first_bound_at_or_below_zero_is_returned_as_is() {
-        const DBM: [f64; 3] = [-90.0, -70.0, -50.0];
-        let h = histogram(&DBM, &[-95.0, -95.0]);
-        assert_eq!(h.quantile(0.5), Some(-90.0));
-        let h = histogram(&DBM, &[-80.0, -80.0]);
-        assert_eq!(h.quantile(0.5), Some(-80.0));
-    }
-
-    #[test]
-    fn a_rank_above_every_bound_gives_the_highest_bound() {
-        let h = histogram(&SECONDS, &[0.5, 60.0, 60.0, 60.0]);
-        assert_eq!(h.quantile(0.95), Some(10.0));
-        assert_eq!(h.quantile(0.25), Some(1.0));
-    }
-
-    #[test]
-    fn empty_or_meaningless_asks_have_no_quantile() {
-        assert_eq!(Histogram::new(&SECONDS).quantile(0.5), None);
-        let h = histogram(&SECONDS, &[1.0]);
-        assert_eq!(h.quantile(-0.1), None);
-        assert_eq!(h.quantile(1.5), None);
-        assert_eq!(h.quantile(f64::NAN), None);
-        assert_eq!(histogram(&[], &[1.0]).quantile(0.5), None);
-    }
-
-    #[test]
-    fn empty_buckets_before_the_rank_are_skipped() {
-        // Nothing in (0, 1] or (1, 2]: the lowest quantile starts where observations are.
-        let h = histogram(&SECONDS, &[3.0, 4.0]);
-        assert_eq!(h.quantile(0.0), Some(2.0));
-        assert_eq!(h.quantile(0.5), Some(3.5));
     }
 }

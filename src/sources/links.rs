@@ -4,16 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
+use super::{ErrorKind, SourceError};
+use crate::config::Config;
+use crate::config::toml::Section;
+use crate::files;
+use crate::inventory::{Inventory, LinkKind};
+use crate::model::interfaces::{Counters, Link};
 use futures_util::TryStreamExt;
 use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkInfo, LinkLayerType, LinkMessage, State,
 };
-use serde::Serialize;
-
-use super::SourceError;
-use crate::config::toml::Section;
-use crate::files;
-use crate::inventory::LinkKind;
 
 /// How a source reads the kernel: `backend` of `[source.netdev]` and `[source.neighbours]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,48 +41,6 @@ impl Backend {
 pub fn read_backend(section: &Section<'_>) -> Option<Backend> {
     let all = [Backend::Auto, Backend::Netlink, Backend::Proc];
     section.choice("backend", &all.map(|b| (b.name(), b)))
-}
-
-/// An interface's traffic counters since it was created (raw kernel counters).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Counters {
-    /// Bytes received.
-    pub rx_bytes: u64,
-    /// Packets received.
-    pub rx_packets: u64,
-    /// Receive errors.
-    pub rx_errors: u64,
-    /// Received packets dropped.
-    pub rx_drops: u64,
-    /// Bytes sent.
-    pub tx_bytes: u64,
-    /// Packets sent.
-    pub tx_packets: u64,
-    /// Transmit errors.
-    pub tx_errors: u64,
-    /// Packets dropped on transmit.
-    pub tx_drops: u64,
-}
-
-/// One interface as the kernel reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
-    /// Kernel interface index (0 when unknown).
-    pub index: u32,
-    /// Kernel interface name.
-    pub name: String,
-    /// What kind of device it is.
-    pub kind: LinkKind,
-    /// Traffic counters.
-    pub counters: Counters,
-    /// Operationally up (or state unknown with a carrier, as virtual devices report).
-    pub up: bool,
-    /// Carrier present, when the kernel says.
-    pub carrier: Option<bool>,
-    /// MTU in bytes, when known.
-    pub mtu: Option<u32>,
-    /// Negotiated speed in bits per second, when known.
-    pub speed_bps: Option<u64>,
 }
 
 /// Where links are read from.
@@ -135,7 +93,7 @@ impl LinkReader {
                 Ok(proc())
             }
             Err(e) => Err(SourceError::new(
-                "netlink",
+                ErrorKind::Netlink,
                 format!(
                     "cannot open a netlink socket ({e}); set backend = \"proc\" to read /proc instead"
                 ),
@@ -164,7 +122,9 @@ impl LinkReader {
                     .execute()
                     .try_collect()
                     .await
-                    .map_err(|e| SourceError::new("netlink", format!("link dump failed: {e}")))?;
+                    .map_err(|e| {
+                        SourceError::new(ErrorKind::Netlink, format!("link dump failed: {e}"))
+                    })?;
                 let sys_root = sys_root.clone();
                 super::blocking(move || {
                     Ok(messages
@@ -190,7 +150,7 @@ fn proc_links(proc_root: &Path, sys_root: &Path) -> Result<Vec<Link>, SourceErro
     let path = proc_root.join("net/dev");
     let text = files::read_regular_to_string(&path).map_err(|e| SourceError::io(&path, &e))?;
     let counters = parse_proc_net_dev(&text)
-        .map_err(|e| SourceError::new("parse", format!("{}: {e}", path.display())))?;
+        .map_err(|e| SourceError::new(ErrorKind::Parse, format!("{}: {e}", path.display())))?;
     Ok(counters
         .into_iter()
         .map(|(name, counters)| link_from_sysfs(name, counters, sys_root))
@@ -377,6 +337,31 @@ fn link_from_netlink(message: &LinkMessage, sys_root: &Path) -> Option<Link> {
     })
 }
 
+/// The interfaces `inventory` monitors now, by name, comma-separated ("none" when there is
+/// none; "unknown" when they cannot be listed within a second: the interface source says why
+/// at its first sample). Read through `[source.netdev]`'s backend, for the start-up line.
+pub async fn monitored_now(config: &Config, inventory: &Inventory) -> String {
+    let n = &config.sources.netdev;
+    let Ok(reader) = LinkReader::open(n.backend, &n.proc_root, &n.sys_root) else {
+        return "unknown".to_string();
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(1), reader.links()).await {
+        Ok(Ok(links)) => {
+            let names: Vec<&str> = links
+                .iter()
+                .filter(|l| inventory.monitors(&l.name, l.kind))
+                .map(|l| l.name.as_str())
+                .collect();
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(",")
+            }
+        }
+        Ok(Err(_)) | Err(_) => "unknown".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,7 +477,7 @@ mod tests {
             .links()
             .await
             .expect_err("a FIFO is not /proc/net/dev");
-        assert_eq!(refused.kind, "not_regular");
+        assert_eq!(refused.kind, ErrorKind::NotRegular);
         assert!(refused.message.contains("net/dev is a FIFO"), "{refused}");
         // An attribute that is a FIFO reads as absent.
         fs::remove_file(proc_root.join("net/dev")).expect("rm");

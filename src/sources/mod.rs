@@ -1,5 +1,7 @@
-//! Sources turn the outside world into typed observations. Each runs as its own tokio task
-//! on its own interval and sends [`Report`]s to the hub; none knows about Prometheus or HTML.
+//! Sources turn the outside world into typed [`Observation`]s, in the venue's terms. Each
+//! runs as its own tokio task on its own interval and sends [`Report`]s to the hub; none
+//! knows about the hub, Prometheus or HTML. Every kind is started from [`KINDS`], one line
+//! each: a kind's `start` reads its config section and spawns the sources it enables.
 //!
 //! - [`netdev`]: interface counters and state (rtnetlink, or /proc/net/dev + /sys/class/net).
 //! - [`neighbours`]: active clients from the ARP/NDP neighbour table.
@@ -7,6 +9,9 @@
 //! - [`dhcp`]: leases in use per pool and their clients (dnsmasq, ISC dhcpd, Kea).
 //! - [`hostapd`]: stations and events per access point from hostapd's control sockets.
 //! - [`capture`]: passive capture, live or from pcap files: Ethernet, DHCP snooping, 802.11.
+//! - [`schedule`]: the programme, sessions placed in zones.
+//! - `sampling`: the loop each source runs in: interval, deadline, backoff ([`run`]).
+//! - [`start`]: what a kind's `start` gets, and the call that runs a source.
 
 pub mod capture;
 pub mod dhcp;
@@ -14,94 +19,37 @@ pub mod hostapd;
 pub mod links;
 pub mod neighbours;
 pub mod netdev;
+mod sampling;
 pub mod schedule;
+pub mod start;
 
 use std::future::Future;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+pub use crate::model::clients::Sighting;
+pub use crate::model::{ErrorKind, Observation, Report, SourceError};
+pub use sampling::{deadline, run};
+pub use start::Starter;
 
-use crate::inventory::ZoneIdx;
-use crate::privacy::Client;
-use netdev::InterfaceSample;
+/// Starts the sources of one kind that the config enables.
+pub type Start = fn(&mut Starter<'_>) -> anyhow::Result<()>;
 
-/// What a source saw in one sample.
-#[derive(Debug, Clone)]
-pub enum Payload {
-    /// Every monitored interface present now; an interface missing here has vanished.
-    Interfaces(Vec<InterfaceSample>),
-    /// Clients seen, each with its zone.
-    Clients(Vec<Sighting>),
-    /// Access points, their events and stations.
-    Hostapd(hostapd::HostapdSample),
-    /// One DHCP pool's leases and the clients holding them.
-    Dhcp(dhcp::DhcpSample),
-    /// A DHCP server's own statistics for a pool (by pool name).
-    DhcpStatistics(String, dhcp::PoolStatistics),
-    /// What a live capture counted since the previous sample.
-    Capture(Box<capture::CaptureSample>),
-    /// The programme's sessions, placed in zones.
-    Schedule(std::sync::Arc<schedule::ScheduleSample>),
-}
+/// Every kind of source, in the order they start: one line per kind.
+pub const KINDS: &[Start] = &[
+    netdev::start,
+    neighbours::start,
+    dhcp::start,
+    hostapd::start,
+    capture::start,
+    schedule::start,
+];
 
-/// A client seen by a source.
-#[derive(Debug, Clone, Copy)]
-pub struct Sighting {
-    /// Who (a keyed hash) and whether the MAC was randomized.
-    pub client: Client,
-    /// Where.
-    pub zone: ZoneIdx,
-    /// How long ago the source last heard from it (zero: now).
-    pub age: Duration,
-}
-
-/// Why a sample failed, in a bounded set of kinds (a metric label) and a message for people.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct SourceError {
-    /// Bounded cause: `permission`, `missing`, `not_regular` (a FIFO, device, socket or
-    /// directory where a file was expected), `io`, `parse`, `netlink`, `timeout` (a sample
-    /// still running past its deadline), `degraded` (a lease file whose records are mostly
-    /// unreadable) or `too_large` (a file over the size the source reads at most).
-    pub kind: &'static str,
-    /// What happened and what to do; never holds a MAC or an IP.
-    pub message: String,
-}
-
-impl SourceError {
-    /// An error of a given kind.
-    pub fn new(kind: &'static str, message: impl Into<String>) -> SourceError {
-        SourceError {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    /// An I/O error on `path`, classified, with the fix named where there is one.
-    pub fn io(path: &std::path::Path, error: &std::io::Error) -> SourceError {
-        if let Some(not_regular) = crate::files::not_regular(error) {
-            return SourceError::new("not_regular", format!("{} {not_regular}", path.display()));
-        }
-        if let Some(too_large) = crate::files::too_large(error) {
-            return SourceError::new("too_large", format!("{} {too_large}", path.display()));
-        }
-        match error.kind() {
-            std::io::ErrorKind::NotFound => {
-                SourceError::new("missing", format!("{} does not exist", path.display()))
-            }
-            std::io::ErrorKind::PermissionDenied => SourceError::new(
-                "permission",
-                format!(
-                    "permission denied reading {}: run venuemon as root or give it read access",
-                    path.display()
-                ),
-            ),
-            _ => SourceError::new("io", format!("cannot read {}: {error}", path.display())),
-        }
-    }
+/// Starts every source the config enables.
+///
+/// # Errors
+/// A source's backend cannot be opened (the error names which).
+pub fn start_all(starter: &mut Starter<'_>) -> anyhow::Result<()> {
+    KINDS.iter().try_for_each(|start| start(starter))
 }
 
 /// Runs blocking `work` (file reads, parses, a large table's processing) on tokio's blocking
@@ -119,7 +67,7 @@ pub async fn blocking<T: Send + 'static>(
     match tokio::task::spawn_blocking(work).await {
         Ok(result) => result,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => Err(SourceError::new("io", "the agent is stopping")),
+        Err(_) => Err(SourceError::new(ErrorKind::Io, "the agent is stopping")),
     }
 }
 
@@ -166,19 +114,6 @@ impl FileStamp {
     }
 }
 
-/// One sample's result, as the hub receives it.
-#[derive(Debug)]
-pub struct Report {
-    /// Source name (a bounded label: `netdev`, `neighbours`, ...).
-    pub source: &'static str,
-    /// Which instance of the source (a backend or a path from the config).
-    pub instance: String,
-    /// How long the sample took.
-    pub duration: Duration,
-    /// What it saw, or why it could not.
-    pub outcome: Result<Payload, SourceError>,
-}
-
 /// A source of observations, sampled on an interval.
 pub trait Source: Send + 'static {
     /// The source's name, used as a metric label.
@@ -187,428 +122,51 @@ pub trait Source: Send + 'static {
     /// The instance label (for example the backend in use).
     fn instance(&self) -> String;
 
-    /// Takes one sample.
-    fn sample(&mut self) -> impl Future<Output = Result<Payload, SourceError>> + Send;
-}
-
-/// The longest wait between retries of a failing source.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
-
-/// How many intervals a sample may take before the source is reported down (kind
-/// `timeout`), unless that is shorter than [`MIN_DEADLINE`].
-pub const DEADLINE_INTERVALS: u32 = 3;
-
-/// The shortest deadline of a sample: reading a large file on a busy box may take seconds.
-pub const MIN_DEADLINE: Duration = Duration::from_secs(10);
-
-/// The deadline of a sample of a source sampled every `interval`.
-pub fn deadline(interval: Duration) -> Duration {
-    (interval * DEADLINE_INTERVALS).max(MIN_DEADLINE)
-}
-
-/// A finished sample: the source handed back with its outcome (`None`: it was cancelled).
-type Sampled<S> = Option<(S, Result<Payload, SourceError>)>;
-
-/// A sample in its own task.
-type Sampling<S> = JoinHandle<Sampled<S>>;
-
-/// Where a source is between samples.
-enum State<S> {
-    /// Free to sample.
-    Idle(S),
-    /// In a sample that overran its deadline, started at the instant given.
-    Overran(Sampling<S>, Instant),
-}
-
-/// Samples `source` every `interval` until `cancel` fires, sending each result to the hub.
-/// The first sample is taken at once, the later ones on the wall clock's multiples of the
-/// interval (see [`until_round`]), where the hub's snapshots follow them. After a failure it
-/// retries an interval later, then waits longer each time (doubling, up to a minute).
-///
-/// Each sample runs on a thread of its own (see [`spawn_sample`]) and has a `deadline` (the
-/// agent gives [`deadline`]`(interval)`): past it the source is reported down (kind
-/// `timeout`), and again at each retry while that sample is still running; no other sample
-/// of the source starts meanwhile. When it ends, its late result is dropped and the next
-/// sample starts at once. Cancelling returns at once, whatever the sample is doing.
-pub async fn run<S: Source>(
-    source: S,
-    interval: Duration,
-    deadline: Duration,
-    hub: mpsc::Sender<Report>,
-    cancel: CancellationToken,
-) {
-    let instance = source.instance();
-    let mut state = State::Idle(source);
-    let mut failures: u32 = 0;
-    loop {
-        let attempt = Instant::now();
-        let free = match state {
-            State::Overran(sampling, started) if !sampling.is_finished() => {
-                Err((sampling, started))
-            }
-            // It ended at last: its result is stale, the source free again.
-            State::Overran(sampling, _) => match joined(sampling.await) {
-                Some((source, _)) => Ok(source),
-                None => return, // cancelled
-            },
-            State::Idle(source) => Ok(source),
-        };
-        let outcome;
-        (state, outcome) = match free {
-            Ok(source) => match sample(source, deadline, &cancel).await {
-                Some(done) => done,
-                None => return, // cancelled
-            },
-            Err((sampling, started)) => (State::Overran(sampling, started), Err(overran(deadline))),
-        };
-        let duration = match &state {
-            State::Overran(_, started) => started.elapsed(),
-            State::Idle(_) => attempt.elapsed(),
-        };
-        failures = if outcome.is_ok() {
-            0
-        } else {
-            failures.saturating_add(1)
-        };
-        let report = Report {
-            source: S::NAME,
-            instance: instance.clone(),
-            duration,
-            outcome,
-        };
-        if hub.send(report).await.is_err() {
-            return; // the hub is gone: shutting down
-        }
-        let next = if failures == 0 {
-            // Rates come from successive samples: never two much closer than an interval.
-            let mut pause = until_round(SystemTime::now(), interval);
-            if pause < interval / 2 {
-                pause += interval;
-            }
-            Instant::now() + pause
-        } else {
-            let backoff = interval * 2u32.saturating_pow(failures - 1);
-            // A sample past its deadline: the retries count from this report.
-            let from = match state {
-                State::Overran(..) => Instant::now(),
-                State::Idle(_) => attempt,
-            };
-            from + backoff.min(MAX_BACKOFF.max(interval))
-        };
-        // Asleep until the next sample, or until a sample past its deadline ends.
-        let woke = match &mut state {
-            State::Overran(sampling, _) => tokio::select! {
-                () = cancel.cancelled() => None,
-                () = tokio::time::sleep_until(next) => Some(None),
-                ended = sampling => Some(Some(joined(ended))),
-            },
-            State::Idle(_) => tokio::select! {
-                () = cancel.cancelled() => None,
-                () = tokio::time::sleep_until(next) => Some(None),
-            },
-        };
-        match woke {
-            None => {
-                if let State::Overran(sampling, _) = state {
-                    sampling.abort();
-                }
-                return;
-            }
-            Some(None) => {}
-            // The late result is stale: dropped; the source samples again at once.
-            Some(Some(Some((source, _)))) => state = State::Idle(source),
-            Some(Some(None)) => return, // cancelled
-        }
-    }
-}
-
-/// Takes one sample, waiting for it at most `deadline`; `None` when `cancel` fired first.
-async fn sample<S: Source>(
-    source: S,
-    deadline: Duration,
-    cancel: &CancellationToken,
-) -> Option<(State<S>, Result<Payload, SourceError>)> {
-    let started = Instant::now();
-    let mut sampling = spawn_sample(source, cancel.clone());
-    tokio::select! {
-        () = cancel.cancelled() => {
-            sampling.abort();
-            None
-        }
-        done = tokio::time::timeout(deadline, &mut sampling) => match done {
-            Ok(result) => joined(result).map(|(source, outcome)| (State::Idle(source), outcome)),
-            Err(_) => Some((State::Overran(sampling, started), Err(overran(deadline)))),
-        },
-    }
-}
-
-/// Starts a sample that ends early when `cancel` fires. On a multi-thread runtime (the
-/// agent's) it runs on a blocking thread of its own, driven there with the runtime's handle:
-/// even synchronous work a source does between its awaits (parsing, hashing a large table)
-/// never holds up a worker, so the HTTP side and the hub keep their threads. On a
-/// current-thread runtime (unit tests with a paused clock) it is an ordinary task.
-fn spawn_sample<S: Source>(mut source: S, cancel: CancellationToken) -> Sampling<S> {
-    let work = async move {
-        tokio::select! {
-            () = cancel.cancelled() => None,
-            outcome = source.sample() => Some(outcome),
-        }
-        .map(|outcome| (source, outcome))
-    };
-    let runtime = tokio::runtime::Handle::current();
-    match runtime.runtime_flavor() {
-        tokio::runtime::RuntimeFlavor::CurrentThread => tokio::spawn(work),
-        _ => tokio::task::spawn_blocking(move || {
-            background_thread();
-            runtime.block_on(work)
-        }),
-    }
-}
-
-/// The source and outcome of a finished sample (`None`: cancelled); a panic in the sample
-/// goes on up.
-fn joined<S>(result: Result<Sampled<S>, tokio::task::JoinError>) -> Sampled<S> {
-    match result {
-        Ok(done) => done,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => None, // the runtime is shutting down
-    }
-}
-
-/// The error of a sample still running past its deadline.
-fn overran(deadline: Duration) -> SourceError {
-    SourceError::new(
-        "timeout",
-        format!(
-            "a sample has not finished after {} s: the source is reported down until it does \
-             (a peer that never answers, or an input too large for the interval: then give the \
-             source a longer interval)",
-            deadline.as_secs_f64()
-        ),
-    )
-}
-
-/// Time from `now` to the next multiple of `every` since the Unix epoch (a whole `every`
-/// when `now` is one). Sources sample and the hub takes its snapshots on this one grid, so a
-/// snapshot holds the samples taken just before it, and snapshots carry round times (:00,
-/// :10, … for a 10 s tick), never two in one whole second.
-pub fn until_round(now: SystemTime, every: Duration) -> Duration {
-    let since = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    let every_ms = every.as_millis().max(1);
-    let since_ms = since.as_millis();
-    let next = (since_ms / every_ms + 1) * every_ms;
-    Duration::from_millis(u64::try_from(next - since_ms).unwrap_or(u64::MAX))
+    /// Takes one sample: what the source saw, in the venue's terms.
+    fn sample(&mut self) -> impl Future<Output = Result<Vec<Observation>, SourceError>> + Send;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
-    #[test]
-    fn samples_and_snapshots_fall_on_round_wall_clock_times() {
-        let at = |ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
-        let second = Duration::from_secs(1);
-        assert_eq!(
-            until_round(at(1_000_990), second),
-            Duration::from_millis(10)
+    use tokio::sync::mpsc;
+    use tokio::task::JoinSet;
+    use tokio_util::sync::CancellationToken;
+
+    use crate::inventory::Inventory;
+    use crate::privacy::ClientKey;
+
+    #[tokio::test]
+    async fn every_kind_starts_the_sources_its_section_enables_from_the_one_list() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let at = |name: &str| dir.path().join(name).display().to_string();
+        let toml = format!(
+            "[[zone]]\nid = \"hall-a\"\n\n\
+             [source.netdev]\nbackend = \"proc\"\n\n\
+             [source.neighbours]\nbackend = \"proc\"\n\n\
+             [[source.dhcp]]\nkind = \"kea\"\nname = \"hall-a\"\nleases = \"{}\"\n\
+             control_socket = \"{}\"\n\n\
+             [[source.hostapd]]\nctrl_dir = \"{}\"\n\n\
+             [[source.capture]]\ninterface = \"absent0\"\n\n\
+             [schedule]\nfile = \"{}\"\n",
+            at("kea-leases4.csv"),
+            at("kea4-ctrl-socket"),
+            at("hostapd"),
+            at("programme.ics"),
         );
-        assert_eq!(until_round(at(1_000_000), second), second);
-        let ten = Duration::from_secs(10);
-        assert_eq!(until_round(at(1_003_000), ten), Duration::from_secs(7));
-    }
-
-    struct Flaky {
-        results: Vec<bool>,
-    }
-
-    impl Source for Flaky {
-        const NAME: &'static str = "flaky";
-        fn instance(&self) -> String {
-            "test".into()
-        }
-        async fn sample(&mut self) -> Result<Payload, SourceError> {
-            match self.results.pop() {
-                Some(true) | None => Ok(Payload::Clients(vec![])),
-                Some(false) => Err(SourceError::new("io", "down")),
-            }
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn failing_source_backs_off_then_recovers() {
-        // popped from the end: fail, fail, fail, then succeed
-        let source = Flaky {
-            results: vec![true, false, false, false],
-        };
-        let (tx, mut rx) = mpsc::channel(16);
+        let (config, _) = crate::config::parse("t.toml", &toml, "host").expect("config");
+        let inventory = Arc::new(Inventory::new(&config));
+        let key = ClientKey::ephemeral();
         let cancel = CancellationToken::new();
-        let start = Instant::now();
-        tokio::spawn(run(
-            source,
-            Duration::from_secs(5),
-            deadline(Duration::from_secs(5)),
-            tx,
-            cancel.clone(),
-        ));
-        let mut times = Vec::new();
-        for _ in 0..5 {
-            let report = rx.recv().await.expect("report");
-            times.push((start.elapsed(), report.outcome.is_ok()));
-        }
+        let (hub, _inbox) = mpsc::channel(64);
+        let mut tasks = JoinSet::new();
+        let mut starter = Starter::new(&config, &inventory, &key, &cancel, &hub, &mut tasks);
+        start_all(&mut starter).expect("every kind starts");
+        // netdev, neighbours, Kea's leases and its statistics, hostapd, capture, programme.
+        assert_eq!(tasks.len(), 7);
         cancel.cancel();
-        let secs = |s| Duration::from_secs(s);
-        assert_eq!(
-            times[..4],
-            [
-                (secs(0), false),
-                (secs(5), false),
-                (secs(15), false),
-                (secs(35), true)
-            ]
-        );
-        // Healthy again: the next sample on a multiple of 5 s on the wall clock, 2.5 to 7.5 s on.
-        let (last, ok) = times[4];
-        let after = last - secs(35);
-        assert!(
-            ok && after >= secs(5) / 2 && after < secs(15) / 2,
-            "{last:?}"
-        );
-    }
-
-    /// A source whose samples take the given times (`None`: forever), then no time.
-    struct Slow {
-        delays: Vec<Option<Duration>>,
-    }
-
-    impl Source for Slow {
-        const NAME: &'static str = "slow";
-        fn instance(&self) -> String {
-            "test".into()
-        }
-        async fn sample(&mut self) -> Result<Payload, SourceError> {
-            match self.delays.pop() {
-                Some(Some(delay)) => tokio::time::sleep(delay).await,
-                Some(None) => std::future::pending().await,
-                None => {}
-            }
-            Ok(Payload::Clients(vec![]))
-        }
-    }
-
-    /// Reports as (seconds since `start`, source, error kind or `ok`), until `until`.
-    async fn reports(
-        rx: &mut mpsc::Receiver<Report>,
-        start: Instant,
-        until: Duration,
-    ) -> Vec<(u64, &'static str, &'static str)> {
-        let mut seen = Vec::new();
-        while let Ok(Some(report)) = tokio::time::timeout_at(start + until, rx.recv()).await {
-            let kind = report.outcome.as_ref().map_or_else(|e| e.kind, |_| "ok");
-            seen.push((start.elapsed().as_secs(), report.source, kind));
-        }
-        seen
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_sample_that_never_ends_is_reported_down_and_the_others_keep_reporting() {
-        let (tx, mut rx) = mpsc::channel(64);
-        let cancel = CancellationToken::new();
-        let start = Instant::now();
-        let interval = Duration::from_secs(5);
-        let stuck = Slow { delays: vec![None] };
-        let healthy = Flaky { results: vec![] };
-        let stuck = tokio::spawn(run(
-            stuck,
-            interval,
-            deadline(interval),
-            tx.clone(),
-            cancel.clone(),
-        ));
-        tokio::spawn(run(
-            healthy,
-            interval,
-            deadline(interval),
-            tx,
-            cancel.clone(),
-        ));
-        let seen = reports(&mut rx, start, Duration::from_secs(36)).await;
-        let of = |name| -> Vec<_> { seen.iter().filter(|r| r.1 == name).collect() };
-        // Down at the deadline (3 intervals), then again at each retry, backing off.
-        assert_eq!(
-            of("slow"),
-            [
-                &(15, "slow", "timeout"),
-                &(20, "slow", "timeout"),
-                &(30, "slow", "timeout")
-            ]
-        );
-        let healthy = of("flaky");
-        // Every 5 to 7.5 s (the paused clock runs ahead of the wall clock the grid follows).
-        assert!(healthy.len() >= 5, "{seen:?}");
-        assert!(healthy.iter().all(|r| r.2 == "ok"), "{seen:?}");
-        // Stopping does not wait for the sample that never ends.
-        cancel.cancel();
-        tokio::time::timeout(Duration::from_millis(1), stuck)
-            .await
-            .expect("the stuck source's loop ends at once")
-            .expect("no panic");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_sample_past_its_deadline_is_dropped_and_the_next_starts_when_it_ends() {
-        let (tx, mut rx) = mpsc::channel(64);
-        let cancel = CancellationToken::new();
-        let start = Instant::now();
-        let slow = Slow {
-            delays: vec![Some(Duration::from_secs(40))],
-        };
-        let interval = Duration::from_secs(5);
-        tokio::spawn(run(slow, interval, deadline(interval), tx, cancel.clone()));
-        let seen = reports(&mut rx, start, Duration::from_secs(41)).await;
-        cancel.cancel();
-        assert_eq!(
-            seen,
-            [
-                (15, "slow", "timeout"),
-                (20, "slow", "timeout"),
-                (30, "slow", "timeout"),
-                (40, "slow", "ok"),
-            ]
-        );
-    }
-
-    /// Blocks its thread (a synchronous read or parse inside `sample`) for a second.
-    struct Blocking;
-
-    impl Source for Blocking {
-        const NAME: &'static str = "blocking";
-        fn instance(&self) -> String {
-            "test".into()
-        }
-        async fn sample(&mut self) -> Result<Payload, SourceError> {
-            std::thread::sleep(Duration::from_secs(1));
-            Ok(Payload::Clients(vec![]))
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-    async fn a_source_blocking_its_thread_holds_up_no_worker() {
-        let (tx, mut rx) = mpsc::channel(16);
-        let cancel = CancellationToken::new();
-        let start = Instant::now();
-        let (interval, deadline) = (Duration::from_millis(100), Duration::from_millis(300));
-        tokio::spawn(run(Blocking, interval, deadline, tx, cancel.clone()));
-        // On the only worker, the deadline would wait for the blocked thread.
-        let report = rx.recv().await.expect("report");
-        let kind = report.outcome.as_ref().map_or_else(|e| e.kind, |_| "ok");
-        assert_eq!(kind, "timeout");
-        assert!(
-            start.elapsed() < Duration::from_millis(800),
-            "{:?}",
-            start.elapsed()
-        );
-        cancel.cancel();
+        while tasks.join_next().await.is_some() {}
     }
 }

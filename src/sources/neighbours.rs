@@ -10,6 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use futures_util::TryStreamExt;
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
@@ -17,7 +18,7 @@ use netlink_packet_route::neighbour::{
 use netlink_packet_route::route::RouteMessage;
 
 use super::links::LinkReader;
-use super::{Payload, Sighting, Source, SourceError};
+use super::{ErrorKind, Observation, Sighting, Source, SourceError, Starter};
 use crate::files;
 use crate::inventory::{Inventory, LinkKind};
 use crate::privacy::{ClientKey, client_mac, parse_mac};
@@ -49,7 +50,7 @@ pub fn parse_proc_net_arp(text: &str) -> Result<(Vec<ArpEntry>, usize), SourceEr
     let mut lines = text.lines();
     if !lines.next().is_some_and(|h| h.starts_with("IP address")) {
         return Err(SourceError::new(
-            "parse",
+            ErrorKind::Parse,
             "not a /proc/net/arp table (header missing)",
         ));
     }
@@ -234,8 +235,12 @@ fn clients<'a>(
 /// that this future drives itself (not a task of the runtime's): decoding a venue's table,
 /// 100 000 entries and more, happens on the thread that polls the sample, never on a worker.
 async fn dump_tables() -> Result<(Vec<NeighbourMessage>, Vec<RouteMessage>), SourceError> {
-    let (connection, handle, _) = rtnetlink::new_connection()
-        .map_err(|e| SourceError::new("netlink", format!("cannot open a netlink socket: {e}")))?;
+    let (connection, handle, _) = rtnetlink::new_connection().map_err(|e| {
+        SourceError::new(
+            ErrorKind::Netlink,
+            format!("cannot open a netlink socket: {e}"),
+        )
+    })?;
     let neighbours = async {
         handle
             .neighbours()
@@ -243,13 +248,15 @@ async fn dump_tables() -> Result<(Vec<NeighbourMessage>, Vec<RouteMessage>), Sou
             .execute()
             .try_collect()
             .await
-            .map_err(|e| SourceError::new("netlink", format!("neighbour dump failed: {e}")))
+            .map_err(|e| {
+                SourceError::new(ErrorKind::Netlink, format!("neighbour dump failed: {e}"))
+            })
     };
     let dumps = async { tokio::try_join!(neighbours, gateways::dump_routes(&handle)) };
     tokio::select! {
         tables = dumps => tables,
         () = connection => Err(SourceError::new(
-            "netlink",
+            ErrorKind::Netlink,
             "the netlink connection closed during the neighbour dump",
         )),
     }
@@ -282,13 +289,30 @@ impl Source for NeighboursSource {
         self.reader.instance().to_string()
     }
 
-    async fn sample(&mut self) -> Result<Payload, SourceError> {
+    async fn sample(&mut self) -> Result<Vec<Observation>, SourceError> {
         let sightings = match self.reader {
             LinkReader::Netlink { .. } => self.read_netlink().await?,
             LinkReader::Proc { .. } => self.read_proc().await?,
         };
-        Ok(Payload::Clients(sightings))
+        Ok(vec![Observation::Clients(sightings)])
     }
+}
+
+/// Starts the neighbour source, unless `[source.neighbours]` disables it.
+///
+/// # Errors
+/// The backend cannot be opened.
+pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
+    let config = ctx.config;
+    let n = &config.sources.neighbours;
+    if !n.enabled {
+        return Ok(());
+    }
+    let reader = LinkReader::open(n.backend, &n.proc_root, &config.sources.netdev.sys_root)
+        .context("neighbour source")?;
+    let source = NeighboursSource::new(reader, Arc::clone(ctx.inventory), ctx.key.clone());
+    ctx.spawn(source, n.interval);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -442,7 +466,7 @@ mod tests {
             .sample()
             .await
             .expect_err("a FIFO is not an ARP table");
-        assert_eq!(refused.kind, "not_regular");
+        assert_eq!(refused.kind, ErrorKind::NotRegular);
         assert!(refused.message.contains("net/arp is a FIFO"), "{refused}");
     }
 }

@@ -5,18 +5,12 @@ pub mod config;
 
 use std::sync::Arc;
 
-use super::links::{Link, LinkReader};
-use super::{Payload, Source, SourceError};
-use crate::inventory::{Inventory, ZoneIdx};
+use anyhow::Context;
 
-/// A monitored interface with its zone.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InterfaceSample {
-    /// What the kernel reports.
-    pub link: Link,
-    /// The zone it serves, if any.
-    pub zone: Option<ZoneIdx>,
-}
+use super::links::LinkReader;
+use super::{Observation, Source, SourceError, Starter};
+use crate::inventory::Inventory;
+use crate::model::interfaces::InterfaceSample;
 
 /// Samples interface counters through a [`LinkReader`].
 pub struct NetdevSource {
@@ -38,7 +32,7 @@ impl Source for NetdevSource {
         self.reader.instance().to_string()
     }
 
-    async fn sample(&mut self) -> Result<Payload, SourceError> {
+    async fn sample(&mut self) -> Result<Vec<Observation>, SourceError> {
         let links = self.reader.links().await?;
         let samples = links
             .into_iter()
@@ -48,6 +42,23 @@ impl Source for NetdevSource {
                 link,
             })
             .collect();
-        Ok(Payload::Interfaces(samples))
+        Ok(vec![Observation::Interfaces(samples)])
     }
+}
+
+/// Starts the interface source, unless `[source.netdev]` disables it.
+///
+/// # Errors
+/// The backend cannot be opened.
+pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
+    let config = ctx.config;
+    let n = &config.sources.netdev;
+    if !n.enabled {
+        return Ok(());
+    }
+    let reader =
+        LinkReader::open(n.backend, &n.proc_root, &n.sys_root).context("interface source")?;
+    let source = NetdevSource::new(reader, Arc::clone(ctx.inventory));
+    ctx.spawn(source, n.interval);
+    Ok(())
 }

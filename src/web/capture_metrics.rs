@@ -8,7 +8,7 @@ use prometheus::proto::{Bucket, Histogram, LabelPair, Metric, MetricFamily, Metr
 use prometheus::{IntCounterVec, IntGaugeVec, Opts};
 
 use crate::hub::Snapshot;
-use crate::hub::snapshot;
+use crate::model::histogram;
 
 fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     IntCounterVec::new(Opts::new(name, help), labels)
@@ -37,7 +37,7 @@ impl HistogramFamily {
     }
 
     /// One family with a series per `(label values, histogram)`.
-    fn family(&self, series: Vec<(Vec<String>, &snapshot::Histogram)>) -> Option<MetricFamily> {
+    fn family(&self, series: Vec<(Vec<String>, &histogram::Histogram)>) -> Option<MetricFamily> {
         if series.is_empty() {
             return None;
         }
@@ -313,11 +313,11 @@ impl CaptureFamilies {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::capture::decode::SIGNAL_BUCKETS;
-    use crate::sources::capture::summary::{CaptureSummary, ChannelSummary, Totals};
+    use crate::hub::capture::{CaptureSummary, ChannelSummary, Totals};
+    use crate::model::capture::SIGNAL_BUCKETS;
 
     fn channel(frequency_mhz: Option<u16>, frames: u64) -> ChannelSummary {
-        let mut signal_dbm = snapshot::Histogram::new(&SIGNAL_BUCKETS);
+        let mut signal_dbm = histogram::Histogram::new(&SIGNAL_BUCKETS);
         signal_dbm.observe(-60.0);
         ChannelSummary {
             frequency_mhz,

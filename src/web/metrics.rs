@@ -15,7 +15,7 @@ use prometheus::{
 use super::cached::PerSnapshot;
 use super::capture_metrics::CaptureFamilies;
 use crate::hub::Snapshot;
-use crate::sources::links::Counters;
+use crate::model::interfaces::Counters;
 
 /// Picks one counter out of an interface's counters.
 type Field = fn(&Counters) -> u64;
@@ -353,7 +353,7 @@ impl Families {
                 .set(s.duration_seconds);
             for (kind, n) in &s.errors {
                 self.source_errors
-                    .with_label_values(&[s.source, &s.instance, kind])
+                    .with_label_values(&[s.source, &s.instance, kind.as_str()])
                     .inc_by(*n);
             }
         }
@@ -676,7 +676,7 @@ mod tests {
 
     use super::*;
     use crate::hub::snapshot::ApSnapshot;
-    use crate::sources::hostapd::{ApEvents, Band};
+    use crate::model::access_points::{ApEvents, Band};
 
     fn exposition(metrics: &Exposition, snapshot: &Arc<Snapshot>, live: &Registry) -> String {
         String::from_utf8(metrics.encode(snapshot, live).expect("encode")).expect("utf-8")

@@ -576,12 +576,14 @@ fn root_zero_config_start_line_lists_the_picked_interfaces_and_piped_logs_have_n
         "config=\"zero-config\"",
         "zones=1",
         "interfaces=\"hall0,stage0\"",
-        "netdev=\"netlink\"",
-        "neighbours=\"netlink\"",
-        "capture=\"none\"",
-        "schedule=\"none\"",
+        // Zero-config starts the interface and neighbour sources, then one per lease file
+        // found; never a capture or a programme.
+        "sources=\"netdev:netlink,neighbours:netlink",
     ] {
         assert!(start_line.contains(field), "{field} in {start_line}");
+    }
+    for kind in ["capture:", "schedule:"] {
+        assert!(!start_line.contains(kind), "no {kind} in {start_line}");
     }
     // The lease files found at their usual Debian paths (none on a bare test machine).
     let found: Vec<&str> = [

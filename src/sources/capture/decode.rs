@@ -4,25 +4,12 @@
 use std::time::Duration;
 
 use super::frames::{FrameSink, LinkType};
-use super::live::{self, KernelStats};
+use super::live;
 use super::{dhcp, ethernet, ieee80211, radiotap};
-use crate::hub::unique::UniqueEstimate;
-use crate::privacy::{Client, ClientKey};
+use crate::model::capture::{ChannelCounts, Counts, KernelStats, MAX_TIMINGS, SIGNAL_BUCKETS};
+use crate::privacy::ClientKey;
 
-/// Frame kinds every capture counts (the `kind` label).
-pub const KINDS: [&str; 11] = [
-    "ethernet",
-    "arp",
-    "ipv4",
-    "ipv6",
-    "dhcp",
-    "wifi_management",
-    "wifi_control",
-    "wifi_data",
-    "wifi_extension",
-    "malformed",
-    "unsupported",
-];
+/// Indices in [`KINDS`].
 const ETHERNET: usize = 0;
 const ARP: usize = 1;
 const IPV4: usize = 2;
@@ -32,129 +19,10 @@ const WIFI: usize = 5; // + FrameKind index
 const MALFORMED: usize = 9;
 const UNSUPPORTED: usize = 10;
 
-/// DHCP message types counted (the `type` label); index 0 gathers the rest.
-pub const DHCP_TYPES: [&str; 9] = [
-    "other", "discover", "offer", "request", "decline", "ack", "nak", "release", "inform",
-];
-
-/// Upper bounds of the signal histogram buckets, in dBm.
-pub const SIGNAL_BUCKETS: [f64; 9] = [
-    -90.0, -80.0, -70.0, -67.0, -60.0, -50.0, -40.0, -30.0, -20.0,
-];
-
-/// Most completed DHCP transactions kept per batch (their durations feed a histogram).
-const MAX_TIMINGS: usize = 4096;
 /// Most distinct clients kept per batch for the registry.
 const MAX_CLIENTS: usize = 65_536;
 /// Most channels tracked (802.11 has well under a hundred).
 const MAX_CHANNELS: usize = 128;
-
-/// Counts of one radio channel.
-#[derive(Clone)]
-pub struct ChannelCounts {
-    /// Centre frequency in MHz (0 when the capture does not say).
-    pub mhz: u16,
-    /// Frames by (type × 16 + subtype).
-    pub subtypes: [u64; 64],
-    /// Frames with the retry flag set.
-    pub retries: u64,
-    /// Probe requests (passive headcount: devices looking for networks).
-    pub probe_requests: u64,
-    /// Beacons of networks that are not ours.
-    pub foreign_beacons: u64,
-    /// Distinct networks (BSSIDs) not ours beaconing here.
-    pub foreign_networks: UniqueEstimate,
-    /// Frames per signal bucket (`SIGNAL_BUCKETS`, then one for above the last).
-    pub signal_buckets: [u64; SIGNAL_BUCKETS.len() + 1],
-    /// Sum of the signals counted, for the histogram's sum.
-    pub signal_sum_dbm: i64,
-}
-
-impl ChannelCounts {
-    fn new(mhz: u16) -> ChannelCounts {
-        ChannelCounts {
-            mhz,
-            subtypes: [0; 64],
-            retries: 0,
-            probe_requests: 0,
-            foreign_beacons: 0,
-            foreign_networks: UniqueEstimate::default(),
-            signal_buckets: [0; SIGNAL_BUCKETS.len() + 1],
-            signal_sum_dbm: 0,
-        }
-    }
-
-    /// Frames on this channel.
-    pub fn frames(&self) -> u64 {
-        self.subtypes.iter().sum()
-    }
-}
-
-/// Everything a decoder counted since its counts were last taken.
-#[derive(Clone, Default)]
-pub struct Counts {
-    /// Frames seen.
-    pub frames: u64,
-    /// Bytes of those frames as captured.
-    pub bytes: u64,
-    /// Frames by kind (`KINDS`).
-    pub kinds: [u64; KINDS.len()],
-    /// DHCP messages by type (`DHCP_TYPES`).
-    pub dhcp_messages: [u64; DHCP_TYPES.len()],
-    /// DISCOVER-to-ACK durations of the transactions completed.
-    pub dhcp_times_to_lease: Vec<Duration>,
-    /// DISCOVERs that got no answer in time.
-    pub dhcp_unanswered: u64,
-    /// Per radio channel (monitor-mode captures).
-    pub channels: Vec<ChannelCounts>,
-    /// Distinct devices sending probe requests.
-    pub probing_devices: UniqueEstimate,
-    /// Distinct source devices (Ethernet sources, 802.11 transmitters of data/management).
-    pub devices: UniqueEstimate,
-    /// Distinct Ethernet clients seen (for the client registry).
-    pub clients: Vec<Client>,
-    /// Data frames to or from each of our own BSSIDs (same order as the config).
-    pub own_bss_data: Vec<u64>,
-    /// What the kernel said about the live socket.
-    pub kernel: KernelStats,
-}
-
-impl Counts {
-    /// Adds `other` into these counts (batches into totals, files into one summary).
-    pub fn merge(&mut self, other: &Counts) {
-        self.frames += other.frames;
-        self.bytes += other.bytes;
-        add(&mut self.kinds, &other.kinds);
-        add(&mut self.dhcp_messages, &other.dhcp_messages);
-        let room = MAX_TIMINGS.saturating_sub(self.dhcp_times_to_lease.len());
-        self.dhcp_times_to_lease
-            .extend(other.dhcp_times_to_lease.iter().take(room));
-        self.dhcp_unanswered += other.dhcp_unanswered;
-        self.probing_devices.merge(&other.probing_devices);
-        self.devices.merge(&other.devices);
-        self.kernel.received += other.kernel.received;
-        self.kernel.dropped += other.kernel.dropped;
-        if self.own_bss_data.len() < other.own_bss_data.len() {
-            self.own_bss_data.resize(other.own_bss_data.len(), 0);
-        }
-        add(&mut self.own_bss_data, &other.own_bss_data);
-        for theirs in &other.channels {
-            match self.channels.iter_mut().find(|c| c.mhz == theirs.mhz) {
-                Some(mine) => {
-                    add(&mut mine.subtypes, &theirs.subtypes);
-                    add(&mut mine.signal_buckets, &theirs.signal_buckets);
-                    mine.retries += theirs.retries;
-                    mine.probe_requests += theirs.probe_requests;
-                    mine.foreign_beacons += theirs.foreign_beacons;
-                    mine.foreign_networks.merge(&theirs.foreign_networks);
-                    mine.signal_sum_dbm += theirs.signal_sum_dbm;
-                }
-                None => self.channels.push(theirs.clone()),
-            }
-        }
-        self.channels.sort_by_key(|c| c.mhz);
-    }
-}
 
 /// Index of a DHCP message type in `DHCP_TYPES`.
 fn type_index(t: dhcp::MessageType) -> usize {
@@ -169,12 +37,6 @@ fn type_index(t: dhcp::MessageType) -> usize {
         Release => 7,
         Inform => 8,
         Other(_) => 0,
-    }
-}
-
-fn add(into: &mut [u64], from: &[u64]) {
-    for (a, b) in into.iter_mut().zip(from) {
-        *a += b;
     }
 }
 

@@ -6,6 +6,8 @@
 //! the radiotap flags say it is present. The addresses are raw MACs: personal data that must
 //! not leave the capture source un-hashed (see the design's privacy rules).
 
+use crate::model::capture::SUBTYPES;
+
 /// Length of the frame control and duration fields.
 const FC_DURATION_LEN: usize = 4;
 /// Length of the smallest frame (CTS, ACK): frame control, duration, receiver address.
@@ -262,65 +264,7 @@ pub fn parse(frame: &[u8]) -> Result<Header, Error> {
 /// A bounded metric label for a frame subtype, `"other"` for reserved subtypes.
 #[must_use]
 pub fn subtype_name(kind: FrameKind, subtype: u8) -> &'static str {
-    match kind {
-        FrameKind::Management => match subtype {
-            0 => "assoc_request",
-            1 => "assoc_response",
-            2 => "reassoc_request",
-            3 => "reassoc_response",
-            4 => "probe_request",
-            5 => "probe_response",
-            6 => "timing_advertisement",
-            8 => "beacon",
-            9 => "atim",
-            10 => "disassoc",
-            11 => "auth",
-            12 => "deauth",
-            13 => "action",
-            14 => "action_no_ack",
-            _ => "other",
-        },
-        FrameKind::Control => match subtype {
-            2 => "trigger",
-            3 => "tack",
-            4 => "beamforming_report_poll",
-            5 => "ndp_announcement",
-            6 => "control_extension",
-            7 => "control_wrapper",
-            8 => "block_ack_req",
-            9 => "block_ack",
-            10 => "ps_poll",
-            11 => "rts",
-            12 => "cts",
-            13 => "ack",
-            14 => "cf_end",
-            15 => "cf_end_cf_ack",
-            _ => "other",
-        },
-        FrameKind::Data => match subtype {
-            0 => "data",
-            1 => "data_cf_ack",
-            2 => "data_cf_poll",
-            3 => "data_cf_ack_cf_poll",
-            4 => "null",
-            5 => "cf_ack",
-            6 => "cf_poll",
-            7 => "cf_ack_cf_poll",
-            8 => "qos_data",
-            9 => "qos_data_cf_ack",
-            10 => "qos_data_cf_poll",
-            11 => "qos_data_cf_ack_cf_poll",
-            12 => "qos_null",
-            14 => "qos_cf_poll",
-            15 => "qos_cf_ack_cf_poll",
-            _ => "other",
-        },
-        FrameKind::Extension => match subtype {
-            0 => "dmg_beacon",
-            1 => "s1g_beacon",
-            _ => "other",
-        },
-    }
+    SUBTYPES[kind as usize * 16 + usize::from(subtype & 0x0f)]
 }
 
 /// Whether `frame` is a wildcard probe request (an empty SSID element: "any network"), as

@@ -11,15 +11,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::frames::{FrameSink, LinkType};
-
-/// What the kernel says about the capture socket since the previous read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct KernelStats {
-    /// Frames the socket received (including those it then dropped).
-    pub received: u64,
-    /// Frames the kernel dropped because the socket's buffer was full.
-    pub dropped: u64,
-}
+use crate::model::ErrorKind;
+use crate::model::capture::KernelStats;
 
 /// A frame sink whose counts can be taken out as a batch.
 pub trait Decoder: FrameSink + Send + 'static {
@@ -67,11 +60,11 @@ pub enum LiveError {
 
 impl LiveError {
     /// The bounded error kind used in metrics.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            LiveError::NoInterface(_) => "missing",
-            LiveError::Permission { .. } => "permission",
-            LiveError::Open { .. } => "io",
+            LiveError::NoInterface(_) => ErrorKind::Missing,
+            LiveError::Permission { .. } => ErrorKind::Permission,
+            LiveError::Open { .. } => ErrorKind::Io,
         }
     }
 }

@@ -18,6 +18,26 @@ pub mod ieee80211;
 pub mod live;
 pub mod radiotap;
 mod source;
-pub mod summary;
 
-pub use source::{CaptureSample, CaptureSource};
+pub use source::CaptureSource;
+
+use super::Starter;
+
+/// Starts a live capture for each `[[source.capture]]`.
+///
+/// # Errors
+/// None today: the capture opens at the first sample, and again after a failure.
+pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
+    let config = ctx.config;
+    for c in &config.sources.capture {
+        let source = CaptureSource::new(
+            c.clone(),
+            ctx.inventory,
+            config.sources.netdev.sys_root.clone(),
+            ctx.key.clone(),
+            ctx.cancel.clone(),
+        );
+        ctx.spawn(source, c.interval);
+    }
+    Ok(())
+}

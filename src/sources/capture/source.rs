@@ -10,35 +10,12 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tokio_util::sync::CancellationToken;
 
 use super::config::CaptureConfig;
-use super::decode::{Counts, Decoder};
+use super::decode::Decoder;
 use super::live;
 use crate::inventory::{Inventory, LinkKind, ZoneIdx};
+use crate::model::capture::{CaptureSample, Counts};
 use crate::privacy::ClientKey;
-use crate::sources::{Payload, Sighting, Source, SourceError};
-
-/// What a capture counted since the previous sample.
-#[derive(Clone)]
-pub struct CaptureSample {
-    /// The interface.
-    pub interface: String,
-    /// Zone of its clients.
-    pub zone: Option<ZoneIdx>,
-    /// Names of the own access points, in the order of `counts.own_bss_data`.
-    pub ap_names: Arc<[String]>,
-    /// The counts (clients already turned into sightings).
-    pub counts: Counts,
-    /// Ethernet clients seen, for the registry.
-    pub clients: Vec<Sighting>,
-}
-
-impl std::fmt::Debug for CaptureSample {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CaptureSample")
-            .field("interface", &self.interface)
-            .field("frames", &self.counts.frames)
-            .finish_non_exhaustive()
-    }
-}
+use crate::sources::{ErrorKind, Observation, Sighting, Source, SourceError};
 
 /// Captures live on one interface.
 pub struct CaptureSource {
@@ -98,7 +75,7 @@ impl Source for CaptureSource {
         self.config.interface.clone()
     }
 
-    async fn sample(&mut self) -> Result<Payload, SourceError> {
+    async fn sample(&mut self) -> Result<Vec<Observation>, SourceError> {
         let mut batches = match self.batches.take() {
             Some(b) => b,
             None => self.start()?,
@@ -114,7 +91,7 @@ impl Source for CaptureSource {
         if stopped {
             // The thread ended (the interface went away): start again next sample.
             return Err(SourceError::new(
-                "missing",
+                ErrorKind::Missing,
                 format!(
                     "capture on {} stopped: the interface went away; retrying",
                     self.config.interface
@@ -135,12 +112,14 @@ impl Source for CaptureSource {
             None => Vec::new(),
         };
         counts.clients.clear();
-        Ok(Payload::Capture(Box::new(CaptureSample {
-            interface: self.config.interface.clone(),
-            zone: self.zone,
-            ap_names: Arc::clone(&self.ap_names),
-            counts,
-            clients,
-        })))
+        Ok(vec![
+            Observation::Capture(Box::new(CaptureSample {
+                interface: self.config.interface.clone(),
+                zone: self.zone,
+                ap_names: Arc::clone(&self.ap_names),
+                counts,
+            })),
+            Observation::Clients(clients),
+        ])
     }
 }

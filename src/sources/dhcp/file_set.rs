@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::config::DhcpKind;
 use super::lease::{LastWins, Parsed};
 use super::source::parse;
-use crate::sources::{FileStamp, SourceError};
+use crate::sources::{ErrorKind, FileStamp, SourceError};
 
 /// Unreadable records in one file from which that file is degraded, when they also outnumber
 /// the leases read from it; a file with no lease read is degraded from one. A last record
@@ -163,7 +163,7 @@ impl LeaseFiles {
             return Ok(Some(merged));
         }
         Err(SourceError::new(
-            "io",
+            ErrorKind::Io,
             format!(
                 "{}: the lease files kept changing while being read (Kea's lease file cleanup \
                  running?); the next sample reads them again",
@@ -289,7 +289,7 @@ fn degraded(path: &Path, parsed: &Parsed) -> Result<(), SourceError> {
     let leases = parsed.leases.len();
     if unreadable > 0 && leases == 0 || unreadable >= DEGRADED_MIN_SKIPPED && unreadable > leases {
         return Err(SourceError::new(
-            "degraded",
+            ErrorKind::Degraded,
             format!(
                 "{}: most records cannot be read ({} skipped, {} leases read): is `kind` of \
                  this [[source.dhcp]] the server that writes it, and is it the lease file?",
@@ -306,10 +306,10 @@ fn degraded(path: &Path, parsed: &Parsed) -> Result<(), SourceError> {
 fn lease_error(path: &Path, e: &std::io::Error) -> SourceError {
     let mut error = SourceError::io(path, e);
     match error.kind {
-        "missing" => error.message.push_str(
+        ErrorKind::Missing => error.message.push_str(
             ": is the DHCP server running, and is `leases` of this [[source.dhcp]] its lease file?",
         ),
-        "too_large" => error.message.push_str(
+        ErrorKind::TooLarge => error.message.push_str(
             ": is `leases` of this [[source.dhcp]] the lease file, and does the server clean it \
              up (Kea's lfc-interval)? The limit is 1 KiB per client of [agent] max_clients, \
              at least 256 MiB",
@@ -376,7 +376,7 @@ mod tests {
     }
 
     fn error_kind(files: &mut LeaseFiles) -> &'static str {
-        files.read().expect_err("the read fails").kind
+        files.read().expect_err("the read fails").kind.as_str()
     }
 
     #[test]
@@ -632,7 +632,7 @@ mod tests {
         crate::files::mkfifo(&set.live);
         let started = std::time::Instant::now();
         let error = files.read().expect_err("a FIFO");
-        assert_eq!(error.kind, "not_regular");
+        assert_eq!(error.kind.as_str(), "not_regular");
         assert!(error.message.contains("FIFO"), "{}", error.message);
         assert!(
             started.elapsed() < std::time::Duration::from_secs(1),
@@ -655,7 +655,7 @@ mod tests {
         set.write("", V4);
         std::fs::create_dir(set.path(".2")).expect("mkdir");
         let error = set.files(DhcpKind::Kea).read().expect_err("a directory");
-        assert_eq!(error.kind, "not_regular");
+        assert_eq!(error.kind.as_str(), "not_regular");
         assert!(
             error.message.contains("kea-leases4.csv.2"),
             "{}",
@@ -671,7 +671,7 @@ mod tests {
             "garbage\n\u{1}\u{2}\u{3} x\nnot a lease at all\nmore noise here\n",
         );
         let error = set.files(DhcpKind::Dnsmasq).read().expect_err("degraded");
-        assert_eq!(error.kind, "degraded");
+        assert_eq!(error.kind.as_str(), "degraded");
         assert!(
             error.message.contains("dnsmasq.leases"),
             "{}",
@@ -683,7 +683,7 @@ mod tests {
         kea.write(".2", &format!("{V4}w\nx\ny\nz\n"));
         kea.write("", &format!("{V4}{}", v4(10, 4000, NOW + 600)));
         let error = kea.files(DhcpKind::Kea).read().expect_err("degraded");
-        assert_eq!(error.kind, "degraded");
+        assert_eq!(error.kind.as_str(), "degraded");
         assert!(
             error.message.contains("kea-leases4.csv.2"),
             "{}",
@@ -715,7 +715,7 @@ mod tests {
         );
         set.write("", &dnsmasq);
         let error = set.files(DhcpKind::Kea).read().expect_err("degraded");
-        assert_eq!(error.kind, "degraded");
+        assert_eq!(error.kind.as_str(), "degraded");
         assert!(error.message.contains("`kind`"), "{}", error.message);
         assert_eq!(active(&mut files), 2, "read as dnsmasq's, it is fine");
     }
@@ -755,7 +755,7 @@ mod tests {
         huge.set_len(600_000_000).expect("sparse file");
         let mut files = LeaseFiles::new(DhcpKind::Dnsmasq, set.live.clone(), file_limit(250_000));
         let error = files.read().expect_err("too large");
-        assert_eq!(error.kind, "too_large");
+        assert_eq!(error.kind.as_str(), "too_large");
         for part in [
             "dnsmasq.leases",
             "600000000 bytes",

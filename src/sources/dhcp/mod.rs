@@ -16,4 +16,34 @@ pub mod lease;
 pub mod source;
 pub mod table;
 
-pub use source::{DhcpSample, DhcpSource, KeaStatisticsSource, PoolStatistics};
+pub use source::{DhcpSource, KeaStatisticsSource};
+
+use std::sync::Arc;
+
+use super::Starter;
+
+/// Starts a lease source for each `[[source.dhcp]]`, and a statistics source for each with
+/// a `control_socket`.
+///
+/// # Errors
+/// None today: the files are read at each sample.
+pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
+    let config = ctx.config;
+    for d in &config.sources.dhcp {
+        if let Some(socket) = &d.control_socket {
+            ctx.spawn(
+                KeaStatisticsSource::new(d.name.clone(), socket.clone()),
+                d.interval,
+            );
+        }
+        ctx.found("lease_files", [d.leases.display().to_string()]);
+        let source = DhcpSource::new(
+            d.clone(),
+            Arc::clone(ctx.inventory),
+            ctx.key.clone(),
+            config.agent.max_clients,
+        );
+        ctx.spawn(source, d.interval);
+    }
+    Ok(())
+}

@@ -11,37 +11,9 @@ use super::lease::{Expiry, Parsed};
 use super::table::{LeaseTable, Selection};
 use super::{dnsmasq, isc, kea};
 use crate::inventory::{Inventory, ZoneIdx};
+use crate::model::pools::{PoolLeases, PoolStatistics};
 use crate::privacy::ClientKey;
-use crate::sources::{Payload, Sighting, Source, SourceError};
-
-/// One lease file's pool at one sample.
-#[derive(Debug, Clone)]
-pub struct DhcpSample {
-    /// Pool name (the `pool` label).
-    pub pool: String,
-    /// Zone of the pool, if any.
-    pub zone: Option<ZoneIdx>,
-    /// Active leases in the pool's ranges (all active leases when no range is configured).
-    pub leases_active: u64,
-    /// Addresses in the configured ranges, when configured.
-    pub pool_size: Option<u64>,
-    /// Records of the file that did not parse (a half-written line is normal).
-    pub skipped: u64,
-    /// Clients holding active leases, with their zone: at most `[agent] max_clients`, those
-    /// whose leases expire last (the most recently renewed).
-    pub clients: Vec<Sighting>,
-}
-
-/// Kea's own view of a pool, from `statistic-get-all`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct PoolStatistics {
-    /// Addresses the server can hand out (summed over its subnets).
-    pub total: u64,
-    /// Addresses assigned now.
-    pub assigned: u64,
-    /// Allocation failures since the server started.
-    pub allocation_failures: u64,
-}
+use crate::sources::{ErrorKind, Observation, Source, SourceError};
 
 /// Reads one server's lease files when they change and counts its pool.
 pub struct DhcpSource {
@@ -83,7 +55,7 @@ impl Leases {
                 return self.table.clone().ok_or_else(|| {
                     self.files.forget();
                     SourceError::new(
-                        "io",
+                        ErrorKind::Io,
                         "the lease files were read but no table was kept; the next sample reads \
                          them again",
                     )
@@ -153,7 +125,7 @@ impl DhcpSource {
                 // queue another thread behind it.
                 Err(TryLockError::WouldBlock) => {
                     return Err(SourceError::new(
-                        "io",
+                        ErrorKind::Io,
                         "the previous read of the lease files has not finished: is their file \
                          system hanging?",
                     ));
@@ -164,7 +136,7 @@ impl DhcpSource {
             Ok((selection, table))
         })
         .await
-        .map_err(|e| SourceError::new("io", format!("lease parser stopped: {e}")))?
+        .map_err(|e| SourceError::new(ErrorKind::Io, format!("lease parser stopped: {e}")))?
     }
 }
 
@@ -194,7 +166,7 @@ impl Source for DhcpSource {
         self.config.name.clone()
     }
 
-    async fn sample(&mut self) -> Result<Payload, SourceError> {
+    async fn sample(&mut self) -> Result<Vec<Observation>, SourceError> {
         let (selection, table) = self.select(unix_now()).await?;
         let lengths = table.expiry == Expiry::Lengths;
         if lengths && !self.lengths {
@@ -205,14 +177,17 @@ impl Source for DhcpSource {
         }
         self.lengths = lengths;
         let pool = &self.config.pool;
-        Ok(Payload::Dhcp(DhcpSample {
+        let leases = PoolLeases {
             pool: self.config.name.clone(),
             zone: self.zone,
             leases_active: selection.leases_active,
             pool_size: (!pool.is_empty()).then(|| pool.iter().map(AddressRange::size).sum()),
             skipped: table.skipped as u64,
-            clients: selection.clients,
-        }))
+        };
+        Ok(vec![
+            Observation::PoolLeases(leases),
+            Observation::Clients(selection.clients),
+        ])
     }
 }
 
@@ -239,7 +214,7 @@ impl Source for KeaStatisticsSource {
         self.pool.clone()
     }
 
-    async fn sample(&mut self) -> Result<Payload, SourceError> {
+    async fn sample(&mut self) -> Result<Vec<Observation>, SourceError> {
         let reply = kea::statistic_get_all(&self.socket, KEA_TIMEOUT)
             .await
             .map_err(|e| {
@@ -251,21 +226,21 @@ impl Source for KeaStatisticsSource {
             })?;
         let stats = kea::parse_statistics(&reply).map_err(|e| {
             SourceError::new(
-                "parse",
+                ErrorKind::Parse,
                 format!(
                     "{}: unexpected statistics reply: {e}",
                     self.socket.display()
                 ),
             )
         })?;
-        Ok(Payload::DhcpStatistics(
-            self.pool.clone(),
-            PoolStatistics {
+        Ok(vec![Observation::PoolStatistics {
+            pool: self.pool.clone(),
+            statistics: PoolStatistics {
                 total: stats.subnets.values().map(|s| s.total).sum(),
                 assigned: stats.subnets.values().map(|s| s.assigned).sum(),
                 allocation_failures: stats.allocation_failures,
             },
-        ))
+        }])
     }
 }
 
@@ -305,8 +280,8 @@ mod tests {
     }
 
     async fn active(source: &mut DhcpSource) -> u64 {
-        match source.sample().await {
-            Ok(Payload::Dhcp(sample)) => sample.leases_active,
+        match source.sample().await.as_deref() {
+            Ok([Observation::PoolLeases(leases), Observation::Clients(_)]) => leases.leases_active,
             other => panic!("not a DHCP sample: {other:?}"),
         }
     }

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::ApEvents;
 use super::parse::{self, Event, ParseError, Station};
-use crate::sources::SourceError;
+use crate::sources::{ErrorKind, SourceError};
 
 /// The most stations one walk reads, whatever `STATUS` says, so a list that does not end
 /// cannot loop forever.
@@ -54,7 +54,7 @@ impl Drop for LocalPath {
 pub fn connect_error(path: &Path, error: &std::io::Error) -> SourceError {
     match error.kind() {
         std::io::ErrorKind::PermissionDenied => SourceError::new(
-            "permission",
+            ErrorKind::Permission,
             format!(
                 "permission denied on hostapd control socket {}: run venuemon as root, or add \
                  its user to the socket's group (hostapd's ctrl_interface_group)",
@@ -62,14 +62,14 @@ pub fn connect_error(path: &Path, error: &std::io::Error) -> SourceError {
             ),
         ),
         std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => SourceError::new(
-            "missing",
+            ErrorKind::Missing,
             format!(
                 "hostapd is not running at {} (no control socket answers there)",
                 path.display()
             ),
         ),
         _ => SourceError::new(
-            "io",
+            ErrorKind::Io,
             format!("hostapd control socket {}: {error}", path.display()),
         ),
     }
@@ -81,7 +81,7 @@ fn open(path: &Path) -> Result<(UnixDatagram, LocalPath), SourceError> {
     let _ = std::fs::remove_file(&local.0); // a leftover of a crashed run with our pid
     let socket = UnixDatagram::bind(&local.0).map_err(|e| {
         SourceError::new(
-            "io",
+            ErrorKind::Io,
             format!(
                 "cannot create a client socket at {} for hostapd: {e}",
                 local.0.display()
@@ -95,7 +95,7 @@ fn open(path: &Path) -> Result<(UnixDatagram, LocalPath), SourceError> {
 /// The error for a command without a reply in time.
 fn timeout_error(path: &Path, command: &str, timeout: Duration) -> SourceError {
     SourceError::new(
-        "timeout",
+        ErrorKind::Timeout,
         format!(
             "hostapd at {} did not answer {command} within {} ms",
             path.display(),
@@ -172,7 +172,7 @@ impl Ctrl {
         let reply = self.request("STATUS").await?;
         parse::parse_status(&reply).map_err(|e| {
             SourceError::new(
-                "parse",
+                ErrorKind::Parse,
                 format!("STATUS from hostapd at {}: {e}", self.path.display()),
             )
         })
@@ -199,7 +199,7 @@ impl Ctrl {
                 Ok(station) => {
                     if !seen.insert(station.mac) {
                         return Err(SourceError::new(
-                            "parse",
+                            ErrorKind::Parse,
                             format!(
                                 "hostapd's station list loops at STA-NEXT on control socket {} (a \
                                  station came back after {} stations): restart hostapd",
@@ -210,7 +210,7 @@ impl Ctrl {
                     }
                     if stations.len() == limit {
                         return Err(SourceError::new(
-                            "parse",
+                            ErrorKind::Parse,
                             format!(
                                 "hostapd's station list on control socket {} does not end: more than \
                                  {limit} stations (STATUS counted {}; a walk reads at most num_sta + \
@@ -285,7 +285,7 @@ impl EventStream {
         let reply = ctrl.request("ATTACH").await?;
         if reply.trim() != "OK" {
             return Err(SourceError::new(
-                "io",
+                ErrorKind::Io,
                 format!("hostapd at {} refused ATTACH", path.display()),
             ));
         }
@@ -323,7 +323,7 @@ impl EventStream {
             Ok(Err(e)) => Err(e),
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(_))) => Err(SourceError::new(
-                "missing",
+                ErrorKind::Missing,
                 format!(
                     "hostapd at {} closed its event stream (terminating?)",
                     self.path.display()
@@ -492,7 +492,7 @@ pub(crate) mod tests {
         let fake = FakeHostapd::start(dir.path().join("wlan0"), answer);
         let ctrl = Ctrl::connect(&fake.path, Duration::from_secs(2)).expect("connect");
         let err = ctrl.stations(num_sta).await.expect_err("walk fails");
-        assert_eq!(err.kind, "parse", "{err}");
+        assert_eq!(err.kind, ErrorKind::Parse, "{err}");
         assert!(err.message.contains("wlan0"), "names the socket: {err}");
         assert!(!err.message.contains("02:00"), "no MAC: {err}");
         err
@@ -551,7 +551,7 @@ pub(crate) mod tests {
         let ctrl = Ctrl::connect(&fake.path, Duration::from_millis(100)).expect("connect");
         assert!(ctrl.stations(None).await.expect("walk").is_empty());
         let err = ctrl.status().await.expect_err("silent");
-        assert_eq!(err.kind, "timeout");
+        assert_eq!(err.kind.as_str(), "timeout");
         assert!(err.message.contains("did not answer STATUS"), "{err}");
     }
 
@@ -566,7 +566,7 @@ pub(crate) mod tests {
         let start = std::time::Instant::now();
         for _ in 0..20 {
             let err = ctrl.status().await.expect_err("no answer");
-            assert_eq!(err.kind, "timeout", "{err}");
+            assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
         }
         assert!(
             start.elapsed() < Duration::from_secs(30),
@@ -580,14 +580,14 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("wlan9");
         let err = Ctrl::connect(&path, Duration::from_secs(1)).expect_err("absent");
-        assert_eq!(err.kind, "missing");
+        assert_eq!(err.kind.as_str(), "missing");
         assert!(err.message.contains("wlan9") && err.message.contains("not running"));
         // A socket file nobody listens on (hostapd killed): refused, also missing.
         drop(std::os::unix::net::UnixDatagram::bind(&path).expect("bind"));
         let err = Ctrl::connect(&path, Duration::from_secs(1)).expect_err("stale");
-        assert_eq!(err.kind, "missing");
+        assert_eq!(err.kind.as_str(), "missing");
         let denied = connect_error(&path, &std::io::ErrorKind::PermissionDenied.into());
-        assert_eq!(denied.kind, "permission");
+        assert_eq!(denied.kind.as_str(), "permission");
         assert!(denied.message.contains("ctrl_interface_group") && denied.message.contains("root"));
         assert!(denied.message.contains("wlan9"));
     }

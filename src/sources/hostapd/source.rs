@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::HostapdSample;
 use super::ctrl::{Ctrl, EventStream};
-use super::{ApEvents, ApSample, Band, HostapdSample};
 use crate::inventory::{Inventory, LinkKind, ZoneIdx};
+use crate::model::access_points::{ApEvents, ApSample, Band};
 use crate::privacy::ClientKey;
-use crate::sources::{Payload, Sighting, Source, SourceError};
+use crate::sources::{ErrorKind, Observation, Sighting, Source, SourceError};
 
 /// How long a command waits for hostapd's reply, unless set with
 /// [`HostapdSource::with_timeout`].
@@ -40,7 +41,7 @@ impl Sockets {
         };
         let entries = std::fs::read_dir(dir).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => SourceError::new(
-                "missing",
+                ErrorKind::Missing,
                 format!(
                     "hostapd control directory {} does not exist: hostapd is not running, or \
                      its ctrl_interface is elsewhere",
@@ -57,7 +58,7 @@ impl Sockets {
         paths.sort();
         if paths.is_empty() {
             return Err(SourceError::new(
-                "missing",
+                ErrorKind::Missing,
                 format!(
                     "no hostapd control socket in {}: hostapd is not running there",
                     dir.display()
@@ -78,7 +79,7 @@ pub struct HostapdSource {
     /// One attached connection per socket that answered it.
     streams: BTreeMap<PathBuf, EventStream>,
     /// The last error kind per socket (`None`: answering), to log state changes once.
-    health: BTreeMap<PathBuf, Option<&'static str>>,
+    health: BTreeMap<PathBuf, Option<ErrorKind>>,
 }
 
 /// What one socket gave in one sample.
@@ -199,7 +200,7 @@ impl HostapdSource {
         match outcome {
             Ok(()) => tracing::info!(socket = %path.display(), "hostapd socket answering"),
             Err(e) => {
-                tracing::warn!(socket = %path.display(), kind = e.kind, error = %e, "hostapd socket failing")
+                tracing::warn!(socket = %path.display(), kind = %e.kind, error = %e, "hostapd socket failing")
             }
         }
     }
@@ -219,7 +220,15 @@ impl Source for HostapdSource {
         }
     }
 
-    async fn sample(&mut self) -> Result<Payload, SourceError> {
+    async fn sample(&mut self) -> Result<Vec<Observation>, SourceError> {
+        Ok(self.read_all().await?.observations())
+    }
+}
+
+impl HostapdSource {
+    /// Reads every BSS socket and the events since the previous read: an error only when
+    /// none answered.
+    async fn read_all(&mut self) -> Result<HostapdSample, SourceError> {
         let paths = match self.sockets.now() {
             Ok(paths) => paths,
             Err(e) => {
@@ -276,7 +285,7 @@ impl Source for HostapdSource {
                     ),
                 )
             }),
-            _ => Ok(Payload::Hostapd(sample)),
+            _ => Ok(sample),
         }
     }
 }
@@ -327,11 +336,8 @@ mod tests {
         }
     }
 
-    fn hostapd(sample: Result<Payload, SourceError>) -> HostapdSample {
-        match sample {
-            Ok(Payload::Hostapd(s)) => s,
-            other => panic!("not a hostapd sample: {other:?}"),
-        }
+    fn hostapd(sample: Result<HostapdSample, SourceError>) -> HostapdSample {
+        sample.expect("a hostapd sample")
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,7 +351,7 @@ mod tests {
             key(),
         );
         assert_eq!(source.instance(), dir.path().display().to_string());
-        let first = hostapd(source.sample().await);
+        let first = hostapd(source.read_all().await);
         assert_eq!(first.aps.len(), 1);
         let ap = &first.aps[0];
         assert_eq!(
@@ -370,14 +376,14 @@ mod tests {
             fake.push("AP-STA-POSSIBLE-PSK-MISMATCH 02:00:00:00:02:07")
                 .await;
         }
-        let second = hostapd(source.sample().await);
+        let second = hostapd(source.read_all().await);
         let expected = ApEvents {
             connects: 250,
             disconnects: 0,
             auth_failures: 250,
         };
         assert_eq!(second.events, [("wlan0".to_string(), Some(0), expected)]);
-        let third = hostapd(source.sample().await);
+        let third = hostapd(source.read_all().await);
         assert!(third.events.is_empty(), "events are handed out once");
         assert_eq!(fake.listeners(), 1, "the attached connection is kept");
     }
@@ -398,13 +404,13 @@ mod tests {
             source.instance(),
             format!("{},{}", fake.path.display(), dead.display())
         );
-        let partial = hostapd(source.sample().await);
+        let partial = hostapd(source.read_all().await);
         assert_eq!(partial.aps.len(), 1);
         // zero_config's host zone claims no interface, so no zone and no sightings.
         assert!(partial.clients.is_empty() || partial.aps[0].zone.is_some());
         drop(fake);
-        let err = source.sample().await.expect_err("nobody answers");
-        assert_eq!(err.kind, "missing");
+        let err = source.read_all().await.expect_err("nobody answers");
+        assert_eq!(err.kind.as_str(), "missing");
         assert!(err.message.contains("none of the 2"), "{err}");
     }
 
@@ -419,15 +425,15 @@ mod tests {
             inventory(),
             key(),
         );
-        hostapd(source.sample().await);
+        hostapd(source.read_all().await);
         drop(fake);
-        let err = source.sample().await.expect_err("hostapd gone");
-        assert_eq!(err.kind, "missing");
+        let err = source.read_all().await.expect_err("hostapd gone");
+        assert_eq!(err.kind.as_str(), "missing");
         let fake = FakeHostapd::start(path.clone(), wifi);
-        hostapd(source.sample().await);
+        hostapd(source.read_all().await);
         assert_eq!(fake.listeners(), 1, "attached to the new hostapd");
         fake.push("<3>AP-STA-DISCONNECTED 02:00:00:00:02:01").await;
-        let sample = hostapd(source.sample().await);
+        let sample = hostapd(source.read_all().await);
         assert_eq!(sample.events.len(), 1);
         assert_eq!(sample.events[0].2.disconnects, 1);
     }
@@ -441,10 +447,13 @@ mod tests {
             inventory(),
             key(),
         );
-        assert_eq!(source.sample().await.expect_err("no dir").kind, "missing");
+        assert_eq!(
+            source.read_all().await.expect_err("no dir").kind.as_str(),
+            "missing"
+        );
         let mut source =
             HostapdSource::new(Sockets::Dir(dir.path().into()), None, inventory(), key());
-        let err = source.sample().await.expect_err("empty");
-        assert!(err.kind == "missing" && err.message.contains("not running"));
+        let err = source.read_all().await.expect_err("empty");
+        assert!(err.kind == ErrorKind::Missing && err.message.contains("not running"));
     }
 }

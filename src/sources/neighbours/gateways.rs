@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteVia};
 
-use crate::sources::SourceError;
+use crate::sources::{ErrorKind, SourceError};
 
 /// A next hop: the interface index it is reached through and its address.
 pub type NextHop = (u32, IpAddr);
@@ -59,7 +59,7 @@ pub async fn dump_routes(handle: &rtnetlink::Handle) -> Result<Vec<RouteMessage>
         .execute()
         .try_collect()
         .await
-        .map_err(|e| SourceError::new("netlink", format!("route dump failed: {e}")))
+        .map_err(|e| SourceError::new(ErrorKind::Netlink, format!("route dump failed: {e}")))
 }
 
 #[cfg(test)]

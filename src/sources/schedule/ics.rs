@@ -10,19 +10,7 @@ use jiff::tz::{Offset, TimeZone};
 
 use super::vtimezone::{self, VTimeZone};
 use super::windows_zones;
-
-/// One session of the programme.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    /// Its title, unescaped (may hold anything: it is text for people, escaped where shown).
-    pub title: String,
-    /// Its room, as the programme names it.
-    pub location: String,
-    /// Start, Unix seconds.
-    pub starts: i64,
-    /// End, Unix seconds (after `starts`).
-    pub ends: i64,
-}
+use crate::model::programme::Session;
 
 /// A parsed programme: its sessions, and how many events were left out as unusable (no room,
 /// no start or end, an end before the start, a date that does not parse, a time zone that

@@ -14,23 +14,15 @@ use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 
-use crate::inventory::{Inventory, ZoneIdx};
-use crate::sources::{FileStamp, Payload, Source, SourceError};
-
-/// A session in a zone.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ZoneSession {
-    /// The zone its room is.
-    pub zone: ZoneIdx,
-    /// Title, start and end.
-    pub session: ics::Session,
-}
+use crate::inventory::Inventory;
+use crate::model::programme::ZoneSession;
+use crate::sources::{ErrorKind, FileStamp, Observation, Source, SourceError, Starter};
 
 /// The programme as last read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScheduleSample {
-    /// Sessions whose room is a zone.
-    pub sessions: Vec<ZoneSession>,
+    /// Sessions whose room is a zone (shared with the hub, which keeps them).
+    pub sessions: Arc<[ZoneSession]>,
     /// Rooms no zone is called, with their number of sessions.
     pub unplaced: BTreeMap<String, usize>,
     /// Events that could not be read.
@@ -42,22 +34,24 @@ pub struct ScheduleSample {
 impl ScheduleSample {
     /// Places the programme's sessions in `inventory`'s zones.
     pub fn place(programme: ics::Programme, inventory: &Inventory) -> ScheduleSample {
-        let mut sample = ScheduleSample {
-            skipped: programme.skipped,
-            unknown_zones: programme.unknown_zones,
-            ..ScheduleSample::default()
-        };
+        let mut sessions = Vec::new();
+        let mut unplaced = BTreeMap::new();
         for session in programme.sessions {
             let room = session.location.trim();
             let zone = inventory.zones.iter().position(|z| {
                 z.id.eq_ignore_ascii_case(room) || z.name.trim().eq_ignore_ascii_case(room)
             });
             match zone {
-                Some(zone) => sample.sessions.push(ZoneSession { zone, session }),
-                None => *sample.unplaced.entry(room.to_string()).or_default() += 1,
+                Some(zone) => sessions.push(ZoneSession { zone, session }),
+                None => *unplaced.entry(room.to_string()).or_default() += 1,
             }
         }
-        sample
+        ScheduleSample {
+            sessions: sessions.into(),
+            unplaced,
+            skipped: programme.skipped,
+            unknown_zones: programme.unknown_zones,
+        }
     }
 }
 
@@ -88,7 +82,7 @@ impl Source for ScheduleSource {
         self.path.display().to_string()
     }
 
-    async fn sample(&mut self) -> Result<Payload, SourceError> {
+    async fn sample(&mut self) -> Result<Vec<Observation>, SourceError> {
         let path = self.path.clone();
         let timezone = self.timezone.clone();
         let inventory = Arc::clone(&self.inventory);
@@ -111,7 +105,7 @@ impl Source for ScheduleSource {
             ))
         })
         .await
-        .map_err(|e| SourceError::new("io", format!("programme reader stopped: {e}")))?;
+        .map_err(|e| SourceError::new(ErrorKind::Io, format!("programme reader stopped: {e}")))?;
         let (stamp, sample, changed) = read.map_err(|e| {
             let mut error = SourceError::io(&self.path, &e);
             error.message.push_str(
@@ -124,7 +118,7 @@ impl Source for ScheduleSource {
             self.log(&sample);
             self.cached = Some((stamp, Arc::clone(&sample)));
         }
-        Ok(Payload::Schedule(sample))
+        Ok(vec![Observation::Programme(Arc::clone(&sample.sessions))])
     }
 }
 
@@ -157,6 +151,23 @@ impl ScheduleSource {
     }
 }
 
+/// Starts the programme source when there is a `[schedule]`.
+///
+/// # Errors
+/// None today: the file is read at each sample.
+pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
+    let config = ctx.config;
+    if let Some(schedule) = &config.schedule {
+        let source = ScheduleSource::new(
+            schedule.file.clone(),
+            config.venue.time_zone(),
+            Arc::clone(ctx.inventory),
+        );
+        ctx.spawn(source, schedule.interval);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,7 +181,7 @@ mod tests {
         )
         .expect("config");
         let inventory = Inventory::new(&config);
-        let session = |room: &str| ics::Session {
+        let session = |room: &str| crate::model::programme::Session {
             title: "t".into(),
             location: room.into(),
             starts: 0,
@@ -184,7 +195,8 @@ mod tests {
             ..ics::Programme::default()
         };
         let sample = ScheduleSample::place(programme, &inventory);
-        let zones: Vec<ZoneIdx> = sample.sessions.iter().map(|s| s.zone).collect();
+        let zones: Vec<crate::inventory::ZoneIdx> =
+            sample.sessions.iter().map(|s| s.zone).collect();
         assert_eq!(zones, [0, 1, 0]);
         assert_eq!(sample.unplaced, BTreeMap::from([("Foyer".to_string(), 2)]));
         assert_eq!(sample.skipped, 2);
@@ -200,16 +212,17 @@ mod tests {
         let inventory = Arc::new(Inventory::new(&config));
         let mut source = ScheduleSource::new(path.clone(), TimeZone::UTC, inventory);
         let error = source.sample().await.expect_err("a FIFO is no programme");
-        assert_eq!(error.kind, "not_regular");
+        assert_eq!(error.kind, ErrorKind::NotRegular);
         std::fs::remove_file(&path).expect("remove");
         std::fs::write(
             &path,
             "BEGIN:VEVENT\nLOCATION:hall-a\nDTSTART:20270603T130000Z\nDURATION:PT1H\nEND:VEVENT\n",
         )
         .expect("write");
-        let Ok(Payload::Schedule(sample)) = source.sample().await else {
+        let observations = source.sample().await;
+        let Ok([Observation::Programme(sessions)]) = observations.as_deref() else {
             panic!("the programme is read");
         };
-        assert_eq!(sample.sessions.len(), 1);
+        assert_eq!(sessions.len(), 1);
     }
 }

@@ -2,7 +2,7 @@
 //! the choice of language for a request (`?lang=`, then `Accept-Language`, then the config).
 
 use crate::config::Language;
-use crate::hub::{Reason, Status};
+use crate::hub::{Reason, ReasonKind, Status};
 
 /// A noun in the singular and the plural.
 pub type Noun = (&'static str, &'static str);
@@ -299,23 +299,28 @@ impl Text {
         let subject = &reason.subject;
         let value = reason.value;
         match (reason.kind, self.fr()) {
-            ("dhcp_pool", true) => format!("Pool DHCP {subject} utilisé à {}", self.percent(value)),
-            ("dhcp_pool", false) => format!("DHCP pool {subject} {} used", self.percent(value)),
-            ("uplink", true) => format!("Liaison {subject} chargée à {}", self.percent(value)),
-            ("uplink", false) => format!("Uplink {subject} at {}", self.percent(value)),
-            ("occupancy", true) => {
+            (ReasonKind::DhcpPool, true) => {
+                format!("Pool DHCP {subject} utilisé à {}", self.percent(value))
+            }
+            (ReasonKind::DhcpPool, false) => {
+                format!("DHCP pool {subject} {} used", self.percent(value))
+            }
+            (ReasonKind::Uplink, true) => {
+                format!("Liaison {subject} chargée à {}", self.percent(value))
+            }
+            (ReasonKind::Uplink, false) => format!("Uplink {subject} at {}", self.percent(value)),
+            (ReasonKind::Occupancy, true) => {
                 format!("{} appareils par place", self.number(value, 1))
             }
-            ("occupancy", false) => format!("{} devices per seat", self.number(value, 1)),
-            ("time_to_lease", true) => format!(
+            (ReasonKind::Occupancy, false) => format!("{} devices per seat", self.number(value, 1)),
+            (ReasonKind::TimeToLease, true) => format!(
                 "DHCP lent : 95\u{202f}% des adresses obtenues en {} ou plus",
                 self.seconds(value)
             ),
-            ("time_to_lease", false) => format!(
+            (ReasonKind::TimeToLease, false) => format!(
                 "DHCP slow: 95\u{202f}% of addresses take up to {}",
                 self.seconds(value)
             ),
-            (kind, _) => format!("{kind} {subject}"),
         }
     }
 }
@@ -406,7 +411,12 @@ mod tests {
 
     #[test]
     fn every_reason_is_worded_in_both_languages() {
-        for kind in ["dhcp_pool", "uplink", "occupancy", "time_to_lease"] {
+        for kind in [
+            ReasonKind::DhcpPool,
+            ReasonKind::Uplink,
+            ReasonKind::Occupancy,
+            ReasonKind::TimeToLease,
+        ] {
             let reason = Reason {
                 kind,
                 subject: "hall-a".into(),
@@ -417,11 +427,12 @@ mod tests {
                 text(Language::Fr).reason(&reason),
                 text(Language::En).reason(&reason),
             );
-            assert_ne!(fr, en, "{kind}");
-            assert!(!fr.contains(kind) && !en.contains(kind), "{fr} / {en}");
+            let label = kind.as_str();
+            assert_ne!(fr, en, "{label}");
+            assert!(!fr.contains(label) && !en.contains(label), "{fr} / {en}");
         }
         let pool = Reason {
-            kind: "dhcp_pool",
+            kind: ReasonKind::DhcpPool,
             subject: "hall-a".into(),
             value: 0.97,
             status: Status::Critical,

@@ -15,8 +15,8 @@ use tower::ServiceExt;
 use crate::config::{Config, Language};
 use crate::hub::recent::Point;
 use crate::hub::{
-    ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, SessionSnapshot, Snapshot, SourceSnapshot,
-    Status, ZoneSnapshot,
+    ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, ReasonKind, SessionSnapshot, Snapshot,
+    SourceSnapshot, Status, ZoneSnapshot,
 };
 use crate::web::testing::get;
 use crate::web::{AppState, app};
@@ -27,7 +27,7 @@ fn zone(id: &str, name: &str, status: Status) -> ZoneSnapshot {
     let reasons = match status {
         Status::Ok => Vec::new(),
         level => vec![Reason {
-            kind: "dhcp_pool",
+            kind: ReasonKind::DhcpPool,
             subject: format!("{id}-pool"),
             value: if level == Status::Critical {
                 0.97

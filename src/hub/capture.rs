@@ -1,13 +1,13 @@
-//! What a capture counted, in the form consumers read: the agent's snapshot, `/metrics`, and
-//! `venuemon replay`'s summary.
+//! The hub's part of a capture: the counts of its samples added up since start ([`Totals`]),
+//! and summarised in the form consumers read ([`CaptureSummary`]): the agent's snapshot,
+//! `/metrics`, and `venuemon replay`'s summary.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::decode::{Counts, DHCP_TYPES, KINDS, SIGNAL_BUCKETS};
-use super::ieee80211::{FrameKind, subtype_name};
-use crate::hub::snapshot::Histogram;
+use crate::model::capture::{Counts, DHCP_TYPES, KINDS, SIGNAL_BUCKETS, SUBTYPES};
+use crate::model::histogram::Histogram;
 
 /// Upper bounds of the DHCP time-to-lease buckets, in seconds. The last is the longest
 /// `time_to_lease_*` threshold allowed (1 min): a 95th percentile above every bound is
@@ -98,13 +98,6 @@ pub struct CaptureSummary {
     pub own_ap_data_frames: BTreeMap<String, u64>,
 }
 
-const FRAME_KINDS: [FrameKind; 4] = [
-    FrameKind::Management,
-    FrameKind::Control,
-    FrameKind::Data,
-    FrameKind::Extension,
-];
-
 impl CaptureSummary {
     /// The summary of `totals`; `ap_names` name the own BSSIDs in the decoder's order.
     pub fn new(
@@ -127,11 +120,8 @@ impl CaptureSummary {
             .iter()
             .map(|ch| {
                 let mut subtypes: BTreeMap<&'static str, u64> = BTreeMap::new();
-                for (i, n) in ch.subtypes.iter().enumerate().filter(|(_, n)| **n > 0) {
-                    let kind = FRAME_KINDS[(i / 16).min(3)];
-                    *subtypes
-                        .entry(subtype_name(kind, (i % 16) as u8))
-                        .or_default() += n;
+                for (name, n) in SUBTYPES.iter().zip(&ch.subtypes).filter(|(_, n)| **n > 0) {
+                    *subtypes.entry(*name).or_default() += n;
                 }
                 let signal_count: u64 = ch.signal_buckets.iter().sum();
                 ChannelSummary {

@@ -1,0 +1,164 @@
+//! Ingest: the venue state, made of domain parts (interfaces, clients, access points, DHCP
+//! pools, captures, the programme), and how observations fold into it. What a source
+//! contributes is kept under its owner (the source and its instance), so that when it fails
+//! its picture of the present is dropped without naming it: access points and pool figures
+//! go (an AP that is down serves nobody, a pool whose file is gone has unknown leases).
+//! Totals stay (AP events, capture counts, the client registry's sightings age out on
+//! their own), so counters never go backwards; interfaces and the programme stay as last
+//! read.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::capture::Totals;
+use super::recent::{LinkRate, Window};
+use super::registry::Registry;
+use crate::inventory::ZoneIdx;
+use crate::model::Observation;
+use crate::model::access_points::{ApEvents, ApSample};
+use crate::model::interfaces::InterfaceSample;
+use crate::model::pools::{PoolLeases, PoolStatistics};
+use crate::model::programme::ZoneSession;
+
+/// Who contributed an observation: a source and its instance.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Owner {
+    /// The source's name.
+    pub source: &'static str,
+    /// Its instance.
+    pub instance: String,
+}
+
+/// A monitored interface as last sampled, with its bit rates from the last two samples.
+pub(super) struct KnownInterface {
+    pub sample: InterfaceSample,
+    pub rate: LinkRate,
+}
+
+/// What the venue knows of one DHCP pool, each part with the owner that said it.
+#[derive(Default)]
+pub(super) struct PoolState {
+    /// The pool's leases, while its lease files can be read.
+    pub leases: Option<(Owner, PoolLeases)>,
+    /// The server's own statistics, while it answers.
+    pub statistics: Option<(Owner, PoolStatistics)>,
+}
+
+/// What the venue knows of one capture: counts since start.
+pub(super) struct CaptureState {
+    pub zone: Option<ZoneIdx>,
+    pub ap_names: Arc<[String]>,
+    pub totals: Totals,
+    /// Time-to-lease over the last few minutes, from the running totals.
+    pub recent_leases: Window,
+}
+
+/// The venue between ticks.
+pub(super) struct Venue {
+    /// Monitored interfaces, by owner.
+    pub interfaces: BTreeMap<Owner, Vec<KnownInterface>>,
+    /// Clients seen, by zone and source, within the active window.
+    pub registry: Registry,
+    /// Access points answering now, by owner.
+    pub aps: BTreeMap<Owner, Vec<ApSample>>,
+    /// Event totals since start, by access point and zone.
+    pub ap_events: BTreeMap<(String, Option<ZoneIdx>), ApEvents>,
+    /// DHCP pools by name.
+    pub pools: BTreeMap<String, PoolState>,
+    /// Captures by interface.
+    pub captures: BTreeMap<String, CaptureState>,
+    /// The programme's sessions as last read.
+    pub programme: Option<Arc<[ZoneSession]>>,
+}
+
+impl Venue {
+    /// An empty venue whose registry counts clients for `active_window`, at most
+    /// `max_clients` of them.
+    pub fn new(active_window: Duration, max_clients: usize) -> Venue {
+        Venue {
+            interfaces: BTreeMap::new(),
+            registry: Registry::new(active_window, max_clients),
+            aps: BTreeMap::new(),
+            ap_events: BTreeMap::new(),
+            pools: BTreeMap::new(),
+            captures: BTreeMap::new(),
+            programme: None,
+        }
+    }
+
+    /// Folds what `owner` observed at `now` into the venue.
+    pub fn fold(&mut self, observation: Observation, owner: &Owner, now: Instant) {
+        match observation {
+            Observation::Interfaces(samples) => {
+                let before = self.interfaces.remove(owner).unwrap_or_default();
+                let rates: BTreeMap<&str, &LinkRate> = before
+                    .iter()
+                    .map(|k| (k.sample.link.name.as_str(), &k.rate))
+                    .collect();
+                let known = samples
+                    .into_iter()
+                    .map(|sample| {
+                        let counters = sample.link.counters;
+                        let rate = match rates.get(sample.link.name.as_str()) {
+                            Some(before) => before.next(counters, now),
+                            None => LinkRate::first(counters, now),
+                        };
+                        KnownInterface { sample, rate }
+                    })
+                    .collect();
+                self.interfaces.insert(owner.clone(), known);
+            }
+            Observation::Clients(sightings) => {
+                self.registry.observe(owner.source, &sightings, now);
+            }
+            Observation::AccessPoints(aps) => {
+                self.aps.insert(owner.clone(), aps);
+            }
+            Observation::ApEvents(events) => {
+                for (ap, zone, events) in events {
+                    let total = self.ap_events.entry((ap, zone)).or_default();
+                    total.connects += events.connects;
+                    total.disconnects += events.disconnects;
+                    total.auth_failures += events.auth_failures;
+                }
+            }
+            Observation::PoolLeases(leases) => {
+                let pool = self.pools.entry(leases.pool.clone()).or_default();
+                pool.leases = Some((owner.clone(), leases));
+            }
+            Observation::PoolStatistics { pool, statistics } => {
+                self.pools.entry(pool).or_default().statistics = Some((owner.clone(), statistics));
+            }
+            Observation::Capture(sample) => {
+                let state = self
+                    .captures
+                    .entry(sample.interface.clone())
+                    .or_insert_with(|| CaptureState {
+                        zone: sample.zone,
+                        ap_names: Arc::clone(&sample.ap_names),
+                        totals: Totals::default(),
+                        recent_leases: Window::default(),
+                    });
+                state.totals.add(&sample.counts);
+            }
+            Observation::Programme(sessions) => self.programme = Some(sessions),
+        }
+    }
+
+    /// Drops what `owner` said of the present, now that its sample failed.
+    pub fn forget(&mut self, owner: &Owner) {
+        self.aps.remove(owner);
+        let said = |o: &Owner| o == owner;
+        for pool in self.pools.values_mut() {
+            if pool.leases.as_ref().is_some_and(|(o, _)| said(o)) {
+                pool.leases = None;
+            }
+            if pool.statistics.as_ref().is_some_and(|(o, _)| said(o)) {
+                pool.statistics = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! Value types that both the sources and the hub use, below both so that imports only point
+//! down: sources produce them, the hub keeps and folds them, the snapshot carries some of
+//! them to the views.
+//!
+//! - [`observation`]: what a source hands the hub: [`Observation`]s in a [`Report`].
+//! - [`error`]: why a sample failed, [`SourceError`] of a bounded [`ErrorKind`].
+//! - [`grid`]: the wall-clock grid sources sample on and the hub snapshots on.
+//! - [`clients`]: a client sighting (keyed-hash id, zone, age).
+//! - [`interfaces`]: kernel interface counters and state.
+//! - [`access_points`]: access points, their band, stations and events.
+//! - [`pools`]: a DHCP pool's leases and its server's statistics.
+//! - [`programme`]: sessions of the programme, placed in zones.
+//! - [`capture`]: what a capture counts, in plain fixed-size structs.
+//! - [`histogram`]: fixed-bucket histograms.
+//! - [`unique`]: the HyperLogLog sketch behind every unique-device estimate.
+
+pub mod access_points;
+pub mod capture;
+pub mod clients;
+pub mod error;
+pub mod grid;
+pub mod histogram;
+pub mod interfaces;
+pub mod observation;
+pub mod pools;
+pub mod programme;
+pub mod unique;
+
+pub use error::{ErrorKind, SourceError};
+pub use observation::{Observation, Report};

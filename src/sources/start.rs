@@ -1,0 +1,102 @@
+//! Starting sources: what a source kind gets to start the instances its config section
+//! enables, and the one call that runs each of them on its own task.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::{Report, Source, deadline, run};
+use crate::config::Config;
+use crate::inventory::Inventory;
+use crate::privacy::ClientKey;
+
+/// What a source kind's `start` reads (the config, the inventory, the event's client key,
+/// the agent's cancellation token) and where it starts its sources.
+pub struct Starter<'a> {
+    /// The whole configuration: each kind reads its own section.
+    pub config: &'a Config,
+    /// Which interfaces are monitored and which zone everything is in.
+    pub inventory: &'a Arc<Inventory>,
+    /// The event's key for client ids.
+    pub key: &'a ClientKey,
+    /// Fires when the agent stops (for sources with threads of their own).
+    pub cancel: &'a CancellationToken,
+    hub: &'a mpsc::Sender<Report>,
+    tasks: &'a mut JoinSet<()>,
+    /// Every source started, as `kind:instance`.
+    started: Vec<String>,
+    found: Found,
+}
+
+/// What the sources found at start, by what it is (`lease_files`, `hostapd_sockets`), for
+/// the start-up log line.
+#[derive(Debug, Default)]
+pub struct Found(BTreeMap<&'static str, Vec<String>>);
+
+impl Found {
+    /// The names found of `what`, joined by commas, or "none".
+    pub fn list(&self, what: &str) -> String {
+        match self.0.get(what) {
+            Some(names) if !names.is_empty() => names.join(","),
+            _ => "none".to_string(),
+        }
+    }
+}
+
+impl<'a> Starter<'a> {
+    /// A starter whose sources report to `hub` and run in `tasks` until `cancel` fires.
+    pub fn new(
+        config: &'a Config,
+        inventory: &'a Arc<Inventory>,
+        key: &'a ClientKey,
+        cancel: &'a CancellationToken,
+        hub: &'a mpsc::Sender<Report>,
+        tasks: &'a mut JoinSet<()>,
+    ) -> Starter<'a> {
+        Starter {
+            config,
+            inventory,
+            key,
+            cancel,
+            hub,
+            tasks,
+            started: Vec::new(),
+            found: Found::default(),
+        }
+    }
+
+    /// Notes `names` of `what` a kind found at start (files, sockets), for the start-up line.
+    pub fn found(&mut self, what: &'static str, names: impl IntoIterator<Item = String>) {
+        self.found.0.entry(what).or_default().extend(names);
+    }
+
+    /// The sources started (`kind:instance`, comma-separated, or "none") and what they found.
+    pub fn into_summary(self) -> (String, Found) {
+        let started = if self.started.is_empty() {
+            "none".to_string()
+        } else {
+            self.started.join(",")
+        };
+        (started, self.found)
+    }
+
+    /// Runs `source` on a task of its own, sampled every `interval` (its section's, else
+    /// `[agent] tick`), each sample with the deadline [`deadline`] gives.
+    pub fn spawn<S: Source>(&mut self, source: S, interval: Option<Duration>) {
+        let interval = interval.unwrap_or(self.config.agent.tick);
+        let instance = source.instance();
+        tracing::debug!(source = S::NAME, instance = %instance, interval_seconds = interval.as_secs_f64(), "source started");
+        self.started.push(format!("{}:{instance}", S::NAME));
+        self.tasks.spawn(run(
+            source,
+            interval,
+            deadline(interval),
+            self.hub.clone(),
+            self.cancel.clone(),
+        ));
+    }
+}
