@@ -116,13 +116,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log, cli.log_format);
     match cli.command {
-        Command::CheckConfig { file } => commands::check_config(&file),
+        Command::CheckConfig { file } => {
+            end_quietly_on_a_closed_pipe();
+            commands::check_config(&file)
+        }
         Command::Replay {
             files,
             json,
             serve,
             bssids,
         } => {
+            if serve.is_none() {
+                end_quietly_on_a_closed_pipe();
+            }
             let replay = venuemon::replay::run(&files, &bssids);
             let failed = replay.files.iter().any(|(_, r)| r.is_err());
             if json {
@@ -187,5 +193,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// Lets a reader that goes away (`venuemon replay --json x.pcap | head`) end the program
+/// quietly, as it ends `cat`: Rust ignores SIGPIPE, so a write to the closed pipe would make
+/// `print!` panic. Only for commands that print and exit; the agent and `replay --serve`
+/// keep ignoring it, as a server must.
+fn end_quietly_on_a_closed_pipe() {
+    // SAFETY: restores the default action of one signal before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

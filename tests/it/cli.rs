@@ -611,3 +611,37 @@ fn root_zero_config_start_line_lists_the_picked_interfaces_and_piped_logs_have_n
         "escape byte in piped logs:\n{log_text:?}"
     );
 }
+
+/// Regression: `replay --json … | head -c 100` and `check-config … | head -1` panicked with
+/// "failed printing to stdout: Broken pipe" once the reader had gone.
+#[test]
+fn printing_into_a_pipe_whose_reader_is_gone_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/capture/cases/dhcp-classic.pcap"
+    );
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/venuemon.example.toml");
+    for args in [
+        vec!["replay", "--json", capture],
+        vec!["check-config", example],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("venuemon");
+        // The reader goes away before the first line is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("exit");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}:\n{stderr}");
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGPIPE),
+            "{args:?}: {}",
+            out.status
+        );
+    }
+}

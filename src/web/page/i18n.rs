@@ -54,7 +54,7 @@ pub struct Text {
     pub details: &'static str,
     pub back: &'static str,
     pub last_hour: &'static str,
-    /// In place of a sparkline with fewer than two points.
+    /// In place of a sparkline with less than five minutes of points.
     pub collecting: &'static str,
     pub interfaces: &'static str,
     pub interface: &'static str,

@@ -7,11 +7,15 @@ use crate::hub::recent::{BUCKET_SECONDS, BUCKETS};
 pub const WIDTH: f64 = 240.0;
 /// Height of the drawing area.
 pub const HEIGHT: f64 = 40.0;
+/// Points (buckets with a value) a sparkline needs before it is drawn: five minutes' worth,
+/// a twelfth of the width.
+pub const MIN_POINTS: usize = (300 / BUCKET_SECONDS) as usize;
 
 /// The `d` attribute of a path through `values` (one per bucket, `(unix seconds, value)`),
 /// placed on an hour ending at `now`, scaled so that `top` (at least) reaches the top. A
 /// missing value or a missing bucket breaks the line. None while the hour holds fewer than
-/// two points: too little to show a trend (the page says it is still collecting).
+/// [`MIN_POINTS`]: too little to show a trend, only a dash at the right edge (the page says
+/// it is still collecting).
 pub fn path(values: &[(u64, Option<f64>)], now: u64, top: f64) -> Option<String> {
     let span = (BUCKET_SECONDS * BUCKETS as u64) as f64;
     let start = now.saturating_sub(span as u64);
@@ -38,7 +42,7 @@ pub fn path(values: &[(u64, Option<f64>)], now: u64, top: f64) -> Option<String>
         }
         previous = Some(*at);
     }
-    if runs.iter().map(Vec::len).sum::<usize>() < 2 {
+    if runs.iter().map(Vec::len).sum::<usize>() < MIN_POINTS {
         return None;
     }
     let mut d = Vec::new();
@@ -58,40 +62,62 @@ pub fn path(values: &[(u64, Option<f64>)], now: u64, top: f64) -> Option<String>
 mod tests {
     use super::*;
 
-    #[test]
-    fn lines_break_at_gaps_and_scale_to_the_top() {
-        let now = 10_000;
-        let values = [
-            (now - 120, Some(0.5)),
-            (now - 90, Some(1.0)),
-            (now - 60, None),
-            (now - 30, Some(0.0)),
-        ];
-        let d = path(&values, now, 1.0).expect("three points");
-        assert_eq!(d.matches('M').count(), 2, "{d}");
-        assert_eq!(d.matches('L').count(), 1, "{d}");
-        assert!(d.contains("L234.0 1.0"), "1.0 is at the top: {d}");
-        assert!(d.ends_with("M238.0 39.0 h0.5"), "0 at the bottom: {d}");
-        // Counts scale to their own maximum.
-        let d = path(&[(now - 30, Some(50.0)), (now, Some(25.0))], now, 1.0).expect("two");
-        assert!(d.starts_with("M238.0 1.0"), "{d}");
-        // Points older than an hour are left out.
-        assert_eq!(
-            path(&[(now - 7200, Some(1.0)), (now, Some(1.0))], now, 1.0),
-            None
-        );
+    /// Five minutes of points ending at `now`, each `value`, before `extra`.
+    fn minutes(now: u64, value: f64, extra: &[(u64, Option<f64>)]) -> Vec<(u64, Option<f64>)> {
+        let mut points: Vec<(u64, Option<f64>)> = (0..MIN_POINTS as u64)
+            .map(|i| (now - 600 + i * BUCKET_SECONDS, Some(value)))
+            .collect();
+        points.extend_from_slice(extra);
+        points
     }
 
     #[test]
-    fn fewer_than_two_points_draw_nothing_not_a_dash() {
+    fn lines_break_at_gaps_and_scale_to_the_top() {
+        let now = 10_000;
+        let values = minutes(
+            now,
+            0.5,
+            &[
+                (now - 120, Some(0.5)),
+                (now - 90, Some(1.0)),
+                (now - 60, None),
+                (now - 30, Some(0.0)),
+            ],
+        );
+        let d = path(&values, now, 1.0).expect("enough points");
+        assert_eq!(d.matches('M').count(), 3, "{d}");
+        assert!(d.contains("L234.0 1.0"), "1.0 is at the top: {d}");
+        assert!(d.ends_with("M238.0 39.0 h0.5"), "0 at the bottom: {d}");
+        // Counts scale to their own maximum.
+        let d = path(&minutes(now, 25.0, &[(now, Some(50.0))]), now, 1.0).expect("points");
+        assert!(d.starts_with("M200.0 20.0 L202.0 20.0"), "half way up: {d}");
+        assert!(
+            d.ends_with("M240.0 1.0 h0.5"),
+            "the maximum at the top: {d}"
+        );
+        // Points older than an hour are left out.
+        let old: Vec<_> = minutes(now, 1.0, &[])
+            .into_iter()
+            .map(|(at, v)| (at - 7200, v))
+            .collect();
+        assert_eq!(path(&old, now, 1.0), None);
+    }
+
+    /// Regression: two points drew a 2-unit dash at the right edge of an hour-wide chart.
+    #[test]
+    fn fewer_than_five_minutes_of_points_draw_nothing_not_a_dash() {
         let now = 10_000;
         assert_eq!(path(&[], now, 1.0), None);
         assert_eq!(path(&[(now, Some(0.5))], now, 1.0), None);
         assert_eq!(
-            path(&[(now - 30, Some(f64::NAN)), (now, Some(0.5))], now, 1.0),
+            path(&[(now - 30, Some(0.4)), (now, Some(0.5))], now, 1.0),
             None
         );
-        assert_eq!(path(&[(now - 30, None), (now, Some(0.5))], now, 1.0), None);
-        assert!(path(&[(now - 30, Some(0.4)), (now, Some(0.5))], now, 1.0).is_some());
+        let mut almost = minutes(now, 0.5, &[]);
+        almost.pop();
+        assert_eq!(path(&almost, now, 1.0), None);
+        almost.push((now, Some(f64::NAN)));
+        assert_eq!(path(&almost, now, 1.0), None);
+        assert!(path(&minutes(now, 0.5, &[]), now, 1.0).is_some());
     }
 }

@@ -438,11 +438,13 @@ async fn the_header_shows_the_event_only_when_the_config_names_one() {
 }
 
 #[tokio::test]
-async fn a_sparkline_with_fewer_than_two_points_says_it_is_collecting() {
+async fn a_sparkline_with_less_than_five_minutes_of_points_says_it_is_collecting() {
     for (language, word) in [(Language::En, "collecting…"), (Language::Fr, "collecte…")] {
         let (tx, app) = test_app(language);
         let mut s = snapshot();
-        s.zones[0].history.truncate(1);
+        s.zones[0]
+            .history
+            .truncate(crate::web::page::sparkline::MIN_POINTS - 1);
         tx.send_replace(Arc::new(s));
         let page = get(&app, "/zone/hall-a", &[]).await.text();
         assert!(

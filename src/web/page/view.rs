@@ -263,7 +263,7 @@ fn local(unix: i64, timezone: &jiff::tz::TimeZone, format: &str) -> String {
 pub struct Spark {
     pub label: &'static str,
     pub last: String,
-    /// The line's path, or none while fewer than two points are collected.
+    /// The line's path, or none while less than five minutes of points are collected.
     pub d: Option<String>,
 }
 
