@@ -4,6 +4,7 @@
 pub mod auth;
 mod cached;
 pub mod capture_metrics;
+mod family;
 mod idle;
 pub mod metrics;
 pub mod page;
