@@ -13,7 +13,7 @@ use super::cached::PerSnapshot;
 use super::capture_metrics;
 use super::family::Family;
 use crate::hub::Snapshot;
-use crate::model::histogram;
+use crate::model::capture::SIGNAL_BUCKETS;
 use crate::model::interfaces::Counters;
 
 /// Picks one counter out of an interface's counters.
@@ -69,8 +69,31 @@ const AP: &[&str] = &["zone", "ap"];
 const ZONE: &[&str] = &["zone"];
 const SOURCE: &[&str] = &["source", "instance"];
 
-/// Signal buckets in dBm, from unusable to excellent.
-const SIGNAL_BUCKETS: [f64; 7] = [-90.0, -80.0, -70.0, -67.0, -60.0, -50.0, -30.0];
+/// The `signal_dbm` label of each signal band: `"-67..-60"` holds signals above -67 dBm and
+/// at most -60 dBm (as a histogram bucket's `le` would), `"..-90"` those at most -90 dBm and
+/// `"-20.."` those above -20 dBm. The bands are the capture histogram's buckets: one set.
+fn signal_bands() -> Vec<String> {
+    let bound = |b: f64| format!("{b}");
+    std::iter::once(format!("..{}", bound(SIGNAL_BUCKETS[0])))
+        .chain(
+            SIGNAL_BUCKETS
+                .windows(2)
+                .map(|w| format!("{}..{}", bound(w[0]), bound(w[1]))),
+        )
+        .chain(std::iter::once(format!(
+            "{}..",
+            bound(SIGNAL_BUCKETS[SIGNAL_BUCKETS.len() - 1])
+        )))
+        .collect()
+}
+
+/// The signal band (an index into [`signal_bands`]) of a signal in dBm.
+fn signal_band(dbm: i32) -> usize {
+    SIGNAL_BUCKETS
+        .iter()
+        .position(|b| f64::from(dbm) <= *b)
+        .unwrap_or(SIGNAL_BUCKETS.len())
+}
 
 /// A count as a sample value.
 fn count(n: u64) -> f64 {
@@ -297,11 +320,12 @@ fn ap_families(snap: &Snapshot) -> [Family; 9] {
         "Channel utilization hostapd measures (chan_util_avg / 255).",
         AP,
     );
-    let mut signal = Family::histogram(
-        "venuemon_station_signal_dbm",
-        "Signal of the associated stations, per access point.",
-        AP,
+    let mut by_signal = Family::gauge(
+        "venuemon_ap_clients_by_signal",
+        "Stations associated with the access point now, per signal band in dBm (those whose signal hostapd reports).",
+        &["zone", "ap", "signal_dbm"],
     );
+    let bands = signal_bands();
     let mut connects = Family::counter(
         "venuemon_client_connects_total",
         "Stations that connected (AP-STA-CONNECTED).",
@@ -324,6 +348,15 @@ fn ap_families(snap: &Snapshot) -> [Family; 9] {
             clients.add(&[zone, a.ap.as_str(), a.band.label()], count(a.stations));
             rx_bytes.add(&labels, count(a.rx_bytes));
             tx_bytes.add(&labels, count(a.tx_bytes));
+            let mut stations = vec![0_u64; bands.len()];
+            for dbm in &a.signals_dbm {
+                if let Some(n) = stations.get_mut(signal_band(*dbm)) {
+                    *n += 1;
+                }
+            }
+            for (band, n) in bands.iter().zip(stations) {
+                by_signal.add(&[zone, a.ap.as_str(), band], count(n));
+            }
         }
         if let Some(mhz) = a.frequency_mhz {
             frequency.add(&labels, f64::from(mhz));
@@ -331,11 +364,6 @@ fn ap_families(snap: &Snapshot) -> [Family; 9] {
         if let Some(u) = a.channel_utilization {
             utilization.add(&labels, u);
         }
-        let mut histogram = histogram::Histogram::new(&SIGNAL_BUCKETS);
-        for dbm in &a.signals_dbm {
-            histogram.observe(f64::from(*dbm));
-        }
-        signal.add_histogram(&labels, &histogram);
         connects.add(&labels, count(a.events.connects));
         disconnects.add(&labels, count(a.events.disconnects));
         auth_failures.add(&labels, count(a.events.auth_failures));
@@ -346,7 +374,7 @@ fn ap_families(snap: &Snapshot) -> [Family; 9] {
         rx_bytes,
         tx_bytes,
         utilization,
-        signal,
+        by_signal,
         connects,
         disconnects,
         auth_failures,
@@ -664,7 +692,7 @@ mod tests {
     }
 
     #[test]
-    fn counters_and_histograms_are_the_snapshot_totals_at_every_scrape() {
+    fn counters_and_gauges_are_the_snapshot_values_at_every_scrape() {
         let ap = ApSnapshot {
             ap: "wlan0".into(),
             zone: Some("hall".into()),
@@ -699,7 +727,18 @@ mod tests {
             ("venuemon_client_connects_total{", "3"),
             ("venuemon_client_disconnects_total{", "1"),
             ("venuemon_client_auth_failures_total{", "2"),
-            ("venuemon_station_signal_dbm_count{", "2"),
+            (
+                "venuemon_ap_clients_by_signal{ap=\"wlan0\",signal_dbm=\"-60..-50\"",
+                "1",
+            ),
+            (
+                "venuemon_ap_clients_by_signal{ap=\"wlan0\",signal_dbm=\"-67..-60\"",
+                "1",
+            ),
+            (
+                "venuemon_ap_clients_by_signal{ap=\"wlan0\",signal_dbm=\"-70..-67\"",
+                "0",
+            ),
             ("venuemon_ap_clients{", "2"),
             ("venuemon_clients_evicted_total ", "7"),
         ] {
@@ -709,6 +748,60 @@ mod tests {
         // An AP gone from the snapshot is gone from /metrics.
         let empty = scrape(&metrics, &Arc::new(Snapshot::default()));
         assert!(!empty.contains("wlan0"), "{empty}");
+    }
+
+    /// Regression: `venuemon_station_signal_dbm` was a histogram rebuilt from the stations
+    /// associated at each scrape, so its `_count` fell when stations left and `rate()` over it
+    /// was meaningless. Stations per signal band are gauges: they fall with the stations.
+    #[test]
+    fn regression_station_signals_are_gauges_per_band_not_a_histogram_rebuilt_each_scrape() {
+        let ap = |signals_dbm: Vec<i32>| ApSnapshot {
+            stations: signals_dbm.len() as u64,
+            signals_dbm,
+            ..ApSnapshot::silent("wlan0".into(), Some("hall".into()), ApEvents::default())
+        };
+        let present = |signals_dbm| ApSnapshot {
+            present: true,
+            ..ap(signals_dbm)
+        };
+        let metrics = Exposition::default();
+        let band = |text: &str, band: &str| -> f64 {
+            let series = format!(
+                "venuemon_ap_clients_by_signal{{ap=\"wlan0\",signal_dbm=\"{band}\",zone=\"hall\"}} "
+            );
+            line(text, &series)
+                .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+                .unwrap_or_else(|| panic!("{series} in\n{text}"))
+        };
+        let snapshot = |aps| {
+            Arc::new(Snapshot {
+                aps,
+                ..Snapshot::default()
+            })
+        };
+        let full = scrape(
+            &metrics,
+            &snapshot(vec![present(vec![-95, -90, -89, -45, -10])]),
+        );
+        assert!(!full.contains("_bucket"), "no histogram:\n{full}");
+        assert_eq!(band(&full, "..-90"), 2.0, "-90 is at most -90");
+        assert_eq!(band(&full, "-90..-80"), 1.0);
+        assert_eq!(band(&full, "-50..-40"), 1.0);
+        assert_eq!(band(&full, "-20.."), 1.0);
+        assert_eq!(
+            full.matches("venuemon_ap_clients_by_signal{").count(),
+            SIGNAL_BUCKETS.len() + 1,
+            "every band, empty ones at 0:\n{full}"
+        );
+        let fewer = scrape(&metrics, &snapshot(vec![present(vec![-45])]));
+        assert_eq!(band(&fewer, "..-90"), 0.0);
+        assert_eq!(band(&fewer, "-50..-40"), 1.0);
+        // An AP that does not answer has no stations to place.
+        let silent = scrape(&metrics, &snapshot(vec![ap(vec![])]));
+        assert!(
+            !silent.contains("venuemon_ap_clients_by_signal"),
+            "{silent}"
+        );
     }
 
     #[test]
