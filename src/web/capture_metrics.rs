@@ -6,12 +6,15 @@ use prometheus::proto::MetricFamily;
 use super::family::Family;
 use crate::hub::Snapshot;
 
-/// The `frequency_mhz` of frames whose capture did not say their channel: they stay in the
+/// The `channel_frequency_mhz` of frames whose capture did not say their channel: they stay in the
 /// per-channel families, so that these sum per interface to the interface's 802.11 frames.
 const UNKNOWN_FREQUENCY: &str = "unknown";
 
 const IFACE: &[&str] = &["interface"];
-const CHANNEL: &[&str] = &["interface", "frequency_mhz"];
+/// A channel is named by its centre frequency in MHz, as radiotap, iw and hostapd name it: a
+/// label value names, it is not a sample, and a channel number alone is ambiguous (channel 1
+/// is in both the 2.4 and 6 GHz bands).
+const CHANNEL: &[&str] = &["interface", "channel_frequency_mhz"];
 
 /// The capture families of `snap`, those with no series left out.
 pub fn families(snap: &Snapshot) -> Vec<MetricFamily> {
@@ -53,7 +56,7 @@ pub fn families(snap: &Snapshot) -> Vec<MetricFamily> {
     let mut wifi_frames = Family::counter(
         "venuemon_wifi_frames_total",
         "802.11 frames by subtype and channel.",
-        &["interface", "frequency_mhz", "subtype"],
+        &["interface", "channel_frequency_mhz", "subtype"],
     );
     let mut wifi_retries = Family::counter(
         "venuemon_wifi_retries_total",
@@ -98,7 +101,7 @@ pub fn families(snap: &Snapshot) -> Vec<MetricFamily> {
     let count = |n: u64| n as f64;
     for c in &snap.captures {
         let i = c.interface.as_str();
-        // Empty only outside every zone: that label is then left out (below).
+        // Empty only outside every zone: the builder then leaves the label out.
         let zone = c.zone.as_deref().unwrap_or("");
         for (kind, n) in &c.kinds {
             frames.add(&[i, zone, kind], count(*n));
@@ -134,38 +137,27 @@ pub fn families(snap: &Snapshot) -> Vec<MetricFamily> {
             wifi_ap_data.add(&[i, ap], count(*n));
         }
     }
-    let mut families: Vec<MetricFamily> = [frames, bytes]
-        .into_iter()
-        .filter_map(Family::finish)
-        .collect();
-    // A capture outside every zone (a replay, an interface no zone claims) has no `zone`
-    // label rather than an empty one (which Prometheus stores as no label anyway).
-    for metric in families.iter_mut().flat_map(|f| f.mut_metric().iter_mut()) {
-        let mut labels = metric.take_label();
-        labels.retain(|l| l.name() != "zone" || !l.value().is_empty());
-        metric.set_label(labels);
-    }
-    families.extend(
-        [
-            kernel_received,
-            kernel_dropped,
-            devices,
-            dhcp_messages,
-            dhcp_unanswered,
-            wifi_frames,
-            wifi_retries,
-            wifi_probes,
-            wifi_probing_devices,
-            wifi_foreign_beacons,
-            wifi_foreign_networks,
-            wifi_ap_data,
-            time_to_lease,
-            signal,
-        ]
-        .into_iter()
-        .filter_map(Family::finish),
-    );
-    families
+    [
+        frames,
+        bytes,
+        kernel_received,
+        kernel_dropped,
+        devices,
+        dhcp_messages,
+        dhcp_unanswered,
+        wifi_frames,
+        wifi_retries,
+        wifi_probes,
+        wifi_probing_devices,
+        wifi_foreign_beacons,
+        wifi_foreign_networks,
+        wifi_ap_data,
+        time_to_lease,
+        signal,
+    ]
+    .into_iter()
+    .filter_map(Family::finish)
+    .collect()
 }
 
 #[cfg(test)]
@@ -215,17 +207,17 @@ mod tests {
         summary.kinds.insert("wifi_management", 5);
         summary.channels = vec![channel(None, 2), channel(Some(2412), 3)];
         let text = exposition(summary);
-        assert!(!text.contains("frequency_mhz=\"0\""), "{text}");
+        assert!(!text.contains("channel_frequency_mhz=\"0\""), "{text}");
         assert!(!text.contains("=\"\""), "no empty label value:\n{text}");
         assert!(
             text.contains(
-                "venuemon_wifi_frames_total{frequency_mhz=\"unknown\",interface=\"replay\",subtype=\"beacon\"} 2"
+                "venuemon_wifi_frames_total{channel_frequency_mhz=\"unknown\",interface=\"replay\",subtype=\"beacon\"} 2"
             ),
             "{text}"
         );
         assert!(
             text.contains(
-                "venuemon_wifi_signal_dbm_count{frequency_mhz=\"unknown\",interface=\"replay\"} 1"
+                "venuemon_wifi_signal_dbm_count{channel_frequency_mhz=\"unknown\",interface=\"replay\"} 1"
             ),
             "{text}"
         );

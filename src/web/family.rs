@@ -38,13 +38,16 @@ impl Family {
         Family::new(MetricType::HISTOGRAM, name, help, labels)
     }
 
-    /// A new series with `values` for the label names, in their order.
+    /// A new series with `values` for the label names, in their order; a label whose value
+    /// is empty (an interface, pool or AP outside every zone) is left out: Prometheus stores
+    /// an empty label as no label, and a series reads the same either way.
     fn series(&mut self, values: &[&str]) -> &mut Metric {
         debug_assert_eq!(values.len(), self.labels.len(), "{}", self.family.name());
         let mut pairs: Vec<LabelPair> = self
             .labels
             .iter()
             .zip(values)
+            .filter(|(_, value)| !value.is_empty())
             .map(|(name, value)| {
                 let mut pair = LabelPair::default();
                 pair.set_name((*name).to_string());
@@ -113,10 +116,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rows_become_series_with_sorted_labels() {
+    fn rows_become_series_with_sorted_labels_and_empty_values_left_out() {
         let mut f = Family::counter("venuemon_test_total", "Test.", &["zone", "ap"]);
         f.add(&["hall", "wlan0"], 3.0);
-        f.add(&["hall", "wlan1"], 1.0);
+        f.add(&["", "wlan1"], 1.0);
         let family = f.finish().expect("two series");
         let text = prometheus::TextEncoder::new()
             .encode_to_string(&[family])
@@ -130,7 +133,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("venuemon_test_total{ap=\"wlan1\",zone=\"hall\"} 1\n"),
+            text.contains("venuemon_test_total{ap=\"wlan1\"} 1\n"),
             "{text}"
         );
     }

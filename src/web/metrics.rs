@@ -199,7 +199,7 @@ fn zone_families(snap: &Snapshot) -> [Family; 10] {
         ZONE,
     );
     let mut unique = Family::gauge(
-        "venuemon_unique_clients_estimate",
+        "venuemon_zone_unique_clients_estimate",
         "Estimated unique devices seen in the zone since the agent started (HyperLogLog).",
         ZONE,
     );
@@ -301,7 +301,7 @@ fn ap_families(snap: &Snapshot) -> [Family; 9] {
         &["zone", "ap", "band"],
     );
     let mut frequency = Family::gauge(
-        "venuemon_ap_frequency_mhz",
+        "venuemon_ap_frequency_hertz",
         "Operating frequency of the access point.",
         AP,
     );
@@ -359,7 +359,7 @@ fn ap_families(snap: &Snapshot) -> [Family; 9] {
             }
         }
         if let Some(mhz) = a.frequency_mhz {
-            frequency.add(&labels, f64::from(mhz));
+            frequency.add(&labels, f64::from(mhz) * 1e6);
         }
         if let Some(u) = a.channel_utilization {
             utilization.add(&labels, u);
@@ -740,6 +740,7 @@ mod tests {
                 "0",
             ),
             ("venuemon_ap_clients{", "2"),
+            ("venuemon_ap_frequency_hertz{", "5180000000"),
             ("venuemon_clients_evicted_total ", "7"),
         ] {
             let found = line(&first, series).unwrap_or_else(|| panic!("{series} in\n{first}"));
