@@ -3,7 +3,7 @@
 
 use prometheus::proto::MetricFamily;
 
-use super::family::Family;
+use super::family::{Family, count};
 use crate::hub::Snapshot;
 
 /// The `channel_frequency_mhz` of frames whose capture did not say their channel: they stay in the
@@ -98,7 +98,6 @@ pub fn families(snap: &Snapshot) -> Vec<MetricFamily> {
         "Signal of the captured 802.11 frames, per channel.",
         CHANNEL,
     );
-    let count = |n: u64| n as f64;
     for c in &snap.captures {
         let i = c.interface.as_str();
         // Empty only outside every zone: the builder then leaves the label out.

@@ -8,6 +8,11 @@ use prometheus::proto::{
 
 use crate::model::histogram;
 
+/// A count as a sample value (exact up to 2^53, past any count of a venue).
+pub fn count(n: u64) -> f64 {
+    n as f64
+}
+
 /// One metric family being filled, row by row.
 pub struct Family {
     family: MetricFamily,

@@ -11,7 +11,7 @@ use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
 
 use super::cached::PerSnapshot;
 use super::capture_metrics;
-use super::family::Family;
+use super::family::{Family, count};
 use crate::hub::Snapshot;
 use crate::model::capture::SIGNAL_BUCKETS;
 use crate::model::interfaces::Counters;
@@ -93,11 +93,6 @@ fn signal_band(dbm: i32) -> usize {
         .iter()
         .position(|b| f64::from(dbm) <= *b)
         .unwrap_or(SIGNAL_BUCKETS.len())
-}
-
-/// A count as a sample value.
-fn count(n: u64) -> f64 {
-    n as f64
 }
 
 /// The sources' health.

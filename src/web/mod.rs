@@ -3,7 +3,7 @@
 
 pub mod auth;
 mod cached;
-pub mod capture_metrics;
+mod capture_metrics;
 mod family;
 mod idle;
 pub mod metrics;
