@@ -12,9 +12,9 @@ pub struct Thresholds {
     pub dhcp_pool_warn: f64,
     /// DHCP pool use from which a pool, and its zone, is critical.
     pub dhcp_pool_critical: f64,
-    /// Utilisation of a zone's busiest interface (bits/s over link speed) for warn.
+    /// Utilization of a zone's busiest interface (bits/s over link speed) for warn.
     pub uplink_warn: f64,
-    /// Utilisation of a zone's busiest interface for critical.
+    /// Utilization of a zone's busiest interface for critical.
     pub uplink_critical: f64,
     /// Clients per seat (a zone with `seats`) for warn; above 1 since people carry
     /// several devices.

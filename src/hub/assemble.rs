@@ -71,7 +71,7 @@ impl Hub {
             history.record(Point {
                 at: generated_at,
                 clients: zone.clients,
-                uplink: zone.uplink_utilisation,
+                uplink: zone.uplink_utilization,
                 pool: zone
                     .pool_leases
                     .zip(zone.pool_size)
@@ -159,7 +159,7 @@ impl Hub {
                     counters: s.link.counters,
                     rx_bps: rate.rx_bps,
                     tx_bps: rate.tx_bps,
-                    utilisation: rate.utilisation(s.link.speed_bps),
+                    utilization: rate.utilization(s.link.speed_bps),
                 }
             })
             .collect();
@@ -216,7 +216,7 @@ impl Hub {
             parts.interfaces.iter().filter(|i| mine(&i.zone)).collect();
         let busiest = interfaces
             .iter()
-            .filter_map(|i| Some((i, i.utilisation?)))
+            .filter_map(|i| Some((i, i.utilization?)))
             .max_by(|a, b| a.1.total_cmp(&b.1));
         let captures: Vec<_> = parts.captures.iter().filter(|c| mine(&c.zone)).collect();
         let time_to_lease: Vec<(&str, f64)> = captures
@@ -266,7 +266,7 @@ impl Hub {
             status: rules::status(&reasons),
             rx_bps: sum(interfaces.iter().filter_map(|i| i.rx_bps).collect()),
             tx_bps: sum(interfaces.iter().filter_map(|i| i.tx_bps).collect()),
-            uplink_utilisation: busiest.map(|(_, u)| u),
+            uplink_utilization: busiest.map(|(_, u)| u),
             stations: (!aps.is_empty()).then(|| aps.iter().map(|a| a.stations).sum()),
             aps: aps.len() as u64,
             pool_leases: pool_usage.map(|(a, _)| a),

@@ -47,7 +47,11 @@ impl Totals {
 #[derive(Debug, Clone, Serialize)]
 pub struct ChannelSummary {
     /// Centre frequency in MHz; `None` when the capture did not say (no radiotap channel
-    /// field, or 802.11 frames without radiotap).
+    /// field, or 802.11 frames without radiotap). `frequency_hertz` in the JSON.
+    #[serde(
+        rename = "frequency_hertz",
+        serialize_with = "super::snapshot::mhz_as_hertz"
+    )]
     pub frequency_mhz: Option<u16>,
     /// Frames on the channel.
     pub frames: u64,

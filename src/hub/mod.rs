@@ -183,7 +183,7 @@ mod tests {
         hub.apply(report(Observation::Clients(sightings)), t0);
         let snapshot = hub.snapshot(t0 + Duration::from_secs(1), SystemTime::now());
         let zone = &snapshot.zones[0];
-        assert_eq!(zone.uplink_utilisation, Some(0.8));
+        assert_eq!(zone.uplink_utilization, Some(0.8));
         assert_eq!(zone.rx_bps, Some(800_000.0));
         let kinds: Vec<_> = zone.reasons.iter().map(|r| (r.kind, r.status)).collect();
         assert_eq!(

@@ -50,7 +50,7 @@ impl LinkRate {
     }
 
     /// The busier direction's share of `speed_bps`.
-    pub fn utilisation(&self, speed_bps: Option<u64>) -> Option<f64> {
+    pub fn utilization(&self, speed_bps: Option<u64>) -> Option<f64> {
         let speed = speed_bps.filter(|s| *s > 0)? as f64;
         let busiest = self.rx_bps?.max(self.tx_bps?);
         Some(busiest / speed)
@@ -97,7 +97,7 @@ pub struct Point {
     pub at: u64,
     /// Most active clients.
     pub clients: u64,
-    /// Highest uplink utilisation (0..=1), when known.
+    /// Highest uplink utilization (0..=1), when known.
     pub uplink: Option<f64>,
     /// Highest DHCP pool use (0..=1), when known.
     pub pool: Option<f64>,
@@ -169,13 +169,13 @@ mod tests {
         let t0 = Instant::now();
         let first = LinkRate::first(counters(1_000, 0), t0);
         assert_eq!(first.rx_bps, None);
-        assert_eq!(first.utilisation(Some(1_000)), None);
+        assert_eq!(first.utilization(Some(1_000)), None);
         let second = first.next(counters(126_000, 12_500), t0 + Duration::from_secs(2));
         assert_eq!(second.rx_bps, Some(500_000.0));
         assert_eq!(second.tx_bps, Some(50_000.0));
-        assert_eq!(second.utilisation(Some(1_000_000)), Some(0.5));
-        assert_eq!(second.utilisation(None), None);
-        assert_eq!(second.utilisation(Some(0)), None);
+        assert_eq!(second.utilization(Some(1_000_000)), Some(0.5));
+        assert_eq!(second.utilization(None), None);
+        assert_eq!(second.utilization(Some(0)), None);
         let reset = second.next(counters(10, 20_000), t0 + Duration::from_secs(3));
         assert_eq!(reset.rx_bps, None);
         assert_eq!(reset.tx_bps, Some(60_000.0));

@@ -22,7 +22,7 @@ impl Status {
 pub(super) struct Measures<'a> {
     /// The zone's DHCP pools that are past a threshold: `(name, usage)`.
     pub pools_past: Vec<(&'a str, f64)>,
-    /// Its busiest interface with a known utilisation: `(name, utilisation)`.
+    /// Its busiest interface with a known utilization: `(name, utilization)`.
     pub busiest_uplink: Option<(&'a str, f64)>,
     /// Clients per seat, when the zone has seats.
     pub per_seat: Option<f64>,

@@ -70,8 +70,8 @@ pub struct ZoneSnapshot {
     pub rx_bps: Option<f64>,
     /// Bits per second sent on the zone's interfaces, when their rates are known.
     pub tx_bps: Option<f64>,
-    /// Utilisation (0..=1) of the zone's busiest interface with a known speed.
-    pub uplink_utilisation: Option<f64>,
+    /// Utilization (0..=1) of the zone's busiest interface with a known speed.
+    pub uplink_utilization: Option<f64>,
     /// Stations associated with the zone's access points, when hostapd reports them.
     pub stations: Option<u64>,
     /// Access points answering in the zone.
@@ -158,7 +158,7 @@ pub struct Reason {
 pub enum ReasonKind {
     /// A DHCP pool's usage (a ratio).
     DhcpPool,
-    /// An uplink's utilisation (a ratio).
+    /// An uplink's utilization (a ratio).
     Uplink,
     /// Clients per seat.
     Occupancy,
@@ -223,7 +223,7 @@ pub struct InterfaceSnapshot {
     /// Sent bits per second, once two samples are known.
     pub tx_bps: Option<f64>,
     /// The busier direction's share of the speed, when both are known.
-    pub utilisation: Option<f64>,
+    pub utilization: Option<f64>,
 }
 
 /// One source's health.
@@ -243,6 +243,16 @@ pub struct SourceSnapshot {
     pub duration_seconds: f64,
 }
 
+/// Writes a frequency kept in MHz (as radios and hostapd give it) in hertz, the base unit
+/// `/api/status` uses, as `/metrics` does.
+pub(crate) fn mhz_as_hertz<T, S>(mhz: &Option<T>, serializer: S) -> Result<S::Ok, S::Error>
+where
+    T: Copy + Into<u64>,
+    S: serde::Serializer,
+{
+    mhz.map(|f| f.into() * 1_000_000).serialize(serializer)
+}
+
 /// One access point.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApSnapshot {
@@ -252,7 +262,8 @@ pub struct ApSnapshot {
     pub zone: Option<String>,
     /// Radio band.
     pub band: Band,
-    /// Frequency in MHz, when known.
+    /// Frequency in MHz, when known (`frequency_hertz` in the JSON).
+    #[serde(rename = "frequency_hertz", serialize_with = "mhz_as_hertz")]
     pub frequency_mhz: Option<u32>,
     /// Channel, when known.
     pub channel: Option<u32>,
@@ -291,5 +302,31 @@ impl ApSnapshot {
             channel_utilization: None,
             events,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON's final names (CHANGELOG.md): base units and one spelling, `utilization`.
+    #[test]
+    fn json_frequencies_are_in_hertz_and_utilization_has_one_spelling() {
+        let ap = ApSnapshot {
+            frequency_mhz: Some(2412),
+            ..ApSnapshot::silent("wlan0".into(), None, ApEvents::default())
+        };
+        let json = serde_json::to_value(&ap).expect("json");
+        assert_eq!(json["frequency_hertz"], 2_412_000_000_u64, "{json}");
+        assert!(json.get("frequency_mhz").is_none(), "{json}");
+        let silent = ApSnapshot::silent("wlan1".into(), None, ApEvents::default());
+        assert!(serde_json::to_value(&silent).expect("json")["frequency_hertz"].is_null());
+        let zone = serde_json::to_value(ZoneSnapshot {
+            uplink_utilization: Some(0.5),
+            ..ZoneSnapshot::default()
+        })
+        .expect("json");
+        assert_eq!(zone["uplink_utilization"], 0.5, "{zone}");
+        assert!(!zone.to_string().contains("utilisation"), "{zone}");
     }
 }

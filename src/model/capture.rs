@@ -29,7 +29,8 @@ pub const DHCP_TYPES: [&str; 9] = [
     "other", "discover", "offer", "request", "decline", "ack", "nak", "release", "inform",
 ];
 
-/// Upper bounds of the signal histogram buckets, in dBm.
+/// Upper bounds of the signal buckets in dBm: the one set for the capture's signal histogram
+/// and the signal bands of the stations associated with each access point.
 pub const SIGNAL_BUCKETS: [f64; 9] = [
     -90.0, -80.0, -70.0, -67.0, -60.0, -50.0, -40.0, -30.0, -20.0,
 ];

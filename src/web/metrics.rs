@@ -3,18 +3,17 @@
 //! rendered, so a vanished interface's series vanish with it.
 
 use std::ops::Range;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use prometheus::core::{Collector, Desc, Describer};
 use prometheus::proto::MetricFamily;
-use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
-};
+use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
 
 use super::cached::PerSnapshot;
-use super::capture_metrics::CaptureFamilies;
+use super::capture_metrics;
+use super::family::{Family, count};
 use crate::hub::Snapshot;
+use crate::model::capture::SIGNAL_BUCKETS;
 use crate::model::interfaces::Counters;
 
 /// Picks one counter out of an interface's counters.
@@ -64,454 +63,341 @@ const INTERFACE_COUNTERS: [(&str, &str, Field); 8] = [
     ),
 ];
 
-/// A metric vector that can be emptied before each scrape.
-trait Family: Collector {
-    fn reset(&self);
-}
-
-impl<P: prometheus::core::MetricVecBuilder> Family for prometheus::core::MetricVec<P> {
-    fn reset(&self) {
-        prometheus::core::MetricVec::reset(self);
-    }
-}
-
-/// The metric vectors, reset and refilled on each scrape.
-struct Families {
-    source_up: IntGaugeVec,
-    source_errors: IntCounterVec,
-    source_duration: GaugeVec,
-    interface_counters: Vec<(IntCounterVec, Field)>,
-    interface_up: IntGaugeVec,
-    interface_speed: IntGaugeVec,
-    interface_mtu: IntGaugeVec,
-    zone_info: IntGaugeVec,
-    zone_clients: IntGaugeVec,
-    zone_clients_randomized: IntGaugeVec,
-    zone_clients_by_source: IntGaugeVec,
-    zone_seats: IntGaugeVec,
-    zone_status: IntGaugeVec,
-    zone_unique: IntGaugeVec,
-    venue_unique: IntGaugeVec,
-    clients_evicted: IntCounterVec,
-    dhcp_leases: IntGaugeVec,
-    dhcp_pool_size: IntGaugeVec,
-    dhcp_skipped: IntGaugeVec,
-    dhcp_server_assigned: IntGaugeVec,
-    dhcp_allocation_failures: IntCounterVec,
-    ap_clients: IntGaugeVec,
-    ap_frequency: IntGaugeVec,
-    ap_rx_bytes: IntGaugeVec,
-    ap_tx_bytes: IntGaugeVec,
-    ap_utilization: GaugeVec,
-    ap_signal: HistogramVec,
-    ap_connects: IntCounterVec,
-    ap_disconnects: IntCounterVec,
-    ap_auth_failures: IntCounterVec,
-    snapshot_time: GaugeVec,
-}
-
-fn gauge(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
-    IntGaugeVec::new(Opts::new(name, help), labels)
-        .expect("metric names and labels are static and valid")
-}
-
-fn float_gauge(name: &str, help: &str, labels: &[&str]) -> GaugeVec {
-    GaugeVec::new(Opts::new(name, help), labels)
-        .expect("metric names and labels are static and valid")
-}
-
-fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    IntCounterVec::new(Opts::new(name, help), labels)
-        .expect("metric names and labels are static and valid")
-}
-
 const IFACE: &[&str] = &["interface", "zone"];
 const POOL: &[&str] = &["pool", "zone"];
 const AP: &[&str] = &["zone", "ap"];
-
-/// Signal buckets in dBm, from unusable to excellent.
-const SIGNAL_BUCKETS: [f64; 7] = [-90.0, -80.0, -70.0, -67.0, -60.0, -50.0, -30.0];
+const ZONE: &[&str] = &["zone"];
 const SOURCE: &[&str] = &["source", "instance"];
 
-impl Families {
-    fn new() -> Families {
-        Families {
-            source_up: gauge(
-                "venuemon_source_up",
-                "Whether the source's last sample succeeded (1) or failed (0).",
-                SOURCE,
-            ),
-            source_errors: counter(
-                "venuemon_source_errors_total",
-                "Failed samples by kind (permission, missing, io, parse, netlink).",
-                &["source", "instance", "kind"],
-            ),
-            source_duration: float_gauge(
-                "venuemon_source_duration_seconds",
-                "Duration of the source's last sample.",
-                SOURCE,
-            ),
-            interface_counters: INTERFACE_COUNTERS
-                .iter()
-                .map(|(name, help, field)| (counter(name, help, IFACE), *field))
-                .collect(),
-            interface_up: gauge(
-                "venuemon_interface_up",
-                "Whether the interface is operationally up.",
-                IFACE,
-            ),
-            interface_speed: gauge(
-                "venuemon_interface_speed_bytes_per_second",
-                "Negotiated link speed in bytes per second (bits / 8), where the driver reports one.",
-                IFACE,
-            ),
-            interface_mtu: gauge("venuemon_interface_mtu_bytes", "Interface MTU.", IFACE),
-            zone_info: gauge(
-                "venuemon_zone_info",
-                "Zone id and display name (always 1).",
-                &["zone", "name"],
-            ),
-            zone_clients: gauge(
-                "venuemon_zone_clients",
-                "Unique clients active in the zone within the active window.",
-                &["zone"],
-            ),
-            zone_clients_randomized: gauge(
-                "venuemon_zone_clients_randomized",
-                "Active clients of the zone using a randomized (locally administered) MAC address.",
-                &["zone"],
-            ),
-            zone_clients_by_source: gauge(
-                "venuemon_zone_clients_by_source",
-                "Unique active clients of the zone seen by each source.",
-                &["zone", "source"],
-            ),
-            zone_seats: gauge(
-                "venuemon_zone_capacity_seats",
-                "Seat capacity of the zone, from the config.",
-                &["zone"],
-            ),
-            zone_status: gauge(
-                "venuemon_zone_status",
-                "Zone status against the thresholds: 0 ok, 1 warn, 2 critical (reasons in /api/status).",
-                &["zone"],
-            ),
-            zone_unique: gauge(
-                "venuemon_unique_clients_estimate",
-                "Estimated unique devices seen in the zone since the agent started (HyperLogLog).",
-                &["zone"],
-            ),
-            venue_unique: gauge(
-                "venuemon_venue_unique_clients_estimate",
-                "Estimated unique devices seen venue-wide since the agent started (HyperLogLog).",
-                &[],
-            ),
-            clients_evicted: counter(
-                "venuemon_clients_evicted_total",
-                "Clients dropped before their active window ended because the registry held [agent] max_clients.",
-                &[],
-            ),
-            dhcp_leases: gauge(
-                "venuemon_dhcp_leases_active",
-                "Active, unexpired leases in the pool.",
-                POOL,
-            ),
-            dhcp_pool_size: gauge(
-                "venuemon_dhcp_pool_size",
-                "Addresses in the pool (from the config, else from the server's statistics).",
-                POOL,
-            ),
-            dhcp_skipped: gauge(
-                "venuemon_dhcp_lease_records_skipped",
-                "Records of the lease file that did not parse (half-written or corrupt).",
-                POOL,
-            ),
-            dhcp_server_assigned: gauge(
-                "venuemon_dhcp_server_assigned_addresses",
-                "Addresses the DHCP server itself reports assigned (Kea statistics).",
-                POOL,
-            ),
-            dhcp_allocation_failures: counter(
-                "venuemon_dhcp_allocation_failures_total",
-                "Address allocation failures the DHCP server reports (Kea statistics).",
-                POOL,
-            ),
-            ap_clients: gauge(
-                "venuemon_ap_clients",
-                "Stations associated with the access point.",
-                &["zone", "ap", "band"],
-            ),
-            ap_frequency: gauge(
-                "venuemon_ap_frequency_mhz",
-                "Operating frequency of the access point.",
-                AP,
-            ),
-            ap_rx_bytes: gauge(
-                "venuemon_ap_station_receive_bytes",
-                "Bytes received from the stations associated now (sum of their counters).",
-                AP,
-            ),
-            ap_tx_bytes: gauge(
-                "venuemon_ap_station_transmit_bytes",
-                "Bytes sent to the stations associated now (sum of their counters).",
-                AP,
-            ),
-            ap_utilization: float_gauge(
-                "venuemon_ap_channel_utilization_ratio",
-                "Channel utilization hostapd measures (chan_util_avg / 255).",
-                AP,
-            ),
-            ap_signal: HistogramVec::new(
-                HistogramOpts::new(
-                    "venuemon_station_signal_dbm",
-                    "Signal of the associated stations, per access point.",
-                )
-                .buckets(SIGNAL_BUCKETS.to_vec()),
-                AP,
-            )
-            .expect("metric names and labels are static and valid"),
-            ap_connects: counter(
-                "venuemon_client_connects_total",
-                "Stations that connected (AP-STA-CONNECTED).",
-                AP,
-            ),
-            ap_disconnects: counter(
-                "venuemon_client_disconnects_total",
-                "Stations that disconnected (AP-STA-DISCONNECTED).",
-                AP,
-            ),
-            ap_auth_failures: counter(
-                "venuemon_client_auth_failures_total",
-                "Failed authentications (EAP failures, likely wrong passphrases).",
-                AP,
-            ),
-            snapshot_time: float_gauge(
-                "venuemon_snapshot_timestamp_seconds",
-                "When the snapshot these metrics come from was made (Unix time).",
-                &[],
-            ),
-        }
-    }
-
-    fn all(&self) -> Vec<&dyn Family> {
-        let mut all: Vec<&dyn Family> =
-            vec![&self.source_up, &self.source_errors, &self.source_duration];
-        all.extend(
-            self.interface_counters
-                .iter()
-                .map(|(c, _)| c as &dyn Family),
-        );
-        all.extend([
-            &self.interface_up as &dyn Family,
-            &self.interface_speed,
-            &self.interface_mtu,
-            &self.zone_info,
-            &self.zone_clients,
-            &self.zone_clients_randomized,
-            &self.zone_clients_by_source,
-            &self.zone_seats,
-            &self.zone_status,
-            &self.zone_unique,
-            &self.venue_unique,
-            &self.clients_evicted,
-            &self.dhcp_leases,
-            &self.dhcp_pool_size,
-            &self.dhcp_skipped,
-            &self.dhcp_server_assigned,
-            &self.dhcp_allocation_failures,
-            &self.ap_clients,
-            &self.ap_frequency,
-            &self.ap_rx_bytes,
-            &self.ap_tx_bytes,
-            &self.ap_utilization,
-            &self.ap_signal,
-            &self.ap_connects,
-            &self.ap_disconnects,
-            &self.ap_auth_failures,
-            &self.snapshot_time,
-        ]);
-        all
-    }
-
-    /// Empties every family: `fill` sets gauges and adds the snapshot's running totals to
-    /// counters and histograms, so anything kept from the last scrape would be counted twice
-    /// (or show an AP, pool or zone that is gone). One list, `all`, so none can be forgotten.
-    fn reset(&self) {
-        for family in self.all() {
-            family.reset();
-        }
-    }
-
-    fn fill(&self, snap: &Snapshot) {
-        for s in &snap.sources {
-            let labels = [s.source, s.instance.as_str()];
-            self.source_up
-                .with_label_values(&labels)
-                .set(i64::from(s.up));
-            self.source_duration
-                .with_label_values(&labels)
-                .set(s.duration_seconds);
-            for (kind, n) in &s.errors {
-                self.source_errors
-                    .with_label_values(&[s.source, &s.instance, kind.as_str()])
-                    .inc_by(*n);
-            }
-        }
-        for i in &snap.interfaces {
-            let labels = [i.name.as_str(), i.zone.as_deref().unwrap_or("")];
-            for (c, field) in &self.interface_counters {
-                c.with_label_values(&labels).inc_by(field(&i.counters));
-            }
-            self.interface_up
-                .with_label_values(&labels)
-                .set(i64::from(i.up));
-            if let Some(speed) = i.speed_bps {
-                self.interface_speed
-                    .with_label_values(&labels)
-                    .set(i64::try_from(speed / 8).unwrap_or(i64::MAX));
-            }
-            if let Some(mtu) = i.mtu {
-                self.interface_mtu
-                    .with_label_values(&labels)
-                    .set(i64::from(mtu));
-            }
-        }
-        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        for z in &snap.zones {
-            let zone = [z.id.as_str()];
-            self.zone_info
-                .with_label_values(&[z.id.as_str(), z.name.as_str()])
-                .set(1);
-            self.zone_clients
-                .with_label_values(&zone)
-                .set(count(z.clients));
-            self.zone_clients_randomized
-                .with_label_values(&zone)
-                .set(count(z.clients_randomized));
-            for (source, n) in &z.clients_by_source {
-                self.zone_clients_by_source
-                    .with_label_values(&[z.id.as_str(), source])
-                    .set(count(*n));
-            }
-            if let Some(seats) = z.seats {
-                self.zone_seats
-                    .with_label_values(&zone)
-                    .set(i64::from(seats));
-            }
-        }
-        for z in &snap.zones {
-            self.zone_status
-                .with_label_values(&[z.id.as_str()])
-                .set(z.status.value());
-            self.zone_unique
-                .with_label_values(&[z.id.as_str()])
-                .set(z.unique_clients_estimate as i64);
-        }
-        self.venue_unique
-            .with_label_values(&[] as &[&str])
-            .set(snap.unique_clients_estimate as i64);
-        self.clients_evicted
-            .with_label_values(&[] as &[&str])
-            .inc_by(snap.clients_evicted_total);
-        for p in &snap.pools {
-            let labels = [p.name.as_str(), p.zone.as_deref().unwrap_or("")];
-            if let Some(n) = p.leases_active {
-                self.dhcp_leases.with_label_values(&labels).set(count(n));
-                self.dhcp_skipped
-                    .with_label_values(&labels)
-                    .set(count(p.records_skipped));
-            }
-            if let Some(n) = p.size {
-                self.dhcp_pool_size.with_label_values(&labels).set(count(n));
-            }
-            if let Some(stats) = p.statistics {
-                self.dhcp_server_assigned
-                    .with_label_values(&labels)
-                    .set(count(stats.assigned));
-                self.dhcp_allocation_failures
-                    .with_label_values(&labels)
-                    .inc_by(stats.allocation_failures);
-            }
-        }
-        for a in &snap.aps {
-            let zone = a.zone.as_deref().unwrap_or("");
-            let labels = [zone, a.ap.as_str()];
-            if a.present {
-                self.ap_clients
-                    .with_label_values(&[zone, a.ap.as_str(), a.band.label()])
-                    .set(count(a.stations));
-                self.ap_rx_bytes
-                    .with_label_values(&labels)
-                    .set(count(a.rx_bytes));
-                self.ap_tx_bytes
-                    .with_label_values(&labels)
-                    .set(count(a.tx_bytes));
-            }
-            if let Some(mhz) = a.frequency_mhz {
-                self.ap_frequency
-                    .with_label_values(&labels)
-                    .set(i64::from(mhz));
-            }
-            if let Some(u) = a.channel_utilization {
-                self.ap_utilization.with_label_values(&labels).set(u);
-            }
-            let histogram = self.ap_signal.with_label_values(&labels);
-            for signal in &a.signals_dbm {
-                histogram.observe(f64::from(*signal));
-            }
-            self.ap_connects
-                .with_label_values(&labels)
-                .inc_by(a.events.connects);
-            self.ap_disconnects
-                .with_label_values(&labels)
-                .inc_by(a.events.disconnects);
-            self.ap_auth_failures
-                .with_label_values(&labels)
-                .inc_by(a.events.auth_failures);
-        }
-        self.snapshot_time
-            .with_label_values(&[] as &[&str])
-            .set(snap.generated_at as f64);
-    }
+/// The `signal_dbm` label of each signal band: `"-67..-60"` holds signals above -67 dBm and
+/// at most -60 dBm (as a histogram bucket's `le` would), `"..-90"` those at most -90 dBm and
+/// `"-20.."` those above -20 dBm. The bands are the capture histogram's buckets: one set.
+fn signal_bands() -> Vec<String> {
+    let bound = |b: f64| format!("{b}");
+    std::iter::once(format!("..{}", bound(SIGNAL_BUCKETS[0])))
+        .chain(
+            SIGNAL_BUCKETS
+                .windows(2)
+                .map(|w| format!("{}..{}", bound(w[0]), bound(w[1]))),
+        )
+        .chain(std::iter::once(format!(
+            "{}..",
+            bound(SIGNAL_BUCKETS[SIGNAL_BUCKETS.len() - 1])
+        )))
+        .collect()
 }
 
-/// The snapshot's metric families. Descriptors are built once; values are filled from a
-/// snapshot when it is rendered.
-struct SnapshotFamilies {
-    families: Mutex<(Families, CaptureFamilies)>,
+/// The signal band (an index into [`signal_bands`]) of a signal in dBm.
+fn signal_band(dbm: i32) -> usize {
+    SIGNAL_BUCKETS
+        .iter()
+        .position(|b| f64::from(dbm) <= *b)
+        .unwrap_or(SIGNAL_BUCKETS.len())
 }
 
-impl SnapshotFamilies {
-    /// `snap`'s families as a registry gathers them: empty ones left out, sorted by name,
-    /// each one's series sorted by label values.
-    fn gather(&self, snap: &Snapshot) -> Vec<MetricFamily> {
-        // A panic while filling cannot leave state that matters: everything is reset first.
-        let guard = self.families.lock().unwrap_or_else(PoisonError::into_inner);
-        let (families, capture) = &*guard;
-        families.reset();
-        families.fill(snap);
-        let mut all: Vec<MetricFamily> = families.all().iter().flat_map(|c| c.collect()).collect();
-        all.extend(capture.collect(snap));
-        all.retain(|f| !f.get_metric().is_empty());
-        all.sort_by(|a, b| a.name().cmp(b.name()));
-        for family in &mut all {
-            family.mut_metric().sort_by(|a, b| {
-                let (a, b) = (a.get_label(), b.get_label());
-                a.len()
-                    .cmp(&b.len())
-                    .then_with(|| a.iter().map(|l| l.value()).cmp(b.iter().map(|l| l.value())))
-            });
+/// The sources' health.
+fn source_families(snap: &Snapshot) -> [Family; 3] {
+    let mut up = Family::gauge(
+        "venuemon_source_up",
+        "Whether the source's last sample succeeded (1) or failed (0).",
+        SOURCE,
+    );
+    let mut errors = Family::counter(
+        "venuemon_source_errors_total",
+        "Failed samples by kind (permission, missing, io, parse, netlink).",
+        &["source", "instance", "kind"],
+    );
+    let mut duration = Family::gauge(
+        "venuemon_source_duration_seconds",
+        "Duration of the source's last sample.",
+        SOURCE,
+    );
+    for s in &snap.sources {
+        let labels = [s.source, s.instance.as_str()];
+        up.add(&labels, f64::from(u8::from(s.up)));
+        duration.add(&labels, s.duration_seconds);
+        for (kind, n) in &s.errors {
+            errors.add(&[s.source, &s.instance, kind.as_str()], count(*n));
         }
-        all
     }
+    [up, errors, duration]
 }
 
-impl Default for SnapshotFamilies {
-    fn default() -> Self {
-        SnapshotFamilies {
-            families: Mutex::new((Families::new(), CaptureFamilies::default())),
+/// The monitored interfaces.
+fn interface_families(snap: &Snapshot) -> Vec<Family> {
+    let mut families: Vec<Family> = INTERFACE_COUNTERS
+        .iter()
+        .map(|(name, help, field)| {
+            let mut family = Family::counter(name, help, IFACE);
+            for i in &snap.interfaces {
+                let labels = [i.name.as_str(), i.zone.as_deref().unwrap_or("")];
+                family.add(&labels, count(field(&i.counters)));
+            }
+            family
+        })
+        .collect();
+    let mut up = Family::gauge(
+        "venuemon_interface_up",
+        "Whether the interface is operationally up.",
+        IFACE,
+    );
+    let mut speed = Family::gauge(
+        "venuemon_interface_speed_bytes_per_second",
+        "Negotiated link speed in bytes per second (bits / 8), where the driver reports one.",
+        IFACE,
+    );
+    let mut mtu = Family::gauge("venuemon_interface_mtu_bytes", "Interface MTU.", IFACE);
+    for i in &snap.interfaces {
+        let labels = [i.name.as_str(), i.zone.as_deref().unwrap_or("")];
+        up.add(&labels, f64::from(u8::from(i.up)));
+        if let Some(bps) = i.speed_bps {
+            speed.add(&labels, count(bps / 8));
+        }
+        if let Some(bytes) = i.mtu {
+            mtu.add(&labels, f64::from(bytes));
         }
     }
+    families.extend([up, speed, mtu]);
+    families
+}
+
+/// The zones and the venue's clients.
+fn zone_families(snap: &Snapshot) -> [Family; 10] {
+    let mut info = Family::gauge(
+        "venuemon_zone_info",
+        "Zone id and display name (always 1).",
+        &["zone", "name"],
+    );
+    let mut clients = Family::gauge(
+        "venuemon_zone_clients",
+        "Unique clients active in the zone within the active window.",
+        ZONE,
+    );
+    let mut randomized = Family::gauge(
+        "venuemon_zone_clients_randomized",
+        "Active clients of the zone using a randomized (locally administered) MAC address.",
+        ZONE,
+    );
+    let mut by_source = Family::gauge(
+        "venuemon_zone_clients_by_source",
+        "Unique active clients of the zone seen by each source.",
+        &["zone", "source"],
+    );
+    let mut seats = Family::gauge(
+        "venuemon_zone_capacity_seats",
+        "Seat capacity of the zone, from the config.",
+        ZONE,
+    );
+    let mut status = Family::gauge(
+        "venuemon_zone_status",
+        "Zone status against the thresholds: 0 ok, 1 warn, 2 critical (reasons in /api/status).",
+        ZONE,
+    );
+    let mut unique = Family::gauge(
+        "venuemon_zone_unique_clients_estimate",
+        "Estimated unique devices seen in the zone since the agent started (HyperLogLog).",
+        ZONE,
+    );
+    for z in &snap.zones {
+        let zone = [z.id.as_str()];
+        info.add(&[z.id.as_str(), z.name.as_str()], 1.0);
+        clients.add(&zone, count(z.clients));
+        randomized.add(&zone, count(z.clients_randomized));
+        for (source, n) in &z.clients_by_source {
+            by_source.add(&[z.id.as_str(), source], count(*n));
+        }
+        if let Some(n) = z.seats {
+            seats.add(&zone, f64::from(n));
+        }
+        status.add(&zone, z.status.value() as f64);
+        unique.add(&zone, z.unique_clients_estimate.trunc());
+    }
+    let mut venue_unique = Family::gauge(
+        "venuemon_venue_unique_clients_estimate",
+        "Estimated unique devices seen venue-wide since the agent started (HyperLogLog).",
+        &[],
+    );
+    venue_unique.add(&[], snap.unique_clients_estimate.trunc());
+    let mut evicted = Family::counter(
+        "venuemon_clients_evicted_total",
+        "Clients dropped before their active window ended because the registry held [agent] max_clients.",
+        &[],
+    );
+    evicted.add(&[], count(snap.clients_evicted_total));
+    let mut snapshot_time = Family::gauge(
+        "venuemon_snapshot_timestamp_seconds",
+        "When the snapshot these metrics come from was made (Unix time).",
+        &[],
+    );
+    snapshot_time.add(&[], snap.generated_at as f64);
+    [
+        info,
+        clients,
+        randomized,
+        by_source,
+        seats,
+        status,
+        unique,
+        venue_unique,
+        evicted,
+        snapshot_time,
+    ]
+}
+
+/// The DHCP pools.
+fn pool_families(snap: &Snapshot) -> [Family; 5] {
+    let mut leases = Family::gauge(
+        "venuemon_dhcp_leases_active",
+        "Active, unexpired leases in the pool.",
+        POOL,
+    );
+    let mut size = Family::gauge(
+        "venuemon_dhcp_pool_size",
+        "Addresses in the pool (from the config, else from the server's statistics).",
+        POOL,
+    );
+    let mut skipped = Family::gauge(
+        "venuemon_dhcp_lease_records_skipped",
+        "Records of the lease file that did not parse (half-written or corrupt).",
+        POOL,
+    );
+    let mut assigned = Family::gauge(
+        "venuemon_dhcp_server_assigned_addresses",
+        "Addresses the DHCP server itself reports assigned (Kea statistics).",
+        POOL,
+    );
+    let mut failures = Family::counter(
+        "venuemon_dhcp_allocation_failures_total",
+        "Address allocation failures the DHCP server reports (Kea statistics).",
+        POOL,
+    );
+    for p in &snap.pools {
+        let labels = [p.name.as_str(), p.zone.as_deref().unwrap_or("")];
+        if let Some(n) = p.leases_active {
+            leases.add(&labels, count(n));
+            skipped.add(&labels, count(p.records_skipped));
+        }
+        if let Some(n) = p.size {
+            size.add(&labels, count(n));
+        }
+        if let Some(stats) = p.statistics {
+            assigned.add(&labels, count(stats.assigned));
+            failures.add(&labels, count(stats.allocation_failures));
+        }
+    }
+    [leases, size, skipped, assigned, failures]
+}
+
+/// The access points.
+fn ap_families(snap: &Snapshot) -> [Family; 9] {
+    let mut clients = Family::gauge(
+        "venuemon_ap_clients",
+        "Stations associated with the access point.",
+        &["zone", "ap", "band"],
+    );
+    let mut frequency = Family::gauge(
+        "venuemon_ap_frequency_hertz",
+        "Operating frequency of the access point.",
+        AP,
+    );
+    let mut rx_bytes = Family::gauge(
+        "venuemon_ap_station_receive_bytes",
+        "Bytes received from the stations associated now (sum of their counters).",
+        AP,
+    );
+    let mut tx_bytes = Family::gauge(
+        "venuemon_ap_station_transmit_bytes",
+        "Bytes sent to the stations associated now (sum of their counters).",
+        AP,
+    );
+    let mut utilization = Family::gauge(
+        "venuemon_ap_channel_utilization_ratio",
+        "Channel utilization hostapd measures (chan_util_avg / 255).",
+        AP,
+    );
+    let mut by_signal = Family::gauge(
+        "venuemon_ap_clients_by_signal",
+        "Stations associated with the access point now, per signal band in dBm (those whose signal hostapd reports).",
+        &["zone", "ap", "signal_dbm"],
+    );
+    let bands = signal_bands();
+    let mut connects = Family::counter(
+        "venuemon_client_connects_total",
+        "Stations that connected (AP-STA-CONNECTED).",
+        AP,
+    );
+    let mut disconnects = Family::counter(
+        "venuemon_client_disconnects_total",
+        "Stations that disconnected (AP-STA-DISCONNECTED).",
+        AP,
+    );
+    let mut auth_failures = Family::counter(
+        "venuemon_client_auth_failures_total",
+        "Failed authentications (EAP failures, likely wrong passphrases).",
+        AP,
+    );
+    for a in &snap.aps {
+        let zone = a.zone.as_deref().unwrap_or("");
+        let labels = [zone, a.ap.as_str()];
+        if a.present {
+            clients.add(&[zone, a.ap.as_str(), a.band.label()], count(a.stations));
+            rx_bytes.add(&labels, count(a.rx_bytes));
+            tx_bytes.add(&labels, count(a.tx_bytes));
+            let mut stations = vec![0_u64; bands.len()];
+            for dbm in &a.signals_dbm {
+                if let Some(n) = stations.get_mut(signal_band(*dbm)) {
+                    *n += 1;
+                }
+            }
+            for (band, n) in bands.iter().zip(stations) {
+                by_signal.add(&[zone, a.ap.as_str(), band], count(n));
+            }
+        }
+        if let Some(mhz) = a.frequency_mhz {
+            frequency.add(&labels, f64::from(mhz) * 1e6);
+        }
+        if let Some(u) = a.channel_utilization {
+            utilization.add(&labels, u);
+        }
+        connects.add(&labels, count(a.events.connects));
+        disconnects.add(&labels, count(a.events.disconnects));
+        auth_failures.add(&labels, count(a.events.auth_failures));
+    }
+    [
+        clients,
+        frequency,
+        rx_bytes,
+        tx_bytes,
+        utilization,
+        by_signal,
+        connects,
+        disconnects,
+        auth_failures,
+    ]
+}
+
+/// `snap`'s families as a registry gathers them: empty ones left out, sorted by name, each
+/// one's series sorted by label values.
+fn gather(snap: &Snapshot) -> Vec<MetricFamily> {
+    let mut all: Vec<MetricFamily> = source_families(snap)
+        .into_iter()
+        .chain(interface_families(snap))
+        .chain(zone_families(snap))
+        .chain(pool_families(snap))
+        .chain(ap_families(snap))
+        .filter_map(Family::finish)
+        .chain(capture_metrics::families(snap))
+        .collect();
+    all.sort_by(|a, b| a.name().cmp(b.name()));
+    for family in &mut all {
+        family.mut_metric().sort_by(|a, b| {
+            let (a, b) = (a.get_label(), b.get_label());
+            a.len()
+                .cmp(&b.len())
+                .then_with(|| a.iter().map(|l| l.value()).cmp(b.iter().map(|l| l.value())))
+        });
+    }
+    all
 }
 
 /// The process metrics of the client crate, but with CPU time from `getrusage` (in
@@ -611,7 +497,6 @@ impl Rendered {
 /// rendered then. A scrape between two snapshots renders only the few live families.
 #[derive(Default)]
 pub struct Exposition {
-    snapshot: SnapshotFamilies,
     rendered: PerSnapshot<prometheus::Result<Rendered>>,
 }
 
@@ -624,7 +509,7 @@ impl Exposition {
     pub fn encode(&self, snapshot: &Arc<Snapshot>, live: &Registry) -> prometheus::Result<Vec<u8>> {
         let rendered = self
             .rendered
-            .get(snapshot, || Rendered::new(&self.snapshot.gather(snapshot)));
+            .get(snapshot, || Rendered::new(&gather(snapshot)));
         let rendered = rendered.as_ref().as_ref().map_err(|e| {
             prometheus::Error::Msg(format!("cannot render the snapshot's metrics: {e}"))
         })?;
@@ -649,11 +534,14 @@ impl Exposition {
 /// [`Exposition`]'s.
 pub fn registry() -> Registry {
     let registry = Registry::new();
-    let build = gauge(
-        "venuemon_build_info",
-        "Version, git revision and compiler of the running agent (always 1).",
+    let build = IntGaugeVec::new(
+        Opts::new(
+            "venuemon_build_info",
+            "Version, git revision and compiler of the running agent (always 1).",
+        ),
         &["version", "revision", "rustc_version"],
-    );
+    )
+    .expect("the metric name and labels are static and valid");
     build
         .with_label_values(&[
             env!("CARGO_PKG_VERSION"),
@@ -799,7 +687,7 @@ mod tests {
     }
 
     #[test]
-    fn counters_and_histograms_are_the_snapshot_totals_at_every_scrape() {
+    fn counters_and_gauges_are_the_snapshot_values_at_every_scrape() {
         let ap = ApSnapshot {
             ap: "wlan0".into(),
             zone: Some("hall".into()),
@@ -834,8 +722,20 @@ mod tests {
             ("venuemon_client_connects_total{", "3"),
             ("venuemon_client_disconnects_total{", "1"),
             ("venuemon_client_auth_failures_total{", "2"),
-            ("venuemon_station_signal_dbm_count{", "2"),
+            (
+                "venuemon_ap_clients_by_signal{ap=\"wlan0\",signal_dbm=\"-60..-50\"",
+                "1",
+            ),
+            (
+                "venuemon_ap_clients_by_signal{ap=\"wlan0\",signal_dbm=\"-67..-60\"",
+                "1",
+            ),
+            (
+                "venuemon_ap_clients_by_signal{ap=\"wlan0\",signal_dbm=\"-70..-67\"",
+                "0",
+            ),
             ("venuemon_ap_clients{", "2"),
+            ("venuemon_ap_frequency_hertz{", "5180000000"),
             ("venuemon_clients_evicted_total ", "7"),
         ] {
             let found = line(&first, series).unwrap_or_else(|| panic!("{series} in\n{first}"));
@@ -844,6 +744,60 @@ mod tests {
         // An AP gone from the snapshot is gone from /metrics.
         let empty = scrape(&metrics, &Arc::new(Snapshot::default()));
         assert!(!empty.contains("wlan0"), "{empty}");
+    }
+
+    /// Regression: `venuemon_station_signal_dbm` was a histogram rebuilt from the stations
+    /// associated at each scrape, so its `_count` fell when stations left and `rate()` over it
+    /// was meaningless. Stations per signal band are gauges: they fall with the stations.
+    #[test]
+    fn regression_station_signals_are_gauges_per_band_not_a_histogram_rebuilt_each_scrape() {
+        let ap = |signals_dbm: Vec<i32>| ApSnapshot {
+            stations: signals_dbm.len() as u64,
+            signals_dbm,
+            ..ApSnapshot::silent("wlan0".into(), Some("hall".into()), ApEvents::default())
+        };
+        let present = |signals_dbm| ApSnapshot {
+            present: true,
+            ..ap(signals_dbm)
+        };
+        let metrics = Exposition::default();
+        let band = |text: &str, band: &str| -> f64 {
+            let series = format!(
+                "venuemon_ap_clients_by_signal{{ap=\"wlan0\",signal_dbm=\"{band}\",zone=\"hall\"}} "
+            );
+            line(text, &series)
+                .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+                .unwrap_or_else(|| panic!("{series} in\n{text}"))
+        };
+        let snapshot = |aps| {
+            Arc::new(Snapshot {
+                aps,
+                ..Snapshot::default()
+            })
+        };
+        let full = scrape(
+            &metrics,
+            &snapshot(vec![present(vec![-95, -90, -89, -45, -10])]),
+        );
+        assert!(!full.contains("_bucket"), "no histogram:\n{full}");
+        assert_eq!(band(&full, "..-90"), 2.0, "-90 is at most -90");
+        assert_eq!(band(&full, "-90..-80"), 1.0);
+        assert_eq!(band(&full, "-50..-40"), 1.0);
+        assert_eq!(band(&full, "-20.."), 1.0);
+        assert_eq!(
+            full.matches("venuemon_ap_clients_by_signal{").count(),
+            SIGNAL_BUCKETS.len() + 1,
+            "every band, empty ones at 0:\n{full}"
+        );
+        let fewer = scrape(&metrics, &snapshot(vec![present(vec![-45])]));
+        assert_eq!(band(&fewer, "..-90"), 0.0);
+        assert_eq!(band(&fewer, "-50..-40"), 1.0);
+        // An AP that does not answer has no stations to place.
+        let silent = scrape(&metrics, &snapshot(vec![ap(vec![])]));
+        assert!(
+            !silent.contains("venuemon_ap_clients_by_signal"),
+            "{silent}"
+        );
     }
 
     #[test]

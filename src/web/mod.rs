@@ -3,7 +3,8 @@
 
 pub mod auth;
 mod cached;
-pub mod capture_metrics;
+mod capture_metrics;
+mod family;
 mod idle;
 pub mod metrics;
 pub mod page;
@@ -225,7 +226,7 @@ mod tests {
         assert!(body.contains("venuemon_zone_clients_randomized{zone=\"hall-a\"} 7"));
         assert!(body.contains("venuemon_zone_capacity_seats{zone=\"hall-a\"} 800"));
         assert!(body.contains("venuemon_zone_status{zone=\"hall-a\"} 2"));
-        assert!(body.contains("venuemon_unique_clients_estimate{zone=\"hall-a\"} 57"));
+        assert!(body.contains("venuemon_zone_unique_clients_estimate{zone=\"hall-a\"} 57"));
         assert!(
             body.contains("venuemon_zone_info{name=\"Salle \\\"A\\\"\",zone=\"hall-a\"} 1"),
             "{body}"

@@ -52,7 +52,7 @@ fn radiotap_capture_agrees_with_tcpdump() {
     assert_eq!(s["frames"], lines, "one frame per tcpdump line");
     let channel = s["channels"]
         .as_array()
-        .and_then(|c| c.iter().find(|c| c["frequency_mhz"] == 2412))
+        .and_then(|c| c.iter().find(|c| c["frequency_hertz"] == 2_412_000_000_u64))
         .expect("2412 MHz channel");
     let text = String::from_utf8_lossy(&tcpdump.stdout).into_owned();
     let on_2412 = text.lines().filter(|l| l.contains("2412 MHz")).count() as u64;
@@ -161,7 +161,7 @@ fn serve_keeps_the_counts_on_metrics() {
     let _ = child.wait();
     assert!(
         metrics.contains(
-            "venuemon_wifi_probe_requests_total{frequency_mhz=\"2412\",interface=\"replay\"} 6"
+            "venuemon_wifi_probe_requests_total{channel_frequency_mhz=\"2412\",interface=\"replay\"} 6"
         ),
         "{metrics}"
     );
@@ -169,7 +169,7 @@ fn serve_keeps_the_counts_on_metrics() {
     // 0 MHz; a replay has no zone, so no `zone` label rather than an empty one.
     assert!(
         metrics.contains(
-            "venuemon_wifi_retries_total{frequency_mhz=\"unknown\",interface=\"replay\"} 0"
+            "venuemon_wifi_retries_total{channel_frequency_mhz=\"unknown\",interface=\"replay\"} 0"
         ),
         "{metrics}"
     );

@@ -47,7 +47,7 @@ fn zone(id: &str, name: &str, status: Status) -> ZoneSnapshot {
         reasons,
         rx_bps: Some(12_500_000.0),
         tx_bps: Some(2_000_000.0),
-        uplink_utilisation: Some(0.42),
+        uplink_utilization: Some(0.42),
         pool_leases: Some(97),
         pool_size: Some(100),
         stations: Some(40),
@@ -98,7 +98,7 @@ fn snapshot() -> Snapshot {
             counters: Default::default(),
             rx_bps: Some(42_000_000.0),
             tx_bps: Some(1_000_000.0),
-            utilisation: Some(0.42),
+            utilization: Some(0.42),
         }],
         aps: vec![ApSnapshot {
             stations: 40,

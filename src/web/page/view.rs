@@ -90,7 +90,7 @@ impl<'a> Tile<'a> {
             .rx_bps
             .zip(zone.tx_bps)
             .map(|(rx, tx)| format!("↓ {} · ↑ {}", text.rate(rx), text.rate(tx)));
-        match zone.uplink_utilisation {
+        match zone.uplink_utilization {
             Some(u) => facts.push(Fact {
                 label: text.uplink,
                 value: text.percent(u),
@@ -298,7 +298,7 @@ impl Detail {
             sparks.push(Spark {
                 label: text.uplink,
                 last: zone
-                    .uplink_utilisation
+                    .uplink_utilization
                     .map(|u| text.percent(u))
                     .unwrap_or_default(),
                 d: sparkline::path(&series(&|p| p.uplink), now, 1.0),
@@ -341,7 +341,7 @@ impl Detail {
                     text.band,
                     text.channel,
                     text.stations,
-                    text.utilisation,
+                    text.utilization,
                 ],
                 rows: aps,
             });
@@ -357,7 +357,7 @@ impl Detail {
                     opt(i.rx_bps.map(|r| text.rate(r))),
                     opt(i.tx_bps.map(|r| text.rate(r))),
                     opt(i.speed_bps.map(|s| text.rate(s as f64))),
-                    opt(i.utilisation.map(|u| text.percent(u))),
+                    opt(i.utilization.map(|u| text.percent(u))),
                 ]
             })
             .collect();
@@ -370,7 +370,7 @@ impl Detail {
                     text.received,
                     text.sent,
                     text.speed,
-                    text.utilisation,
+                    text.utilization,
                 ],
                 rows: interfaces,
             });
@@ -391,7 +391,7 @@ impl Detail {
         if !pools.is_empty() {
             tables.push(Table {
                 title: text.pools,
-                head: vec![text.pool, text.leases, text.size, text.utilisation],
+                head: vec![text.pool, text.leases, text.size, text.utilization],
                 rows: pools,
             });
         }
