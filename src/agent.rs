@@ -225,10 +225,10 @@ mod tests {
         }
     }
 
-    /// Every registration counts: a registered task or thread that does not end holds `run`
-    /// past the grace period; an unregistered one is left when `run` returns (a connection
-    /// still in its TLS handshake, which no graceful shutdown waits for, until its 10 s
-    /// header timeout; a capture thread until its next poll). Capturing needs root.
+    /// A registered task or thread that does not end at the stop holds `run` past the grace
+    /// period (a client that never sends its TLS hello held it 5 s before handshakes
+    /// watched the stop); one still running when `run` returns is counted (tasks) or seen
+    /// (the capture thread). Capturing needs root.
     #[tokio::test]
     async fn lab_root_an_agent_with_every_source_stops_within_the_grace_period_leaving_no_task() {
         let root = std::fs::metadata("/proc/self")
