@@ -232,7 +232,7 @@ fn link_type(sys_root: &std::path::Path, interface: &str) -> LinkType {
 /// Starts capturing on `interface` on a dedicated thread, decoding with `decoder` and sending a
 /// batch every quarter second to the returned receiver, until `cancel` fires, the receiver is
 /// dropped or the interface goes away (then the receiver closes). The thread counts as a task
-/// of `tasks` until it ends; it sees `cancel` within [`FLUSH_EVERY`] (its `poll(2)` timeout),
+/// of `tasks` until it ends; it sees `cancel` within a quarter second (its `poll(2)` timeout),
 /// and a dropped receiver at its next batch.
 ///
 /// # Errors
