@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::hub::{Hub, Snapshot};
@@ -18,7 +19,7 @@ use crate::sources::{self, Starter};
 use crate::web::{self, AppState};
 
 /// How long shutdown waits, from SIGTERM, for requests and tasks to finish.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The per-event key, or a process-lifetime key when the state folder is not writable.
 fn client_key(config: &Config) -> ClientKey {
@@ -55,18 +56,35 @@ fn return_freed_memory_promptly() {
     }
 }
 
-/// Runs the agent until SIGINT or SIGTERM.
+/// A listener on `[http] listen`, for [`run`].
 ///
 /// # Errors
-/// The listen address cannot be bound, or a source's backend cannot be opened.
-pub async fn run(config: Config, file: Option<&Path>) -> anyhow::Result<()> {
-    return_freed_memory_promptly();
-    let listener = web::server::bind(config.http.listen).with_context(|| {
+/// The address cannot be bound (in use, or not this host's); the message says how to choose
+/// another.
+pub fn listen(config: &Config) -> anyhow::Result<TcpListener> {
+    web::server::bind(config.http.listen).with_context(|| {
         format!(
             "cannot listen on {}: is another program using it? Choose another with --listen or [http] listen",
             config.http.listen
         )
-    })?;
+    })
+}
+
+/// Runs the agent, serving HTTP on `listener` (see [`listen`]), until `shutdown` resolves
+/// (`venuemon run` passes [`stop_on_signal`]'s future). Then every task it started (the
+/// sources and what they spawned, the hub, the HTTP connections) is told to stop, and it
+/// returns when all have ended, or after [`SHUTDOWN_GRACE`] with those still running left
+/// to the runtime's own shutdown.
+///
+/// # Errors
+/// The TLS files cannot be read, or a source's backend cannot be opened.
+pub async fn run(
+    config: Config,
+    file: Option<&Path>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    return_freed_memory_promptly();
     // Checked at load time; read again here, as the files are what will be served.
     let tls = match &config.http.tls {
         Some(files) => Some(
@@ -78,18 +96,23 @@ pub async fn run(config: Config, file: Option<&Path>) -> anyhow::Result<()> {
 
     let inventory = Arc::new(Inventory::new(&config));
     let cancel = CancellationToken::new();
+    // Every task and thread of the agent, so that a stop can wait for them all.
+    let tasks = TaskTracker::new();
     let (reports, inbox) = mpsc::channel(64);
     let (publish, snapshots) = watch::channel(Arc::new(Snapshot::default()));
-    let mut tasks = JoinSet::new();
-    // Before anything is logged as started: from then on, SIGTERM means a clean stop.
-    tasks.spawn(stop_on_signal(cancel.clone()));
     let key = client_key(&config);
-    let mut starter = Starter::new(&config, &inventory, &key, &cancel, &reports, &mut tasks);
-    sources::start_all(&mut starter)?;
+    let mut starter = Starter::new(&config, &inventory, &key, &cancel, &tasks, &reports);
+    if let Err(e) = sources::start_all(&mut starter) {
+        // The sources started before it stop with it.
+        cancel.cancel();
+        tasks.close();
+        within_grace(&cancel, &tasks, tasks.wait()).await;
+        return Err(e);
+    }
     let (started, found) = starter.into_summary();
     drop(reports);
     // One line saying what is watched: what zero-config found, or what the config enables.
-    let interfaces = sources::links::monitored_now(&config, &inventory).await;
+    let interfaces = sources::links::monitored_now(&config, &inventory, &tasks).await;
     let file = file.map_or_else(|| "zero-config".to_string(), |f| f.display().to_string());
     tracing::info!(
         config = file.as_str(),
@@ -108,37 +131,54 @@ pub async fn run(config: Config, file: Option<&Path>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Handle::current();
     tasks.spawn_blocking(move || {
         sources::background_thread();
-        runtime.block_on(hub)
+        runtime.block_on(hub);
     });
 
     let state = AppState::new(snapshots, &config.venue).with_http(&config.http);
     let metrics = state.server.clone();
     let app = web::app(state, config.http.request_timeout);
+    let serving = web::serve(listener, tls, app, metrics, &config.http, cancel.clone());
     let stopping = async {
-        web::serve(listener, tls, app, metrics, &config.http, cancel.clone()).await;
+        shutdown.await;
         cancel.cancel();
-        while tasks.join_next().await.is_some() {}
     };
-    // From the signal on, the whole stop takes at most the grace period, whatever a source
-    // or a connection is doing; tasks still running are dropped with the runtime.
+    let stopped = async {
+        tokio::join!(serving, stopping);
+        tasks.close();
+        tasks.wait().await;
+    };
+    within_grace(&cancel, &tasks, stopped).await;
+    tracing::info!("venuemon stopped");
+    Ok(())
+}
+
+/// Runs `stopping` to its end, or until the grace period has passed since `cancel` fired,
+/// whatever a source or a connection is doing: the tasks still running then are left to the
+/// runtime's shutdown (`venuemon run` drops them with the runtime).
+async fn within_grace(
+    cancel: &CancellationToken,
+    tasks: &TaskTracker,
+    stopping: impl Future<Output = ()>,
+) {
     let grace = async {
         cancel.cancelled().await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
     tokio::select! {
         () = stopping => {}
-        () = grace => {
-            tracing::warn!(grace_seconds = SHUTDOWN_GRACE.as_secs(), "still stopping after the grace period; exiting anyway");
-        }
+        () = grace => tracing::warn!(
+            grace_seconds = SHUTDOWN_GRACE.as_secs(),
+            tasks = tasks.len(),
+            "still stopping after the grace period; exiting anyway"
+        ),
     }
-    tracing::info!("venuemon stopped");
-    Ok(())
 }
 
-/// Installs SIGINT and SIGTERM handlers at once (a signal arriving before the returned task
-/// first runs must not kill the process); the task cancels `cancel` on either signal, or
-/// returns when it is cancelled otherwise.
-fn stop_on_signal(cancel: CancellationToken) -> impl Future<Output = ()> {
+/// Installs SIGINT and SIGTERM handlers at once, and returns a future that resolves on
+/// either signal: call it before the agent logs that it started, so that from then on a
+/// signal means a clean stop, never a killed process. When the handlers cannot be installed
+/// it says so and never resolves.
+pub fn stop_on_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
     let handlers = (
         signal(SignalKind::terminate()),
@@ -147,13 +187,125 @@ fn stop_on_signal(cancel: CancellationToken) -> impl Future<Output = ()> {
     async move {
         let (Ok(mut term), Ok(mut int)) = handlers else {
             tracing::error!("cannot install signal handlers; stop venuemon with SIGKILL");
-            return;
+            return std::future::pending().await;
         };
         tokio::select! {
             _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
             _ = int.recv() => tracing::info!(signal = "SIGINT", "shutting down"),
-            () = cancel.cancelled() => {}
         }
-        cancel.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use tokio::sync::oneshot;
+
+    use super::*;
+    use crate::sources::hostapd::ctrl::tests::FakeHostapd;
+
+    /// Whether a thread named `name` runs in this process now.
+    fn thread_running(name: &str) -> bool {
+        std::fs::read_dir("/proc/self/task")
+            .expect("/proc/self/task")
+            .filter_map(Result::ok)
+            .any(|task| {
+                std::fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|comm| comm.trim_end() == name)
+            })
+    }
+
+    /// Waits up to 10 s for `ready`.
+    async fn until(what: &str, ready: impl Fn() -> bool) {
+        let started = Instant::now();
+        while !ready() {
+            assert!(started.elapsed() < Duration::from_secs(10), "{what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// A registered task or thread that does not end at the stop holds `run` past the grace
+    /// period (a client that never sends its TLS hello held it 5 s before handshakes
+    /// watched the stop); one still running when `run` returns is counted (tasks) or seen
+    /// (the capture thread). Capturing needs root.
+    #[tokio::test]
+    async fn lab_root_an_agent_with_every_source_stops_within_the_grace_period_leaving_no_task() {
+        let root = std::fs::metadata("/proc/self")
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+            .ok();
+        assert_eq!(root, Some(0), "this test captures on lo: run it as root");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let at = |name: &str| dir.path().join(name).display().to_string();
+        let hostapd = FakeHostapd::start(dir.path().join("wlan0"), |command| match command {
+            "STATUS" => Some("state=ENABLED\nfreq=2412\nchannel=1\n".into()),
+            _ => Some(String::new()),
+        });
+        std::fs::write(
+            at("dnsmasq.leases"),
+            "4102444800 02:00:5e:10:00:07 10.10.0.17 laptop *\n",
+        )
+        .expect("lease file");
+        let programme = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/schedule/windows-time-zone.ics"
+        );
+        let toml = format!(
+            "[agent]\ntick = \"1s\"\nstate_dir = \"{}\"\n\n\
+             [[zone]]\nid = \"hall-a\"\n\n\
+             [source.netdev]\nbackend = \"netlink\"\n\n\
+             [source.neighbours]\nbackend = \"netlink\"\n\n\
+             [[source.dhcp]]\nkind = \"dnsmasq\"\nname = \"hall-a\"\nleases = \"{}\"\n\
+             pool = \"10.10.0.10-10.10.3.250\"\nzone = \"hall-a\"\n\n\
+             [[source.hostapd]]\nsockets = [\"{}\"]\nzone = \"hall-a\"\n\n\
+             [[source.capture]]\ninterface = \"lo\"\nzone = \"hall-a\"\n\n\
+             [schedule]\nfile = \"{programme}\"\n",
+            at("state"),
+            at("dnsmasq.leases"),
+            hostapd.path.display(),
+        );
+        let (mut config, _) = crate::config::parse("t.toml", &toml, "host").expect("config");
+        config.http.tls = Some(crate::tls::self_signed(dir.path(), "agent"));
+        let listener = web::server::bind(([127, 0, 0, 1], 0).into()).expect("bind");
+        let addr = listener.local_addr().expect("address");
+        // The fake hostapd's task runs throughout; anything more after `run` is a leak.
+        let metrics = tokio::runtime::Handle::current().metrics();
+        let before = metrics.num_alive_tasks();
+
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let started_then_stopped = async {
+            until("the event reader attaches", || hostapd.listeners() == 1).await;
+            until("the capture thread starts", || thread_running("capture-lo")).await;
+            // A client that never says hello: its connection waits in the TLS handshake.
+            let silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            // Every source has sampled once (at start, then every second).
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            stop.send(()).expect("the agent listens for its stop");
+            (Instant::now(), silent)
+        };
+        let (ran, (asked, _silent)) =
+            tokio::join!(run(config, None, listener, shutdown), started_then_stopped);
+        let took = asked.elapsed();
+        ran.expect("the agent runs");
+
+        assert!(took < SHUTDOWN_GRACE, "stopped in {took:?}");
+        assert_eq!(
+            metrics.num_alive_tasks(),
+            before,
+            "a task outlived the agent"
+        );
+        // The thread drops its registration last, just before it ends.
+        let joined = Instant::now();
+        while thread_running("capture-lo") {
+            assert!(
+                joined.elapsed() < Duration::from_millis(50),
+                "the capture thread outlived the agent"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(hostapd);
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
-use venuemon::commands;
 use venuemon::terminal::inert;
+use venuemon::{agent, commands};
 
 /// `--version`: the crate version and the git revision it was built from (see build.rs).
 const VERSION: &str = concat!(
@@ -181,7 +181,12 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let ran = runtime.block_on(venuemon::agent::run(config, file.as_deref()));
+            let ran = runtime.block_on(async {
+                let listener = agent::listen(&config)?;
+                // Before the agent says it started: from then on, a signal is a clean stop.
+                let shutdown = agent::stop_on_signal();
+                agent::run(config, file.as_deref(), listener, shutdown).await
+            });
             // The agent has had its grace period: a blocking read that never returns (a
             // source stuck in a system call) must not keep the process alive.
             runtime.shutdown_timeout(Duration::from_millis(100));

@@ -205,18 +205,20 @@ pub async fn serve(replay: Replay, listen: SocketAddr) -> anyhow::Result<()> {
     let listener = web::server::bind(listen).with_context(|| {
         format!("cannot listen on {listen}; choose another address with --serve")
     })?;
+    // Before saying it serves: from then on, a signal is a clean stop.
+    let shutdown = crate::agent::stop_on_signal();
     eprintln!("serving the replay on http://{listen}/metrics (Ctrl-C to stop)");
     let cancel = CancellationToken::new();
-    let stop = cancel.clone();
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        stop.cancel();
-    });
+    let stopping = async {
+        shutdown.await;
+        cancel.cancel();
+    };
     let config = crate::config::Config::zero_config("replay");
     let state = AppState::new(snapshots, &config.venue).with_http(&config.http);
     let metrics = state.server.clone();
     let app = web::app(state, config.http.request_timeout);
-    web::serve(listener, None, app, metrics, &config.http, cancel).await;
+    let serving = web::serve(listener, None, app, metrics, &config.http, cancel.clone());
+    tokio::join!(serving, stopping);
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use futures_util::TryStreamExt;
 use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkInfo, LinkLayerType, LinkMessage, State,
 };
+use tokio_util::task::TaskTracker;
 
 /// How a source reads the kernel: `backend` of `[source.netdev]` and `[source.neighbours]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +64,8 @@ pub enum LinkReader {
 
 impl LinkReader {
     /// Opens the backend the config asks for; `auto` falls back to /proc and /sys when a
-    /// netlink socket cannot be opened. Must run inside a tokio runtime (netlink spawns a
-    /// connection task).
+    /// netlink socket cannot be opened. Must run inside a tokio runtime: the netlink
+    /// connection runs as a task registered in `tasks`, ending when the reader is dropped.
     ///
     /// # Errors
     /// `netlink` was asked for and the socket cannot be opened.
@@ -72,6 +73,7 @@ impl LinkReader {
         backend: Backend,
         proc_root: &Path,
         sys_root: &Path,
+        tasks: &TaskTracker,
     ) -> Result<LinkReader, SourceError> {
         let proc = || LinkReader::Proc {
             proc_root: proc_root.to_path_buf(),
@@ -82,7 +84,7 @@ impl LinkReader {
         }
         match rtnetlink::new_connection() {
             Ok((connection, handle, _)) => {
-                tokio::spawn(connection);
+                tasks.spawn(connection);
                 Ok(LinkReader::Netlink {
                     handle,
                     sys_root: sys_root.to_path_buf(),
@@ -339,10 +341,11 @@ fn link_from_netlink(message: &LinkMessage, sys_root: &Path) -> Option<Link> {
 
 /// The interfaces `inventory` monitors now, by name, comma-separated ("none" when there is
 /// none; "unknown" when they cannot be listed within a second: the interface source says why
-/// at its first sample). Read through `[source.netdev]`'s backend, for the start-up line.
-pub async fn monitored_now(config: &Config, inventory: &Inventory) -> String {
+/// at its first sample). Read through `[source.netdev]`'s backend, for the start-up line; a
+/// netlink connection is a task in `tasks` until the reader is dropped here.
+pub async fn monitored_now(config: &Config, inventory: &Inventory, tasks: &TaskTracker) -> String {
     let n = &config.sources.netdev;
-    let Ok(reader) = LinkReader::open(n.backend, &n.proc_root, &n.sys_root) else {
+    let Ok(reader) = LinkReader::open(n.backend, &n.proc_root, &n.sys_root, tasks) else {
         return "unknown".to_string();
     };
     match tokio::time::timeout(std::time::Duration::from_secs(1), reader.links()).await {
@@ -472,7 +475,8 @@ mod tests {
         fs::create_dir_all(&eth0).expect("mkdir");
         files::mkfifo(&proc_root.join("net/dev"));
         files::mkfifo(&eth0.join("operstate"));
-        let reader = LinkReader::open(Backend::Proc, &proc_root, &sys_root).expect("proc");
+        let reader = LinkReader::open(Backend::Proc, &proc_root, &sys_root, &TaskTracker::new())
+            .expect("proc");
         let refused = reader
             .links()
             .await

@@ -132,8 +132,8 @@ mod tests {
     use std::sync::Arc;
 
     use tokio::sync::mpsc;
-    use tokio::task::JoinSet;
     use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
 
     use crate::inventory::Inventory;
     use crate::privacy::ClientKey;
@@ -161,12 +161,13 @@ mod tests {
         let key = ClientKey::ephemeral();
         let cancel = CancellationToken::new();
         let (hub, _inbox) = mpsc::channel(64);
-        let mut tasks = JoinSet::new();
-        let mut starter = Starter::new(&config, &inventory, &key, &cancel, &hub, &mut tasks);
+        let tasks = TaskTracker::new();
+        let mut starter = Starter::new(&config, &inventory, &key, &cancel, &tasks, &hub);
         start_all(&mut starter).expect("every kind starts");
         // netdev, neighbours, Kea's leases and its statistics, hostapd, capture, programme.
         assert_eq!(tasks.len(), 7);
         cancel.cancel();
-        while tasks.join_next().await.is_some() {}
+        tasks.close();
+        tasks.wait().await;
     }
 }

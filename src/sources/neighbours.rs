@@ -308,8 +308,13 @@ pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
     if !n.enabled {
         return Ok(());
     }
-    let reader = LinkReader::open(n.backend, &n.proc_root, &config.sources.netdev.sys_root)
-        .context("neighbour source")?;
+    let reader = LinkReader::open(
+        n.backend,
+        &n.proc_root,
+        &config.sources.netdev.sys_root,
+        ctx.tasks,
+    )
+    .context("neighbour source")?;
     let source = NeighboursSource::new(reader, Arc::clone(ctx.inventory), ctx.key.clone());
     ctx.spawn(source, n.interval);
     Ok(())
@@ -457,8 +462,13 @@ mod tests {
         fs::create_dir_all(proc_root.join("net")).expect("mkdir");
         let fifo = proc_root.join("net/arp");
         crate::files::mkfifo(&fifo);
-        let reader = LinkReader::open(crate::config::Backend::Proc, &proc_root, dir.path())
-            .expect("proc backend");
+        let reader = LinkReader::open(
+            crate::config::Backend::Proc,
+            &proc_root,
+            dir.path(),
+            &tokio_util::task::TaskTracker::new(),
+        )
+        .expect("proc backend");
         let config = crate::config::Config::zero_config("lab");
         let inventory = Arc::new(Inventory::new(&config));
         let mut source = NeighboursSource::new(reader, inventory, ClientKey::from_bytes([1; 16]));

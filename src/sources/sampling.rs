@@ -50,7 +50,8 @@ enum State<S> {
 /// agent gives [`deadline`]`(interval)`): past it the source is reported down (kind
 /// `timeout`), and again at each retry while that sample is still running; no other sample
 /// of the source starts meanwhile. When it ends, its late result is dropped and the next
-/// sample starts at once. Cancelling returns at once, whatever the sample is doing.
+/// sample starts at once. Cancelling ends the sample at its next await (it `select!`s on
+/// `cancel`) and returns once it has: the loop never leaves a sample running behind it.
 pub async fn run<S: Source>(
     source: S,
     interval: Duration,
@@ -131,7 +132,7 @@ pub async fn run<S: Source>(
         match woke {
             None => {
                 if let State::Overran(sampling, _) = state {
-                    sampling.abort();
+                    stopped(sampling).await;
                 }
                 return;
             }
@@ -153,7 +154,7 @@ async fn sample<S: Source>(
     let mut sampling = spawn_sample(source, cancel.clone());
     tokio::select! {
         () = cancel.cancelled() => {
-            sampling.abort();
+            stopped(sampling).await;
             None
         }
         done = tokio::time::timeout(deadline, &mut sampling) => match done {
@@ -184,6 +185,14 @@ fn spawn_sample<S: Source>(mut source: S, cancel: CancellationToken) -> Sampling
             runtime.block_on(work)
         }),
     }
+}
+
+/// Waits for a cancelled sample to end: at once on a current-thread runtime (the task is
+/// aborted), at its next await on a blocking thread (it sees the cancellation there; a
+/// blocking thread cannot be aborted). Its outcome, even a panic, no longer matters.
+async fn stopped<S>(sampling: Sampling<S>) {
+    sampling.abort();
+    let _ = sampling.await;
 }
 
 /// The source and outcome of a finished sample (`None`: cancelled); a panic in the sample
@@ -345,7 +354,7 @@ mod tests {
         // Every 5 to 7.5 s (the paused clock runs ahead of the wall clock the grid follows).
         assert!(healthy.len() >= 5, "{seen:?}");
         assert!(healthy.iter().all(|r| r.2 == "ok"), "{seen:?}");
-        // Stopping does not wait for the sample that never ends.
+        // Stopping ends the sample that never ends (cancelled at its await) and its loop.
         cancel.cancel();
         tokio::time::timeout(Duration::from_millis(1), stuck)
             .await

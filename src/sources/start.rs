@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::{Report, Source, deadline, run};
 use crate::config::Config;
@@ -15,7 +15,7 @@ use crate::inventory::Inventory;
 use crate::privacy::ClientKey;
 
 /// What a source kind's `start` reads (the config, the inventory, the event's client key,
-/// the agent's cancellation token) and where it starts its sources.
+/// the agent's cancellation token) and where it starts its sources and their tasks.
 pub struct Starter<'a> {
     /// The whole configuration: each kind reads its own section.
     pub config: &'a Config,
@@ -25,8 +25,11 @@ pub struct Starter<'a> {
     pub key: &'a ClientKey,
     /// Fires when the agent stops (for sources with threads of their own).
     pub cancel: &'a CancellationToken,
+    /// The agent's tasks: every task or thread a source starts besides its sampling loop
+    /// (a netlink connection, an event reader, a capture thread) is registered here, and
+    /// ends when the source is dropped or `cancel` fires; the agent waits for them all.
+    pub tasks: &'a TaskTracker,
     hub: &'a mpsc::Sender<Report>,
-    tasks: &'a mut JoinSet<()>,
     /// Every source started, as `kind:instance`.
     started: Vec<String>,
     found: Found,
@@ -54,16 +57,16 @@ impl<'a> Starter<'a> {
         inventory: &'a Arc<Inventory>,
         key: &'a ClientKey,
         cancel: &'a CancellationToken,
+        tasks: &'a TaskTracker,
         hub: &'a mpsc::Sender<Report>,
-        tasks: &'a mut JoinSet<()>,
     ) -> Starter<'a> {
         Starter {
             config,
             inventory,
             key,
             cancel,
-            hub,
             tasks,
+            hub,
             started: Vec::new(),
             found: Found::default(),
         }

@@ -28,6 +28,7 @@ use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -399,7 +400,9 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 /// Serves `app` on `listener` (over TLS with `tls`) with the limits of `http`, counting in
-/// `metrics`, until `cancel` fires; then finishes open requests for up to 5 s.
+/// `metrics`, until `cancel` fires; then finishes open requests for up to 5 s. Every
+/// connection is a task of its own, owned here: those still open after that (a TLS
+/// handshake, a slow client) are aborted, and all have ended when this returns.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<rustls::ServerConfig>,
@@ -427,6 +430,7 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(max_connections));
     let idle = Idle::new();
     let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
     let mut summary = tokio::time::interval_at(Instant::now() + SUMMARY_INTERVAL, SUMMARY_INTERVAL);
     let mut failing = false;
     loop {
@@ -436,6 +440,7 @@ pub async fn serve(
                 shared.guesses.log_summary();
                 continue;
             }
+            Some(_) = connections.join_next() => continue,
             () = cancel.cancelled() => break,
         };
         let (tcp, peer) = match accepted {
@@ -472,7 +477,7 @@ pub async fn serve(
             }
         };
         let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
-        tokio::spawn(connection(
+        connections.spawn(connection(
             tcp,
             peer,
             permit,
@@ -489,6 +494,7 @@ pub async fn serve(
     {
         tracing::debug!("http connections still open at shutdown; closing them");
     }
+    connections.shutdown().await;
 }
 
 /// Errors of one connection, not of the listener (as hyper's and axum's accept loops judge).
@@ -537,6 +543,8 @@ async fn connection(
             tokio::select! {
                 biased;
                 () = member.evicted() => {}
+                // No request has begun: nothing for the shutdown to wait for.
+                () = shared.stopping.cancelled() => {}
                 handshake = handshake => match handshake {
                     Ok(Ok(tls)) => {
                         http(tls, peer.ip(), Arc::clone(&member), &shared, watcher).await;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use pnet_datalink::{Channel, Config, NetworkInterface};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::frames::{FrameSink, LinkType};
 use crate::model::ErrorKind;
@@ -229,8 +230,10 @@ fn link_type(sys_root: &std::path::Path, interface: &str) -> LinkType {
 }
 
 /// Starts capturing on `interface` on a dedicated thread, decoding with `decoder` and sending a
-/// batch every quarter second to the returned receiver, until `cancel` fires or the interface
-/// goes away (then the receiver closes).
+/// batch every quarter second to the returned receiver, until `cancel` fires, the receiver is
+/// dropped or the interface goes away (then the receiver closes). The thread counts as a task
+/// of `tasks` until it ends; it sees `cancel` within a quarter second (its `poll(2)` timeout),
+/// and a dropped receiver at its next batch.
 ///
 /// # Errors
 /// The interface does not exist, or the packet socket cannot be opened (permission).
@@ -240,6 +243,7 @@ pub fn spawn<D: Decoder>(
     promiscuous: bool,
     mut decoder: D,
     cancel: CancellationToken,
+    tasks: &TaskTracker,
 ) -> Result<mpsc::Receiver<D::Batch>, LiveError> {
     let nic: NetworkInterface = pnet_datalink::interfaces()
         .into_iter()
@@ -269,7 +273,10 @@ pub fn spawn<D: Decoder>(
     let (batches, receiver) = mpsc::channel(16);
     let name = interface.to_string();
     let thread = std::thread::Builder::new().name(format!("capture-{name}"));
+    let task = tasks.token();
     let spawned = thread.spawn(move || {
+        // Dropped last, when the thread is done with the socket: the agent waits for it.
+        let _task = task;
         let _socket = rx;
         let mut reader = BatchReader::new();
         let start = Instant::now();

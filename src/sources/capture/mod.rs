@@ -36,6 +36,7 @@ pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
             config.sources.netdev.sys_root.clone(),
             ctx.key.clone(),
             ctx.cancel.clone(),
+            ctx.tasks.clone(),
         );
         ctx.spawn(source, c.interval);
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::config::CaptureConfig;
 use super::decode::Decoder;
@@ -26,17 +27,19 @@ pub struct CaptureSource {
     ap_names: Arc<[String]>,
     batches: Option<mpsc::Receiver<Counts>>,
     cancel: CancellationToken,
+    tasks: TaskTracker,
 }
 
 impl CaptureSource {
-    /// A source for `config`, reading link types under `sys_root`; the capture thread stops
-    /// when `cancel` fires.
+    /// A source for `config`, reading link types under `sys_root`; the capture thread is
+    /// registered in `tasks` and stops when `cancel` fires or the source is dropped.
     pub fn new(
         config: CaptureConfig,
         inventory: &Inventory,
         sys_root: PathBuf,
         key: ClientKey,
         cancel: CancellationToken,
+        tasks: TaskTracker,
     ) -> CaptureSource {
         let zone = match &config.zone {
             Some(id) => inventory.zone_index(id),
@@ -51,6 +54,7 @@ impl CaptureSource {
             ap_names,
             batches: None,
             cancel,
+            tasks,
         }
     }
 
@@ -63,6 +67,7 @@ impl CaptureSource {
             self.config.promiscuous,
             decoder,
             self.cancel.child_token(),
+            &self.tasks,
         )
         .map_err(|e| SourceError::new(e.kind(), e.to_string()))
     }

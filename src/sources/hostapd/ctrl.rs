@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::net::UnixDatagram;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
 
 use super::ApEvents;
 use super::parse::{self, Event, ParseError, Station};
@@ -276,11 +277,16 @@ pub struct EventStream {
 
 impl EventStream {
     /// Connects to the BSS socket at `path` and attaches to its events. Must be called
-    /// inside a tokio runtime (it spawns the reader task).
+    /// inside a tokio runtime: the reader is a task registered in `tasks`, aborted when the
+    /// stream is dropped.
     ///
     /// # Errors
     /// As [`Ctrl::connect`], or `timeout` when hostapd does not acknowledge `ATTACH` in time.
-    pub async fn attach(path: &Path, timeout: Duration) -> Result<EventStream, SourceError> {
+    pub async fn attach(
+        path: &Path,
+        timeout: Duration,
+        tasks: &TaskTracker,
+    ) -> Result<EventStream, SourceError> {
         let ctrl = Ctrl::connect(path, timeout)?;
         let reply = ctrl.request("ATTACH").await?;
         if reply.trim() != "OK" {
@@ -293,7 +299,7 @@ impl EventStream {
         let socket = Arc::new(socket);
         let counts = Arc::new(Mutex::new(ApEvents::default()));
         let (pong_tx, pongs) = watch::channel(0u64);
-        let task = tokio::spawn(read_events(socket.clone(), counts.clone(), pong_tx));
+        let task = tasks.spawn(read_events(socket.clone(), counts.clone(), pong_tx));
         Ok(EventStream {
             socket,
             path: path.to_path_buf(),
@@ -596,9 +602,10 @@ pub(crate) mod tests {
     async fn a_burst_of_events_is_counted_exactly() {
         let dir = tempfile::tempdir().expect("temp dir");
         let fake = FakeHostapd::start(dir.path().join("wlan0"), three_stations);
-        let mut events = EventStream::attach(&fake.path, Duration::from_secs(2))
-            .await
-            .expect("attach");
+        let mut events =
+            EventStream::attach(&fake.path, Duration::from_secs(2), &TaskTracker::new())
+                .await
+                .expect("attach");
         assert_eq!(fake.listeners(), 1);
         for i in 0..600 {
             let message = match i % 3 {

@@ -33,7 +33,13 @@ pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
             .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_string));
         ctx.found("hostapd_sockets", names);
         let zone = h.zone.as_deref().and_then(|z| ctx.inventory.zone_index(z));
-        let source = HostapdSource::new(sockets, zone, Arc::clone(ctx.inventory), ctx.key.clone());
+        let source = HostapdSource::new(
+            sockets,
+            zone,
+            Arc::clone(ctx.inventory),
+            ctx.key.clone(),
+            ctx.tasks.clone(),
+        );
         ctx.spawn(source, h.interval);
     }
     Ok(())

@@ -14,6 +14,7 @@ use crate::inventory::{Inventory, LinkKind, ZoneIdx};
 use crate::model::access_points::{ApEvents, ApSample, Band};
 use crate::privacy::ClientKey;
 use crate::sources::{ErrorKind, Observation, Sighting, Source, SourceError};
+use tokio_util::task::TaskTracker;
 
 /// How long a command waits for hostapd's reply, unless set with
 /// [`HostapdSource::with_timeout`].
@@ -80,6 +81,8 @@ pub struct HostapdSource {
     streams: BTreeMap<PathBuf, EventStream>,
     /// The last error kind per socket (`None`: answering), to log state changes once.
     health: BTreeMap<PathBuf, Option<ErrorKind>>,
+    /// Where the event streams' readers are registered.
+    tasks: TaskTracker,
 }
 
 /// What one socket gave in one sample.
@@ -90,12 +93,14 @@ struct ApRead {
 
 impl HostapdSource {
     /// A source reading `sockets`, placing every BSS in `zone` when given (else in the zone
-    /// the inventory gives its interface), hashing station MACs with `key`.
+    /// the inventory gives its interface), hashing station MACs with `key`; the readers of
+    /// its event streams are tasks in `tasks`.
     pub fn new(
         sockets: Sockets,
         zone: Option<ZoneIdx>,
         inventory: Arc<Inventory>,
         key: ClientKey,
+        tasks: TaskTracker,
     ) -> HostapdSource {
         HostapdSource {
             sockets,
@@ -105,6 +110,7 @@ impl HostapdSource {
             timeout: DEFAULT_TIMEOUT,
             streams: BTreeMap::new(),
             health: BTreeMap::new(),
+            tasks,
         }
     }
 
@@ -132,7 +138,7 @@ impl HostapdSource {
             }
         }
         if !self.streams.contains_key(path) {
-            match EventStream::attach(path, self.timeout).await {
+            match EventStream::attach(path, self.timeout, &self.tasks).await {
                 Ok(stream) => {
                     self.streams.insert(path.to_path_buf(), stream);
                 }
@@ -349,6 +355,7 @@ mod tests {
             Some(0),
             inventory(),
             key(),
+            TaskTracker::new(),
         );
         assert_eq!(source.instance(), dir.path().display().to_string());
         let first = hostapd(source.read_all().await);
@@ -398,6 +405,7 @@ mod tests {
             None,
             inventory(),
             key(),
+            TaskTracker::new(),
         )
         .with_timeout(Duration::from_millis(300));
         assert_eq!(
@@ -424,6 +432,7 @@ mod tests {
             Some(0),
             inventory(),
             key(),
+            TaskTracker::new(),
         );
         hostapd(source.read_all().await);
         drop(fake);
@@ -446,13 +455,19 @@ mod tests {
             None,
             inventory(),
             key(),
+            TaskTracker::new(),
         );
         assert_eq!(
             source.read_all().await.expect_err("no dir").kind.as_str(),
             "missing"
         );
-        let mut source =
-            HostapdSource::new(Sockets::Dir(dir.path().into()), None, inventory(), key());
+        let mut source = HostapdSource::new(
+            Sockets::Dir(dir.path().into()),
+            None,
+            inventory(),
+            key(),
+            TaskTracker::new(),
+        );
         let err = source.read_all().await.expect_err("empty");
         assert!(err.kind == ErrorKind::Missing && err.message.contains("not running"));
     }
