@@ -317,8 +317,7 @@ mod tests {
     use crate::sources::capture::frames::read_capture;
 
     fn fixture_bytes(name: &str) -> Vec<u8> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/tcpdump/");
-        std::fs::read(format!("{path}{name}")).expect("fixture readable")
+        crate::testing::read(&crate::testing::shared_fixture("tcpdump").join(name))
     }
 
     #[test]

@@ -555,11 +555,10 @@ mod tests {
     use crate::sources::capture::frames::{FrameSink, LinkType, read_capture};
     use proptest::prelude::*;
     use std::fs::File;
-    use std::path::{Path, PathBuf};
-    use std::process::Command;
+    use std::path::PathBuf;
 
     fn fixtures() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/tcpdump")
+        crate::testing::shared_fixture("tcpdump")
     }
 
     /// Every frame of a pcap or pcapng fixture (all are Ethernet), with its timestamp, read
@@ -742,18 +741,7 @@ mod tests {
     fn all_dhcp_fixtures_agree_with_debian_tcpdump() {
         for (name, expected) in DHCP_FIXTURES {
             let path = fixtures().join(name);
-            let output = Command::new("tcpdump")
-                .args(["-nn", "-v", "-r"])
-                .arg(&path)
-                .output()
-                .unwrap_or_else(|e| {
-                    panic!("cannot run tcpdump ({e}): install it with `apt-get install -y tcpdump`")
-                });
-            assert!(
-                output.status.success(),
-                "tcpdump failed on {name}: {output:?}"
-            );
-            let theirs = tcpdump_dhcp_frames(&String::from_utf8_lossy(&output.stdout));
+            let theirs = tcpdump_dhcp_frames(&crate::testing::tcpdump(&["-nn", "-v"], &path));
             assert_eq!(theirs.len(), expected, "{name}");
             assert_eq!(our_dhcp_frames(name), theirs, "{name}");
         }
@@ -779,7 +767,7 @@ mod tests {
     /// `VENUEMON_WRITE_SEEDS=1 cargo test --lib fuzz_seeds`; otherwise checked to be current.
     #[test]
     fn fuzz_seeds_match_the_fixtures() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/dhcp");
+        let dir = crate::testing::project().join("fuzz/seeds/dhcp");
         let write = std::env::var_os("VENUEMON_WRITE_SEEDS").is_some();
         if write {
             std::fs::create_dir_all(&dir).unwrap();

@@ -348,8 +348,7 @@ fn read_pcapng(reader: impl Read, sink: &mut impl FrameSink) -> Result<FileSumma
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-    use std::process::Command;
+    use crate::testing;
 
     #[derive(Default)]
     struct Collect(Vec<(LinkType, Duration, usize)>);
@@ -361,10 +360,7 @@ mod tests {
     }
 
     fn fixture(name: &str) -> Vec<u8> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/fixtures/tcpdump")
-            .join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{} readable: {e}", path.display()))
+        testing::read(&testing::shared_fixture("tcpdump").join(name))
     }
 
     /// Builds pcapng files block by block, in either byte order, as the format describes
@@ -818,7 +814,7 @@ mod tests {
     #[test]
     fn regression_pcapng_microsecond_case_reads_like_classic_pcap() {
         // ../shared/cases/pcapng-microseconds: tcpdump prints the same times for all three.
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capture/cases");
+        let dir = testing::project_fixture("capture/cases");
         let mut times = Vec::new();
         for name in [
             "dhcp-classic.pcap",
@@ -867,19 +863,12 @@ mod tests {
             .enhanced(0, (T << 10) + 3, FRAME);
         let path = dir.path().join("resolutions.pcapng");
         std::fs::write(&path, &file.bytes).expect("write");
-        let output = Command::new("tcpdump")
-            .args(["-tt", "-n", "--time-stamp-precision=nano", "-r"])
-            .arg(&path)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run tcpdump ({e}): install it with `apt-get install -y tcpdump`")
-            });
-        assert!(output.status.success(), "tcpdump: {output:?}");
-        let theirs: Vec<String> = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter(|line| line.starts_with(|c: char| c.is_ascii_digit()))
-            .filter_map(|line| line.split(' ').next().map(str::to_string))
-            .collect();
+        let theirs: Vec<String> =
+            testing::tcpdump(&["-tt", "-n", "--time-stamp-precision=nano"], &path)
+                .lines()
+                .filter(|line| line.starts_with(|c: char| c.is_ascii_digit()))
+                .filter_map(|line| line.split(' ').next().map(str::to_string))
+                .collect();
         let (_, frames) = file.read();
         let ours: Vec<String> = frames
             .iter()
@@ -952,7 +941,7 @@ mod tests {
 
     #[test]
     fn every_fixture_reads_without_panicking() {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/tcpdump");
+        let dir = testing::shared_fixture("tcpdump");
         for entry in std::fs::read_dir(&dir).expect("fixtures dir") {
             let path = entry.expect("entry").path();
             if matches!(

@@ -231,10 +231,7 @@ pub(crate) mod test_fixtures {
 
     /// Directory of tcpdump's test captures and their expected decodings.
     pub(crate) fn tcpdump_fixture_dir() -> PathBuf {
-        PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/tcpdump"
-        ))
+        crate::testing::shared_fixture("tcpdump")
     }
 
     /// File names of every classic pcap capture in the fixture directory, sorted.
