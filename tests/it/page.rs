@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::browser::{Browser, Options, Page, screenshot_dir};
-use crate::common::{self, Agent};
-use crate::dhcp_lab::{Processes, client, dnsmasq, mac, require_dhcp_tools, script};
+use crate::common::{self, Agent, mac};
+use crate::dhcp_lab::{Processes, client, dnsmasq, require_dhcp_tools, script};
 use crate::venue::Hall;
 
 const VENUE: &str = "Centre <script>alert('venue')</script> & \"Co\"";
