@@ -1,7 +1,8 @@
 //! Helpers for the unit tests of every module: where fixtures are, reading them, Debian's
 //! `tcpdump` as a second opinion, and self-signed certificates. Helpers that belong to one
 //! area stay beside it: `config::testing` (parsing a config text), `web::testing` (a request
-//! through the router), `sources::hostapd::testing` (a fake hostapd). Production code never
+//! through the router), `sources::hostapd::testing` (a fake hostapd),
+//! `sources::capture::testing` (tcpdump's test captures). Production code never
 //! imports any of them.
 
 use std::path::{Path, PathBuf};

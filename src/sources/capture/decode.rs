@@ -315,10 +315,7 @@ impl live::Decoder for Decoder {
 mod tests {
     use super::*;
     use crate::sources::capture::frames::read_capture;
-
-    fn fixture_bytes(name: &str) -> Vec<u8> {
-        crate::testing::read(&crate::testing::shared_fixture("tcpdump").join(name))
-    }
+    use crate::sources::capture::testing::fixture_bytes;
 
     #[test]
     fn regression_merging_batches_keeps_dhcp_timings() {

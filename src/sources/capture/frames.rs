@@ -348,6 +348,7 @@ fn read_pcapng(reader: impl Read, sink: &mut impl FrameSink) -> Result<FileSumma
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::capture::testing::{fixture_bytes, tcpdump_fixture_dir};
     use crate::testing;
 
     #[derive(Default)]
@@ -357,10 +358,6 @@ mod tests {
         fn frame(&mut self, link: LinkType, timestamp: Duration, data: &[u8]) {
             self.0.push((link, timestamp, data.len()));
         }
-    }
-
-    fn fixture(name: &str) -> Vec<u8> {
-        testing::read(&testing::shared_fixture("tcpdump").join(name))
     }
 
     /// Builds pcapng files block by block, in either byte order, as the format describes
@@ -541,7 +538,7 @@ mod tests {
     fn reads_pcap_with_link_type_and_timestamps() {
         let mut sink = Collect::default();
         let summary =
-            read_capture(&fixture("ieee802.11_exthdr.pcap")[..], &mut sink).expect("pcap");
+            read_capture(&fixture_bytes("ieee802.11_exthdr.pcap")[..], &mut sink).expect("pcap");
         assert!(summary.frames > 0 && !summary.truncated);
         assert_eq!(summary.frames as usize, sink.0.len());
         assert!(
@@ -555,7 +552,7 @@ mod tests {
     fn reads_pcapng() {
         let mut sink = Collect::default();
         let summary =
-            read_capture(&fixture("dhcp-option-108.pcapng")[..], &mut sink).expect("pcapng");
+            read_capture(&fixture_bytes("dhcp-option-108.pcapng")[..], &mut sink).expect("pcapng");
         assert!(summary.frames > 0, "{summary:?}");
         assert!(
             sink.0
@@ -566,7 +563,7 @@ mod tests {
 
     #[test]
     fn cut_files_keep_their_frames_and_garbage_is_refused() {
-        let whole = fixture("ieee802.11_exthdr.pcap");
+        let whole = fixture_bytes("ieee802.11_exthdr.pcap");
         let mut full = Collect::default();
         read_capture(&whole[..], &mut full).expect("whole file");
         for cut in [whole.len() - 1, whole.len() / 2, 30] {
@@ -941,7 +938,7 @@ mod tests {
 
     #[test]
     fn every_fixture_reads_without_panicking() {
-        let dir = testing::shared_fixture("tcpdump");
+        let dir = tcpdump_fixture_dir();
         for entry in std::fs::read_dir(&dir).expect("fixtures dir") {
             let path = entry.expect("entry").path();
             if matches!(

@@ -293,10 +293,8 @@ pub fn is_wildcard_probe(frame: &[u8]) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::super::radiotap;
-    use super::super::radiotap::test_fixtures::{
-        fixture_frames, fixture_names, tcpdump_fixture_dir,
-    };
     use super::*;
+    use crate::sources::capture::testing::{fixture_frames, fixture_names, tcpdump_fixture_dir};
     use proptest::prelude::*;
     use std::collections::{BTreeMap, BTreeSet};
 
