@@ -504,7 +504,7 @@ fn root_zero_config_start_line_lists_the_picked_interfaces_and_piped_logs_have_n
     let ns = crate::venue::Netns::new(format!("vm-start-{}", std::process::id()));
     ns.ip(&["link", "add", "hall0", "type", "bridge"]);
     ns.ip(&["link", "add", "docker0", "type", "bridge"]);
-    ns.ip(&["link", "add", "vs0", "type", "veth", "peer", "name", "vs1"]);
+    crate::venue::veth("vs0", Some(&ns), "vs1", Some(&ns));
     ns.ip(&["link", "add", "stage0", "type", "bridge"]);
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("state");

@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{self, Agent, station_mac};
-use crate::venue::{Netns, value};
+use crate::venue::{Netns, value, veth};
 
 const STATIONS: usize = 3;
 const PORT: u16 = 9842;
@@ -50,13 +50,7 @@ impl Lab {
         for n in 1..=STATIONS {
             let station = Netns::new(format!("vm-hap-s{n}-{id}"));
             let port = format!("ap{n}");
-            common::run(
-                "ip",
-                &[
-                    "link", "add", &port, "netns", &ap.0, "type", "veth", "peer", "name", "eth0",
-                    "netns", &station.0,
-                ],
-            );
+            veth(&port, Some(&ap), "eth0", Some(&station));
             station.ip(&["link", "set", "eth0", "address", &station_mac(n)]);
             station.ip(&["link", "set", "eth0", "up"]);
             ap.ip(&["link", "set", &port, "up"]);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use venuemon::sources::capture::frames::{FrameSink, LinkType, read_capture};
 
 use crate::common::{self, Agent, BIN};
-use crate::venue::{Netns, value};
+use crate::venue::{Netns, value, veth};
 
 fn fixture_path(name: &str) -> PathBuf {
     common::fixtures().join("tcpdump").join(name)
@@ -225,12 +225,7 @@ fn lab_root_live_capture_times_the_case_exchanges_at_2_5_s() {
     let id = std::process::id();
     let ns = Netns::new(format!("vm-pcapng-{id}"));
     let sender = format!("vmpng{}", id % 100_000);
-    common::run(
-        "ip",
-        &[
-            "link", "add", &sender, "type", "veth", "peer", "name", "cap0", "netns", &ns.0,
-        ],
-    );
+    veth(&sender, None, "cap0", Some(&ns));
     common::run("ip", &["link", "set", &sender, "up"]);
     ns.ip(&["link", "set", "cap0", "up"]);
     let dir = tempfile::tempdir().expect("temp dir");

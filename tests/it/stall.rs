@@ -279,7 +279,7 @@ fn lab_root_healthz_and_metrics_stay_fast_with_100000_neighbours() {
     let entries = 100_000u32;
     let _limits = NeighbourLimits::raise_to(2 * entries);
     let ns = crate::venue::Netns::new(format!("vm-neigh-{}", std::process::id()));
-    ns.ip(&["link", "add", "vn0", "type", "veth", "peer", "name", "vn1"]);
+    crate::venue::veth("vn0", Some(&ns), "vn1", Some(&ns));
     ns.ip(&["addr", "add", "10.64.0.1/10", "dev", "vn0"]);
     ns.ip(&["link", "set", "vn0", "up"]);
     ns.ip(&["link", "set", "vn1", "up"]);
