@@ -33,5 +33,7 @@ pub mod privacy;
 pub mod replay;
 pub mod sources;
 pub mod terminal;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tls;
 pub mod web;

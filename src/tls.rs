@@ -117,39 +117,10 @@ fn pem_problem(e: &pem::Error, what: &str, form: &str) -> String {
     }
 }
 
-/// A self-signed certificate for `localhost` and 127.0.0.1 and its key, written to
-/// `dir/NAME.crt` and `dir/NAME.key` by the `openssl` command.
-#[cfg(test)]
-pub(crate) fn self_signed(dir: &Path, name: &str) -> TlsFiles {
-    let files = TlsFiles {
-        cert: dir.join(format!("{name}.crt")),
-        key: dir.join(format!("{name}.key")),
-    };
-    let output = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
-        .args(["-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        // An end-entity certificate, as rustls clients insist.
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(&files.key)
-        .arg("-out")
-        .arg(&files.cert)
-        .output()
-        .expect("the `openssl` command is needed: apt-get install openssl");
-    assert!(
-        output.status.success(),
-        "openssl failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    files
-}
-
 #[cfg(test)]
 mod tests {
-
     use super::*;
+    use crate::testing::self_signed;
 
     #[test]
     fn a_matching_pair_serves_http_1_1() {

@@ -521,7 +521,7 @@ mod tests {
         let (config, _) = ok("[http]\nlisten = \"0.0.0.0:9842\"\n");
         assert!(!config.http.credentials_in_clear_text(), "nothing to leak");
         let dir = tempfile::tempdir().expect("temp dir");
-        let files = crate::tls::self_signed(dir.path(), "server");
+        let files = crate::testing::self_signed(dir.path(), "server");
         let (config, _) = ok(&format!(
             "[http]\nlisten = \"0.0.0.0:9842\"\ntls_cert = {:?}\ntls_key = {:?}\n\
              [http.metrics_auth]\ntoken = \"t\"\n",
@@ -545,7 +545,7 @@ mod tests {
              chain and its private key) or neither"
         );
         let dir = tempfile::tempdir().expect("temp dir");
-        let files = crate::tls::self_signed(dir.path(), "server");
+        let files = crate::testing::self_signed(dir.path(), "server");
         let text = |cert: &Path, key: &Path| {
             format!(
                 "[http]\ntls_cert = {:?}\ntls_key = {:?}\n",

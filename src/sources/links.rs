@@ -368,16 +368,11 @@ pub async fn monitored_now(config: &Config, inventory: &Inventory, tasks: &TaskT
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing;
     use std::fs;
 
-    const FIXTURE: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/node_exporter/proc-net-dev"
-    );
-
     fn fixture() -> String {
-        fs::read_to_string(FIXTURE)
-            .expect("../shared/fixtures/node_exporter/proc-net-dev is readable")
+        testing::read_text(&testing::shared_fixture("node_exporter/proc-net-dev"))
     }
 
     #[test]

@@ -323,16 +323,12 @@ pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing;
     use std::fs;
-
-    const FIXTURE: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/node_exporter/proc-net-arp"
-    );
 
     #[test]
     fn parses_node_exporter_arp_fixture() {
-        let text = fs::read_to_string(FIXTURE).expect("fixture readable");
+        let text = testing::read_text(&testing::shared_fixture("node_exporter/proc-net-arp"));
         let (entries, skipped) = parse_proc_net_arp(&text).expect("parses");
         assert_eq!((entries.len(), skipped), (7, 0));
         assert_eq!(entries[0].ip, Ipv4Addr::new(192, 168, 1, 1));

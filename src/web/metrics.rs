@@ -677,7 +677,7 @@ mod tests {
         );
         // Built from a git checkout (as CI is), the revision is the checkout's HEAD.
         let git = std::process::Command::new("git")
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(crate::testing::project())
             .args(["rev-parse", "--short=12", "HEAD"])
             .output()
             .ok()

@@ -695,13 +695,21 @@ mod tests {
     use crate::tls;
     use crate::web::{AppState, app};
 
+    /// A server started by [`start`].
+    struct Serving {
+        /// Where it listens.
+        addr: SocketAddr,
+        /// Stops it.
+        cancel: CancellationToken,
+        /// Its task, which ends when `serve` returns.
+        server: tokio::task::JoinHandle<()>,
+        /// Its snapshots: event streams follow them for as long as this is held.
+        publish: watch::Sender<Arc<Snapshot>>,
+    }
+
     /// The agent's router serving `snapshot` on a loopback port with the limits of `http`
-    /// (over TLS with `tls`); stops with the returned token.
-    async fn start(
-        snapshot: Snapshot,
-        http: Http,
-        tls: Option<rustls::ServerConfig>,
-    ) -> (SocketAddr, CancellationToken) {
+    /// (over TLS with `tls`).
+    async fn start(snapshot: Snapshot, http: Http, tls: Option<rustls::ServerConfig>) -> Serving {
         let (publish, snapshots) = watch::channel(Arc::new(snapshot));
         let config = Config::zero_config("test");
         let state = AppState::new(snapshots, &config.venue).with_http(&http);
@@ -711,12 +719,15 @@ mod tests {
         let cancel = CancellationToken::new();
         let app = app(state, http.request_timeout);
         let stop = cancel.clone();
-        tokio::spawn(async move {
+        let server = tokio::spawn(async move {
             serve(listener, tls, app, metrics, &http, stop).await;
-            // Event streams follow the snapshots for as long as the server runs.
-            drop(publish);
         });
-        (addr, cancel)
+        Serving {
+            addr,
+            cancel,
+            server,
+            publish,
+        }
     }
 
     /// `[http]` with short deadlines for tests.
@@ -790,7 +801,8 @@ mod tests {
             zones,
             ..Default::default()
         };
-        let (addr, cancel) = start(snapshot, quick(), None).await;
+        let serving = start(snapshot, quick(), None).await;
+        let addr = serving.addr;
 
         let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
             .expect("socket");
@@ -811,7 +823,7 @@ mod tests {
         let dropped = "venuemon_http_connections_dropped_total{reason=\"send_timeout\"}";
         assert_eq!(series(addr, dropped).await.as_deref(), Some("1"));
         assert!(get(addr, "/healthz").await.ends_with("\r\n\r\nok\n"));
-        cancel.cancel();
+        serving.cancel.cancel();
     }
 
     #[tokio::test]
@@ -820,7 +832,8 @@ mod tests {
             keep_alive_timeout: Duration::from_millis(1500),
             ..quick()
         };
-        let (addr, cancel) = start(Snapshot::default(), http, None).await;
+        let serving = start(Snapshot::default(), http, None).await;
+        let addr = serving.addr;
         let request = b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n";
         // How long after its answer the server closes a connection that then sends `then`.
         let closed_after = |then: &'static [u8]| async move {
@@ -848,7 +861,7 @@ mod tests {
         let slow = closed_after(b"GET /hea").await;
         assert!(slow >= Duration::from_millis(750), "{slow:?}");
         assert!(slow < Duration::from_millis(1400), "{slow:?}");
-        cancel.cancel();
+        serving.cancel.cancel();
     }
 
     /// Asks `path` on the kept-alive connection `tcp` and reads its answer (which must end
@@ -887,7 +900,8 @@ mod tests {
             max_event_streams: 1,
             ..Config::zero_config("test").http
         };
-        let (addr, cancel) = start(Snapshot::default(), http, None).await;
+        let serving = start(Snapshot::default(), http, None).await;
+        let addr = serving.addr;
         // Idle longest first: a kept-alive connection, two silent ones, a kept-alive one.
         let mut kept = TcpStream::connect(addr).await.expect("connect");
         ask_ok(&mut kept, "/healthz").await;
@@ -922,7 +936,7 @@ mod tests {
             answer.contains("venuemon_http_connections_rejected_total 0\n"),
             "{answer}"
         );
-        cancel.cancel();
+        serving.cancel.cancel();
     }
 
     #[tokio::test]
@@ -932,7 +946,8 @@ mod tests {
             max_event_streams: 4,
             ..quick()
         };
-        let (addr, cancel) = start(Snapshot::default(), http, None).await;
+        let serving = start(Snapshot::default(), http, None).await;
+        let addr = serving.addr;
         // Three event streams (busy as long as they last) and one silent connection.
         let mut streams = vec![follow(addr).await, follow(addr).await, follow(addr).await];
         let mut silent = TcpStream::connect(addr).await.expect("connect");
@@ -972,7 +987,7 @@ mod tests {
             series(addr, "venuemon_http_event_streams").await.as_deref(),
             Some("3")
         );
-        cancel.cancel();
+        serving.cancel.cancel();
     }
 
     /// Gives the server a moment to take `tcp` from its backlog.
@@ -987,7 +1002,8 @@ mod tests {
             max_event_streams: 1,
             ..Config::zero_config("test").http
         };
-        let (addr, cancel) = start(Snapshot::default(), http, None).await;
+        let serving = start(Snapshot::default(), http, None).await;
+        let addr = serving.addr;
         let first = follow(addr).await;
         let second = get(addr, "/events").await;
         assert!(second.starts_with("HTTP/1.1 503 "), "{second}");
@@ -999,7 +1015,7 @@ mod tests {
         drop(first);
         wait_for(addr, "venuemon_http_event_streams", "0").await;
         follow(addr).await;
-        cancel.cancel();
+        serving.cancel.cancel();
     }
 
     /// A GET of `path` over HTTPS, trusting `cert` only: the whole answer.
@@ -1047,9 +1063,10 @@ mod tests {
     #[tokio::test]
     async fn a_failed_or_silent_tls_handshake_holds_up_no_one() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let files = tls::self_signed(dir.path(), "server");
+        let files = crate::testing::self_signed(dir.path(), "server");
         let config = tls::server_config(&files).expect("config");
-        let (addr, cancel) = start(Snapshot::default(), quick(), Some(config)).await;
+        let serving = start(Snapshot::default(), quick(), Some(config)).await;
+        let addr = serving.addr;
 
         // Silent: closed at header_timeout, before any handshake.
         let mut silent = TcpStream::connect(addr).await.expect("connect");
@@ -1068,20 +1085,21 @@ mod tests {
         let metrics = https_get(addr, &files.cert, "/metrics").await;
         let dropped = "venuemon_http_connections_dropped_total{reason=\"handshake_timeout\"} 1";
         assert!(metrics.contains(dropped), "{metrics}");
-        cancel.cancel();
+        serving.cancel.cancel();
     }
 
     #[tokio::test]
     async fn over_tls_a_connection_still_in_its_handshake_gives_way() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let files = tls::self_signed(dir.path(), "server");
+        let files = crate::testing::self_signed(dir.path(), "server");
         let config = tls::server_config(&files).expect("config");
         let http = Http {
             max_connections: 2,
             max_event_streams: 1,
             ..Config::zero_config("test").http
         };
-        let (addr, cancel) = start(Snapshot::default(), http, Some(config)).await;
+        let serving = start(Snapshot::default(), http, Some(config)).await;
+        let addr = serving.addr;
         let mut silent = TcpStream::connect(addr).await.expect("connect");
         let mut silent_too = TcpStream::connect(addr).await.expect("connect");
         wait_for_open(&silent_too).await;
@@ -1089,7 +1107,7 @@ mod tests {
         assert!(answer.ends_with("\r\n\r\nok\n"), "{answer}");
         assert!(closed_without_an_answer(&mut silent).await);
         assert!(still_open(&mut silent_too).await);
-        cancel.cancel();
+        serving.cancel.cancel();
     }
 
     #[tokio::test]
@@ -1105,18 +1123,8 @@ mod tests {
             max_connections: 256,
             ..Config::zero_config("test").http
         };
-        let (publish, snapshots) = watch::channel(Arc::new(Snapshot::default()));
-        let config = Config::zero_config("test");
-        let state = AppState::new(snapshots, &config.venue).with_http(&http);
-        let metrics = state.server.clone();
-        let listener = bind(([127, 0, 0, 1], 0).into()).expect("bind");
-        let addr = listener.local_addr().expect("address");
-        let cancel = CancellationToken::new();
-        let app = app(state, http.request_timeout);
-        let server = tokio::spawn({
-            let cancel = cancel.clone();
-            async move { serve(listener, None, app, metrics, &http, cancel).await }
-        });
+        let serving = start(Snapshot::default(), http, None).await;
+        let addr = serving.addr;
         let basic = |password: &str| {
             base64::engine::general_purpose::STANDARD.encode(format!("crew:{password}"))
         };
@@ -1143,8 +1151,8 @@ mod tests {
         wait_for(addr, failures, &HELD.to_string()).await;
 
         let asked = Instant::now();
-        cancel.cancel();
-        tokio::time::timeout(Duration::from_secs(1), server)
+        serving.cancel.cancel();
+        tokio::time::timeout(Duration::from_secs(1), serving.server)
             .await
             .expect("serve returns within 1 s of cancel")
             .expect("serve did not panic");
@@ -1158,6 +1166,6 @@ mod tests {
         let ended = tokio::time::timeout(Duration::from_secs(1), stream.read_to_end(&mut rest));
         assert!(ended.await.is_ok(), "the event stream ended");
         println!("shutdown with {HELD} held refusals and an event stream: {took:?}");
-        drop(publish);
+        drop(serving.publish);
     }
 }

@@ -12,35 +12,15 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
-use crate::common::{self, Agent};
+use crate::common::{self, Agent, TestConfig};
 
 /// An agent on a free port with `http` added to its `[http]` table and `[http.auth]` set to
 /// user "crew", password "right-pass".
 fn agent(dir: &Path, http: &str) -> (Agent, u16) {
-    let port = common::free_port();
-    let config = format!(
-        r#"
-[http]
-listen = "127.0.0.1:{port}"
-{http}
-
-[http.auth]
-username = "crew"
-password = "right-pass"
-
-[agent]
-tick = "1s"
-state_dir = "{state}"
-
-[[zone]]
-id = "hall"
-
-[source.neighbours]
-enabled = false
-"#,
-        state = dir.join("state").display(),
-    );
-    let agent = Agent::with_config(None, dir, &config, "agent.log");
+    let config = TestConfig::new(dir)
+        .http(http)
+        .section("[http.auth]\nusername = \"crew\"\npassword = \"right-pass\"");
+    let (agent, port) = (config.start(None), config.port);
     common::wait_for("the agent to answer", Duration::from_secs(15), || {
         common::http_get(port, "/healthz").filter(|(status, _)| *status == 200)
     });

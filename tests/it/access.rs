@@ -1,41 +1,11 @@
 //! Access control and TLS for real: the agent serving HTTPS with `[http.auth]` and
-//! `[http.metrics_auth]`, talked to with `curl`. Needs the Debian packages `openssl` (to make
-//! a self-signed certificate) and `curl`.
+//! `[http.metrics_auth]`, talked to with `curl` (Debian package `curl`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use crate::common::{self, Agent, BIN};
-
-/// A self-signed certificate for 127.0.0.1 and its key, made by `openssl`.
-fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
-    common::require_tool("openssl", "openssl");
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    common::run(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout",
-            key.to_str().expect("utf-8 path"),
-            "-out",
-            cert.to_str().expect("utf-8 path"),
-        ],
-    );
-    (cert, key)
-}
 
 /// Status and body of `curl` fetching `url` with `args`; status 0 when curl failed to
 /// connect or to complete the handshake.
@@ -57,7 +27,7 @@ fn https_agent_asks_pages_and_metrics_for_their_own_credentials() {
     common::require_tool("curl", "curl");
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
-    let (cert, key) = self_signed(root);
+    let (cert, key) = common::self_signed(root);
     let password_file = root.join("password");
     std::fs::write(&password_file, "pages-pw-51d7\n").expect("write password");
     let port = common::free_port();
@@ -168,7 +138,7 @@ enabled = false
 #[test]
 fn check_config_names_a_tls_file_that_cannot_serve_and_hides_secrets() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (cert, _) = self_signed(dir.path());
+    let (cert, _) = common::self_signed(dir.path());
     let config = dir.path().join("venuemon.toml");
     std::fs::write(
         &config,

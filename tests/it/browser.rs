@@ -39,7 +39,7 @@ const FLAGS: &[&str] = &[
 pub fn screenshot_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+        .unwrap_or_else(|| crate::common::project("target"));
     let dir = target.join("screenshots");
     fs::create_dir_all(&dir).expect("screenshot directory can be created");
     dir

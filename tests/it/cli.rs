@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::BIN;
+use crate::common::{self, BIN};
 
 fn venuemon(args: &[&str], envs: &[(&str, &str)]) -> Output {
     Command::new(BIN)
@@ -30,7 +30,7 @@ fn version_is_printed_with_the_git_revision() {
     let out = venuemon(&["--version"], &[]);
     assert!(out.status.success());
     let git = Command::new("git")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(common::project("."))
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()
         .ok()
@@ -253,7 +253,7 @@ fn regression_a_missing_config_file_is_named_not_pass_config() {
 
 #[test]
 fn the_example_config_checks_clean() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/venuemon.example.toml");
+    let example = common::project("deploy/venuemon.example.toml");
     let out = venuemon(&["check-config", example.to_str().expect("utf-8")], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
@@ -340,7 +340,7 @@ fn check_config_never_prints_a_raw_escape_sequence() {
 /// each programme as the agent will, places every session and shows when the programme runs.
 #[test]
 fn check_config_places_every_session_of_folded_and_windows_zone_programmes() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schedule");
+    let fixtures = common::project_fixture("schedule");
     let dir = tempfile::tempdir().expect("temp dir");
     for (programme, zone, span) in [
         (
@@ -504,7 +504,7 @@ fn root_zero_config_start_line_lists_the_picked_interfaces_and_piped_logs_have_n
     let ns = crate::venue::Netns::new(format!("vm-start-{}", std::process::id()));
     ns.ip(&["link", "add", "hall0", "type", "bridge"]);
     ns.ip(&["link", "add", "docker0", "type", "bridge"]);
-    ns.ip(&["link", "add", "vs0", "type", "veth", "peer", "name", "vs1"]);
+    crate::venue::veth("vs0", Some(&ns), "vs1", Some(&ns));
     ns.ip(&["link", "add", "stage0", "type", "bridge"]);
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("state");

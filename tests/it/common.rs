@@ -1,4 +1,6 @@
-//! Shared helpers: the agent as a child process, HTTP, fixtures, Debian tools, root checks.
+//! Shared helpers: the agent as a child process and its config, HTTP, fixtures, Debian tools
+//! (tcpdump), root checks, client MACs, self-signed certificates, the leak check. Lab
+//! namespaces, veth pairs and halls are in `venue`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -9,9 +11,19 @@ use std::time::{Duration, Instant};
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_venuemon");
 
+/// `rel` in the project's own directory (where `Cargo.toml` is).
+pub fn project(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
 /// `../shared/fixtures`, where third-party fixtures live (never copied into the project).
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+    project("../shared/fixtures")
+}
+
+/// `rel` under `tests/fixtures`, the project's own recordings.
+pub fn project_fixture(rel: &str) -> PathBuf {
+    project("tests/fixtures").join(rel)
 }
 
 /// Fails loudly (never skips) when a test needs root and does not have it.
@@ -48,6 +60,14 @@ pub fn run(program: &str, args: &[&str]) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
+}
+
+/// What Debian's `tcpdump` prints for `tcpdump ARGS -r FILE`.
+pub fn tcpdump(args: &[&str], file: &Path) -> String {
+    require_tool("tcpdump", "tcpdump");
+    let file = file.to_str().expect("utf-8 path");
+    let args: Vec<&str> = args.iter().copied().chain(["-r", file]).collect();
+    String::from_utf8_lossy(&run("tcpdump", &args).stdout).into_owned()
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -110,6 +130,15 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Optio
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Polls `/metrics` on loopback `port` until `ok` accepts it, for up to `limit`.
+pub fn metrics_when(port: u16, what: &str, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
+    wait_for(what, limit, || {
+        http_get(port, "/metrics")
+            .map(|(_, body)| body)
+            .filter(|m| ok(m))
+    })
 }
 
 /// A running agent; stopped with SIGTERM when dropped. Its log goes to a file.
@@ -191,6 +220,115 @@ impl Drop for Agent {
             let _ = self.child.wait();
         }
     }
+}
+
+/// The config most agent tests start from: `[http] listen` on a free loopback port, a 1 s
+/// tick, state under the test's directory, one zone `hall`, and the neighbour table off
+/// (the host's would count); each test adds what it is about.
+pub struct TestConfig {
+    /// The port `[http] listen` is on.
+    pub port: u16,
+    dir: PathBuf,
+    http: String,
+    zone: String,
+    neighbours: bool,
+    sections: String,
+}
+
+impl TestConfig {
+    /// The config of an agent whose files (config, state, log) are in `dir`.
+    pub fn new(dir: &Path) -> TestConfig {
+        TestConfig {
+            port: free_port(),
+            dir: dir.to_path_buf(),
+            http: String::new(),
+            zone: String::new(),
+            neighbours: false,
+            sections: String::new(),
+        }
+    }
+
+    /// Adds TOML lines to the `[http]` table.
+    pub fn http(mut self, lines: &str) -> TestConfig {
+        self.http.push_str(lines);
+        self.http.push('\n');
+        self
+    }
+
+    /// Adds TOML lines to zone `hall`.
+    pub fn zone(mut self, lines: &str) -> TestConfig {
+        self.zone.push_str(lines);
+        self.zone.push('\n');
+        self
+    }
+
+    /// Leaves the neighbour source on.
+    pub fn neighbours(mut self) -> TestConfig {
+        self.neighbours = true;
+        self
+    }
+
+    /// Adds TOML tables (sources, `[http.auth]` …) after the rest.
+    pub fn section(mut self, toml: &str) -> TestConfig {
+        self.sections.push('\n');
+        self.sections.push_str(toml);
+        self.sections.push('\n');
+        self
+    }
+
+    /// The config file's text.
+    pub fn text(&self) -> String {
+        let neighbours = if self.neighbours {
+            ""
+        } else {
+            "\n[source.neighbours]\nenabled = false\n"
+        };
+        format!(
+            "[http]\nlisten = \"127.0.0.1:{port}\"\n{http}\n\
+             [agent]\ntick = \"1s\"\nstate_dir = \"{state}\"\n\n\
+             [[zone]]\nid = \"hall\"\n{zone}{neighbours}{sections}",
+            port = self.port,
+            http = self.http,
+            state = self.dir.join("state").display(),
+            zone = self.zone,
+            sections = self.sections,
+        )
+    }
+
+    /// Writes the config and starts the agent on it (inside `netns` when given), logging to
+    /// `agent.log`.
+    pub fn start(&self, netns: Option<&str>) -> Agent {
+        Agent::with_config(netns, &self.dir, &self.text(), "agent.log")
+    }
+}
+
+/// MAC of lab client `n`: every third one locally administered (randomized).
+pub fn mac(n: usize) -> String {
+    let first = if n % 3 == 0 { "06" } else { "00" };
+    format!("{first}:16:3e:5d:{:02x}:{:02x}", n / 256, n % 256)
+}
+
+/// MAC of lab station `n` (1-based): locally administered (so counted as randomized), with
+/// letters so that the lower- and upper-case forms differ.
+pub fn station_mac(n: usize) -> String {
+    format!("0a:bc:de:f0:1a:{n:02x}")
+}
+
+/// A self-signed certificate for `localhost` and 127.0.0.1 (P-256, end-entity) and its key,
+/// written to `dir/cert.pem` and `dir/key.pem`.
+pub fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
+    let mut params = rcgen::CertificateParams::new(["localhost".to_string(), "127.0.0.1".into()])
+        .expect("valid subject names");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    let key = rcgen::KeyPair::generate().expect("a P-256 key");
+    let cert = params.self_signed(&key).expect("a self-signed certificate");
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).expect("write the certificate");
+    std::fs::write(&key_path, key.serialize_pem()).expect("write the key");
+    (cert_path, key_path)
 }
 
 /// Runs `promtool check metrics` on an exposition and panics with its complaints.

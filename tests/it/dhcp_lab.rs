@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::common;
+use crate::common::{self, mac};
 use crate::venue::{Hall, value};
 
 /// Configures (or removes) the leased address; works as udhcpc's `-s` and dhclient's `-sf`.
@@ -125,12 +125,6 @@ fn release(hall: &Hall, n: usize, child: &mut Child, dir: &Path, script: &str) {
         let _ = child.kill();
     }
     let _ = child.wait();
-}
-
-/// MAC of client `n`: every third one locally administered (randomized).
-pub fn mac(n: usize) -> String {
-    let first = if n % 3 == 0 { "06" } else { "00" };
-    format!("{first}:16:3e:5d:{:02x}:{:02x}", n / 256, n % 256)
 }
 
 pub fn require_dhcp_tools() {

@@ -94,7 +94,7 @@ proc_root = "{root}/proc"
     });
     common::promtool_check(&metrics);
     let actual = stable(&metrics);
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/fixture-metrics.txt");
+    let golden = common::project("tests/golden/fixture-metrics.txt");
     if std::env::var_os("VENUEMON_BLESS").is_some() {
         std::fs::write(&golden, &actual).expect("write golden file");
     }

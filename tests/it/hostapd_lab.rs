@@ -17,17 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{self, Agent};
-use crate::venue::{Netns, value};
+use crate::common::{self, Agent, station_mac};
+use crate::venue::{Netns, value, veth};
 
 const STATIONS: usize = 3;
 const PORT: u16 = 9842;
-
-/// Station `n` (1-based): locally administered (so counted as randomized), with letters so
-/// that the lower- and upper-case forms differ.
-fn mac(n: usize) -> String {
-    format!("0a:bc:de:f0:1a:{n:02x}")
-}
 
 /// The AP namespace with hostapd, the station namespaces with their supplicants.
 struct Lab {
@@ -56,14 +50,8 @@ impl Lab {
         for n in 1..=STATIONS {
             let station = Netns::new(format!("vm-hap-s{n}-{id}"));
             let port = format!("ap{n}");
-            common::run(
-                "ip",
-                &[
-                    "link", "add", &port, "netns", &ap.0, "type", "veth", "peer", "name", "eth0",
-                    "netns", &station.0,
-                ],
-            );
-            station.ip(&["link", "set", "eth0", "address", &mac(n)]);
+            veth(&port, Some(&ap), "eth0", Some(&station));
+            station.ip(&["link", "set", "eth0", "address", &station_mac(n)]);
             station.ip(&["link", "set", "eth0", "up"]);
             ap.ip(&["link", "set", &port, "up"]);
             let conf = format!(
@@ -463,7 +451,7 @@ fn lab_root_hostapd_stations_counted_per_ap_and_recovered_after_restart() {
             ("/api/status", &status),
             ("the agent log", &log),
         ],
-        (1..=STATIONS).map(mac),
+        (1..=STATIONS).map(station_mac),
     );
     eprintln!("hostapd lab took {:?}", test_start.elapsed());
 }

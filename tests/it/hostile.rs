@@ -5,18 +5,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{self, Agent};
+use crate::common::{self, TestConfig};
 use crate::venue::value as series;
 
 const LEASES: &str = "venuemon_dhcp_leases_active{pool=\"hall\",zone=\"hall\"}";
 const UP: &str = "venuemon_source_up{instance=\"hall\",source=\"dhcp\"}";
 
 fn metrics_when(port: u16, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    common::wait_for(what, Duration::from_secs(15), || {
-        common::http_get(port, "/metrics")
-            .map(|(_, body)| body)
-            .filter(|m| ok(m))
-    })
+    common::metrics_when(port, what, Duration::from_secs(15), ok)
 }
 
 /// A dnsmasq lease file with two good leases among hostile records.
@@ -42,33 +38,14 @@ fn hostile_lease_files_are_survived_reported_and_never_echoed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let leases = dir.path().join("dnsmasq.leases");
     hostile_file(&leases);
-    let port = common::free_port();
-    let config = format!(
-        r#"
-[http]
-listen = "127.0.0.1:{port}"
-
-[agent]
-tick = "1s"
-state_dir = "{state}"
-
-[[zone]]
-id = "hall"
-subnets = ["10.9.0.0/24"]
-
-[source.neighbours]
-enabled = false
-
-[[source.dhcp]]
-kind = "dnsmasq"
-leases = "{leases}"
-pool = "10.9.0.10-10.9.0.59"
-zone = "hall"
-"#,
-        state = dir.path().join("state").display(),
-        leases = leases.display()
-    );
-    let mut agent = Agent::with_config(None, dir.path(), &config, "agent.log");
+    let config = TestConfig::new(dir.path())
+        .zone("subnets = [\"10.9.0.0/24\"]")
+        .section(&format!(
+            "[[source.dhcp]]\nkind = \"dnsmasq\"\nleases = \"{}\"\n\
+             pool = \"10.9.0.10-10.9.0.59\"\nzone = \"hall\"",
+            leases.display()
+        ));
+    let (mut agent, port) = (config.start(None), config.port);
 
     let first = metrics_when(port, "the two good leases", |m| {
         series(m, LEASES) == Some(2.0)

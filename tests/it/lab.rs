@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{self, Agent};
-use crate::venue::{Hall, Netns, value};
+use crate::venue::{Hall, Netns, value, veth};
 
 const MACS: [&str; 3] = [
     "00:16:3e:4c:00:01",
@@ -123,7 +123,7 @@ fn lab_root_zero_config_monitors_bridges_not_veths_in_a_host_zone() {
     let ns = Netns::new(format!("vm-zero-{}", std::process::id()));
     ns.ip(&["link", "add", "lan0", "type", "bridge"]);
     ns.ip(&["link", "set", "lan0", "up"]);
-    ns.ip(&["link", "add", "vz0", "type", "veth", "peer", "name", "vz1"]);
+    veth("vz0", Some(&ns), "vz1", Some(&ns));
     ns.ip(&["link", "add", "docker0", "type", "bridge"]);
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("state");
@@ -160,23 +160,7 @@ fn lab_root_zero_config_monitors_bridges_not_veths_in_a_host_zone() {
 fn lab_root_the_hosts_gateway_is_not_counted_as_a_client() {
     let hall = Hall::build("gateway", &MACS[..1], true);
     let router = Netns::new(format!("vm-gateway-r-{}", std::process::id()));
-    common::run(
-        "ip",
-        &[
-            "link",
-            "add",
-            "vh9",
-            "netns",
-            &hall.hall.0,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            &router.0,
-        ],
-    );
+    veth("vh9", Some(&hall.hall), "eth0", Some(&router));
     hall.hall
         .ip(&["link", "set", "vh9", "master", "hall0", "up"]);
     router.ip(&["link", "set", "eth0", "address", "00:16:3e:4c:00:fe"]);

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::browser::{Browser, Options, Page, screenshot_dir};
-use crate::common::{self, Agent};
-use crate::dhcp_lab::{Processes, client, dnsmasq, mac, require_dhcp_tools, script};
-use crate::venue::Hall;
+use crate::common::{self, Agent, mac};
+use crate::dhcp_lab::{Processes, client, dnsmasq, require_dhcp_tools, script};
+use crate::venue::{Hall, veth};
 
 const VENUE: &str = "Centre <script>alert('venue')</script> & \"Co\"";
 const ZONE: &str = "<img src=x onerror=alert('zone')>Salle B";
@@ -105,21 +105,7 @@ file = "{programme}"
 /// there: `10.78.0.1` here, `10.78.0.2` in the hall.
 fn uplink(hall: &Hall) -> String {
     let here = format!("vmup{}", std::process::id() % 100_000);
-    common::run(
-        "ip",
-        &[
-            "link",
-            "add",
-            &here,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "up0",
-            "netns",
-            &hall.hall.0,
-        ],
-    );
+    veth(&here, None, "up0", Some(&hall.hall));
     common::run("ip", &["addr", "add", "10.78.0.1/30", "dev", &here]);
     common::run("ip", &["link", "set", &here, "up"]);
     hall.hall.ip(&["addr", "add", "10.78.0.2/30", "dev", "up0"]);

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::common::{self, Agent, BIN};
 
 fn read(path: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let path = common::project(path);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -48,7 +48,7 @@ fn ci_script() -> String {
 #[test]
 fn readme_test_command_runs_the_script_ci_runs_as_root_and_through_sudo() {
     let script = ci_script();
-    let mode = std::fs::metadata(Path::new(env!("CARGO_MANIFEST_DIR")).join(&script))
+    let mode = std::fs::metadata(common::project(&script))
         .unwrap_or_else(|e| panic!("{script}, which .ci/run execs: {e}"))
         .permissions()
         .mode();

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 use venuemon::sources::capture::frames::{FrameSink, LinkType, read_capture};
 
 use crate::common::{self, Agent, BIN};
-use crate::venue::{Netns, value};
+use crate::venue::{Netns, value, veth};
+
+fn fixture_path(name: &str) -> PathBuf {
+    common::fixtures().join("tcpdump").join(name)
+}
 
 fn fixture(name: &str) -> String {
-    common::fixtures()
-        .join("tcpdump")
-        .join(name)
-        .display()
-        .to_string()
+    fixture_path(name).display().to_string()
 }
 
 fn replay_json(files: &[&str]) -> serde_json::Value {
@@ -41,20 +41,15 @@ fn replay_json_paths(paths: &[String]) -> serde_json::Value {
 
 #[test]
 fn radiotap_capture_agrees_with_tcpdump() {
-    common::require_tool("tcpdump", "tcpdump");
+    let text = common::tcpdump(&["-e", "-nn"], &fixture_path("ieee802.11_exthdr.pcap"));
     let json = replay_json(&["ieee802.11_exthdr.pcap"]);
     let s = &json["summary"];
-    let tcpdump = common::run(
-        "tcpdump",
-        &["-e", "-nn", "-r", &fixture("ieee802.11_exthdr.pcap")],
-    );
-    let lines = String::from_utf8_lossy(&tcpdump.stdout).lines().count() as u64;
+    let lines = text.lines().count() as u64;
     assert_eq!(s["frames"], lines, "one frame per tcpdump line");
     let channel = s["channels"]
         .as_array()
         .and_then(|c| c.iter().find(|c| c["frequency_hertz"] == 2_412_000_000_u64))
         .expect("2412 MHz channel");
-    let text = String::from_utf8_lossy(&tcpdump.stdout).into_owned();
     let on_2412 = text.lines().filter(|l| l.contains("2412 MHz")).count() as u64;
     assert_eq!(channel["frames"], on_2412);
     assert_eq!(
@@ -70,14 +65,9 @@ fn radiotap_capture_agrees_with_tcpdump() {
 
 #[test]
 fn dhcp_capture_pairs_the_exchange_and_times_it() {
-    common::require_tool("tcpdump", "tcpdump");
+    let text = common::tcpdump(&["-nn", "-v"], &fixture_path("dhcp-rfc3004.pcap"));
     let json = replay_json(&["dhcp-rfc3004.pcap"]);
     let s = &json["summary"];
-    let tcpdump = common::run(
-        "tcpdump",
-        &["-nn", "-v", "-r", &fixture("dhcp-rfc3004.pcap")],
-    );
-    let text = String::from_utf8_lossy(&tcpdump.stdout).into_owned();
     for (ours, theirs) in [
         ("discover", "Discover"),
         ("offer", "Offer"),
@@ -181,7 +171,7 @@ fn serve_keeps_the_counts_on_metrics() {
 /// The three files of `../shared/cases/pcapng-microseconds` (one DHCP exchange each: DISCOVER
 /// at t, ACK at t + 2.5 s, as tcpdump prints them all), copied into the project.
 fn microsecond_case_files() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capture/cases");
+    let dir = common::project_fixture("capture/cases");
     [
         "dhcp-classic.pcap",
         "dhcp-default-resolution.pcapng",
@@ -235,12 +225,7 @@ fn lab_root_live_capture_times_the_case_exchanges_at_2_5_s() {
     let id = std::process::id();
     let ns = Netns::new(format!("vm-pcapng-{id}"));
     let sender = format!("vmpng{}", id % 100_000);
-    common::run(
-        "ip",
-        &[
-            "link", "add", &sender, "type", "veth", "peer", "name", "cap0", "netns", &ns.0,
-        ],
-    );
+    veth(&sender, None, "cap0", Some(&ns));
     common::run("ip", &["link", "set", &sender, "up"]);
     ns.ip(&["link", "set", "cap0", "up"]);
     let dir = tempfile::tempdir().expect("temp dir");

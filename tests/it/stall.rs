@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{self, Agent, BIN, mkfifo};
+use crate::common::{self, Agent, BIN, TestConfig, mkfifo};
 use crate::venue::value as series;
 
 /// Runs `venuemon check-config FILE`, which must end within 5 s; returns its exit code and
@@ -88,11 +88,7 @@ fn check_config_answers_at_once_on_a_fifo_config_password_file_or_tls_cert() {
 /// Waits for a `/metrics` answer for which `ok` holds (a debug build on a busy machine may
 /// take tens of seconds to read a huge input the first time).
 fn metrics_when(port: u16, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    common::wait_for(what, Duration::from_secs(60), || {
-        common::http_get(port, "/metrics")
-            .map(|(_, body)| body)
-            .filter(|m| ok(m))
-    })
+    common::metrics_when(port, what, Duration::from_secs(60), ok)
 }
 
 /// The agent's grace period after SIGTERM, plus a second for the process to exit.
@@ -116,27 +112,11 @@ fn an_agent_with_a_hostapd_socket_that_never_answers_reports_it_and_stops_on_sig
     // A BSS socket that is there but never reads nor answers: a hung hostapd.
     let socket = dir.path().join("wlan0");
     let _hung = std::os::unix::net::UnixDatagram::bind(&socket).expect("bind");
-    let port = common::free_port();
-    let config = format!(
-        r#"
-[http]
-listen = "127.0.0.1:{port}"
-
-[agent]
-tick = "1s"
-state_dir = "{state}"
-
-[[zone]]
-id = "hall"
-
-[[source.hostapd]]
-sockets = ["{socket}"]
-zone = "hall"
-"#,
-        state = dir.path().join("state").display(),
-        socket = socket.display()
-    );
-    let mut agent = Agent::with_config(None, dir.path(), &config, "agent.log");
+    let config = TestConfig::new(dir.path()).neighbours().section(&format!(
+        "[[source.hostapd]]\nsockets = [\"{}\"]\nzone = \"hall\"",
+        socket.display()
+    ));
+    let (mut agent, port) = (config.start(None), config.port);
     let timeout = "venuemon_source_errors_total{instance=\"".to_string()
         + &socket.display().to_string()
         + "\",kind=\"timeout\",source=\"hostapd\"}";
@@ -215,32 +195,11 @@ fn healthz_and_metrics_stay_fast_while_600000_leases_are_parsed_every_tick() {
     let dir = tempfile::tempdir().expect("temp dir");
     let leases = dir.path().join("dnsmasq.leases");
     write_leases(&leases, 600_000);
-    let port = common::free_port();
-    let config = format!(
-        r#"
-[http]
-listen = "127.0.0.1:{port}"
-
-[agent]
-tick = "1s"
-state_dir = "{state}"
-
-[[zone]]
-id = "hall"
-
-[source.neighbours]
-enabled = false
-
-[[source.dhcp]]
-kind = "dnsmasq"
-name = "hall"
-leases = "{leases}"
-zone = "hall"
-"#,
-        state = dir.path().join("state").display(),
-        leases = leases.display()
-    );
-    let mut agent = Agent::with_config(None, dir.path(), &config, "agent.log");
+    let config = TestConfig::new(dir.path()).section(&format!(
+        "[[source.dhcp]]\nkind = \"dnsmasq\"\nname = \"hall\"\nleases = \"{}\"\nzone = \"hall\"",
+        leases.display()
+    ));
+    let (mut agent, port) = (config.start(None), config.port);
     let leases_series = "venuemon_dhcp_leases_active{pool=\"hall\",zone=\"hall\"}";
     metrics_when(port, "600 000 leases counted", |m| {
         series(m, leases_series) == Some(600_000.0)
@@ -320,7 +279,7 @@ fn lab_root_healthz_and_metrics_stay_fast_with_100000_neighbours() {
     let entries = 100_000u32;
     let _limits = NeighbourLimits::raise_to(2 * entries);
     let ns = crate::venue::Netns::new(format!("vm-neigh-{}", std::process::id()));
-    ns.ip(&["link", "add", "vn0", "type", "veth", "peer", "name", "vn1"]);
+    crate::venue::veth("vn0", Some(&ns), "vn1", Some(&ns));
     ns.ip(&["addr", "add", "10.64.0.1/10", "dev", "vn0"]);
     ns.ip(&["link", "set", "vn0", "up"]);
     ns.ip(&["link", "set", "vn1", "up"]);
@@ -337,23 +296,10 @@ fn lab_root_healthz_and_metrics_stay_fast_with_100000_neighbours() {
     std::fs::write(&batch, lines).expect("write batch");
     ns.ip(&["-batch", batch.to_str().expect("utf-8 path")]);
 
-    let port = common::free_port();
-    let config = format!(
-        r#"
-[http]
-listen = "127.0.0.1:{port}"
-
-[agent]
-tick = "1s"
-state_dir = "{state}"
-
-[[zone]]
-id = "hall"
-subnets = ["10.64.0.0/10"]
-"#,
-        state = dir.path().join("state").display(),
-    );
-    let mut agent = Agent::with_config(Some(&ns.0), dir.path(), &config, "agent.log");
+    let config = TestConfig::new(dir.path())
+        .neighbours()
+        .zone("subnets = [\"10.64.0.0/10\"]");
+    let (mut agent, port) = (config.start(Some(&ns.0)), config.port);
     let (times, metrics) = in_netns(&ns.0, move || {
         let clients = "venuemon_zone_clients{zone=\"hall\"}";
         metrics_when(port, "100 000 neighbours counted", |m| {

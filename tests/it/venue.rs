@@ -54,6 +54,20 @@ impl Netns {
     }
 }
 
+/// Adds a veth pair: end `a` in namespace `a_ns`, end `b` in `b_ns` (`None`: the host's),
+/// both down.
+pub fn veth(a: &str, a_ns: Option<&Netns>, b: &str, b_ns: Option<&Netns>) {
+    let mut args = vec!["link", "add", a];
+    if let Some(ns) = a_ns {
+        args.extend(["netns", ns.0.as_str()]);
+    }
+    args.extend(["type", "veth", "peer", "name", b]);
+    if let Some(ns) = b_ns {
+        args.extend(["netns", ns.0.as_str()]);
+    }
+    common::run("ip", &args);
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
@@ -89,13 +103,7 @@ impl Hall {
             let n = i + 1;
             let client = Netns::new(format!("vm-{tag}-c{n}-{id}"));
             let port = format!("vh{n}");
-            common::run(
-                "ip",
-                &[
-                    "link", "add", &port, "netns", &hall.0, "type", "veth", "peer", "name", "eth0",
-                    "netns", &client.0,
-                ],
-            );
+            veth(&port, Some(&hall), "eth0", Some(&client));
             hall.ip(&["link", "set", &port, "master", "hall0", "up"]);
             client.ip(&["link", "set", "eth0", "address", mac]);
             if static_ips {

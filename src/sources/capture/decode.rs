@@ -315,11 +315,7 @@ impl live::Decoder for Decoder {
 mod tests {
     use super::*;
     use crate::sources::capture::frames::read_capture;
-
-    fn fixture_bytes(name: &str) -> Vec<u8> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/tcpdump/");
-        std::fs::read(format!("{path}{name}")).expect("fixture readable")
-    }
+    use crate::sources::capture::testing::fixture_bytes;
 
     #[test]
     fn regression_merging_batches_keeps_dhcp_timings() {

@@ -553,14 +553,9 @@ mod tests {
     use super::*;
     use crate::sources::capture::ethernet::{Payload, classify, parse_ethernet};
     use crate::sources::capture::frames::{FrameSink, LinkType, read_capture};
+    use crate::sources::capture::testing::tcpdump_fixture_dir;
     use proptest::prelude::*;
     use std::fs::File;
-    use std::path::{Path, PathBuf};
-    use std::process::Command;
-
-    fn fixtures() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/tcpdump")
-    }
 
     /// Every frame of a pcap or pcapng fixture (all are Ethernet), with its timestamp, read
     /// as the agent reads captures.
@@ -572,7 +567,7 @@ mod tests {
                 self.0.push((timestamp, data.to_vec()));
             }
         }
-        let path = fixtures().join(name);
+        let path = tcpdump_fixture_dir().join(name);
         let file = File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut sink = Collect(Vec::new());
         read_capture(file, &mut sink).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -704,7 +699,8 @@ mod tests {
 
     #[test]
     fn rfc3004_agrees_with_tcpdump_out_file() {
-        let out = std::fs::read_to_string(fixtures().join("dhcp-rfc3004-v.out")).unwrap();
+        let out =
+            std::fs::read_to_string(tcpdump_fixture_dir().join("dhcp-rfc3004-v.out")).unwrap();
         let theirs = tcpdump_dhcp_frames(&out);
         assert_eq!(theirs.len(), 4);
         assert_eq!(our_dhcp_frames("dhcp-rfc3004.pcap"), theirs);
@@ -741,19 +737,8 @@ mod tests {
     #[test]
     fn all_dhcp_fixtures_agree_with_debian_tcpdump() {
         for (name, expected) in DHCP_FIXTURES {
-            let path = fixtures().join(name);
-            let output = Command::new("tcpdump")
-                .args(["-nn", "-v", "-r"])
-                .arg(&path)
-                .output()
-                .unwrap_or_else(|e| {
-                    panic!("cannot run tcpdump ({e}): install it with `apt-get install -y tcpdump`")
-                });
-            assert!(
-                output.status.success(),
-                "tcpdump failed on {name}: {output:?}"
-            );
-            let theirs = tcpdump_dhcp_frames(&String::from_utf8_lossy(&output.stdout));
+            let path = tcpdump_fixture_dir().join(name);
+            let theirs = tcpdump_dhcp_frames(&crate::testing::tcpdump(&["-nn", "-v"], &path));
             assert_eq!(theirs.len(), expected, "{name}");
             assert_eq!(our_dhcp_frames(name), theirs, "{name}");
         }
@@ -779,7 +764,7 @@ mod tests {
     /// `VENUEMON_WRITE_SEEDS=1 cargo test --lib fuzz_seeds`; otherwise checked to be current.
     #[test]
     fn fuzz_seeds_match_the_fixtures() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/dhcp");
+        let dir = crate::testing::project().join("fuzz/seeds/dhcp");
         let write = std::env::var_os("VENUEMON_WRITE_SEEDS").is_some();
         if write {
             std::fs::create_dir_all(&dir).unwrap();

@@ -348,8 +348,8 @@ fn read_pcapng(reader: impl Read, sink: &mut impl FrameSink) -> Result<FileSumma
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-    use std::process::Command;
+    use crate::sources::capture::testing::{fixture_bytes, tcpdump_fixture_dir};
+    use crate::testing;
 
     #[derive(Default)]
     struct Collect(Vec<(LinkType, Duration, usize)>);
@@ -358,13 +358,6 @@ mod tests {
         fn frame(&mut self, link: LinkType, timestamp: Duration, data: &[u8]) {
             self.0.push((link, timestamp, data.len()));
         }
-    }
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/fixtures/tcpdump")
-            .join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{} readable: {e}", path.display()))
     }
 
     /// Builds pcapng files block by block, in either byte order, as the format describes
@@ -545,7 +538,7 @@ mod tests {
     fn reads_pcap_with_link_type_and_timestamps() {
         let mut sink = Collect::default();
         let summary =
-            read_capture(&fixture("ieee802.11_exthdr.pcap")[..], &mut sink).expect("pcap");
+            read_capture(&fixture_bytes("ieee802.11_exthdr.pcap")[..], &mut sink).expect("pcap");
         assert!(summary.frames > 0 && !summary.truncated);
         assert_eq!(summary.frames as usize, sink.0.len());
         assert!(
@@ -559,7 +552,7 @@ mod tests {
     fn reads_pcapng() {
         let mut sink = Collect::default();
         let summary =
-            read_capture(&fixture("dhcp-option-108.pcapng")[..], &mut sink).expect("pcapng");
+            read_capture(&fixture_bytes("dhcp-option-108.pcapng")[..], &mut sink).expect("pcapng");
         assert!(summary.frames > 0, "{summary:?}");
         assert!(
             sink.0
@@ -570,7 +563,7 @@ mod tests {
 
     #[test]
     fn cut_files_keep_their_frames_and_garbage_is_refused() {
-        let whole = fixture("ieee802.11_exthdr.pcap");
+        let whole = fixture_bytes("ieee802.11_exthdr.pcap");
         let mut full = Collect::default();
         read_capture(&whole[..], &mut full).expect("whole file");
         for cut in [whole.len() - 1, whole.len() / 2, 30] {
@@ -818,7 +811,7 @@ mod tests {
     #[test]
     fn regression_pcapng_microsecond_case_reads_like_classic_pcap() {
         // ../shared/cases/pcapng-microseconds: tcpdump prints the same times for all three.
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capture/cases");
+        let dir = testing::project_fixture("capture/cases");
         let mut times = Vec::new();
         for name in [
             "dhcp-classic.pcap",
@@ -867,19 +860,12 @@ mod tests {
             .enhanced(0, (T << 10) + 3, FRAME);
         let path = dir.path().join("resolutions.pcapng");
         std::fs::write(&path, &file.bytes).expect("write");
-        let output = Command::new("tcpdump")
-            .args(["-tt", "-n", "--time-stamp-precision=nano", "-r"])
-            .arg(&path)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run tcpdump ({e}): install it with `apt-get install -y tcpdump`")
-            });
-        assert!(output.status.success(), "tcpdump: {output:?}");
-        let theirs: Vec<String> = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter(|line| line.starts_with(|c: char| c.is_ascii_digit()))
-            .filter_map(|line| line.split(' ').next().map(str::to_string))
-            .collect();
+        let theirs: Vec<String> =
+            testing::tcpdump(&["-tt", "-n", "--time-stamp-precision=nano"], &path)
+                .lines()
+                .filter(|line| line.starts_with(|c: char| c.is_ascii_digit()))
+                .filter_map(|line| line.split(' ').next().map(str::to_string))
+                .collect();
         let (_, frames) = file.read();
         let ours: Vec<String> = frames
             .iter()
@@ -952,7 +938,7 @@ mod tests {
 
     #[test]
     fn every_fixture_reads_without_panicking() {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/tcpdump");
+        let dir = tcpdump_fixture_dir();
         for entry in std::fs::read_dir(&dir).expect("fixtures dir") {
             let path = entry.expect("entry").path();
             if matches!(

@@ -293,10 +293,8 @@ pub fn is_wildcard_probe(frame: &[u8]) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::super::radiotap;
-    use super::super::radiotap::test_fixtures::{
-        fixture_frames, fixture_names, tcpdump_fixture_dir,
-    };
     use super::*;
+    use crate::sources::capture::testing::{fixture_frames, fixture_names, tcpdump_fixture_dir};
     use proptest::prelude::*;
     use std::collections::{BTreeMap, BTreeSet};
 
@@ -617,16 +615,7 @@ mod tests {
 
     /// Runs Debian's tcpdump; fails with an install hint when it is missing.
     fn tcpdump_e(name: &str) -> String {
-        let path = tcpdump_fixture_dir().join(name);
-        let output = std::process::Command::new("tcpdump")
-            .args(["-e", "-nn", "-r"])
-            .arg(&path)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run tcpdump ({e}): install it with `apt-get install -y tcpdump`")
-            });
-        assert!(output.status.success(), "tcpdump failed on {name}");
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        crate::testing::tcpdump(&["-e", "-nn"], &tcpdump_fixture_dir().join(name))
     }
 
     /// The values following `tag` (e.g. `SA:`) in a line of tcpdump output.
@@ -726,7 +715,7 @@ mod tests {
     /// to be current.
     #[test]
     fn fuzz_seeds_match_the_fixtures_80211() {
-        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+        let seeds = crate::testing::project().join("fuzz/seeds");
         let radiotap_dir = seeds.join("radiotap");
         let wifi_dir = seeds.join("ieee80211");
         let write = std::env::var_os("VENUEMON_WRITE_SEEDS").is_some();

@@ -18,6 +18,8 @@ pub mod ieee80211;
 pub mod live;
 pub mod radiotap;
 mod source;
+#[cfg(test)]
+mod testing;
 
 pub use source::CaptureSource;
 

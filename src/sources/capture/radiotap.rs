@@ -223,54 +223,10 @@ pub fn parse(data: &[u8]) -> Result<Radiotap, RadiotapError> {
     Ok(out)
 }
 
-/// Reading tcpdump's test captures (`../shared/fixtures/tcpdump`, never copied into the
-/// project) for the tests of this module and of [`super::ieee80211`].
-#[cfg(test)]
-pub(crate) mod test_fixtures {
-    use std::path::PathBuf;
-
-    /// Directory of tcpdump's test captures and their expected decodings.
-    pub(crate) fn tcpdump_fixture_dir() -> PathBuf {
-        PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/tcpdump"
-        ))
-    }
-
-    /// File names of every classic pcap capture in the fixture directory, sorted.
-    pub(crate) fn fixture_names() -> Vec<String> {
-        let dir = tcpdump_fixture_dir();
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{} unreadable: {e}", dir.display()))
-            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-            .filter(|name| name.ends_with(".pcap"))
-            .collect();
-        names.sort();
-        names
-    }
-
-    /// Every frame of capture `name` with the file's link type (FCS-length bits masked off).
-    /// Reads raw records, so malformed captures (record longer than the snap length) still
-    /// yield their bytes; stops at the first unreadable record.
-    pub(crate) fn fixture_frames(name: &str) -> Vec<(u32, Vec<u8>)> {
-        let path = tcpdump_fixture_dir().join(name);
-        let file = std::fs::File::open(&path)
-            .unwrap_or_else(|e| panic!("{} unreadable: {e}", path.display()));
-        let mut reader = pcap_file::pcap::PcapReader::new(file)
-            .unwrap_or_else(|e| panic!("{} is not a pcap file: {e}", path.display()));
-        let link = u32::from(reader.header().datalink) & 0x03FF_FFFF;
-        let mut frames = Vec::new();
-        while let Some(Ok(packet)) = reader.next_raw_packet() {
-            frames.push((link, packet.data.into_owned()));
-        }
-        frames
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::test_fixtures::{fixture_frames, fixture_names, tcpdump_fixture_dir};
     use super::*;
+    use crate::sources::capture::testing::{fixture_frames, fixture_names, tcpdump_fixture_dir};
     use proptest::prelude::*;
 
     /// Link type of 802.11 frames behind a radiotap header.

@@ -381,11 +381,8 @@ mod tests {
 
     #[test]
     fn kea_after_cleanup_case_counts_the_lease_in_dot_2() {
-        let case = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/dhcp/cases/kea-after-cleanup/kea-leases4.csv"
-        );
-        let mut files = LeaseFiles::new(DhcpKind::Kea, case.into(), file_limit(1));
+        let case = crate::testing::project_fixture("dhcp/cases/kea-after-cleanup/kea-leases4.csv");
+        let mut files = LeaseFiles::new(DhcpKind::Kea, case, file_limit(1));
         assert_eq!(active(&mut files), 1);
     }
 

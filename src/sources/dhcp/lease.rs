@@ -190,8 +190,7 @@ impl LastWins {
 /// A recorded lease file of `tests/fixtures/dhcp`, for the parsers' tests.
 #[cfg(test)]
 pub(crate) fn fixture(name: &str) -> Vec<u8> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dhcp/");
-    std::fs::read(format!("{path}{name}")).expect("fixture readable")
+    crate::testing::read(&crate::testing::project_fixture(&format!("dhcp/{name}")))
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@ pub mod config;
 pub mod ctrl;
 pub mod parse;
 mod source;
+#[cfg(test)]
+mod testing;
 
 pub use source::{HostapdSource, Sockets};
 

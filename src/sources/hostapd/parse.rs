@@ -298,11 +298,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        let path = format!(
-            "{}/tests/fixtures/hostapd/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+        crate::testing::read_text(&crate::testing::project_fixture(&format!("hostapd/{name}")))
     }
 
     /// A Wi-Fi station as hostapd 2.10's nl80211 driver prints it (`STA` output format).

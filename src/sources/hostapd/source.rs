@@ -314,7 +314,7 @@ fn push_events(sample: &mut HostapdSample, ap: String, zone: Option<ZoneIdx>, ev
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::sources::hostapd::ctrl::tests::FakeHostapd;
+    use crate::sources::hostapd::testing::FakeHostapd;
 
     fn inventory() -> Arc<Inventory> {
         Arc::new(Inventory::new(&Config::zero_config("lab")))
