@@ -203,7 +203,7 @@ mod tests {
     use tokio::sync::oneshot;
 
     use super::*;
-    use crate::sources::hostapd::ctrl::tests::FakeHostapd;
+    use crate::sources::hostapd::testing::FakeHostapd;
 
     /// Whether a thread named `name` runs in this process now.
     fn thread_running(name: &str) -> bool {
@@ -265,7 +265,7 @@ mod tests {
             hostapd.path.display(),
         );
         let (mut config, _) = crate::config::parse("t.toml", &toml, "host").expect("config");
-        config.http.tls = Some(crate::tls::self_signed(dir.path(), "agent"));
+        config.http.tls = Some(crate::testing::self_signed(dir.path(), "agent"));
         let listener = web::server::bind(([127, 0, 0, 1], 0).into()).expect("bind");
         let addr = listener.local_addr().expect("address");
         // The fake hostapd's task runs throughout; anything more after `run` is a leak.

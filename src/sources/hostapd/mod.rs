@@ -6,7 +6,7 @@ pub mod ctrl;
 pub mod parse;
 mod source;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use source::{HostapdSource, Sockets};
 
