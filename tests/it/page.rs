@@ -240,12 +240,20 @@ fn lab_root_page_in_chromium_turns_a_tile_critical_live_when_the_pool_fills() {
     // The zone page: detail and sparklines, same rules.
     let mut zone = browser.open(&format!("{origin}zone/hall"), 390, 844);
     assert_clean(&mut zone, &origin);
+    // A fresh agent has less than five minutes of history: each sparkline says it is still
+    // collecting rather than drawing a dash (drawn lines are the page unit tests').
     assert!(
-        zone.eval("document.querySelectorAll('svg.spark path').length")
+        zone.eval("document.querySelectorAll('p.collecting').length")
             .as_u64()
             .unwrap_or(0)
             >= 2,
-        "clients and pool sparklines"
+        "clients and pool sparklines still collecting"
+    );
+    assert_eq!(
+        zone.eval("document.querySelectorAll('svg.spark path').length")
+            .as_u64(),
+        Some(0),
+        "no dash drawn from a few seconds of data"
     );
     zone.screenshot(&shots.join("page-zone-phone.png"));
 }
