@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{ParseError, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use venuemon::terminal::inert;
 use venuemon::{agent, commands};
 
@@ -22,7 +24,7 @@ const VERSION: &str = concat!(
 #[derive(Parser)]
 #[command(version = VERSION, about, propagate_version = true)]
 struct Cli {
-    /// Log filter (tracing syntax, e.g. `info` or `venuemon=debug`).
+    /// Log filter: a level (`info`), or levels by module (`warn,venuemon::sources=debug`).
     #[arg(long, global = true, env = "VENUEMON_LOG", default_value = "info")]
     log: String,
     /// Log format.
@@ -95,20 +97,25 @@ fn colour_logs() -> bool {
     std::io::stderr().is_terminal() && !set("NO_COLOR") && !set("JOURNAL_STREAM")
 }
 
-fn init_logging(filter: &str, format: LogFormat) {
+/// The events `filter` lets through: comma-separated `level` (every module) and
+/// `module=level` directives, the longest matching module deciding.
+fn log_filter(filter: &str) -> Result<Targets, ParseError> {
     // netlink-packet-route warns about every attribute newer kernels add; that is noise.
     let quiet = ",netlink_packet_route=error,netlink_proto=error";
-    let filter = EnvFilter::try_new(format!("{filter}{quiet}")).unwrap_or_else(|e| {
+    format!("{filter}{quiet}").parse()
+}
+
+fn init_logging(filter: &str, format: LogFormat) {
+    let filter = log_filter(filter).unwrap_or_else(|e| {
         eprintln!("warning: bad log filter {filter:?} ({e}); using `info`");
-        EnvFilter::new(format!("info{quiet}"))
+        log_filter("info").expect("`info` is a valid filter")
     });
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
         .with_ansi(colour_logs())
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.finish().with(filter).init(),
+        LogFormat::Json => builder.json().finish().with(filter).init(),
     }
 }
 
@@ -209,5 +216,33 @@ fn end_quietly_on_a_closed_pipe() {
     // SAFETY: restores the default action of one signal before any thread is started.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    /// The forms README and `--help` document: a level alone, levels by module, both.
+    #[test]
+    fn documented_log_filters_work() {
+        let info = log_filter("info").expect("a level");
+        assert!(info.would_enable("venuemon::agent", &Level::INFO));
+        assert!(!info.would_enable("venuemon::agent", &Level::DEBUG));
+        let debug = log_filter("venuemon=debug").expect("a module's level");
+        assert!(debug.would_enable("venuemon::sources::dhcp", &Level::DEBUG));
+        assert!(
+            !debug.would_enable("hyper", &Level::ERROR),
+            "other modules are off"
+        );
+        let both = log_filter("warn,venuemon::sources=debug").expect("both");
+        assert!(both.would_enable("venuemon::sources::dhcp", &Level::DEBUG));
+        assert!(!both.would_enable("venuemon::agent", &Level::INFO));
+        assert!(both.would_enable("venuemon::agent", &Level::WARN));
+        let trace = log_filter("trace").expect("trace");
+        assert!(!trace.would_enable("netlink_packet_route::link", &Level::WARN));
+        assert!(trace.would_enable("netlink_proto::connection", &Level::ERROR));
+        assert!(log_filter("venuemon=loud").is_err());
     }
 }

@@ -55,8 +55,20 @@ impl ClientKey {
     }
 
     /// A fresh random key that lives only as long as the process.
+    ///
+    /// # Panics
+    /// The system gives no random bytes (`getrandom(2)` and `/dev/urandom` both fail).
     pub fn ephemeral() -> ClientKey {
-        ClientKey(rand::random())
+        // Only a system without an entropy source fails here, and no key made without one
+        // would keep client ids private: stopping is the right answer.
+        ClientKey::random().expect("the system gives random bytes")
+    }
+
+    /// A fresh key from the operating system's random source.
+    fn random() -> io::Result<ClientKey> {
+        let mut key = [0; 16];
+        getrandom::getrandom(&mut key)?;
+        Ok(ClientKey(key))
     }
 
     /// Reads the event key at `path`, creating it (mode 0600, and its folder) when absent.
@@ -74,7 +86,7 @@ impl ClientKey {
                 if let Some(dir) = path.parent() {
                     fs::create_dir_all(dir)?;
                 }
-                let key = ClientKey::ephemeral();
+                let key = ClientKey::random()?;
                 let mut file = fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)
@@ -245,6 +257,13 @@ mod tests {
         let mac = [0x00, 0x16, 0x3e, 0x01, 0x02, 0x03];
         assert_eq!(a.client(&mac).id, a.client(&mac).id);
         assert_ne!(a.client(&mac).id, b.client(&mac).id);
+    }
+
+    #[test]
+    fn fresh_keys_are_random_and_never_zero() {
+        let (a, b) = (ClientKey::ephemeral(), ClientKey::ephemeral());
+        assert_ne!(a.0, b.0);
+        assert_ne!(a.0, [0; 16]);
     }
 
     #[test]

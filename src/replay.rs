@@ -196,9 +196,7 @@ pub async fn serve(replay: Replay, listen: SocketAddr) -> anyhow::Result<()> {
     let snapshot = Snapshot {
         venue: "replay".into(),
         captures: vec![replay.summary],
-        generated_at: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+        generated_at: crate::model::grid::unix_seconds(std::time::SystemTime::now()),
         ..Snapshot::default()
     };
     let (_keep, snapshots) = watch::channel(Arc::new(snapshot));

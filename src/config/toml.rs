@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use toml_edit::{ImDocument, Item, Key, TableLike, Value};
+use toml_edit::{Document, Item, Key, TableLike, Value};
 
 use super::pattern::Pattern;
 use crate::terminal::disruptive;
@@ -105,7 +105,7 @@ pub fn read<T>(
     text: &str,
     walk: impl FnOnce(&Section<'_>) -> T,
 ) -> Result<(T, Vec<Warning>), ConfigErrors> {
-    let parsed = match ImDocument::parse(text) {
+    let parsed = match Document::parse(text) {
         Ok(parsed) => parsed,
         Err(e) => {
             let (line, column) = line_column(text, e.span().map_or(0, |span| span.start));
@@ -129,7 +129,7 @@ pub fn read<T>(
 /// Every dotted key path `walk` reads, in the order it reads them (`zone.*` keys belong to
 /// each `[[zone]]`): what an empty file is asked for, arrays of tables included.
 pub fn keys_read<T>(walk: impl FnOnce(&Section<'_>) -> T) -> Vec<String> {
-    let parsed = ImDocument::parse("").expect("the empty document is valid TOML");
+    let parsed = Document::parse("").expect("the empty document is valid TOML");
     let doc = Doc::new("", "");
     {
         let root = Section::root(&doc, parsed.as_table());

@@ -18,6 +18,7 @@ use super::{Hub, ingest::Venue};
 use crate::config::Thresholds;
 use crate::inventory::ZoneIdx;
 use crate::model::access_points::ApEvents;
+use crate::model::grid::unix_seconds;
 
 /// The venue-wide parts of a snapshot that zones are summarised from.
 struct Parts<'a> {
@@ -35,9 +36,7 @@ impl Hub {
     /// The venue now, as an immutable snapshot.
     pub fn snapshot(&mut self, now: Instant, wall: SystemTime) -> Snapshot {
         self.venue.registry.expire(now);
-        let generated_at = wall
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let generated_at = unix_seconds(wall);
         let counts = self.venue.registry.counts(self.inventory.zones.len(), now);
         let mut recent_ttl = BTreeMap::new();
         for (interface, c) in &mut self.venue.captures {

@@ -1,4 +1,5 @@
-//! The wall-clock grid that sources sample on and the hub takes its snapshots on.
+//! Wall-clock time: the grid that sources sample on and the hub takes its snapshots on, and
+//! Unix seconds.
 
 use std::time::{Duration, SystemTime};
 
@@ -16,6 +17,12 @@ pub fn until_round(now: SystemTime, every: Duration) -> Duration {
     Duration::from_millis(u64::try_from(next - since_ms).unwrap_or(u64::MAX))
 }
 
+/// Whole seconds from the Unix epoch to `at`; 0 for a time before it (a clock set wrong).
+pub fn unix_seconds(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,5 +38,16 @@ mod tests {
         assert_eq!(until_round(at(1_000_000), second), second);
         let ten = Duration::from_secs(10);
         assert_eq!(until_round(at(1_003_000), ten), Duration::from_secs(7));
+    }
+
+    #[test]
+    fn unix_seconds_are_whole_and_never_before_the_epoch() {
+        let at = |ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
+        assert_eq!(unix_seconds(at(1_700_000_000_999)), 1_700_000_000);
+        assert_eq!(unix_seconds(SystemTime::UNIX_EPOCH), 0);
+        assert_eq!(
+            unix_seconds(SystemTime::UNIX_EPOCH - Duration::from_secs(5)),
+            0
+        );
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! - [`observation`]: what a source hands the hub: [`Observation`]s in a [`Report`].
 //! - [`error`]: why a sample failed, [`SourceError`] of a bounded [`ErrorKind`].
-//! - [`grid`]: the wall-clock grid sources sample on and the hub snapshots on.
+//! - [`grid`]: the wall-clock grid sources sample on and the hub snapshots on; Unix seconds.
 //! - [`clients`]: a client sighting (keyed-hash id, zone, age).
 //! - [`interfaces`]: kernel interface counters and state.
 //! - [`access_points`]: access points, their band, stations and events.

@@ -92,6 +92,7 @@ const BACKGROUND_NICE: libc::c_int = 5;
 /// Sources that read files re-read them only when their stamp changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileStamp {
+    device: u64,
     inode: u64,
     len: u64,
     modified: Option<SystemTime>,
@@ -102,10 +103,17 @@ impl FileStamp {
     pub fn of(meta: &std::fs::Metadata) -> FileStamp {
         use std::os::unix::fs::MetadataExt;
         FileStamp {
+            device: meta.dev(),
             inode: meta.ino(),
             len: meta.len(),
             modified: meta.modified().ok(),
         }
+    }
+
+    /// Whether both stamps are of the same file (device and inode), whatever was written to
+    /// it in between: a rename keeps it, a replacement does not.
+    pub fn same_file(&self, other: &FileStamp) -> bool {
+        (self.device, self.inode) == (other.device, other.inode)
     }
 
     /// The file's modification time, when the file system keeps one.
@@ -137,6 +145,27 @@ mod tests {
 
     use crate::inventory::Inventory;
     use crate::privacy::ClientKey;
+
+    #[test]
+    fn a_file_stamp_changes_with_a_write_and_follows_a_rename() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (path, moved) = (dir.path().join("leases"), dir.path().join("leases.1"));
+        let stamp = |p: &std::path::Path| FileStamp::of(&std::fs::metadata(p).expect("stat"));
+        std::fs::write(&path, "a").expect("write");
+        let first = stamp(&path);
+        assert_eq!(stamp(&path), first, "unchanged file, same stamp");
+        std::fs::write(&path, "ab").expect("append");
+        let grown = stamp(&path);
+        assert_ne!(grown, first, "a write changes the stamp");
+        assert!(grown.same_file(&first));
+        std::fs::rename(&path, &moved).expect("rename");
+        assert_eq!(stamp(&moved), grown, "a rename keeps the stamp");
+        std::fs::write(&path, "ab").expect("new file");
+        assert!(
+            !stamp(&path).same_file(&grown),
+            "a new file is another file"
+        );
+    }
 
     #[tokio::test]
     async fn every_kind_starts_the_sources_its_section_enables_from_the_one_list() {

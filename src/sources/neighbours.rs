@@ -192,7 +192,7 @@ fn neighbour(message: &NeighbourMessage) -> Option<Neighbour<'_>> {
             NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
                 ip = Some(IpAddr::V6(*a))
             }
-            NeighbourAttribute::LinkLocalAddress(l) => mac = Some(l.as_slice()),
+            NeighbourAttribute::LinkLayerAddress(l) => mac = Some(l.as_slice()),
             // Ages are in USER_HZ (1/100 s) since the neighbour last answered.
             NeighbourAttribute::CacheInfo(c) => {
                 age = Duration::from_millis(u64::from(c.confirmed) * 10)
@@ -378,7 +378,7 @@ mod tests {
                 IpAddr::V4(a) => NeighbourAddress::Inet(a),
                 IpAddr::V6(a) => NeighbourAddress::Inet6(a),
             }),
-            NeighbourAttribute::LinkLocalAddress(mac.to_vec()),
+            NeighbourAttribute::LinkLayerAddress(mac.to_vec()),
         ];
         message
     }

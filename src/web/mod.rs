@@ -1,6 +1,7 @@
 //! The HTTP side: `/metrics`, `/healthz`, `/api/status`, all views of the same snapshot,
 //! behind optional credentials (`auth`) and optionally over TLS (`tls`).
 
+mod accept;
 pub mod auth;
 mod cached;
 mod capture_metrics;

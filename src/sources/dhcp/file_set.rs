@@ -3,13 +3,13 @@
 //! regular files (never anything that can block), and a file whose records are mostly
 //! unreadable reported as degraded rather than counted as an empty pool.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::config::DhcpKind;
 use super::lease::{LastWins, Parsed};
 use super::source::parse;
+use crate::model::grid::unix_seconds;
 use crate::sources::{ErrorKind, FileStamp, SourceError};
 
 /// Unreadable records in one file from which that file is degraded, when they also outnumber
@@ -119,9 +119,7 @@ impl LeaseFiles {
     /// lease lengths count from (dnsmasq without a clock).
     pub fn modified(&self) -> Option<u64> {
         let stamps = self.merged.as_ref()?;
-        let modified = stamps.last()?.modified()?;
-        let since = modified.duration_since(std::time::SystemTime::UNIX_EPOCH);
-        since.ok().map(|d| d.as_secs())
+        stamps.last()?.modified().map(unix_seconds)
     }
 
     fn read_set(&mut self) -> Result<Option<Arc<Parsed>>, SourceError> {
@@ -257,7 +255,7 @@ fn same_set(before: &[Option<std::fs::Metadata>], after: &[Option<std::fs::Metad
             .enumerate()
             .all(|(i, pair)| match pair {
                 (None, None) => true,
-                (Some(a), Some(b)) if i == live => a.ino() == b.ino() && a.dev() == b.dev(),
+                (Some(a), Some(b)) if i == live => FileStamp::of(a).same_file(&FileStamp::of(b)),
                 (Some(a), Some(b)) => FileStamp::of(a) == FileStamp::of(b),
                 _ => false,
             })

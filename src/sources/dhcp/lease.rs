@@ -1,8 +1,6 @@
 //! What every lease parser produces: leases with the client's identity, address and expiry.
 //! The identity is raw (a MAC or DUID) and never leaves the DHCP source: it is hashed there.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 /// Who holds a lease, as the server recorded it.
@@ -129,35 +127,14 @@ pub(crate) fn address(text: &[u8]) -> Option<IpAddr> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 
-/// FNV-1a: addresses from a lease file need no protection against chosen collisions (the
-/// file is the DHCP server's own), and SipHash was a tenth of the ISC parse.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// Leases of an append-only file: a later record for an address replaces the earlier one,
 /// keeping the address's first position.
 #[derive(Default)]
 pub(crate) struct LastWins {
     parsed: Parsed,
-    index: HashMap<IpAddr, usize, BuildHasherDefault<Fnv>>,
+    /// FNV-1a: addresses from a lease file need no protection against chosen collisions (the
+    /// file is the DHCP server's own), and SipHash was a tenth of the ISC parse.
+    index: fnv::FnvHashMap<IpAddr, usize>,
 }
 
 impl LastWins {

@@ -11,6 +11,7 @@ use super::lease::{Expiry, Parsed};
 use super::table::{LeaseTable, Selection};
 use super::{dnsmasq, isc, kea};
 use crate::inventory::{Inventory, ZoneIdx};
+use crate::model::grid::unix_seconds;
 use crate::model::pools::{PoolLeases, PoolStatistics};
 use crate::privacy::ClientKey;
 use crate::sources::{ErrorKind, Observation, Source, SourceError};
@@ -149,12 +150,6 @@ pub fn parse(kind: DhcpKind, bytes: &[u8]) -> Parsed {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 fn in_pool(pool: &[AddressRange], ip: std::net::IpAddr) -> bool {
     pool.is_empty() || pool.iter().any(|r| r.contains(ip))
 }
@@ -167,7 +162,7 @@ impl Source for DhcpSource {
     }
 
     async fn sample(&mut self) -> Result<Vec<Observation>, SourceError> {
-        let (selection, table) = self.select(unix_now()).await?;
+        let (selection, table) = self.select(unix_seconds(SystemTime::now())).await?;
         let lengths = table.expiry == Expiry::Lengths;
         if lengths && !self.lengths {
             tracing::info!(
@@ -298,7 +293,7 @@ mod tests {
     async fn the_lease_table_is_derived_again_only_when_the_files_change() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("dnsmasq.leases");
-        let expiry = unix_now() + 600;
+        let expiry = unix_seconds(SystemTime::now()) + 600;
         let leases = |hosts: std::ops::Range<u8>| -> String {
             hosts
                 .map(|h| format!("{expiry} 02:00:5e:20:00:{h:02x} 10.77.2.{h} * *\n"))

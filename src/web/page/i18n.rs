@@ -346,15 +346,10 @@ pub fn negotiate(
         return language;
     }
     let mut best: Option<(f64, Language)> = None;
-    for item in accept_language.unwrap_or_default().split(',') {
-        let mut parts = item.split(';');
-        let Some(language) = parts.next().map(str::trim).and_then(known) else {
+    for (tag, q) in crate::web::accept::weighted(accept_language.unwrap_or_default()) {
+        let Some(language) = known(tag) else {
             continue;
         };
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f64>().ok())
-            .unwrap_or(1.0);
         if q > 0.0 && best.is_none_or(|(best_q, _)| q > best_q) {
             best = Some((q, language));
         }

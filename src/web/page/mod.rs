@@ -40,16 +40,13 @@ const WALL_CSS: &str = include_str!("static/wall.css");
 const JS: &str = include_str!("static/app.js");
 const ICON: &str = include_str!("static/icon.svg");
 
-/// FNV-1a, at compile time: names the static files after their content, so they can be
-/// cached forever and a new build is fetched at once.
-const fn fnv(bytes: &[u8]) -> u32 {
-    let mut hash = 0x811c_9dc5_u32;
-    let mut i = 0;
-    while i < bytes.len() {
-        hash = (hash ^ bytes[i] as u32).wrapping_mul(0x0100_0193);
-        i += 1;
-    }
-    hash
+/// The name of a static file after its content (`app.<FNV-1a hash>.css`), so it can be cached
+/// forever and a new build is fetched at once.
+fn content_name(stem: &str, content: &str, extension: &str) -> String {
+    use std::hash::Hasher;
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(content.as_bytes());
+    format!("{stem}.{:016x}.{extension}", hasher.finish())
 }
 
 /// File names of the page's static files.
@@ -78,10 +75,10 @@ impl Pages {
             language: venue.language,
             timezone: venue.time_zone(),
             assets: Assets {
-                css: format!("app.{:08x}.css", fnv(CSS.as_bytes())),
-                wall: format!("wall.{:08x}.css", fnv(WALL_CSS.as_bytes())),
-                js: format!("app.{:08x}.js", fnv(JS.as_bytes())),
-                icon: format!("icon.{:08x}.svg", fnv(ICON.as_bytes())),
+                css: content_name("app", CSS, "css"),
+                wall: content_name("wall", WALL_CSS, "css"),
+                js: content_name("app", JS, "js"),
+                icon: content_name("icon", ICON, "svg"),
             },
             rendered: Mutex::new(HashMap::new()),
         }

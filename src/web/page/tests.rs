@@ -653,3 +653,16 @@ async fn open_event_streams_are_counted_until_they_close() {
         Some("0")
     );
 }
+
+/// A static file's name changes with its content (FNV-1a 64 of the bytes, as the `fnv` crate
+/// computes it).
+#[test]
+fn static_file_names_follow_their_content() {
+    use super::content_name;
+    assert_eq!(content_name("app", "", "css"), "app.cbf29ce484222325.css");
+    assert_eq!(content_name("app", "a", "js"), "app.af63dc4c8601ec8c.js");
+    assert_ne!(
+        content_name("app", "b", "js"),
+        content_name("app", "a", "js")
+    );
+}
