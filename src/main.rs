@@ -110,7 +110,9 @@ fn init_logging(filter: &str, format: LogFormat) {
         eprintln!("warning: bad log filter {filter:?} ({e}); using `info`");
         log_filter("info").expect("`info` is a valid filter")
     });
+    // The builder's own level is INFO unless told otherwise: `filter` alone decides.
     let builder = tracing_subscriber::fmt()
+        .with_max_level(tracing::level_filters::LevelFilter::TRACE)
         .with_ansi(colour_logs())
         .with_writer(std::io::stderr);
     match format {
