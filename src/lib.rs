@@ -25,15 +25,15 @@
 pub mod agent;
 pub mod commands;
 pub mod config;
-pub mod files;
+pub(crate) mod files;
 pub mod hub;
-pub mod inventory;
-pub mod model;
+pub(crate) mod inventory;
+pub(crate) mod model;
 pub mod privacy;
 pub mod replay;
 pub mod sources;
 pub mod terminal;
 #[cfg(test)]
 pub(crate) mod testing;
-pub mod tls;
-pub mod web;
+pub(crate) mod tls;
+pub(crate) mod web;

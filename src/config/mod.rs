@@ -12,15 +12,15 @@
 //! checks the example shows every key read) and describing it in `docs/configuration.md`.
 
 mod agent;
-pub mod defaults;
+pub(crate) mod defaults;
 mod http;
 mod interfaces;
-pub mod pattern;
+pub(crate) mod pattern;
 mod sources;
 mod thresholds;
-pub mod toml;
+pub(crate) mod toml;
 mod venue;
-pub mod warnings;
+pub(crate) mod warnings;
 mod zone;
 
 use std::path::Path;

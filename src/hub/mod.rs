@@ -13,13 +13,13 @@
 //! - [`recent`]: bit rates, recent time-to-lease and each zone's last hour.
 
 mod assemble;
-pub mod capture;
+pub(crate) mod capture;
 mod health;
 mod ingest;
-pub mod recent;
+pub(crate) mod recent;
 pub mod registry;
 mod rules;
-pub mod snapshot;
+pub(crate) mod snapshot;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

@@ -15,13 +15,13 @@
 
 pub mod capture;
 pub mod dhcp;
-pub mod hostapd;
-pub mod links;
-pub mod neighbours;
-pub mod netdev;
+pub(crate) mod hostapd;
+pub(crate) mod links;
+pub(crate) mod neighbours;
+pub(crate) mod netdev;
 mod sampling;
-pub mod schedule;
-pub mod start;
+pub(crate) mod schedule;
+pub(crate) mod start;
 
 use std::future::Future;
 use std::time::SystemTime;

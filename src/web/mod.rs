@@ -1,14 +1,14 @@
 //! The HTTP side: `/metrics`, `/healthz`, `/api/status`, all views of the same snapshot,
 //! behind optional credentials (`auth`) and optionally over TLS (`tls`).
 
-pub mod auth;
+pub(crate) mod auth;
 mod cached;
 mod capture_metrics;
 mod family;
 mod idle;
-pub mod metrics;
-pub mod page;
-pub mod server;
+pub(crate) mod metrics;
+pub(crate) mod page;
+pub(crate) mod server;
 #[cfg(test)]
 mod testing;
 

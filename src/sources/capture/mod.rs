@@ -9,13 +9,13 @@
 //! - [`decode`]: all of the above per frame, counted into plain structs.
 //! - [`live`]: live capture on its own thread, batches to the async side.
 
-pub mod config;
-pub mod decode;
+pub(crate) mod config;
+pub(crate) mod decode;
 pub mod dhcp;
 pub mod ethernet;
 pub mod frames;
 pub mod ieee80211;
-pub mod live;
+pub(crate) mod live;
 pub mod radiotap;
 mod source;
 #[cfg(test)]

@@ -7,11 +7,11 @@
 //! - [`table`]: what the source keeps of the leases between changes of the files.
 //! - [`source`]: the sources reading them.
 
-pub mod config;
+pub(crate) mod config;
 pub mod dnsmasq;
-pub mod file_set;
-pub mod isc;
-pub mod kea;
+pub(crate) mod file_set;
+pub(crate) mod isc;
+pub(crate) mod kea;
 pub mod lease;
 pub mod source;
 pub mod table;

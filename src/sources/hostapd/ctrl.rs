@@ -157,14 +157,6 @@ impl Ctrl {
         }
     }
 
-    /// `PING`: whether hostapd answers `PONG`.
-    ///
-    /// # Errors
-    /// As [`Ctrl::request`].
-    pub async fn ping(&self) -> Result<bool, SourceError> {
-        Ok(self.request("PING").await?.trim() == "PONG")
-    }
-
     /// `STATUS`, parsed.
     ///
     /// # Errors
@@ -402,7 +394,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let fake = FakeHostapd::start(dir.path().join("wlan0"), three_stations);
         let ctrl = Ctrl::connect(&fake.path, Duration::from_secs(2)).expect("connect");
-        assert!(ctrl.ping().await.expect("ping"));
+        assert_eq!(ctrl.request("PING").await.expect("ping").trim(), "PONG");
         assert_eq!(ctrl.status().await.expect("status").freq_mhz, Some(2412));
         let stations = ctrl.stations(None).await.expect("walk");
         let signals: Vec<Option<i32>> = stations.iter().map(|s| s.signal_dbm).collect();

@@ -1,9 +1,9 @@
 //! The hostapd source: stations per access point (BSS), their signal and traffic, and the
 //! connect/disconnect/authentication events between samples, from hostapd's control sockets.
 
-pub mod config;
-pub mod ctrl;
-pub mod parse;
+pub(crate) mod config;
+pub(crate) mod ctrl;
+pub(crate) mod parse;
 mod source;
 #[cfg(test)]
 pub(crate) mod testing;

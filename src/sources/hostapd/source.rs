@@ -16,8 +16,7 @@ use crate::privacy::ClientKey;
 use crate::sources::{ErrorKind, Observation, Sighting, Source, SourceError};
 use tokio_util::task::TaskTracker;
 
-/// How long a command waits for hostapd's reply, unless set with
-/// [`HostapdSource::with_timeout`].
+/// How long a command waits for hostapd's reply.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Which control sockets to read.
@@ -112,12 +111,6 @@ impl HostapdSource {
             health: BTreeMap::new(),
             tasks,
         }
-    }
-
-    /// Sets how long each command waits for a reply.
-    pub fn with_timeout(mut self, timeout: Duration) -> HostapdSource {
-        self.timeout = timeout;
-        self
     }
 
     fn zone_of(&self, ap: &str) -> Option<ZoneIdx> {
@@ -406,8 +399,8 @@ mod tests {
             inventory(),
             key(),
             TaskTracker::new(),
-        )
-        .with_timeout(Duration::from_millis(300));
+        );
+        source.timeout = Duration::from_millis(300);
         assert_eq!(
             source.instance(),
             format!("{},{}", fake.path.display(), dead.display())

@@ -3,8 +3,8 @@
 //! The status page shows each zone's session now and next; the report will say which
 //! sessions drove the peaks.
 
-pub mod config;
-pub mod ics;
+pub(crate) mod config;
+pub(crate) mod ics;
 mod vtimezone;
 mod windows_zones;
 

@@ -50,8 +50,6 @@ pub struct Text {
     pub sees: &'static str,
     pub blind: &'static str,
     pub no_source: &'static str,
-    pub no_data: &'static str,
-    pub details: &'static str,
     pub back: &'static str,
     pub last_hour: &'static str,
     /// In place of a sparkline with less than five minutes of points.
@@ -78,7 +76,6 @@ pub struct Text {
     pub unanswered: &'static str,
     pub not_found: &'static str,
     pub venue_status: &'static str,
-    pub zones: &'static str,
 }
 
 const FR: Text = Text {
@@ -114,8 +111,6 @@ const FR: Text = Text {
     sees: "Sources actives :",
     blind: "Sources en panne :",
     no_source: "aucune",
-    no_data: "Pas encore de données pour cette zone.",
-    details: "Détails",
     back: "Toutes les zones",
     last_hour: "Dernière heure",
     collecting: "collecte…",
@@ -141,7 +136,6 @@ const FR: Text = Text {
     unanswered: "DISCOVER sans réponse",
     not_found: "Cette zone n’existe pas.",
     venue_status: "État du site",
-    zones: "Zones",
 };
 
 const EN: Text = Text {
@@ -177,8 +171,6 @@ const EN: Text = Text {
     sees: "Sources up:",
     blind: "Sources down:",
     no_source: "none",
-    no_data: "No data for this zone yet.",
-    details: "Details",
     back: "All zones",
     last_hour: "Last hour",
     collecting: "collecting…",
@@ -204,7 +196,6 @@ const EN: Text = Text {
     unanswered: "Unanswered DISCOVERs",
     not_found: "There is no such zone.",
     venue_status: "Venue status",
-    zones: "Zones",
 };
 
 /// The strings of `language`.
