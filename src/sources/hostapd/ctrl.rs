@@ -251,7 +251,7 @@ fn count(events: &mut ApEvents, event: Event) {
         Event::Connected => events.connects += 1,
         Event::Disconnected => events.disconnects += 1,
         Event::AuthFailure => events.auth_failures += 1,
-        Event::AuthSuccess | Event::Enabled | Event::Disabled | Event::Terminating => {}
+        Event::Terminating => {}
     }
 }
 
