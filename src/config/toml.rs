@@ -128,7 +128,8 @@ pub fn read<T>(
 
 /// Every dotted key path `walk` reads, in the order it reads them (`zone.*` keys belong to
 /// each `[[zone]]`): what an empty file is asked for, arrays of tables included.
-pub fn keys_read<T>(walk: impl FnOnce(&Section<'_>) -> T) -> Vec<String> {
+#[cfg(test)]
+pub(crate) fn keys_read<T>(walk: impl FnOnce(&Section<'_>) -> T) -> Vec<String> {
     let parsed = ImDocument::parse("").expect("the empty document is valid TOML");
     let doc = Doc::new("", "");
     {

@@ -35,10 +35,7 @@ use crate::model::grid::until_round;
 use health::Health;
 use ingest::{Owner, Venue};
 use recent::History;
-pub use snapshot::{
-    ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, ReasonKind, SessionSnapshot, Snapshot,
-    SourceSnapshot, Status, ZoneSnapshot,
-};
+pub use snapshot::{Reason, ReasonKind, SessionSnapshot, Snapshot, Status, ZoneSnapshot};
 
 /// Venue state between ticks.
 pub struct Hub {

@@ -166,18 +166,6 @@ pub enum ReasonKind {
     TimeToLease,
 }
 
-impl ReasonKind {
-    /// The value in `/api/status`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReasonKind::DhcpPool => "dhcp_pool",
-            ReasonKind::Uplink => "uplink",
-            ReasonKind::Occupancy => "occupancy",
-            ReasonKind::TimeToLease => "time_to_lease",
-        }
-    }
-}
-
 /// One DHCP pool.
 #[derive(Debug, Clone, Serialize)]
 pub struct PoolSnapshot {

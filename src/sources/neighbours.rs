@@ -459,7 +459,7 @@ mod tests {
         let fifo = proc_root.join("net/arp");
         crate::files::mkfifo(&fifo);
         let reader = LinkReader::open(
-            crate::config::Backend::Proc,
+            crate::sources::links::Backend::Proc,
             &proc_root,
             dir.path(),
             &tokio_util::task::TaskTracker::new(),
