@@ -1,14 +1,14 @@
 //! The agent's configuration: typed values, loaded from one TOML file (or built from the
 //! zero-config defaults) and validated whole, so every mistake of a file is reported at once.
 //!
-//! [`toml`] is the plumbing every section is read through; each section's struct and parser
+//! `toml` is the plumbing every section is read through; each section's struct and parser
 //! sit together: the agent's own sections here (one file each), each source's in the
-//! source's folder (`crate::sources::dhcp::config`, ...), importing only [`toml`] (and
-//! [`pattern`]). [`defaults`] holds zero-config and [`warnings`] every load-time warning. This
+//! source's folder (`crate::sources::dhcp::config`, ...), importing only `toml` (and
+//! `pattern`). `defaults` holds zero-config and `warnings` every load-time warning. This
 //! module assembles the sections.
 //!
 //! A key is known because its section's parser reads it: adding one is reading it there
-//! (through [`toml::Section`]), then showing it in `deploy/venuemon.example.toml` (a test
+//! (through `toml::Section`), then showing it in `deploy/venuemon.example.toml` (a test
 //! checks the example shows every key read) and describing it in `docs/configuration.md`.
 
 mod agent;

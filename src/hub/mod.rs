@@ -7,10 +7,10 @@
 //! - `health`: each source's health, logged once per change.
 //! - `rules`: thresholds to reasons, reasons to a status.
 //! - `assemble`: the snapshot of one tick, built from the venue state.
-//! - [`snapshot`]: the snapshot's types, what every view reads.
+//! - `snapshot`: the snapshot's types, what every view reads.
 //! - [`registry`]: the client registry (active clients per zone, unique estimates).
-//! - [`capture`]: capture counts added up since start, and their summary.
-//! - [`recent`]: bit rates, recent time-to-lease and each zone's last hour.
+//! - `capture`: capture counts added up since start, and their summary.
+//! - `recent`: bit rates, recent time-to-lease and each zone's last hour.
 
 mod assemble;
 pub(crate) mod capture;

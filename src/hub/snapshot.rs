@@ -102,8 +102,9 @@ pub struct ZoneSnapshot {
 pub struct SessionSnapshot {
     /// Its title (text from the programme file: escaped wherever it is shown).
     pub title: String,
-    /// Start and end, Unix seconds.
+    /// Start, Unix seconds.
     pub starts: i64,
+    /// End, Unix seconds.
     pub ends: i64,
 }
 

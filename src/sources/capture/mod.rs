@@ -6,8 +6,8 @@
 //! - [`ieee80211`]: 802.11 MAC headers: type/subtype, flags, addresses.
 //! - [`ethernet`]: Ethernet (and VLAN, Linux cooked) down to ARP and IPv4/IPv6 UDP.
 //! - [`dhcp`]: DHCP messages and the DISCOVER-to-ACK transaction tracker.
-//! - [`decode`]: all of the above per frame, counted into plain structs.
-//! - [`live`]: live capture on its own thread, batches to the async side.
+//! - `decode`: all of the above per frame, counted into plain structs.
+//! - `live`: live capture on its own thread, batches to the async side.
 
 pub(crate) mod config;
 pub(crate) mod decode;
