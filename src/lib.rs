@@ -22,7 +22,7 @@
 //! - [`replay`]: `venuemon replay`, the capture pipeline over pcap/pcapng files.
 //! - `tls`: the `tls_cert`/`tls_key` files, checked at load time and served by `web`.
 
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod agent;
 pub mod commands;

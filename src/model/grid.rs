@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 /// when `now` is one). Sources sample and the hub takes its snapshots on this one grid, so a
 /// snapshot holds the samples taken just before it, and snapshots carry round times (:00,
 /// :10, … for a 10 s tick), never two in one whole second.
-pub fn until_round(now: SystemTime, every: Duration) -> Duration {
+pub(crate) fn until_round(now: SystemTime, every: Duration) -> Duration {
     let since = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();

@@ -8,7 +8,7 @@ use crate::privacy::parse_mac;
 
 /// Why a reply could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
+pub(crate) enum ParseError {
     /// The reply was empty (for `STA-NEXT`: the end of the station list).
     #[error("empty reply")]
     Empty,
@@ -25,7 +25,7 @@ pub enum ParseError {
 
 /// What `STATUS` says about the radio and its BSSs.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Status {
+pub(crate) struct Status {
     /// Interface state (`ENABLED`, `DISABLED`, `COUNTRY_UPDATE`, ...).
     pub state: Option<String>,
     /// Operating frequency in MHz (the wired driver reports 0).
@@ -40,7 +40,7 @@ pub struct Status {
 
 /// One BSS line group of `STATUS` (`bss[i]`, `num_sta[i]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Bss {
+pub(crate) struct Bss {
     /// The BSS interface name.
     pub ifname: String,
     /// Stations hostapd holds for this BSS (associated or not), when given.
@@ -49,7 +49,7 @@ pub struct Bss {
 
 /// The state flags of a station that decide whether it counts, from `flags=[ASSOC][AUTHORIZED]...`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StaFlags {
+pub(crate) struct StaFlags {
     /// Associated.
     pub assoc: bool,
     /// Port authorized (keys in place, or 802.1X success on wired).
@@ -58,7 +58,7 @@ pub struct StaFlags {
 
 /// One station from `STA-FIRST`/`STA-NEXT`. Its `Debug` hides the MAC address.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Station {
+pub(crate) struct Station {
     /// The MAC address, for the caller to hash at once.
     pub mac: [u8; 6],
     /// State flags.
@@ -90,14 +90,14 @@ impl Station {
     /// Whether the station counts as associated now: `[ASSOC]`, or `[AUTHORIZED]` (the wired
     /// driver has no association). Entries hostapd keeps after a logoff or before
     /// association do not count.
-    pub fn is_associated(&self) -> bool {
+    pub(crate) fn is_associated(&self) -> bool {
         self.flags.assoc || self.flags.authorized
     }
 }
 
 /// An unsolicited hostapd event the source uses: three it counts, one that ends the stream. Station addresses are dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     /// `AP-STA-CONNECTED`: a station is associated and authorized.
     Connected,
     /// `AP-STA-DISCONNECTED`.
@@ -151,7 +151,7 @@ const MAX_BSS: usize = 64;
 ///
 /// # Errors
 /// The reply is empty, `FAIL`, `UNKNOWN COMMAND`, or has no `state=` line.
-pub fn parse_status(reply: &str) -> Result<Status, ParseError> {
+pub(crate) fn parse_status(reply: &str) -> Result<Status, ParseError> {
     let reply = check_reply(reply)?;
     let mut status = Status::default();
     for line in complete_lines(reply) {
@@ -200,7 +200,7 @@ pub fn parse_status(reply: &str) -> Result<Status, ParseError> {
 /// # Errors
 /// The reply is empty (no more stations), `FAIL`, `UNKNOWN COMMAND`, or does not start with
 /// a MAC address.
-pub fn parse_sta(reply: &str) -> Result<Station, ParseError> {
+pub(crate) fn parse_sta(reply: &str) -> Result<Station, ParseError> {
     let reply = check_reply(reply)?;
     let first = reply.split('\n').next().unwrap_or_default().trim();
     let mac = parse_mac(first).ok_or(ParseError::Unexpected("no MAC address on the first line"))?;
@@ -233,7 +233,7 @@ pub fn parse_sta(reply: &str) -> Result<Station, ParseError> {
 }
 
 /// Whether a datagram is an unsolicited event (`<N>...`) rather than a command reply.
-pub fn is_event(datagram: &str) -> bool {
+pub(crate) fn is_event(datagram: &str) -> bool {
     let Some(rest) = datagram.strip_prefix('<') else {
         return false;
     };
@@ -243,7 +243,7 @@ pub fn is_event(datagram: &str) -> bool {
 
 /// Parses an unsolicited event message, with or without its `<N>` priority prefix.
 /// Events the source does not use (`AP-ENABLED`, `CTRL-EVENT-EAP-SUCCESS`, …) give `None`.
-pub fn parse_event(message: &str) -> Option<Event> {
+pub(crate) fn parse_event(message: &str) -> Option<Event> {
     let body = if is_event(message) {
         message.split_once('>').map_or(message, |(_, rest)| rest)
     } else {

@@ -17,11 +17,11 @@ use crate::sources::{ErrorKind, Observation, Sighting, Source, SourceError};
 use tokio_util::task::TaskTracker;
 
 /// How long a command waits for hostapd's reply.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Which control sockets to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sockets {
+pub(crate) enum Sockets {
     /// Every socket in this directory (hostapd's `ctrl_interface`), listed again at each
     /// sample since BSSs come and go.
     Dir(PathBuf),
@@ -70,7 +70,7 @@ impl Sockets {
 }
 
 /// Stations and events per access point, from hostapd's control sockets.
-pub struct HostapdSource {
+pub(crate) struct HostapdSource {
     sockets: Sockets,
     zone: Option<ZoneIdx>,
     inventory: Arc<Inventory>,
@@ -94,7 +94,7 @@ impl HostapdSource {
     /// A source reading `sockets`, placing every BSS in `zone` when given (else in the zone
     /// the inventory gives its interface), hashing station MACs with `key`; the readers of
     /// its event streams are tasks in `tasks`.
-    pub fn new(
+    pub(crate) fn new(
         sockets: Sockets,
         zone: Option<ZoneIdx>,
         inventory: Arc<Inventory>,
