@@ -10,12 +10,12 @@ use std::path::Path;
 /// The path holds something other than a regular file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("is {0}, not a regular file: give the path of the file itself")]
-pub struct NotRegular(pub &'static str);
+pub(crate) struct NotRegular(pub &'static str);
 
 /// The file is larger than the caller reads at most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("is {size} bytes, more than the limit of {limit} bytes")]
-pub struct TooLarge {
+pub(crate) struct TooLarge {
     /// The file's size as found (at least this, when it grew while read).
     pub size: u64,
     /// The most bytes the caller reads.
@@ -46,7 +46,7 @@ fn kind_of(file_type: std::fs::FileType) -> Option<&'static str> {
 /// # Errors
 /// The path cannot be opened, or holds something other than a regular file: then the error's
 /// inner value is a [`NotRegular`] (see [`not_regular`]).
-pub fn open_regular(path: &Path) -> io::Result<File> {
+pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
     let check = |file_type| match kind_of(file_type) {
         None => Ok(()),
         Some(what) => Err(io::Error::other(NotRegular(what))),
@@ -64,7 +64,7 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
 ///
 /// # Errors
 /// As [`open_regular`], or a read error.
-pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+pub(crate) fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = open_regular(path)?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
@@ -78,7 +78,7 @@ pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
 /// # Errors
 /// A read error, or the file is larger than `limit`: then the error's inner value is a
 /// [`TooLarge`] (see [`too_large`]).
-pub fn read_limited(file: &mut File, limit: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_limited(file: &mut File, limit: u64) -> io::Result<Vec<u8>> {
     let size = file.metadata()?.len();
     if size > limit {
         return Err(io::Error::other(TooLarge { size, limit }));
@@ -96,13 +96,13 @@ pub fn read_limited(file: &mut File, limit: u64) -> io::Result<Vec<u8>> {
 ///
 /// # Errors
 /// As [`read_regular`], or the file is not UTF-8 (`InvalidData`).
-pub fn read_regular_to_string(path: &Path) -> io::Result<String> {
+pub(crate) fn read_regular_to_string(path: &Path) -> io::Result<String> {
     String::from_utf8(read_regular(path)?)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"))
 }
 
 /// The [`NotRegular`] inside an error of [`open_regular`], if that is the cause.
-pub fn not_regular(error: &io::Error) -> Option<NotRegular> {
+pub(crate) fn not_regular(error: &io::Error) -> Option<NotRegular> {
     error
         .get_ref()
         .and_then(|e| e.downcast_ref::<NotRegular>())
@@ -110,7 +110,7 @@ pub fn not_regular(error: &io::Error) -> Option<NotRegular> {
 }
 
 /// The [`TooLarge`] inside an error of [`read_limited`], if that is the cause.
-pub fn too_large(error: &io::Error) -> Option<TooLarge> {
+pub(crate) fn too_large(error: &io::Error) -> Option<TooLarge> {
     error
         .get_ref()
         .and_then(|e| e.downcast_ref::<TooLarge>())

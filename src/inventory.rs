@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::config::{Config, Pattern};
 
 /// Index of a zone in [`Inventory::zones`] (and in every snapshot).
-pub type ZoneIdx = usize;
+pub(crate) type ZoneIdx = usize;
 
 /// What kind of network device an interface is, as far as choosing defaults goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

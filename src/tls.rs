@@ -24,7 +24,7 @@ pub struct TlsFiles {
 
 /// Which of the two files a problem is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsFile {
+pub(crate) enum TlsFile {
     /// `tls_cert`.
     Cert,
     /// `tls_key`.
@@ -34,7 +34,7 @@ pub enum TlsFile {
 /// Why the TLS files cannot serve: the file, its path and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path:?} {problem}")]
-pub struct TlsFileError {
+pub(crate) struct TlsFileError {
     /// The file at fault.
     pub file: TlsFile,
     /// Its path, as configured.
@@ -52,7 +52,7 @@ const KEY_FORM: &str = "expected a PEM private key (-----BEGIN PRIVATE KEY-----,
 /// # Errors
 /// A file cannot be read, holds no PEM certificate (or key), or the key is not the
 /// certificate's.
-pub fn server_config(files: &TlsFiles) -> Result<ServerConfig, TlsFileError> {
+pub(crate) fn server_config(files: &TlsFiles) -> Result<ServerConfig, TlsFileError> {
     let fail = |file, path: &Path, problem: String| TlsFileError {
         file,
         path: path.to_path_buf(),

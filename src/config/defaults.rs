@@ -14,7 +14,7 @@ use crate::sources::hostapd::config::{DEFAULT_CTRL_DIR, HostapdConfig};
 
 /// `[agent] max_clients` by default: a large event's clients, a registry of 33 MiB (47 MiB
 /// at its peak; docs/RELIABILITY.md, "Memory under floods").
-pub const DEFAULT_MAX_CLIENTS: usize = 250_000;
+pub(crate) const DEFAULT_MAX_CLIENTS: usize = 250_000;
 
 /// The port the agent listens on by default, on every IPv4 address.
 const DEFAULT_PORT: u16 = 9842;

@@ -1,26 +1,26 @@
 //! The agent's configuration: typed values, loaded from one TOML file (or built from the
 //! zero-config defaults) and validated whole, so every mistake of a file is reported at once.
 //!
-//! [`toml`] is the plumbing every section is read through; each section's struct and parser
+//! `toml` is the plumbing every section is read through; each section's struct and parser
 //! sit together: the agent's own sections here (one file each), each source's in the
-//! source's folder (`crate::sources::dhcp::config`, ...), importing only [`toml`] (and
-//! [`pattern`]). [`defaults`] holds zero-config and [`warnings`] every load-time warning. This
+//! source's folder (`crate::sources::dhcp::config`, ...), importing only `toml` (and
+//! `pattern`). `defaults` holds zero-config and `warnings` every load-time warning. This
 //! module assembles the sections.
 //!
 //! A key is known because its section's parser reads it: adding one is reading it there
-//! (through [`toml::Section`]), then showing it in `deploy/venuemon.example.toml` (a test
+//! (through `toml::Section`), then showing it in `deploy/venuemon.example.toml` (a test
 //! checks the example shows every key read) and describing it in `docs/configuration.md`.
 
 mod agent;
-pub mod defaults;
+pub(crate) mod defaults;
 mod http;
 mod interfaces;
-pub mod pattern;
+pub(crate) mod pattern;
 mod sources;
 mod thresholds;
-pub mod toml;
+pub(crate) mod toml;
 mod venue;
-pub mod warnings;
+pub(crate) mod warnings;
 mod zone;
 
 use std::path::Path;
@@ -31,17 +31,11 @@ pub use self::interfaces::InterfaceFilter;
 pub use self::pattern::Pattern;
 pub use self::sources::Sources;
 pub use self::thresholds::Thresholds;
-pub use self::toml::{ConfigError, ConfigErrors, Warning, parse_duration};
+pub use self::toml::{ConfigError, ConfigErrors, Warning};
 pub use self::venue::{DEFAULT_EVENT, Language, Venue};
 pub use self::zone::Zone;
-pub use crate::sources::capture::config::CaptureConfig;
-pub use crate::sources::dhcp::config::{AddressRange, DhcpConfig, DhcpKind};
-pub use crate::sources::hostapd::config::HostapdConfig;
-pub use crate::sources::links::Backend;
-pub use crate::sources::neighbours::config::NeighboursConfig;
-pub use crate::sources::netdev::config::NetdevConfig;
+pub use crate::sources::dhcp::config::DhcpKind;
 pub use crate::sources::schedule::config::ScheduleConfig;
-pub use crate::tls::TlsFiles;
 
 use self::toml::Section;
 
@@ -133,8 +127,9 @@ pub fn parse(
 }
 
 /// Every dotted key path a file may set (`zone.*` keys belong to each `[[zone]]`): the keys
-/// the section parsers read.
-pub fn known_keys() -> Vec<String> {
+/// the section parsers read. Tests hold the example file and the docs to it.
+#[cfg(test)]
+pub(crate) fn known_keys() -> Vec<String> {
     toml::keys_read(|root| assemble(root, "host"))
 }
 

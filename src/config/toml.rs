@@ -87,7 +87,7 @@ impl fmt::Display for Warning {
 
 /// A value read from the file, with where it was.
 #[derive(Debug, Clone)]
-pub struct Spanned<T> {
+pub(crate) struct Spanned<T> {
     /// The value, converted.
     pub value: T,
     /// Its bytes in the file, when known.
@@ -100,7 +100,7 @@ pub struct Spanned<T> {
 /// # Errors
 ///
 /// Every mistake of the file; a TOML syntax error is reported alone.
-pub fn read<T>(
+pub(crate) fn read<T>(
     file: &str,
     text: &str,
     walk: impl FnOnce(&Section<'_>) -> T,
@@ -128,7 +128,8 @@ pub fn read<T>(
 
 /// Every dotted key path `walk` reads, in the order it reads them (`zone.*` keys belong to
 /// each `[[zone]]`): what an empty file is asked for, arrays of tables included.
-pub fn keys_read<T>(walk: impl FnOnce(&Section<'_>) -> T) -> Vec<String> {
+#[cfg(test)]
+pub(crate) fn keys_read<T>(walk: impl FnOnce(&Section<'_>) -> T) -> Vec<String> {
     let parsed = Document::parse("").expect("the empty document is valid TOML");
     let doc = Doc::new("", "");
     {
@@ -168,7 +169,7 @@ struct Known {
 /// An unknown entry reported once the known tables are all known.
 struct Unknown {
     span: Option<Range<usize>>,
-    /// `unknown table `history``, or `unknown key `name` at the top of the file`.
+    /// ``unknown table `history` ``, or ``unknown key `name` at the top of the file``.
     what: String,
     /// `; did you mean ...?`, or nothing.
     hint: String,
@@ -376,7 +377,7 @@ impl<'t> Doc<'t> {
 
 /// A table of the file as one section parser reads it. Every key asked for through it is
 /// remembered; when it is dropped, every other entry of the table is reported as unknown.
-pub struct Section<'a> {
+pub(crate) struct Section<'a> {
     doc: &'a Doc<'a>,
     /// How messages name it: `[venue]`, `zone "hall-a"`.
     label: String,
@@ -445,39 +446,39 @@ impl<'a> Section<'a> {
     }
 
     /// How messages name this table: `[venue]`, `zone "hall-a"`.
-    pub fn label(&self) -> &str {
+    pub(crate) fn label(&self) -> &str {
         &self.label
     }
 
     /// The same table, named `label` in messages.
     #[must_use]
-    pub fn labelled(mut self, label: String) -> Section<'a> {
+    pub(crate) fn labelled(mut self, label: String) -> Section<'a> {
         self.label = label;
         self
     }
 
     /// Whether the file has this table.
-    pub fn is_present(&self) -> bool {
+    pub(crate) fn is_present(&self) -> bool {
         self.table.is_some()
     }
 
     /// Whether the file has this table with nothing in it.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.table.is_some_and(|t| t.is_empty())
     }
 
     /// Where the table's header is, for errors about the whole table.
-    pub fn span(&self) -> Option<Range<usize>> {
+    pub(crate) fn span(&self) -> Option<Range<usize>> {
         self.span.clone()
     }
 
     /// The string at `key`, without asking for it: for naming the table before reading it.
-    pub fn peek_str(&self, key: &str) -> Option<&'a str> {
+    pub(crate) fn peek_str(&self, key: &str) -> Option<&'a str> {
         self.table?.get(key).and_then(Item::as_str)
     }
 
     /// The entry `key`, with its key; asking for it makes it known.
-    pub fn get(&self, key: &str) -> Option<(&'a Key, &'a Item)> {
+    pub(crate) fn get(&self, key: &str) -> Option<(&'a Key, &'a Item)> {
         self.ask(key);
         self.leaf.set(true);
         let path = self.child_path(key);
@@ -490,50 +491,50 @@ impl<'a> Section<'a> {
     }
 
     /// Whether the file sets `key` (which is then known).
-    pub fn has(&self, key: &str) -> bool {
+    pub(crate) fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
 
     /// Where `key`'s value is (else the key), when the file sets it.
-    pub fn span_of(&self, key: &str) -> Option<Range<usize>> {
+    pub(crate) fn span_of(&self, key: &str) -> Option<Range<usize>> {
         self.get(key)
             .and_then(|(k, item)| item.span().or_else(|| k.span()))
     }
 
     /// Where the key `key` itself is, when the file sets it.
-    pub fn key_span(&self, key: &str) -> Option<Range<usize>> {
+    pub(crate) fn key_span(&self, key: &str) -> Option<Range<usize>> {
         self.get(key).and_then(|(k, _)| k.span())
     }
 
     /// 1-based line of a span, for messages pointing at another place of the file.
-    pub fn line_of(&self, span: Option<&Range<usize>>) -> usize {
+    pub(crate) fn line_of(&self, span: Option<&Range<usize>>) -> usize {
         span.map_or(0, |s| line_column(self.doc.text, s.start).0)
     }
 
     /// Records a mistake at `span` (the whole file when `None`).
-    pub fn error(&self, span: Option<Range<usize>>, message: String) {
+    pub(crate) fn error(&self, span: Option<Range<usize>>, message: String) {
         self.doc.error(span, message);
     }
 
     /// Records a warning at `span` (the whole file when `None`).
-    pub fn warn(&self, span: Option<Range<usize>>, message: String) {
+    pub(crate) fn warn(&self, span: Option<Range<usize>>, message: String) {
         self.doc.warn(span, message);
     }
 
     /// The value as written in the file, cut short, for "got ..." in messages.
-    pub fn got(&self, item: &Item) -> String {
+    pub(crate) fn got(&self, item: &Item) -> String {
         self.doc.got(item)
     }
 
     /// The sub-table `key` (`[path.key]`, or an inline table), named `[path.key]`.
-    pub fn table(&self, key: &str) -> Section<'a> {
+    pub(crate) fn table(&self, key: &str) -> Section<'a> {
         let label = format!("[{}]", self.child_path(key));
         self.table_labelled(key, label)
     }
 
     /// The sub-table `key`, named `label` in messages (for a table inside an entry of an
     /// array of tables).
-    pub fn table_labelled(&self, key: &str, label: String) -> Section<'a> {
+    pub(crate) fn table_labelled(&self, key: &str, label: String) -> Section<'a> {
         self.ask(key);
         let mut section = self.child(key, label, None, None, false);
         if let Some((k, item)) = self.table.and_then(|t| t.get_key_value(key)) {
@@ -559,7 +560,7 @@ impl<'a> Section<'a> {
 
     /// The array of tables `key` (written `[[path.key]]`, or a list of inline tables); anything
     /// else under that key is reported.
-    pub fn array(&self, key: &str) -> Tables<'a> {
+    pub(crate) fn array(&self, key: &str) -> Tables<'a> {
         self.ask(key);
         let path = self.child_path(key);
         let known = self.doc.known_table(&path, true);
@@ -604,7 +605,7 @@ impl<'a> Section<'a> {
 
     /// Reads `key` with `check`, whose error is the expected form. `None` when the key is
     /// absent or wrong (then an error is recorded).
-    pub fn field<T>(
+    pub(crate) fn field<T>(
         &self,
         key: &str,
         check: impl FnOnce(&'a Item) -> Result<T, String>,
@@ -628,7 +629,7 @@ impl<'a> Section<'a> {
     }
 
     /// A string that `valid` accepts; `expected` describes it.
-    pub fn string(
+    pub(crate) fn string(
         &self,
         key: &str,
         expected: &str,
@@ -642,7 +643,7 @@ impl<'a> Section<'a> {
     }
 
     /// One of `choices` (name, value); the error lists the names.
-    pub fn choice<T: Copy>(&self, key: &str, choices: &[(&str, T)]) -> Option<T> {
+    pub(crate) fn choice<T: Copy>(&self, key: &str, choices: &[(&str, T)]) -> Option<T> {
         self.field(key, |item| {
             let chosen = item
                 .as_str()
@@ -660,7 +661,7 @@ impl<'a> Section<'a> {
     }
 
     /// An integer from 1 to `max`.
-    pub fn count(&self, key: &str, max: i64) -> Option<usize> {
+    pub(crate) fn count(&self, key: &str, max: i64) -> Option<usize> {
         self.field(key, |item| {
             item.as_integer()
                 .filter(|n| (1..=max).contains(n))
@@ -671,7 +672,7 @@ impl<'a> Section<'a> {
     }
 
     /// Records an error when the table lacks `key`; `what` says what the key is for.
-    pub fn require(&self, key: &str, what: &str) {
+    pub(crate) fn require(&self, key: &str, what: &str) {
         if !self.has(key) {
             self.error(
                 self.span.clone(),
@@ -681,14 +682,14 @@ impl<'a> Section<'a> {
     }
 
     /// A non-empty path; `example` shows one in the error.
-    pub fn path(&self, key: &str, example: &str) -> Option<PathBuf> {
+    pub(crate) fn path(&self, key: &str, example: &str) -> Option<PathBuf> {
         let expected = format!("a non-empty path like \"{example}\"");
         self.string(key, &expected, |s| !s.trim().is_empty())
             .map(PathBuf::from)
     }
 
     /// `true` or `false`.
-    pub fn bool(&self, key: &str) -> Option<bool> {
+    pub(crate) fn bool(&self, key: &str) -> Option<bool> {
         self.field(key, |item| {
             item.as_bool().ok_or_else(|| "true or false".to_string())
         })
@@ -696,7 +697,12 @@ impl<'a> Section<'a> {
     }
 
     /// A duration from `min` to `max`, written like `"5s"`.
-    pub fn duration(&self, key: &str, min: Duration, max: Duration) -> Option<Spanned<Duration>> {
+    pub(crate) fn duration(
+        &self,
+        key: &str,
+        min: Duration,
+        max: Duration,
+    ) -> Option<Spanned<Duration>> {
         self.field(key, |item| {
             let d = item
                 .as_str()
@@ -714,13 +720,13 @@ impl<'a> Section<'a> {
     }
 
     /// A source's `interval`: 1 s to 5 min; unset, the source samples at the agent tick.
-    pub fn interval(&self) -> Option<Duration> {
+    pub(crate) fn interval(&self) -> Option<Duration> {
         self.duration("interval", Duration::from_secs(1), Duration::from_secs(300))
             .map(|d| d.value)
     }
 
     /// A zone id named by `zone` (whether the zone exists is checked once zones are known).
-    pub fn zone_ref(&self) -> Option<Spanned<String>> {
+    pub(crate) fn zone_ref(&self) -> Option<Spanned<String>> {
         self.field("zone", |item| {
             item.as_str()
                 .map(str::to_string)
@@ -730,7 +736,7 @@ impl<'a> Section<'a> {
 
     /// A list of strings, each turned into a `T` by `convert` (whose error is the whole
     /// message after the context); bad elements are reported one by one.
-    pub fn list<T>(
+    pub(crate) fn list<T>(
         &self,
         key: &str,
         expected: &str,
@@ -760,7 +766,7 @@ impl<'a> Section<'a> {
     }
 
     /// A list of interface names or globs.
-    pub fn patterns(&self, key: &str) -> Option<Vec<Spanned<Pattern>>> {
+    pub(crate) fn patterns(&self, key: &str) -> Option<Vec<Spanned<Pattern>>> {
         self.list(
             key,
             "a list of interface names or globs like [\"wlan0\", \"wlan*\"]",
@@ -817,7 +823,7 @@ impl Drop for Section<'_> {
 }
 
 /// The tables of an array of tables, read one by one.
-pub struct Tables<'a> {
+pub(crate) struct Tables<'a> {
     doc: &'a Doc<'a>,
     path: String,
     known: usize,
@@ -828,7 +834,7 @@ impl<'a> Tables<'a> {
     /// Reads every table with `parse`, each named `[[path]] #N` (which `parse` may rename),
     /// and keeps what it returns. With no table in the file, `parse` still reads an empty one,
     /// silently, so that its keys and sub-tables are known.
-    pub fn each<T>(self, mut parse: impl FnMut(Section<'a>) -> Option<T>) -> Vec<T> {
+    pub(crate) fn each<T>(self, mut parse: impl FnMut(Section<'a>) -> Option<T>) -> Vec<T> {
         let Tables {
             doc,
             path,
@@ -907,7 +913,7 @@ fn suggestion<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
 /// # Errors
 ///
 /// A message naming the expected form when the text is not such a duration or overflows.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
@@ -934,7 +940,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Formats a duration in the largest unit that divides it, as the file would write it.
-pub fn format_duration(d: Duration) -> String {
+pub(crate) fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     for (unit, size) in [
         ("d", 86_400_000),
@@ -951,7 +957,7 @@ pub fn format_duration(d: Duration) -> String {
 
 /// Whether `id` is a valid id for a zone or an access point, as labels and URLs carry it:
 /// `[a-z0-9][a-z0-9_-]{0,63}`.
-pub fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     let mut chars = id.chars();
     let first_ok = chars
         .next()
@@ -962,7 +968,7 @@ pub fn valid_id(id: &str) -> bool {
 }
 
 /// `text` quoted, cut to 40 characters, for "got ..." in messages.
-pub fn shorten_quoted(text: &str) -> String {
+pub(crate) fn shorten_quoted(text: &str) -> String {
     if text.chars().count() > MAX_ECHO {
         let head: String = text.chars().take(MAX_ECHO).collect();
         format!("{head:?}…")

@@ -53,7 +53,7 @@ pub(super) fn whole(config: &Config) -> Vec<String> {
 }
 
 /// Credentials that would cross the network unencrypted (decided once `--listen` applies).
-pub fn clear_text_credentials(config: &Config) -> Option<String> {
+pub(crate) fn clear_text_credentials(config: &Config) -> Option<String> {
     config.http.credentials_in_clear_text().then(|| {
         format!(
             "[http]: credentials travel in clear text to {}: set tls_cert and tls_key, or \
@@ -64,7 +64,7 @@ pub fn clear_text_credentials(config: &Config) -> Option<String> {
 }
 
 /// An interface pattern of `place` that matches no interface on this host now.
-pub fn unmatched_pattern(place: impl Display, pattern: impl Display) -> String {
+pub(crate) fn unmatched_pattern(place: impl Display, pattern: impl Display) -> String {
     format!(
         "{place}: \"{pattern}\" matches no interface on this host now; it will be monitored \
          when one appears"

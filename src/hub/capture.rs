@@ -12,7 +12,7 @@ use crate::model::histogram::Histogram;
 /// Upper bounds of the DHCP time-to-lease buckets, in seconds. The last is the longest
 /// `time_to_lease_*` threshold allowed (1 min): a 95th percentile above every bound is
 /// estimated at that bound, which still reaches any threshold.
-pub const TIME_TO_LEASE_BUCKETS: [f64; 11] =
+pub(crate) const TIME_TO_LEASE_BUCKETS: [f64; 11] =
     [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
 
 /// Counts accumulated since a capture started.

@@ -17,7 +17,12 @@ pub(super) struct Health {
 
 impl Health {
     /// Records the outcome of one of `owner`'s samples, which took `duration`.
-    pub fn record(&mut self, owner: &Owner, duration: Duration, outcome: Result<(), &SourceError>) {
+    pub(super) fn record(
+        &mut self,
+        owner: &Owner,
+        duration: Duration,
+        outcome: Result<(), &SourceError>,
+    ) {
         let health = self
             .sources
             .entry(owner.clone())
@@ -56,7 +61,7 @@ impl Health {
     }
 
     /// Every source's health now, by source and instance.
-    pub fn snapshots(&self) -> Vec<SourceSnapshot> {
+    pub(super) fn snapshots(&self) -> Vec<SourceSnapshot> {
         self.sources.values().cloned().collect()
     }
 }

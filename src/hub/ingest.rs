@@ -77,7 +77,7 @@ pub(super) struct Venue {
 impl Venue {
     /// An empty venue whose registry counts clients for `active_window`, at most
     /// `max_clients` of them.
-    pub fn new(active_window: Duration, max_clients: usize) -> Venue {
+    pub(super) fn new(active_window: Duration, max_clients: usize) -> Venue {
         Venue {
             interfaces: BTreeMap::new(),
             registry: Registry::new(active_window, max_clients),
@@ -90,7 +90,7 @@ impl Venue {
     }
 
     /// Folds what `owner` observed at `now` into the venue.
-    pub fn fold(&mut self, observation: Observation, owner: &Owner, now: Instant) {
+    pub(super) fn fold(&mut self, observation: Observation, owner: &Owner, now: Instant) {
         match observation {
             Observation::Interfaces(samples) => {
                 let before = self.interfaces.remove(owner).unwrap_or_default();
@@ -149,7 +149,7 @@ impl Venue {
     }
 
     /// Drops what `owner` said of the present, now that its sample failed.
-    pub fn forget(&mut self, owner: &Owner) {
+    pub(super) fn forget(&mut self, owner: &Owner) {
         self.aps.remove(owner);
         let said = |o: &Owner| o == owner;
         for pool in self.pools.values_mut() {

@@ -7,19 +7,19 @@
 //! - `health`: each source's health, logged once per change.
 //! - `rules`: thresholds to reasons, reasons to a status.
 //! - `assemble`: the snapshot of one tick, built from the venue state.
-//! - [`snapshot`]: the snapshot's types, what every view reads.
+//! - `snapshot`: the snapshot's types, what every view reads.
 //! - [`registry`]: the client registry (active clients per zone, unique estimates).
-//! - [`capture`]: capture counts added up since start, and their summary.
-//! - [`recent`]: bit rates, recent time-to-lease and each zone's last hour.
+//! - `capture`: capture counts added up since start, and their summary.
+//! - `recent`: bit rates, recent time-to-lease and each zone's last hour.
 
 mod assemble;
-pub mod capture;
+pub(crate) mod capture;
 mod health;
 mod ingest;
-pub mod recent;
+pub(crate) mod recent;
 pub mod registry;
 mod rules;
-pub mod snapshot;
+pub(crate) mod snapshot;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -35,10 +35,7 @@ use crate::model::grid::until_round;
 use health::Health;
 use ingest::{Owner, Venue};
 use recent::History;
-pub use snapshot::{
-    ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, ReasonKind, SessionSnapshot, Snapshot,
-    SourceSnapshot, Status, ZoneSnapshot,
-};
+pub use snapshot::{Reason, ReasonKind, SessionSnapshot, Snapshot, Status, ZoneSnapshot};
 
 /// Venue state between ticks.
 pub struct Hub {

@@ -14,7 +14,7 @@ use crate::model::interfaces::Counters;
 
 /// Bit rates of one interface, from its last two counter samples.
 #[derive(Debug, Clone, Copy)]
-pub struct LinkRate {
+pub(crate) struct LinkRate {
     at: Instant,
     counters: Counters,
     /// Received bits per second, once two samples are known.
@@ -25,7 +25,7 @@ pub struct LinkRate {
 
 impl LinkRate {
     /// The first sample: no rate yet.
-    pub fn first(counters: Counters, at: Instant) -> LinkRate {
+    pub(crate) fn first(counters: Counters, at: Instant) -> LinkRate {
         LinkRate {
             at,
             counters,
@@ -36,7 +36,7 @@ impl LinkRate {
 
     /// The rate since the previous sample. A counter that went backwards (a reset, or an
     /// interface recreated under the same name) gives no rate for this interval.
-    pub fn next(&self, counters: Counters, at: Instant) -> LinkRate {
+    pub(crate) fn next(&self, counters: Counters, at: Instant) -> LinkRate {
         let seconds = at.saturating_duration_since(self.at).as_secs_f64();
         let rate = |now: u64, before: u64| {
             (seconds > 0.0 && now >= before).then(|| (now - before) as f64 * 8.0 / seconds)
@@ -50,7 +50,7 @@ impl LinkRate {
     }
 
     /// The busier direction's share of `speed_bps`.
-    pub fn utilization(&self, speed_bps: Option<u64>) -> Option<f64> {
+    pub(crate) fn utilization(&self, speed_bps: Option<u64>) -> Option<f64> {
         let speed = speed_bps.filter(|s| *s > 0)? as f64;
         let busiest = self.rx_bps?.max(self.tx_bps?);
         Some(busiest / speed)
@@ -58,18 +58,18 @@ impl LinkRate {
 }
 
 /// How far back "recent" DHCP time-to-lease looks.
-pub const LEASE_WINDOW: Duration = Duration::from_secs(300);
+pub(crate) const LEASE_WINDOW: Duration = Duration::from_secs(300);
 
 /// A cumulative histogram's values over a sliding window: the totals now minus the totals
 /// at the oldest sample still inside the window.
 #[derive(Debug, Default)]
-pub struct Window {
+pub(crate) struct Window {
     samples: VecDeque<(Instant, Histogram)>,
 }
 
 impl Window {
     /// Records the cumulative `totals` at `now` and returns what was added within `span`.
-    pub fn push(&mut self, now: Instant, totals: &Histogram, span: Duration) -> Histogram {
+    pub(crate) fn push(&mut self, now: Instant, totals: &Histogram, span: Duration) -> Histogram {
         while self
             .samples
             .get(1)
@@ -116,19 +116,19 @@ impl Point {
 }
 
 /// Width of a sparkline bucket in seconds.
-pub const BUCKET_SECONDS: u64 = 30;
+pub(crate) const BUCKET_SECONDS: u64 = 30;
 /// Buckets kept: one hour.
-pub const BUCKETS: usize = 120;
+pub(crate) const BUCKETS: usize = 120;
 
 /// The last hour of one zone, one point per 30-second bucket.
 #[derive(Debug, Default, Clone)]
-pub struct History {
+pub(crate) struct History {
     points: VecDeque<Point>,
 }
 
 impl History {
     /// Adds a tick's values, merging them into the bucket of `value.at`.
-    pub fn record(&mut self, mut value: Point) {
+    pub(crate) fn record(&mut self, mut value: Point) {
         value.at -= value.at % BUCKET_SECONDS;
         match self.points.back_mut() {
             Some(last) if last.at == value.at => last.merge(&value),
@@ -147,7 +147,7 @@ impl History {
     }
 
     /// The points, oldest first.
-    pub fn points(&self) -> Vec<Point> {
+    pub(crate) fn points(&self) -> Vec<Point> {
         self.points.iter().copied().collect()
     }
 }

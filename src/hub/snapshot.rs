@@ -102,8 +102,9 @@ pub struct ZoneSnapshot {
 pub struct SessionSnapshot {
     /// Its title (text from the programme file: escaped wherever it is shown).
     pub title: String,
-    /// Start and end, Unix seconds.
+    /// Start, Unix seconds.
     pub starts: i64,
+    /// End, Unix seconds.
     pub ends: i64,
 }
 
@@ -164,18 +165,6 @@ pub enum ReasonKind {
     Occupancy,
     /// Recent DHCP time-to-lease p95 (seconds).
     TimeToLease,
-}
-
-impl ReasonKind {
-    /// The value in `/api/status`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReasonKind::DhcpPool => "dhcp_pool",
-            ReasonKind::Uplink => "uplink",
-            ReasonKind::Occupancy => "occupancy",
-            ReasonKind::TimeToLease => "time_to_lease",
-        }
-    }
 }
 
 /// One DHCP pool.

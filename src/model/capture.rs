@@ -10,7 +10,7 @@ use crate::inventory::ZoneIdx;
 use crate::privacy::Client;
 
 /// Frame kinds every capture counts (the `kind` label).
-pub const KINDS: [&str; 11] = [
+pub(crate) const KINDS: [&str; 11] = [
     "ethernet",
     "arp",
     "ipv4",
@@ -25,19 +25,19 @@ pub const KINDS: [&str; 11] = [
 ];
 
 /// DHCP message types counted (the `type` label); index 0 gathers the rest.
-pub const DHCP_TYPES: [&str; 9] = [
+pub(crate) const DHCP_TYPES: [&str; 9] = [
     "other", "discover", "offer", "request", "decline", "ack", "nak", "release", "inform",
 ];
 
 /// Upper bounds of the signal buckets in dBm: the one set for the capture's signal histogram
 /// and the signal bands of the stations associated with each access point.
-pub const SIGNAL_BUCKETS: [f64; 9] = [
+pub(crate) const SIGNAL_BUCKETS: [f64; 9] = [
     -90.0, -80.0, -70.0, -67.0, -60.0, -50.0, -40.0, -30.0, -20.0,
 ];
 
 /// 802.11 frame subtypes by (type × 16 + subtype), type 0 management, 1 control, 2 data,
 /// 3 extension: the `subtype` label, `"other"` for reserved subtypes.
-pub const SUBTYPES: [&str; 64] = [
+pub(crate) const SUBTYPES: [&str; 64] = [
     // management
     "assoc_request",
     "assoc_response",
@@ -109,7 +109,7 @@ pub const SUBTYPES: [&str; 64] = [
 ];
 
 /// Most completed DHCP transactions kept per batch (their durations feed a histogram).
-pub const MAX_TIMINGS: usize = 4096;
+pub(crate) const MAX_TIMINGS: usize = 4096;
 
 /// What the kernel says about a live capture socket since the previous read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

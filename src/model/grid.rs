@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 /// when `now` is one). Sources sample and the hub takes its snapshots on this one grid, so a
 /// snapshot holds the samples taken just before it, and snapshots carry round times (:00,
 /// :10, … for a 10 s tick), never two in one whole second.
-pub fn until_round(now: SystemTime, every: Duration) -> Duration {
+pub(crate) fn until_round(now: SystemTime, every: Duration) -> Duration {
     let since = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
@@ -18,7 +18,7 @@ pub fn until_round(now: SystemTime, every: Duration) -> Duration {
 }
 
 /// Whole seconds from the Unix epoch to `at`; 0 for a time before it (a clock set wrong).
-pub fn unix_seconds(at: SystemTime) -> u64 {
+pub(crate) fn unix_seconds(at: SystemTime) -> u64 {
     at.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }

@@ -14,17 +14,17 @@
 //! - [`histogram`]: fixed-bucket histograms.
 //! - [`unique`]: the HyperLogLog sketch behind every unique-device estimate.
 
-pub mod access_points;
-pub mod capture;
-pub mod clients;
-pub mod error;
-pub mod grid;
-pub mod histogram;
-pub mod interfaces;
-pub mod observation;
-pub mod pools;
-pub mod programme;
-pub mod unique;
+pub(crate) mod access_points;
+pub(crate) mod capture;
+pub(crate) mod clients;
+pub(crate) mod error;
+pub(crate) mod grid;
+pub(crate) mod histogram;
+pub(crate) mod interfaces;
+pub(crate) mod observation;
+pub(crate) mod pools;
+pub(crate) mod programme;
+pub(crate) mod unique;
 
 pub use error::{ErrorKind, SourceError};
 pub use observation::{Observation, Report};

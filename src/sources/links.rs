@@ -39,13 +39,13 @@ impl Backend {
 }
 
 /// Reads a section's `backend`.
-pub fn read_backend(section: &Section<'_>) -> Option<Backend> {
+pub(crate) fn read_backend(section: &Section<'_>) -> Option<Backend> {
     let all = [Backend::Auto, Backend::Netlink, Backend::Proc];
     section.choice("backend", &all.map(|b| (b.name(), b)))
 }
 
 /// Where links are read from.
-pub enum LinkReader {
+pub(crate) enum LinkReader {
     /// rtnetlink, with `/sys` for speed and wireless detection.
     Netlink {
         /// Handle to the netlink connection task.
@@ -69,7 +69,7 @@ impl LinkReader {
     ///
     /// # Errors
     /// `netlink` was asked for and the socket cannot be opened.
-    pub fn open(
+    pub(crate) fn open(
         backend: Backend,
         proc_root: &Path,
         sys_root: &Path,
@@ -104,7 +104,7 @@ impl LinkReader {
     }
 
     /// The backend in use, as an instance label.
-    pub fn instance(&self) -> &'static str {
+    pub(crate) fn instance(&self) -> &'static str {
         match self {
             LinkReader::Netlink { .. } => "netlink",
             LinkReader::Proc { .. } => "proc",
@@ -115,7 +115,7 @@ impl LinkReader {
     ///
     /// # Errors
     /// The netlink dump failed, or /proc/net/dev is missing, unreadable or malformed.
-    pub async fn links(&self) -> Result<Vec<Link>, SourceError> {
+    pub(crate) async fn links(&self) -> Result<Vec<Link>, SourceError> {
         match self {
             LinkReader::Netlink { handle, sys_root } => {
                 let messages: Vec<LinkMessage> = handle
@@ -161,7 +161,7 @@ fn proc_links(proc_root: &Path, sys_root: &Path) -> Result<Vec<Link>, SourceErro
 
 /// A malformed `/proc/net/dev`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
+pub(crate) enum ParseError {
     /// No header, or not the header of /proc/net/dev.
     #[error("not a /proc/net/dev table (header missing)")]
     Header,
@@ -178,7 +178,7 @@ pub enum ParseError {
 ///
 /// # Errors
 /// A missing header, or any line without a name and 16 numeric counters.
-pub fn parse_proc_net_dev(text: &str) -> Result<Vec<(String, Counters)>, ParseError> {
+pub(crate) fn parse_proc_net_dev(text: &str) -> Result<Vec<(String, Counters)>, ParseError> {
     let mut lines = text.lines();
     let header_ok = lines.next().is_some_and(|l| l.starts_with("Inter-|"))
         && lines.next().is_some_and(|l| l.contains("face |"));
@@ -343,7 +343,11 @@ fn link_from_netlink(message: &LinkMessage, sys_root: &Path) -> Option<Link> {
 /// none; "unknown" when they cannot be listed within a second: the interface source says why
 /// at its first sample). Read through `[source.netdev]`'s backend, for the start-up line; a
 /// netlink connection is a task in `tasks` until the reader is dropped here.
-pub async fn monitored_now(config: &Config, inventory: &Inventory, tasks: &TaskTracker) -> String {
+pub(crate) async fn monitored_now(
+    config: &Config,
+    inventory: &Inventory,
+    tasks: &TaskTracker,
+) -> String {
     let n = &config.sources.netdev;
     let Ok(reader) = LinkReader::open(n.backend, &n.proc_root, &n.sys_root, tasks) else {
         return "unknown".to_string();

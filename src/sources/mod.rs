@@ -3,25 +3,25 @@
 //! knows about the hub, Prometheus or HTML. Every kind is started from [`KINDS`], one line
 //! each: a kind's `start` reads its config section and spawns the sources it enables.
 //!
-//! - [`netdev`]: interface counters and state (rtnetlink, or /proc/net/dev + /sys/class/net).
-//! - [`neighbours`]: active clients from the ARP/NDP neighbour table.
-//! - [`links`]: the interface list both of them read, through one seam.
+//! - `netdev`: interface counters and state (rtnetlink, or /proc/net/dev + /sys/class/net).
+//! - `neighbours`: active clients from the ARP/NDP neighbour table.
+//! - `links`: the interface list both of them read, through one seam.
 //! - [`dhcp`]: leases in use per pool and their clients (dnsmasq, ISC dhcpd, Kea).
-//! - [`hostapd`]: stations and events per access point from hostapd's control sockets.
+//! - `hostapd`: stations and events per access point from hostapd's control sockets.
 //! - [`capture`]: passive capture, live or from pcap files: Ethernet, DHCP snooping, 802.11.
-//! - [`schedule`]: the programme, sessions placed in zones.
+//! - `schedule`: the programme, sessions placed in zones.
 //! - `sampling`: the loop each source runs in: interval, deadline, backoff ([`run`]).
-//! - [`start`]: what a kind's `start` gets, and the call that runs a source.
+//! - `start`: what a kind's `start` gets, and the call that runs a source.
 
 pub mod capture;
 pub mod dhcp;
-pub mod hostapd;
-pub mod links;
-pub mod neighbours;
-pub mod netdev;
+pub(crate) mod hostapd;
+pub(crate) mod links;
+pub(crate) mod neighbours;
+pub(crate) mod netdev;
 mod sampling;
-pub mod schedule;
-pub mod start;
+pub(crate) mod schedule;
+pub(crate) mod start;
 
 use std::future::Future;
 use std::time::SystemTime;

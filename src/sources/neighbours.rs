@@ -3,7 +3,7 @@
 //! INCOMPLETE, PERMANENT and NOARP do not. The host's own gateways (next hops of its routes)
 //! are infrastructure and never count. MACs are hashed here and go no further.
 
-pub mod config;
+pub(crate) mod config;
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
@@ -27,7 +27,7 @@ mod gateways;
 
 /// One row of `/proc/net/arp`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArpEntry {
+pub(crate) struct ArpEntry {
     /// The neighbour's IPv4 address.
     pub ip: Ipv4Addr,
     /// `ATF_*` flags (0x2 complete, 0x4 permanent).
@@ -46,7 +46,7 @@ const ATF_PERM: u32 = 0x04;
 ///
 /// # Errors
 /// The header is missing: this is not an ARP table.
-pub fn parse_proc_net_arp(text: &str) -> Result<(Vec<ArpEntry>, usize), SourceError> {
+pub(crate) fn parse_proc_net_arp(text: &str) -> Result<(Vec<ArpEntry>, usize), SourceError> {
     let mut lines = text.lines();
     if !lines.next().is_some_and(|h| h.starts_with("IP address")) {
         return Err(SourceError::new(
@@ -78,7 +78,7 @@ pub fn parse_proc_net_arp(text: &str) -> Result<(Vec<ArpEntry>, usize), SourceEr
 }
 
 /// Whether a neighbour state means the client was recently there.
-pub fn is_active(state: NeighbourState) -> bool {
+pub(crate) fn is_active(state: NeighbourState) -> bool {
     matches!(
         state,
         NeighbourState::Reachable
@@ -89,7 +89,7 @@ pub fn is_active(state: NeighbourState) -> bool {
 }
 
 /// Samples the neighbour table through the same seam as the interface source.
-pub struct NeighboursSource {
+pub(crate) struct NeighboursSource {
     reader: LinkReader,
     inventory: Arc<Inventory>,
     key: ClientKey,
@@ -97,7 +97,11 @@ pub struct NeighboursSource {
 
 impl NeighboursSource {
     /// A source hashing MACs with `key` and mapping clients to zones with `inventory`.
-    pub fn new(reader: LinkReader, inventory: Arc<Inventory>, key: ClientKey) -> NeighboursSource {
+    pub(crate) fn new(
+        reader: LinkReader,
+        inventory: Arc<Inventory>,
+        key: ClientKey,
+    ) -> NeighboursSource {
         NeighboursSource {
             reader,
             inventory,
@@ -302,7 +306,7 @@ impl Source for NeighboursSource {
 ///
 /// # Errors
 /// The backend cannot be opened.
-pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
+pub(crate) fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
     let config = ctx.config;
     let n = &config.sources.neighbours;
     if !n.enabled {
@@ -459,7 +463,7 @@ mod tests {
         let fifo = proc_root.join("net/arp");
         crate::files::mkfifo(&fifo);
         let reader = LinkReader::open(
-            crate::config::Backend::Proc,
+            crate::sources::links::Backend::Proc,
             &proc_root,
             dir.path(),
             &tokio_util::task::TaskTracker::new(),

@@ -1,7 +1,7 @@
 //! The interface source: counters, state, MTU and speed of every monitored interface, one
 //! dump per sample. An interface that vanished is simply absent from the next sample.
 
-pub mod config;
+pub(crate) mod config;
 
 use std::sync::Arc;
 
@@ -13,14 +13,14 @@ use crate::inventory::Inventory;
 use crate::model::interfaces::InterfaceSample;
 
 /// Samples interface counters through a [`LinkReader`].
-pub struct NetdevSource {
+pub(crate) struct NetdevSource {
     reader: LinkReader,
     inventory: Arc<Inventory>,
 }
 
 impl NetdevSource {
     /// A source reading `reader`, keeping the interfaces `inventory` monitors.
-    pub fn new(reader: LinkReader, inventory: Arc<Inventory>) -> NetdevSource {
+    pub(crate) fn new(reader: LinkReader, inventory: Arc<Inventory>) -> NetdevSource {
         NetdevSource { reader, inventory }
     }
 }
@@ -50,7 +50,7 @@ impl Source for NetdevSource {
 ///
 /// # Errors
 /// The backend cannot be opened.
-pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
+pub(crate) fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
     let config = ctx.config;
     let n = &config.sources.netdev;
     if !n.enabled {

@@ -43,7 +43,7 @@ enum State<S> {
 
 /// Samples `source` every `interval` until `cancel` fires, sending each result to the hub.
 /// The first sample is taken at once, the later ones on the wall clock's multiples of the
-/// interval (see [`until_round`]), where the hub's snapshots follow them. After a failure it
+/// interval (see `until_round`), where the hub's snapshots follow them. After a failure it
 /// retries an interval later, then waits longer each time (doubling, up to a minute).
 ///
 /// Each sample runs on a thread of its own (see `spawn_sample`) and has a `deadline` (the

@@ -27,7 +27,7 @@ use crate::config::Credentials;
 
 /// The routes one set of credentials guards; the `route_group` label of refusals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RouteGroup {
+pub(crate) enum RouteGroup {
     /// The status page, zone pages, events and the JSON API (`[http.auth]`).
     Page,
     /// `/metrics` (`[http.metrics_auth]`).
@@ -45,7 +45,7 @@ impl RouteGroup {
 
 /// Who may read which routes, and the count of requests refused for wrong credentials.
 #[derive(Clone)]
-pub struct Access {
+pub(crate) struct Access {
     page: Option<Arc<Secrets>>,
     metrics: Option<Arc<Secrets>>,
     failures: IntCounterVec,
@@ -54,7 +54,7 @@ pub struct Access {
 impl Access {
     /// Every route open. Refusals, once credentials are set, are counted in `registry` as
     /// `venuemon_http_auth_failures_total{route_group}` (absent while nothing is protected).
-    pub fn open(registry: &Registry) -> Access {
+    pub(crate) fn open(registry: &Registry) -> Access {
         let failures = IntCounterVec::new(
             Opts::new(
                 "venuemon_http_auth_failures_total",
@@ -76,7 +76,7 @@ impl Access {
 
     /// This access with `page` required on the page routes and `metrics` on `/metrics`
     /// (`None` leaves the group open).
-    pub fn with_credentials(
+    pub(crate) fn with_credentials(
         self,
         page: Option<&Credentials>,
         metrics: Option<&Credentials>,
@@ -91,7 +91,7 @@ impl Access {
     /// `router` with the credentials of `group` required on each of its routes; unchanged
     /// when the group is open. (It guards routes, as `Router::route_layer` does: a fallback
     /// is not guarded.)
-    pub fn protect<S>(&self, group: RouteGroup, router: Router<S>) -> Router<S>
+    pub(crate) fn protect<S>(&self, group: RouteGroup, router: Router<S>) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {

@@ -13,14 +13,14 @@ use axum::response::{IntoResponse, Response};
 use crate::hub::Snapshot;
 
 /// A body and, once a client asked for it, its gzip form.
-pub struct Body {
+pub(super) struct Body {
     plain: Bytes,
     gzip: OnceLock<Bytes>,
 }
 
 impl Body {
     /// A body not compressed yet.
-    pub fn new(plain: impl Into<Bytes>) -> Body {
+    pub(super) fn new(plain: impl Into<Bytes>) -> Body {
         Body {
             plain: plain.into(),
             gzip: OnceLock::new(),
@@ -41,7 +41,7 @@ impl Body {
 
     /// The response for a request with `headers`: gzip when the client accepts it. The
     /// response carries `Content-Encoding`, so the router's compression layer leaves it as is.
-    pub fn response(&self, request: &HeaderMap, content_type: &'static str) -> Response {
+    pub(super) fn response(&self, request: &HeaderMap, content_type: &'static str) -> Response {
         let mut response = if accepts_gzip(request) {
             (
                 [
@@ -76,7 +76,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 }
 
 /// One value (a body, a rendering) per snapshot, rebuilt when a newer snapshot is asked for.
-pub struct PerSnapshot<T> {
+pub(super) struct PerSnapshot<T> {
     latest: Mutex<Option<(Arc<Snapshot>, Arc<T>)>>,
 }
 
@@ -91,7 +91,7 @@ impl<T> Default for PerSnapshot<T> {
 impl<T> PerSnapshot<T> {
     /// The value for `snapshot`, built by `build` the first time it is asked for (requests
     /// asking meanwhile wait for it rather than build it again).
-    pub fn get(&self, snapshot: &Arc<Snapshot>, build: impl FnOnce() -> T) -> Arc<T> {
+    pub(super) fn get(&self, snapshot: &Arc<Snapshot>, build: impl FnOnce() -> T) -> Arc<T> {
         let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, value)) = latest.as_ref().filter(|(s, _)| Arc::ptr_eq(s, snapshot)) {
             return Arc::clone(value);

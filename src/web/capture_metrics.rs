@@ -17,7 +17,7 @@ const IFACE: &[&str] = &["interface"];
 const CHANNEL: &[&str] = &["interface", "channel_frequency_mhz"];
 
 /// The capture families of `snap`, those with no series left out.
-pub fn families(snap: &Snapshot) -> Vec<MetricFamily> {
+pub(super) fn families(snap: &Snapshot) -> Vec<MetricFamily> {
     let mut frames = Family::counter(
         "venuemon_capture_frames_total",
         "Captured frames by kind, per capture interface and its zone.",

@@ -9,12 +9,12 @@ use prometheus::proto::{
 use crate::model::histogram;
 
 /// A count as a sample value (exact up to 2^53, past any count of a venue).
-pub fn count(n: u64) -> f64 {
+pub(super) fn count(n: u64) -> f64 {
     n as f64
 }
 
 /// One metric family being filled, row by row.
-pub struct Family {
+pub(super) struct Family {
     family: MetricFamily,
     labels: &'static [&'static str],
 }
@@ -29,17 +29,17 @@ impl Family {
     }
 
     /// A gauge family with these label names.
-    pub fn gauge(name: &str, help: &str, labels: &'static [&'static str]) -> Family {
+    pub(super) fn gauge(name: &str, help: &str, labels: &'static [&'static str]) -> Family {
         Family::new(MetricType::GAUGE, name, help, labels)
     }
 
     /// A counter family with these label names.
-    pub fn counter(name: &str, help: &str, labels: &'static [&'static str]) -> Family {
+    pub(super) fn counter(name: &str, help: &str, labels: &'static [&'static str]) -> Family {
         Family::new(MetricType::COUNTER, name, help, labels)
     }
 
     /// A histogram family with these label names.
-    pub fn histogram(name: &str, help: &str, labels: &'static [&'static str]) -> Family {
+    pub(super) fn histogram(name: &str, help: &str, labels: &'static [&'static str]) -> Family {
         Family::new(MetricType::HISTOGRAM, name, help, labels)
     }
 
@@ -71,7 +71,7 @@ impl Family {
     }
 
     /// Adds the series `values` with `value`: a gauge's value or a counter's total.
-    pub fn add(&mut self, values: &[&str], value: f64) {
+    pub(super) fn add(&mut self, values: &[&str], value: f64) {
         let kind = self.family.get_field_type();
         let metric = self.series(values);
         match kind {
@@ -89,7 +89,7 @@ impl Family {
     }
 
     /// Adds the series `values` holding `h`'s buckets, count and sum.
-    pub fn add_histogram(&mut self, values: &[&str], h: &histogram::Histogram) {
+    pub(super) fn add_histogram(&mut self, values: &[&str], h: &histogram::Histogram) {
         let mut cumulative = 0;
         let buckets = h
             .bounds
@@ -111,7 +111,7 @@ impl Family {
     }
 
     /// The family, or `None` when it has no series (a family with none is not written).
-    pub fn finish(self) -> Option<MetricFamily> {
+    pub(super) fn finish(self) -> Option<MetricFamily> {
         (!self.family.get_metric().is_empty()).then_some(self.family)
     }
 }

@@ -496,7 +496,7 @@ impl Rendered {
 /// scrape with the live families of the agent's registry (process, server, build info),
 /// rendered then. A scrape between two snapshots renders only the few live families.
 #[derive(Default)]
-pub struct Exposition {
+pub(crate) struct Exposition {
     rendered: PerSnapshot<prometheus::Result<Rendered>>,
 }
 
@@ -506,7 +506,11 @@ impl Exposition {
     ///
     /// # Errors
     /// A family the text encoder refuses (one with no name).
-    pub fn encode(&self, snapshot: &Arc<Snapshot>, live: &Registry) -> prometheus::Result<Vec<u8>> {
+    pub(crate) fn encode(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        live: &Registry,
+    ) -> prometheus::Result<Vec<u8>> {
         let rendered = self
             .rendered
             .get(snapshot, || Rendered::new(&gather(snapshot)));
@@ -532,7 +536,7 @@ impl Exposition {
 /// The agent's registry of live metrics, gathered at every scrape: process metrics and build
 /// info here, the server's counters registered by their owners. The snapshot's metrics are
 /// [`Exposition`]'s.
-pub fn registry() -> Registry {
+pub(crate) fn registry() -> Registry {
     let registry = Registry::new();
     let build = IntGaugeVec::new(
         Opts::new(

@@ -2,14 +2,14 @@
 //! behind optional credentials (`auth`) and optionally over TLS (`tls`).
 
 mod accept;
-pub mod auth;
+pub(crate) mod auth;
 mod cached;
 mod capture_metrics;
 mod family;
 mod idle;
-pub mod metrics;
-pub mod page;
-pub mod server;
+pub(crate) mod metrics;
+pub(crate) mod page;
+pub(crate) mod server;
 #[cfg(test)]
 mod testing;
 
@@ -32,7 +32,7 @@ use auth::{Access, RouteGroup};
 
 /// What the handlers share.
 #[derive(Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// The latest snapshot.
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     /// Metrics registry rendered by `/metrics`.
@@ -54,7 +54,7 @@ pub struct AppState {
 impl AppState {
     /// State reading snapshots from `snapshots`, with the agent's metrics registry and the
     /// status page of `venue`; every route open and no cap on event streams.
-    pub fn new(
+    pub(crate) fn new(
         snapshots: watch::Receiver<Arc<Snapshot>>,
         venue: &crate::config::Venue,
     ) -> AppState {
@@ -73,7 +73,7 @@ impl AppState {
 
     /// This state with the settings of `[http]`: `[http.auth]` required on the pages and
     /// API, `[http.metrics_auth]` on `/metrics`, and at most `max_event_streams` streams.
-    pub fn with_http(mut self, http: &Http) -> AppState {
+    pub(crate) fn with_http(mut self, http: &Http) -> AppState {
         self.access = self
             .access
             .with_credentials(http.auth.as_ref(), http.metrics_auth.as_ref());
@@ -87,7 +87,7 @@ const BODY_LIMIT: usize = 16 * 1024;
 
 /// The router, with the state's access control, timeouts, a body limit and gzip on every
 /// route.
-pub fn app(state: AppState, request_timeout: Duration) -> Router {
+pub(crate) fn app(state: AppState, request_timeout: Duration) -> Router {
     let access = state.access.clone();
     let pages = page::routes(page::PageState {
         snapshots: state.snapshots.clone(),
@@ -132,7 +132,7 @@ fn open_routes() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz))
 }
 
-pub use server::serve;
+pub(crate) use server::serve;
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let snapshot = Arc::clone(&state.snapshots.borrow());

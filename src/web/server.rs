@@ -64,7 +64,7 @@ const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
 
 /// What the server counts, in the agent's registry.
 #[derive(Clone)]
-pub struct ServerMetrics {
+pub(crate) struct ServerMetrics {
     /// `venuemon_http_connections`.
     open: IntGauge,
     /// `venuemon_http_connections_rejected_total`.
@@ -107,7 +107,7 @@ impl Closed {
 
 impl ServerMetrics {
     /// The server's metrics, registered in `registry`.
-    pub fn new(registry: &Registry) -> ServerMetrics {
+    pub(crate) fn new(registry: &Registry) -> ServerMetrics {
         let metrics = ServerMetrics {
             open: IntGauge::new(
                 "venuemon_http_connections",
@@ -388,7 +388,7 @@ struct Shared {
 ///
 /// # Errors
 /// The address cannot be bound (in use, or not this host's).
-pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = match addr {
         SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
         SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
@@ -403,7 +403,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 /// `metrics`, until `cancel` fires; then finishes open requests for up to 5 s. Every
 /// connection is a task of its own, owned here: those still open after that (a TLS
 /// handshake, a slow client) are aborted, and all have ended when this returns.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     tls: Option<rustls::ServerConfig>,
     app: Router,

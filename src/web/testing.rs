@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderName, Request, StatusCode};
 use tower::ServiceExt;
 
 /// A response, read whole.
-pub struct Reply {
+pub(super) struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
@@ -14,17 +14,17 @@ pub struct Reply {
 
 impl Reply {
     /// The body as text.
-    pub fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// Every value of header `name`, joined as one list.
-    pub fn header(&self, name: HeaderName) -> String {
+    pub(super) fn header(&self, name: HeaderName) -> String {
         self.values(name).join(", ")
     }
 
     /// Every value of header `name`.
-    pub fn values(&self, name: HeaderName) -> Vec<String> {
+    pub(super) fn values(&self, name: HeaderName) -> Vec<String> {
         self.headers
             .get_all(name)
             .iter()
@@ -35,7 +35,7 @@ impl Reply {
 }
 
 /// GETs `uri` from `app` with `headers`.
-pub async fn get(app: &Router, uri: &str, headers: &[(HeaderName, &str)]) -> Reply {
+pub(super) async fn get(app: &Router, uri: &str, headers: &[(HeaderName, &str)]) -> Reply {
     let mut request = Request::get(uri);
     for (name, value) in headers {
         request = request.header(name, *value);

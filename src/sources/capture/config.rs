@@ -25,7 +25,7 @@ pub struct CaptureConfig {
 }
 
 /// Reads one `[[source.capture]]`, with the zone it names.
-pub fn read(section: &Section<'_>) -> Option<(CaptureConfig, Option<Spanned<String>>)> {
+pub(crate) fn read(section: &Section<'_>) -> Option<(CaptureConfig, Option<Spanned<String>>)> {
     let interface = section.string("interface", "an interface name like \"wlan0mon\"", |s| {
         Pattern::new(s).is_ok_and(|p| p.is_literal())
     });

@@ -62,7 +62,7 @@ impl Recent {
 }
 
 /// Decodes frames of any supported link type into [`Counts`].
-pub struct Decoder {
+pub(crate) struct Decoder {
     key: ClientKey,
     own_bssids: Vec<[u8; 6]>,
     transactions: dhcp::Transactions,
@@ -81,7 +81,7 @@ pub struct Decoder {
 
 impl Decoder {
     /// A decoder hashing addresses with `key`; `own_bssids` are the venue's access points.
-    pub fn new(key: ClientKey, own_bssids: Vec<[u8; 6]>) -> Decoder {
+    pub(crate) fn new(key: ClientKey, own_bssids: Vec<[u8; 6]>) -> Decoder {
         let counts = Counts {
             own_bss_data: vec![0; own_bssids.len()],
             ..Counts::default()
@@ -101,7 +101,7 @@ impl Decoder {
     }
 
     /// Takes the counts so far, leaving the decoder counting afresh.
-    pub fn take(&mut self) -> Counts {
+    pub(crate) fn take(&mut self) -> Counts {
         self.flush_dhcp(false);
         for recent in [
             &mut self.recent_clients,
@@ -119,7 +119,7 @@ impl Decoder {
     }
 
     /// The counts at the end of a file: every pending DHCP transaction is settled.
-    pub fn finish(mut self) -> Counts {
+    pub(crate) fn finish(mut self) -> Counts {
         self.flush_dhcp(true);
         self.counts
     }

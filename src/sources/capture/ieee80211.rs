@@ -17,8 +17,6 @@ const THREE_ADDRESS_LEN: usize = 24;
 /// Length of the HT Control field that the order flag announces in QoS data and
 /// management frames.
 const HT_CONTROL_LEN: usize = 4;
-/// Element ID of the SSID element.
-const ELEMENT_SSID: u8 = 0;
 
 /// The frame type: bits 2-3 of the frame control field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -267,29 +265,6 @@ pub fn subtype_name(kind: FrameKind, subtype: u8) -> &'static str {
     SUBTYPES[kind as usize * 16 + usize::from(subtype & 0x0f)]
 }
 
-/// Whether `frame` is a wildcard probe request (an empty SSID element: "any network"), as
-/// opposed to one naming a network.
-///
-/// Returns `None` when the frame is not a probe request, or when its elements end (or are
-/// cut short) before an SSID element. Walks the elements bounds-checked.
-#[must_use]
-pub fn is_wildcard_probe(frame: &[u8]) -> Option<bool> {
-    let header = parse(frame).ok()?;
-    if header.kind != FrameKind::Management || header.subtype != 4 {
-        return None;
-    }
-    // A probe request body is only elements: ID (1), length (1), value (length).
-    let mut elements = frame.get(header.header_len..)?;
-    while let [id, len, rest @ ..] = elements {
-        let (value, next) = rest.split_at_checked(usize::from(*len))?;
-        if *id == ELEMENT_SSID {
-            return Some(value.is_empty());
-        }
-        elements = next;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::radiotap;
@@ -450,26 +425,6 @@ mod tests {
         }));
     }
 
-    #[test]
-    fn wildcard_probe_walks_elements() {
-        let header = frame(0x40, 0, &[[0xff; 6], STA, [0xff; 6]], &[0, 0]);
-        let with = |elements: &[u8]| [header.as_slice(), elements].concat();
-        assert_eq!(is_wildcard_probe(&with(&[0, 0, 1, 1, 0x82])), Some(true));
-        assert_eq!(
-            is_wildcard_probe(&with(&[0, 4, b'o', b'm', b'u', b's'])),
-            Some(false)
-        );
-        // SSID after another element still counts.
-        assert_eq!(is_wildcard_probe(&with(&[1, 1, 0x82, 0, 0])), Some(true));
-        // Length running past the frame, a lone ID byte, no SSID at all.
-        assert_eq!(is_wildcard_probe(&with(&[0, 5, b'o'])), None);
-        assert_eq!(is_wildcard_probe(&with(&[0])), None);
-        assert_eq!(is_wildcard_probe(&with(&[1, 1, 0x82])), None);
-        // Not a probe request.
-        let beacon = frame(0x80, 0, &[[0xff; 6], AP, AP], &[0; 14]);
-        assert_eq!(is_wildcard_probe(&beacon), None);
-    }
-
     /// Link types of 802.11 captures: without and with a radiotap header.
     const LINKTYPE_IEEE802_11: u32 = 105;
     const LINKTYPE_RADIOTAP: u32 = 127;
@@ -595,22 +550,6 @@ mod tests {
                 .iter()
                 .all(|h| subtype_name(h.kind, h.subtype) == "null")
         );
-        // The probe requests name a network ("omus"): not wildcard probes.
-        for f in wifi_frames("ieee802.11_exthdr.pcap") {
-            let probe_request =
-                parse(&f).is_ok_and(|h| h.kind == FrameKind::Management && h.subtype == 4);
-            assert_eq!(is_wildcard_probe(&f), probe_request.then_some(false));
-        }
-    }
-
-    #[test]
-    fn meshid_probe_request_is_wildcard() {
-        let results: Vec<_> = wifi_frames("ieee802.11_meshid.pcap")
-            .iter()
-            .map(|f| is_wildcard_probe(f))
-            .collect();
-        // Beacon, Probe Request with an empty SSID (tcpdump: `Probe Request ()`), Probe Response.
-        assert_eq!(results, [None, Some(true), None]);
     }
 
     /// Runs Debian's tcpdump; fails with an install hint when it is missing.
@@ -680,10 +619,8 @@ mod tests {
                 if parse(&frame).is_ok() {
                     decoded += 1;
                 }
-                let _ = is_wildcard_probe(&frame);
                 for cut in 0..frame.len() {
                     let _ = parse(&frame[..cut]);
-                    let _ = is_wildcard_probe(&frame[..cut]);
                 }
             }
         }
@@ -703,7 +640,6 @@ mod tests {
                 for start in 0..data.len() {
                     let tail = &data[start..];
                     let _ = parse(tail);
-                    let _ = is_wildcard_probe(tail);
                 }
             }
         }
@@ -751,19 +687,6 @@ mod tests {
             if let Ok(h) = parse(&data) {
                 prop_assert!(h.header_len <= data.len());
             }
-            let _ = is_wildcard_probe(&data);
-        }
-
-        #[test]
-        fn arbitrary_probe_requests_never_panic(
-            flags in any::<u8>(),
-            body in proptest::collection::vec(any::<u8>(), 0..96),
-        ) {
-            let mut f = vec![0x40, flags, 0, 0];
-            f.extend_from_slice(&[0xff; 18]);
-            f.extend_from_slice(&[0, 0]);
-            f.extend_from_slice(&body);
-            let _ = is_wildcard_probe(&f);
         }
     }
 }

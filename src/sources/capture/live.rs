@@ -16,7 +16,7 @@ use crate::model::ErrorKind;
 use crate::model::capture::KernelStats;
 
 /// A frame sink whose counts can be taken out as a batch.
-pub trait Decoder: FrameSink + Send + 'static {
+pub(crate) trait Decoder: FrameSink + Send + 'static {
     /// The counts handed to the async side.
     type Batch: Send + 'static;
     /// Takes the counts so far (leaving the decoder counting afresh) with the kernel's stats;
@@ -35,7 +35,7 @@ const BATCH: usize = 32;
 
 /// Why a live capture cannot start.
 #[derive(Debug, thiserror::Error)]
-pub enum LiveError {
+pub(crate) enum LiveError {
     /// The interface does not exist now.
     #[error("interface {0} does not exist")]
     NoInterface(String),
@@ -61,7 +61,7 @@ pub enum LiveError {
 
 impl LiveError {
     /// The bounded error kind used in metrics.
-    pub fn kind(&self) -> ErrorKind {
+    pub(crate) fn kind(&self) -> ErrorKind {
         match self {
             LiveError::NoInterface(_) => ErrorKind::Missing,
             LiveError::Permission { .. } => ErrorKind::Permission,
@@ -237,7 +237,7 @@ fn link_type(sys_root: &std::path::Path, interface: &str) -> LinkType {
 ///
 /// # Errors
 /// The interface does not exist, or the packet socket cannot be opened (permission).
-pub fn spawn<D: Decoder>(
+pub(crate) fn spawn<D: Decoder>(
     interface: &str,
     sys_root: &std::path::Path,
     promiscuous: bool,

@@ -6,16 +6,16 @@
 //! - [`ieee80211`]: 802.11 MAC headers: type/subtype, flags, addresses.
 //! - [`ethernet`]: Ethernet (and VLAN, Linux cooked) down to ARP and IPv4/IPv6 UDP.
 //! - [`dhcp`]: DHCP messages and the DISCOVER-to-ACK transaction tracker.
-//! - [`decode`]: all of the above per frame, counted into plain structs.
-//! - [`live`]: live capture on its own thread, batches to the async side.
+//! - `decode`: all of the above per frame, counted into plain structs.
+//! - `live`: live capture on its own thread, batches to the async side.
 
-pub mod config;
-pub mod decode;
+pub(crate) mod config;
+pub(crate) mod decode;
 pub mod dhcp;
 pub mod ethernet;
 pub mod frames;
 pub mod ieee80211;
-pub mod live;
+pub(crate) mod live;
 pub mod radiotap;
 mod source;
 #[cfg(test)]

@@ -16,8 +16,6 @@ const BIT_VENDOR_NS: u32 = 30;
 
 /// `Flags` bit: the frame ends with its 4-byte FCS.
 const FLAG_FCS_AT_END: u8 = 0x10;
-/// `Flags` bit: the frame failed its FCS check.
-const FLAG_BAD_FCS: u8 = 0x40;
 
 /// What [`parse`] found in one radiotap header. Fields the header does not carry are `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,12 +42,6 @@ impl Radiotap {
     #[must_use]
     pub fn fcs_at_end(&self) -> bool {
         self.flags.is_some_and(|f| f & FLAG_FCS_AT_END != 0)
-    }
-
-    /// Whether the receiver reported a failed FCS check: the frame's contents are unreliable.
-    #[must_use]
-    pub fn bad_fcs(&self) -> bool {
-        self.flags.is_some_and(|f| f & FLAG_BAD_FCS != 0)
     }
 }
 
@@ -259,7 +251,6 @@ mod tests {
         assert_eq!(r.signal_dbm, Some(-40));
         assert_eq!(r.noise_dbm, Some(-95));
         assert!(r.fcs_at_end());
-        assert!(!r.bad_fcs());
     }
 
     #[test]
@@ -295,7 +286,6 @@ mod tests {
         let h = [0, 0, 10, 0, 0x02, 0, 0, 0x10, 0x40, 0xff];
         let r = parse(&h).unwrap();
         assert_eq!(r.flags, Some(0x40));
-        assert!(r.bad_fcs());
     }
 
     #[test]

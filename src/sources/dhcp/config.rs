@@ -93,7 +93,7 @@ pub struct DhcpConfig {
 }
 
 /// Reads one `[[source.dhcp]]`, with the zone it names.
-pub fn read(section: &Section<'_>) -> Option<(DhcpConfig, Option<Spanned<String>>)> {
+pub(crate) fn read(section: &Section<'_>) -> Option<(DhcpConfig, Option<Spanned<String>>)> {
     let kinds = DhcpKind::ALL.map(|kind| (kind.name(), kind));
     let kind = section.choice("kind", &kinds);
     section.require("kind", "\"dnsmasq\", \"isc\" or \"kea\"");
@@ -143,7 +143,7 @@ pub fn read(section: &Section<'_>) -> Option<(DhcpConfig, Option<Spanned<String>
 
 /// Names the pools the file left unnamed (after their zone, else their kind) and reports,
 /// through `section` (`[source]`), names used twice.
-pub fn name_pools(section: &Section<'_>, pools: &mut [DhcpConfig]) {
+pub(crate) fn name_pools(section: &Section<'_>, pools: &mut [DhcpConfig]) {
     for d in pools.iter_mut().filter(|d| d.name.is_empty()) {
         d.name = d.zone.clone().unwrap_or_else(|| d.kind.name().to_string());
     }

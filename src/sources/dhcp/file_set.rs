@@ -16,20 +16,20 @@ use crate::sources::{ErrorKind, FileStamp, SourceError};
 /// the leases read from it; a file with no lease read is degraded from one. A last record
 /// cut short where its writer is still at it ([`Parsed::half_written`]) is normal and never
 /// counts. A file where most records cannot be read is not a healthy empty pool.
-pub const DEGRADED_MIN_SKIPPED: usize = 3;
+pub(crate) const DEGRADED_MIN_SKIPPED: usize = 3;
 
 /// Least size limit of a lease file, in bytes (256 MiB): Kea's and ISC's files keep every
 /// record written since their last cleanup, several per client.
-pub const MIN_FILE_LIMIT: u64 = 256 << 20;
+pub(crate) const MIN_FILE_LIMIT: u64 = 256 << 20;
 
 /// Bytes of lease file allowed per client of `[agent] max_clients` (1 KiB): a record is at
 /// most a few hundred bytes, so this leaves room for a few records per client.
-pub const FILE_BYTES_PER_CLIENT: u64 = 1 << 10;
+pub(crate) const FILE_BYTES_PER_CLIENT: u64 = 1 << 10;
 
 /// The largest lease file read for an agent holding at most `max_clients` clients:
 /// [`MIN_FILE_LIMIT`], or [`FILE_BYTES_PER_CLIENT`] per client when that is more. A file is
 /// read whole, so this bounds the memory a read takes by configuration.
-pub fn file_limit(max_clients: usize) -> u64 {
+pub(crate) fn file_limit(max_clients: usize) -> u64 {
     let clients = u64::try_from(max_clients).unwrap_or(u64::MAX);
     MIN_FILE_LIMIT.max(clients.saturating_mul(FILE_BYTES_PER_CLIENT))
 }
@@ -46,7 +46,7 @@ const KEA_COMPLETED: usize = 0;
 const KEA_SUFFIXES: [&str; 3] = [".completed", ".2", ".1"];
 
 /// One server's lease files and what was parsed from them.
-pub struct LeaseFiles {
+pub(crate) struct LeaseFiles {
     kind: DhcpKind,
     /// The configured, live lease file.
     path: PathBuf,
@@ -72,7 +72,7 @@ struct Found<'a> {
 impl LeaseFiles {
     /// The lease files of a `kind` server whose live file is `path`, reading at most `limit`
     /// bytes of each (see [`file_limit`]).
-    pub fn new(kind: DhcpKind, path: PathBuf, limit: u64) -> LeaseFiles {
+    pub(crate) fn new(kind: DhcpKind, path: PathBuf, limit: u64) -> LeaseFiles {
         let mut candidates = Vec::new();
         if kind == DhcpKind::Kea {
             for suffix in KEA_SUFFIXES {
@@ -101,7 +101,7 @@ impl LeaseFiles {
     /// A file is missing (the live file, when no other file of the set exists), not a regular
     /// file (`not_regular`), unreadable, larger than the limit (`too_large`), or mostly
     /// garbage (`degraded`).
-    pub fn read(&mut self) -> Result<Option<Arc<Parsed>>, SourceError> {
+    pub(crate) fn read(&mut self) -> Result<Option<Arc<Parsed>>, SourceError> {
         let result = self.read_set();
         if result.is_err() {
             self.forget();
@@ -110,14 +110,14 @@ impl LeaseFiles {
     }
 
     /// Forgets what was read: the next read parses every file again and returns its leases.
-    pub fn forget(&mut self) {
+    pub(crate) fn forget(&mut self) {
         self.parsed.clear();
         self.merged = None;
     }
 
     /// The modification time (Unix seconds) of the live file of the set as last read: where
     /// lease lengths count from (dnsmasq without a clock).
-    pub fn modified(&self) -> Option<u64> {
+    pub(crate) fn modified(&self) -> Option<u64> {
         let stamps = self.merged.as_ref()?;
         stamps.last()?.modified().map(unix_seconds)
     }

@@ -416,7 +416,7 @@ impl<'a> Reader<'a> {
 
 /// Parses a `dhcpd.leases` file. Blocks that are cut short, lack a binding state, or hold an
 /// address or date that does not parse are skipped and counted.
-pub fn parse(data: &[u8]) -> Parsed {
+pub(crate) fn parse(data: &[u8]) -> Parsed {
     let mut reader = Reader {
         tokens: Tokens { data, at: 0 },
         words: Vec::new(),

@@ -56,7 +56,7 @@ impl Columns {
 /// Only the address, lifetime, expiry, state and identity columns are read; the others
 /// (hostname, user context, IAID, lease type, ...) are opaque bytes in any encoding, with
 /// their commas escaped as Kea writes them (`&#x2c`), and never cost a row.
-pub fn parse_csv(data: &[u8]) -> Parsed {
+pub(crate) fn parse_csv(data: &[u8]) -> Parsed {
     let mut leases = LastWins::default();
     let mut columns: Option<Columns> = None;
     let (lines, cut) = complete_lines(data);
@@ -125,7 +125,7 @@ fn row(columns: &Columns, line: &[u8]) -> Option<Lease> {
 
 /// Addresses of one subnet, as Kea counts them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SubnetStatistics {
+pub(crate) struct SubnetStatistics {
     /// Addresses the subnet's pools hold (`total-addresses`, or `total-nas` for v6).
     pub total: u64,
     /// Addresses assigned now (`assigned-addresses`, or `assigned-nas`).
@@ -134,7 +134,7 @@ pub struct SubnetStatistics {
 
 /// What `statistic-get-all` says about pools.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeaStatistics {
+pub(crate) struct KeaStatistics {
     /// Per subnet id.
     pub subnets: BTreeMap<u32, SubnetStatistics>,
     /// Allocation failures since the server started (`v4-allocation-fail`/`v6-allocation-fail`).
@@ -146,7 +146,7 @@ pub struct KeaStatistics {
 ///
 /// # Errors
 /// Not JSON, a non-zero `result` (Kea's `text` is returned), or no `arguments`.
-pub fn parse_statistics(json: &[u8]) -> Result<KeaStatistics, String> {
+pub(crate) fn parse_statistics(json: &[u8]) -> Result<KeaStatistics, String> {
     let value: serde_json::Value =
         serde_json::from_slice(json).map_err(|e| format!("not JSON: {e}"))?;
     let reply = match &value {
@@ -208,7 +208,10 @@ const MAX_REPLY: usize = 4 << 20;
 ///
 /// # Errors
 /// The socket cannot be reached, the reply takes longer than `timeout`, or exceeds 4 MiB.
-pub async fn statistic_get_all(socket: &Path, timeout: Duration) -> std::io::Result<Vec<u8>> {
+pub(crate) async fn statistic_get_all(
+    socket: &Path,
+    timeout: Duration,
+) -> std::io::Result<Vec<u8>> {
     let exchange = async {
         let mut stream = tokio::net::UnixStream::connect(socket).await?;
         stream

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::config::toml::{Section, Spanned};
 
 /// Where hostapd keeps its control sockets on Debian (its `ctrl_interface`).
-pub const DEFAULT_CTRL_DIR: &str = "/var/run/hostapd";
+pub(crate) const DEFAULT_CTRL_DIR: &str = "/var/run/hostapd";
 
 /// `[[source.hostapd]]`: hostapd's control sockets.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +24,7 @@ pub struct HostapdConfig {
 }
 
 /// Reads one `[[source.hostapd]]`, with the zone it names.
-pub fn read(section: &Section<'_>) -> (HostapdConfig, Option<Spanned<String>>) {
+pub(crate) fn read(section: &Section<'_>) -> (HostapdConfig, Option<Spanned<String>>) {
     let ctrl_dir = section.path("ctrl_dir", DEFAULT_CTRL_DIR);
     let sockets = section
         .list(

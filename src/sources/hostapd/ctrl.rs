@@ -23,10 +23,10 @@ use crate::sources::{ErrorKind, SourceError};
 
 /// The most stations one walk reads, whatever `STATUS` says, so a list that does not end
 /// cannot loop forever.
-pub const MAX_STATIONS: usize = 10_000;
+pub(crate) const MAX_STATIONS: usize = 10_000;
 
 /// How many more stations than `STATUS` counted a walk may read (stations joining meanwhile).
-pub const STATION_MARGIN: usize = 256;
+pub(crate) const STATION_MARGIN: usize = 256;
 
 /// The largest reply hostapd sends (its own buffers are 4 KiB; leave room).
 const MAX_DATAGRAM: usize = 64 * 1024;
@@ -52,7 +52,7 @@ impl Drop for LocalPath {
 }
 
 /// The error for a failure to reach hostapd's socket at `path`, with the fix named.
-pub fn connect_error(path: &Path, error: &std::io::Error) -> SourceError {
+pub(crate) fn connect_error(path: &Path, error: &std::io::Error) -> SourceError {
     match error.kind() {
         std::io::ErrorKind::PermissionDenied => SourceError::new(
             ErrorKind::Permission,
@@ -107,7 +107,7 @@ fn timeout_error(path: &Path, command: &str, timeout: Duration) -> SourceError {
 
 /// A command connection to one hostapd BSS socket.
 #[derive(Debug)]
-pub struct Ctrl {
+pub(crate) struct Ctrl {
     socket: UnixDatagram,
     path: PathBuf,
     timeout: Duration,
@@ -120,7 +120,7 @@ impl Ctrl {
     /// # Errors
     /// `permission` when the socket is not ours to use, `missing` when hostapd is not
     /// running there, `io` when our own socket cannot be created.
-    pub fn connect(path: &Path, timeout: Duration) -> Result<Ctrl, SourceError> {
+    pub(crate) fn connect(path: &Path, timeout: Duration) -> Result<Ctrl, SourceError> {
         let (socket, local) = open(path)?;
         Ok(Ctrl {
             socket,
@@ -136,7 +136,7 @@ impl Ctrl {
     /// # Errors
     /// Sending fails (hostapd gone: `missing`) or no reply comes in time (`timeout`). After a
     /// timeout, drop the connection: a late reply would be read as the next one's.
-    pub async fn request(&self, command: &str) -> Result<String, SourceError> {
+    pub(crate) async fn request(&self, command: &str) -> Result<String, SourceError> {
         let mut buf = vec![0u8; MAX_DATAGRAM];
         // Sending waits too when hostapd's queue is full (it stopped reading): under the
         // same timeout as its reply.
@@ -157,19 +157,11 @@ impl Ctrl {
         }
     }
 
-    /// `PING`: whether hostapd answers `PONG`.
-    ///
-    /// # Errors
-    /// As [`Ctrl::request`].
-    pub async fn ping(&self) -> Result<bool, SourceError> {
-        Ok(self.request("PING").await?.trim() == "PONG")
-    }
-
     /// `STATUS`, parsed.
     ///
     /// # Errors
     /// As [`Ctrl::request`], or `parse` when the reply is not a status.
-    pub async fn status(&self) -> Result<parse::Status, SourceError> {
+    pub(crate) async fn status(&self) -> Result<parse::Status, SourceError> {
         let reply = self.request("STATUS").await?;
         parse::parse_status(&reply).map_err(|e| {
             SourceError::new(
@@ -189,7 +181,7 @@ impl Ctrl {
     /// comes back in the same walk (hostapd adds stations at the head of its list, so a
     /// repeat is a loop, not a change) or the walk passes its limit: a list that does not
     /// end, whose stations would be counted again and again.
-    pub async fn stations(&self, num_sta: Option<u64>) -> Result<Vec<Station>, SourceError> {
+    pub(crate) async fn stations(&self, num_sta: Option<u64>) -> Result<Vec<Station>, SourceError> {
         let limit = station_limit(num_sta);
         let mut stations: Vec<Station> = Vec::new();
         let mut seen: HashSet<[u8; 6]> = HashSet::new();
@@ -238,7 +230,7 @@ impl Ctrl {
 /// The most stations a walk reads when `STATUS` counted `num_sta` (summed over its BSSs):
 /// that count plus [`STATION_MARGIN`] for stations joining during the walk, at most
 /// [`MAX_STATIONS`]; [`MAX_STATIONS`] when `STATUS` gave no count.
-pub fn station_limit(num_sta: Option<u64>) -> usize {
+pub(crate) fn station_limit(num_sta: Option<u64>) -> usize {
     num_sta.map_or(MAX_STATIONS, |n| {
         usize::try_from(n)
             .unwrap_or(usize::MAX)
@@ -259,14 +251,14 @@ fn count(events: &mut ApEvents, event: Event) {
         Event::Connected => events.connects += 1,
         Event::Disconnected => events.disconnects += 1,
         Event::AuthFailure => events.auth_failures += 1,
-        Event::AuthSuccess | Event::Enabled | Event::Disabled | Event::Terminating => {}
+        Event::Terminating => {}
     }
 }
 
 /// An `ATTACH`ed connection to one BSS socket, its events counted by a background task.
 /// Dropping it stops the task, sends `DETACH` and removes our socket file.
 #[derive(Debug)]
-pub struct EventStream {
+pub(crate) struct EventStream {
     socket: Arc<UnixDatagram>,
     path: PathBuf,
     counts: Arc<Mutex<ApEvents>>,
@@ -282,7 +274,7 @@ impl EventStream {
     ///
     /// # Errors
     /// As [`Ctrl::connect`], or `timeout` when hostapd does not acknowledge `ATTACH` in time.
-    pub async fn attach(
+    pub(crate) async fn attach(
         path: &Path,
         timeout: Duration,
         tasks: &TaskTracker,
@@ -316,7 +308,7 @@ impl EventStream {
     /// # Errors
     /// hostapd is gone, restarted or detached us (the reader stopped, sending fails, or no
     /// `PONG` in `timeout`): drop this stream and attach again.
-    pub async fn sync(&mut self, timeout: Duration) -> Result<(), SourceError> {
+    pub(crate) async fn sync(&mut self, timeout: Duration) -> Result<(), SourceError> {
         self.pongs.borrow_and_update();
         let ping = async {
             self.socket
@@ -340,7 +332,7 @@ impl EventStream {
     }
 
     /// The events counted since the previous call.
-    pub fn take(&self) -> ApEvents {
+    pub(crate) fn take(&self) -> ApEvents {
         std::mem::take(&mut *self.counts.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
@@ -402,7 +394,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let fake = FakeHostapd::start(dir.path().join("wlan0"), three_stations);
         let ctrl = Ctrl::connect(&fake.path, Duration::from_secs(2)).expect("connect");
-        assert!(ctrl.ping().await.expect("ping"));
+        assert_eq!(ctrl.request("PING").await.expect("ping").trim(), "PONG");
         assert_eq!(ctrl.status().await.expect("status").freq_mhz, Some(2412));
         let stations = ctrl.stations(None).await.expect("walk");
         let signals: Vec<Option<i32>> = stations.iter().map(|s| s.signal_dbm).collect();

@@ -1,14 +1,14 @@
 //! The hostapd source: stations per access point (BSS), their signal and traffic, and the
 //! connect/disconnect/authentication events between samples, from hostapd's control sockets.
 
-pub mod config;
-pub mod ctrl;
-pub mod parse;
+pub(crate) mod config;
+pub(crate) mod ctrl;
+pub(crate) mod parse;
 mod source;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use source::{HostapdSource, Sockets};
+pub(crate) use source::{HostapdSource, Sockets};
 
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ use crate::sources::{Observation, Sighting, Starter};
 ///
 /// # Errors
 /// None today: the sockets are found at each sample.
-pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
+pub(crate) fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
     let config = ctx.config;
     for h in &config.sources.hostapd {
         let sockets = if h.sockets.is_empty() {
@@ -49,7 +49,7 @@ pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
 
 /// What one hostapd source instance saw in one sample.
 #[derive(Debug, Clone, Default)]
-pub struct HostapdSample {
+pub(crate) struct HostapdSample {
     /// Every BSS that answered.
     pub aps: Vec<ApSample>,
     /// Events per BSS since the previous sample: `(ap, zone, counts)`.
@@ -60,7 +60,7 @@ pub struct HostapdSample {
 
 impl HostapdSample {
     /// The sample in the venue's terms: access points, their events, and clients.
-    pub fn observations(self) -> Vec<Observation> {
+    pub(crate) fn observations(self) -> Vec<Observation> {
         vec![
             Observation::AccessPoints(self.aps),
             Observation::ApEvents(self.events),

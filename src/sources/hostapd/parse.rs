@@ -8,7 +8,7 @@ use crate::privacy::parse_mac;
 
 /// Why a reply could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
+pub(crate) enum ParseError {
     /// The reply was empty (for `STA-NEXT`: the end of the station list).
     #[error("empty reply")]
     Empty,
@@ -25,7 +25,7 @@ pub enum ParseError {
 
 /// What `STATUS` says about the radio and its BSSs.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Status {
+pub(crate) struct Status {
     /// Interface state (`ENABLED`, `DISABLED`, `COUNTRY_UPDATE`, ...).
     pub state: Option<String>,
     /// Operating frequency in MHz (the wired driver reports 0).
@@ -38,22 +38,18 @@ pub struct Status {
     pub bss: Vec<Bss>,
 }
 
-/// One BSS line group of `STATUS` (`bss[i]`, `ssid[i]`, `num_sta[i]`).
+/// One BSS line group of `STATUS` (`bss[i]`, `num_sta[i]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Bss {
+pub(crate) struct Bss {
     /// The BSS interface name.
     pub ifname: String,
-    /// The network name, when given.
-    pub ssid: Option<String>,
     /// Stations hostapd holds for this BSS (associated or not), when given.
     pub num_sta: Option<u64>,
 }
 
-/// The state flags of a station, from `flags=[AUTH][ASSOC][AUTHORIZED]...`.
+/// The state flags of a station that decide whether it counts, from `flags=[ASSOC][AUTHORIZED]...`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StaFlags {
-    /// 802.11 authenticated.
-    pub auth: bool,
+pub(crate) struct StaFlags {
     /// Associated.
     pub assoc: bool,
     /// Port authorized (keys in place, or 802.1X success on wired).
@@ -62,7 +58,7 @@ pub struct StaFlags {
 
 /// One station from `STA-FIRST`/`STA-NEXT`. Its `Debug` hides the MAC address.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Station {
+pub(crate) struct Station {
     /// The MAC address, for the caller to hash at once.
     pub mac: [u8; 6],
     /// State flags.
@@ -75,16 +71,6 @@ pub struct Station {
     pub rx_bytes: Option<u64>,
     /// Bytes sent to the station.
     pub tx_bytes: Option<u64>,
-    /// Packets received from the station.
-    pub rx_packets: Option<u64>,
-    /// Packets sent to the station.
-    pub tx_packets: Option<u64>,
-    /// Time since the station connected.
-    pub connected: Option<Duration>,
-    /// Last receive rate in 100 kbit/s units.
-    pub rx_rate_100kbps: Option<u32>,
-    /// Last transmit rate in 100 kbit/s units.
-    pub tx_rate_100kbps: Option<u32>,
 }
 
 impl std::fmt::Debug for Station {
@@ -104,26 +90,20 @@ impl Station {
     /// Whether the station counts as associated now: `[ASSOC]`, or `[AUTHORIZED]` (the wired
     /// driver has no association). Entries hostapd keeps after a logoff or before
     /// association do not count.
-    pub fn is_associated(&self) -> bool {
+    pub(crate) fn is_associated(&self) -> bool {
         self.flags.assoc || self.flags.authorized
     }
 }
 
-/// An unsolicited hostapd event, as far as counting goes. Station addresses are dropped.
+/// An unsolicited hostapd event the source uses: three it counts, one that ends the stream. Station addresses are dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     /// `AP-STA-CONNECTED`: a station is associated and authorized.
     Connected,
     /// `AP-STA-DISCONNECTED`.
     Disconnected,
     /// `CTRL-EVENT-EAP-FAILURE`, `AP-STA-POSSIBLE-PSK-MISMATCH` and similar.
     AuthFailure,
-    /// `CTRL-EVENT-EAP-SUCCESS`.
-    AuthSuccess,
-    /// `AP-ENABLED`: the BSS is up.
-    Enabled,
-    /// `AP-DISABLED`: the BSS is down.
-    Disabled,
     /// `CTRL-EVENT-TERMINATING`: hostapd is exiting.
     Terminating,
 }
@@ -171,7 +151,7 @@ const MAX_BSS: usize = 64;
 ///
 /// # Errors
 /// The reply is empty, `FAIL`, `UNKNOWN COMMAND`, or has no `state=` line.
-pub fn parse_status(reply: &str) -> Result<Status, ParseError> {
+pub(crate) fn parse_status(reply: &str) -> Result<Status, ParseError> {
     let reply = check_reply(reply)?;
     let mut status = Status::default();
     for line in complete_lines(reply) {
@@ -187,7 +167,7 @@ pub fn parse_status(reply: &str) -> Result<Status, ParseError> {
                 let Some((name, i)) = indexed(key) else {
                     continue;
                 };
-                if !matches!(name, "bss" | "ssid" | "num_sta") || i >= MAX_BSS {
+                if !matches!(name, "bss" | "num_sta") || i >= MAX_BSS {
                     continue;
                 }
                 if status.bss.len() <= i {
@@ -198,7 +178,6 @@ pub fn parse_status(reply: &str) -> Result<Status, ParseError> {
                 };
                 match name {
                     "bss" => bss.ifname = value.to_string(),
-                    "ssid" => bss.ssid = Some(value.to_string()),
                     _ => bss.num_sta = leading_number(value),
                 }
             }
@@ -221,7 +200,7 @@ pub fn parse_status(reply: &str) -> Result<Status, ParseError> {
 /// # Errors
 /// The reply is empty (no more stations), `FAIL`, `UNKNOWN COMMAND`, or does not start with
 /// a MAC address.
-pub fn parse_sta(reply: &str) -> Result<Station, ParseError> {
+pub(crate) fn parse_sta(reply: &str) -> Result<Station, ParseError> {
     let reply = check_reply(reply)?;
     let first = reply.split('\n').next().unwrap_or_default().trim();
     let mac = parse_mac(first).ok_or(ParseError::Unexpected("no MAC address on the first line"))?;
@@ -230,7 +209,6 @@ pub fn parse_sta(reply: &str) -> Result<Station, ParseError> {
         ..Station::default()
     };
     let millis = |v: &str| leading_number::<u64>(v).map(Duration::from_millis);
-    let seconds = |v: &str| leading_number::<u64>(v).map(Duration::from_secs);
     let mut flags_read = false;
     for line in complete_lines(reply).skip(1) {
         let Some((key, value)) = line.split_once('=') else {
@@ -240,7 +218,6 @@ pub fn parse_sta(reply: &str) -> Result<Station, ParseError> {
             "flags" if !flags_read => {
                 flags_read = true;
                 sta.flags = StaFlags {
-                    auth: value.contains("[AUTH]"),
                     assoc: value.contains("[ASSOC]"),
                     authorized: value.contains("[AUTHORIZED]"),
                 }
@@ -249,11 +226,6 @@ pub fn parse_sta(reply: &str) -> Result<Station, ParseError> {
             "inactive_msec" => sta.inactive = millis(value),
             "rx_bytes" => sta.rx_bytes = leading_number(value),
             "tx_bytes" => sta.tx_bytes = leading_number(value),
-            "rx_packets" => sta.rx_packets = leading_number(value),
-            "tx_packets" => sta.tx_packets = leading_number(value),
-            "connected_time" => sta.connected = seconds(value),
-            "rx_rate_info" => sta.rx_rate_100kbps = leading_number(value),
-            "tx_rate_info" => sta.tx_rate_100kbps = leading_number(value),
             _ => {}
         }
     }
@@ -261,7 +233,7 @@ pub fn parse_sta(reply: &str) -> Result<Station, ParseError> {
 }
 
 /// Whether a datagram is an unsolicited event (`<N>...`) rather than a command reply.
-pub fn is_event(datagram: &str) -> bool {
+pub(crate) fn is_event(datagram: &str) -> bool {
     let Some(rest) = datagram.strip_prefix('<') else {
         return false;
     };
@@ -270,8 +242,8 @@ pub fn is_event(datagram: &str) -> bool {
 }
 
 /// Parses an unsolicited event message, with or without its `<N>` priority prefix.
-/// Events that do not matter for counting give `None`.
-pub fn parse_event(message: &str) -> Option<Event> {
+/// Events the source does not use (`AP-ENABLED`, `CTRL-EVENT-EAP-SUCCESS`, …) give `None`.
+pub(crate) fn parse_event(message: &str) -> Option<Event> {
     let body = if is_event(message) {
         message.split_once('>').map_or(message, |(_, rest)| rest)
     } else {
@@ -285,9 +257,6 @@ pub fn parse_event(message: &str) -> Option<Event> {
         | "CTRL-EVENT-EAP-FAILURE2"
         | "AP-STA-POSSIBLE-PSK-MISMATCH"
         | "CTRL-EVENT-SAE-UNKNOWN-PASSWORD-IDENTIFIER" => Event::AuthFailure,
-        "CTRL-EVENT-EAP-SUCCESS" | "CTRL-EVENT-EAP-SUCCESS2" => Event::AuthSuccess,
-        "AP-ENABLED" => Event::Enabled,
-        "AP-DISABLED" => Event::Disabled,
         "CTRL-EVENT-TERMINATING" => Event::Terminating,
         _ => return None,
     })
@@ -320,7 +289,6 @@ mod tests {
             status.bss,
             [Bss {
                 ifname: "ap1".into(),
-                ssid: Some(String::new()),
                 num_sta: Some(1)
             }]
         );
@@ -338,7 +306,7 @@ mod tests {
         assert_eq!(status.channel, Some(36));
         assert_eq!(status.chan_util_avg, Some(51));
         assert_eq!(status.bss.len(), 2);
-        assert_eq!(status.bss[1].ssid.as_deref(), Some("Invités"));
+        assert_eq!(status.bss[1].ifname, "wlan0-1");
         assert_eq!(status.bss[1].num_sta, Some(3));
     }
 
@@ -349,7 +317,6 @@ mod tests {
         assert_eq!(
             sta.flags,
             StaFlags {
-                auth: false,
                 assoc: false,
                 authorized: true
             }
@@ -371,16 +338,10 @@ mod tests {
     #[test]
     fn parses_wifi_station_counters() {
         let sta = parse_sta(WIFI_STA).expect("parses");
-        assert!(sta.flags.auth && sta.flags.assoc && sta.flags.authorized);
+        assert!(sta.flags.assoc && sta.flags.authorized);
         assert_eq!(sta.signal_dbm, Some(-57));
         assert_eq!(sta.inactive, Some(Duration::from_millis(1200)));
         assert_eq!((sta.rx_bytes, sta.tx_bytes), (Some(183_492), Some(402_211)));
-        assert_eq!((sta.rx_packets, sta.tx_packets), (Some(1520), Some(980)));
-        assert_eq!(sta.connected, Some(Duration::from_secs(312)));
-        assert_eq!(
-            (sta.rx_rate_100kbps, sta.tx_rate_100kbps),
-            (Some(650), Some(722))
-        );
         assert!(!format!("{sta:?}").contains("02:00"), "Debug hides the MAC");
     }
 
@@ -509,7 +470,7 @@ mod tests {
                 None,
                 None,
                 None,
-                Some(Event::AuthSuccess),
+                None,
                 Some(Event::Connected),
                 Some(Event::Disconnected)
             ]
@@ -522,8 +483,11 @@ mod tests {
             parse_event("<3>CTRL-EVENT-EAP-FAILURE 02:00:00:00:02:01"),
             Some(Event::AuthFailure)
         );
-        assert_eq!(parse_event("<3>AP-ENABLED "), Some(Event::Enabled));
-        assert_eq!(parse_event("<3>AP-DISABLED "), Some(Event::Disabled));
+        assert_eq!(parse_event("<3>AP-ENABLED "), None);
+        assert_eq!(
+            parse_event("<3>CTRL-EVENT-EAP-SUCCESS 02:00:00:00:02:01"),
+            None
+        );
         assert_eq!(
             parse_event("<2>CTRL-EVENT-TERMINATING "),
             Some(Event::Terminating)

@@ -16,13 +16,12 @@ use crate::privacy::ClientKey;
 use crate::sources::{ErrorKind, Observation, Sighting, Source, SourceError};
 use tokio_util::task::TaskTracker;
 
-/// How long a command waits for hostapd's reply, unless set with
-/// [`HostapdSource::with_timeout`].
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a command waits for hostapd's reply.
+pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Which control sockets to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sockets {
+pub(crate) enum Sockets {
     /// Every socket in this directory (hostapd's `ctrl_interface`), listed again at each
     /// sample since BSSs come and go.
     Dir(PathBuf),
@@ -71,7 +70,7 @@ impl Sockets {
 }
 
 /// Stations and events per access point, from hostapd's control sockets.
-pub struct HostapdSource {
+pub(crate) struct HostapdSource {
     sockets: Sockets,
     zone: Option<ZoneIdx>,
     inventory: Arc<Inventory>,
@@ -95,7 +94,7 @@ impl HostapdSource {
     /// A source reading `sockets`, placing every BSS in `zone` when given (else in the zone
     /// the inventory gives its interface), hashing station MACs with `key`; the readers of
     /// its event streams are tasks in `tasks`.
-    pub fn new(
+    pub(crate) fn new(
         sockets: Sockets,
         zone: Option<ZoneIdx>,
         inventory: Arc<Inventory>,
@@ -112,12 +111,6 @@ impl HostapdSource {
             health: BTreeMap::new(),
             tasks,
         }
-    }
-
-    /// Sets how long each command waits for a reply.
-    pub fn with_timeout(mut self, timeout: Duration) -> HostapdSource {
-        self.timeout = timeout;
-        self
     }
 
     fn zone_of(&self, ap: &str) -> Option<ZoneIdx> {
@@ -406,8 +399,8 @@ mod tests {
             inventory(),
             key(),
             TaskTracker::new(),
-        )
-        .with_timeout(Duration::from_millis(300));
+        );
+        source.timeout = Duration::from_millis(300);
         assert_eq!(
             source.instance(),
             format!("{},{}", fake.path.display(), dead.display())

@@ -33,7 +33,7 @@ impl Default for NeighboursConfig {
 }
 
 /// Reads `[source.neighbours]` over `neighbours` (the defaults).
-pub fn read(section: &Section<'_>, neighbours: &mut NeighboursConfig) {
+pub(crate) fn read(section: &Section<'_>, neighbours: &mut NeighboursConfig) {
     if let Some(enabled) = section.bool("enabled") {
         neighbours.enabled = enabled;
     }

@@ -9,13 +9,13 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, Ro
 use crate::sources::{ErrorKind, SourceError};
 
 /// A next hop: the interface index it is reached through and its address.
-pub type NextHop = (u32, IpAddr);
+pub(super) type NextHop = (u32, IpAddr);
 
 /// Every next hop of `routes`: a route's gateway (`RTA_GATEWAY`, or `RTA_VIA` for an IPv6
 /// gateway of an IPv4 route) on its output interface, and each hop of a multipath route
 /// (`RTA_MULTIPATH`) on the hop's own interface. Routes without a gateway (on-link, local,
 /// blackhole) have none.
-pub fn next_hops(routes: &[RouteMessage]) -> HashSet<NextHop> {
+pub(super) fn next_hops(routes: &[RouteMessage]) -> HashSet<NextHop> {
     let mut hops = HashSet::new();
     for route in routes {
         let (mut oif, mut single) = (None, None);
@@ -50,7 +50,9 @@ fn gateway(attr: &RouteAttribute) -> Option<IpAddr> {
 ///
 /// # Errors
 /// The kernel refused the dump.
-pub async fn dump_routes(handle: &rtnetlink::Handle) -> Result<Vec<RouteMessage>, SourceError> {
+pub(super) async fn dump_routes(
+    handle: &rtnetlink::Handle,
+) -> Result<Vec<RouteMessage>, SourceError> {
     use futures_util::TryStreamExt;
     // An unspecified family and table without strict checking: the kernel dumps them all.
     handle

@@ -36,7 +36,7 @@ impl Default for NetdevConfig {
 }
 
 /// Reads `[source.netdev]` over `netdev` (the defaults).
-pub fn read(section: &Section<'_>, netdev: &mut NetdevConfig) {
+pub(crate) fn read(section: &Section<'_>, netdev: &mut NetdevConfig) {
     if let Some(enabled) = section.bool("enabled") {
         netdev.enabled = enabled;
     }

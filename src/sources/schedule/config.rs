@@ -16,7 +16,7 @@ pub struct ScheduleConfig {
 }
 
 /// Reads `[schedule]`; `None` when the file has no such table (or it is wrong).
-pub fn read(section: &Section<'_>) -> Option<ScheduleConfig> {
+pub(crate) fn read(section: &Section<'_>) -> Option<ScheduleConfig> {
     let file = section.path("file", "/etc/venuemon/programme.ics");
     let interval = section.interval();
     if !section.is_present() {

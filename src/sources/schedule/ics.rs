@@ -16,7 +16,7 @@ use crate::model::programme::Session;
 /// no start or end, an end before the start, a date that does not parse, a time zone that
 /// cannot be known). All-day and cancelled events are not sessions and are not counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Programme {
+pub(crate) struct Programme {
     /// The sessions, in file order.
     pub sessions: Vec<Session>,
     /// Events that could not be read.
@@ -28,7 +28,7 @@ pub struct Programme {
 
 impl Programme {
     /// The first start and the last end of its sessions (Unix seconds), if it has any.
-    pub fn span(&self) -> Option<(i64, i64)> {
+    pub(crate) fn span(&self) -> Option<(i64, i64)> {
         let first = self.sessions.iter().map(|s| s.starts).min()?;
         let last = self.sessions.iter().map(|s| s.ends).max()?;
         Some((first, last))
@@ -182,7 +182,7 @@ fn known_zone(tzid: &str) -> Option<TimeZone> {
 /// Parses an iCalendar file. Times without a zone (floating) are read in `local`, the venue's
 /// time zone; a `TZID` is read from the file's own `VTIMEZONE` of that name, else as a Windows
 /// or IANA zone name. Never fails: what cannot be read is counted.
-pub fn parse(data: &[u8], local: &TimeZone) -> Programme {
+pub(crate) fn parse(data: &[u8], local: &TimeZone) -> Programme {
     let lines = unfold(data);
     let mut events = Vec::new();
     let mut defined = HashMap::new();

@@ -3,8 +3,8 @@
 //! The status page shows each zone's session now and next; the report will say which
 //! sessions drove the peaks.
 
-pub mod config;
-pub mod ics;
+pub(crate) mod config;
+pub(crate) mod ics;
 mod vtimezone;
 mod windows_zones;
 
@@ -20,7 +20,7 @@ use crate::sources::{ErrorKind, FileStamp, Observation, Source, SourceError, Sta
 
 /// The programme as last read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ScheduleSample {
+pub(crate) struct ScheduleSample {
     /// Sessions whose room is a zone (shared with the hub, which keeps them).
     pub sessions: Arc<[ZoneSession]>,
     /// Rooms no zone is called, with their number of sessions.
@@ -33,7 +33,7 @@ pub struct ScheduleSample {
 
 impl ScheduleSample {
     /// Places the programme's sessions in `inventory`'s zones.
-    pub fn place(programme: ics::Programme, inventory: &Inventory) -> ScheduleSample {
+    pub(crate) fn place(programme: ics::Programme, inventory: &Inventory) -> ScheduleSample {
         let mut sessions = Vec::new();
         let mut unplaced = BTreeMap::new();
         for session in programme.sessions {
@@ -56,7 +56,7 @@ impl ScheduleSample {
 }
 
 /// Reads the programme file when it changes.
-pub struct ScheduleSource {
+pub(crate) struct ScheduleSource {
     path: PathBuf,
     timezone: TimeZone,
     inventory: Arc<Inventory>,
@@ -65,7 +65,11 @@ pub struct ScheduleSource {
 
 impl ScheduleSource {
     /// A source for the file at `path`; floating times in it are in `timezone`.
-    pub fn new(path: PathBuf, timezone: TimeZone, inventory: Arc<Inventory>) -> ScheduleSource {
+    pub(crate) fn new(
+        path: PathBuf,
+        timezone: TimeZone,
+        inventory: Arc<Inventory>,
+    ) -> ScheduleSource {
         ScheduleSource {
             path,
             timezone,
@@ -155,7 +159,7 @@ impl ScheduleSource {
 ///
 /// # Errors
 /// None today: the file is read at each sample.
-pub fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
+pub(crate) fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
     let config = ctx.config;
     if let Some(schedule) = &config.schedule {
         let source = ScheduleSource::new(

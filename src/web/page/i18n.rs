@@ -5,10 +5,10 @@ use crate::config::Language;
 use crate::hub::{Reason, ReasonKind, Status};
 
 /// A noun in the singular and the plural.
-pub type Noun = (&'static str, &'static str);
+pub(super) type Noun = (&'static str, &'static str);
 
 /// The page's fixed strings in one language.
-pub struct Text {
+pub(crate) struct Text {
     /// BCP 47 tag for `<html lang>`.
     pub lang: &'static str,
     /// The other language: its tag and its name in itself, for the switch link.
@@ -50,8 +50,6 @@ pub struct Text {
     pub sees: &'static str,
     pub blind: &'static str,
     pub no_source: &'static str,
-    pub no_data: &'static str,
-    pub details: &'static str,
     pub back: &'static str,
     pub last_hour: &'static str,
     /// In place of a sparkline with less than five minutes of points.
@@ -78,7 +76,6 @@ pub struct Text {
     pub unanswered: &'static str,
     pub not_found: &'static str,
     pub venue_status: &'static str,
-    pub zones: &'static str,
 }
 
 const FR: Text = Text {
@@ -114,8 +111,6 @@ const FR: Text = Text {
     sees: "Sources actives :",
     blind: "Sources en panne :",
     no_source: "aucune",
-    no_data: "Pas encore de données pour cette zone.",
-    details: "Détails",
     back: "Toutes les zones",
     last_hour: "Dernière heure",
     collecting: "collecte…",
@@ -141,7 +136,6 @@ const FR: Text = Text {
     unanswered: "DISCOVER sans réponse",
     not_found: "Cette zone n’existe pas.",
     venue_status: "État du site",
-    zones: "Zones",
 };
 
 const EN: Text = Text {
@@ -177,8 +171,6 @@ const EN: Text = Text {
     sees: "Sources up:",
     blind: "Sources down:",
     no_source: "none",
-    no_data: "No data for this zone yet.",
-    details: "Details",
     back: "All zones",
     last_hour: "Last hour",
     collecting: "collecting…",
@@ -204,11 +196,10 @@ const EN: Text = Text {
     unanswered: "Unanswered DISCOVERs",
     not_found: "There is no such zone.",
     venue_status: "Venue status",
-    zones: "Zones",
 };
 
 /// The strings of `language`.
-pub fn text(language: Language) -> &'static Text {
+pub(crate) fn text(language: Language) -> &'static Text {
     match language {
         Language::Fr => &FR,
         Language::En => &EN,
@@ -217,7 +208,7 @@ pub fn text(language: Language) -> &'static Text {
 
 impl Text {
     /// The word for a status (always shown beside its colour and icon).
-    pub fn status(&self, status: Status) -> &'static str {
+    pub(crate) fn status(&self, status: Status) -> &'static str {
         match status {
             Status::Ok => self.ok,
             Status::Warn => self.warn,
@@ -230,7 +221,7 @@ impl Text {
     }
 
     /// A decimal number with `digits` after the separator.
-    pub fn number(&self, value: f64, digits: usize) -> String {
+    pub(crate) fn number(&self, value: f64, digits: usize) -> String {
         let text = format!("{value:.digits$}");
         if self.fr() {
             text.replace('.', ",")
@@ -241,12 +232,12 @@ impl Text {
 
     /// A ratio as a whole percentage: "97 %" (a narrow no-break space, as French and SI
     /// typography both write it).
-    pub fn percent(&self, ratio: f64) -> String {
+    pub(crate) fn percent(&self, ratio: f64) -> String {
         format!("{}\u{202f}%", self.number(ratio * 100.0, 0))
     }
 
     /// A count with thousands grouped.
-    pub fn count(&self, value: u64) -> String {
+    pub(crate) fn count(&self, value: u64) -> String {
         let digits = value.to_string();
         let separator = if self.fr() { "\u{202f}" } else { "," };
         let mut out = String::new();
@@ -261,18 +252,18 @@ impl Text {
 
     /// A count and its noun, singular or plural as the language has it: French takes the
     /// singular for 0 and 1 ("0 appareil", "1 appareil"), English for 1 only ("0 devices").
-    pub fn counted(&self, value: u64, noun: Noun) -> String {
+    pub(crate) fn counted(&self, value: u64, noun: Noun) -> String {
         format!("{} {}", self.count(value), self.noun(value, noun))
     }
 
     /// The noun for `value` things, singular or plural (see [`Text::counted`]).
-    pub fn noun(&self, value: u64, (one, many): Noun) -> &'static str {
+    pub(crate) fn noun(&self, value: u64, (one, many): Noun) -> &'static str {
         let singular = if self.fr() { value < 2 } else { value == 1 };
         if singular { one } else { many }
     }
 
     /// Bits per second with a unit people read.
-    pub fn rate(&self, bps: f64) -> String {
+    pub(crate) fn rate(&self, bps: f64) -> String {
         let (value, unit) = [(1e9, "Gbit/s"), (1e6, "Mbit/s"), (1e3, "kbit/s")]
             .into_iter()
             .find(|(scale, _)| bps >= *scale)
@@ -286,7 +277,7 @@ impl Text {
     }
 
     /// Seconds, with milliseconds below one second.
-    pub fn seconds(&self, seconds: f64) -> String {
+    pub(crate) fn seconds(&self, seconds: f64) -> String {
         if seconds < 1.0 {
             format!("{}\u{a0}ms", self.number(seconds * 1000.0, 0))
         } else {
@@ -295,7 +286,7 @@ impl Text {
     }
 
     /// Why a zone is not ok, in plain words.
-    pub fn reason(&self, reason: &Reason) -> String {
+    pub(crate) fn reason(&self, reason: &Reason) -> String {
         let subject = &reason.subject;
         let value = reason.value;
         match (reason.kind, self.fr()) {
@@ -327,7 +318,7 @@ impl Text {
 
 /// The language of a request: `?lang=` if it names one, else the first of `fr`/`en` the
 /// browser prefers (by `q`), else the configured default.
-pub fn negotiate(
+pub(crate) fn negotiate(
     query: Option<&str>,
     accept_language: Option<&str>,
     default: Language,
@@ -422,7 +413,9 @@ mod tests {
                 text(Language::Fr).reason(&reason),
                 text(Language::En).reason(&reason),
             );
-            let label = kind.as_str();
+            // The value `/api/status` shows, which the page words instead.
+            let json = serde_json::to_string(&kind).expect("serializes");
+            let label = json.trim_matches('"');
             assert_ne!(fr, en, "{label}");
             assert!(!fr.contains(label) && !en.contains(label), "{fr} / {en}");
         }

@@ -32,7 +32,7 @@ use super::cached;
 use super::server::Link;
 use crate::config::{Language, Venue};
 use crate::hub::Snapshot;
-pub use i18n::{Text, negotiate, text};
+pub(crate) use i18n::{Text, negotiate, text};
 use view::{Detail, Header, Tile};
 
 const CSS: &str = include_str!("static/app.css");
@@ -50,7 +50,7 @@ fn content_name(stem: &str, content: &str, extension: &str) -> String {
 }
 
 /// File names of the page's static files.
-pub struct Assets {
+pub(crate) struct Assets {
     pub css: String,
     /// The wall layout of `/`, applied on wide landscape screens or with `?view=wall`.
     pub wall: String,
@@ -60,7 +60,7 @@ pub struct Assets {
 
 /// What the page needs besides the snapshot: the default language, the venue's time zone,
 /// and the tiles rendered for the latest snapshot.
-pub struct Pages {
+pub(crate) struct Pages {
     language: Language,
     timezone: jiff::tz::TimeZone,
     assets: Assets,
@@ -70,7 +70,7 @@ pub struct Pages {
 impl Pages {
     /// Pages in `venue`'s language and time zone (UTC when the system does not know the zone:
     /// loading the config warns of it).
-    pub fn new(venue: &Venue) -> Pages {
+    pub(crate) fn new(venue: &Venue) -> Pages {
         Pages {
             language: venue.language,
             timezone: venue.time_zone(),
@@ -206,7 +206,7 @@ fn detail_html(
 
 /// What the page routes share.
 #[derive(Clone)]
-pub struct PageState {
+pub(crate) struct PageState {
     /// The latest snapshot.
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     /// Settings and the render cache.
@@ -218,7 +218,7 @@ pub struct PageState {
 /// The `/events` streams: how many are open, the cap on them, and the streams refused or
 /// dropped.
 #[derive(Clone)]
-pub struct EventStreams {
+pub(crate) struct EventStreams {
     /// `venuemon_http_event_streams`.
     open: prometheus::IntGauge,
     /// `venuemon_http_event_streams_rejected_total`.
@@ -231,7 +231,7 @@ pub struct EventStreams {
 
 impl EventStreams {
     /// Streams counted in `registry`, as many at once as asked for until `with_max`.
-    pub fn new(registry: &prometheus::Registry) -> EventStreams {
+    pub(crate) fn new(registry: &prometheus::Registry) -> EventStreams {
         let streams = EventStreams {
             open: prometheus::IntGauge::new(
                 "venuemon_http_event_streams",
@@ -264,7 +264,7 @@ impl EventStreams {
     }
 
     /// These streams with at most `max` open at once.
-    pub fn with_max(self, max: usize) -> EventStreams {
+    pub(crate) fn with_max(self, max: usize) -> EventStreams {
         EventStreams {
             slots: Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS))),
             ..self
@@ -323,7 +323,7 @@ impl PageState {
 }
 
 /// The page's routes, to be merged into the agent's router.
-pub fn routes(state: PageState) -> Router {
+pub(crate) fn routes(state: PageState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/zone/{id}", get(zone))

@@ -4,19 +4,19 @@
 use crate::hub::recent::{BUCKET_SECONDS, BUCKETS};
 
 /// Drawing area of every sparkline, in SVG user units (the CSS scales it).
-pub const WIDTH: f64 = 240.0;
+pub(super) const WIDTH: f64 = 240.0;
 /// Height of the drawing area.
-pub const HEIGHT: f64 = 40.0;
+pub(super) const HEIGHT: f64 = 40.0;
 /// Points (buckets with a value) a sparkline needs before it is drawn: five minutes' worth,
 /// a twelfth of the width.
-pub const MIN_POINTS: usize = (300 / BUCKET_SECONDS) as usize;
+pub(super) const MIN_POINTS: usize = (300 / BUCKET_SECONDS) as usize;
 
 /// The `d` attribute of a path through `values` (one per bucket, `(unix seconds, value)`),
 /// placed on an hour ending at `now`, scaled so that `top` (at least) reaches the top. A
 /// missing value or a missing bucket breaks the line. None while the hour holds fewer than
 /// [`MIN_POINTS`]: too little to show a trend, only a dash at the right edge (the page says
 /// it is still collecting).
-pub fn path(values: &[(u64, Option<f64>)], now: u64, top: f64) -> Option<String> {
+pub(super) fn path(values: &[(u64, Option<f64>)], now: u64, top: f64) -> Option<String> {
     let span = (BUCKET_SECONDS * BUCKETS as u64) as f64;
     let start = now.saturating_sub(span as u64);
     let top = values

@@ -14,10 +14,8 @@ use tower::ServiceExt;
 
 use crate::config::{Config, Language};
 use crate::hub::recent::Point;
-use crate::hub::{
-    ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, ReasonKind, SessionSnapshot, Snapshot,
-    SourceSnapshot, Status, ZoneSnapshot,
-};
+use crate::hub::snapshot::{ApSnapshot, InterfaceSnapshot, PoolSnapshot, SourceSnapshot};
+use crate::hub::{Reason, ReasonKind, SessionSnapshot, Snapshot, Status, ZoneSnapshot};
 use crate::web::testing::get;
 use crate::web::{AppState, app};
 

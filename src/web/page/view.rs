@@ -9,7 +9,7 @@ use crate::config::DEFAULT_EVENT;
 use crate::hub::{SessionSnapshot, Snapshot, Status, ZoneSnapshot};
 
 /// The CSS class of a status (paired with its word and icon, never alone).
-pub fn class(status: Status) -> &'static str {
+pub(super) fn class(status: Status) -> &'static str {
     match status {
         Status::Ok => "ok",
         Status::Warn => "warn",
@@ -18,7 +18,7 @@ pub fn class(status: Status) -> &'static str {
 }
 
 /// A bar under a fact: a ratio and how bad it is.
-pub struct Bar {
+pub(super) struct Bar {
     /// Filled width out of 100.
     pub width: u32,
     /// `ok`, `warn` or `crit`.
@@ -35,7 +35,7 @@ impl Bar {
 }
 
 /// One line of a tile.
-pub struct Fact {
+pub(super) struct Fact {
     pub label: &'static str,
     /// The figure, shown large on the wall.
     pub value: String,
@@ -48,7 +48,7 @@ pub struct Fact {
 /// One zone's tile.
 #[derive(Template)]
 #[template(path = "tile.html")]
-pub struct Tile<'a> {
+pub(super) struct Tile<'a> {
     pub root: &'a str,
     pub id: &'a str,
     pub name: &'a str,
@@ -61,7 +61,7 @@ pub struct Tile<'a> {
 
 impl<'a> Tile<'a> {
     /// The tile of `zone`: only the facts the snapshot has; times of day in `timezone`.
-    pub fn new(
+    pub(super) fn new(
         text: &'a Text,
         root: &'a str,
         zone: &'a ZoneSnapshot,
@@ -174,7 +174,7 @@ impl<'a> Tile<'a> {
 }
 
 /// A source as the header lists it.
-pub struct SourceLine {
+pub(super) struct SourceLine {
     pub name: String,
     pub error: Option<String>,
 }
@@ -182,7 +182,7 @@ pub struct SourceLine {
 /// The venue header: overall status, names, time, what the agent sees.
 #[derive(Template)]
 #[template(path = "header.html")]
-pub struct Header<'a> {
+pub(super) struct Header<'a> {
     pub text: &'a Text,
     pub venue: &'a str,
     /// The event id, when the config names one (zero-config's placeholder is not shown).
@@ -197,7 +197,7 @@ pub struct Header<'a> {
 
 impl<'a> Header<'a> {
     /// The header of `snapshot`, with its time shown in `timezone`.
-    pub fn new(
+    pub(super) fn new(
         text: &'a Text,
         snapshot: &'a Snapshot,
         timezone: &jiff::tz::TimeZone,
@@ -240,7 +240,7 @@ impl<'a> Header<'a> {
 }
 
 /// `HH:MM:SS` and the zone's abbreviation, or a dash before the first snapshot.
-pub fn local_time(unix: u64, timezone: &jiff::tz::TimeZone) -> String {
+pub(super) fn local_time(unix: u64, timezone: &jiff::tz::TimeZone) -> String {
     local(i64::try_from(unix).unwrap_or(0), timezone, "%H:%M:%S %Z")
 }
 
@@ -260,7 +260,7 @@ fn local(unix: i64, timezone: &jiff::tz::TimeZone, format: &str) -> String {
 }
 
 /// A sparkline with its label and latest value.
-pub struct Spark {
+pub(super) struct Spark {
     pub label: &'static str,
     pub last: String,
     /// The line's path, or none while less than five minutes of points are collected.
@@ -268,21 +268,21 @@ pub struct Spark {
 }
 
 /// A table: headers and rows of cells.
-pub struct Table {
+pub(super) struct Table {
     pub title: &'static str,
     pub head: Vec<&'static str>,
     pub rows: Vec<Vec<String>>,
 }
 
 /// One zone in detail.
-pub struct Detail {
+pub(super) struct Detail {
     pub sparks: Vec<Spark>,
     pub tables: Vec<Table>,
 }
 
 impl Detail {
     /// The detail of `zone` from `snapshot`.
-    pub fn new(text: &Text, snapshot: &Snapshot, zone: &ZoneSnapshot) -> Detail {
+    pub(super) fn new(text: &Text, snapshot: &Snapshot, zone: &ZoneSnapshot) -> Detail {
         let now = snapshot.generated_at;
         let history = &zone.history;
         let series =
