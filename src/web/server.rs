@@ -834,18 +834,10 @@ mod tests {
         };
         let serving = start(Snapshot::default(), http, None).await;
         let addr = serving.addr;
-        let request = b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n";
         // How long after its answer the server closes a connection that then sends `then`.
         let closed_after = |then: &'static [u8]| async move {
             let mut tcp = TcpStream::connect(addr).await.expect("connect");
-            tcp.write_all(request).await.expect("write");
-            let mut answer = Vec::new();
-            while !answer.ends_with(b"ok\n") {
-                let mut chunk = [0; 1024];
-                let n = tcp.read(&mut chunk).await.expect("read");
-                assert!(n > 0, "closed before the answer");
-                answer.extend_from_slice(&chunk[..n]);
-            }
+            ask_ok(&mut tcp, "/healthz").await;
             let answered = Instant::now();
             tokio::time::sleep(Duration::from_millis(300)).await;
             tcp.write_all(then).await.expect("write");
