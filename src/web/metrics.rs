@@ -95,6 +95,22 @@ fn signal_band(dbm: i32) -> usize {
         .unwrap_or(SIGNAL_BUCKETS.len())
 }
 
+/// The longest `title` label of `venuemon_zone_session_info`, in characters: a series per
+/// session is stored for as long as Prometheus keeps it, and a Grafana annotation shows one line.
+const MAX_SESSION_TITLE: usize = 100;
+
+/// A session's title as a label value: control and bidirectional-formatting characters
+/// dropped (a label reaches terminals and Grafana tooltips), at most [`MAX_SESSION_TITLE`]
+/// characters, trimmed.
+fn session_title(title: &str) -> String {
+    let kept: String = title
+        .chars()
+        .filter(|c| !crate::terminal::disruptive(*c))
+        .take(MAX_SESSION_TITLE)
+        .collect();
+    kept.trim().to_string()
+}
+
 /// The sources' health.
 fn source_families(snap: &Snapshot) -> [Family; 3] {
     let mut up = Family::gauge(
@@ -162,7 +178,7 @@ fn interface_families(snap: &Snapshot) -> Vec<Family> {
 }
 
 /// The zones and the venue's clients.
-fn zone_families(snap: &Snapshot) -> [Family; 10] {
+fn zone_families(snap: &Snapshot) -> [Family; 11] {
     let mut info = Family::gauge(
         "venuemon_zone_info",
         "Zone id and display name (always 1).",
@@ -198,9 +214,17 @@ fn zone_families(snap: &Snapshot) -> [Family; 10] {
         "Estimated unique devices seen in the zone since the agent started (HyperLogLog).",
         ZONE,
     );
+    let mut session = Family::gauge(
+        "venuemon_zone_session_info",
+        "The programme's session running in the zone now, by title (always 1; absent between sessions).",
+        &["zone", "title"],
+    );
     for z in &snap.zones {
         let zone = [z.id.as_str()];
         info.add(&[z.id.as_str(), z.name.as_str()], 1.0);
+        if let Some(now) = &z.session_now {
+            session.add(&[z.id.as_str(), &session_title(&now.title)], 1.0);
+        }
         clients.add(&zone, count(z.clients));
         randomized.add(&zone, count(z.clients_randomized));
         for (source, n) in &z.clients_by_source {
@@ -237,6 +261,7 @@ fn zone_families(snap: &Snapshot) -> [Family; 10] {
         by_source,
         seats,
         status,
+        session,
         unique,
         venue_unique,
         evicted,
@@ -802,6 +827,62 @@ mod tests {
             !silent.contains("venuemon_ap_clients_by_signal"),
             "{silent}"
         );
+    }
+
+    #[test]
+    fn a_zone_in_session_has_its_session_info_with_a_clean_capped_title() {
+        use crate::hub::{SessionSnapshot, ZoneSnapshot};
+        let zone = |id: &str, title: Option<String>| ZoneSnapshot {
+            id: id.into(),
+            name: id.into(),
+            session_now: title.map(|title| SessionSnapshot {
+                title,
+                starts: 0,
+                ends: 3_600,
+            }),
+            ..ZoneSnapshot::default()
+        };
+        let long = format!("Keynote {}", "é".repeat(300));
+        let snapshot = Arc::new(Snapshot {
+            zones: vec![
+                zone("hall-a", Some("Ouverture\u{1b}[2J \u{202e}«IA»\r\n".into())),
+                zone("hall-b", Some(long)),
+                zone("hall-c", None),
+            ],
+            ..Snapshot::default()
+        });
+        let text = scrape(&Exposition::default(), &snapshot);
+        let sessions: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("venuemon_zone_session_info{"))
+            .collect();
+        let capped = format!(
+            "Keynote {}",
+            "é".repeat(MAX_SESSION_TITLE - "Keynote ".len())
+        );
+        assert_eq!(
+            sessions,
+            [
+                format!("venuemon_zone_session_info{{title=\"{capped}\",zone=\"hall-b\"}} 1"),
+                "venuemon_zone_session_info{title=\"Ouverture[2J «IA»\",zone=\"hall-a\"} 1"
+                    .to_string(),
+            ],
+            "in label order, none for a zone between sessions:\n{text}"
+        );
+        let whole = exposition(&Exposition::default(), &snapshot, &registry());
+        assert!(
+            whole.contains("# TYPE venuemon_zone_session_info gauge\n"),
+            "{whole}"
+        );
+        // The session over, its series is gone.
+        let over = scrape(
+            &Exposition::default(),
+            &Arc::new(Snapshot {
+                zones: vec![zone("hall-a", None)],
+                ..Snapshot::default()
+            }),
+        );
+        assert!(!over.contains("venuemon_zone_session_info"), "{over}");
     }
 
     #[test]
