@@ -286,7 +286,7 @@ fn lab_root_dnsmasq_pool_smaller_than_the_crowd_fills_and_turns_the_zone_critica
 
 /// kea-dhcp4 in the hall: memfile leases and a control socket in `dir`, pool .10 to .59,
 /// leases of `lifetime` seconds, a lease file cleanup every `lfc_interval` seconds (0: none).
-fn kea(hall: &Hall, dir: &Path, lifetime: u32, lfc_interval: u32) -> Child {
+pub fn kea(hall: &Hall, dir: &Path, lifetime: u32, lfc_interval: u32) -> Child {
     let config = format!(
         r#"{{"Dhcp4": {{
   "interfaces-config": {{"interfaces": ["hall0"], "dhcp-socket-type": "raw"}},

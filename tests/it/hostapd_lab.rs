@@ -24,7 +24,7 @@ const STATIONS: usize = 3;
 const PORT: u16 = 9842;
 
 /// The AP namespace with hostapd, the station namespaces with their supplicants.
-struct Lab {
+pub struct Lab {
     dir: tempfile::TempDir,
     ap: Netns,
     stations: Vec<Netns>,
@@ -33,7 +33,7 @@ struct Lab {
 }
 
 impl Lab {
-    fn build() -> Lab {
+    pub fn build() -> Lab {
         common::require_root("the hostapd lab");
         common::require_tool("ip", "iproute2");
         common::require_tool("curl", "curl");
@@ -99,7 +99,7 @@ impl Lab {
 
     /// Starts hostapd with one config per port; returns once every socket answers, at the
     /// instant it first did.
-    fn start_hostapd(&mut self) -> Instant {
+    pub fn start_hostapd(&mut self) -> Instant {
         let d = self.path().to_path_buf();
         let mut args = vec!["netns", "exec", &self.ap.0, "hostapd"];
         let confs: Vec<String> = (1..=STATIONS)
@@ -186,7 +186,7 @@ impl Lab {
 
     /// Starts the agent in the AP namespace: 1 s tick, zone `hall`, only the hostapd source
     /// (no interface or neighbour source, so every client counted comes from hostapd).
-    fn start_agent(&self) -> Agent {
+    pub fn start_agent(&self) -> Agent {
         let d = self.path();
         let config = format!(
             r#"
@@ -224,7 +224,7 @@ zone = "hall"
 
     /// Polls `/metrics` (every 100 ms) until `ok` accepts it; returns it and how long it took.
     /// On timeout, fails with the hostapd lines of the last scrape.
-    fn metrics_when(
+    pub fn metrics_when(
         &self,
         what: &str,
         limit: Duration,

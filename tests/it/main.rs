@@ -6,6 +6,7 @@ mod access;
 mod browser;
 mod cli;
 mod common;
+mod dashboards;
 mod dhcp_lab;
 mod golden;
 mod hostapd_lab;
