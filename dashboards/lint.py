@@ -230,6 +230,10 @@ class Lint:
                 self.problem(where, "no unit")
             elif unit not in UNITS:
                 self.problem(where, f"unit {unit!r} is not one this lint knows Grafana has")
+            for link in p.get("fieldConfig", {}).get("defaults", {}).get("links", []):
+                url = link.get("url", "")
+                if "/d/" in url and not ("${datasource:queryparam}" in url and "var-venue=" in url):
+                    self.problem(where, f"data link {url!r} drops the datasource or venue variable")
             self.uses_datasource(where, p, "the panel")
             targets = p.get("targets", [])
             if not targets:

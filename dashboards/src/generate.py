@@ -80,6 +80,7 @@ def panel(
     mappings=None,
     options=None,
     custom=None,
+    links=None,
 ):
     """A panel; its grid position is set when the dashboard is laid out."""
     defaults = {"unit": unit, "thresholds": steps or thresholds()}
@@ -104,6 +105,8 @@ def panel(
         defaults["color"] = {"mode": "thresholds"}
     if custom:
         defaults.setdefault("custom", {}).update(custom)
+    if links:
+        defaults["links"] = links
     refs = "ABCDEFGH"
     return {
         "type": kind,
@@ -297,13 +300,21 @@ def zone_status():
         "Zone status",
         "Each zone judged against the agent's [thresholds], as the status page shows it: OK, "
         "Warning, Critical, or Unknown (grey) when no source covering the zone answered. The "
-        "reasons are on the agent's status page and /api/status.",
+        "reasons are on the agent's status page and /api/status. Click a zone for its detail.",
         "none",
         [target(f"max by (venue, zone) (venuemon_zone_status{{{VZ}}})", "{{zone}}", True)],
         width=24,
         height=5,
         steps=thresholds(1, 2),
         mappings=STATUS_MAPPINGS,
+        links=[
+            {
+                "title": "Zone detail for ${__field.labels.zone}",
+                "url": f"/d/{UIDS['zone-detail']}?${{datasource:queryparam}}"
+                "&var-venue=${__field.labels.venue}&var-zone=${__field.labels.zone}"
+                "&${__url_time_range}",
+            }
+        ],
     )
 
 

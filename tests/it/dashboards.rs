@@ -182,7 +182,17 @@ fn dashboards_lint_fails_on_each_planted_mistake() {
     );
     let path = dir.path().join("bad.json");
     std::fs::write(&path, serde_json::to_string_pretty(&bad).expect("JSON")).expect("write");
-    let out = lint(&[], &[path]);
+    let overview = std::fs::read_to_string(common::project("dashboards/venue-overview.json"))
+        .expect("dashboard");
+    let mut link: serde_json::Value = serde_json::from_str(&overview).expect("JSON");
+    plant(
+        &mut link,
+        "/panels/0/fieldConfig/defaults/links/0/url",
+        "/d/venuemon-zone-detail?var-zone=${__field.labels.zone}".into(),
+    );
+    let link_path = dir.path().join("link.json");
+    std::fs::write(&link_path, link.to_string()).expect("write");
+    let out = lint(&[], &[path, link_path]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     for expected in [
@@ -196,6 +206,7 @@ fn dashboards_lint_fails_on_each_planted_mistake() {
         "(id 6): target A uses datasource {\"type\": \"prometheus\", \"uid\": \"PBFA97CFB590B2093\"}, not ${datasource}",
         "variable zone: has no All option (includeAll)",
         "variable venue: has an empty default",
+        "link.json: panel \"Zone status\" (id 1): data link '/d/venuemon-zone-detail?var-zone=${__field.labels.zone}' drops the datasource or venue variable",
     ] {
         assert!(said.contains(expected), "{expected:?} in:\n{said}");
     }
