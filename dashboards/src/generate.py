@@ -191,7 +191,11 @@ def query_variable(name, label, query, all_value=".*"):
         "label": label,
         "datasource": DS,
         "definition": query,
-        "query": {"query": query, "refId": f"{name}-values"},
+        "query": {
+            "qryType": 1,
+            "query": query,
+            "refId": "PrometheusVariableQueryEditor-VariableQuery",
+        },
         "refresh": 1,
         "includeAll": True,
         "allValue": all_value,
@@ -743,13 +747,15 @@ def dhcp_uplink():
 
 
 def multi_venue():
-    def venue_stat(title, description, unit, expr, steps=None, mappings=None, maximum=None):
+    def venue_stat(
+        title, description, unit, expr, steps=None, mappings=None, maximum=None, legend="{{venue}}"
+    ):
         return panel(
             "stat",
             title,
             description,
             unit,
-            [target(expr, "{{venue}}", True)],
+            [target(expr, legend, True)],
             width=6,
             height=4,
             steps=steps,
@@ -765,6 +771,7 @@ def multi_venue():
             "Active devices in every zone of every venue this Prometheus holds.",
             "short",
             "sum(:venuemon_zone_clients:sum)",
+            legend="all venues",
         ),
         venue_stat(
             "Critical zones",
@@ -772,6 +779,7 @@ def multi_venue():
             "short",
             f"count(venuemon_zone_status{{{V}}} == 2) or vector(0)",
             steps=thresholds(critical=1),
+            legend="all venues",
         ),
         venue_stat(
             "Sources down",
@@ -779,12 +787,14 @@ def multi_venue():
             "short",
             f"count(venuemon_source_up{{{V}}} == 0) or vector(0)",
             steps=thresholds(critical=1),
+            legend="all venues",
         ),
         venue_stat(
             "Agents",
             "venuemon agents answering across the selected venues.",
             "short",
             f"count(venuemon_build_info{{{V}}})",
+            legend="all venues",
         ),
         panel(
             "timeseries",
