@@ -20,20 +20,22 @@ use std::time::{Duration, Instant};
 use crate::common::{self, Agent, station_mac};
 use crate::venue::{Netns, value, veth};
 
-const STATIONS: usize = 3;
+pub const STATIONS: usize = 3;
 const PORT: u16 = 9842;
 
-/// The AP namespace with hostapd, the station namespaces with their supplicants.
-struct Lab {
+/// The AP namespace with hostapd, the station namespaces with their supplicants (the stack
+/// test runs one too).
+pub struct Lab {
     dir: tempfile::TempDir,
-    ap: Netns,
+    /// The AP namespace: hostapd and, in these tests, the agent.
+    pub ap: Netns,
     stations: Vec<Netns>,
     hostapd: Option<Child>,
     supplicants: Vec<Option<Child>>,
 }
 
 impl Lab {
-    fn build() -> Lab {
+    pub fn build() -> Lab {
         common::require_root("the hostapd lab");
         common::require_tool("ip", "iproute2");
         common::require_tool("curl", "curl");
@@ -83,7 +85,7 @@ impl Lab {
         self.dir.path()
     }
 
-    fn ctrl_dir(&self) -> PathBuf {
+    pub fn ctrl_dir(&self) -> PathBuf {
         self.path().join("ctrl")
     }
 
@@ -99,7 +101,7 @@ impl Lab {
 
     /// Starts hostapd with one config per port; returns once every socket answers, at the
     /// instant it first did.
-    fn start_hostapd(&mut self) -> Instant {
+    pub fn start_hostapd(&mut self) -> Instant {
         let d = self.path().to_path_buf();
         let mut args = vec!["netns", "exec", &self.ap.0, "hostapd"];
         let confs: Vec<String> = (1..=STATIONS)
@@ -140,7 +142,7 @@ impl Lab {
         }
     }
 
-    fn start_station(&mut self, i: usize) {
+    pub fn start_station(&mut self, i: usize) {
         let n = i + 1;
         let conf = self.path().join(format!("sta{n}.conf"));
         let log = self.path().join(format!("sta{n}.log"));

@@ -14,5 +14,6 @@ mod lab;
 mod page;
 mod readme;
 mod replay;
+mod stack;
 mod stall;
 mod venue;
