@@ -850,6 +850,46 @@ zone = "stage"
         "every target is up, yet: {alerts}"
     );
 
+    // Every rule evaluates without error against the agents' real series, and every
+    // recording rule records something from the lab.
+    let groups = prometheus.api("/api/v1/rules").expect("rules");
+    let rules: Vec<&Value> = groups["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["rules"].as_array().into_iter().flatten())
+        .collect();
+    assert!(rules.len() > 20, "rules loaded: {groups}");
+    let failing: Vec<String> = rules
+        .iter()
+        .filter(|r| r["health"] != "ok")
+        .map(|r| format!("{}: {}", r["name"], r["lastError"]))
+        .collect();
+    assert!(failing.is_empty(), "rules failing: {failing:?}");
+    let mut records: Vec<&str> = rules
+        .iter()
+        .filter(|r| r["type"] == "recording")
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    records.dedup();
+    let without_data = || -> Vec<&str> {
+        records
+            .iter()
+            .copied()
+            .filter(|r| prometheus.series(r, 10).unwrap_or(0) == 0)
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut empty = without_data();
+    while !empty.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_secs(1));
+        empty = without_data();
+    }
+    assert!(
+        empty.is_empty(),
+        "recording rules without data in the lab: {empty:?}"
+    );
+
     // Every panel of every dashboard returns data (the project's, and the checker's own).
     let since_start = started.elapsed().as_secs() + 5;
     let deadline = Instant::now() + Duration::from_secs(20);
