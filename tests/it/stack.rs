@@ -311,14 +311,16 @@ fn variables(dashboard: &Value, prometheus: &Prometheus) -> Variables {
         .flatten()
     {
         let name = var["name"].as_str().unwrap_or("").to_string();
+        // A string, or Grafana 10's object whose `query` (else the variable's `definition`)
+        // holds the same text.
         let query = match &var["query"] {
-            Value::Object(q) => q
-                .get("query")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            q => q.as_str().unwrap_or("").to_string(),
-        };
+            Value::Object(q) => q.get("query").and_then(Value::as_str),
+            q => q.as_str(),
+        }
+        .filter(|q| !q.is_empty())
+        .or_else(|| var["definition"].as_str())
+        .unwrap_or("")
+        .to_string();
         let mut values = match var["type"].as_str().unwrap_or("") {
             "datasource" | "adhoc" => continue,
             "query" => label_values(&query, prometheus)
@@ -572,8 +574,8 @@ const SELF_TEST_DASHBOARD: &str = r#"{
   "templating": {"list": [
     {"name": "datasource", "type": "datasource", "query": "prometheus"},
     {"name": "venue", "type": "query", "query": {"query": "label_values(venuemon_build_info, venue)"}},
-    {"name": "zone", "type": "query", "includeAll": true,
-     "query": "label_values(venuemon_zone_info{venue=~\"$venue\"}, zone)"}
+    {"name": "zone", "type": "query", "includeAll": true, "query": {"qryType": 1, "refId": "z"},
+     "definition": "label_values(venuemon_zone_info{venue=~\"$venue\"}, zone)"}
   ]},
   "panels": [
     {"title": "Pool use", "targets": [{"expr": "pool:venuemon_dhcp_pool_usage:ratio{venue=\"$venue\", zone=~\"${zone}\"}"}]},
