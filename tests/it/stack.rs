@@ -4,10 +4,15 @@
 //! a real Prometheus (Debian's prometheus) started with `deploy/prometheus/`, scraping a
 //! dnsmasq lab agent, a hostapd lab agent and a `replay --serve` of an 802.11 capture, where
 //! every dashboard panel query must return data and filling the DHCP pool fires the pool
-//! alert. The stack test needs root (network namespaces) and the DHCP and hostapd lab tools.
+//! alert, which a real Alertmanager started with `deploy/alertmanager/` delivers to the
+//! critical receiver while muting its warning twin. The stack test needs root (network
+//! namespaces) and the DHCP and hostapd lab tools.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -182,40 +187,158 @@ fn alertmanager_config_passes_amtool_and_routes_by_severity() {
     }
 }
 
-/// A Prometheus server in a temp folder on a free loopback port; killed when dropped.
-struct Prometheus {
+/// A server the test starts (Prometheus, Alertmanager) on a free loopback port, its log in
+/// its folder; killed when dropped.
+struct Daemon {
     child: Child,
     port: u16,
     log: PathBuf,
 }
 
-impl Prometheus {
-    fn start(config: &Path, dir: &Path) -> Prometheus {
-        common::require_tool("prometheus", "prometheus");
+impl Daemon {
+    /// Starts `program` with the arguments `args(port)` gives, and waits for `/-/ready`.
+    fn start(
+        program: &str,
+        package: &str,
+        dir: &Path,
+        args: impl Fn(u16) -> Vec<String>,
+    ) -> Daemon {
+        common::require_tool(program, package);
         let port = common::free_port();
-        let log = dir.join("prometheus.log");
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        let log = dir.join(format!("{program}.log"));
+        let child = Command::new(program)
+            .args(args(port))
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("prometheus log"))
+            .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
-            .expect("prometheus starts");
-        let prometheus = Prometheus { child, port, log };
-        common::wait_for("prometheus ready", Duration::from_secs(30), || {
+            .unwrap_or_else(|e| panic!("{program} starts: {e}"));
+        let daemon = Daemon { child, port, log };
+        common::wait_for(&format!("{program} ready"), Duration::from_secs(30), || {
             common::http_get(port, "/-/ready").filter(|(status, _)| *status == 200)
         });
-        prometheus
+        daemon
+    }
+
+    /// The last lines of its log.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET of `path` on loopback `port`, as JSON.
+fn get_json(port: u16, path: &str) -> Result<Value, String> {
+    let (_, body) = common::http_get(port, path).ok_or("no answer")?;
+    serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))
+}
+
+/// Alertmanager with `deploy/alertmanager/alertmanager.yml` overridden to send to a webhook
+/// of the test at `hook_port` without waiting, its state in `dir`.
+fn alertmanager(dir: &Path, hook_port: u16) -> Daemon {
+    let shipped = common::project("deploy/alertmanager/alertmanager.yml");
+    let critical = format!("http://127.0.0.1:{hook_port}/alerts/critical");
+    let warning = format!("http://127.0.0.1:{hook_port}/alerts/warning");
+    let config = overridden(
+        &read(&shipped),
+        &[
+            ("group_wait: 30s", "group_wait: 1s"),
+            ("group_wait: 10s", "group_wait: 1s"),
+            ("http://127.0.0.1:9099/alerts/critical", &critical),
+            ("http://127.0.0.1:9099/alerts/warning", &warning),
+        ],
+    );
+    let path = dir.join("alertmanager.yml");
+    std::fs::write(&path, config).expect("write alertmanager.yml");
+    Daemon::start(
+        "prometheus-alertmanager",
+        "prometheus-alertmanager",
+        dir,
+        |port| {
+            vec![
+                format!("--config.file={}", path.display()),
+                format!("--storage.path={}", dir.join("data").display()),
+                format!("--web.listen-address=127.0.0.1:{port}"),
+                // No cluster: a single Alertmanager, and no port 9094 taken.
+                "--cluster.listen-address=".to_string(),
+            ]
+        },
+    )
+}
+
+/// A webhook receiver on a free loopback port: each request's path and JSON body, in order
+/// of arrival. Its thread ends with the test binary.
+fn webhook() -> (u16, mpsc::Receiver<(String, Value)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("webhook binds");
+    let port = listener.local_addr().expect("address").port();
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            let mut length = 0;
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("content-length") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let _ = reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let path = request_line.split(' ').nth(1).unwrap_or("").to_string();
+            let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            if send.send((path, json)).is_err() {
+                return;
+            }
+        }
+    });
+    (port, receive)
+}
+
+/// Whether a webhook body holds a firing alert with all of `labels`.
+fn notifies(body: &Value, labels: &[(&str, &str)]) -> bool {
+    body["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|a| a["status"] == "firing" && labels.iter().all(|(k, v)| a["labels"][*k] == *v))
+}
+
+/// Prometheus with its config in `dir` and its data in `dir/data`.
+struct Prometheus(Daemon);
+
+impl Prometheus {
+    fn start(config: &Path, dir: &Path) -> Prometheus {
+        Prometheus(Daemon::start("prometheus", "prometheus", dir, |port| {
+            vec![
+                format!("--config.file={}", config.display()),
+                format!("--storage.tsdb.path={}", dir.join("data").display()),
+                format!("--web.listen-address=127.0.0.1:{port}"),
+            ]
+        }))
     }
 
     /// GET of an API path; the JSON's `data`, or the error Prometheus gave.
     fn api(&self, path: &str) -> Result<Value, String> {
-        let (_, body) = common::http_get(self.port, path).ok_or("no answer")?;
-        let json: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
+        let json = get_json(self.0.port, path)?;
         if json["status"] == "success" {
             Ok(json["data"].clone())
         } else {
@@ -233,20 +356,6 @@ impl Prometheus {
         );
         let data = self.api(&path)?;
         Ok(data["result"].as_array().map_or(0, Vec::len))
-    }
-
-    /// The last lines of its log.
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -527,7 +636,7 @@ fn check_panels(
         listing(&missing),
         listing(&exempt_with_data),
         listing(&stale),
-        prometheus.log_tail()
+        prometheus.0.log_tail()
     );
 }
 
@@ -791,6 +900,11 @@ zone = "stage"
     let prom_dir = d.join("prometheus");
     std::fs::create_dir(&prom_dir).expect("mkdir");
     let replay_target = format!("127.0.0.1:{replay_port}");
+    let am_dir = d.join("alertmanager");
+    std::fs::create_dir(&am_dir).expect("mkdir");
+    let (hook_port, notifications) = webhook();
+    let alertmanager = alertmanager(&am_dir, hook_port);
+    let am_target = format!("127.0.0.1:{}", alertmanager.port);
     let config = overridden(
         &read(&deploy("prometheus.yml")),
         &[
@@ -798,6 +912,7 @@ zone = "stage"
             ("scrape_timeout: 10s", "scrape_timeout: 1s"),
             ("evaluation_interval: 15s", "evaluation_interval: 1s"),
             ("localhost:9842", &replay_target),
+            ("localhost:9093", &am_target),
         ],
     );
     let targets = format!(
@@ -850,6 +965,57 @@ zone = "stage"
     assert!(
         !alerts.to_string().contains("VenuemonAgentDown"),
         "every target is up, yet: {alerts}"
+    );
+
+    // Alertmanager routes it to the critical receiver, and mutes its warning twin (the pool
+    // is over 80 % too) for as long as the critical one fires.
+    let pool = [
+        ("alertname", "DhcpPoolFilling"),
+        ("pool", "hall"),
+        ("venue", "centre"),
+    ];
+    let mut delivered = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !delivered
+        .iter()
+        .any(|(path, body): &(String, Value)| path == "/alerts/critical" && notifies(body, &pool))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match notifications.recv_timeout(left) {
+            Ok(notification) => delivered.push(notification),
+            Err(_) => panic!(
+                "no critical DhcpPoolFilling notification; got {delivered:?}\nAlertmanager log:\n{}",
+                alertmanager.log_tail()
+            ),
+        }
+    }
+    let muted = common::wait_for(
+        "the warning DhcpPoolFilling inhibited in Alertmanager",
+        Duration::from_secs(30),
+        || {
+            let alerts = get_json(alertmanager.port, "/api/v2/alerts").ok()?;
+            alerts
+                .as_array()?
+                .iter()
+                .find_map(|a| {
+                    (pool.iter().all(|(k, v)| a["labels"][*k] == *v)
+                        && a["labels"]["severity"] == "warning")
+                        .then(|| a["status"].clone())
+                })
+                .filter(|status| status["state"] == "suppressed")
+        },
+    );
+    assert!(
+        !muted["inhibitedBy"].as_array().is_none_or(Vec::is_empty),
+        "{muted}"
+    );
+    delivered.extend(notifications.try_iter());
+    assert!(
+        !delivered
+            .iter()
+            .any(|(path, body)| path == "/alerts/warning"
+                && notifies(body, &[pool[0], pool[1], ("severity", "warning")])),
+        "the warning reached the crew beside the critical alert: {delivered:?}"
     );
 
     // Every rule evaluates without error against the agents' real series, and every
