@@ -763,42 +763,46 @@ fn programme(room: &str) -> String {
     )
 }
 
-#[test]
-fn stack_root_prometheus_scrapes_lab_agents_dashboards_get_data_and_the_pool_alert_fires() {
-    dhcp_lab::require_dhcp_tools();
-    common::require_tool("prometheus", "prometheus");
-    let started = Instant::now();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let d = dir.path();
+/// Venue "centre": a hall whose dnsmasq pool (5 addresses) is smaller than its crowd
+/// (8 clients), and its agent with the DHCP source, the capture on the hall's bridge and a
+/// programme, reachable from the host. Stopped in field order: agent, clients and server,
+/// namespaces.
+struct DhcpVenue {
+    _agent: Agent,
+    _processes: Processes,
+    _hall: Hall,
+    /// The agent's `address:port`.
+    target: String,
+}
 
-    // Venue "centre", agent 1: a hall whose dnsmasq pool (5 addresses) is smaller than its
-    // crowd (8 clients), with the capture on the hall's bridge and a programme.
-    let clients = 8;
-    let macs: Vec<String> = (0..clients).map(common::mac).collect();
-    let mac_refs: Vec<&str> = macs.iter().map(String::as_str).collect();
-    let hall = Hall::build("stack", &mac_refs, false);
-    let dhcp_address = link_to_host(&hall.hall, 1);
-    let dhcp_dir = d.join("dhcp");
-    std::fs::create_dir(&dhcp_dir).expect("mkdir");
-    let script = dhcp_lab::script(&dhcp_dir);
-    let mut processes = Processes(vec![dhcp_lab::dnsmasq(
-        &hall,
-        &dhcp_dir,
-        "10.77.0.10,10.77.0.14",
-    )]);
-    for n in 0..clients {
-        let name = format!("client-{n}");
-        processes
-            .0
-            .push(dhcp_lab::client(&hall, n, &dhcp_dir, &script, &name));
-    }
-    std::fs::write(dhcp_dir.join("programme.ics"), programme("hall")).expect("write ics");
-    let dhcp_port = common::free_port();
-    let _dhcp_agent = Agent::with_config(
-        Some(&hall.hall.0),
-        &dhcp_dir,
-        &format!(
-            r#"
+impl DhcpVenue {
+    fn start(d: &Path) -> DhcpVenue {
+        let clients = 8;
+        let macs: Vec<String> = (0..clients).map(common::mac).collect();
+        let mac_refs: Vec<&str> = macs.iter().map(String::as_str).collect();
+        let hall = Hall::build("stack", &mac_refs, false);
+        let dhcp_address = link_to_host(&hall.hall, 1);
+        let dhcp_dir = d.join("dhcp");
+        std::fs::create_dir(&dhcp_dir).expect("mkdir");
+        let script = dhcp_lab::script(&dhcp_dir);
+        let mut processes = Processes(vec![dhcp_lab::dnsmasq(
+            &hall,
+            &dhcp_dir,
+            "10.77.0.10,10.77.0.14",
+        )]);
+        for n in 0..clients {
+            let name = format!("client-{n}");
+            processes
+                .0
+                .push(dhcp_lab::client(&hall, n, &dhcp_dir, &script, &name));
+        }
+        std::fs::write(dhcp_dir.join("programme.ics"), programme("hall")).expect("write ics");
+        let dhcp_port = common::free_port();
+        let agent = Agent::with_config(
+            Some(&hall.hall.0),
+            &dhcp_dir,
+            &format!(
+                r#"
 [venue]
 name = "Centre"
 event = "stack"
@@ -832,26 +836,45 @@ zone = "hall"
 [schedule]
 file = "{dir}/programme.ics"
 "#,
-            dir = dhcp_dir.display()
-        ),
-        "agent.log",
-    );
+                dir = dhcp_dir.display()
+            ),
+            "agent.log",
+        );
 
-    // Venue "annex", agent 2: hostapd (driver=wired) with a station behind each port.
-    let mut lab = Lab::build();
-    let hostapd_address = link_to_host(&lab.ap, 2);
-    lab.start_hostapd();
-    for i in 0..hostapd_lab::STATIONS {
-        lab.start_station(i);
+        DhcpVenue {
+            _agent: agent,
+            _processes: processes,
+            _hall: hall,
+            target: format!("{dhcp_address}:{dhcp_port}"),
+        }
     }
-    let hostapd_dir = d.join("hostapd");
-    std::fs::create_dir(&hostapd_dir).expect("mkdir");
-    let hostapd_port = common::free_port();
-    let _hostapd_agent = Agent::with_config(
-        Some(&lab.ap.0),
-        &hostapd_dir,
-        &format!(
-            r#"
+}
+
+/// Venue "annex": hostapd (driver=wired) with a station behind each port, and its agent
+/// reading hostapd's sockets, reachable from the host.
+struct HostapdVenue {
+    _agent: Agent,
+    _lab: Lab,
+    /// The agent's `address:port`.
+    target: String,
+}
+
+impl HostapdVenue {
+    fn start(d: &Path) -> HostapdVenue {
+        let mut lab = Lab::build();
+        let hostapd_address = link_to_host(&lab.ap, 2);
+        lab.start_hostapd();
+        for i in 0..hostapd_lab::STATIONS {
+            lab.start_station(i);
+        }
+        let hostapd_dir = d.join("hostapd");
+        std::fs::create_dir(&hostapd_dir).expect("mkdir");
+        let hostapd_port = common::free_port();
+        let agent = Agent::with_config(
+            Some(&lab.ap.0),
+            &hostapd_dir,
+            &format!(
+                r#"
 [venue]
 name = "Annex"
 event = "stack"
@@ -879,11 +902,128 @@ enabled = false
 ctrl_dir = "{ctrl}"
 zone = "stage"
 "#,
-            dir = hostapd_dir.display(),
-            ctrl = lab.ctrl_dir().display()
-        ),
-        "agent.log",
+                dir = hostapd_dir.display(),
+                ctrl = lab.ctrl_dir().display()
+            ),
+            "agent.log",
+        );
+
+        HostapdVenue {
+            _agent: agent,
+            _lab: lab,
+            target: format!("{hostapd_address}:{hostapd_port}"),
+        }
+    }
+}
+
+/// Alertmanager routes the critical pool alert of pool `hall` to the critical receiver, and
+/// mutes its warning twin (the pool is over 80 % too) while the critical one fires.
+fn assert_pool_alert_delivered(
+    notifications: &mpsc::Receiver<(String, Value)>,
+    alertmanager: &Daemon,
+) {
+    let pool = [
+        ("alertname", "DhcpPoolFilling"),
+        ("pool", "hall"),
+        ("venue", "centre"),
+    ];
+    let mut delivered = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !delivered
+        .iter()
+        .any(|(path, body): &(String, Value)| path == "/alerts/critical" && notifies(body, &pool))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match notifications.recv_timeout(left) {
+            Ok(notification) => delivered.push(notification),
+            Err(_) => panic!(
+                "no critical DhcpPoolFilling notification; got {delivered:?}\nAlertmanager log:\n{}",
+                alertmanager.log_tail()
+            ),
+        }
+    }
+    let muted = common::wait_for(
+        "the warning DhcpPoolFilling inhibited in Alertmanager",
+        Duration::from_secs(30),
+        || {
+            let alerts = get_json(alertmanager.port, "/api/v2/alerts").ok()?;
+            alerts
+                .as_array()?
+                .iter()
+                .find_map(|a| {
+                    (pool.iter().all(|(k, v)| a["labels"][*k] == *v)
+                        && a["labels"]["severity"] == "warning")
+                        .then(|| a["status"].clone())
+                })
+                .filter(|status| status["state"] == "suppressed")
+        },
     );
+    assert!(
+        !muted["inhibitedBy"].as_array().is_none_or(Vec::is_empty),
+        "{muted}"
+    );
+    delivered.extend(notifications.try_iter());
+    assert!(
+        !delivered
+            .iter()
+            .any(|(path, body)| path == "/alerts/warning"
+                && notifies(body, &[pool[0], pool[1], ("severity", "warning")])),
+        "the warning reached the crew beside the critical alert: {delivered:?}"
+    );
+}
+
+/// Every rule evaluates without error against the agents' real series, and every recording
+/// rule records something from the lab.
+fn assert_rules_healthy_and_recording(prometheus: &Prometheus) {
+    let groups = prometheus.api("/api/v1/rules").expect("rules");
+    let rules: Vec<&Value> = groups["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["rules"].as_array().into_iter().flatten())
+        .collect();
+    assert!(rules.len() > 20, "rules loaded: {groups}");
+    let failing: Vec<String> = rules
+        .iter()
+        .filter(|r| r["health"] != "ok")
+        .map(|r| format!("{}: {}", r["name"], r["lastError"]))
+        .collect();
+    assert!(failing.is_empty(), "rules failing: {failing:?}");
+    let mut records: Vec<&str> = rules
+        .iter()
+        .filter(|r| r["type"] == "recording")
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    records.dedup();
+    let without_data = || -> Vec<&str> {
+        records
+            .iter()
+            .copied()
+            .filter(|r| prometheus.series(r, 10).unwrap_or(0) == 0)
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut empty = without_data();
+    while !empty.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_secs(1));
+        empty = without_data();
+    }
+    assert!(
+        empty.is_empty(),
+        "recording rules without data in the lab: {empty:?}"
+    );
+}
+
+#[test]
+fn stack_root_prometheus_scrapes_lab_agents_dashboards_get_data_and_the_pool_alert_fires() {
+    dhcp_lab::require_dhcp_tools();
+    common::require_tool("prometheus", "prometheus");
+    let started = Instant::now();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+
+    let centre = DhcpVenue::start(d);
+    let annex = HostapdVenue::start(d);
 
     // The static target (venue "main"): an 802.11 radiotap capture replayed and served, so
     // that the Wi-Fi families have data.
@@ -895,8 +1035,9 @@ zone = "stage"
         .arg(&capture);
     let _replay = Agent::spawn(replay, d.join("replay.log"));
 
-    // Prometheus from deploy/prometheus/: 1 s intervals, the static target pointed at the
-    // replay, the agents through file-based discovery, `for:` in seconds.
+    // Alertmanager from deploy/alertmanager/, sending to the test's webhook; Prometheus from
+    // deploy/prometheus/: 1 s intervals, the static target pointed at the replay, the agents
+    // through file-based discovery, alerts to that Alertmanager, `for:` in seconds.
     let prom_dir = d.join("prometheus");
     std::fs::create_dir(&prom_dir).expect("mkdir");
     let replay_target = format!("127.0.0.1:{replay_port}");
@@ -916,8 +1057,9 @@ zone = "stage"
         ],
     );
     let targets = format!(
-        "- targets: [\"{dhcp_address}:{dhcp_port}\"]\n  labels: {{venue: centre}}\n\
-         - targets: [\"{hostapd_address}:{hostapd_port}\"]\n  labels: {{venue: annex}}\n"
+        "- targets: [\"{}\"]\n  labels: {{venue: centre}}\n\
+         - targets: [\"{}\"]\n  labels: {{venue: annex}}\n",
+        centre.target, annex.target
     );
     let config = layout(
         &prom_dir,
@@ -967,96 +1109,8 @@ zone = "stage"
         "every target is up, yet: {alerts}"
     );
 
-    // Alertmanager routes it to the critical receiver, and mutes its warning twin (the pool
-    // is over 80 % too) for as long as the critical one fires.
-    let pool = [
-        ("alertname", "DhcpPoolFilling"),
-        ("pool", "hall"),
-        ("venue", "centre"),
-    ];
-    let mut delivered = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !delivered
-        .iter()
-        .any(|(path, body): &(String, Value)| path == "/alerts/critical" && notifies(body, &pool))
-    {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match notifications.recv_timeout(left) {
-            Ok(notification) => delivered.push(notification),
-            Err(_) => panic!(
-                "no critical DhcpPoolFilling notification; got {delivered:?}\nAlertmanager log:\n{}",
-                alertmanager.log_tail()
-            ),
-        }
-    }
-    let muted = common::wait_for(
-        "the warning DhcpPoolFilling inhibited in Alertmanager",
-        Duration::from_secs(30),
-        || {
-            let alerts = get_json(alertmanager.port, "/api/v2/alerts").ok()?;
-            alerts
-                .as_array()?
-                .iter()
-                .find_map(|a| {
-                    (pool.iter().all(|(k, v)| a["labels"][*k] == *v)
-                        && a["labels"]["severity"] == "warning")
-                        .then(|| a["status"].clone())
-                })
-                .filter(|status| status["state"] == "suppressed")
-        },
-    );
-    assert!(
-        !muted["inhibitedBy"].as_array().is_none_or(Vec::is_empty),
-        "{muted}"
-    );
-    delivered.extend(notifications.try_iter());
-    assert!(
-        !delivered
-            .iter()
-            .any(|(path, body)| path == "/alerts/warning"
-                && notifies(body, &[pool[0], pool[1], ("severity", "warning")])),
-        "the warning reached the crew beside the critical alert: {delivered:?}"
-    );
-
-    // Every rule evaluates without error against the agents' real series, and every
-    // recording rule records something from the lab.
-    let groups = prometheus.api("/api/v1/rules").expect("rules");
-    let rules: Vec<&Value> = groups["groups"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|g| g["rules"].as_array().into_iter().flatten())
-        .collect();
-    assert!(rules.len() > 20, "rules loaded: {groups}");
-    let failing: Vec<String> = rules
-        .iter()
-        .filter(|r| r["health"] != "ok")
-        .map(|r| format!("{}: {}", r["name"], r["lastError"]))
-        .collect();
-    assert!(failing.is_empty(), "rules failing: {failing:?}");
-    let mut records: Vec<&str> = rules
-        .iter()
-        .filter(|r| r["type"] == "recording")
-        .filter_map(|r| r["name"].as_str())
-        .collect();
-    records.dedup();
-    let without_data = || -> Vec<&str> {
-        records
-            .iter()
-            .copied()
-            .filter(|r| prometheus.series(r, 10).unwrap_or(0) == 0)
-            .collect()
-    };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut empty = without_data();
-    while !empty.is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_secs(1));
-        empty = without_data();
-    }
-    assert!(
-        empty.is_empty(),
-        "recording rules without data in the lab: {empty:?}"
-    );
+    assert_pool_alert_delivered(&notifications, &alertmanager);
+    assert_rules_healthy_and_recording(&prometheus);
 
     // Every panel of every dashboard returns data (the project's, and the checker's own).
     let since_start = started.elapsed().as_secs() + 5;
