@@ -20,13 +20,15 @@ use std::time::{Duration, Instant};
 use crate::common::{self, Agent, station_mac};
 use crate::venue::{Netns, value, veth};
 
-const STATIONS: usize = 3;
+pub const STATIONS: usize = 3;
 const PORT: u16 = 9842;
 
-/// The AP namespace with hostapd, the station namespaces with their supplicants.
+/// The AP namespace with hostapd, the station namespaces with their supplicants (the stack
+/// test runs one too).
 pub struct Lab {
     dir: tempfile::TempDir,
-    ap: Netns,
+    /// The AP namespace: hostapd and, in these tests, the agent.
+    pub ap: Netns,
     stations: Vec<Netns>,
     hostapd: Option<Child>,
     supplicants: Vec<Option<Child>>,
@@ -83,7 +85,7 @@ impl Lab {
         self.dir.path()
     }
 
-    fn ctrl_dir(&self) -> PathBuf {
+    pub fn ctrl_dir(&self) -> PathBuf {
         self.path().join("ctrl")
     }
 
@@ -140,7 +142,7 @@ impl Lab {
         }
     }
 
-    fn start_station(&mut self, i: usize) {
+    pub fn start_station(&mut self, i: usize) {
         let n = i + 1;
         let conf = self.path().join(format!("sta{n}.conf"));
         let log = self.path().join(format!("sta{n}.log"));
