@@ -24,8 +24,12 @@ use crate::venue::{Hall, Netns, veth};
 
 /// Panels of `dashboards/*.json` that get no data in the stack test, as (dashboard title,
 /// panel title, why): each for a source the lab does not run. A listed panel that gets data
-/// fails the test, so the list stays honest. Filled when the dashboards are merged.
-const PANELS_WITHOUT_LAB_DATA: &[(&str, &str, &str)] = &[];
+/// fails the test, so the list stays honest.
+const PANELS_WITHOUT_LAB_DATA: &[(&str, &str, &str)] = &[(
+    "venuemon / DHCP and uplink",
+    "DHCP allocation failures",
+    "Kea's own statistics (its control socket): the stack's DHCP server is dnsmasq",
+)];
 
 /// `deploy/prometheus/<rel>`.
 fn deploy(rel: &str) -> PathBuf {
@@ -829,6 +833,13 @@ leases = "{dir}/dnsmasq.leases"
 pool = "10.77.0.10-10.77.0.14"
 zone = "hall"
 
+# A server whose lease file was never written: this source fails every sample, as one does
+# on build day, so the agent-health panels about source errors have data.
+[[source.dhcp]]
+kind = "isc"
+name = "foyer"
+leases = "{dir}/dhcpd-not-written.leases"
+
 [[source.capture]]
 interface = "hall0"
 zone = "hall"
@@ -962,13 +973,16 @@ fn assert_pool_alert_delivered(
         !muted["inhibitedBy"].as_array().is_none_or(Vec::is_empty),
         "{muted}"
     );
-    delivered.extend(notifications.try_iter());
+    // The pool fills over a few seconds, so the warning may be pending first and reach the
+    // crew before the critical twin exists (as at a venue, where a pool fills gradually);
+    // once the critical fires, no further warning for the pool may be sent.
+    let after_critical: Vec<_> = notifications.try_iter().collect();
     assert!(
-        !delivered
+        !after_critical
             .iter()
             .any(|(path, body)| path == "/alerts/warning"
                 && notifies(body, &[pool[0], pool[1], ("severity", "warning")])),
-        "the warning reached the crew beside the critical alert: {delivered:?}"
+        "the warning reached the crew after its critical twin fired: {after_critical:?}"
     );
 }
 
