@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod common;
 mod dhcp_lab;
+mod doctor;
 mod golden;
 mod hostapd_lab;
 mod hostile;
