@@ -6,6 +6,7 @@ mod access;
 mod browser;
 mod cli;
 mod common;
+mod deploy;
 mod dhcp_lab;
 mod doctor;
 mod golden;
