@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use crate::common::{self, BIN};
 
@@ -107,4 +108,166 @@ fn docker_compose_accepts_compose_yaml() {
     ] {
         assert!(config.contains(mount), "{mount} not mounted:\n{config}");
     }
+}
+
+/// The values of every `KEY=` line of the unit, in order (`KEY=` alone resets: kept as "").
+fn unit_values(key: &str) -> Vec<String> {
+    let unit = std::fs::read_to_string(common::project("deploy/systemd/venuemon.service"))
+        .expect("deploy/systemd/venuemon.service");
+    let prefix = format!("{key}=");
+    unit.lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every system call of a `systemd-analyze syscall-filter` group, its nested groups expanded.
+fn syscall_group(groups: &str, name: &str) -> std::collections::BTreeSet<String> {
+    let mut members = Vec::new();
+    let mut inside = false;
+    for line in groups.lines() {
+        if line.starts_with('@') {
+            inside = line.split_whitespace().next() == Some(name);
+        } else if inside {
+            members.extend(line.split_whitespace().next().map(str::to_string));
+        }
+    }
+    assert!(
+        !members.is_empty(),
+        "no group {name} in systemd-analyze syscall-filter"
+    );
+    members
+        .into_iter()
+        .filter(|m| !m.starts_with('#'))
+        .flat_map(|m| {
+            if m.starts_with('@') {
+                syscall_group(groups, &m)
+            } else {
+                [m].into()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn lab_root_the_agents_system_calls_and_sockets_stay_within_the_units_filters() {
+    common::require_root(
+        "lab_root_the_agents_system_calls_and_sockets_stay_within_the_units_filters",
+    );
+    common::require_tool("strace", "strace");
+    common::require_tool("systemd-analyze", "systemd");
+    // Every source this host can run without a daemon: interfaces and neighbours on
+    // netlink, a lease file, a capture, a programme (missing: the error path), and HTTP.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let leases = dir.path().join("dnsmasq.leases");
+    std::fs::write(&leases, "1767225600 02:00:5e:10:00:07 10.10.0.7 laptop *\n").expect("leases");
+    let port = common::free_port();
+    let config = format!(
+        "[http]\nlisten = \"127.0.0.1:{port}\"\n\n[agent]\ntick = \"1s\"\nstate_dir = \"{}\"\n\n\
+         [[zone]]\nid = \"hall\"\nseats = 10\ninterfaces = [\"lo\"]\n\n\
+         [[source.dhcp]]\nkind = \"dnsmasq\"\nleases = \"{}\"\npool = \"10.10.0.10-10.10.0.250\"\n\
+         zone = \"hall\"\n\n[[source.capture]]\ninterface = \"lo\"\n\n\
+         [schedule]\nfile = \"{}\"\n",
+        dir.path().join("state").display(),
+        leases.display(),
+        dir.path().join("programme.ics").display(),
+    );
+    let path = dir.path().join("venuemon.toml");
+    std::fs::write(&path, config).expect("config");
+    let trace = dir.path().join("trace");
+    let mut command = Command::new("strace");
+    command
+        .args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .arg(BIN)
+        .args(["run", "--config"])
+        .arg(&path);
+    let mut agent = common::Agent::spawn(command, dir.path().join("log"));
+    common::wait_for(
+        "the capture and the lease file",
+        Duration::from_secs(30),
+        || {
+            let (_, metrics) = common::http_get(port, "/metrics")?;
+            let up = |source: &str| {
+                metrics.lines().any(|l| {
+                    l.starts_with("venuemon_source_up{")
+                        && l.contains(&format!("source=\"{source}\""))
+                        && l.ends_with(" 1")
+                })
+            };
+            (up("capture") && up("dhcp") && up("netdev") && up("neighbours")).then_some(())
+        },
+    );
+    for route in ["/", "/api/status", "/metrics", "/healthz"] {
+        assert!(common::http_get(port, route).is_some(), "{route}");
+    }
+    // SIGTERM to the agent itself (strace's first line names its pid); strace ends with it.
+    let trace_path = trace;
+    let traced = std::fs::read_to_string(&trace_path).expect("strace output");
+    let pid = traced
+        .split_whitespace()
+        .next()
+        .expect("the agent's pid")
+        .to_string();
+    common::run("kill", &["-TERM", &pid]);
+    assert!(agent.stop().success(), "log:\n{}", agent.log());
+    let trace = std::fs::read_to_string(&trace_path).expect("strace output");
+
+    let mut calls = std::collections::BTreeSet::new();
+    let mut families = std::collections::BTreeSet::new();
+    for line in trace.lines() {
+        // `PID name(args) = result`, or `PID <... name resumed>`.
+        let Some(call) = line.split_whitespace().nth(1) else {
+            continue;
+        };
+        if let Some((name, args)) = call.split_once('(') {
+            calls.insert(name.to_string());
+            if name == "socket" {
+                families.insert(args.trim_end_matches(',').to_string());
+            }
+        }
+    }
+    assert!(calls.contains("recvmmsg"), "the capture ran: {calls:?}");
+
+    let groups = String::from_utf8_lossy(
+        &Command::new("systemd-analyze")
+            .args(["syscall-filter", "--no-pager"])
+            .output()
+            .expect("systemd-analyze runs")
+            .stdout,
+    )
+    .into_owned();
+    // `execve` and what the loader does before it happen before the filter is in place.
+    let mut allowed = std::collections::BTreeSet::from(["execve".to_string()]);
+    let mut denied = std::collections::BTreeSet::new();
+    for filter in unit_values("SystemCallFilter") {
+        let (set, names) = match filter.strip_prefix('~') {
+            Some(names) => (&mut denied, names),
+            None => (&mut allowed, filter.as_str()),
+        };
+        for name in names.split_whitespace() {
+            set.extend(syscall_group(&groups, name));
+        }
+    }
+    let outside: Vec<&String> = calls
+        .iter()
+        .filter(|c| !allowed.contains(*c) || denied.contains(*c))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "system calls the unit's SystemCallFilter= refuses: {outside:?} (of {calls:?})"
+    );
+
+    let families_allowed: Vec<String> = unit_values("RestrictAddressFamilies")
+        .iter()
+        .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    let refused: Vec<&String> = families
+        .iter()
+        .filter(|f| !families_allowed.contains(f))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "sockets the unit's RestrictAddressFamilies= refuses: {refused:?}"
+    );
 }
