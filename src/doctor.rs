@@ -16,9 +16,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, Warning};
-use crate::inventory::{Inventory, LinkKind};
+use crate::inventory::Inventory;
+use crate::model::interfaces::Link;
 use crate::model::{ErrorKind, Observation, Report};
 use crate::privacy::ClientKey;
+use crate::sources::links::LinkReader;
 use crate::sources::{self, Starter};
 
 /// How long the sources' tasks (a capture thread, hostapd's event readers) get to end once
@@ -140,7 +142,8 @@ pub(crate) async fn run(config: &Config, file: Option<&Path>, warnings: &[Warnin
         checks.push(source(started, report));
     }
     checks.extend(programme(&reports, now.as_second()));
-    checks.extend(coverage(config));
+    let links = links(config).await;
+    checks.extend(coverage(config, &links));
     checks.extend(thresholds(config));
     checks
 }
@@ -479,10 +482,28 @@ fn listening_inodes(table: &str, port: u16) -> Vec<u64> {
         .collect()
 }
 
+/// The host's interfaces with their kinds, read as the interface source reads them (none
+/// when they cannot be listed within a second: its sample above says why).
+async fn links(config: &Config) -> Vec<Link> {
+    let n = &config.sources.netdev;
+    let tasks = TaskTracker::new();
+    let links = match LinkReader::open(n.backend, &n.proc_root, &n.sys_root, &tasks) {
+        Ok(reader) => tokio::time::timeout(Duration::from_secs(1), reader.links())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    tasks.close();
+    let _ = tokio::time::timeout(STOP_GRACE, tasks.wait()).await;
+    links
+}
+
 /// Zones no enabled source can say anything about: not named by a source's `zone`, no
 /// subnet for the neighbour table or a DHCP source to place clients by, no interface of
 /// theirs present for the interface sources.
-fn coverage(config: &Config) -> Vec<Check> {
+fn coverage(config: &Config, links: &[Link]) -> Vec<Check> {
     let s = &config.sources;
     let inventory = Inventory::new(config);
     let named: Vec<&str> = s
@@ -497,17 +518,16 @@ fn coverage(config: &Config) -> Vec<Check> {
         || s.neighbours.enabled
         || s.hostapd.iter().any(|h| h.zone.is_none())
         || s.capture.iter().any(|c| c.zone.is_none());
-    let present = crate::commands::present_interfaces(&s.netdev.sys_root);
     config
         .zones
         .iter()
         .enumerate()
         .map(|(index, zone)| {
             let check = format!("zone {}", zone.id);
-            let interfaces: Vec<&str> = present
+            let interfaces: Vec<&str> = links
                 .iter()
-                .filter(|name| inventory.zone_of_interface(name, LinkKind::Physical) == Some(index))
-                .map(String::as_str)
+                .filter(|l| inventory.zone_of_interface(&l.name, l.kind) == Some(index))
+                .map(|l| l.name.as_str())
                 .collect();
             let mut by = Vec::new();
             if named.contains(&zone.id.as_str()) {
@@ -636,7 +656,7 @@ mod tests {
                     [[zone]]\nid = \"room-b\"\n\n\
                     [[source.dhcp]]\nkind = \"dnsmasq\"\nleases = \"/nonexistent\"\nzone = \"hall-a\"\n";
         let (config, _) = crate::config::parse("venuemon.toml", text, "gw-1").expect("valid");
-        let lines: Vec<String> = coverage(&config)
+        let lines: Vec<String> = coverage(&config, &[])
             .iter()
             .chain(&thresholds(&config))
             .map(ToString::to_string)
