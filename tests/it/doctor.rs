@@ -277,3 +277,85 @@ fn doctor_exits_2_on_a_config_error_as_check_config() {
     );
     assert!(output.stdout.is_empty());
 }
+
+/// hostapd (wired driver) on one veth port of namespace `ns`, its control socket in `ctrl`
+/// open to group `netdev` (`ctrl_interface_group`), as the unit's hostapd.conf drop-in expects.
+fn hostapd(ns: &crate::venue::Netns, dir: &Path, ctrl: &Path) -> std::process::Child {
+    common::require_tool("hostapd", "hostapd");
+    ns.ip(&["link", "add", "ap1", "type", "veth", "peer", "name", "ap1p"]);
+    ns.ip(&["link", "set", "ap1", "up"]);
+    ns.ip(&["link", "set", "ap1p", "up"]);
+    let conf = dir.join("hostapd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "interface=ap1\ndriver=wired\nctrl_interface={}\nctrl_interface_group=netdev\n\
+             use_pae_group_addr=0\n",
+            ctrl.display()
+        ),
+    )
+    .expect("hostapd.conf");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns.0, "hostapd"])
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("hostapd starts");
+    common::wait_for("hostapd's socket", Duration::from_secs(10), || {
+        std::os::unix::net::UnixDatagram::unbound()
+            .and_then(|s| s.connect(ctrl.join("ap1")))
+            .ok()
+    });
+    child
+}
+
+#[test]
+fn lab_root_doctor_as_nobody_needs_hostapds_control_group() {
+    common::require_root("lab_root_doctor_as_nobody_needs_hostapds_control_group");
+    common::require_tool("setpriv", "util-linux");
+    let ns = crate::venue::Netns::new(format!("vm-dochap-{}", std::process::id()));
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let ctrl = dir.path().join("ctrl");
+    let _hostapd = Processes(vec![hostapd(&ns, dir.path(), &ctrl)]);
+    let bin = dir.path().join("venuemon");
+    std::fs::copy(BIN, &bin).expect("copy the binary");
+    let body = format!(
+        "{NO_HOST_SOURCES}[[zone]]\nid = \"hall\"\nseats = 100\n\n\
+         [[source.hostapd]]\nctrl_dir = \"{}\"\nzone = \"hall\"\n",
+        ctrl.display()
+    );
+    let path = config(dir.path(), "127.0.0.1:9842", &body);
+    common::run(
+        "chown",
+        &[
+            "nobody:nogroup",
+            dir.path().join("state").to_str().expect("utf-8"),
+        ],
+    );
+    let bin = bin.to_str().expect("utf-8");
+    let nobody = |groups: &str| {
+        let mut prefix = vec!["ip", "netns", "exec", ns.0.as_str(), "setpriv"];
+        prefix.extend(["--reuid=nobody", "--regid=nogroup", groups]);
+        prefix.extend(["--inh-caps=-all", "--bounding-set=-all"]);
+        lines(&doctor(&prefix, bin, &path, &[]))
+    };
+    let source = format!("source hostapd {}", ctrl.display());
+    let denied = nobody("--clear-groups");
+    assert!(
+        denied
+            .iter()
+            .any(|l| l.starts_with(&format!("FAIL {source}: "))
+                && l.contains("permission")
+                && l.ends_with(
+                    "; fix: give the agent's user that access: a group with SupplementaryGroups= \
+                 in the unit, CAP_NET_RAW with deploy/systemd/venuemon.service.d/capture.conf \
+                 (README, Installing)"
+                )),
+        "{denied:#?}"
+    );
+    let in_group = nobody("--groups=netdev");
+    let ok = format!("ok   {source}: 1 access points, 0 clients");
+    assert!(in_group.contains(&ok), "{in_group:#?}");
+}
