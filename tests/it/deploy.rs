@@ -156,9 +156,12 @@ fn lab_root_the_agents_system_calls_and_sockets_stay_within_the_units_filters() 
     );
     common::require_tool("strace", "strace");
     common::require_tool("systemd-analyze", "systemd");
-    // Every source this host can run without a daemon: interfaces and neighbours on
-    // netlink, a lease file, a capture, a programme (missing: the error path), and HTTP.
+    // Interfaces and neighbours on netlink, a lease file, a capture, a programme (missing:
+    // the error path), hostapd (in a namespace of its own: its socket is a path), and HTTP.
     let dir = tempfile::tempdir().expect("temp dir");
+    let ns = crate::venue::Netns::new(format!("vm-strace-{}", std::process::id()));
+    let ctrl = dir.path().join("ctrl");
+    let _hostapd = crate::dhcp_lab::Processes(vec![crate::doctor::hostapd(&ns, dir.path(), &ctrl)]);
     let leases = dir.path().join("dnsmasq.leases");
     std::fs::write(&leases, "1767225600 02:00:5e:10:00:07 10.10.0.7 laptop *\n").expect("leases");
     let port = common::free_port();
@@ -167,9 +170,11 @@ fn lab_root_the_agents_system_calls_and_sockets_stay_within_the_units_filters() 
          [[zone]]\nid = \"hall\"\nseats = 10\ninterfaces = [\"lo\"]\n\n\
          [[source.dhcp]]\nkind = \"dnsmasq\"\nleases = \"{}\"\npool = \"10.10.0.10-10.10.0.250\"\n\
          zone = \"hall\"\n\n[[source.capture]]\ninterface = \"lo\"\n\n\
+         [[source.hostapd]]\nctrl_dir = \"{}\"\nzone = \"hall\"\n\n\
          [schedule]\nfile = \"{}\"\n",
         dir.path().join("state").display(),
         leases.display(),
+        ctrl.display(),
         dir.path().join("programme.ics").display(),
     );
     let path = dir.path().join("venuemon.toml");
@@ -195,7 +200,8 @@ fn lab_root_the_agents_system_calls_and_sockets_stay_within_the_units_filters() 
                         && l.ends_with(" 1")
                 })
             };
-            (up("capture") && up("dhcp") && up("netdev") && up("neighbours")).then_some(())
+            let all = ["capture", "dhcp", "hostapd", "netdev", "neighbours"];
+            all.iter().all(|s| up(s)).then_some(())
         },
     );
     for route in ["/", "/api/status", "/metrics", "/healthz"] {

@@ -280,7 +280,7 @@ fn doctor_exits_2_on_a_config_error_as_check_config() {
 
 /// hostapd (wired driver) on one veth port of namespace `ns`, its control socket in `ctrl`
 /// open to group `netdev` (`ctrl_interface_group`), as the unit's hostapd.conf drop-in expects.
-fn hostapd(ns: &crate::venue::Netns, dir: &Path, ctrl: &Path) -> std::process::Child {
+pub fn hostapd(ns: &crate::venue::Netns, dir: &Path, ctrl: &Path) -> std::process::Child {
     common::require_tool("hostapd", "hostapd");
     ns.ip(&["link", "add", "ap1", "type", "veth", "peer", "name", "ap1p"]);
     ns.ip(&["link", "set", "ap1", "up"]);
