@@ -350,6 +350,53 @@ pub fn check_config(path: &Path) -> ExitCode {
     }
 }
 
+/// `venuemon doctor [--config FILE] [--json]`: one line per check (or a JSON array); exit 0
+/// when nothing failed, 1 when a check failed, 2 when the config does not load.
+pub fn doctor(path: Option<&Path>, json: bool) -> ExitCode {
+    let (config, warnings) = match load(path, None) {
+        Ok(loaded) => loaded,
+        Err(errors) => {
+            eprintln!("{}", inert(&errors.to_string()));
+            eprintln!(
+                "venuemon doctor: the configuration has {} error(s); nothing was checked",
+                errors.0.len()
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("venuemon: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let checks = runtime.block_on(crate::doctor::run(&config, path, &warnings));
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    if json {
+        match serde_json::to_string_pretty(&checks) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("venuemon: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        for check in &checks {
+            println!("{}", inert(&check.to_string()));
+        }
+    }
+    if crate::doctor::failed(&checks) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

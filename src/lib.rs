@@ -18,6 +18,8 @@
 //! - `web`: `/metrics`, `/healthz`, `/api/status`.
 //! - [`agent`]: `venuemon run`, wiring it all with one cancellation token.
 //! - [`commands`]: the other command-line commands and their shared helpers.
+//! - `doctor`: `venuemon doctor`, the build-day self-test: each source sampled once, and the
+//!   clock, state folder, listen address, zone coverage and thresholds checked.
 //! - [`terminal`]: text bound for a terminal, control characters escaped.
 //! - [`replay`]: `venuemon replay`, the capture pipeline over pcap/pcapng files.
 //! - `tls`: the `tls_cert`/`tls_key` files, checked at load time and served by `web`.
@@ -27,6 +29,7 @@
 pub mod agent;
 pub mod commands;
 pub mod config;
+pub(crate) mod doctor;
 pub(crate) mod files;
 pub mod hub;
 pub(crate) mod inventory;

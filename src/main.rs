@@ -58,6 +58,15 @@ enum Command {
         /// Configuration file (TOML).
         file: PathBuf,
     },
+    /// Check this host for the config, one line per check with the fix (exit 1 if one fails).
+    Doctor {
+        /// Configuration file (TOML); without one, the zero-config default is checked.
+        #[arg(long, short, env = "VENUEMON_CONFIG")]
+        config: Option<PathBuf>,
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Decode pcap/pcapng captures (Ethernet, Linux cooked, 802.11, radiotap) and summarize.
     Replay {
         /// Capture files, decoded in order as one capture.
@@ -128,6 +137,10 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => {
             end_quietly_on_a_closed_pipe();
             commands::check_config(&file)
+        }
+        Command::Doctor { config, json } => {
+            end_quietly_on_a_closed_pipe();
+            commands::doctor(config.as_deref(), json)
         }
         Command::Replay {
             files,

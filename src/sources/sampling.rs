@@ -144,6 +144,33 @@ pub async fn run<S: Source>(
     }
 }
 
+/// Takes one sample of `source`, as [`run`] takes each (on a thread of its own, within
+/// `deadline`), and sends its [`Report`] to `hub`; nothing when `cancel` fires first. For
+/// `venuemon doctor`, which checks each source the config enables by sampling it once.
+pub(crate) async fn once<S: Source>(
+    source: S,
+    deadline: Duration,
+    hub: mpsc::Sender<Report>,
+    cancel: CancellationToken,
+) {
+    let instance = source.instance();
+    let started = Instant::now();
+    let Some((state, outcome)) = sample(source, deadline, &cancel).await else {
+        return;
+    };
+    if let State::Overran(sampling, _) = state {
+        // The check is over: a sample still running past its deadline is not waited for.
+        sampling.abort();
+    }
+    let report = Report {
+        source: S::NAME,
+        instance,
+        duration: started.elapsed(),
+        outcome,
+    };
+    let _ = hub.send(report).await;
+}
+
 /// Takes one sample, waiting for it at most `deadline`; `None` when `cancel` fired first.
 async fn sample<S: Source>(
     source: S,

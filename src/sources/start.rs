@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::sampling::once;
 use super::{Report, Source, deadline, run};
 use crate::config::Config;
 use crate::inventory::Inventory;
@@ -33,6 +34,8 @@ pub struct Starter<'a> {
     /// Every source started, as `kind:instance`.
     started: Vec<String>,
     found: Found,
+    /// Each source is sampled once instead of every interval (`venuemon doctor`).
+    once: bool,
 }
 
 /// What the sources found at start, by what it is (`lease_files`, `hostapd_sockets`), for
@@ -69,7 +72,20 @@ impl<'a> Starter<'a> {
             hub,
             started: Vec::new(),
             found: Found::default(),
+            once: false,
         }
+    }
+
+    /// The same starter, but each source it spawns takes one sample, reports it and ends:
+    /// `venuemon doctor` checks every source the config enables this way.
+    pub(crate) fn sampling_once(mut self) -> Starter<'a> {
+        self.once = true;
+        self
+    }
+
+    /// Every source started so far, as `kind:instance`, in the order they started.
+    pub(crate) fn started(&self) -> &[String] {
+        &self.started
     }
 
     /// Notes `names` of `what` a kind found at start (files, sockets), for the start-up line.
@@ -94,12 +110,13 @@ impl<'a> Starter<'a> {
         let instance = source.instance();
         tracing::debug!(source = S::NAME, instance = %instance, interval_seconds = interval.as_secs_f64(), "source started");
         self.started.push(format!("{}:{instance}", S::NAME));
-        self.tasks.spawn(run(
-            source,
-            interval,
-            deadline(interval),
-            self.hub.clone(),
-            self.cancel.clone(),
-        ));
+        let (hub, cancel) = (self.hub.clone(), self.cancel.clone());
+        if self.once {
+            self.tasks
+                .spawn(once(source, deadline(interval), hub, cancel));
+        } else {
+            self.tasks
+                .spawn(run(source, interval, deadline(interval), hub, cancel));
+        }
     }
 }
