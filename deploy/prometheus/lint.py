@@ -29,6 +29,7 @@ import re
 import subprocess
 import sys
 
+import promql
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,90 +38,6 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 SEVERITIES = ("warning", "critical")
 CAMEL_CASE = re.compile(r"^[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)*$")
 RECORD_NAME = re.compile(r"^[a-zA-Z0-9_]*:[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_]+$")
-COUNTER = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*_(?:total|bucket|count|sum)$")
-COUNTER_FUNCTIONS = ("rate", "irate", "increase")
-
-# PromQL words that are not metric names (operators, modifiers, literals).
-KEYWORDS = {
-    "and", "or", "unless", "bool", "by", "without", "on", "ignoring", "group_left",
-    "group_right", "offset", "inf", "nan", "atan2",
-}
-# Words whose parenthesised list holds label names, not expressions.
-LABEL_LISTS = {"by", "without", "on", "ignoring", "group_left", "group_right"}
-
-TOKEN = re.compile(
-    r"""
-    (?P<space>\s+|\#[^\n]*)
-  | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
-  | (?P<number>[0-9][0-9a-zA-Z_.]*|\.[0-9][0-9a-zA-Z_.]*)
-  | (?P<ident>[a-zA-Z_:][a-zA-Z0-9_:]*)
-  | (?P<open>[({\[])
-  | (?P<close>[)}\]])
-  | (?P<other>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
-
-def tokens(expr):
-    """The significant tokens of a PromQL expression as (kind, text) pairs."""
-    out = []
-    for m in TOKEN.finditer(expr):
-        kind = m.lastgroup
-        if kind != "space":
-            out.append((kind, m.group()))
-    return out
-
-
-def counter_misuses(expr):
-    """Counters in `expr` that are not the range vector of rate(), irate() or increase()."""
-    toks = tokens(expr)
-    stack = []  # ("call", name) | ("labels",) | ("paren",) | ("matchers",) | ("range",)
-    bad = []
-    for i, (kind, text) in enumerate(toks):
-        prev = toks[i - 1] if i > 0 else (None, None)
-        nxt = toks[i + 1] if i + 1 < len(toks) else (None, None)
-        if kind == "open":
-            if text == "{":
-                stack.append(("matchers",))
-            elif text == "[":
-                stack.append(("range",))
-            elif prev[0] == "ident" and prev[1].lower() in LABEL_LISTS:
-                stack.append(("labels",))
-            elif prev[0] == "ident" and prev[1].lower() not in KEYWORDS:
-                stack.append(("call", prev[1]))
-            else:
-                stack.append(("paren",))
-        elif kind == "close":
-            if stack:
-                stack.pop()
-        elif kind == "ident":
-            inside = stack[-1][0] if stack else None
-            if inside in ("matchers", "labels", "range") or text.lower() in KEYWORDS:
-                continue
-            if nxt == ("open", "("):
-                continue  # a function or aggregation
-            if not COUNTER.match(text) or ":" in text:
-                continue
-            if not (stack and stack[-1][0] == "call" and stack[-1][1] in COUNTER_FUNCTIONS):
-                bad.append(text)
-                continue
-            # The selector must be a range vector: optional {matchers}, then `[`.
-            j = i + 1
-            if j < len(toks) and toks[j] == ("open", "{"):
-                depth = 0
-                while j < len(toks):
-                    if toks[j][0] == "open":
-                        depth += 1
-                    elif toks[j][0] == "close":
-                        depth -= 1
-                        if depth == 0:
-                            break
-                    j += 1
-                j += 1
-            if not (j < len(toks) and toks[j] == ("open", "[")):
-                bad.append(text)
-    return bad
 
 
 def slug(heading):
@@ -211,7 +128,7 @@ def lint_rule(rule, runbook_prefix, anchors, tested):
             out.append(
                 f"{where}: no promtool test in tests/*.yml expects it both silent and firing"
             )
-    for counter in counter_misuses(expr):
+    for counter in promql.scan(expr).counter_misuses:
         out.append(
             f"{where}: counter {counter} outside rate()/irate()/increase() over a range"
         )

@@ -9,6 +9,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import lint  # noqa: E402
+import promql  # noqa: E402
 
 PLANTED = os.path.join(lint.HERE, "tests", "lint")
 
@@ -23,7 +24,7 @@ class CounterMisuses(unittest.TestCase):
             'venuemon_dhcp_leases_active{pool="x_total"} / on (pool_total) venuemon_dhcp_pool_size',
             "ap:venuemon_client_connects:rate1m > 1",
         ):
-            self.assertEqual(lint.counter_misuses(expr), [], expr)
+            self.assertEqual(promql.scan(expr).counter_misuses, [], expr)
 
     def test_counters_elsewhere_are_reported(self):
         cases = {
@@ -39,7 +40,17 @@ class CounterMisuses(unittest.TestCase):
             ],
         }
         for expr, expected in cases.items():
-            self.assertEqual(lint.counter_misuses(expr), expected, expr)
+            self.assertEqual(promql.scan(expr).counter_misuses, expected, expr)
+
+
+    def test_names_ranges_and_matchers_skip_keywords_labels_and_strings(self):
+        found = promql.scan(
+            'sum by (venue, le) (rate(a_total{zone=~"$zone", x="}[1m]"}[$__rate_interval]))'
+            " and on (venue) topk(3, b) or vector(0) > bool c offset 5m"
+        )
+        self.assertEqual(found.names, ["a_total", "b", "c"])
+        self.assertEqual(found.ranges, ["$__rate_interval"])
+        self.assertEqual(found.matchers, ['zone=~"$zone", x="}[1m]"'])
 
 
 class Slugs(unittest.TestCase):
