@@ -25,6 +25,8 @@ POOL_WARN, POOL_CRITICAL = 0.80, 0.95  # share of the pool leased
 UPLINK_WARN, UPLINK_CRITICAL = 0.70, 0.90  # share of the link speed
 OCCUPANCY_WARN, OCCUPANCY_CRITICAL = 1.5, 2.0  # devices per seat
 LEASE_WARN, LEASE_CRITICAL = 2.0, 5.0  # DHCP time-to-lease p95, seconds
+# VenuemonSnapshotStale's threshold (deploy/prometheus/alerts/venuemon.yml), seconds.
+SNAPSHOT_STALE = 120
 
 UIDS = {
     "venue-overview": "venuemon-venue-overview",
@@ -891,6 +893,17 @@ def agent_health():
         ),
         panel(
             "timeseries",
+            "Snapshot age",
+            "How old the snapshot behind each agent's page and metrics is: about one "
+            "[agent] tick (5 s by default) while it updates. Over 120 s (red) it has stopped "
+            "updating, or its clock is off, and VenuemonSnapshotStale fires a minute later.",
+            "s",
+            [target(f"time() - venuemon_snapshot_timestamp_seconds{{{VI}}}", "{{instance}}")],
+            steps=thresholds(critical=SNAPSHOT_STALE),
+            minimum=0,
+        ),
+        panel(
+            "timeseries",
             "Resident memory",
             "The agent's resident set size.",
             "bytes",
@@ -934,7 +947,6 @@ def agent_health():
                     "{{instance}}",
                 )
             ],
-            width=24,
             minimum=0,
         ),
     ]
@@ -944,8 +956,8 @@ def agent_health():
     return dashboard(
         "agent-health",
         "venuemon / Agent health",
-        "The agents themselves: sources, sample and scrape durations, memory, CPU, open "
-        "streams and registry evictions.",
+        "The agents themselves: sources, sample and scrape durations, snapshot age, memory, "
+        "CPU, open streams and registry evictions.",
         panels,
         extra_variables=[instance],
         annotations=False,

@@ -20,10 +20,13 @@ Checks:
 - a counter (`*_total`, histogram `*_bucket`/`*_count`/`*_sum`) appears only as the range
   vector of `rate()`, `irate()` or `increase()`;
 - every alert has a `promtool test rules` case in tests/*.yml that expects it silent at some
-  evaluation time and firing at another.
+  evaluation time and firing at another;
+- every *italic* span of docs/runbook.md is a Grafana reference, `*Dashboard › Panel*` or
+  `*Dashboard*`, naming a dashboard title and one of its panel titles of dashboards/*.json.
 """
 
 import glob
+import json
 import os
 import re
 import subprocess
@@ -56,6 +59,41 @@ def runbook_anchors(path):
             if m:
                 anchors.add(slug(m.group(1)))
     return anchors
+
+
+# An *italic* span (not **bold**) of one paragraph, outside `code`.
+ITALIC = re.compile(r"(?<![*\w])\*(?![*\s])((?:[^*\n]|\n(?!\n))+?)(?<!\s)\*(?![*\w])")
+
+
+def dashboard_panels(folder):
+    """Each dashboard title of `folder`/*.json with the titles of its panels and rows."""
+    out = {}
+    for path in glob.glob(os.path.join(folder, "*.json")):
+        with open(path, encoding="utf-8") as f:
+            dashboard = json.load(f)
+        titles, panels = set(), list(dashboard.get("panels", []))
+        while panels:
+            panel = panels.pop()
+            titles.add(panel.get("title"))
+            panels += panel.get("panels", [])
+        out[dashboard.get("title")] = titles
+    return out
+
+
+def runbook_references(text, dashboards):
+    """Problems of the runbook's Grafana references (`dashboards` from `dashboard_panels`)."""
+    out = []
+    for ref in ITALIC.findall(re.sub(r"`[^`]*`", "``", text)):
+        ref = " ".join(ref.split())
+        title, _, panel = (part.strip() for part in ref.partition("›"))
+        if title not in dashboards:
+            out.append(
+                f"*{ref}*: no dashboard of dashboards/*.json has the title {title!r} (write "
+                "*Dashboard title › Panel title*, titles as in Grafana)"
+            )
+        elif panel and panel not in dashboards[title]:
+            out.append(f"*{ref}*: {title!r} has no panel {panel!r}")
+    return out
 
 
 def repository(cargo_toml):
@@ -179,7 +217,9 @@ def lint(files, root=ROOT, tests_glob=None):
     problems = []
     for path in files:
         problems += lint_file(path, prefix, anchors, tested)
-    return problems
+    with open(os.path.join(root, "docs", "runbook.md"), encoding="utf-8") as f:
+        references = runbook_references(f.read(), dashboard_panels(os.path.join(root, "dashboards")))
+    return problems + [f"docs/runbook.md: {p}" for p in references]
 
 
 def main(argv):

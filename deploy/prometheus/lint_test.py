@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Unit tests of lint.py: the shipped rules are clean, and each planted fault in
+"""Unit tests of lint.py and promql.py: the shipped rules and runbook are clean, and each planted fault in
 tests/lint/ is reported. Run: python3 -m unittest deploy/prometheus/lint_test.py"""
 
 import os
@@ -57,6 +57,24 @@ class Slugs(unittest.TestCase):
     def test_headings_anchor_as_git_forges_do(self):
         self.assertEqual(lint.slug("DhcpPoolFilling"), "dhcppoolfilling")
         self.assertEqual(lint.slug("Pool full: what now?"), "pool-full-what-now")
+
+
+class RunbookReferences(unittest.TestCase):
+    DASHBOARDS = {"venuemon / Agent health": {"Sources up", "Snapshot age"}}
+
+    def test_exact_titles_pass_across_a_line_break_and_code_and_bold_are_not_references(self):
+        text = (
+            "**Confirm.** *venuemon / Agent health*, *venuemon / Agent health › Snapshot\n"
+            "age*; `targets/*.yml` and `*Not › Checked*`."
+        )
+        self.assertEqual(lint.runbook_references(text, self.DASHBOARDS), [])
+
+    def test_a_loose_dashboard_or_panel_name_is_reported(self):
+        text = "Grafana: *Agent health*, snapshot age; *venuemon / Agent health › Snapshots*."
+        self.assertEqual(
+            [p.split(":")[0] for p in lint.runbook_references(text, self.DASHBOARDS)],
+            ["*Agent health*", "*venuemon / Agent health › Snapshots*"],
+        )
 
 
 class Files(unittest.TestCase):
