@@ -330,7 +330,8 @@ def sources_up(width=12):
         "Sources up",
         "Each source of each agent: Up when its last sample succeeded, Down when it failed "
         "(the error is on the agent's status page; see Agent health). `exported_instance` is "
-        "the source's own instance (a lease file, a capture interface).",
+        "which source (a DHCP pool name, a capture interface): the agent's own `instance` "
+        "label, as Prometheus stores it.",
         "none",
         [
             target(
@@ -860,12 +861,15 @@ def agent_health():
             "timeseries",
             "Source errors",
             "Failed samples per second by source and kind (permission, missing, not_regular, "
-            "io, parse, netlink, timeout, degraded, too_large: README's metrics table).",
+            "io, parse, netlink, timeout, degraded, too_large: README's metrics table). "
+            "`exported_instance` is which source (a DHCP pool name, a capture interface), "
+            "`instance` the agent.",
             "cps",
             [
                 target(
-                    f"sum by (venue, instance, source, kind) (rate(venuemon_source_errors_total{{{VI}}}[$__rate_interval]))",
-                    "{{instance}} {{source}} {{kind}}",
+                    "sum by (venue, instance, source, exported_instance, kind) "
+                    f"(rate(venuemon_source_errors_total{{{VI}}}[$__rate_interval]))",
+                    "{{instance}} {{source}} {{exported_instance}} {{kind}}",
                 )
             ],
             minimum=0,
