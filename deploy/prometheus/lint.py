@@ -83,16 +83,18 @@ def dashboard_panels(folder):
 def runbook_references(text, dashboards):
     """Problems of the runbook's Grafana references (`dashboards` from `dashboard_panels`)."""
     out = []
-    for ref in ITALIC.findall(re.sub(r"`[^`]*`", "``", text)):
-        ref = " ".join(ref.split())
+    text = re.sub(r"`[^`]*`", lambda m: "``" + "\n" * m.group().count("\n"), text)
+    for m in ITALIC.finditer(text):
+        ref = " ".join(m.group(1).split())
         title, _, panel = (part.strip() for part in ref.partition("›"))
+        line = text.count("\n", 0, m.start()) + 1
         if title not in dashboards:
             out.append(
-                f"*{ref}*: no dashboard of dashboards/*.json has the title {title!r} (write "
-                "*Dashboard title › Panel title*, titles as in Grafana)"
+                f"{line}: *{ref}*: no dashboard of dashboards/*.json has the title {title!r} "
+                "(write *Dashboard title › Panel title*, titles as in Grafana)"
             )
         elif panel and panel not in dashboards[title]:
-            out.append(f"*{ref}*: {title!r} has no panel {panel!r}")
+            out.append(f"{line}: *{ref}*: {title!r} has no panel {panel!r}")
     return out
 
 
@@ -219,7 +221,7 @@ def lint(files, root=ROOT, tests_glob=None):
         problems += lint_file(path, prefix, anchors, tested)
     with open(os.path.join(root, "docs", "runbook.md"), encoding="utf-8") as f:
         references = runbook_references(f.read(), dashboard_panels(os.path.join(root, "dashboards")))
-    return problems + [f"docs/runbook.md: {p}" for p in references]
+    return problems + [f"docs/runbook.md:{p}" for p in references]
 
 
 def main(argv):

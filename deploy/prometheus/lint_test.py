@@ -70,10 +70,10 @@ class RunbookReferences(unittest.TestCase):
         self.assertEqual(lint.runbook_references(text, self.DASHBOARDS), [])
 
     def test_a_loose_dashboard_or_panel_name_is_reported(self):
-        text = "Grafana: *Agent health*, snapshot age; *venuemon / Agent health › Snapshots*."
+        text = "`a\nb`\nGrafana: *Agent health*, age;\n*venuemon / Agent health › Snapshots*."
         self.assertEqual(
-            [p.split(":")[0] for p in lint.runbook_references(text, self.DASHBOARDS)],
-            ["*Agent health*", "*venuemon / Agent health › Snapshots*"],
+            [p.split(": ")[:2] for p in lint.runbook_references(text, self.DASHBOARDS)],
+            [["3", "*Agent health*"], ["4", "*venuemon / Agent health › Snapshots*"]],
         )
 
 
