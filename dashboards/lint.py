@@ -13,7 +13,8 @@ Checks each dashboard:
 - every panel has a title, a description and a unit Grafana knows;
 - every target's expression parses as PromQL (Grafana's variables substituted, then checked by
   `promtool check rules`), every range is `$__rate_interval`, every counter, histogram
-  `_bucket`, `_sum` and `_count` is under rate(), irate() or increase(), and `job`/`instance`
+  `_bucket`, `_sum` and `_count` is the range vector of rate(), irate() or increase() (the
+  scanner of deploy/prometheus/promql.py, shared with the rule lint), and `job`/`instance`
   matchers use variables;
 - with `--exposition` (a `/metrics` text of a live agent, several allowed) and `--rules`
   (recording rule files): every metric name a query uses is in one of those expositions, is
@@ -30,107 +31,30 @@ import subprocess
 import sys
 import tempfile
 
+# deploy/prometheus/promql.py: the PromQL scanner the rule lint uses too.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../deploy/prometheus"))
+import promql  # noqa: E402
+
 DS_UID = "${datasource}"
 UNITS = {
     "none", "short", "percent", "percentunit", "bytes", "decbytes", "Bps", "binBps", "bps",
     "s", "ms", "dBm", "cps", "ops", "pps", "hertz", "dateTimeAsIso", "dtdurations",
 }
-RATES = {"rate", "irate", "increase"}
-AGGREGATIONS = {
-    "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk", "quantile",
-    "count_values", "group", "limitk", "limit_ratio",
-}
-GROUPING = {"by", "without", "on", "ignoring", "group_left", "group_right"}
-KEYWORDS = {"and", "or", "unless", "bool", "offset", "inf", "nan"} | GROUPING
-COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
 # Series Prometheus adds to every scrape (Prometheus' docs, "Jobs and instances").
 SCRAPE_SERIES = {
     "up", "scrape_duration_seconds", "scrape_samples_scraped",
     "scrape_samples_post_metric_relabeling", "scrape_series_added",
 }
-IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
-NUMBER = re.compile(r"(0x[0-9a-fA-F]+|[0-9]*\.?[0-9]+(e[+-]?[0-9]+)?)")
-
-
-def skip_string(expr, i):
-    """The index after the string literal starting at `i`."""
-    quote = expr[i]
-    i += 1
-    while i < len(expr) and expr[i] != quote:
-        i += 2 if expr[i] == "\\" and quote != "`" else 1
-    return i + 1
-
-
-def scan(expr):
-    """Metric names (name, position), calls (function, start, end), ranges and matcher
-    strings of a PromQL expression. Not a full parser: promtool checks the syntax."""
-    names, calls, ranges, matchers = [], [], [], []
-    stack, pending, i, n = [], None, 0, len(expr)
-    while i < n:
-        c = expr[i]
-        if c in "\"'`":
-            i = skip_string(expr, i)
-        elif c == "{":
-            start = i
-            i += 1
-            while i < n and expr[i] != "}":
-                i = skip_string(expr, i) if expr[i] in "\"'`" else i + 1
-            matchers.append(expr[start + 1 : i])
-            i += 1
-        elif c == "[":
-            end = expr.find("]", i)
-            end = n if end < 0 else end
-            ranges.append(expr[i + 1 : end])
-            i = end + 1
-        elif c == "(":
-            stack.append((pending, i))
-            pending = None
-            i += 1
-        elif c == ")":
-            if stack:
-                func, start = stack.pop()
-                calls.append((func, start, i))
-            i += 1
-        elif c.isdigit() or (c == "." and i + 1 < n and expr[i + 1].isdigit()):
-            m = NUMBER.match(expr, i)
-            i = m.end() if m and m.end() > i else i + 1
-            # A duration after `offset`, such as 5m.
-            while i < n and expr[i].isalpha():
-                i += 1
-        elif IDENT.match(expr, i):
-            m = IDENT.match(expr, i)
-            word, i = m.group(), m.end()
-            j = i
-            while j < n and expr[j].isspace():
-                j += 1
-            follows_paren = j < n and expr[j] == "("
-            if word.lower() in GROUPING and follows_paren:
-                i = expr.find(")", j) + 1 or n
-            elif word.lower() in KEYWORDS:
-                pass
-            elif follows_paren or word in AGGREGATIONS:
-                pending = word
-            else:
-                names.append((word, m.start()))
-        else:
-            i += 1
-    return names, calls, ranges, matchers
+VARIABLE = re.compile(r"\$\{?\w+(:\w+)?\}?")
 
 
 def substitute(expr):
     """`expr` with Grafana's variables replaced so that promtool can parse it: interval
     variables by `1m`, variables inside a string (a label matcher) by `.+`."""
     out = re.sub(r"\$__(rate_interval|interval|range)\b", "1m", expr)
-    parts, i = [], 0
-    while i < len(out):
-        if out[i] in "\"'`":
-            end = skip_string(out, i)
-            parts.append(re.sub(r"\$\{?\w+(:\w+)?\}?", ".+", out[i:end]))
-            i = end
-        else:
-            parts.append(out[i])
-            i += 1
-    return "".join(parts)
+    return promql.TOKEN.sub(
+        lambda m: VARIABLE.sub(".+", m.group()) if m.lastgroup == "string" else m.group(), out
+    )
 
 
 class Lint:
@@ -152,24 +76,20 @@ class Lint:
         if not isinstance(expr, str) or not expr.strip():
             self.problem(where, "a target without an expression")
             return
-        names, calls, ranges, matchers = scan(expr)
-        for r in ranges:
+        found = promql.scan(expr)
+        for r in found.ranges:
             if r.strip() != "$__rate_interval":
                 self.problem(where, f"range [{r}] in {expr!r}: use [$__rate_interval]")
-        for name, pos in names:
-            if name.endswith(COUNTER_SUFFIXES) and not any(
-                f in RATES and start < pos < end for f, start, end in calls
-            ):
-                self.problem(
-                    where, f"{name} in {expr!r} is not under rate(), irate() or increase()"
-                )
+        for name in found.counter_misuses:
+            self.problem(where, f"{name} in {expr!r} is not under rate(), irate() or increase()")
+        for name in found.names:
             if self.known is not None and name not in self.known:
                 self.problem(
                     where,
                     f"{name} is in no live /metrics given, no recording rule and not a "
                     "series Prometheus adds",
                 )
-        for m in matchers:
+        for m in found.matchers:
             for label, value in re.findall(r'\b(job|instance)\s*(?:=~|!~|!=|=)\s*"([^"]*)"', m):
                 if "$" not in value:
                     self.problem(where, f'{label}="{value}" in {expr!r}: match a variable')

@@ -25,6 +25,8 @@ POOL_WARN, POOL_CRITICAL = 0.80, 0.95  # share of the pool leased
 UPLINK_WARN, UPLINK_CRITICAL = 0.70, 0.90  # share of the link speed
 OCCUPANCY_WARN, OCCUPANCY_CRITICAL = 1.5, 2.0  # devices per seat
 LEASE_WARN, LEASE_CRITICAL = 2.0, 5.0  # DHCP time-to-lease p95, seconds
+# VenuemonSnapshotStale's threshold (deploy/prometheus/alerts/venuemon.yml), seconds.
+SNAPSHOT_STALE = 120
 
 UIDS = {
     "venue-overview": "venuemon-venue-overview",
@@ -328,7 +330,8 @@ def sources_up(width=12):
         "Sources up",
         "Each source of each agent: Up when its last sample succeeded, Down when it failed "
         "(the error is on the agent's status page; see Agent health). `exported_instance` is "
-        "the source's own instance (a lease file, a capture interface).",
+        "which source (a DHCP pool name, a capture interface): the agent's own `instance` "
+        "label, as Prometheus stores it.",
         "none",
         [
             target(
@@ -858,12 +861,15 @@ def agent_health():
             "timeseries",
             "Source errors",
             "Failed samples per second by source and kind (permission, missing, not_regular, "
-            "io, parse, netlink, timeout, degraded, too_large: README's metrics table).",
+            "io, parse, netlink, timeout, degraded, too_large: README's metrics table). "
+            "`exported_instance` is which source (a DHCP pool name, a capture interface), "
+            "`instance` the agent.",
             "cps",
             [
                 target(
-                    f"sum by (venue, instance, source, kind) (rate(venuemon_source_errors_total{{{VI}}}[$__rate_interval]))",
-                    "{{instance}} {{source}} {{kind}}",
+                    "sum by (venue, instance, source, exported_instance, kind) "
+                    f"(rate(venuemon_source_errors_total{{{VI}}}[$__rate_interval]))",
+                    "{{instance}} {{source}} {{exported_instance}} {{kind}}",
                 )
             ],
             minimum=0,
@@ -887,6 +893,17 @@ def agent_health():
             "How long Prometheus took to scrape each agent's /metrics.",
             "s",
             [target(f"scrape_duration_seconds{{{VI}}} {only_agents}", "{{instance}}")],
+            minimum=0,
+        ),
+        panel(
+            "timeseries",
+            "Snapshot age",
+            "How old the snapshot behind each agent's page and metrics is: about one "
+            "[agent] tick (5 s by default) while it updates. Over 120 s (red) it has stopped "
+            "updating, or its clock is off, and VenuemonSnapshotStale fires a minute later.",
+            "s",
+            [target(f"time() - venuemon_snapshot_timestamp_seconds{{{VI}}}", "{{instance}}")],
+            steps=thresholds(critical=SNAPSHOT_STALE),
             minimum=0,
         ),
         panel(
@@ -934,7 +951,6 @@ def agent_health():
                     "{{instance}}",
                 )
             ],
-            width=24,
             minimum=0,
         ),
     ]
@@ -944,8 +960,8 @@ def agent_health():
     return dashboard(
         "agent-health",
         "venuemon / Agent health",
-        "The agents themselves: sources, sample and scrape durations, memory, CPU, open "
-        "streams and registry evictions.",
+        "The agents themselves: sources, sample and scrape durations, snapshot age, memory, "
+        "CPU, open streams and registry evictions.",
         panels,
         extra_variables=[instance],
         annotations=False,

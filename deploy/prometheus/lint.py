@@ -20,15 +20,19 @@ Checks:
 - a counter (`*_total`, histogram `*_bucket`/`*_count`/`*_sum`) appears only as the range
   vector of `rate()`, `irate()` or `increase()`;
 - every alert has a `promtool test rules` case in tests/*.yml that expects it silent at some
-  evaluation time and firing at another.
+  evaluation time and firing at another;
+- every *italic* span of docs/runbook.md is a Grafana reference, `*Dashboard › Panel*` or
+  `*Dashboard*`, naming a dashboard title and one of its panel titles of dashboards/*.json.
 """
 
 import glob
+import json
 import os
 import re
 import subprocess
 import sys
 
+import promql
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,90 +41,6 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 SEVERITIES = ("warning", "critical")
 CAMEL_CASE = re.compile(r"^[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)*$")
 RECORD_NAME = re.compile(r"^[a-zA-Z0-9_]*:[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_]+$")
-COUNTER = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*_(?:total|bucket|count|sum)$")
-COUNTER_FUNCTIONS = ("rate", "irate", "increase")
-
-# PromQL words that are not metric names (operators, modifiers, literals).
-KEYWORDS = {
-    "and", "or", "unless", "bool", "by", "without", "on", "ignoring", "group_left",
-    "group_right", "offset", "inf", "nan", "atan2",
-}
-# Words whose parenthesised list holds label names, not expressions.
-LABEL_LISTS = {"by", "without", "on", "ignoring", "group_left", "group_right"}
-
-TOKEN = re.compile(
-    r"""
-    (?P<space>\s+|\#[^\n]*)
-  | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
-  | (?P<number>[0-9][0-9a-zA-Z_.]*|\.[0-9][0-9a-zA-Z_.]*)
-  | (?P<ident>[a-zA-Z_:][a-zA-Z0-9_:]*)
-  | (?P<open>[({\[])
-  | (?P<close>[)}\]])
-  | (?P<other>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
-
-def tokens(expr):
-    """The significant tokens of a PromQL expression as (kind, text) pairs."""
-    out = []
-    for m in TOKEN.finditer(expr):
-        kind = m.lastgroup
-        if kind != "space":
-            out.append((kind, m.group()))
-    return out
-
-
-def counter_misuses(expr):
-    """Counters in `expr` that are not the range vector of rate(), irate() or increase()."""
-    toks = tokens(expr)
-    stack = []  # ("call", name) | ("labels",) | ("paren",) | ("matchers",) | ("range",)
-    bad = []
-    for i, (kind, text) in enumerate(toks):
-        prev = toks[i - 1] if i > 0 else (None, None)
-        nxt = toks[i + 1] if i + 1 < len(toks) else (None, None)
-        if kind == "open":
-            if text == "{":
-                stack.append(("matchers",))
-            elif text == "[":
-                stack.append(("range",))
-            elif prev[0] == "ident" and prev[1].lower() in LABEL_LISTS:
-                stack.append(("labels",))
-            elif prev[0] == "ident" and prev[1].lower() not in KEYWORDS:
-                stack.append(("call", prev[1]))
-            else:
-                stack.append(("paren",))
-        elif kind == "close":
-            if stack:
-                stack.pop()
-        elif kind == "ident":
-            inside = stack[-1][0] if stack else None
-            if inside in ("matchers", "labels", "range") or text.lower() in KEYWORDS:
-                continue
-            if nxt == ("open", "("):
-                continue  # a function or aggregation
-            if not COUNTER.match(text) or ":" in text:
-                continue
-            if not (stack and stack[-1][0] == "call" and stack[-1][1] in COUNTER_FUNCTIONS):
-                bad.append(text)
-                continue
-            # The selector must be a range vector: optional {matchers}, then `[`.
-            j = i + 1
-            if j < len(toks) and toks[j] == ("open", "{"):
-                depth = 0
-                while j < len(toks):
-                    if toks[j][0] == "open":
-                        depth += 1
-                    elif toks[j][0] == "close":
-                        depth -= 1
-                        if depth == 0:
-                            break
-                    j += 1
-                j += 1
-            if not (j < len(toks) and toks[j] == ("open", "[")):
-                bad.append(text)
-    return bad
 
 
 def slug(heading):
@@ -139,6 +59,43 @@ def runbook_anchors(path):
             if m:
                 anchors.add(slug(m.group(1)))
     return anchors
+
+
+# An *italic* span (not **bold**) of one paragraph, outside `code`.
+ITALIC = re.compile(r"(?<![*\w])\*(?![*\s])((?:[^*\n]|\n(?!\n))+?)(?<!\s)\*(?![*\w])")
+
+
+def dashboard_panels(folder):
+    """Each dashboard title of `folder`/*.json with the titles of its panels and rows."""
+    out = {}
+    for path in glob.glob(os.path.join(folder, "*.json")):
+        with open(path, encoding="utf-8") as f:
+            dashboard = json.load(f)
+        titles, panels = set(), list(dashboard.get("panels", []))
+        while panels:
+            panel = panels.pop()
+            titles.add(panel.get("title"))
+            panels += panel.get("panels", [])
+        out[dashboard.get("title")] = titles
+    return out
+
+
+def runbook_references(text, dashboards):
+    """Problems of the runbook's Grafana references (`dashboards` from `dashboard_panels`)."""
+    out = []
+    text = re.sub(r"`[^`]*`", lambda m: "``" + "\n" * m.group().count("\n"), text)
+    for m in ITALIC.finditer(text):
+        ref = " ".join(m.group(1).split())
+        title, _, panel = (part.strip() for part in ref.partition("›"))
+        line = text.count("\n", 0, m.start()) + 1
+        if title not in dashboards:
+            out.append(
+                f"{line}: *{ref}*: no dashboard of dashboards/*.json has the title {title!r} "
+                "(write *Dashboard title › Panel title*, titles as in Grafana)"
+            )
+        elif panel and panel not in dashboards[title]:
+            out.append(f"{line}: *{ref}*: {title!r} has no panel {panel!r}")
+    return out
 
 
 def repository(cargo_toml):
@@ -211,7 +168,7 @@ def lint_rule(rule, runbook_prefix, anchors, tested):
             out.append(
                 f"{where}: no promtool test in tests/*.yml expects it both silent and firing"
             )
-    for counter in counter_misuses(expr):
+    for counter in promql.scan(expr).counter_misuses:
         out.append(
             f"{where}: counter {counter} outside rate()/irate()/increase() over a range"
         )
@@ -262,7 +219,9 @@ def lint(files, root=ROOT, tests_glob=None):
     problems = []
     for path in files:
         problems += lint_file(path, prefix, anchors, tested)
-    return problems
+    with open(os.path.join(root, "docs", "runbook.md"), encoding="utf-8") as f:
+        references = runbook_references(f.read(), dashboard_panels(os.path.join(root, "dashboards")))
+    return problems + [f"docs/runbook.md:{p}" for p in references]
 
 
 def main(argv):

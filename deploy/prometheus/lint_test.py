@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Unit tests of lint.py: the shipped rules are clean, and each planted fault in
+"""Unit tests of lint.py and promql.py: the shipped rules and runbook are clean, and each planted fault in
 tests/lint/ is reported. Run: python3 -m unittest deploy/prometheus/lint_test.py"""
 
 import os
@@ -9,6 +9,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import lint  # noqa: E402
+import promql  # noqa: E402
 
 PLANTED = os.path.join(lint.HERE, "tests", "lint")
 
@@ -23,7 +24,7 @@ class CounterMisuses(unittest.TestCase):
             'venuemon_dhcp_leases_active{pool="x_total"} / on (pool_total) venuemon_dhcp_pool_size',
             "ap:venuemon_client_connects:rate1m > 1",
         ):
-            self.assertEqual(lint.counter_misuses(expr), [], expr)
+            self.assertEqual(promql.scan(expr).counter_misuses, [], expr)
 
     def test_counters_elsewhere_are_reported(self):
         cases = {
@@ -39,13 +40,41 @@ class CounterMisuses(unittest.TestCase):
             ],
         }
         for expr, expected in cases.items():
-            self.assertEqual(lint.counter_misuses(expr), expected, expr)
+            self.assertEqual(promql.scan(expr).counter_misuses, expected, expr)
+
+
+    def test_names_ranges_and_matchers_skip_keywords_labels_and_strings(self):
+        found = promql.scan(
+            'sum by (venue, le) (rate(a_total{zone=~"$zone", x="}[1m]"}[$__rate_interval]))'
+            " and on (venue) topk(3, b) or vector(0) > bool c offset 5m"
+        )
+        self.assertEqual(found.names, ["a_total", "b", "c"])
+        self.assertEqual(found.ranges, ["$__rate_interval"])
+        self.assertEqual(found.matchers, ['zone=~"$zone", x="}[1m]"'])
 
 
 class Slugs(unittest.TestCase):
     def test_headings_anchor_as_git_forges_do(self):
         self.assertEqual(lint.slug("DhcpPoolFilling"), "dhcppoolfilling")
         self.assertEqual(lint.slug("Pool full: what now?"), "pool-full-what-now")
+
+
+class RunbookReferences(unittest.TestCase):
+    DASHBOARDS = {"venuemon / Agent health": {"Sources up", "Snapshot age"}}
+
+    def test_exact_titles_pass_across_a_line_break_and_code_and_bold_are_not_references(self):
+        text = (
+            "**Confirm.** *venuemon / Agent health*, *venuemon / Agent health › Snapshot\n"
+            "age*; `targets/*.yml` and `*Not › Checked*`."
+        )
+        self.assertEqual(lint.runbook_references(text, self.DASHBOARDS), [])
+
+    def test_a_loose_dashboard_or_panel_name_is_reported(self):
+        text = "`a\nb`\nGrafana: *Agent health*, age;\n*venuemon / Agent health › Snapshots*."
+        self.assertEqual(
+            [p.split(": ")[:2] for p in lint.runbook_references(text, self.DASHBOARDS)],
+            [["3", "*Agent health*"], ["4", "*venuemon / Agent health › Snapshots*"]],
+        )
 
 
 class Files(unittest.TestCase):
