@@ -143,6 +143,13 @@ impl Venue {
                         recent_leases: Window::default(),
                     });
                 state.totals.add(&sample.counts);
+                state.recent_leases.note(
+                    sample
+                        .counts
+                        .dhcp_times_to_lease
+                        .iter()
+                        .map(Duration::as_secs_f64),
+                );
             }
             Observation::Programme(sessions) => self.programme = Some(sessions),
         }

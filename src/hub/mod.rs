@@ -225,17 +225,18 @@ mod tests {
     #[test]
     fn time_to_lease_status_judges_the_p95_estimated_inside_its_bucket() {
         let zone = "[[zone]]\nid = \"hall\"\n";
-        // Leases of 2.5 s fall in the (2 s, 5 s] bucket: the p95 is estimated at 4.85 s, past
-        // the 2 s warn but not the 5 s critical (the bucket bound, 5 s, would say critical).
+        // Leases of 2.5 s fall in the (2 s, 5 s] bucket: interpolated, the p95 would be
+        // 4.85 s; kept inside the observed range it is 2.5 s (issue 10), past the 2 s warn
+        // but not the 5 s critical (the bucket bound, 5 s, would say critical).
         let (status, p95) = time_to_lease_status(zone, 20, 2.5);
-        assert_eq!(p95, Some(2.0 + 3.0 * 0.95));
+        assert_eq!(p95, Some(2.5));
         assert_eq!(status, Status::Warn);
         let (status, _) = time_to_lease_status(zone, 20, 1.5);
         assert_eq!(status, Status::Ok);
-        // Above every bucket the estimate is the last bound, 1 min: still past the longest
-        // threshold the config allows.
+        // Above every bucket the buckets say the last bound, 1 min; the observed range says
+        // 90 s: past the longest threshold the config allows either way.
         let (status, p95) = time_to_lease_status(zone, 20, 90.0);
-        assert_eq!((status, p95), (Status::Critical, Some(60.0)));
+        assert_eq!((status, p95), (Status::Critical, Some(90.0)));
         let patient = "[thresholds]\ntime_to_lease_warn = \"50s\"\n\
                        time_to_lease_critical = \"1m\"\n\n[[zone]]\nid = \"hall\"\n";
         let (status, _) = time_to_lease_status(patient, 20, 90.0);
