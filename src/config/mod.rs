@@ -75,6 +75,7 @@ pub fn load_file(path: &Path, host: &str) -> Result<(Config, Vec<Warning>), Conf
             line: 0,
             column: 0,
             message,
+            key: None,
         }]))
     };
     let bytes = match crate::files::read_regular(path) {
@@ -368,6 +369,7 @@ path = \"history.db\"
             line: 0,
             column: 0,
             message: "no such file".into(),
+            key: None,
         };
         assert_eq!(whole_file.to_string(), "/etc/venuemon.toml: no such file");
     }
