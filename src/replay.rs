@@ -205,6 +205,8 @@ pub async fn serve(replay: Replay, listen: SocketAddr) -> anyhow::Result<()> {
     })?;
     // Before saying it serves: from then on, a signal is a clean stop.
     let shutdown = crate::agent::stop_on_signal();
+    // The address bound: `--serve 127.0.0.1:0` gets a port from the kernel.
+    let listen = listener.local_addr().unwrap_or(listen);
     eprintln!("serving the replay on http://{listen}/metrics (Ctrl-C to stop)");
     let cancel = CancellationToken::new();
     let stopping = async {

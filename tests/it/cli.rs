@@ -710,3 +710,48 @@ fn regression_json_logs_cover_config_errors_one_object_per_line() {
         "{err}"
     );
 }
+
+/// Issue 10: `--listen :0` logged port 0. The start-up line gives the port the kernel chose,
+/// and the agent answers there.
+#[test]
+fn regression_listen_on_port_0_logs_the_port_bound() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(
+        dir.path(),
+        "venuemon.toml",
+        &format!(
+            "[agent]\nstate_dir = {:?}\n[source.netdev]\nenabled = false\n\
+             [source.neighbours]\nenabled = false\n",
+            dir.path().join("state").display().to_string()
+        ),
+    );
+    let mut agent = crate::common::Agent::start(
+        None,
+        &["--config", &config, "--listen", "127.0.0.1:0"],
+        &[],
+        dir.path().join("log"),
+    );
+    let line = crate::common::wait_for(
+        "the start-up line",
+        std::time::Duration::from_secs(20),
+        || {
+            agent
+                .log()
+                .lines()
+                .find(|l| l.contains("venuemon started"))
+                .map(str::to_string)
+        },
+    );
+    let port: u16 = line
+        .split("listen=127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no listen address in {line}"));
+    assert_ne!(port, 0, "{line}");
+    assert_eq!(
+        crate::common::http_get(port, "/healthz").map(|(status, _)| status),
+        Some(200)
+    );
+    assert!(agent.stop().success(), "{}", agent.log());
+}
