@@ -6,8 +6,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::config::toml::format_duration;
 use crate::config::{self, Config, ConfigErrors, Credentials, Thresholds, Warning};
 use crate::inventory::Inventory;
+use crate::sources::links::Backend;
 use crate::sources::schedule::{ScheduleSample, ics};
 use crate::terminal::inert;
 
@@ -67,7 +69,27 @@ pub fn load(
 pub fn describe(config: &Config) -> String {
     let mut out = String::new();
     let c = config;
-    let _ = writeln!(out, "venue: {} (event {})", c.venue.name, c.venue.event);
+    if c.venue.name == host_name() {
+        let _ = writeln!(
+            out,
+            "venue: {} (the host name: [venue] name is not set)",
+            c.venue.name
+        );
+    } else {
+        let _ = writeln!(out, "venue: {}", c.venue.name);
+    }
+    let key = c.agent.state_dir.join(format!("{}.key", c.venue.event));
+    let unset = if c.venue.event == config::DEFAULT_EVENT {
+        "; [venue] event is not set, so the built-in id is used"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "event id: {}{unset} (the key that turns MAC addresses into client ids is kept in {})",
+        c.venue.event,
+        key.display()
+    );
     let _ = writeln!(out, "listen: {}", c.http.listen);
     if let Some(tls) = &c.http.tls {
         let _ = writeln!(
@@ -85,103 +107,140 @@ pub fn describe(config: &Config) -> String {
     );
     let _ = writeln!(
         out,
-        "tick: {:?}, active window: {:?}, state: {}",
-        c.agent.tick,
-        c.agent.active_window,
+        "sampling: every {} (tick); a device counts as present until {} after it was last \
+         seen (active window); state kept in {}",
+        format_duration(c.agent.tick),
+        format_duration(c.agent.active_window),
         c.agent.state_dir.display()
     );
-    let join = |items: Vec<String>| {
+    let join = |items: Vec<String>, none: &str| {
         if items.is_empty() {
-            "-".to_string()
+            none.to_string()
         } else {
             items.join(", ")
         }
     };
+    let patterns = |p: &[config::Pattern]| p.iter().map(ToString::to_string).collect();
     let _ = writeln!(
         out,
-        "interfaces: include {}, exclude {}, unclaimed go to zone {}",
+        "interfaces monitored: {}; left out: {}; those no zone claims count in {}",
         join(
-            c.interfaces
-                .include
-                .iter()
-                .map(ToString::to_string)
-                .collect()
+            patterns(&c.interfaces.include),
+            "every physical, wireless, bond, VLAN or bridge interface not a container's (no include list)"
         ),
-        join(
-            c.interfaces
-                .exclude
-                .iter()
-                .map(ToString::to_string)
-                .collect()
-        ),
-        c.interfaces.zone.as_deref().unwrap_or("-"),
+        join(patterns(&c.interfaces.exclude), "none"),
+        c.interfaces
+            .zone
+            .as_deref()
+            .map_or("no zone (their clients are not counted)".to_string(), |z| {
+                format!("zone {z}")
+            }),
     );
     let _ = writeln!(out, "zones:");
     for z in &c.zones {
         let seats = z
             .seats
-            .map_or("seats unknown".to_string(), |s| format!("{s} seats"));
+            .map_or("no seat count (occupancy not judged)".to_string(), |s| {
+                format!("{s} seats")
+            });
         let _ = writeln!(
             out,
             "  {} \"{}\": {seats}; interfaces {}; subnets {}",
             z.id,
             z.name,
-            join(z.interfaces.iter().map(ToString::to_string).collect()),
-            join(z.subnets.iter().map(ToString::to_string).collect()),
+            join(patterns(&z.interfaces), "none"),
+            join(z.subnets.iter().map(ToString::to_string).collect(), "none"),
         );
     }
     let _ = writeln!(out, "sources:");
-    let state = |enabled: bool| if enabled { "on" } else { "off" };
+    let backend = |enabled: bool, backend: Backend, what: &str| {
+        if !enabled {
+            return "off (enabled = false)".to_string();
+        }
+        match backend {
+            Backend::Auto => format!("on, through netlink ({what} if it is unavailable)"),
+            Backend::Netlink => "on, through netlink".to_string(),
+            Backend::Proc => format!("on, from {what}"),
+        }
+    };
     let n = &c.sources.netdev;
     let _ = writeln!(
         out,
-        "  netdev: {}, backend {}",
-        state(n.enabled),
-        n.backend.name()
+        "  netdev (interface counters): {}",
+        backend(
+            n.enabled,
+            n.backend,
+            &format!(
+                "{} and {}",
+                n.proc_root.join("net/dev").display(),
+                n.sys_root.join("class/net").display()
+            )
+        )
     );
     let n = &c.sources.neighbours;
     let _ = writeln!(
         out,
-        "  neighbours: {}, backend {}",
-        state(n.enabled),
-        n.backend.name()
+        "  neighbours (clients in the ARP/NDP table): {}",
+        backend(
+            n.enabled,
+            n.backend,
+            &n.proc_root.join("net/arp").display().to_string()
+        )
     );
     for d in &c.sources.dhcp {
         let pool = if d.pool.is_empty() {
-            "size unknown".to_string()
+            "pool size unknown (no pool set)".to_string()
         } else {
-            format!("{} addresses", d.pool.iter().map(|r| r.size()).sum::<u64>())
+            format!(
+                "pool of {} addresses",
+                d.pool.iter().map(|r| r.size()).sum::<u64>()
+            )
         };
         let statistics = d
             .control_socket
             .as_ref()
-            .map(|p| format!(", statistics {}", p.display()))
+            .map(|p| format!("; server statistics from {}", p.display()))
             .unwrap_or_default();
+        let zone = d
+            .zone
+            .as_deref()
+            .map_or("the zone of their subnet".to_string(), |z| {
+                format!("zone {z}")
+            });
         let _ = writeln!(
             out,
-            "  dhcp {}: {} leases {}, pool {pool}, zone {}{statistics}",
+            "  dhcp pool {}: {} lease file {}; {pool}; clients in {zone}{statistics}",
             d.name,
             d.kind.name(),
             d.leases.display(),
-            d.zone.as_deref().unwrap_or("by subnet"),
         );
     }
     for h in &c.sources.hostapd {
         let sockets = if h.sockets.is_empty() {
-            format!("every socket in {}", h.ctrl_dir.display())
+            format!("every control socket in {}", h.ctrl_dir.display())
         } else {
             let paths: Vec<String> = h.sockets.iter().map(|p| p.display().to_string()).collect();
-            paths.join(", ")
+            format!("control sockets {}", paths.join(", "))
         };
-        let zone = h.zone.as_deref().unwrap_or("by interface");
-        let _ = writeln!(out, "  hostapd: {sockets}, zone {zone}");
+        let zone = h
+            .zone
+            .as_deref()
+            .map_or("the zone of their interface".to_string(), |z| {
+                format!("zone {z}")
+            });
+        let _ = writeln!(out, "  hostapd: {sockets}; access points in {zone}");
     }
     for capture in &c.sources.capture {
-        let zone = capture.zone.as_deref().unwrap_or("by interface");
+        let zone = capture
+            .zone
+            .as_deref()
+            .map_or("the zone of the interface".to_string(), |z| {
+                format!("zone {z}")
+            });
         let aps = capture.bssids.len();
         let _ = writeln!(
             out,
-            "  capture: {}, zone {zone}, {aps} own BSSIDs",
+            "  capture on {}: counted in {zone}; {aps} of the venue's own BSSIDs listed",
             capture.interface
         );
     }
@@ -340,10 +399,12 @@ pub fn check_config(path: &Path) -> ExitCode {
         }
         Err(errors) => {
             eprintln!("{}", inert(&errors.to_string()));
+            let n = errors.0.len();
             eprintln!(
-                "{}: {} error(s); nothing was started",
+                "{}: {n} {}; fix {} and check again",
                 inert(&path.display().to_string()),
-                errors.0.len()
+                if n == 1 { "error" } else { "errors" },
+                if n == 1 { "it" } else { "them" },
             );
             ExitCode::from(EXIT_CONFIG)
         }
@@ -373,6 +434,45 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("zone room-b:"), "{out}");
+    }
+
+    /// Issue 10: "(event default)" and "tick: 5s, active window: 300s" meant nothing to a
+    /// newcomer; each line says what the value is and where it comes from.
+    #[test]
+    fn regression_describe_says_what_each_value_means_and_where_it_comes_from() {
+        let (config, _) = config::parse("venuemon.toml", "", "gw-1").expect("valid");
+        let out = describe(&config);
+        assert!(!out.contains("(event default)"), "{out}");
+        assert!(
+            out.contains(
+                "event id: default; [venue] event is not set, so the built-in id is used (the \
+                 key that turns MAC addresses into client ids is kept in "
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "sampling: every 5s (tick); a device counts as present until 5m after it was \
+                 last seen (active window); state kept in "
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(": no seat count (occupancy not judged); "),
+            "{out}"
+        );
+        let text =
+            "[venue]\nname = \"Expo\"\nevent = \"sdn-2026\"\n\n[agent]\nstate_dir = \"/srv/vm\"\n";
+        let (config, _) = config::parse("venuemon.toml", text, "gw-1").expect("valid");
+        let out = describe(&config);
+        assert!(out.starts_with("venue: Expo\n"), "{out}");
+        assert!(
+            out.contains(
+                "event id: sdn-2026 (the key that turns MAC addresses into client ids is kept \
+                 in /srv/vm/sdn-2026.key)\n"
+            ),
+            "{out}"
+        );
     }
 
     #[test]
