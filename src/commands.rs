@@ -9,8 +9,6 @@ use std::time::Duration;
 use crate::config::toml::format_duration;
 use crate::config::{self, Config, ConfigErrors, Credentials, Thresholds, Warning};
 use crate::inventory::Inventory;
-use crate::sources::links::Backend;
-use crate::sources::schedule::{ScheduleSample, ics};
 use crate::terminal::inert;
 
 /// Exit status for a configuration that does not validate.
@@ -23,16 +21,6 @@ pub fn host_name() -> String {
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "venue".to_string())
-}
-
-/// Names of the interfaces present now, from `/sys/class/net`.
-pub fn present_interfaces(sys_root: &Path) -> Vec<String> {
-    std::fs::read_dir(sys_root.join("class/net"))
-        .map(|dir| {
-            dir.filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Loads the config (or the zero-config defaults), applies `listen`, and adds warnings for
@@ -56,7 +44,7 @@ pub fn load(
     if let Some(message) = config::warnings::clear_text_credentials(&config) {
         warnings.push(Warning { message });
     }
-    let present = present_interfaces(&config.sources.netdev.sys_root);
+    let present = crate::sources::links::present_names(&config);
     for (place, pattern) in Inventory::new(&config).unmatched_patterns(&present) {
         warnings.push(Warning {
             message: config::warnings::unmatched_pattern(place, pattern),
@@ -153,99 +141,8 @@ pub fn describe(config: &Config) -> String {
         );
     }
     let _ = writeln!(out, "sources:");
-    let backend = |enabled: bool, backend: Backend, what: &str| {
-        if !enabled {
-            return "off (enabled = false)".to_string();
-        }
-        match backend {
-            Backend::Auto => format!("on, through netlink ({what} if it is unavailable)"),
-            Backend::Netlink => "on, through netlink".to_string(),
-            Backend::Proc => format!("on, from {what}"),
-        }
-    };
-    let n = &c.sources.netdev;
-    let _ = writeln!(
-        out,
-        "  netdev (interface counters): {}",
-        backend(
-            n.enabled,
-            n.backend,
-            &format!(
-                "{} and {}",
-                n.proc_root.join("net/dev").display(),
-                n.sys_root.join("class/net").display()
-            )
-        )
-    );
-    let n = &c.sources.neighbours;
-    let _ = writeln!(
-        out,
-        "  neighbours (clients in the ARP/NDP table): {}",
-        backend(
-            n.enabled,
-            n.backend,
-            &n.proc_root.join("net/arp").display().to_string()
-        )
-    );
-    for d in &c.sources.dhcp {
-        let pool = if d.pool.is_empty() {
-            "pool size unknown (no pool set)".to_string()
-        } else {
-            format!(
-                "pool of {} addresses",
-                d.pool.iter().map(|r| r.size()).sum::<u64>()
-            )
-        };
-        let statistics = d
-            .control_socket
-            .as_ref()
-            .map(|p| format!("; server statistics from {}", p.display()))
-            .unwrap_or_default();
-        let zone = d
-            .zone
-            .as_deref()
-            .map_or("the zone of their subnet".to_string(), |z| {
-                format!("zone {z}")
-            });
-        let _ = writeln!(
-            out,
-            "  dhcp pool {}: {} lease file {}; {pool}; clients in {zone}{statistics}",
-            d.name,
-            d.kind.name(),
-            d.leases.display(),
-        );
-    }
-    for h in &c.sources.hostapd {
-        let sockets = if h.sockets.is_empty() {
-            format!("every control socket in {}", h.ctrl_dir.display())
-        } else {
-            let paths: Vec<String> = h.sockets.iter().map(|p| p.display().to_string()).collect();
-            format!("control sockets {}", paths.join(", "))
-        };
-        let zone = h
-            .zone
-            .as_deref()
-            .map_or("the zone of their interface".to_string(), |z| {
-                format!("zone {z}")
-            });
-        let _ = writeln!(out, "  hostapd: {sockets}; access points in {zone}");
-    }
-    for capture in &c.sources.capture {
-        let zone = capture
-            .zone
-            .as_deref()
-            .map_or("the zone of the interface".to_string(), |z| {
-                format!("zone {z}")
-            });
-        let aps = capture.bssids.len();
-        let _ = writeln!(
-            out,
-            "  capture on {}: counted in {zone}; {aps} of the venue's own BSSIDs listed",
-            capture.interface
-        );
-    }
-    if let Some(schedule) = &c.schedule {
-        let _ = writeln!(out, "  schedule: {}", schedule.file.display());
+    for line in c.sources.describe() {
+        let _ = writeln!(out, "  {line}");
     }
     let global = limits(&c.thresholds);
     let _ = writeln!(out, "thresholds: {}", global.join("; "));
@@ -306,83 +203,6 @@ fn limits(t: &Thresholds) -> [String; 4] {
     ]
 }
 
-/// Reads the programme as the agent will, and says how many sessions land in zones and when
-/// the programme starts and ends (in the venue's time zone and UTC, so a user sees the times
-/// were understood); rooms no zone is called, unreadable events, unknown time zones and an
-/// unreadable file are warnings (the agent runs without them).
-fn check_programme(config: &Config, file: &Path) {
-    let shown = inert(&file.display().to_string()).into_owned();
-    let bytes = match crate::files::read_regular(file) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            eprintln!(
-                "warning: [schedule] file {shown}: {e}; the page shows no sessions until it can be read"
-            );
-            return;
-        }
-    };
-    let time_zone = config.venue.time_zone();
-    let programme = ics::parse(&bytes, &time_zone);
-    let span = programme.span();
-    let sample = ScheduleSample::place(programme, &Inventory::new(config));
-    let all = if sample.skipped == 0 && sample.unplaced.is_empty() {
-        ", every session placed"
-    } else {
-        ""
-    };
-    println!(
-        "programme {shown}: {} sessions in zones{all}",
-        sample.sessions.len()
-    );
-    if let Some((first, last)) = span {
-        let at = |seconds: i64, zone: &jiff::tz::TimeZone| {
-            jiff::Timestamp::from_second(seconds).map_or_else(
-                |_| seconds.to_string(),
-                |t| {
-                    t.to_zoned_datetime(zone.clone())
-                        .strftime("%Y-%m-%d %H:%M %:z")
-                        .to_string()
-                },
-            )
-        };
-        let utc = jiff::tz::TimeZone::UTC;
-        println!(
-            "programme span: {} to {} in {} ({} to {} UTC)",
-            at(first, &time_zone),
-            at(last, &time_zone),
-            time_zone.iana_name().unwrap_or("UTC"),
-            at(first, &utc).trim_end_matches(" +00:00"),
-            at(last, &utc).trim_end_matches(" +00:00"),
-        );
-    }
-    if sample.skipped > 0 {
-        eprintln!(
-            "warning: {shown}: {} event(s) cannot be read (no LOCATION, no start or end, \
-             an end before the start, or an unknown TZID)",
-            sample.skipped
-        );
-    }
-    if !sample.unknown_zones.is_empty() {
-        let zones: Vec<String> = sample
-            .unknown_zones
-            .iter()
-            .map(|z| format!("{z:?}"))
-            .collect();
-        eprintln!(
-            "warning: {shown}: unknown TZID {}: neither defined by a VTIMEZONE this reader \
-             can follow nor an IANA or Windows zone name; export the programme with its \
-             VTIMEZONEs or in UTC",
-            zones.join(", ")
-        );
-    }
-    for (room, n) in &sample.unplaced {
-        eprintln!(
-            "warning: {shown}: {n} session(s) in room {room:?}, which no zone is called \
-             (a [[zone]]'s id or name must equal the LOCATION)"
-        );
-    }
-}
-
 /// `venuemon check-config FILE`: prints what the file means, or every error in it.
 pub fn check_config(path: &Path) -> ExitCode {
     match load(Some(path), None) {
@@ -391,9 +211,7 @@ pub fn check_config(path: &Path) -> ExitCode {
             for w in &warnings {
                 eprintln!("warning: {}", inert(&w.to_string()));
             }
-            if let Some(schedule) = &config.schedule {
-                check_programme(&config, &schedule.file);
-            }
+            config.sources.check(&config);
             println!("{}: OK", inert(&path.display().to_string()));
             ExitCode::SUCCESS
         }
