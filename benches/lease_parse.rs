@@ -11,8 +11,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use venuemon::config::DhcpKind;
 use venuemon::privacy::ClientKey;
+use venuemon::sources::dhcp::DhcpKind;
 use venuemon::sources::dhcp::lease::Parsed;
 use venuemon::sources::dhcp::source::parse;
 use venuemon::sources::dhcp::table::LeaseTable;

@@ -114,9 +114,11 @@ pub async fn run(
     // One line saying what is watched: what zero-config found, or what the config enables.
     let interfaces = sources::links::monitored_now(&config, &inventory, &tasks).await;
     let file = file.map_or_else(|| "zero-config".to_string(), |f| f.display().to_string());
+    // The address bound, not the one asked for: `--listen :0` gets a port from the kernel.
+    let listen = listener.local_addr().unwrap_or(config.http.listen);
     tracing::info!(
         config = file.as_str(),
-        listen = %config.http.listen,
+        listen = %listen,
         https = tls.is_some(),
         zones = config.zones.len(),
         interfaces = interfaces.as_str(),

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::config::toml::format_duration;
 use crate::config::{self, Config, ConfigErrors, Credentials, Thresholds, Warning};
 use crate::inventory::Inventory;
-use crate::sources::schedule::{ScheduleSample, ics};
 use crate::terminal::inert;
 
 /// Exit status for a configuration that does not validate.
@@ -21,16 +21,6 @@ pub fn host_name() -> String {
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "venue".to_string())
-}
-
-/// Names of the interfaces present now, from `/sys/class/net`.
-pub fn present_interfaces(sys_root: &Path) -> Vec<String> {
-    std::fs::read_dir(sys_root.join("class/net"))
-        .map(|dir| {
-            dir.filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Loads the config (or the zero-config defaults), applies `listen`, and adds warnings for
@@ -54,7 +44,7 @@ pub fn load(
     if let Some(message) = config::warnings::clear_text_credentials(&config) {
         warnings.push(Warning { message });
     }
-    let present = present_interfaces(&config.sources.netdev.sys_root);
+    let present = crate::sources::links::present_names(&config);
     for (place, pattern) in Inventory::new(&config).unmatched_patterns(&present) {
         warnings.push(Warning {
             message: config::warnings::unmatched_pattern(place, pattern),
@@ -67,7 +57,27 @@ pub fn load(
 pub fn describe(config: &Config) -> String {
     let mut out = String::new();
     let c = config;
-    let _ = writeln!(out, "venue: {} (event {})", c.venue.name, c.venue.event);
+    if c.venue.name == host_name() {
+        let _ = writeln!(
+            out,
+            "venue: {} (the host name: [venue] name is not set)",
+            c.venue.name
+        );
+    } else {
+        let _ = writeln!(out, "venue: {}", c.venue.name);
+    }
+    let key = c.agent.state_dir.join(format!("{}.key", c.venue.event));
+    let unset = if c.venue.event == config::DEFAULT_EVENT {
+        "; [venue] event is not set, so the built-in id is used"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "event id: {}{unset} (the key that turns MAC addresses into client ids is kept in {})",
+        c.venue.event,
+        key.display()
+    );
     let _ = writeln!(out, "listen: {}", c.http.listen);
     if let Some(tls) = &c.http.tls {
         let _ = writeln!(
@@ -85,108 +95,54 @@ pub fn describe(config: &Config) -> String {
     );
     let _ = writeln!(
         out,
-        "tick: {:?}, active window: {:?}, state: {}",
-        c.agent.tick,
-        c.agent.active_window,
+        "sampling: every {} (tick); a device counts as present until {} after it was last \
+         seen (active window); state kept in {}",
+        format_duration(c.agent.tick),
+        format_duration(c.agent.active_window),
         c.agent.state_dir.display()
     );
-    let join = |items: Vec<String>| {
+    let join = |items: Vec<String>, none: &str| {
         if items.is_empty() {
-            "-".to_string()
+            none.to_string()
         } else {
             items.join(", ")
         }
     };
+    let patterns = |p: &[config::Pattern]| p.iter().map(ToString::to_string).collect();
     let _ = writeln!(
         out,
-        "interfaces: include {}, exclude {}, unclaimed go to zone {}",
+        "interfaces monitored: {}; left out: {}; those no zone claims count in {}",
         join(
-            c.interfaces
-                .include
-                .iter()
-                .map(ToString::to_string)
-                .collect()
+            patterns(&c.interfaces.include),
+            "every physical, wireless, bond, VLAN or bridge interface not a container's (no include list)"
         ),
-        join(
-            c.interfaces
-                .exclude
-                .iter()
-                .map(ToString::to_string)
-                .collect()
-        ),
-        c.interfaces.zone.as_deref().unwrap_or("-"),
+        join(patterns(&c.interfaces.exclude), "none"),
+        c.interfaces
+            .zone
+            .as_deref()
+            .map_or("no zone (their clients are not counted)".to_string(), |z| {
+                format!("zone {z}")
+            }),
     );
     let _ = writeln!(out, "zones:");
     for z in &c.zones {
         let seats = z
             .seats
-            .map_or("seats unknown".to_string(), |s| format!("{s} seats"));
+            .map_or("no seat count (occupancy not judged)".to_string(), |s| {
+                format!("{s} seats")
+            });
         let _ = writeln!(
             out,
             "  {} \"{}\": {seats}; interfaces {}; subnets {}",
             z.id,
             z.name,
-            join(z.interfaces.iter().map(ToString::to_string).collect()),
-            join(z.subnets.iter().map(ToString::to_string).collect()),
+            join(patterns(&z.interfaces), "none"),
+            join(z.subnets.iter().map(ToString::to_string).collect(), "none"),
         );
     }
     let _ = writeln!(out, "sources:");
-    let state = |enabled: bool| if enabled { "on" } else { "off" };
-    let n = &c.sources.netdev;
-    let _ = writeln!(
-        out,
-        "  netdev: {}, backend {}",
-        state(n.enabled),
-        n.backend.name()
-    );
-    let n = &c.sources.neighbours;
-    let _ = writeln!(
-        out,
-        "  neighbours: {}, backend {}",
-        state(n.enabled),
-        n.backend.name()
-    );
-    for d in &c.sources.dhcp {
-        let pool = if d.pool.is_empty() {
-            "size unknown".to_string()
-        } else {
-            format!("{} addresses", d.pool.iter().map(|r| r.size()).sum::<u64>())
-        };
-        let statistics = d
-            .control_socket
-            .as_ref()
-            .map(|p| format!(", statistics {}", p.display()))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  dhcp {}: {} leases {}, pool {pool}, zone {}{statistics}",
-            d.name,
-            d.kind.name(),
-            d.leases.display(),
-            d.zone.as_deref().unwrap_or("by subnet"),
-        );
-    }
-    for h in &c.sources.hostapd {
-        let sockets = if h.sockets.is_empty() {
-            format!("every socket in {}", h.ctrl_dir.display())
-        } else {
-            let paths: Vec<String> = h.sockets.iter().map(|p| p.display().to_string()).collect();
-            paths.join(", ")
-        };
-        let zone = h.zone.as_deref().unwrap_or("by interface");
-        let _ = writeln!(out, "  hostapd: {sockets}, zone {zone}");
-    }
-    for capture in &c.sources.capture {
-        let zone = capture.zone.as_deref().unwrap_or("by interface");
-        let aps = capture.bssids.len();
-        let _ = writeln!(
-            out,
-            "  capture: {}, zone {zone}, {aps} own BSSIDs",
-            capture.interface
-        );
-    }
-    if let Some(schedule) = &c.schedule {
-        let _ = writeln!(out, "  schedule: {}", schedule.file.display());
+    for line in c.sources.describe() {
+        let _ = writeln!(out, "  {line}");
     }
     let global = limits(&c.thresholds);
     let _ = writeln!(out, "thresholds: {}", global.join("; "));
@@ -247,83 +203,6 @@ fn limits(t: &Thresholds) -> [String; 4] {
     ]
 }
 
-/// Reads the programme as the agent will, and says how many sessions land in zones and when
-/// the programme starts and ends (in the venue's time zone and UTC, so a user sees the times
-/// were understood); rooms no zone is called, unreadable events, unknown time zones and an
-/// unreadable file are warnings (the agent runs without them).
-fn check_programme(config: &Config, file: &Path) {
-    let shown = inert(&file.display().to_string()).into_owned();
-    let bytes = match crate::files::read_regular(file) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            eprintln!(
-                "warning: [schedule] file {shown}: {e}; the page shows no sessions until it can be read"
-            );
-            return;
-        }
-    };
-    let time_zone = config.venue.time_zone();
-    let programme = ics::parse(&bytes, &time_zone);
-    let span = programme.span();
-    let sample = ScheduleSample::place(programme, &Inventory::new(config));
-    let all = if sample.skipped == 0 && sample.unplaced.is_empty() {
-        ", every session placed"
-    } else {
-        ""
-    };
-    println!(
-        "programme {shown}: {} sessions in zones{all}",
-        sample.sessions.len()
-    );
-    if let Some((first, last)) = span {
-        let at = |seconds: i64, zone: &jiff::tz::TimeZone| {
-            jiff::Timestamp::from_second(seconds).map_or_else(
-                |_| seconds.to_string(),
-                |t| {
-                    t.to_zoned_datetime(zone.clone())
-                        .strftime("%Y-%m-%d %H:%M %:z")
-                        .to_string()
-                },
-            )
-        };
-        let utc = jiff::tz::TimeZone::UTC;
-        println!(
-            "programme span: {} to {} in {} ({} to {} UTC)",
-            at(first, &time_zone),
-            at(last, &time_zone),
-            time_zone.iana_name().unwrap_or("UTC"),
-            at(first, &utc).trim_end_matches(" +00:00"),
-            at(last, &utc).trim_end_matches(" +00:00"),
-        );
-    }
-    if sample.skipped > 0 {
-        eprintln!(
-            "warning: {shown}: {} event(s) cannot be read (no LOCATION, no start or end, \
-             an end before the start, or an unknown TZID)",
-            sample.skipped
-        );
-    }
-    if !sample.unknown_zones.is_empty() {
-        let zones: Vec<String> = sample
-            .unknown_zones
-            .iter()
-            .map(|z| format!("{z:?}"))
-            .collect();
-        eprintln!(
-            "warning: {shown}: unknown TZID {}: neither defined by a VTIMEZONE this reader \
-             can follow nor an IANA or Windows zone name; export the programme with its \
-             VTIMEZONEs or in UTC",
-            zones.join(", ")
-        );
-    }
-    for (room, n) in &sample.unplaced {
-        eprintln!(
-            "warning: {shown}: {n} session(s) in room {room:?}, which no zone is called \
-             (a [[zone]]'s id or name must equal the LOCATION)"
-        );
-    }
-}
-
 /// `venuemon check-config FILE`: prints what the file means, or every error in it.
 pub fn check_config(path: &Path) -> ExitCode {
     match load(Some(path), None) {
@@ -332,18 +211,18 @@ pub fn check_config(path: &Path) -> ExitCode {
             for w in &warnings {
                 eprintln!("warning: {}", inert(&w.to_string()));
             }
-            if let Some(schedule) = &config.schedule {
-                check_programme(&config, &schedule.file);
-            }
+            config.sources.check(&config);
             println!("{}: OK", inert(&path.display().to_string()));
             ExitCode::SUCCESS
         }
         Err(errors) => {
             eprintln!("{}", inert(&errors.to_string()));
+            let n = errors.0.len();
             eprintln!(
-                "{}: {} error(s); nothing was started",
+                "{}: {n} {}; fix {} and check again",
                 inert(&path.display().to_string()),
-                errors.0.len()
+                if n == 1 { "error" } else { "errors" },
+                if n == 1 { "it" } else { "them" },
             );
             ExitCode::from(EXIT_CONFIG)
         }
@@ -420,6 +299,45 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("zone room-b:"), "{out}");
+    }
+
+    /// Issue 10: "(event default)" and "tick: 5s, active window: 300s" meant nothing to a
+    /// newcomer; each line says what the value is and where it comes from.
+    #[test]
+    fn regression_describe_says_what_each_value_means_and_where_it_comes_from() {
+        let (config, _) = config::parse("venuemon.toml", "", "gw-1").expect("valid");
+        let out = describe(&config);
+        assert!(!out.contains("(event default)"), "{out}");
+        assert!(
+            out.contains(
+                "event id: default; [venue] event is not set, so the built-in id is used (the \
+                 key that turns MAC addresses into client ids is kept in "
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "sampling: every 5s (tick); a device counts as present until 5m after it was \
+                 last seen (active window); state kept in "
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(": no seat count (occupancy not judged); "),
+            "{out}"
+        );
+        let text =
+            "[venue]\nname = \"Expo\"\nevent = \"sdn-2026\"\n\n[agent]\nstate_dir = \"/srv/vm\"\n";
+        let (config, _) = config::parse("venuemon.toml", text, "gw-1").expect("valid");
+        let out = describe(&config);
+        assert!(out.starts_with("venue: Expo\n"), "{out}");
+        assert!(
+            out.contains(
+                "event id: sdn-2026 (the key that turns MAC addresses into client ids is kept \
+                 in /srv/vm/sdn-2026.key)\n"
+            ),
+            "{out}"
+        );
     }
 
     #[test]

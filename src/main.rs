@@ -114,19 +114,63 @@ fn log_filter(filter: &str) -> Result<Targets, ParseError> {
     format!("{filter}{quiet}").parse()
 }
 
+/// Sets up logging to stderr; a bad `filter` is logged (in `format`) once it is, and
+/// `info` used instead.
 fn init_logging(filter: &str, format: LogFormat) {
-    let filter = log_filter(filter).unwrap_or_else(|e| {
-        eprintln!("warning: bad log filter {filter:?} ({e}); using `info`");
-        log_filter("info").expect("`info` is a valid filter")
-    });
+    let (targets, bad) = match log_filter(filter) {
+        Ok(targets) => (targets, None),
+        Err(e) => (
+            log_filter("info").expect("`info` is a valid filter"),
+            Some(e),
+        ),
+    };
     // The builder's own level is INFO unless told otherwise: `filter` alone decides.
     let builder = tracing_subscriber::fmt()
         .with_max_level(tracing::level_filters::LevelFilter::TRACE)
         .with_ansi(colour_logs())
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.finish().with(filter).init(),
-        LogFormat::Json => builder.json().finish().with(filter).init(),
+        LogFormat::Text => builder.finish().with(targets).init(),
+        // The event's fields (message, file, line …) at the top of each object.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .finish()
+            .with(targets)
+            .init(),
+    }
+    if let Some(e) = bad {
+        tracing::warn!(filter, error = %e, "bad log filter; using `info`");
+    }
+}
+
+/// Writes the configuration's errors to stderr: as the file's lines for people, or with
+/// json one log event each, with its `file`, `line`, `column` and `key` where known.
+fn report_config_errors(format: LogFormat, errors: &venuemon::config::ConfigErrors) {
+    match format {
+        LogFormat::Text => eprintln!("{}", inert(&errors.to_string())),
+        LogFormat::Json => {
+            for e in &errors.0 {
+                let at = |n: usize| (e.line > 0).then_some(n);
+                tracing::error!(
+                    file = e.file.as_str(),
+                    line = at(e.line),
+                    column = at(e.column),
+                    key = e.key.as_deref(),
+                    "{}",
+                    e.message
+                );
+            }
+        }
+    }
+}
+
+/// Writes a message that ends the command to stderr: a line for people, or with json a log
+/// event like every other.
+fn report_failure(format: LogFormat, message: &str) {
+    match format {
+        LogFormat::Text => eprintln!("venuemon: {}", inert(message)),
+        LogFormat::Json => tracing::error!("{message}"),
     }
 }
 
@@ -182,8 +226,11 @@ fn main() -> ExitCode {
             let (config, warnings) = match commands::load(file.as_deref(), listen) {
                 Ok(loaded) => loaded,
                 Err(errors) => {
-                    eprintln!("{}", inert(&errors.to_string()));
-                    eprintln!("venuemon: the configuration has errors; nothing was started");
+                    report_config_errors(cli.log_format, &errors);
+                    report_failure(
+                        cli.log_format,
+                        "the configuration has errors; nothing was started",
+                    );
                     return ExitCode::from(commands::EXIT_CONFIG);
                 }
             };
@@ -199,7 +246,10 @@ fn main() -> ExitCode {
             {
                 Ok(rt) => rt,
                 Err(e) => {
-                    eprintln!("venuemon: cannot start the async runtime: {e}");
+                    report_failure(
+                        cli.log_format,
+                        &format!("cannot start the async runtime: {e}"),
+                    );
                     return ExitCode::FAILURE;
                 }
             };
@@ -215,7 +265,7 @@ fn main() -> ExitCode {
             match ran {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("venuemon: {}", inert(&format!("{e:#}")));
+                    report_failure(cli.log_format, &format!("{e:#}"));
                     ExitCode::FAILURE
                 }
             }

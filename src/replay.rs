@@ -205,6 +205,8 @@ pub async fn serve(replay: Replay, listen: SocketAddr) -> anyhow::Result<()> {
     })?;
     // Before saying it serves: from then on, a signal is a clean stop.
     let shutdown = crate::agent::stop_on_signal();
+    // The address bound: `--serve 127.0.0.1:0` gets a port from the kernel.
+    let listen = listener.local_addr().unwrap_or(listen);
     eprintln!("serving the replay on http://{listen}/metrics (Ctrl-C to stop)");
     let cancel = CancellationToken::new();
     let stopping = async {
@@ -260,9 +262,12 @@ mod tests {
     #[test]
     fn regression_quantiles_are_estimated_inside_the_bucket_not_its_bound() {
         let mut totals = Totals::default();
-        for _ in 0..10 {
+        // Ten in (2 s, 5 s], spread from 2.5 s to 4.9 s so that the observed range (which
+        // bounds every estimate) leaves the interpolation visible.
+        for _ in 0..9 {
             totals.time_to_lease.observe(2.5);
         }
+        totals.time_to_lease.observe(4.9);
         let mut replay = Replay {
             summary: CaptureSummary::new("replay", None, &totals, &[]),
             files: Vec::new(),

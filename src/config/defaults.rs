@@ -1,16 +1,15 @@
 //! Zero-config: what the agent does with no file at all, and the defaults a file starts
 //! from. One zone named after the host takes every interface; the interface and neighbour
-//! sources run; the DHCP lease files and the hostapd control folder found at their usual
-//! Debian paths are read too (only when there is no file: a file says what it wants).
+//! sources run; what each source kind finds at its usual Debian paths (`discover` of
+//! `config::SourceConfig`: the DHCP lease files, the hostapd control folder) is read too
+//! (only when there is no file: a file says what it wants).
 
 use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Agent, Config, Http, InterfaceFilter, Language, Sources, Thresholds, Venue, Zone};
-use crate::sources::dhcp::config::{DhcpConfig, DhcpKind};
-use crate::sources::hostapd::config::{DEFAULT_CTRL_DIR, HostapdConfig};
 
 /// `[agent] max_clients` by default: a large event's clients, a registry of 33 MiB (47 MiB
 /// at its peak; docs/RELIABILITY.md, "Memory under floods").
@@ -56,15 +55,8 @@ impl Config {
                 zone: Some(zone.id.clone()),
             },
             zones: vec![zone],
-            sources: Sources {
-                netdev: Default::default(),
-                neighbours: Default::default(),
-                dhcp: Vec::new(),
-                hostapd: Vec::new(),
-                capture: Vec::new(),
-            },
+            sources: Sources::default(),
             thresholds: Thresholds::default(),
-            schedule: None,
         }
     }
 
@@ -74,29 +66,7 @@ impl Config {
     pub fn discovered(host: &str) -> Config {
         let mut config = Config::zero_config(host);
         let zone = config.interfaces.zone.clone();
-        for kind in DhcpKind::ALL {
-            let leases = Path::new(kind.default_leases());
-            if leases.is_file() {
-                config.sources.dhcp.push(DhcpConfig {
-                    kind,
-                    name: kind.name().to_string(),
-                    leases: leases.to_path_buf(),
-                    pool: Vec::new(),
-                    zone: zone.clone(),
-                    control_socket: None,
-                    interval: None,
-                });
-            }
-        }
-        let hostapd = Path::new(DEFAULT_CTRL_DIR);
-        if hostapd.is_dir() {
-            config.sources.hostapd.push(HostapdConfig {
-                ctrl_dir: hostapd.to_path_buf(),
-                sockets: Vec::new(),
-                zone: None,
-                interval: None,
-            });
-        }
+        config.sources.discover(zone.as_deref());
         config
     }
 }

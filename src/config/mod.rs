@@ -29,13 +29,12 @@ pub use self::agent::Agent;
 pub use self::http::{Credentials, Http, parse_listen};
 pub use self::interfaces::InterfaceFilter;
 pub use self::pattern::Pattern;
-pub use self::sources::Sources;
+pub(crate) use self::sources::{SourceConfig, SourceTables, ZoneRef, source_registry};
 pub use self::thresholds::Thresholds;
 pub use self::toml::{ConfigError, ConfigErrors, Warning};
 pub use self::venue::{DEFAULT_EVENT, Language, Venue};
 pub use self::zone::Zone;
-pub use crate::sources::dhcp::config::DhcpKind;
-pub use crate::sources::schedule::config::ScheduleConfig;
+pub use crate::sources::Sources;
 
 use self::toml::Section;
 
@@ -52,12 +51,10 @@ pub struct Config {
     pub interfaces: InterfaceFilter,
     /// The places people are in; never empty after loading (zero-config adds the host zone).
     pub zones: Vec<Zone>,
-    /// Per-source settings.
+    /// Per-source settings: each kind's, from its section (`[source.*]`, `[schedule]`).
     pub sources: Sources,
     /// `[thresholds]`: when a zone turns warn or critical.
     pub thresholds: Thresholds,
-    /// `[schedule]`: the programme, when there is one.
-    pub schedule: Option<ScheduleConfig>,
 }
 
 /// Reads and validates the configuration file at `path`; `host` is the machine's host name,
@@ -75,6 +72,7 @@ pub fn load_file(path: &Path, host: &str) -> Result<(Config, Vec<Warning>), Conf
             line: 0,
             column: 0,
             message,
+            key: None,
         }]))
     };
     let bytes = match crate::files::read_regular(path) {
@@ -145,7 +143,6 @@ fn assemble(root: &Section<'_>, host: &str) -> Config {
     let zones = root.array("zone");
     let source = root.table("source");
     let thresholds = root.table("thresholds");
-    let schedule = root.table("schedule");
 
     venue::read(&venue, &mut config.venue);
     http::read(&http, &mut config.http);
@@ -172,7 +169,11 @@ fn assemble(root: &Section<'_>, host: &str) -> Config {
             zone_refs.push(("[interfaces]".to_string(), wanted));
         }
     }
-    zone_refs.extend(sources::read(&source, &mut config.sources));
+    // Each kind reads its own section (`[schedule]` is asked for here, after [thresholds]).
+    zone_refs.extend(config.sources.read(&SourceTables {
+        source: &source,
+        root,
+    }));
     // (When a zone's id is wrong, the zone named may be that one: already reported.)
     if every_id_valid {
         let ids: Vec<&str> = config.zones.iter().map(|z| z.id.as_str()).collect();
@@ -189,7 +190,6 @@ fn assemble(root: &Section<'_>, host: &str) -> Config {
             }
         }
     }
-    config.schedule = crate::sources::schedule::config::read(&schedule);
     for warning in warnings::whole(&config) {
         root.warn(None, warning);
     }
@@ -368,6 +368,7 @@ path = \"history.db\"
             line: 0,
             column: 0,
             message: "no such file".into(),
+            key: None,
         };
         assert_eq!(whole_file.to_string(), "/etc/venuemon.toml: no such file");
     }

@@ -40,6 +40,9 @@ pub struct ConfigError {
     pub column: usize,
     /// What is wrong and what was expected, starting with the context (e.g. `[venue]`).
     pub message: String,
+    /// The dotted path of the key it is about (`venue.event`, `source.dhcp.leases`), when
+    /// the mistake is one key's; `--log-format json` gives it as a field.
+    pub key: Option<String>,
 }
 
 impl fmt::Display for ConfigError {
@@ -114,6 +117,7 @@ pub(crate) fn read<T>(
                 line,
                 column,
                 message: format!("invalid TOML: {}", syntax_message(e.message())),
+                key: None,
             }]));
         }
     };
@@ -192,6 +196,11 @@ impl<'t> Doc<'t> {
     }
 
     fn error(&self, span: Option<Range<usize>>, message: String) {
+        self.key_error(span, None, message);
+    }
+
+    /// An error about the key at dotted path `key`.
+    fn key_error(&self, span: Option<Range<usize>>, key: Option<String>, message: String) {
         if self.quiet.get() > 0 {
             return;
         }
@@ -204,6 +213,7 @@ impl<'t> Doc<'t> {
             line,
             column,
             message,
+            key,
         });
     }
 
@@ -516,6 +526,12 @@ impl<'a> Section<'a> {
         self.doc.error(span, message);
     }
 
+    /// Records a mistake about this table's `key` at `span`.
+    fn key_error(&self, key: &str, span: Option<Range<usize>>, message: String) {
+        self.doc
+            .key_error(span, Some(self.child_path(key)), message);
+    }
+
     /// Records a warning at `span` (the whole file when `None`).
     pub(crate) fn warn(&self, span: Option<Range<usize>>, message: String) {
         self.doc.warn(span, message);
@@ -615,7 +631,8 @@ impl<'a> Section<'a> {
         match check(item) {
             Ok(value) => Some(Spanned { value, span }),
             Err(expected) => {
-                self.error(
+                self.key_error(
+                    key,
                     span,
                     format!(
                         "{}: {key} must be {expected}, got {}",
@@ -674,7 +691,8 @@ impl<'a> Section<'a> {
     /// Records an error when the table lacks `key`; `what` says what the key is for.
     pub(crate) fn require(&self, key: &str, what: &str) {
         if !self.has(key) {
-            self.error(
+            self.key_error(
+                key,
                 self.span.clone(),
                 format!("{}: missing required key `{key}` ({what})", self.label),
             );
@@ -759,7 +777,7 @@ impl<'a> Section<'a> {
             };
             match converted {
                 Ok(value) => out.push(Spanned { value, span }),
-                Err(message) => self.error(span, format!("{}: {message}", self.label)),
+                Err(message) => self.key_error(key, span, format!("{}: {message}", self.label)),
             }
         }
         Some(out)
@@ -813,7 +831,8 @@ impl Drop for Section<'_> {
                     top_key: true,
                 });
             } else {
-                self.error(
+                self.key_error(
+                    name,
                     key_span,
                     format!("{}: unknown key `{name}`{hint}", self.label),
                 );

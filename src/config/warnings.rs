@@ -43,9 +43,10 @@ pub(super) fn whole(config: &Config) -> Vec<String> {
             ));
         }
     }
-    if !config.sources.netdev.enabled && !config.sources.neighbours.enabled {
+    if !config.sources.measures() {
         warnings.push(
-            "[source.netdev] and [source.neighbours] are both disabled: nothing will be measured"
+            "every source is disabled or absent: nothing will be measured; enable a \
+             [source.*] table or add one"
                 .to_string(),
         );
     }

@@ -199,6 +199,24 @@ impl Hub {
         aps
     }
 
+    /// Which of the sources covering `zone` answered (see [`rules::judge`]).
+    fn coverage(&self, zone: ZoneIdx) -> rules::Coverage<'_> {
+        let mut coverage = rules::Coverage::default();
+        for owner in self.venue.covering(zone) {
+            if self.health.is_up(owner) {
+                coverage.up += 1;
+            } else {
+                *coverage.down.entry(owner.source).or_default() += 1;
+            }
+        }
+        for owner in self.health.down() {
+            if !self.venue.coverage.contains_key(owner) {
+                *coverage.never_answered.entry(owner.source).or_default() += 1;
+            }
+        }
+        coverage
+    }
+
     /// One zone from the venue-wide parts of the snapshot.
     fn zone_snapshot(&self, index: usize, counts: ZoneCounts, parts: &Parts<'_>) -> ZoneSnapshot {
         let zone = &self.inventory.zones[index];
@@ -242,7 +260,7 @@ impl Hub {
                 .map(|seats| counts.clients as f64 / f64::from(seats)),
             time_to_lease,
         };
-        let reasons = rules::reasons(&measures, t);
+        let (status, reasons) = rules::judge(rules::reasons(&measures, t), &self.coverage(index));
 
         let sum = |values: Vec<f64>| (!values.is_empty()).then(|| values.iter().sum::<f64>());
         let aps: Vec<_> = parts
@@ -262,7 +280,7 @@ impl Hub {
             clients_randomized: counts.randomized,
             clients_by_source: counts.by_source,
             unique_clients_estimate: self.venue.registry.unique_in_zone(index).round(),
-            status: rules::status(&reasons),
+            status,
             rx_bps: sum(interfaces.iter().filter_map(|i| i.rx_bps).collect()),
             tx_bps: sum(interfaces.iter().filter_map(|i| i.tx_bps).collect()),
             uplink_utilization: busiest.map(|(_, u)| u),

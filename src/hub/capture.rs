@@ -141,6 +141,8 @@ impl CaptureSummary {
                         counts: ch.signal_buckets.to_vec(),
                         sum: ch.signal_sum_dbm as f64,
                         count: signal_count,
+                        // Counted into buckets by the decoder, without their range.
+                        range: None,
                     },
                 }
             })

@@ -60,6 +60,19 @@ impl Health {
         }
     }
 
+    /// Whether `owner`'s last sample succeeded (`false` before its first).
+    pub(super) fn is_up(&self, owner: &Owner) -> bool {
+        self.sources.get(owner).is_some_and(|h| h.up)
+    }
+
+    /// The owners whose last sample failed.
+    pub(super) fn down(&self) -> impl Iterator<Item = &Owner> {
+        self.sources
+            .iter()
+            .filter(|(_, h)| !h.up)
+            .map(|(owner, _)| owner)
+    }
+
     /// Every source's health now, by source and instance.
     pub(super) fn snapshots(&self) -> Vec<SourceSnapshot> {
         self.sources.values().cloned().collect()

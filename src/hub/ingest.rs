@@ -7,7 +7,7 @@
 //! their own), so counters never go backwards; interfaces and the programme stay as last
 //! read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,6 +72,11 @@ pub(super) struct Venue {
     pub captures: BTreeMap<String, CaptureState>,
     /// The programme's sessions as last read.
     pub programme: Option<Arc<[ZoneSession]>>,
+    /// The zones each owner covers: those it has placed something in since start (an
+    /// interface, a client, an access point or its events, a pool's leases, a capture),
+    /// remembered through its failures so that a zone whose sources all fail is known to be
+    /// blind rather than empty.
+    pub coverage: BTreeMap<Owner, BTreeSet<ZoneIdx>>,
 }
 
 impl Venue {
@@ -86,11 +91,19 @@ impl Venue {
             pools: BTreeMap::new(),
             captures: BTreeMap::new(),
             programme: None,
+            coverage: BTreeMap::new(),
         }
     }
 
     /// Folds what `owner` observed at `now` into the venue.
     pub(super) fn fold(&mut self, observation: Observation, owner: &Owner, now: Instant) {
+        let zones = zones_of(&observation);
+        if !zones.is_empty() {
+            self.coverage
+                .entry(owner.clone())
+                .or_default()
+                .extend(zones);
+        }
         match observation {
             Observation::Interfaces(samples) => {
                 let before = self.interfaces.remove(owner).unwrap_or_default();
@@ -143,9 +156,24 @@ impl Venue {
                         recent_leases: Window::default(),
                     });
                 state.totals.add(&sample.counts);
+                state.recent_leases.note(
+                    sample
+                        .counts
+                        .dhcp_times_to_lease
+                        .iter()
+                        .map(Duration::as_secs_f64),
+                );
             }
             Observation::Programme(sessions) => self.programme = Some(sessions),
         }
+    }
+
+    /// The owners that cover `zone` (see [`Venue::coverage`]).
+    pub(super) fn covering(&self, zone: ZoneIdx) -> impl Iterator<Item = &Owner> {
+        self.coverage
+            .iter()
+            .filter(move |(_, zones)| zones.contains(&zone))
+            .map(|(owner, _)| owner)
     }
 
     /// Drops what `owner` said of the present, now that its sample failed.
@@ -160,5 +188,19 @@ impl Venue {
                 pool.statistics = None;
             }
         }
+    }
+}
+
+/// The zones an observation places something in. The programme places sessions, not
+/// measures: it covers no zone.
+fn zones_of(observation: &Observation) -> BTreeSet<ZoneIdx> {
+    match observation {
+        Observation::Interfaces(samples) => samples.iter().filter_map(|s| s.zone).collect(),
+        Observation::Clients(sightings) => sightings.iter().map(|s| s.zone).collect(),
+        Observation::AccessPoints(aps) => aps.iter().filter_map(|a| a.zone).collect(),
+        Observation::ApEvents(events) => events.iter().filter_map(|(_, zone, _)| *zone).collect(),
+        Observation::PoolLeases(leases) => leases.zone.into_iter().collect(),
+        Observation::Capture(sample) => sample.zone.into_iter().collect(),
+        Observation::PoolStatistics { .. } | Observation::Programme(_) => BTreeSet::new(),
     }
 }

@@ -225,17 +225,18 @@ mod tests {
     #[test]
     fn time_to_lease_status_judges_the_p95_estimated_inside_its_bucket() {
         let zone = "[[zone]]\nid = \"hall\"\n";
-        // Leases of 2.5 s fall in the (2 s, 5 s] bucket: the p95 is estimated at 4.85 s, past
-        // the 2 s warn but not the 5 s critical (the bucket bound, 5 s, would say critical).
+        // Leases of 2.5 s fall in the (2 s, 5 s] bucket: interpolated, the p95 would be
+        // 4.85 s; kept inside the observed range it is 2.5 s (issue 10), past the 2 s warn
+        // but not the 5 s critical (the bucket bound, 5 s, would say critical).
         let (status, p95) = time_to_lease_status(zone, 20, 2.5);
-        assert_eq!(p95, Some(2.0 + 3.0 * 0.95));
+        assert_eq!(p95, Some(2.5));
         assert_eq!(status, Status::Warn);
         let (status, _) = time_to_lease_status(zone, 20, 1.5);
         assert_eq!(status, Status::Ok);
-        // Above every bucket the estimate is the last bound, 1 min: still past the longest
-        // threshold the config allows.
+        // Above every bucket the buckets say the last bound, 1 min; the observed range says
+        // 90 s: past the longest threshold the config allows either way.
         let (status, p95) = time_to_lease_status(zone, 20, 90.0);
-        assert_eq!((status, p95), (Status::Critical, Some(60.0)));
+        assert_eq!((status, p95), (Status::Critical, Some(90.0)));
         let patient = "[thresholds]\ntime_to_lease_warn = \"50s\"\n\
                        time_to_lease_critical = \"1m\"\n\n[[zone]]\nid = \"hall\"\n";
         let (status, _) = time_to_lease_status(patient, 20, 90.0);
@@ -310,6 +311,84 @@ mod tests {
             duration: Duration::ZERO,
             outcome,
         }
+    }
+
+    /// Issue 10: a zone whose sources were all down showed "ok" with 0 devices.
+    #[test]
+    fn regression_a_zone_whose_covering_sources_all_fail_is_unknown_not_ok() {
+        let mut hub =
+            hub("[[zone]]\nid = \"hall\"\ninterfaces = [\"eth1\"]\n\n[[zone]]\nid = \"annex\"\n");
+        let t0 = Instant::now();
+        let key = ClientKey::ephemeral();
+        let guest = vec![Sighting {
+            client: key.client(&[0, 1, 2, 3, 4, 5]),
+            zone: 0,
+            age: Duration::ZERO,
+        }];
+        hub.apply(from("links", "netlink", Ok(vec![interfaces(0)])), t0);
+        hub.apply(
+            from("leases", "hall", Ok(vec![Observation::Clients(guest)])),
+            t0,
+        );
+        let snapshot = hub.snapshot(t0, SystemTime::now());
+        let (hall, annex) = (&snapshot.zones[0], &snapshot.zones[1]);
+        assert_eq!((hall.status, hall.reasons.len()), (Status::Ok, 0));
+        // Nothing has placed anything in the annex: no source covers it.
+        assert_eq!(annex.status, Status::Unknown);
+        assert_eq!(annex.reasons[0].kind, ReasonKind::NoSource);
+        assert_eq!(snapshot.status, Status::Unknown, "worse than ok");
+
+        // One of the hall's two sources fails: the hall keeps its status, the reasons say.
+        let down = || Err(SourceError::new(ErrorKind::Missing, "gone"));
+        hub.apply(from("leases", "hall", down()), t0);
+        let snapshot = hub.snapshot(t0, SystemTime::now());
+        let hall = &snapshot.zones[0];
+        assert_eq!(hall.status, Status::Ok);
+        let reasons: Vec<_> = hall
+            .reasons
+            .iter()
+            .map(|r| (r.kind, r.subject.as_str()))
+            .collect();
+        assert_eq!(reasons, [(ReasonKind::SourceDown, "leases")]);
+
+        // Both fail: the hall is unknown, naming both kinds.
+        hub.apply(from("links", "netlink", down()), t0);
+        let snapshot = hub.snapshot(t0, SystemTime::now());
+        let hall = &snapshot.zones[0];
+        assert_eq!(hall.status, Status::Unknown);
+        let reasons: Vec<_> = hall.reasons.iter().map(|r| r.subject.as_str()).collect();
+        assert_eq!(reasons, ["leases", "links"]);
+        assert_eq!(hall.status.value(), -1);
+
+        // A source answers again: judged again.
+        hub.apply(from("links", "netlink", Ok(vec![interfaces(0)])), t0);
+        let snapshot = hub.snapshot(t0, SystemTime::now());
+        assert_eq!(snapshot.zones[0].status, Status::Ok);
+    }
+
+    /// A source failing since start has placed nothing anywhere: a zone nothing covers names
+    /// it as what may be missing.
+    #[test]
+    fn a_zone_no_source_covers_names_the_sources_that_never_answered() {
+        let mut hub = hub("[[zone]]\nid = \"hall\"\n");
+        let t0 = Instant::now();
+        hub.apply(
+            from(
+                "leases",
+                "hall",
+                Err(SourceError::new(ErrorKind::Missing, "gone")),
+            ),
+            t0,
+        );
+        let snapshot = hub.snapshot(t0, SystemTime::now());
+        let hall = &snapshot.zones[0];
+        assert_eq!(hall.status, Status::Unknown);
+        let reasons: Vec<_> = hall
+            .reasons
+            .iter()
+            .map(|r| (r.kind, r.subject.as_str()))
+            .collect();
+        assert_eq!(reasons, [(ReasonKind::SourceDown, "leases")]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::model::histogram::Histogram;
+use crate::model::histogram::{Histogram, Range};
 use crate::model::interfaces::Counters;
 
 /// Bit rates of one interface, from its last two counter samples.
@@ -61,30 +61,59 @@ impl LinkRate {
 pub(crate) const LEASE_WINDOW: Duration = Duration::from_secs(300);
 
 /// A cumulative histogram's values over a sliding window: the totals now minus the totals
-/// at the oldest sample still inside the window.
+/// at the oldest sample still inside the window, with the range of the observations made
+/// inside it (which no subtraction of totals can give), so its quantiles stay inside what
+/// was observed.
 #[derive(Debug, Default)]
 pub(crate) struct Window {
-    samples: VecDeque<(Instant, Histogram)>,
+    samples: VecDeque<Sample>,
+    /// The range of the observations noted since the last push.
+    pending: Option<Range>,
+}
+
+/// The totals at one push, and the range of the observations noted since the one before.
+#[derive(Debug)]
+struct Sample {
+    at: Instant,
+    totals: Histogram,
+    added: Option<Range>,
 }
 
 impl Window {
+    /// Notes observations that are also being added to the totals pushed next.
+    pub(crate) fn note(&mut self, values: impl IntoIterator<Item = f64>) {
+        for v in values.into_iter().filter(|v| !v.is_nan()) {
+            self.pending = Range::union(self.pending, Some(Range::of(v)));
+        }
+    }
+
     /// Records the cumulative `totals` at `now` and returns what was added within `span`.
     pub(crate) fn push(&mut self, now: Instant, totals: &Histogram, span: Duration) -> Histogram {
         while self
             .samples
             .get(1)
-            .is_some_and(|(at, _)| now.saturating_duration_since(*at) >= span)
+            .is_some_and(|s| now.saturating_duration_since(s.at) >= span)
         {
             self.samples.pop_front();
         }
-        self.samples.push_back((now, totals.clone()));
+        self.samples.push_back(Sample {
+            at: now,
+            totals: totals.clone(),
+            added: self.pending.take(),
+        });
         let mut recent = totals.clone();
-        if let Some((_, oldest)) = self.samples.front() {
-            for (r, o) in recent.counts.iter_mut().zip(&oldest.counts) {
+        if let Some(oldest) = self.samples.front() {
+            for (r, o) in recent.counts.iter_mut().zip(&oldest.totals.counts) {
                 *r = r.saturating_sub(*o);
             }
-            recent.count = recent.count.saturating_sub(oldest.count);
-            recent.sum = (recent.sum - oldest.sum).max(0.0);
+            recent.count = recent.count.saturating_sub(oldest.totals.count);
+            recent.sum = (recent.sum - oldest.totals.sum).max(0.0);
+            // What the oldest sample added is before the window's start (its baseline).
+            recent.range = self
+                .samples
+                .iter()
+                .skip(1)
+                .fold(None, |range, s| Range::union(range, s.added));
         }
         recent
     }
@@ -201,6 +230,33 @@ mod tests {
             vec![0, 0, 1],
             "the 3 s lease left the window"
         );
+    }
+
+    #[test]
+    fn window_quantiles_stay_inside_the_observations_of_the_window() {
+        let bounds: &'static [f64] = &[1.0, 5.0];
+        let mut totals = Histogram::new(bounds);
+        let mut window = Window::default();
+        let t0 = Instant::now();
+        let span = Duration::from_secs(300);
+        let observe = |totals: &mut Histogram, window: &mut Window, v: f64| {
+            totals.observe(v);
+            window.note([v]);
+        };
+        observe(&mut totals, &mut window, 4.5);
+        window.push(t0, &totals, span);
+        // One 2.5 s lease in the window: its p95 is 2.5 s, not 4.8 s inside (1, 5].
+        observe(&mut totals, &mut window, 2.5);
+        let recent = window.push(t0 + Duration::from_secs(100), &totals, span);
+        assert_eq!(recent.range, Some(Range::of(2.5)), "4.5 s was the baseline");
+        assert_eq!(recent.quantile(0.95), Some(2.5));
+        observe(&mut totals, &mut window, 3.0);
+        let recent = window.push(t0 + Duration::from_secs(200), &totals, span);
+        assert_eq!(recent.range, Some(Range { min: 2.5, max: 3.0 }));
+        // The 2.5 s lease leaves the window; 3 s alone is left.
+        let recent = window.push(t0 + Duration::from_secs(450), &totals, span);
+        assert_eq!(recent.count, 1);
+        assert_eq!(recent.quantile(0.95), Some(3.0));
     }
 
     #[test]

@@ -62,7 +62,8 @@ pub struct ZoneSnapshot {
     pub clients_by_source: BTreeMap<&'static str, u64>,
     /// Estimated unique devices seen in the zone since the agent started.
     pub unique_clients_estimate: f64,
-    /// Ok, warn or critical: the worst of `reasons`.
+    /// Ok, warn or critical: the worst of the thresholds' `reasons`; unknown when no
+    /// source that covers the zone answered.
     pub status: Status,
     /// Why the zone is not ok, worst first.
     pub reasons: Vec<Reason>,
@@ -119,13 +120,18 @@ impl SessionSnapshot {
     }
 }
 
-/// How a zone (or the venue) is doing; ordered from best to worst.
+/// How a zone (or the venue) is doing; ordered from best to worst. `Unknown` sits between
+/// ok and warn: a zone no answering source covers needs a look more than one known to be
+/// fine, and less than one known to be past a threshold (worst first, the page lists
+/// critical, warn, unknown, then ok; the venue's status is the worst zone's).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Within every threshold.
     #[default]
     Ok,
+    /// No source that covers the zone answered: nothing can be judged.
+    Unknown,
     /// Past a warn threshold.
     Warn,
     /// Past a critical threshold.
@@ -133,9 +139,15 @@ pub enum Status {
 }
 
 impl Status {
-    /// The metric value: 0 ok, 1 warn, 2 critical.
+    /// The metric value: -1 unknown, 0 ok, 1 warn, 2 critical (so that `max()` over zones
+    /// still picks real trouble).
     pub fn value(self) -> i64 {
-        self as i64
+        match self {
+            Status::Unknown => -1,
+            Status::Ok => 0,
+            Status::Warn => 1,
+            Status::Critical => 2,
+        }
     }
 }
 
@@ -144,10 +156,11 @@ impl Status {
 pub struct Reason {
     /// What is measured.
     pub kind: ReasonKind,
-    /// Which one: a pool, an interface, a capture interface (empty for occupancy).
+    /// Which one: a pool, an interface, a capture interface, a source kind (empty for
+    /// occupancy and for no source).
     pub subject: String,
     /// The measured value: a ratio for pools, uplinks and occupancy (clients per seat),
-    /// seconds for time-to-lease.
+    /// seconds for time-to-lease, instances for a source down.
     pub value: f64,
     /// The level it reached.
     pub status: Status,
@@ -165,6 +178,11 @@ pub enum ReasonKind {
     Occupancy,
     /// Recent DHCP time-to-lease p95 (seconds).
     TimeToLease,
+    /// A source that covers the zone failed its last sample: `subject` is its kind
+    /// (`dhcp`), `value` how many of its instances failed. Its status is `unknown`.
+    SourceDown,
+    /// No source covers the zone: none has reported anything placed in it (subject empty).
+    NoSource,
 }
 
 /// One DHCP pool.

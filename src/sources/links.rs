@@ -38,6 +38,30 @@ impl Backend {
     }
 }
 
+/// How `venuemon check-config` says a netlink-or-proc source reads the kernel: `files` are
+/// what the `proc` backend reads (and `auto` falls back on).
+pub(crate) fn describe_backend(enabled: bool, backend: Backend, files: &str) -> String {
+    if !enabled {
+        return "off (enabled = false)".to_string();
+    }
+    match backend {
+        Backend::Auto => format!("on, through netlink ({files} if it is unavailable)"),
+        Backend::Netlink => "on, through netlink".to_string(),
+        Backend::Proc => format!("on, from {files}"),
+    }
+}
+
+/// The names of the interfaces present now, from `class/net` under `[source.netdev]
+/// sys_root`: what `venuemon` checks the configuration's interface patterns against.
+pub(crate) fn present_names(config: &Config) -> Vec<String> {
+    std::fs::read_dir(config.sources.netdev.sys_root.join("class/net"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Reads a section's `backend`.
 pub(crate) fn read_backend(section: &Section<'_>) -> Option<Backend> {
     let all = [Backend::Auto, Backend::Netlink, Backend::Proc];

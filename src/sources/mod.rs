@@ -1,7 +1,9 @@
 //! Sources turn the outside world into typed [`Observation`]s, in the venue's terms. Each
 //! runs as its own tokio task on its own interval and sends [`Report`]s to the hub; none
-//! knows about the hub, Prometheus or HTML. Every kind is started from [`KINDS`], one line
-//! each: a kind's `start` reads its config section and spawns the sources it enables.
+//! knows about the hub, Prometheus or HTML. Every kind is registered by one line below
+//! (`source_registry!`), which gives its settings a field in [`Sources`] and its `start` a
+//! place in [`KINDS`]: a kind's `start` reads its settings and spawns the sources they
+//! enable.
 //!
 //! - `netdev`: interface counters and state (rtnetlink, or /proc/net/dev + /sys/class/net).
 //! - `neighbours`: active clients from the ARP/NDP neighbour table.
@@ -34,15 +36,17 @@ pub use start::Starter;
 /// Starts the sources of one kind that the config enables.
 pub type Start = fn(&mut Starter<'_>) -> anyhow::Result<()>;
 
-/// Every kind of source, in the order they start: one line per kind.
-pub const KINDS: &[Start] = &[
-    netdev::start,
-    neighbours::start,
-    dhcp::start,
-    hostapd::start,
-    capture::start,
-    schedule::start,
-];
+// Every kind of source, one line each, in the order they start: `name: its settings' type,`
+// (the type its folder's `config.rs` implements `config::SourceConfig` on). This defines
+// `Sources` (`config.sources.name`) and `KINDS`; nothing else names a kind.
+crate::config::source_registry! {
+    netdev: netdev::config::NetdevConfig,
+    neighbours: neighbours::config::NeighboursConfig,
+    dhcp: Vec<dhcp::config::DhcpConfig>,
+    hostapd: Vec<hostapd::config::HostapdConfig>,
+    capture: Vec<capture::config::CaptureConfig>,
+    schedule: Option<schedule::config::ScheduleConfig>,
+}
 
 /// Starts every source the config enables.
 ///

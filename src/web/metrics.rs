@@ -206,7 +206,7 @@ fn zone_families(snap: &Snapshot) -> [Family; 11] {
     );
     let mut status = Family::gauge(
         "venuemon_zone_status",
-        "Zone status against the thresholds: 0 ok, 1 warn, 2 critical (reasons in /api/status).",
+        "Zone status against the thresholds: -1 unknown (no source that covers the zone answered), 0 ok, 1 warn, 2 critical (reasons in /api/status).",
         ZONE,
     );
     let mut unique = Family::gauge(

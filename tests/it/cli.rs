@@ -645,3 +645,113 @@ fn printing_into_a_pipe_whose_reader_is_gone_ends_quietly() {
         );
     }
 }
+
+/// Issue 10: with `--log-format json` the configuration's errors were printed as text before
+/// logging started. Every line the agent writes to stderr is one JSON object, each error
+/// with its file, line, column and key.
+#[test]
+fn regression_json_logs_cover_config_errors_one_object_per_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(
+        dir.path(),
+        "venuemon.toml",
+        "[venue]\nname = \"Expo\"\ncolour = \"blue\"\n\n[agent]\ntick = 5\n",
+    );
+    let out = venuemon(
+        &[
+            "--log-format",
+            "json",
+            "--log",
+            "info,bad=loud",
+            "run",
+            "--config",
+            &file,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    let events: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?} in\n{err}")))
+        .collect();
+    let error_at = |key: &str| {
+        events
+            .iter()
+            .find(|e| e["key"] == key)
+            .unwrap_or_else(|| panic!("no event with key {key} in\n{err}"))
+    };
+    let colour = error_at("venue.colour");
+    assert_eq!(colour["level"], "ERROR");
+    assert_eq!(colour["file"], file.as_str());
+    assert_eq!(
+        (colour["line"].as_u64(), colour["column"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert!(
+        colour["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unknown key `colour`")),
+        "{colour}"
+    );
+    let tick = error_at("agent.tick");
+    assert_eq!(tick["line"].as_u64(), Some(6));
+    // The bad log filter and the closing line are events too.
+    assert!(
+        events
+            .iter()
+            .any(|e| e["level"] == "WARN" && e["filter"] == "info,bad=loud"),
+        "{err}"
+    );
+    assert!(
+        events.iter().any(|e| e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nothing was started"))),
+        "{err}"
+    );
+}
+
+/// Issue 10: `--listen :0` logged port 0. The start-up line gives the port the kernel chose,
+/// and the agent answers there.
+#[test]
+fn regression_listen_on_port_0_logs_the_port_bound() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(
+        dir.path(),
+        "venuemon.toml",
+        &format!(
+            "[agent]\nstate_dir = {:?}\n[source.netdev]\nenabled = false\n\
+             [source.neighbours]\nenabled = false\n",
+            dir.path().join("state").display().to_string()
+        ),
+    );
+    let mut agent = crate::common::Agent::start(
+        None,
+        &["--config", &config, "--listen", "127.0.0.1:0"],
+        &[],
+        dir.path().join("log"),
+    );
+    let line = crate::common::wait_for(
+        "the start-up line",
+        std::time::Duration::from_secs(20),
+        || {
+            agent
+                .log()
+                .lines()
+                .find(|l| l.contains("venuemon started"))
+                .map(str::to_string)
+        },
+    );
+    let port: u16 = line
+        .split("listen=127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no listen address in {line}"));
+    assert_ne!(port, 0, "{line}");
+    assert_eq!(
+        crate::common::http_get(port, "/healthz").map(|(status, _)| status),
+        Some(200)
+    );
+    assert!(agent.stop().success(), "{}", agent.log());
+}

@@ -759,3 +759,44 @@ fn lab_root_dnsmasq_dhcpv6_temporary_address_counts() {
     assert_eq!(parsed.active(now, None).count(), 2, "{text}");
     drop(processes);
 }
+
+/// Issue 10: a zone whose sources were all down showed "ok" with 0 devices. Here the hall's
+/// only source is a lease file: missing from the start (nothing covers the hall: unknown,
+/// naming `dhcp`), then written (judged: ok), then gone (unknown again). Needs no root.
+#[test]
+fn regression_a_zone_whose_only_lease_file_is_missing_is_unknown_not_ok() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let leases = dir.path().join("dnsmasq.leases");
+    let config = common::TestConfig::new(dir.path()).section(&format!(
+        "[[source.dhcp]]\nkind = \"dnsmasq\"\nleases = {:?}\nzone = \"hall\"\n",
+        leases.display().to_string()
+    ));
+    let _agent = config.start(None);
+    let hall_when = |what: &str, status: &str| -> (serde_json::Value, String) {
+        common::wait_for(what, Duration::from_secs(15), || {
+            let (_, body) = common::http_get(config.port, "/api/status")?;
+            let json: serde_json::Value = serde_json::from_str(&body).ok()?;
+            let hall = json["zones"][0].clone();
+            (hall["status"] == status).then_some(hall)?;
+            let (_, metrics) = common::http_get(config.port, "/metrics")?;
+            Some((json["zones"][0].clone(), metrics))
+        })
+    };
+    let series = "venuemon_zone_status{zone=\"hall\"}";
+
+    let (hall, metrics) = hall_when("the hall unknown while the file is missing", "unknown");
+    assert_eq!(hall["reasons"][0]["kind"], "source_down", "{hall}");
+    assert_eq!(hall["reasons"][0]["subject"], "dhcp", "{hall}");
+    assert_eq!(value(&metrics, series), Some(-1.0));
+
+    // An infinite lease (expiry 0), read at the next tick.
+    std::fs::write(&leases, "0 02:00:5e:10:00:07 10.10.0.7 laptop *\n").expect("write");
+    let (hall, metrics) = hall_when("the hall judged once the file is read", "ok");
+    assert_eq!(hall["reasons"], serde_json::json!([]), "{hall}");
+    assert_eq!(value(&metrics, series), Some(0.0));
+
+    std::fs::remove_file(&leases).expect("remove");
+    let (hall, metrics) = hall_when("the hall unknown once the file is gone", "unknown");
+    assert_eq!(hall["reasons"][0]["subject"], "dhcp", "{hall}");
+    assert_eq!(value(&metrics, series), Some(-1.0));
+}

@@ -168,6 +168,42 @@ fn serve_keeps_the_counts_on_metrics() {
     common::promtool_check(&metrics);
 }
 
+/// Issue 10: `--serve 127.0.0.1:0` printed port 0; it prints the port the kernel chose.
+#[test]
+fn regression_serve_on_port_0_prints_the_port_bound() {
+    use std::io::BufRead;
+    let mut child = Command::new(BIN)
+        .args([
+            "replay",
+            "--serve",
+            "127.0.0.1:0",
+            &fixture("ieee802.11_exthdr.pcap"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("replay --serve runs");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut line = String::new();
+    let read = std::io::BufReader::new(stderr).read_line(&mut line);
+    let port: Option<u16> = line
+        .strip_prefix("serving the replay on http://127.0.0.1:")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse().ok());
+    let answered = port
+        .filter(|p| *p != 0)
+        .and_then(|p| common::http_get(p, "/metrics"));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(read.is_ok() && port.is_some_and(|p| p != 0), "{line:?}");
+    assert!(
+        answered.is_some_and(
+            |(status, body)| status == 200 && body.contains("venuemon_capture_frames_total")
+        ),
+        "{line:?}"
+    );
+}
+
 /// The three files of `../shared/cases/pcapng-microseconds` (one DHCP exchange each: DISCOVER
 /// at t, ACK at t + 2.5 s, as tcpdump prints them all), copied into the project.
 fn microsecond_case_files() -> Vec<PathBuf> {

@@ -7,6 +7,7 @@ use toml_edit::Key;
 
 use crate::config::pattern::Pattern;
 use crate::config::toml::{Section, Spanned, valid_id};
+use crate::config::{SourceConfig, SourceTables, ZoneRef};
 
 /// `[[source.capture]]`: passive capture on one interface (Ethernet, or 802.11 monitor mode).
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +66,40 @@ pub(crate) fn read(section: &Section<'_>) -> Option<(CaptureConfig, Option<Spann
         interval,
     };
     Some((config, zone))
+}
+
+impl SourceConfig for Vec<CaptureConfig> {
+    fn read(&mut self, tables: &SourceTables<'_, '_>) -> Vec<ZoneRef> {
+        let mut zones = Vec::new();
+        *self = tables.source.array("capture").each(|entry| {
+            let (config, zone) = read(&entry)?;
+            zones.extend(zone.map(|z| (entry.label().to_string(), z)));
+            Some(config)
+        });
+        zones
+    }
+
+    fn measures(&self) -> bool {
+        !self.is_empty()
+    }
+
+    fn describe(&self) -> Vec<String> {
+        self.iter()
+            .map(|c| {
+                let zone = c
+                    .zone
+                    .as_deref()
+                    .map_or("the zone of the interface".to_string(), |z| {
+                        format!("zone {z}")
+                    });
+                format!(
+                    "capture on {}: counted in {zone}; {} of the venue's own BSSIDs listed",
+                    c.interface,
+                    c.bssids.len()
+                )
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

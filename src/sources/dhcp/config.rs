@@ -2,12 +2,13 @@
 //! of the configuration file is read.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ipnet::IpNet;
 
 use crate::config::toml::{Section, Spanned, shorten_quoted};
+use crate::config::{SourceConfig, SourceTables, ZoneRef};
 
 /// Which DHCP server writes a lease file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +195,71 @@ fn parse_pool(text: &str) -> Result<AddressRange, String> {
         _ => (net.network(), net.broadcast()),
     };
     Ok(AddressRange { first, last })
+}
+
+impl SourceConfig for Vec<DhcpConfig> {
+    fn read(&mut self, tables: &SourceTables<'_, '_>) -> Vec<ZoneRef> {
+        let mut zones = Vec::new();
+        *self = tables.source.array("dhcp").each(|entry| {
+            let (config, zone) = read(&entry)?;
+            zones.extend(zone.map(|z| (entry.label().to_string(), z)));
+            Some(config)
+        });
+        name_pools(tables.source, self);
+        zones
+    }
+
+    fn measures(&self) -> bool {
+        !self.is_empty()
+    }
+
+    fn describe(&self) -> Vec<String> {
+        self.iter()
+            .map(|d| {
+                let pool = if d.pool.is_empty() {
+                    "pool size unknown (no pool set)".to_string()
+                } else {
+                    let size: u64 = d.pool.iter().map(AddressRange::size).sum();
+                    format!("pool of {size} addresses")
+                };
+                let statistics = d
+                    .control_socket
+                    .as_ref()
+                    .map(|p| format!("; server statistics from {}", p.display()))
+                    .unwrap_or_default();
+                let zone = d
+                    .zone
+                    .as_deref()
+                    .map_or("the zone of their subnet".to_string(), |z| {
+                        format!("zone {z}")
+                    });
+                format!(
+                    "dhcp pool {}: {} lease file {}; {pool}; clients in {zone}{statistics}",
+                    d.name,
+                    d.kind.name(),
+                    d.leases.display(),
+                )
+            })
+            .collect()
+    }
+
+    /// The lease file of each server at its usual Debian path, when it is there.
+    fn discover(&mut self, zone: Option<&str>) {
+        for kind in DhcpKind::ALL {
+            let leases = Path::new(kind.default_leases());
+            if leases.is_file() {
+                self.push(DhcpConfig {
+                    kind,
+                    name: kind.name().to_string(),
+                    leases: leases.to_path_buf(),
+                    pool: Vec::new(),
+                    zone: zone.map(str::to_string),
+                    control_socket: None,
+                    interval: None,
+                });
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod lease;
 pub mod source;
 pub mod table;
 
+pub use config::DhcpKind;
 pub use source::{DhcpSource, KeaStatisticsSource};
 
 use std::sync::Arc;

@@ -1,10 +1,11 @@
 //! `[[source.hostapd]]`: hostapd's control sockets, and how their section of the
 //! configuration file is read.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::toml::{Section, Spanned};
+use crate::config::{SourceConfig, SourceTables, ZoneRef};
 
 /// Where hostapd keeps its control sockets on Debian (its `ctrl_interface`).
 pub(crate) const DEFAULT_CTRL_DIR: &str = "/var/run/hostapd";
@@ -47,4 +48,55 @@ pub(crate) fn read(section: &Section<'_>) -> (HostapdConfig, Option<Spanned<Stri
         interval: section.interval(),
     };
     (config, zone)
+}
+
+impl SourceConfig for Vec<HostapdConfig> {
+    fn read(&mut self, tables: &SourceTables<'_, '_>) -> Vec<ZoneRef> {
+        let mut zones = Vec::new();
+        *self = tables.source.array("hostapd").each(|entry| {
+            let (config, zone) = read(&entry);
+            zones.extend(zone.map(|z| (entry.label().to_string(), z)));
+            Some(config)
+        });
+        zones
+    }
+
+    fn measures(&self) -> bool {
+        !self.is_empty()
+    }
+
+    fn describe(&self) -> Vec<String> {
+        self.iter()
+            .map(|h| {
+                let sockets = if h.sockets.is_empty() {
+                    format!("every control socket in {}", h.ctrl_dir.display())
+                } else {
+                    let paths: Vec<String> =
+                        h.sockets.iter().map(|p| p.display().to_string()).collect();
+                    format!("control sockets {}", paths.join(", "))
+                };
+                let zone = h
+                    .zone
+                    .as_deref()
+                    .map_or("the zone of their interface".to_string(), |z| {
+                        format!("zone {z}")
+                    });
+                format!("hostapd: {sockets}; access points in {zone}")
+            })
+            .collect()
+    }
+
+    /// hostapd's control folder at its usual Debian path, when it is there. Its access
+    /// points take the zone of their interface, as with a file.
+    fn discover(&mut self, _zone: Option<&str>) {
+        let ctrl_dir = Path::new(DEFAULT_CTRL_DIR);
+        if ctrl_dir.is_dir() {
+            self.push(HostapdConfig {
+                ctrl_dir: ctrl_dir.to_path_buf(),
+                sockets: Vec::new(),
+                zone: None,
+                interval: None,
+            });
+        }
+    }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::toml::Section;
+use crate::config::{SourceConfig, SourceTables, ZoneRef};
 use crate::sources::links::{self, Backend};
 
 /// `[source.neighbours]`.
@@ -43,5 +44,24 @@ pub(crate) fn read(section: &Section<'_>, neighbours: &mut NeighboursConfig) {
     }
     if let Some(root) = section.path("proc_root", "/proc") {
         neighbours.proc_root = root;
+    }
+}
+
+impl SourceConfig for NeighboursConfig {
+    fn read(&mut self, tables: &SourceTables<'_, '_>) -> Vec<ZoneRef> {
+        read(&tables.source.table("neighbours"), self);
+        Vec::new()
+    }
+
+    fn measures(&self) -> bool {
+        self.enabled
+    }
+
+    fn describe(&self) -> Vec<String> {
+        let files = self.proc_root.join("net/arp").display().to_string();
+        vec![format!(
+            "neighbours (clients in the ARP/NDP table): {}",
+            links::describe_backend(self.enabled, self.backend, &files)
+        )]
     }
 }

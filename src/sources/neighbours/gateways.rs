@@ -47,6 +47,8 @@ fn gateway(attr: &RouteAttribute) -> Option<IpAddr> {
 }
 
 /// Every route of every table and family, over the netlink connection `handle` belongs to.
+/// A dump the kernel answers with EBUSY (the routes changed while it was being dumped, as
+/// when a DHCP client adds its address) is asked again, up to [`DUMP_ATTEMPTS`] times.
 ///
 /// # Errors
 /// The kernel refused the dump.
@@ -54,14 +56,32 @@ pub(super) async fn dump_routes(
     handle: &rtnetlink::Handle,
 ) -> Result<Vec<RouteMessage>, SourceError> {
     use futures_util::TryStreamExt;
-    // An unspecified family and table without strict checking: the kernel dumps them all.
-    handle
-        .route()
-        .get(RouteMessage::default())
-        .execute()
-        .try_collect()
-        .await
-        .map_err(|e| SourceError::new(ErrorKind::Netlink, format!("route dump failed: {e}")))
+    let mut attempt = 1;
+    loop {
+        // An unspecified family and table without strict checking: the kernel dumps them all.
+        let dumped: Result<Vec<RouteMessage>, rtnetlink::Error> = handle
+            .route()
+            .get(RouteMessage::default())
+            .execute()
+            .try_collect()
+            .await;
+        match dumped {
+            Err(e) if busy(&e) && attempt < DUMP_ATTEMPTS => attempt += 1,
+            dumped => {
+                return dumped.map_err(|e| {
+                    SourceError::new(ErrorKind::Netlink, format!("route dump failed: {e}"))
+                });
+            }
+        }
+    }
+}
+
+/// Route dumps tried before EBUSY is an error.
+const DUMP_ATTEMPTS: usize = 3;
+
+/// Whether the kernel refused a dump because what it dumps changed meanwhile (EBUSY).
+fn busy(e: &rtnetlink::Error) -> bool {
+    matches!(e, rtnetlink::Error::NetlinkError(m) if m.raw_code() == -libc::EBUSY)
 }
 
 #[cfg(test)]
@@ -69,6 +89,20 @@ pub(super) mod tests {
     use super::*;
     use netlink_packet_route::route::RouteNextHop;
     use std::net::{Ipv4Addr, Ipv6Addr};
+
+    /// Regression: with DHCP clients adding addresses, the kernel answered a route dump with
+    /// EBUSY now and then, and the neighbour source went down for a tick.
+    #[test]
+    fn regression_a_route_dump_refused_with_ebusy_is_asked_again_other_errors_are_not() {
+        let error = |code: i32| {
+            let mut message = rtnetlink::packet_core::ErrorMessage::default();
+            message.code = std::num::NonZeroI32::new(code);
+            rtnetlink::Error::NetlinkError(message)
+        };
+        assert!(busy(&error(-libc::EBUSY)));
+        assert!(!busy(&error(-libc::EPERM)));
+        assert!(!busy(&rtnetlink::Error::RequestFailed));
+    }
 
     /// A route with `attributes`, as a dump decodes it.
     pub(crate) fn route(attributes: Vec<RouteAttribute>) -> RouteMessage {

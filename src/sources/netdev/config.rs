@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::toml::Section;
+use crate::config::{SourceConfig, SourceTables, ZoneRef};
 use crate::sources::links::{self, Backend};
 
 /// `[source.netdev]`.
@@ -49,5 +50,28 @@ pub(crate) fn read(section: &Section<'_>, netdev: &mut NetdevConfig) {
     }
     if let Some(root) = section.path("sys_root", "/sys") {
         netdev.sys_root = root;
+    }
+}
+
+impl SourceConfig for NetdevConfig {
+    fn read(&mut self, tables: &SourceTables<'_, '_>) -> Vec<ZoneRef> {
+        read(&tables.source.table("netdev"), self);
+        Vec::new()
+    }
+
+    fn measures(&self) -> bool {
+        self.enabled
+    }
+
+    fn describe(&self) -> Vec<String> {
+        let files = format!(
+            "{} and {}",
+            self.proc_root.join("net/dev").display(),
+            self.sys_root.join("class/net").display()
+        );
+        vec![format!(
+            "netdev (interface counters): {}",
+            links::describe_backend(self.enabled, self.backend, &files)
+        )]
     }
 }

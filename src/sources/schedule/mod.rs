@@ -161,7 +161,7 @@ impl ScheduleSource {
 /// None today: the file is read at each sample.
 pub(crate) fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
     let config = ctx.config;
-    if let Some(schedule) = &config.schedule {
+    if let Some(schedule) = &config.sources.schedule {
         let source = ScheduleSource::new(
             schedule.file.clone(),
             config.venue.time_zone(),

@@ -14,6 +14,8 @@ pub(crate) struct Text {
     /// The other language: its tag and its name in itself, for the switch link.
     pub other: (&'static str, &'static str),
     pub ok: &'static str,
+    /// No source that covers the zone answered.
+    pub unknown: &'static str,
     pub warn: &'static str,
     pub critical: &'static str,
     pub clients: &'static str,
@@ -82,6 +84,7 @@ const FR: Text = Text {
     lang: "fr",
     other: ("en", "English"),
     ok: "OK",
+    unknown: "Inconnu",
     warn: "Attention",
     critical: "Critique",
     clients: "Appareils",
@@ -142,6 +145,7 @@ const EN: Text = Text {
     lang: "en",
     other: ("fr", "Français"),
     ok: "OK",
+    unknown: "Unknown",
     warn: "Warning",
     critical: "Critical",
     clients: "Devices",
@@ -211,6 +215,7 @@ impl Text {
     pub(crate) fn status(&self, status: Status) -> &'static str {
         match status {
             Status::Ok => self.ok,
+            Status::Unknown => self.unknown,
             Status::Warn => self.warn,
             Status::Critical => self.critical,
         }
@@ -312,6 +317,14 @@ impl Text {
                 "DHCP slow: 95\u{202f}% of addresses take up to {}",
                 self.seconds(value)
             ),
+            (ReasonKind::SourceDown, true) => format!("Source {subject} sans réponse"),
+            (ReasonKind::SourceDown, false) => format!("Source {subject} not answering"),
+            (ReasonKind::NoSource, true) => {
+                "Aucune source ne couvre cette zone : rien à juger".to_string()
+            }
+            (ReasonKind::NoSource, false) => {
+                "No source covers this zone: nothing to judge".to_string()
+            }
         }
     }
 }
@@ -402,6 +415,8 @@ mod tests {
             ReasonKind::Uplink,
             ReasonKind::Occupancy,
             ReasonKind::TimeToLease,
+            ReasonKind::SourceDown,
+            ReasonKind::NoSource,
         ] {
             let reason = Reason {
                 kind,

@@ -24,6 +24,12 @@ const HOSTILE: &str = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>
 fn zone(id: &str, name: &str, status: Status) -> ZoneSnapshot {
     let reasons = match status {
         Status::Ok => Vec::new(),
+        Status::Unknown => vec![Reason {
+            kind: ReasonKind::SourceDown,
+            subject: "dhcp".into(),
+            value: 1.0,
+            status,
+        }],
         level => vec![Reason {
             kind: ReasonKind::DhcpPool,
             subject: format!("{id}-pool"),
@@ -319,6 +325,7 @@ async fn every_status_has_its_class_word_and_icon() {
     let (tx, app) = test_app(Language::En);
     for (status, class, word) in [
         (Status::Ok, "ok", "OK"),
+        (Status::Unknown, "unknown", "Unknown"),
         (Status::Warn, "warn", "Warning"),
         (Status::Critical, "crit", "Critical"),
     ] {
@@ -334,6 +341,45 @@ async fn every_status_has_its_class_word_and_icon() {
         assert!(page.contains(&tile), "{tile}\n{page}");
         assert!(page.contains(&format!("<div class=\"top {class}\">")));
         assert_eq!(page.contains("<ul class=\"why\">"), status != Status::Ok);
+    }
+}
+
+/// Issue 10: a zone no answering source covers showed "OK". It is unknown, in grey with its
+/// own icon, listed after the zones past a threshold and before those that are fine, with
+/// the source that did not answer.
+#[tokio::test]
+async fn regression_an_unknown_zone_is_worded_in_both_languages_and_sorted_before_ok() {
+    for (language, word, reason) in [
+        (Language::En, "Unknown", "Source dhcp not answering"),
+        (Language::Fr, "Inconnu", "Source dhcp sans réponse"),
+    ] {
+        let (tx, app) = test_app(language);
+        let mut s = snapshot();
+        s.zones = vec![
+            zone("fine", "Fine", Status::Ok),
+            zone("blind", "Blind", Status::Unknown),
+            zone("busy", "Busy", Status::Warn),
+        ];
+        tx.send_replace(Arc::new(s));
+        let page = get(&app, "/", &[]).await.text();
+        let at = |needle: &str| {
+            page.find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {page}"))
+        };
+        assert!(at("id=\"z-busy\"") < at("id=\"z-blind\""));
+        assert!(at("id=\"z-blind\"") < at("id=\"z-fine\""));
+        assert!(page.contains("<article class=\"tile unknown\" id=\"z-blind\">"));
+        assert!(
+            page.contains("<symbol id=\"i-unknown\""),
+            "the icon is defined"
+        );
+        assert!(page.contains(&format!("</svg> {word}</p>")), "{page}");
+        assert!(page.contains(reason), "{reason}: {page}");
+        let zone_page = get(&app, "/zone/blind", &[]).await.text();
+        assert!(
+            zone_page.contains(word) && zone_page.contains(reason),
+            "{zone_page}"
+        );
     }
 }
 

@@ -12,6 +12,7 @@ use crate::hub::{SessionSnapshot, Snapshot, Status, ZoneSnapshot};
 pub(super) fn class(status: Status) -> &'static str {
     match status {
         Status::Ok => "ok",
+        Status::Unknown => "unknown",
         Status::Warn => "warn",
         Status::Critical => "crit",
     }
