@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, Warning};
+use crate::config::{Config, Coverage, Warning};
 use crate::inventory::Inventory;
 use crate::model::interfaces::Link;
 use crate::model::{ErrorKind, Observation, Report};
@@ -504,20 +504,7 @@ async fn links(config: &Config) -> Vec<Link> {
 /// subnet for the neighbour table or a DHCP source to place clients by, no interface of
 /// theirs present for the interface sources.
 fn coverage(config: &Config, links: &[Link]) -> Vec<Check> {
-    let s = &config.sources;
     let inventory = Inventory::new(config);
-    let named: Vec<&str> = s
-        .dhcp
-        .iter()
-        .filter_map(|d| d.zone.as_deref())
-        .chain(s.hostapd.iter().filter_map(|h| h.zone.as_deref()))
-        .chain(s.capture.iter().filter_map(|c| c.zone.as_deref()))
-        .collect();
-    let by_subnet = s.neighbours.enabled || s.dhcp.iter().any(|d| d.zone.is_none());
-    let by_interface = s.netdev.enabled
-        || s.neighbours.enabled
-        || s.hostapd.iter().any(|h| h.zone.is_none())
-        || s.capture.iter().any(|c| c.zone.is_none());
     config
         .zones
         .iter()
@@ -529,16 +516,16 @@ fn coverage(config: &Config, links: &[Link]) -> Vec<Check> {
                 .filter(|l| inventory.zone_of_interface(&l.name, l.kind) == Some(index))
                 .map(|l| l.name.as_str())
                 .collect();
-            let mut by = Vec::new();
-            if named.contains(&zone.id.as_str()) {
-                by.push("a source's zone".to_string());
-            }
-            if by_subnet && !zone.subnets.is_empty() {
-                by.push("its subnets".to_string());
-            }
-            if by_interface && !interfaces.is_empty() {
-                by.push(format!("interfaces {}", interfaces.join(", ")));
-            }
+            let by: Vec<String> = config
+                .sources
+                .covers(zone, !interfaces.is_empty())
+                .into_iter()
+                .map(|way| match way {
+                    Coverage::Named => "a source's zone".to_string(),
+                    Coverage::Subnets => "its subnets".to_string(),
+                    Coverage::Interfaces => format!("interfaces {}", interfaces.join(", ")),
+                })
+                .collect();
             if by.is_empty() {
                 Check::problem(
                     Status::Warn,

@@ -29,7 +29,7 @@ pub use self::agent::Agent;
 pub use self::http::{Credentials, Http, parse_listen};
 pub use self::interfaces::InterfaceFilter;
 pub use self::pattern::Pattern;
-pub(crate) use self::sources::{SourceConfig, SourceTables, ZoneRef, source_registry};
+pub(crate) use self::sources::{Coverage, SourceConfig, SourceTables, ZoneRef, source_registry};
 pub use self::thresholds::Thresholds;
 pub use self::toml::{ConfigError, ConfigErrors, Warning};
 pub use self::venue::{DEFAULT_EVENT, Language, Venue};

@@ -4,8 +4,8 @@
 //! reading, its `check-config` lines and `KINDS`, the list every source is started from.
 //! Nothing here names a source.
 
-use super::Config;
 use super::toml::{Section, Spanned};
+use super::{Config, Zone};
 
 /// A zone named by a source's table (`[[source.dhcp]] #1`), checked once zones are known.
 pub(crate) type ZoneRef = (String, Spanned<String>);
@@ -43,6 +43,24 @@ pub(crate) trait SourceConfig: Default {
     /// Zero-config (no file at all): adds the instances found at their usual places (lease
     /// files, hostapd's socket folder), counted in `zone`. Nothing by default.
     fn discover(&mut self, _zone: Option<&str>) {}
+
+    /// How its sources can place clients or readings in `zone` (for `venuemon doctor`);
+    /// `interfaces_present` says whether some of the zone's interfaces are on this host.
+    /// None by default (the programme places sessions, not readings).
+    fn covers(&self, _zone: &Zone, _interfaces_present: bool) -> Vec<Coverage> {
+        Vec::new()
+    }
+}
+
+/// A way a source can place what it measures in a zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Coverage {
+    /// A source instance names the zone in its `zone` key.
+    Named,
+    /// The zone's `subnets` place the clients the source sees.
+    Subnets,
+    /// The zone's interfaces, present on this host.
+    Interfaces,
 }
 
 /// Declares every source kind, one line each, `name: ConfigType,` (the type the kind
@@ -88,6 +106,23 @@ macro_rules! source_registry {
                 $($crate::config::SourceConfig::check(&self.$name, config);)+
             }
 
+            /// Every way the enabled kinds cover `zone`, each once, in [`Coverage`] order.
+            pub(crate) fn covers(
+                &self,
+                zone: &$crate::config::Zone,
+                interfaces_present: bool,
+            ) -> Vec<$crate::config::Coverage> {
+                let mut ways = Vec::new();
+                $(ways.extend($crate::config::SourceConfig::covers(
+                    &self.$name,
+                    zone,
+                    interfaces_present,
+                ));)+
+                ways.sort();
+                ways.dedup();
+                ways
+            }
+
             /// Every kind's zero-config discovery, counted in `zone`.
             pub(crate) fn discover(&mut self, zone: Option<&str>) {
                 $($crate::config::SourceConfig::discover(&mut self.$name, zone);)+
@@ -123,6 +158,26 @@ mod tests {
         ] {
             assert!(message.contains(kind), "{kind} in {message}");
         }
+    }
+
+    #[test]
+    fn each_kind_says_how_it_covers_a_zone_and_the_ways_are_listed_once() {
+        use super::Coverage::{Interfaces, Named, Subnets};
+        let zones = "[[zone]]\nid = \"hall\"\nsubnets = [\"10.0.0.0/24\"]\n\n\
+             [[zone]]\nid = \"foyer\"\n\n";
+        let only_named = format!(
+            "{zones}[source.netdev]\nenabled = false\n\n[source.neighbours]\nenabled = false\n\n\
+             [[source.dhcp]]\nkind = \"dnsmasq\"\nzone = \"hall\"\n\n\
+             [[source.capture]]\ninterface = \"eth1\"\nzone = \"hall\"\n"
+        );
+        let (config, _) = ok(&only_named);
+        let [hall, foyer] = [&config.zones[0], &config.zones[1]];
+        assert_eq!(config.sources.covers(hall, true), [Named]);
+        assert_eq!(config.sources.covers(foyer, true), []);
+        let (config, _) = ok(&format!("{zones}[[source.dhcp]]\nkind = \"dnsmasq\"\n"));
+        let [hall, foyer] = [&config.zones[0], &config.zones[1]];
+        assert_eq!(config.sources.covers(hall, true), [Subnets, Interfaces]);
+        assert_eq!(config.sources.covers(foyer, false), []);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use toml_edit::Key;
 
 use crate::config::pattern::Pattern;
 use crate::config::toml::{Section, Spanned, valid_id};
-use crate::config::{SourceConfig, SourceTables, ZoneRef};
+use crate::config::{Coverage, SourceConfig, SourceTables, Zone, ZoneRef};
 
 /// `[[source.capture]]`: passive capture on one interface (Ethernet, or 802.11 monitor mode).
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +81,15 @@ impl SourceConfig for Vec<CaptureConfig> {
 
     fn measures(&self) -> bool {
         !self.is_empty()
+    }
+
+    fn covers(&self, zone: &Zone, interfaces_present: bool) -> Vec<Coverage> {
+        self.iter()
+            .filter_map(|source| match &source.zone {
+                Some(id) => (*id == zone.id).then_some(Coverage::Named),
+                None => interfaces_present.then_some(Coverage::Interfaces),
+            })
+            .collect()
     }
 
     fn describe(&self) -> Vec<String> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::config::toml::{Section, Spanned, shorten_quoted};
-use crate::config::{SourceConfig, SourceTables, ZoneRef};
+use crate::config::{Coverage, SourceConfig, SourceTables, Zone, ZoneRef};
 
 /// Which DHCP server writes a lease file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,6 +211,15 @@ impl SourceConfig for Vec<DhcpConfig> {
 
     fn measures(&self) -> bool {
         !self.is_empty()
+    }
+
+    fn covers(&self, zone: &Zone, _interfaces_present: bool) -> Vec<Coverage> {
+        self.iter()
+            .filter_map(|d| match &d.zone {
+                Some(id) => (*id == zone.id).then_some(Coverage::Named),
+                None => (!zone.subnets.is_empty()).then_some(Coverage::Subnets),
+            })
+            .collect()
     }
 
     fn describe(&self) -> Vec<String> {

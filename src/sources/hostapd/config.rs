@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::toml::{Section, Spanned};
-use crate::config::{SourceConfig, SourceTables, ZoneRef};
+use crate::config::{Coverage, SourceConfig, SourceTables, Zone, ZoneRef};
 
 /// Where hostapd keeps its control sockets on Debian (its `ctrl_interface`).
 pub(crate) const DEFAULT_CTRL_DIR: &str = "/var/run/hostapd";
@@ -63,6 +63,15 @@ impl SourceConfig for Vec<HostapdConfig> {
 
     fn measures(&self) -> bool {
         !self.is_empty()
+    }
+
+    fn covers(&self, zone: &Zone, interfaces_present: bool) -> Vec<Coverage> {
+        self.iter()
+            .filter_map(|source| match &source.zone {
+                Some(id) => (*id == zone.id).then_some(Coverage::Named),
+                None => interfaces_present.then_some(Coverage::Interfaces),
+            })
+            .collect()
     }
 
     fn describe(&self) -> Vec<String> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::toml::Section;
-use crate::config::{SourceConfig, SourceTables, ZoneRef};
+use crate::config::{Coverage, SourceConfig, SourceTables, Zone, ZoneRef};
 use crate::sources::links::{self, Backend};
 
 /// `[source.neighbours]`.
@@ -55,6 +55,17 @@ impl SourceConfig for NeighboursConfig {
 
     fn measures(&self) -> bool {
         self.enabled
+    }
+
+    fn covers(&self, zone: &Zone, interfaces_present: bool) -> Vec<Coverage> {
+        let ways = [
+            (!zone.subnets.is_empty(), Coverage::Subnets),
+            (interfaces_present, Coverage::Interfaces),
+        ];
+        ways.into_iter()
+            .filter(|&(holds, _)| self.enabled && holds)
+            .map(|(_, way)| way)
+            .collect()
     }
 
     fn describe(&self) -> Vec<String> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::toml::Section;
-use crate::config::{SourceConfig, SourceTables, ZoneRef};
+use crate::config::{Coverage, SourceConfig, SourceTables, Zone, ZoneRef};
 use crate::sources::links::{self, Backend};
 
 /// `[source.netdev]`.
@@ -61,6 +61,13 @@ impl SourceConfig for NetdevConfig {
 
     fn measures(&self) -> bool {
         self.enabled
+    }
+
+    fn covers(&self, _zone: &Zone, interfaces_present: bool) -> Vec<Coverage> {
+        (self.enabled && interfaces_present)
+            .then_some(Coverage::Interfaces)
+            .into_iter()
+            .collect()
     }
 
     fn describe(&self) -> Vec<String> {
