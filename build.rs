@@ -44,8 +44,9 @@ fn revision(dir: &Path) -> Option<String> {
 /// Whether the binary can carry its relative relocations packed (`DT_RELR`,
 /// `-z pack-relative-relocs`): a Linux glibc build for the machine that builds it, whose glibc
 /// is 2.36 or later (older ones ignore `DT_RELR` and the binary would not start). Packed, the
-/// 14 000-odd relocations of a position-independent agent take a few KiB instead of ≈ 330 KiB,
-/// all of which glibc reads, and so keeps resident, at every start (docs/PERFORMANCE.md).
+/// ≈ 8 000 relative relocations of the position-independent agent take 2 KiB instead of
+/// ≈ 200 KiB, all of which glibc reads, and so keeps resident, at every start
+/// (docs/PERFORMANCE.md).
 fn packed_relocs() -> bool {
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     var("CARGO_CFG_TARGET_OS") == "linux"
