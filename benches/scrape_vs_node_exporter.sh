@@ -73,8 +73,13 @@ for n in node_exporter venuemon; do
   printf "| %s | %.0f | %s | %s | %.1f | %.1f | %s |\n" $n "$(col $n 2)" "$(col $n 3)" "$(col $n 4)" \
     "$(echo "$idle / 1024" | bc -l)" "$(echo "$(col $n 5) / 1024" | bc -l)" "$bytes"
 done
-printf "venuemon at the end: anonymous %.1f MB, file-backed %.1f MB (binary and libraries), %s threads\n" \
+# Resident kB of the mappings whose file name matches a pattern: the binary itself (with the
+# pages of it that relocations made private), the shared libraries.
+mapped() { awk -v f="$2" '/^[0-9a-f]+-[0-9a-f]+ / {m = ($6 ~ f)} m && $1 == "Rss:" {kb += $2} END {print kb + 0}' "/proc/$1/smaps"; }
+exe=$(readlink "/proc/$vm_pid/exe")
+printf "venuemon at the end: anonymous %.1f MB, file-backed %.1f MB; mappings of the binary %.1f MB, of shared libraries %.1f MB; %s threads\n" \
   "$(echo "$(rss $vm_pid RssAnon) / 1024" | bc -l)" "$(echo "$(rss $vm_pid RssFile) / 1024" | bc -l)" \
+  "$(echo "$(mapped $vm_pid "^$exe\$") / 1024" | bc -l)" "$(echo "$(mapped $vm_pid '\\.so(\\.|$)') / 1024" | bc -l)" \
   "$(rss $vm_pid Threads)"
 vm_rps=$(col venuemon 2); ne_rps=$(col node_exporter 2)
 vm_rss=$(col venuemon 5); ne_rss=$(col node_exporter 5)
