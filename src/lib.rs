@@ -20,6 +20,7 @@
 //! - [`commands`]: the other command-line commands and their shared helpers.
 //! - [`terminal`]: text bound for a terminal, control characters escaped.
 //! - [`replay`]: `venuemon replay`, the capture pipeline over pcap/pcapng files.
+//! - [`report`]: `venuemon report`, the organizers' post-event report (HTML, PDF, CSV, JSON).
 //! - `tls`: the `tls_cert`/`tls_key` files, checked at load time and served by `web`.
 
 #![warn(missing_docs, unreachable_pub)]
@@ -33,6 +34,7 @@ pub(crate) mod inventory;
 pub(crate) mod model;
 pub mod privacy;
 pub mod replay;
+pub mod report;
 pub mod sources;
 pub mod terminal;
 #[cfg(test)]
