@@ -118,16 +118,34 @@ pub(crate) fn zone_chart(data: &EventData, zone: &ZoneData, words: &Words) -> St
             ))
         );
     }
-    let mut d = String::new();
-    let mut pen_down = false;
+    // Runs of consecutive minutes with a value: a line each, a dot for a lone minute.
+    let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
     for (i, v) in zone.devices.iter().enumerate() {
         match v.filter(|v| v.is_finite()) {
-            Some(v) => {
-                let cmd = if pen_down { 'L' } else { 'M' };
-                let _ = write!(d, "{cmd}{:.1} {:.1}", x(data.time(i)), y(v));
-                pen_down = true;
+            Some(v) => runs
+                .last_mut()
+                .expect("runs starts with one")
+                .push((x(data.time(i)), y(v))),
+            None if runs.last().is_some_and(|r| !r.is_empty()) => runs.push(Vec::new()),
+            None => {}
+        }
+    }
+    let mut d = String::new();
+    for run in &runs {
+        match run.as_slice() {
+            [] => {}
+            [(px, py)] => {
+                let _ = write!(
+                    svg,
+                    r#"<circle class="point" cx="{px:.1}" cy="{py:.1}" r="3"/>"#
+                );
             }
-            None => pen_down = false,
+            [(x0, y0), rest @ ..] => {
+                let _ = write!(d, "M{x0:.1} {y0:.1}");
+                for (px, py) in rest {
+                    let _ = write!(d, "L{px:.1} {py:.1}");
+                }
+            }
         }
     }
     if !d.is_empty() {
@@ -147,12 +165,12 @@ mod tests {
         let data = EventData {
             from: 0,
             step: 60,
-            steps: 4,
+            steps: 7,
             zones: vec![ZoneData {
                 id: "a".into(),
                 name: "A".into(),
                 seats: Some(10),
-                devices: vec![Some(1.0), None, Some(3.0), Some(4.0)],
+                devices: vec![Some(1.0), None, Some(3.0), Some(4.0), None, None, Some(2.0)],
                 ..ZoneData::default()
             }],
             sessions: vec![SessionData {
@@ -167,7 +185,8 @@ mod tests {
         let svg = zone_chart(&data, &data.zones[0], &words);
         assert!(!svg.contains("<script>"), "{svg}");
         assert!(svg.contains("&lt;script&gt;x&lt;/script&gt; &amp; &quot;more&quot;"));
-        assert_eq!(svg.matches('M').count(), 2, "two runs: {svg}");
+        assert_eq!(svg.matches('M').count(), 1, "one line: {svg}");
+        assert_eq!(svg.matches("<circle").count(), 2, "two lone minutes: {svg}");
         assert!(svg.contains("10 seats"));
     }
 }

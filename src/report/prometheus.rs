@@ -146,16 +146,11 @@ impl Prometheus {
         Ok(answer.data.map(|d| d.result).unwrap_or_default())
     }
 
-    /// `query` at every step of `[from, from + steps * STEP)`; the value at step `i` is
-    /// Prometheus' at `from + i * STEP + shift` (a `shift` of one step puts a `rate(x[1m])`,
-    /// which looks back, on the minute it measures).
-    async fn range(
-        &self,
-        query: &str,
-        from: i64,
-        steps: usize,
-        shift: i64,
-    ) -> anyhow::Result<Found> {
+    /// `query` for every step of `[from, from + steps * STEP)`: the value of step `i` is
+    /// Prometheus' at the step's end, `from + (i + 1) * STEP` (a gauge's last sample in the
+    /// minute, a `rate(x[1m])` over the minute itself).
+    async fn range(&self, query: &str, from: i64, steps: usize) -> anyhow::Result<Found> {
+        let shift = STEP;
         let mut found: BTreeMap<BTreeMap<String, String>, Series> = BTreeMap::new();
         let steps_i = steps as i64;
         let mut start = 0;
@@ -236,8 +231,9 @@ impl Prometheus {
         }
     }
 
-    /// Every venue's data over `[from, to)`: one [`EventData`] per `venue` label value (one
-    /// named `default_venue` when the series carry none).
+    /// Every venue's data over `[from, to)` in minutes ending at `to` (the first starting at
+    /// or before `from`): one [`EventData`] per `venue` label value (one named
+    /// `default_venue` when the series carry none).
     ///
     /// # Errors
     /// Prometheus unreachable or refusing a query.
@@ -248,34 +244,29 @@ impl Prometheus {
         limits: &Limits,
         default_venue: &str,
     ) -> anyhow::Result<Vec<EventData>> {
-        let from = from - from.rem_euclid(STEP);
+        // Minutes counted back from `to`, so that the last one ends where the data does (an
+        // agent stopped at the end leaves stale markers just after, where it would be empty).
         let steps = usize::try_from((to - from + STEP - 1) / STEP)
             .unwrap_or(0)
             .max(1);
-        let r = |q: &'static str, shift: i64| self.range(q, from, steps, shift);
-        let devices = r("max by (venue, zone) (venuemon_zone_clients)", 0).await?;
-        let randomized = r("max by (venue, zone) (venuemon_zone_clients_randomized)", 0).await?;
-        let status = r("max by (venue, zone) (venuemon_zone_status)", 0).await?;
-        let seats = r("max by (venue, zone) (venuemon_zone_capacity_seats)", 0).await?;
-        let names = r("max by (venue, zone, name) (venuemon_zone_info)", 0).await?;
-        let bands = r("sum by (venue, zone, band) (venuemon_ap_clients)", 0).await?;
-        let rx_use = r("sum by (venue, interface, zone) (rate(venuemon_interface_receive_bytes_total[1m])) / (sum by (venue, interface, zone) (venuemon_interface_speed_bytes_per_second) > 0)", STEP).await?;
-        let tx_use = r("sum by (venue, interface, zone) (rate(venuemon_interface_transmit_bytes_total[1m])) / (sum by (venue, interface, zone) (venuemon_interface_speed_bytes_per_second) > 0)", STEP).await?;
-        let rx = r("sum by (venue, interface, zone) (increase(venuemon_interface_receive_bytes_total[1m]))", STEP).await?;
-        let tx = r("sum by (venue, interface, zone) (increase(venuemon_interface_transmit_bytes_total[1m]))", STEP).await?;
-        let up = r("max by (venue, interface, zone) (venuemon_interface_up)", 0).await?;
-        let leases = r(
-            "max by (venue, pool, zone) (venuemon_dhcp_leases_active)",
-            0,
-        )
-        .await?;
-        let size = r("max by (venue, pool, zone) (venuemon_dhcp_pool_size)", 0).await?;
-        let sources = r(
-            "min by (venue, source, instance, exported_instance) (venuemon_source_up)",
-            0,
-        )
-        .await?;
-        let lease_time = r("histogram_quantile(0.95, sum by (venue, interface, le) (rate(venuemon_dhcp_time_to_lease_seconds_bucket[5m])))", 0).await?;
+        let from = to - steps as i64 * STEP;
+        let r = |q: &'static str| self.range(q, from, steps);
+        let devices = r("max by (venue, zone) (venuemon_zone_clients)").await?;
+        let randomized = r("max by (venue, zone) (venuemon_zone_clients_randomized)").await?;
+        let status = r("max by (venue, zone) (venuemon_zone_status)").await?;
+        let seats = r("max by (venue, zone) (venuemon_zone_capacity_seats)").await?;
+        let names = r("max by (venue, zone, name) (venuemon_zone_info)").await?;
+        let bands = r("sum by (venue, zone, band) (venuemon_ap_clients)").await?;
+        let rx_use = r("sum by (venue, interface, zone) (rate(venuemon_interface_receive_bytes_total[1m])) / (sum by (venue, interface, zone) (venuemon_interface_speed_bytes_per_second) > 0)").await?;
+        let tx_use = r("sum by (venue, interface, zone) (rate(venuemon_interface_transmit_bytes_total[1m])) / (sum by (venue, interface, zone) (venuemon_interface_speed_bytes_per_second) > 0)").await?;
+        let rx = r("sum by (venue, interface, zone) (increase(venuemon_interface_receive_bytes_total[1m]))").await?;
+        let tx = r("sum by (venue, interface, zone) (increase(venuemon_interface_transmit_bytes_total[1m]))").await?;
+        let up = r("max by (venue, interface, zone) (venuemon_interface_up)").await?;
+        let leases = r("max by (venue, pool, zone) (venuemon_dhcp_leases_active)").await?;
+        let size = r("max by (venue, pool, zone) (venuemon_dhcp_pool_size)").await?;
+        let sources =
+            r("min by (venue, source, instance, exported_instance) (venuemon_source_up)").await?;
+        let lease_time = r("histogram_quantile(0.95, sum by (venue, interface, le) (rate(venuemon_dhcp_time_to_lease_seconds_bucket[5m])))").await?;
         let range = format!("{}s", (to - from).max(STEP));
         let unique = self
             .instant(

@@ -126,12 +126,12 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
                     options
                         .to
                         .as_deref()
-                        .map_or(Ok(last + 1), |t| parse_time(t, &zone, "--to"))?,
+                        .map_or(Ok(last), |t| parse_time(t, &zone, "--to"))?,
                 )
             }
         };
         if last <= first {
-            bail!("--to must be after --from");
+            bail!("the period is empty: --to must be after --from");
         }
         prometheus
             .event_data(first, last, &limits, &venue_name)

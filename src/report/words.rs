@@ -115,7 +115,7 @@ impl Words {
         format!("{}\u{a0}{}", self.number(value, digits), self.pick(fr, en))
     }
 
-    /// A moment: day, month and time of day in the venue's time zone (`3 juin 10:42`).
+    /// A moment: day, month and time of day in the venue's time zone (`3 juin à 10:42`).
     pub fn time(&self, unix: i64) -> String {
         let Ok(at) = Timestamp::from_second(unix) else {
             return "?".into();
@@ -128,8 +128,9 @@ impl Words {
             MONTHS_EN[month]
         };
         format!(
-            "{} {name} {:02}:{:02}",
+            "{} {name} {} {:02}:{:02}",
             local.day(),
+            self.pick("à", "at"),
             local.hour(),
             local.minute()
         )
@@ -385,8 +386,8 @@ mod tests {
     fn times_and_durations_read_naturally() {
         // 2026-06-03 10:42 UTC.
         let t = 1_780_483_320;
-        assert_eq!(fr().time(t), "3 juin 10:42");
-        assert_eq!(en().time(t), "3 June 10:42");
+        assert_eq!(fr().time(t), "3 juin à 10:42");
+        assert_eq!(en().time(t), "3 June at 10:42");
         assert_eq!(fr().duration(65 * 60), "1\u{a0}h\u{a0}05\u{a0}min");
         assert_eq!(en().duration(20 * 60), "20\u{a0}min");
     }

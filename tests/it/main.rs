@@ -15,5 +15,6 @@ mod lab;
 mod page;
 mod readme;
 mod replay;
+mod report;
 mod stall;
 mod venue;
