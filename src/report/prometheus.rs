@@ -383,9 +383,13 @@ impl Prometheus {
                     .sum()
             };
             let (all, random) = (sum(|z| &z.devices), sum(|z| &z.randomized));
+            let known = data
+                .zones
+                .iter()
+                .any(|z| z.randomized.iter().any(Option::is_some));
             data.unique = Some(UniqueDevices {
                 devices: *devices,
-                randomized_share: (all > 0.0).then(|| random / all),
+                randomized_share: (known && all > 0.0).then(|| random / all),
             });
         }
         Ok(venues.into_values().collect())
@@ -472,6 +476,91 @@ pub fn across(venues: &[EventData], name: &str) -> EventData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Prometheus API answering the zone queries with canned series of two venues.
+    async fn canned() -> String {
+        use axum::extract::Query;
+        use axum::routing::get;
+        use serde_json::{Value, json};
+        use std::collections::HashMap;
+        fn answer(result: Value) -> axum::Json<Value> {
+            axum::Json(json!({"status": "success", "data": {"result": result}}))
+        }
+        let range = |Query(q): Query<HashMap<String, String>>| async move {
+            let start: i64 = q["start"].parse().unwrap_or(0);
+            answer(match q["query"].as_str() {
+                "max by (venue, zone) (venuemon_zone_clients)" => json!([
+                    {"metric": {"venue": "Lyon", "zone": "hall"}, "values": [[start, "5"], [start + 60, "7"]]},
+                    {"metric": {"venue": "Nantes", "zone": "hall"}, "values": [[start + 60, "3"]]},
+                ]),
+                "max by (venue, zone) (venuemon_zone_clients_randomized)" => json!([
+                    {"metric": {"venue": "Lyon", "zone": "hall"}, "values": [[start, "1"], [start + 60, "2"]]},
+                ]),
+                "max by (venue, zone, name) (venuemon_zone_info)" => json!([
+                    {"metric": {"venue": "Lyon", "zone": "hall", "name": "Grand hall"}, "values": [[start, "1"]]},
+                ]),
+                "min by (venue, source, instance, exported_instance) (venuemon_source_up)" => {
+                    json!([
+                        {"metric": {"venue": "Nantes", "source": "dhcp", "instance": "127.0.0.1:9842", "exported_instance": "pool-a"}, "values": [[start, "0"]]},
+                    ])
+                }
+                _ => json!([]),
+            })
+        };
+        let instant = |Query(q): Query<HashMap<String, String>>| async move {
+            let t: i64 = q["time"].parse().unwrap_or(0);
+            answer(json!([
+                {"metric": {"venue": "Lyon"}, "value": [t, "40"]},
+                {"metric": {"venue": "Nantes"}, "value": [t, "9"]},
+            ]))
+        };
+        let app = axum::Router::new()
+            .route("/api/v1/query_range", get(range))
+            .route("/api/v1/query", get(instant));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let address = listener.local_addr().expect("bound");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{address}")
+    }
+
+    #[tokio::test]
+    async fn venues_split_by_label_with_each_minute_at_its_end() {
+        let url = canned().await;
+        let limits = Limits {
+            uplink_critical: BTreeMap::new(),
+            default_uplink_critical: 0.9,
+            time_to_lease_warn: 2.0,
+        };
+        let to = 1_800_000_000;
+        let venues = Prometheus::new(&url)
+            .expect("url")
+            .event_data(to - 100, to, &limits, "here")
+            .await
+            .expect("answers");
+        assert_eq!(venues.len(), 2);
+        let (lyon, nantes) = (&venues[0], &venues[1]);
+        assert_eq!(
+            (lyon.venue.as_str(), lyon.from, lyon.steps),
+            ("Lyon", to - 120, 2)
+        );
+        assert_eq!(lyon.zones[0].name, "Grand hall");
+        assert_eq!(lyon.zones[0].devices, [Some(5.0), Some(7.0)]);
+        assert_eq!(nantes.zones[0].name, "hall", "no zone_info: the id");
+        assert_eq!(nantes.zones[0].devices, [None, Some(3.0)]);
+        assert_eq!(nantes.sources[0].instance, "pool-a");
+        assert_eq!(nantes.sources[0].up, [Some(0.0), None]);
+        // 3 randomized of 12 device-minutes.
+        assert_eq!(
+            lyon.unique,
+            Some(UniqueDevices {
+                devices: 40.0,
+                randomized_share: Some(0.25)
+            })
+        );
+        assert_eq!(nantes.unique.and_then(|u| u.randomized_share), None);
+    }
 
     #[test]
     fn only_http_urls_are_taken() {
