@@ -53,6 +53,22 @@ pub fn load(
     Ok((config, warnings))
 }
 
+/// `venuemon report`: writes the files and names them, or says what stopped it.
+pub fn report(options: &crate::report::run::Options) -> ExitCode {
+    match crate::report::run::run(options) {
+        Ok(written) => {
+            for path in written {
+                println!("{}", inert(&path.display().to_string()));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("venuemon: {}", inert(&format!("{e:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// What a config means, in a few lines for people.
 pub fn describe(config: &Config) -> String {
     let mut out = String::new();

@@ -22,6 +22,7 @@
 //!   clock, state folder, listen address, zone coverage and thresholds checked.
 //! - [`terminal`]: text bound for a terminal, control characters escaped.
 //! - [`replay`]: `venuemon replay`, the capture pipeline over pcap/pcapng files.
+//! - [`report`]: `venuemon report`, the organizers' post-event report (HTML, PDF, CSV, JSON).
 //! - `tls`: the `tls_cert`/`tls_key` files, checked at load time and served by `web`.
 
 #![warn(missing_docs, unreachable_pub)]
@@ -36,6 +37,7 @@ pub(crate) mod inventory;
 pub(crate) mod model;
 pub mod privacy;
 pub mod replay;
+pub mod report;
 pub mod sources;
 pub mod terminal;
 #[cfg(test)]

@@ -82,6 +82,64 @@ enum Command {
         #[arg(long = "bssid", value_parser = bssid)]
         bssids: Vec<(String, [u8; 6])>,
     },
+    /// Write the organizers' post-event report (HTML; PDF, CSV, JSON on request) from
+    /// Prometheus' HTTP API. Reading venuemon's own history comes with the history store.
+    Report {
+        /// Start: RFC 3339, or a local date and time like "2026-06-03 08:00" [default: the
+        /// first data of the last 90 days].
+        #[arg(long)]
+        from: Option<String>,
+        /// End, the same forms [default: the last data].
+        #[arg(long)]
+        to: Option<String>,
+        /// The HTML file to write.
+        #[arg(long, default_value = "report.html")]
+        out: PathBuf,
+        /// Language of the report [default: the config's [venue] language, else en].
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+        /// The programme, an iCalendar file [default: the config's [schedule] file].
+        #[arg(long)]
+        programme: Option<PathBuf>,
+        /// The agent's configuration: zone names and limits, time zone, language, programme.
+        #[arg(long, short, env = "VENUEMON_CONFIG")]
+        config: Option<PathBuf>,
+        /// Attendance, for the traffic per attendee.
+        #[arg(long)]
+        attendees: Option<u64>,
+        /// Also print the report to an A4 PDF beside the HTML (needs Chromium).
+        #[arg(long)]
+        pdf: bool,
+        /// Write every table as CSV files in this directory.
+        #[arg(long, value_name = "DIR")]
+        csv: Option<PathBuf>,
+        /// Write every figure as JSON to this file (for machines, and for next year's --compare).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// A previous report's --json file: each headline figure then and now.
+        #[arg(long, value_name = "PREVIOUS.json")]
+        compare: Option<PathBuf>,
+        /// Where the data comes from.
+        #[arg(long, value_enum, default_value_t = ReportSource::Prometheus)]
+        source: ReportSource,
+        /// Prometheus' address, like http://localhost:9090.
+        #[arg(long, env = "VENUEMON_PROMETHEUS_URL")]
+        prometheus_url: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Lang {
+    /// Français.
+    Fr,
+    /// English.
+    En,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportSource {
+    /// A Prometheus HTTP API (--prometheus-url).
+    Prometheus,
 }
 
 fn bssid(text: &str) -> Result<(String, [u8; 6]), String> {
@@ -219,6 +277,37 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
+        Command::Report {
+            from,
+            to,
+            out,
+            lang,
+            programme,
+            config,
+            attendees,
+            pdf,
+            csv,
+            json,
+            compare,
+            source: ReportSource::Prometheus,
+            prometheus_url,
+        } => commands::report(&venuemon::report::run::Options {
+            from,
+            to,
+            out,
+            language: lang.map(|l| match l {
+                Lang::Fr => venuemon::config::Language::Fr,
+                Lang::En => venuemon::config::Language::En,
+            }),
+            programme,
+            config,
+            attendees,
+            pdf,
+            csv,
+            json,
+            compare,
+            prometheus_url,
+        }),
         Command::Run {
             config: file,
             listen,

@@ -17,6 +17,7 @@ mod lab;
 mod page;
 mod readme;
 mod replay;
+mod report;
 mod stack;
 mod stall;
 mod venue;

@@ -38,9 +38,13 @@ impl ScheduleSample {
         let mut unplaced = BTreeMap::new();
         for session in programme.sessions {
             let room = session.location.trim();
-            let zone = inventory.zones.iter().position(|z| {
-                z.id.eq_ignore_ascii_case(room) || z.name.trim().eq_ignore_ascii_case(room)
-            });
+            let zone = room_zone(
+                room,
+                inventory
+                    .zones
+                    .iter()
+                    .map(|z| (z.id.as_str(), z.name.as_str())),
+            );
             match zone {
                 Some(zone) => sessions.push(ZoneSession { zone, session }),
                 None => *unplaced.entry(room.to_string()).or_default() += 1,
@@ -53,6 +57,18 @@ impl ScheduleSample {
             unknown_zones: programme.unknown_zones,
         }
     }
+}
+
+/// The index of the zone (of `(id, name)`s) a session's room names: its id or its name,
+/// case-insensitively.
+pub(crate) fn room_zone<'a>(
+    room: &str,
+    zones: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Option<usize> {
+    let room = room.trim();
+    zones.into_iter().position(|(id, name)| {
+        id.eq_ignore_ascii_case(room) || name.trim().eq_ignore_ascii_case(room)
+    })
 }
 
 /// Reads the programme file when it changes.

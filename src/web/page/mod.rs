@@ -6,7 +6,7 @@
 //! Everything is rendered on the server from the snapshot. Tiles are rendered once per
 //! snapshot and language and shared by every request and event stream.
 
-mod i18n;
+pub(crate) mod i18n;
 mod sparkline;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,910 @@
+//! Figures: pure functions from [`EventData`] to what the report says. No wording here
+//! (see `words`), only values, each named so that a recommendation can point at it.
+
+use serde::{Deserialize, Serialize};
+
+use super::data::{EventData, PoolData, Series, UniqueDevices, ZoneData};
+
+/// Share of a pool's addresses left free under which the report recommends widening it.
+pub const LOW_HEADROOM: f64 = 0.05;
+
+/// Everything the report states about one event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// The venue.
+    pub venue: String,
+    /// Start of the period, Unix seconds.
+    pub from: i64,
+    /// End of the period, Unix seconds.
+    pub to: i64,
+    /// The event in a few numbers.
+    pub headline: Headline,
+    /// Per zone.
+    pub zones: Vec<ZoneFigures>,
+    /// Per programme session, by start.
+    pub sessions: Vec<SessionFigures>,
+    /// What went wrong, by start.
+    pub incidents: Vec<Incident>,
+    /// What to change next time, each tied to a figure.
+    pub recommendations: Vec<Recommendation>,
+}
+
+/// A maximum (or minimum) and the start of the minute it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Peak {
+    /// The value.
+    pub value: f64,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// The fewest free addresses a pool had, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Headroom {
+    /// The pool.
+    pub pool: String,
+    /// Free addresses (size minus active leases).
+    pub free: f64,
+    /// The pool's size then.
+    pub size: f64,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// Share of its recorded minutes a zone spent at warn and at critical.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusShare {
+    /// Zone id.
+    pub zone: String,
+    /// 0..=1.
+    pub warn: f64,
+    /// 0..=1.
+    pub critical: f64,
+}
+
+/// The event in a few numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Headline {
+    /// Most devices connected at once across the zones.
+    pub peak_devices: Option<Peak>,
+    /// Unique devices over the event.
+    pub unique: Option<UniqueDevices>,
+    /// Bytes to and from attendees: received plus transmitted on the zones' interfaces.
+    pub traffic_bytes: f64,
+    /// `traffic_bytes` over `--attendees`.
+    pub traffic_per_attendee_bytes: Option<f64>,
+    /// Highest utilization of any interface in either direction, 0..=1.
+    pub uplink_peak: Option<Peak>,
+    /// 95th percentile (nearest rank) over the minutes of the busiest interface's utilization.
+    pub uplink_p95: Option<f64>,
+    /// Minutes in which an interface was at or above its zone's `uplink_critical`.
+    pub uplink_saturated_minutes: u64,
+    /// The fewest free addresses any pool had.
+    pub min_headroom: Option<Headroom>,
+    /// Time each zone spent at warn and critical.
+    pub status_share: Vec<StatusShare>,
+}
+
+/// One zone's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneFigures {
+    /// Zone id.
+    pub id: String,
+    /// Zone name.
+    pub name: String,
+    /// Seats, if known.
+    pub seats: Option<u32>,
+    /// Most devices at once.
+    pub peak: Option<Peak>,
+    /// `peak` over seats.
+    pub peak_seat_ratio: Option<f64>,
+    /// Share of associated stations per band over the event (`band`, 0..=1), when known.
+    pub bands: Vec<(String, f64)>,
+    /// Minutes an interface of the zone was at or above `uplink_critical`.
+    pub saturated_minutes: u64,
+    /// The fewest free addresses among the zone's pools.
+    pub min_headroom: Option<Headroom>,
+}
+
+/// One session's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionFigures {
+    /// Title.
+    pub title: String,
+    /// Zone id.
+    pub zone: String,
+    /// Start, Unix seconds.
+    pub starts: i64,
+    /// End, Unix seconds.
+    pub ends: i64,
+    /// Most devices in its room during it.
+    pub peak: Option<Peak>,
+    /// `peak` over the room's seats.
+    pub seats_filled: Option<f64>,
+    /// Titles of the other sessions in the same room at overlapping times.
+    pub overlaps: Vec<String>,
+    /// It was running in its room at the minute of the event's peak.
+    pub drove_event_peak: bool,
+    /// It was running at its room's peak.
+    pub drove_zone_peak: bool,
+}
+
+/// What an incident is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum IncidentKind {
+    /// A source failed its samples.
+    SourceDown {
+        /// Kind of source.
+        source: String,
+        /// Which one.
+        instance: String,
+    },
+    /// An interface was down.
+    InterfaceDown {
+        /// Its name.
+        interface: String,
+    },
+    /// A pool had no free address.
+    PoolFull {
+        /// Its name.
+        pool: String,
+    },
+    /// DHCP took longer than `time_to_lease_warn` (95th percentile).
+    TimeToLeaseSlow {
+        /// The capture interface.
+        interface: String,
+    },
+}
+
+/// A run of consecutive minutes with one problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    /// What.
+    #[serde(flatten)]
+    pub kind: IncidentKind,
+    /// Start, Unix seconds.
+    pub starts: i64,
+    /// End, Unix seconds.
+    pub ends: i64,
+}
+
+impl Incident {
+    /// Its duration, seconds.
+    pub fn seconds(&self) -> i64 {
+        self.ends - self.starts
+    }
+}
+
+/// Something to change next time, with the figure it follows from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Recommendation {
+    /// A zone held more devices than seats (`zones[].peak_seat_ratio`): more access points.
+    MoreAccessPoints {
+        /// Zone id.
+        zone: String,
+        /// Devices per seat at its peak.
+        ratio: f64,
+        /// The session running then, if any.
+        session: Option<String>,
+    },
+    /// A pool fell under [`LOW_HEADROOM`] free (`zones[].min_headroom`, `headline.min_headroom`):
+    /// widen it.
+    WidenPool {
+        /// Pool name.
+        pool: String,
+        /// Free addresses at its lowest.
+        free: f64,
+    },
+    /// Interfaces were saturated (`zones[].saturated_minutes`): more uplink or shaping.
+    MoreUplink {
+        /// Zone id.
+        zone: String,
+        /// Minutes saturated.
+        minutes: u64,
+    },
+    /// Two sessions shared a room (`sessions[].overlaps`): schedule them apart.
+    SeparateSessions {
+        /// One session.
+        first: String,
+        /// The other.
+        second: String,
+        /// Zone id.
+        zone: String,
+    },
+    /// A source was down (`incidents`): monitor it, or fix what failed.
+    FixSource {
+        /// Kind of source.
+        source: String,
+        /// Minutes down over the event.
+        minutes: u64,
+    },
+}
+
+impl Recommendation {
+    /// The figure of the report it comes from, as its JSON path.
+    pub fn figure(&self) -> &'static str {
+        match self {
+            Recommendation::MoreAccessPoints { .. } => "zones[].peak_seat_ratio",
+            Recommendation::WidenPool { .. } => "headline.min_headroom",
+            Recommendation::MoreUplink { .. } => "zones[].saturated_minutes",
+            Recommendation::SeparateSessions { .. } => "sessions[].overlaps",
+            Recommendation::FixSource { .. } => "incidents[source_down]",
+        }
+    }
+}
+
+/// The report's figures for `data`; `attendees` is the attendance when known.
+pub fn figures(data: &EventData, attendees: Option<u64>) -> Figures {
+    let totals = total_devices(data);
+    let peak_devices = max_of(data, &totals);
+    let zones: Vec<ZoneFigures> = data.zones.iter().map(|z| zone(data, z)).collect();
+    let sessions = sessions(data, peak_devices, &zones);
+    let incidents = incidents(data);
+    let traffic_bytes: f64 = data
+        .interfaces
+        .iter()
+        .filter(|i| i.zone.is_some())
+        .map(|i| sum(&i.rx_bytes) + sum(&i.tx_bytes))
+        .sum();
+    let busiest = busiest_utilization(data);
+    let headline = Headline {
+        peak_devices,
+        unique: data.unique,
+        traffic_bytes,
+        traffic_per_attendee_bytes: attendees
+            .filter(|n| *n > 0)
+            .map(|n| traffic_bytes / n as f64),
+        uplink_peak: max_of(data, &busiest),
+        uplink_p95: percentile(&busiest, 0.95),
+        uplink_saturated_minutes: saturated_steps(data, None) as u64 * minutes_per_step(data),
+        min_headroom: min_headroom(data, |_| true),
+        status_share: data
+            .zones
+            .iter()
+            .map(|z| {
+                let known = z.status.iter().flatten().count().max(1) as f64;
+                let share = |level: f64| {
+                    z.status.iter().flatten().filter(|s| **s == level).count() as f64 / known
+                };
+                StatusShare {
+                    zone: z.id.clone(),
+                    warn: share(1.0),
+                    critical: share(2.0),
+                }
+            })
+            .collect(),
+    };
+    let recommendations = recommendations(data, &zones, &sessions, &incidents);
+    Figures {
+        venue: data.venue.clone(),
+        from: data.from,
+        to: data.to(),
+        headline,
+        zones,
+        sessions,
+        incidents,
+        recommendations,
+    }
+}
+
+fn minutes_per_step(data: &EventData) -> u64 {
+    (data.step.max(60) / 60) as u64
+}
+
+fn sum(series: &Series) -> f64 {
+    series.iter().flatten().sum()
+}
+
+/// Devices across zones per step (`None` where no zone has a value).
+fn total_devices(data: &EventData) -> Series {
+    (0..data.steps)
+        .map(|i| {
+            let values: Vec<f64> = data
+                .zones
+                .iter()
+                .filter_map(|z| z.devices.get(i).copied().flatten())
+                .collect();
+            (!values.is_empty()).then(|| values.iter().sum())
+        })
+        .collect()
+}
+
+/// Highest utilization of any interface in either direction per step.
+fn busiest_utilization(data: &EventData) -> Series {
+    (0..data.steps)
+        .map(|i| {
+            data.interfaces
+                .iter()
+                .flat_map(|f| [&f.utilization_rx, &f.utilization_tx])
+                .filter_map(|s| s.get(i).copied().flatten())
+                .reduce(f64::max)
+        })
+        .collect()
+}
+
+/// The largest value and its step's time; the first one on a tie.
+fn max_of(data: &EventData, series: &Series) -> Option<Peak> {
+    series
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (i, v)))
+        .fold(None, |best: Option<(usize, f64)>, (i, v)| match best {
+            Some((_, b)) if b >= v => best,
+            _ => Some((i, v)),
+        })
+        .map(|(i, value)| Peak {
+            value,
+            at: data.time(i),
+        })
+}
+
+/// Nearest-rank percentile of the values present.
+fn percentile(series: &Series, p: f64) -> Option<f64> {
+    let mut values: Vec<f64> = series.iter().flatten().copied().collect();
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = (p * values.len() as f64).ceil().max(1.0) as usize;
+    values.get(rank - 1).copied()
+}
+
+/// Steps in which an interface (of `zone`, or any) was at or above its critical utilization.
+fn saturated_steps(data: &EventData, zone: Option<&str>) -> usize {
+    let interfaces: Vec<_> = data
+        .interfaces
+        .iter()
+        .filter(|f| zone.is_none() || f.zone.as_deref() == zone)
+        .collect();
+    (0..data.steps)
+        .filter(|&i| {
+            interfaces.iter().any(|f| {
+                [&f.utilization_rx, &f.utilization_tx].iter().any(|s| {
+                    s.get(i)
+                        .copied()
+                        .flatten()
+                        .is_some_and(|u| u >= f.uplink_critical)
+                })
+            })
+        })
+        .count()
+}
+
+/// The fewest free addresses among the pools `pick` takes, first minute on a tie.
+fn min_headroom(data: &EventData, pick: impl Fn(&PoolData) -> bool) -> Option<Headroom> {
+    let mut best: Option<Headroom> = None;
+    for pool in data.pools.iter().filter(|p| pick(p)) {
+        for (i, (leases, size)) in pool.leases.iter().zip(&pool.size).enumerate() {
+            let (Some(leases), Some(size)) = (leases, size) else {
+                continue;
+            };
+            let free = (size - leases).max(0.0);
+            if best.as_ref().is_none_or(|b| free < b.free) {
+                best = Some(Headroom {
+                    pool: pool.name.clone(),
+                    free,
+                    size: *size,
+                    at: data.time(i),
+                });
+            }
+        }
+    }
+    best
+}
+
+fn zone(data: &EventData, z: &ZoneData) -> ZoneFigures {
+    let peak = max_of(data, &z.devices);
+    let band_totals: Vec<(String, f64)> = z
+        .bands
+        .iter()
+        .map(|b| (b.band.clone(), sum(&b.devices)))
+        .collect();
+    let all: f64 = band_totals.iter().map(|(_, n)| n).sum();
+    ZoneFigures {
+        id: z.id.clone(),
+        name: z.name.clone(),
+        seats: z.seats,
+        peak,
+        peak_seat_ratio: peak
+            .zip(z.seats.filter(|s| *s > 0))
+            .map(|(p, s)| p.value / f64::from(s)),
+        bands: if all > 0.0 {
+            band_totals.into_iter().map(|(b, n)| (b, n / all)).collect()
+        } else {
+            Vec::new()
+        },
+        saturated_minutes: saturated_steps(data, Some(&z.id)) as u64 * minutes_per_step(data),
+        min_headroom: min_headroom(data, |p| p.zone.as_deref() == Some(&z.id)),
+    }
+}
+
+fn sessions(
+    data: &EventData,
+    event_peak: Option<Peak>,
+    zones: &[ZoneFigures],
+) -> Vec<SessionFigures> {
+    let mut out: Vec<SessionFigures> = data
+        .sessions
+        .iter()
+        .map(|s| {
+            let room = data.zones.iter().find(|z| z.id == s.zone);
+            let range = data.steps_within(s.starts, s.ends);
+            let peak = room.and_then(|z| {
+                let within: Series = (0..data.steps)
+                    .map(|i| {
+                        if range.contains(&i) {
+                            z.devices.get(i).copied().flatten()
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                max_of(data, &within)
+            });
+            let running = |at: i64| s.starts <= at && at < s.ends;
+            let zone_peak = zones.iter().find(|z| z.id == s.zone).and_then(|z| z.peak);
+            SessionFigures {
+                title: s.title.clone(),
+                zone: s.zone.clone(),
+                starts: s.starts,
+                ends: s.ends,
+                peak,
+                seats_filled: peak
+                    .zip(room.and_then(|z| z.seats).filter(|n| *n > 0))
+                    .map(|(p, n)| p.value / f64::from(n)),
+                overlaps: data
+                    .sessions
+                    .iter()
+                    .filter(|o| {
+                        !std::ptr::eq(*o, s)
+                            && o.zone == s.zone
+                            && o.starts < s.ends
+                            && s.starts < o.ends
+                    })
+                    .map(|o| o.title.clone())
+                    .collect(),
+                drove_event_peak: event_peak.is_some_and(|p| {
+                    running(p.at)
+                        && room.is_some_and(|z| {
+                            z.devices
+                                .get(data.steps_within(p.at, p.at + 1).start)
+                                .copied()
+                                .flatten()
+                                .is_some_and(|v| v > 0.0)
+                        })
+                }),
+                drove_zone_peak: zone_peak.is_some_and(|p| running(p.at)),
+            }
+        })
+        .collect();
+    out.sort_by_key(|s| s.starts);
+    out
+}
+
+/// Runs of consecutive steps where `bad` holds, as (start, end) times.
+fn runs(data: &EventData, bad: impl Fn(usize) -> bool) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for i in 0..=data.steps {
+        match (start, i < data.steps && bad(i)) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                out.push((data.time(s), data.time(i)));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn value(series: &Series, i: usize) -> Option<f64> {
+    series.get(i).copied().flatten()
+}
+
+fn incidents(data: &EventData) -> Vec<Incident> {
+    let mut out = Vec::new();
+    let mut add = |kind: IncidentKind, found: Vec<(i64, i64)>| {
+        out.extend(found.into_iter().map(|(starts, ends)| Incident {
+            kind: kind.clone(),
+            starts,
+            ends,
+        }));
+    };
+    for s in &data.sources {
+        add(
+            IncidentKind::SourceDown {
+                source: s.source.clone(),
+                instance: s.instance.clone(),
+            },
+            runs(data, |i| value(&s.up, i) == Some(0.0)),
+        );
+    }
+    for f in &data.interfaces {
+        add(
+            IncidentKind::InterfaceDown {
+                interface: f.name.clone(),
+            },
+            runs(data, |i| value(&f.up, i) == Some(0.0)),
+        );
+    }
+    for p in &data.pools {
+        add(
+            IncidentKind::PoolFull {
+                pool: p.name.clone(),
+            },
+            runs(data, |i| {
+                value(&p.leases, i)
+                    .zip(value(&p.size, i))
+                    .is_some_and(|(l, s)| s > 0.0 && l >= s)
+            }),
+        );
+    }
+    for c in &data.captures {
+        add(
+            IncidentKind::TimeToLeaseSlow {
+                interface: c.interface.clone(),
+            },
+            runs(data, |i| {
+                value(&c.time_to_lease_p95, i).is_some_and(|t| t > c.slow)
+            }),
+        );
+    }
+    out.sort_by_key(|i| i.starts);
+    out
+}
+
+fn recommendations(
+    data: &EventData,
+    zones: &[ZoneFigures],
+    sessions: &[SessionFigures],
+    incidents: &[Incident],
+) -> Vec<Recommendation> {
+    let mut out = Vec::new();
+    for z in zones {
+        if let Some(ratio) = z.peak_seat_ratio.filter(|r| *r >= 1.0) {
+            let session = sessions
+                .iter()
+                .find(|s| s.zone == z.id && s.drove_zone_peak)
+                .map(|s| s.title.clone());
+            out.push(Recommendation::MoreAccessPoints {
+                zone: z.id.clone(),
+                ratio,
+                session,
+            });
+        }
+        if z.saturated_minutes > 0 {
+            out.push(Recommendation::MoreUplink {
+                zone: z.id.clone(),
+                minutes: z.saturated_minutes,
+            });
+        }
+    }
+    for pool in &data.pools {
+        if let Some(h) = min_headroom(data, |p| p.name == pool.name)
+            .filter(|h| h.size > 0.0 && h.free / h.size < LOW_HEADROOM)
+        {
+            out.push(Recommendation::WidenPool {
+                pool: h.pool,
+                free: h.free,
+            });
+        }
+    }
+    for (i, s) in sessions.iter().enumerate() {
+        for o in sessions.iter().skip(i + 1) {
+            if s.zone == o.zone && s.overlaps.contains(&o.title) {
+                out.push(Recommendation::SeparateSessions {
+                    first: s.title.clone(),
+                    second: o.title.clone(),
+                    zone: s.zone.clone(),
+                });
+            }
+        }
+    }
+    let mut down: Vec<(String, u64)> = Vec::new();
+    for i in incidents {
+        if let IncidentKind::SourceDown { source, .. } = &i.kind {
+            let minutes = (i.seconds() / 60).max(0) as u64;
+            match down.iter_mut().find(|(s, _)| s == source) {
+                Some((_, m)) => *m += minutes,
+                None => down.push((source.clone(), minutes)),
+            }
+        }
+    }
+    out.extend(
+        down.into_iter()
+            .filter(|(_, m)| *m > 0)
+            .map(|(source, minutes)| Recommendation::FixSource { source, minutes }),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::data::{
+        BandSeries, CaptureData, InterfaceData, SessionData, SourceData, ZoneData,
+    };
+
+    fn s(values: &[f64]) -> Series {
+        values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect()
+    }
+
+    const T0: i64 = 1_700_000_000 - 1_700_000_000 % 60;
+
+    /// Two rooms over six minutes; the keynote packs hall A at minute 2.
+    fn event() -> EventData {
+        let n = f64::NAN;
+        EventData {
+            venue: "Centre".into(),
+            from: T0,
+            step: 60,
+            steps: 6,
+            zones: vec![
+                ZoneData {
+                    id: "hall-a".into(),
+                    name: "Salle A".into(),
+                    seats: Some(100),
+                    uplink_critical: 0.9,
+                    devices: s(&[10.0, 60.0, 104.0, 90.0, n, 20.0]),
+                    randomized: s(&[5.0, 30.0, 50.0, 45.0, n, 10.0]),
+                    status: s(&[0.0, 1.0, 2.0, 2.0, n, 0.0]),
+                    bands: vec![
+                        BandSeries {
+                            band: "2.4".into(),
+                            devices: s(&[1.0, 2.0, 3.0, 4.0, n, 0.0]),
+                        },
+                        BandSeries {
+                            band: "5".into(),
+                            devices: s(&[9.0, 8.0, 7.0, 6.0, n, 0.0]),
+                        },
+                    ],
+                },
+                ZoneData {
+                    id: "hall-b".into(),
+                    name: "Salle B".into(),
+                    seats: None,
+                    uplink_critical: 0.5,
+                    devices: s(&[0.0, 5.0, 6.0, 30.0, 40.0, n]),
+                    randomized: s(&[0.0; 6]),
+                    status: s(&[0.0; 6]),
+                    bands: vec![],
+                },
+            ],
+            interfaces: vec![
+                InterfaceData {
+                    name: "wlan0".into(),
+                    zone: Some("hall-a".into()),
+                    uplink_critical: 0.9,
+                    utilization_rx: s(&[0.1, 0.2, 0.95, 0.3, 0.4, 0.5]),
+                    utilization_tx: s(&[0.1, 0.92, 0.1, 0.1, n, 0.1]),
+                    rx_bytes: s(&[100.0, 200.0, 300.0, n, 0.0, 0.0]),
+                    tx_bytes: s(&[1000.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
+                    up: s(&[1.0, 1.0, 0.0, 0.0, 1.0, 0.0]),
+                },
+                InterfaceData {
+                    name: "wan".into(),
+                    zone: None,
+                    uplink_critical: 0.9,
+                    utilization_rx: s(&[0.5; 6]),
+                    utilization_tx: s(&[0.5; 6]),
+                    rx_bytes: s(&[1e9; 6]),
+                    tx_bytes: s(&[1e9; 6]),
+                    up: s(&[1.0; 6]),
+                },
+            ],
+            pools: vec![PoolData {
+                name: "pool-a".into(),
+                zone: Some("hall-a".into()),
+                leases: s(&[10.0, 90.0, 97.0, 100.0, 100.0, 50.0]),
+                size: s(&[100.0; 6]),
+            }],
+            sources: vec![SourceData {
+                source: "dhcp".into(),
+                instance: "leases".into(),
+                up: s(&[1.0, 0.0, 0.0, 1.0, n, 0.0]),
+            }],
+            captures: vec![CaptureData {
+                interface: "eth1".into(),
+                time_to_lease_p95: s(&[0.1, 3.0, n, 2.5, 0.5, 0.5]),
+                slow: 2.0,
+            }],
+            unique: Some(UniqueDevices {
+                devices: 321.0,
+                randomized_share: Some(0.5),
+            }),
+            sessions: vec![
+                SessionData {
+                    title: "Keynote".into(),
+                    zone: "hall-a".into(),
+                    starts: T0 + 60,
+                    ends: T0 + 240,
+                },
+                SessionData {
+                    title: "Workshop".into(),
+                    zone: "hall-a".into(),
+                    starts: T0 + 180,
+                    ends: T0 + 300,
+                },
+                SessionData {
+                    title: "Panel".into(),
+                    zone: "hall-b".into(),
+                    starts: T0 + 120,
+                    ends: T0 + 360,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn headline_figures_match_the_hand_computed_values() {
+        let f = figures(&event(), Some(4));
+        let h = &f.headline;
+        // Totals per minute: 10, 65, 110, 120, 40, 20.
+        assert_eq!(
+            h.peak_devices,
+            Some(Peak {
+                value: 120.0,
+                at: T0 + 180
+            })
+        );
+        // Zone interfaces only: wlan0 rx 600 + tx 1000.
+        assert_eq!(h.traffic_bytes, 1600.0);
+        assert_eq!(h.traffic_per_attendee_bytes, Some(400.0));
+        // Busiest per minute: 0.5, 0.92, 0.95, 0.5, 0.5, 0.5; nearest rank 95 % of 6 = 6th.
+        assert_eq!(
+            h.uplink_peak,
+            Some(Peak {
+                value: 0.95,
+                at: T0 + 120
+            })
+        );
+        assert_eq!(h.uplink_p95, Some(0.95));
+        assert_eq!(h.uplink_saturated_minutes, 2);
+        let headroom = h.min_headroom.as_ref().expect("a pool");
+        assert_eq!((headroom.free, headroom.at), (0.0, T0 + 180));
+        // Hall A: statuses known in 5 minutes, 1 warn and 2 critical.
+        assert_eq!(h.status_share[0].warn, 1.0 / 5.0);
+        assert_eq!(h.status_share[0].critical, 2.0 / 5.0);
+        assert_eq!(h.status_share[1].critical, 0.0);
+        assert_eq!(h.unique.map(|u| u.devices), Some(321.0));
+    }
+
+    #[test]
+    fn zone_figures_match_the_hand_computed_values() {
+        let f = figures(&event(), None);
+        let a = &f.zones[0];
+        assert_eq!(
+            a.peak,
+            Some(Peak {
+                value: 104.0,
+                at: T0 + 120
+            })
+        );
+        assert_eq!(a.peak_seat_ratio, Some(1.04));
+        // 2.4 GHz: 10 of 40 station-minutes.
+        assert_eq!(a.bands, vec![("2.4".into(), 0.25), ("5".into(), 0.75)]);
+        assert_eq!(a.saturated_minutes, 2);
+        let b = &f.zones[1];
+        assert_eq!(b.peak_seat_ratio, None);
+        assert!(b.bands.is_empty());
+        // Hall B has no interface: nothing saturated (the wan is in no zone).
+        assert_eq!(b.saturated_minutes, 0);
+        assert_eq!(b.min_headroom, None);
+    }
+
+    #[test]
+    fn sessions_get_their_room_peak_overlaps_and_the_peaks_they_drove() {
+        let f = figures(&event(), None);
+        let titles: Vec<&str> = f.sessions.iter().map(|s| s.title.as_str()).collect();
+        assert_eq!(titles, ["Keynote", "Panel", "Workshop"]);
+        let keynote = &f.sessions[0];
+        // Minutes 1..4 of hall A: 60, 104, 90.
+        assert_eq!(
+            keynote.peak,
+            Some(Peak {
+                value: 104.0,
+                at: T0 + 120
+            })
+        );
+        assert_eq!(keynote.seats_filled, Some(1.04));
+        assert_eq!(keynote.overlaps, ["Workshop"]);
+        assert!(keynote.drove_zone_peak);
+        // The event's peak is minute 3: keynote, workshop and panel all running.
+        assert!(keynote.drove_event_peak);
+        let panel = &f.sessions[1];
+        assert_eq!(
+            panel.peak,
+            Some(Peak {
+                value: 40.0,
+                at: T0 + 240
+            })
+        );
+        assert_eq!(panel.seats_filled, None);
+        assert!(panel.overlaps.is_empty(), "another room is not an overlap");
+        let workshop = &f.sessions[2];
+        assert_eq!(
+            workshop.peak,
+            Some(Peak {
+                value: 90.0,
+                at: T0 + 180
+            })
+        );
+        assert!(!workshop.drove_zone_peak);
+    }
+
+    #[test]
+    fn incidents_merge_consecutive_minutes() {
+        let f = figures(&event(), None);
+        let of = |pick: fn(&IncidentKind) -> bool| -> Vec<(i64, i64)> {
+            f.incidents
+                .iter()
+                .filter(|i| pick(&i.kind))
+                .map(|i| (i.starts - T0, i.ends - T0))
+                .collect()
+        };
+        // A missing minute is not a down minute.
+        assert_eq!(
+            of(|k| matches!(k, IncidentKind::SourceDown { .. })),
+            [(60, 180), (300, 360)]
+        );
+        assert_eq!(
+            of(|k| matches!(k, IncidentKind::InterfaceDown { .. })),
+            [(120, 240), (300, 360)]
+        );
+        assert_eq!(
+            of(|k| matches!(k, IncidentKind::PoolFull { .. })),
+            [(180, 300)]
+        );
+        assert_eq!(
+            of(|k| matches!(k, IncidentKind::TimeToLeaseSlow { .. })),
+            [(60, 120), (180, 240)]
+        );
+        assert_eq!(f.incidents[0].seconds(), 120);
+    }
+
+    #[test]
+    fn recommendations_name_their_figure() {
+        let f = figures(&event(), None);
+        let r = &f.recommendations;
+        assert_eq!(
+            r[0],
+            Recommendation::MoreAccessPoints {
+                zone: "hall-a".into(),
+                ratio: 1.04,
+                session: Some("Keynote".into()),
+            }
+        );
+        assert!(r.contains(&Recommendation::MoreUplink {
+            zone: "hall-a".into(),
+            minutes: 2
+        }));
+        assert!(r.contains(&Recommendation::WidenPool {
+            pool: "pool-a".into(),
+            free: 0.0
+        }));
+        assert!(r.contains(&Recommendation::SeparateSessions {
+            first: "Keynote".into(),
+            second: "Workshop".into(),
+            zone: "hall-a".into()
+        }));
+        // Down 2 + 1 minutes.
+        assert!(r.contains(&Recommendation::FixSource {
+            source: "dhcp".into(),
+            minutes: 3
+        }));
+        assert_eq!(r.len(), 5);
+        assert!(r.iter().all(|r| !r.figure().is_empty()));
+    }
+
+    #[test]
+    fn an_empty_event_has_no_figures_and_no_panic() {
+        let f = figures(&EventData::default(), Some(0));
+        assert_eq!(f.headline.peak_devices, None);
+        assert_eq!(f.headline.uplink_p95, None);
+        assert_eq!(f.headline.traffic_per_attendee_bytes, None);
+        assert!(f.incidents.is_empty() && f.recommendations.is_empty());
+    }
+}

@@ -1,0 +1,431 @@
+//! The report as one self-contained HTML file: inline CSS and SVG, no script, no request,
+//! printable on A4. Values are worded here (see `words`); the template lays them out.
+
+use askama::Template;
+
+use super::Report;
+use super::chart;
+use super::compare::Change;
+use super::figures::Recommendation;
+use super::words::Words;
+
+/// A label, a value and an optional note under it.
+pub(crate) struct Row {
+    pub(crate) label: String,
+    pub(crate) value: String,
+    pub(crate) note: String,
+}
+
+/// A zone's part.
+pub(crate) struct ZoneView {
+    pub(crate) anchor: String,
+    pub(crate) name: String,
+    pub(crate) chart: String,
+    pub(crate) rows: Vec<Row>,
+}
+
+/// A recommendation and where its figure is.
+pub(crate) struct Advice {
+    pub(crate) text: String,
+    pub(crate) figure: String,
+    pub(crate) anchor: String,
+}
+
+/// One venue's report (or the one across venues).
+pub(crate) struct Section {
+    pub(crate) anchor: String,
+    pub(crate) venue: String,
+    pub(crate) period: String,
+    pub(crate) headline: Vec<Row>,
+    pub(crate) status: Vec<[String; 3]>,
+    pub(crate) zones: Vec<ZoneView>,
+    pub(crate) drivers: String,
+    pub(crate) sessions: Vec<[String; 6]>,
+    pub(crate) incidents: Vec<[String; 4]>,
+    pub(crate) advice: Vec<Advice>,
+    pub(crate) comparison: Vec<[String; 4]>,
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct Page<'a> {
+    w: &'a Words,
+    title: String,
+    sections: Vec<Section>,
+}
+
+/// The HTML file for `reports` (one per venue), in `words`' language.
+pub(crate) fn render(reports: &[Report], words: &Words) -> String {
+    let title = match reports {
+        [one] => format!(
+            "{} — {}",
+            words.pick("Bilan du réseau", "Network report"),
+            one.figures.venue
+        ),
+        _ => words.pick("Bilan du réseau", "Network report").to_string(),
+    };
+    let page = Page {
+        w: words,
+        title,
+        sections: reports
+            .iter()
+            .enumerate()
+            .map(|(n, r)| section(n, r, words))
+            .collect(),
+    };
+    page.render()
+        .unwrap_or_else(|e| format!("<p>template error: {}</p>", chart::escape(&e.to_string())))
+}
+
+fn slug(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn section(n: usize, report: &Report, w: &Words) -> Section {
+    let f = &report.figures;
+    let data = &report.data;
+    let anchor = format!("v{n}");
+    let zone_name = |id: &str| {
+        f.zones
+            .iter()
+            .find(|z| z.id == id)
+            .map_or_else(|| id.to_string(), |z| z.name.clone())
+    };
+    let at = |p: i64| w.time(p);
+    let dash = || "—".to_string();
+    let h = &f.headline;
+    let mut headline = vec![Row {
+        label: w
+            .pick(
+                "Appareils connectés en même temps, au plus",
+                "Most devices connected at once",
+            )
+            .into(),
+        value: h.peak_devices.map_or_else(dash, |p| w.count(p.value)),
+        note: h.peak_devices.map_or_else(String::new, |p| {
+            format!("{} {}", w.pick("le", "on"), at(p.at))
+        }),
+    }];
+    if let Some(u) = h.unique {
+        headline.push(Row {
+            label: w.pick("Appareils différents sur tout l'événement (estimation)", "Different devices over the whole event (estimate)").into(),
+            value: w.count(u.devices),
+            note: match u.randomized_share {
+                Some(share) => format!(
+                    "{} {}",
+                    w.percent(share),
+                    w.pick(
+                        "avec une adresse aléatoire\u{a0}: les téléphones récents en changent d'un réseau ou d'un jour à l'autre, une personne peut donc compter pour plusieurs appareils.",
+                        "with a random address: recent phones change it between networks or days, so one person can count as several devices."
+                    )
+                ),
+                None => w.pick(
+                    "Les téléphones récents changent d'adresse d'un réseau ou d'un jour à l'autre\u{a0}: une personne peut compter pour plusieurs appareils.",
+                    "Recent phones change their address between networks or days: one person can count as several devices.",
+                ).into(),
+            },
+        });
+    }
+    headline.push(Row {
+        label: w
+            .pick(
+                "Données échangées par les participants",
+                "Data exchanged by attendees",
+            )
+            .into(),
+        value: w.bytes(h.traffic_bytes),
+        note: h.traffic_per_attendee_bytes.map_or_else(String::new, |b| {
+            format!(
+                "{} {}",
+                w.bytes(b),
+                w.pick("par participant", "per attendee")
+            )
+        }),
+    });
+    headline.push(Row {
+        label: w
+            .pick(
+                "Lien le plus chargé, au plus fort",
+                "Busiest link at its busiest",
+            )
+            .into(),
+        value: h.uplink_peak.map_or_else(dash, |p| w.percent(p.value)),
+        note: h.uplink_peak.map_or_else(String::new, |p| {
+            format!(
+                "{} {}",
+                w.pick("de sa capacité, le", "of its capacity, on"),
+                at(p.at)
+            )
+        }),
+    });
+    headline.push(Row {
+        label: w
+            .pick(
+                "Charge du lien le plus chargé, dépassée seulement 5 % du temps",
+                "Load of the busiest link, exceeded only 5 % of the time",
+            )
+            .into(),
+        value: h.uplink_p95.map_or_else(dash, |v| w.percent(v)),
+        note: w
+            .pick(
+                "(95e centile, minute par minute)",
+                "(95th percentile, minute by minute)",
+            )
+            .into(),
+    });
+    headline.push(Row {
+        label: w
+            .pick("Temps avec un lien saturé", "Time with a saturated link")
+            .into(),
+        value: w.minutes(h.uplink_saturated_minutes),
+        note: String::new(),
+    });
+    headline.push(Row {
+        label: w
+            .pick(
+                "Adresses encore libres, au plus bas",
+                "Addresses still free, at the lowest",
+            )
+            .into(),
+        value: h
+            .min_headroom
+            .as_ref()
+            .map_or_else(dash, |m| w.of(m.free, m.size)),
+        note: h.min_headroom.as_ref().map_or_else(String::new, |m| {
+            format!(
+                "{} {}, {} {}",
+                w.pick("pool d'adresses", "address pool"),
+                m.pool,
+                w.pick("le", "on"),
+                at(m.at)
+            )
+        }),
+    });
+    let status = h
+        .status_share
+        .iter()
+        .map(|s| [zone_name(&s.zone), w.percent(s.warn), w.percent(s.critical)])
+        .collect();
+    let zones = f
+        .zones
+        .iter()
+        .zip(&data.zones)
+        .map(|(z, zd)| {
+            let mut rows = vec![Row {
+                label: w.pick("Appareils au plus", "Most devices").into(),
+                value: z.peak.map_or_else(dash, |p| w.count(p.value)),
+                note: z.peak.map_or_else(String::new, |p| {
+                    format!("{} {}", w.pick("le", "on"), at(p.at))
+                }),
+            }];
+            if let (Some(seats), Some(ratio)) = (z.seats, z.peak_seat_ratio) {
+                rows.push(Row {
+                    label: w
+                        .pick("Appareils par rapport aux places", "Devices against seats")
+                        .into(),
+                    value: w.percent(ratio),
+                    note: format!(
+                        "{} {}",
+                        w.count(f64::from(seats)),
+                        w.pick("places", "seats")
+                    ),
+                });
+            }
+            if !z.bands.is_empty() {
+                rows.push(Row {
+                    label: w
+                        .pick("Répartition par bande radio", "Split by radio band")
+                        .into(),
+                    value: z
+                        .bands
+                        .iter()
+                        .map(|(b, s)| format!("{} {}", w.band(b), w.percent(*s)))
+                        .collect::<Vec<_>>()
+                        .join(" · "),
+                    note: String::new(),
+                });
+            }
+            rows.push(Row {
+                label: w
+                    .pick("Temps avec un lien saturé", "Time with a saturated link")
+                    .into(),
+                value: w.minutes(z.saturated_minutes),
+                note: String::new(),
+            });
+            if let Some(m) = &z.min_headroom {
+                rows.push(Row {
+                    label: w
+                        .pick(
+                            "Adresses encore libres, au plus bas",
+                            "Addresses still free, at the lowest",
+                        )
+                        .into(),
+                    value: w.of(m.free, m.size),
+                    note: format!("{} {}", w.pick("le", "on"), at(m.at)),
+                });
+            }
+            ZoneView {
+                anchor: format!("{anchor}-zone-{}", slug(&z.id)),
+                name: z.name.clone(),
+                chart: chart::zone_chart(data, zd, w),
+                rows,
+            }
+        })
+        .collect();
+    let drivers: Vec<String> = f
+        .sessions
+        .iter()
+        .filter(|s| s.drove_event_peak)
+        .map(|s| format!("{} ({})", w.quoted(&s.title), zone_name(&s.zone)))
+        .collect();
+    let drivers = match (h.peak_devices, drivers.is_empty()) {
+        (Some(p), false) => format!(
+            "{} {} ({} {}){} {}",
+            w.pick("Au moment du pic, le", "At the peak, on"),
+            at(p.at),
+            w.count(p.value),
+            w.pick("appareils", "devices"),
+            w.pick("\u{a0}:", ":"),
+            drivers.join(", ")
+        ),
+        _ => String::new(),
+    };
+    let sessions = f
+        .sessions
+        .iter()
+        .map(|s| {
+            [
+                s.title.clone(),
+                zone_name(&s.zone),
+                format!("{} – {}", at(s.starts), w.clock(s.ends)),
+                s.peak.map_or_else(dash, |p| w.count(p.value)),
+                s.seats_filled.map_or_else(dash, |r| w.percent(r)),
+                if s.overlaps.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "{} {}",
+                        s.overlaps
+                            .iter()
+                            .map(|o| w.quoted(o))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        w.pick("dans la même salle", "in the same room")
+                    )
+                },
+            ]
+        })
+        .collect();
+    let incidents = f
+        .incidents
+        .iter()
+        .map(|i| {
+            [
+                w.incident(&i.kind),
+                at(i.starts),
+                at(i.ends),
+                w.duration(i.seconds()),
+            ]
+        })
+        .collect();
+    let advice = f
+        .recommendations
+        .iter()
+        .map(|r| Advice {
+            text: w.recommendation(r, &zone_name),
+            figure: w.figure(r).into(),
+            anchor: match r {
+                Recommendation::MoreAccessPoints { zone, .. }
+                | Recommendation::MoreUplink { zone, .. } => {
+                    format!("{anchor}-zone-{}", slug(zone))
+                }
+                Recommendation::WidenPool { pool, .. } => data
+                    .pools
+                    .iter()
+                    .find(|p| &p.name == pool)
+                    .and_then(|p| p.zone.as_ref())
+                    .map_or_else(
+                        || format!("{anchor}-headline"),
+                        |z| format!("{anchor}-zone-{}", slug(z)),
+                    ),
+                Recommendation::SeparateSessions { .. } => format!("{anchor}-sessions"),
+                Recommendation::FixSource { .. } => format!("{anchor}-incidents"),
+            },
+        })
+        .collect();
+    Section {
+        period: format!(
+            "{} {} {} {}",
+            w.pick("Du", "From"),
+            at(f.from),
+            w.pick("au", "to"),
+            at(f.to)
+        ),
+        anchor,
+        venue: f.venue.clone(),
+        headline,
+        status,
+        zones,
+        drivers,
+        sessions,
+        incidents,
+        advice,
+        comparison: comparison(&report.comparison, w),
+    }
+}
+
+fn comparison(changes: &[Change], w: &Words) -> Vec<[String; 4]> {
+    changes
+        .iter()
+        .map(|c| {
+            let show = |v: Option<f64>| match v {
+                None => "—".to_string(),
+                Some(v) => match c.figure.as_str() {
+                    "traffic_bytes" | "traffic_per_attendee_bytes" => w.bytes(v),
+                    "randomized_share" | "uplink_peak" | "uplink_p95" => w.percent(v),
+                    "uplink_saturated_minutes" => w.minutes(v.max(0.0) as u64),
+                    _ => w.count(v),
+                },
+            };
+            [
+                figure_name(&c.figure, w).to_string(),
+                show(c.previous),
+                show(c.current),
+                c.change.map_or_else(
+                    || "—".into(),
+                    |r| {
+                        let sign = if r > 0.0 { "+" } else { "" };
+                        format!("{sign}{}", w.percent(r))
+                    },
+                ),
+            ]
+        })
+        .collect()
+}
+
+/// A headline figure's name by its comparison key.
+fn figure_name(key: &str, w: &Words) -> &'static str {
+    match key {
+        "peak_devices" => w.pick("Appareils en même temps, au plus", "Most devices at once"),
+        "unique_devices" => w.pick("Appareils différents", "Different devices"),
+        "randomized_share" => w.pick("Part d'adresses aléatoires", "Share of random addresses"),
+        "traffic_bytes" => w.pick("Données échangées", "Data exchanged"),
+        "traffic_per_attendee_bytes" => w.pick("Données par participant", "Data per attendee"),
+        "uplink_peak" => w.pick("Lien le plus chargé", "Busiest link"),
+        "uplink_p95" => w.pick(
+            "Charge des liens (95e centile)",
+            "Link load (95th percentile)",
+        ),
+        "uplink_saturated_minutes" => w.pick("Temps de lien saturé", "Time with a saturated link"),
+        "min_headroom_free" => w.pick("Adresses libres au plus bas", "Fewest free addresses"),
+        _ => "?",
+    }
+}

@@ -1,0 +1,438 @@
+//! `venuemon report`: the organizers' post-event report. The figures are computed from a
+//! source-neutral [`data::EventData`] (filled from Prometheus' HTTP API by [`prometheus`]; the
+//! history store will fill the same model), worded in French or English, and written as one
+//! self-contained HTML file, optionally a PDF, CSV tables and JSON.
+
+mod chart;
+pub mod compare;
+pub mod data;
+pub mod figures;
+mod html;
+pub mod prometheus;
+pub mod run;
+mod words;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+use self::compare::Change;
+use self::data::{EventData, SessionData};
+use self::figures::Figures;
+pub use self::words::Words;
+use crate::sources::schedule::{ics, room_zone};
+
+/// One venue's (or all venues') report: its data, figures and comparison.
+pub struct Report {
+    /// What the figures were computed from.
+    pub data: EventData,
+    /// The figures.
+    pub figures: Figures,
+    /// Headline figures beside the previous report's (`--compare`), else empty.
+    pub comparison: Vec<Change>,
+}
+
+/// The `--json` export, and what `--compare` reads back.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Export {
+    /// Format version of this file.
+    pub venuemon_report: u32,
+    /// One entry per report (per venue, then across venues).
+    pub reports: Vec<Exported>,
+}
+
+/// One report in the export.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Exported {
+    /// Every figure.
+    pub figures: Figures,
+    /// The comparison with the previous report, if one was given.
+    #[serde(default)]
+    pub comparison: Vec<Change>,
+}
+
+/// The reports for `venues`: one per venue, and one across them all when there are several.
+/// `sessions` are placed in each venue's zones whose id or name their room is.
+pub fn reports(
+    mut venues: Vec<EventData>,
+    sessions: &[crate::model::programme::Session],
+    attendees: Option<u64>,
+    all_venues: &str,
+) -> Vec<Report> {
+    for venue in &mut venues {
+        venue.sessions = sessions
+            .iter()
+            .filter_map(|s| {
+                let zone = room_zone(
+                    &s.location,
+                    venue.zones.iter().map(|z| (z.id.as_str(), z.name.as_str())),
+                )?;
+                Some(SessionData {
+                    title: s.title.clone(),
+                    zone: venue.zones[zone].id.clone(),
+                    starts: s.starts,
+                    ends: s.ends,
+                })
+            })
+            .collect();
+        venue.sessions.sort_by_key(|s| s.starts);
+    }
+    if venues.len() > 1 {
+        let all = prometheus::across(&venues, all_venues);
+        venues.push(all);
+    }
+    venues
+        .into_iter()
+        .map(|data| Report {
+            figures: figures::figures(&data, attendees),
+            data,
+            comparison: Vec::new(),
+        })
+        .collect()
+}
+
+/// Reads a programme file (iCalendar); floating times are in `zone`.
+///
+/// # Errors
+/// The file is not a readable regular file.
+pub fn programme(
+    path: &Path,
+    zone: &jiff::tz::TimeZone,
+) -> anyhow::Result<Vec<crate::model::programme::Session>> {
+    let bytes = crate::files::read_regular(path).with_context(|| {
+        format!(
+            "cannot read the programme {}: give an iCalendar (.ics) file",
+            path.display()
+        )
+    })?;
+    Ok(ics::parse(&bytes, zone).sessions)
+}
+
+/// Adds to each report the comparison with the previous export at `path` (the entry of the
+/// same venue, or the only one).
+///
+/// # Errors
+/// The file is unreadable or not a `--json` export.
+pub fn compare_with(reports: &mut [Report], path: &Path) -> anyhow::Result<()> {
+    let bytes = crate::files::read_regular(path)
+        .with_context(|| format!("cannot read the previous report {}", path.display()))?;
+    let previous: Export = serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "{} is not a report written by `venuemon report --json`",
+            path.display()
+        )
+    })?;
+    for report in reports.iter_mut() {
+        let before = previous
+            .reports
+            .iter()
+            .find(|p| p.figures.venue == report.figures.venue)
+            .or(match previous.reports.as_slice() {
+                [only] => Some(only),
+                _ => None,
+            });
+        if let Some(before) = before {
+            report.comparison = compare::compare(&report.figures, &before.figures);
+        }
+    }
+    Ok(())
+}
+
+/// Every figure as JSON.
+pub fn json(reports: &[Report]) -> String {
+    let export = Export {
+        venuemon_report: 1,
+        reports: reports
+            .iter()
+            .map(|r| Exported {
+                figures: r.figures.clone(),
+                comparison: r.comparison.clone(),
+            })
+            .collect(),
+    };
+    serde_json::to_string_pretty(&export).unwrap_or_default()
+}
+
+/// The HTML file.
+pub fn html(reports: &[Report], words: &Words) -> String {
+    html::render(reports, words)
+}
+
+fn rfc3339(unix: i64) -> String {
+    jiff::Timestamp::from_second(unix).map_or_else(|_| unix.to_string(), |t| t.to_string())
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| v.to_string())
+}
+
+/// Writes every table as CSV in `dir` (created if missing): `headline.csv`, `zones.csv`,
+/// `sessions.csv`, `incidents.csv`, `recommendations.csv`, `comparison.csv`. Times are
+/// RFC 3339 UTC, ratios 0..=1, traffic in bytes; every row names its venue.
+///
+/// # Errors
+/// The directory or a file cannot be written.
+pub fn write_csv(reports: &[Report], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut written = Vec::new();
+    let mut table = |name: &str, header: &[&str], rows: Vec<Vec<String>>| -> anyhow::Result<()> {
+        let path = dir.join(name);
+        let mut w = csv::Writer::from_path(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        w.write_record(header)?;
+        for row in rows {
+            w.write_record(row)?;
+        }
+        w.flush()?;
+        written.push(path);
+        Ok(())
+    };
+    let each = |f: &dyn Fn(&Report) -> Vec<Vec<String>>| -> Vec<Vec<String>> {
+        reports.iter().flat_map(f).collect()
+    };
+    table(
+        "headline.csv",
+        &["venue", "figure", "value", "at"],
+        each(&|r| {
+            let h = &r.figures.headline;
+            let venue = &r.figures.venue;
+            let mut rows: Vec<Vec<String>> = compare::KEYS
+                .iter()
+                .map(|key| {
+                    let at = match *key {
+                        "peak_devices" => h.peak_devices.map(|p| rfc3339(p.at)),
+                        "uplink_peak" => h.uplink_peak.map(|p| rfc3339(p.at)),
+                        "min_headroom_free" => h.min_headroom.as_ref().map(|m| rfc3339(m.at)),
+                        _ => None,
+                    };
+                    vec![
+                        venue.clone(),
+                        (*key).to_string(),
+                        opt(compare::value(h, key)),
+                        at.unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            for s in &h.status_share {
+                rows.push(vec![
+                    venue.clone(),
+                    format!("warn_share:{}", s.zone),
+                    s.warn.to_string(),
+                    String::new(),
+                ]);
+                rows.push(vec![
+                    venue.clone(),
+                    format!("critical_share:{}", s.zone),
+                    s.critical.to_string(),
+                    String::new(),
+                ]);
+            }
+            rows
+        }),
+    )?;
+    table(
+        "zones.csv",
+        &[
+            "venue",
+            "zone",
+            "name",
+            "seats",
+            "peak_devices",
+            "peak_at",
+            "peak_seat_ratio",
+            "bands",
+            "saturated_minutes",
+            "min_free_addresses",
+            "min_free_at",
+        ],
+        each(&|r| {
+            r.figures
+                .zones
+                .iter()
+                .map(|z| {
+                    vec![
+                        r.figures.venue.clone(),
+                        z.id.clone(),
+                        z.name.clone(),
+                        z.seats.map_or_else(String::new, |s| s.to_string()),
+                        opt(z.peak.map(|p| p.value)),
+                        z.peak.map_or_else(String::new, |p| rfc3339(p.at)),
+                        opt(z.peak_seat_ratio),
+                        z.bands
+                            .iter()
+                            .map(|(b, s)| format!("{b}:{s}"))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        z.saturated_minutes.to_string(),
+                        opt(z.min_headroom.as_ref().map(|m| m.free)),
+                        z.min_headroom
+                            .as_ref()
+                            .map_or_else(String::new, |m| rfc3339(m.at)),
+                    ]
+                })
+                .collect()
+        }),
+    )?;
+    table(
+        "sessions.csv",
+        &[
+            "venue",
+            "title",
+            "zone",
+            "starts",
+            "ends",
+            "peak_devices",
+            "peak_at",
+            "seats_filled",
+            "overlaps",
+            "drove_event_peak",
+            "drove_zone_peak",
+        ],
+        each(&|r| {
+            r.figures
+                .sessions
+                .iter()
+                .map(|s| {
+                    vec![
+                        r.figures.venue.clone(),
+                        s.title.clone(),
+                        s.zone.clone(),
+                        rfc3339(s.starts),
+                        rfc3339(s.ends),
+                        opt(s.peak.map(|p| p.value)),
+                        s.peak.map_or_else(String::new, |p| rfc3339(p.at)),
+                        opt(s.seats_filled),
+                        s.overlaps.join(" | "),
+                        s.drove_event_peak.to_string(),
+                        s.drove_zone_peak.to_string(),
+                    ]
+                })
+                .collect()
+        }),
+    )?;
+    table(
+        "incidents.csv",
+        &["venue", "incident", "subject", "starts", "ends", "seconds"],
+        each(&|r| {
+            r.figures
+                .incidents
+                .iter()
+                .map(|i| {
+                    use figures::IncidentKind as K;
+                    let (kind, subject) = match &i.kind {
+                        K::SourceDown { source, instance } => {
+                            ("source_down", format!("{source} {instance}"))
+                        }
+                        K::InterfaceDown { interface } => ("interface_down", interface.clone()),
+                        K::PoolFull { pool } => ("pool_full", pool.clone()),
+                        K::TimeToLeaseSlow { interface } => {
+                            ("time_to_lease_slow", interface.clone())
+                        }
+                    };
+                    vec![
+                        r.figures.venue.clone(),
+                        kind.to_string(),
+                        subject,
+                        rfc3339(i.starts),
+                        rfc3339(i.ends),
+                        i.seconds().to_string(),
+                    ]
+                })
+                .collect()
+        }),
+    )?;
+    table(
+        "recommendations.csv",
+        &["venue", "recommendation", "figure"],
+        each(&|r| {
+            r.figures
+                .recommendations
+                .iter()
+                .map(|rec| {
+                    vec![
+                        r.figures.venue.clone(),
+                        serde_json::to_string(rec).unwrap_or_default(),
+                        rec.figure().to_string(),
+                    ]
+                })
+                .collect()
+        }),
+    )?;
+    table(
+        "comparison.csv",
+        &["venue", "figure", "previous", "current", "change"],
+        each(&|r| {
+            r.comparison
+                .iter()
+                .map(|c| {
+                    vec![
+                        r.figures.venue.clone(),
+                        c.figure.clone(),
+                        opt(c.previous),
+                        opt(c.current),
+                        opt(c.change),
+                    ]
+                })
+                .collect()
+        }),
+    )?;
+    Ok(written)
+}
+
+/// Prints `html` to an A4 PDF at `pdf` with headless Chromium.
+///
+/// # Errors
+/// No Chromium installed (the message names the package), or Chromium failing.
+pub fn print_pdf(html: &Path, pdf: &Path) -> anyhow::Result<()> {
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::env::var_os("PATH")
+                .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(b).is_file()))
+        });
+    let Some(browser) = browser else {
+        bail!(
+            "--pdf needs Chromium to print the report: install it (Debian: `apt-get install chromium`), or open {} in a browser and print it to PDF",
+            html.display()
+        );
+    };
+    let html =
+        std::fs::canonicalize(html).with_context(|| format!("cannot find {}", html.display()))?;
+    let profile =
+        std::env::temp_dir().join(format!("venuemon-report-chromium-{}", std::process::id()));
+    let mut command = std::process::Command::new(browser);
+    command.args([
+        "--headless",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--no-pdf-header-footer",
+    ]);
+    command.arg(format!("--user-data-dir={}", profile.display()));
+    // Chromium refuses to run as root without it.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        command.arg("--no-sandbox");
+    }
+    command.arg(format!("--print-to-pdf={}", pdf.display()));
+    command.arg(format!("file://{}", html.display()));
+    let output = command
+        .output()
+        .with_context(|| format!("cannot start {browser}"));
+    let _ = std::fs::remove_dir_all(&profile);
+    let output = output?;
+    if !output.status.success() || !pdf.is_file() {
+        bail!(
+            "{browser} could not print {} to PDF ({}): {}",
+            html.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    }
+    Ok(())
+}
