@@ -488,13 +488,17 @@ mod tests {
         );
         assert!(!error.contains("line 3"));
         let escaped = dir.path().join("escaped");
-        std::fs::write(&escaped, "pw\u{1b}[2J\n").expect("write");
+        // A secret no temporary path can contain (tempfile names are `.tmp` and letters/digits).
+        std::fs::write(&escaped, "pass-word\u{1b}[2J\n").expect("write");
         let error = one_error(&format!(
             "[http.auth]\nusername = \"crew\"\npassword_file = {:?}\n",
             escaped.display().to_string()
         ));
         assert!(error.ends_with("the first line holds a control or bidirectional-formatting character; a secret is printable text"), "{error}");
-        assert!(!error.contains("pw"), "the secret is never shown: {error}");
+        assert!(
+            !error.contains("pass-word"),
+            "the secret is never shown: {error}"
+        );
         let huge = dir.path().join("huge");
         std::fs::write(&huge, vec![b'a'; 64 * 1024 + 1]).expect("write");
         let error = one_error(&format!(

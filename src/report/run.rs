@@ -88,7 +88,7 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
     let programme_path = options.programme.clone().or_else(|| {
         config
             .as_ref()
-            .and_then(|c| c.schedule.as_ref())
+            .and_then(|c| c.sources.schedule.as_ref())
             .map(|s| s.file.clone())
     });
     let sessions = match &programme_path {
