@@ -28,7 +28,7 @@ apt_get() {
 }
 
 packages=(prometheus iproute2 iputils-ping curl dnsmasq kea-dhcp4-server isc-dhcp-server
-  udhcpc isc-dhcp-client hostapd wpasupplicant tcpdump chromium tzdata)
+  udhcpc isc-dhcp-client hostapd wpasupplicant tcpdump chromium tzdata python3-yaml)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
