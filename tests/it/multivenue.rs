@@ -202,13 +202,14 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
 }
 
 /// One venue: a namespace linked to the central one by veth `up-<tag>`, an agent reading a
-/// dnsmasq lease file of `clients` leases, and a Prometheus in agent mode.
+/// dnsmasq lease file of `clients` leases, and a Prometheus in agent mode. Dropped in field
+/// order: the processes, then the namespace.
 struct Venue {
+    _prometheus: Prometheus,
+    _agent: common::Agent,
     ns: Netns,
     port: u16,
     data: PathBuf,
-    _agent: common::Agent,
-    _prometheus: Prometheus,
 }
 
 impl Venue {
@@ -261,11 +262,11 @@ impl Venue {
             &["--enable-feature=agent"],
         );
         Venue {
+            _prometheus: prometheus,
+            _agent: agent,
             ns,
             port: config.port,
             data,
-            _agent: agent,
-            _prometheus: prometheus,
         }
     }
 }
