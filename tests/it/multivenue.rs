@@ -15,8 +15,11 @@ use crate::venue::{Netns, value, veth};
 
 /// The lab's scrape interval (the shipped file says 15 s).
 const SCRAPE_SECONDS: f64 = 1.0;
-/// How long venue B's uplink is down.
-const CUT: Duration = Duration::from_secs(60);
+/// How long venue B's uplink is down, unless `VENUEMON_MULTIVENUE_CUT_SECONDS` says
+/// otherwise (docs/RELIABILITY.md gives a 10-minute run).
+const CUT_SECONDS: u64 = 60;
+/// PromQL's lookback: how long a series' last sample still answers an instant query.
+const LOOKBACK_SECONDS: f64 = 300.0;
 /// Where every Prometheus listens, each in its own namespace.
 const PROMETHEUS_PORT: u16 = 9090;
 
@@ -80,11 +83,15 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
 
     // The cut: the central end of venue B's uplink goes down; packets vanish, as when a
     // venue's uplink drops somewhere upstream.
+    let cut_length = std::env::var("VENUEMON_MULTIVENUE_CUT_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(CUT_SECONDS), Duration::from_secs);
     let cut_start = unix_now();
     central.ip(&["link", "set", "up-b", "down"]);
     let cut = Instant::now();
     let mut answered = 0;
-    while cut.elapsed() < CUT {
+    while cut.elapsed() < cut_length {
         let metrics =
             b.ns.get(b.port, "/metrics")
                 .expect("venue B's agent answers");
@@ -97,28 +104,30 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
         answered += 1;
         std::thread::sleep(Duration::from_secs(5));
     }
-    let last_arrived = query_value(
-        &central,
-        "timestamp(venuemon_zone_clients{venue=\"venue-b\"})",
-    )
-    .expect("venue B's last sample before the cut");
+    let zone_b = "venuemon_zone_clients{venue=\"venue-b\",zone=\"hall\"}";
+    let span = cut_length.as_secs() + 60;
+    let last_arrived = timestamps(&central, &format!("{zone_b}[{span}s]"), unix_now())
+        .last()
+        .copied()
+        .expect("venue B's last sample before the cut");
     assert!(
         last_arrived < cut_start + SCRAPE_SECONDS,
         "nothing scraped after the cut reached the central store ({last_arrived} vs {cut_start})"
     );
-    // Within PromQL's 5 min lookback the central store still answers with venue B's last
-    // values.
+    // Within PromQL's lookback the central store still answers with venue B's last values;
+    // past it, venue B drops out of the cross-venue total.
+    let long_cut = unix_now() - cut_start > LOOKBACK_SECONDS;
     assert_eq!(
         query_value(&central, "sum(venuemon_zone_clients)"),
-        Some(8.0),
-        "the cross-venue total holds during the cut"
+        Some(if long_cut { 3.0 } else { 8.0 }),
+        "the cross-venue total during the cut"
     );
     central.ip(&["link", "set", "up-b", "up"]);
     let restored = Instant::now();
     let restore_time = unix_now();
 
     // Catch-up: a sample scraped after the restore has arrived.
-    common::wait_for("venue B to catch up", Duration::from_secs(60), || {
+    common::wait_for("venue B to catch up", Duration::from_secs(180), || {
         query_value(
             &central,
             "timestamp(venuemon_zone_clients{venue=\"venue-b\"})",
@@ -195,6 +204,19 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
         "venue B's series all arrived: {series_b} series, {all_b} samples against venue A's \
          {series_a} and {all_a}"
     );
+    if long_cut {
+        // The raw series are whole, but a recording rule evaluated after the lookback ran
+        // out is not recomputed: it still misses venue B (docs/multi-venue.md).
+        let late = cut_start + LOOKBACK_SECONDS + 30.0;
+        assert_eq!(
+            query_at(&central, "sum(venuemon_zone_clients)", late),
+            Some(8.0)
+        );
+        assert_eq!(
+            query_at(&central, ":venuemon_zone_clients:sum", late),
+            Some(3.0)
+        );
+    }
     assert!(
         both().is_some(),
         "per-venue and cross-venue answers after the restore"
