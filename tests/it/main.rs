@@ -14,6 +14,7 @@ mod golden;
 mod hostapd_lab;
 mod hostile;
 mod lab;
+mod multivenue;
 mod page;
 mod readme;
 mod replay;
