@@ -63,6 +63,21 @@ pub(crate) enum Coverage {
     Interfaces,
 }
 
+impl Coverage {
+    /// How an instance whose `zone` key is `named` covers `zone`: by that name, or, with no
+    /// `zone` key, through the zone's interfaces on this host.
+    pub(crate) fn by_name_or_interfaces(
+        named: Option<&str>,
+        zone: &Zone,
+        interfaces_present: bool,
+    ) -> Option<Coverage> {
+        match named {
+            Some(id) => (id == zone.id).then_some(Coverage::Named),
+            None => interfaces_present.then_some(Coverage::Interfaces),
+        }
+    }
+}
+
 /// Declares every source kind, one line each, `name: ConfigType,` (the type the kind
 /// implements [`SourceConfig`] on, and the kind's module, `name`, with its `start`). It
 /// defines `Sources` (one field per kind, in the configuration as `config.sources.name`),

@@ -67,9 +67,8 @@ impl SourceConfig for Vec<HostapdConfig> {
 
     fn covers(&self, zone: &Zone, interfaces_present: bool) -> Vec<Coverage> {
         self.iter()
-            .filter_map(|source| match &source.zone {
-                Some(id) => (*id == zone.id).then_some(Coverage::Named),
-                None => interfaces_present.then_some(Coverage::Interfaces),
+            .filter_map(|source| {
+                Coverage::by_name_or_interfaces(source.zone.as_deref(), zone, interfaces_present)
             })
             .collect()
     }
