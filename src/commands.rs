@@ -350,6 +350,28 @@ pub fn check_config(path: &Path) -> ExitCode {
     }
 }
 
+/// The configuration and simulation of `venuemon run --simulate`: the simulated venue's
+/// zones, `listen` over its `[http] listen`, and a history only when `history` names one.
+///
+/// # Errors
+/// The options are out of range.
+pub fn simulated(
+    options: &crate::simulate::Options,
+    listen: Option<SocketAddr>,
+    history: Option<std::path::PathBuf>,
+) -> anyhow::Result<(Config, crate::simulate::Simulation)> {
+    let simulation = crate::simulate::live(options)?;
+    let mut config = simulation.config()?;
+    if let Some(listen) = listen {
+        config.http.listen = listen;
+    }
+    if let Some(path) = history {
+        config.history.enabled = true;
+        config.history.path = Some(path);
+    }
+    Ok((config, simulation))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,10 +15,13 @@
 //! - [`sources`]: one folder (or file) per kind of source, each a tokio task per instance,
 //!   all started from one list.
 //! - [`hub`]: venue state, the client registry, source health, status rules, the snapshot.
+//! - [`history`]: the agent's own history (SQLite), written from each snapshot.
 //! - `web`: `/metrics`, `/healthz`, `/api/status`.
 //! - [`agent`]: `venuemon run`, wiring it all with one cancellation token.
 //! - [`commands`]: the other command-line commands and their shared helpers.
 //! - [`terminal`]: text bound for a terminal, control characters escaped.
+//! - [`simulate`]: `venuemon simulate` and `run --simulate`, a deterministic event fed
+//!   through the real hub and history writer.
 //! - [`replay`]: `venuemon replay`, the capture pipeline over pcap/pcapng files.
 //! - `tls`: the `tls_cert`/`tls_key` files, checked at load time and served by `web`.
 
@@ -28,11 +31,13 @@ pub mod agent;
 pub mod commands;
 pub mod config;
 pub(crate) mod files;
+pub mod history;
 pub mod hub;
 pub(crate) mod inventory;
 pub(crate) mod model;
 pub mod privacy;
 pub mod replay;
+pub mod simulate;
 pub mod sources;
 pub mod terminal;
 #[cfg(test)]

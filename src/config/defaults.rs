@@ -65,6 +65,7 @@ impl Config {
             },
             thresholds: Thresholds::default(),
             schedule: None,
+            history: crate::history::config::HistoryConfig::default(),
         }
     }
 
