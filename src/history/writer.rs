@@ -171,11 +171,16 @@ impl Writer {
     fn fail(&mut self, e: HistoryError) {
         self.store = None;
         self.metrics.up.set(0);
-        self.metrics.errors.with_label_values(&[e.kind()]).inc();
+        // SQLite reports a full disk met while writing its WAL as an I/O error.
+        let kind = match e.kind() {
+            "io" if nearly_full(&self.path) => "disk_full",
+            kind => kind,
+        };
+        self.metrics.errors.with_label_values(&[kind]).inc();
         if self.retry_at.is_none() {
             tracing::warn!(
                 path = %self.path.display(),
-                kind = e.kind(),
+                kind,
                 error = %e,
                 retry_seconds = RETRY.as_secs(),
                 "history off: cannot write the file; the agent goes on without it and tries \
@@ -185,6 +190,25 @@ impl Writer {
         self.retry_at = Some(Instant::now() + RETRY);
         self.first_error.get_or_insert(e);
     }
+}
+
+/// Whether the file system holding `path` has less than 64 KiB left for it.
+fn nearly_full(path: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let folder = folder.unwrap_or(std::path::Path::new("."));
+    let Ok(name) = std::ffi::CString::new(folder.as_os_str().as_bytes()) else {
+        return false;
+    };
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `name` is a valid C string and `stat` is written by statvfs before it is read.
+    let stat = unsafe {
+        if libc::statvfs(name.as_ptr(), stat.as_mut_ptr()) != 0 {
+            return false;
+        }
+        stat.assume_init()
+    };
+    u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)) < 64 * 1024
 }
 
 /// Starts the agent's writer: a thread in `tasks` writing the history at `path`, and a task

@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod dhcp_lab;
 mod golden;
+mod history;
 mod hostapd_lab;
 mod hostile;
 mod lab;
