@@ -208,7 +208,7 @@ fn nearly_full(path: &std::path::Path) -> bool {
         }
         stat.assume_init()
     };
-    u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)) < 64 * 1024
+    stat.f_bavail.saturating_mul(stat.f_frsize) < 64 * 1024
 }
 
 /// Starts the agent's writer: a thread in `tasks` writing the history at `path`, and a task
