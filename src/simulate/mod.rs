@@ -604,3 +604,107 @@ pub fn live(options: &Options) -> anyhow::Result<Simulation> {
     let start = i64::try_from(now).unwrap_or(START) - (8 * 3600 + 50 * 60);
     Ok(Simulation::new(options, start))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(seed: u64) -> Options {
+        Options {
+            days: 1,
+            zones: 4,
+            aps: 8,
+            tick: Duration::from_secs(60),
+            seed,
+        }
+    }
+
+    fn simulate(dir: &Path, name: &str, seed: u64) -> (Vec<u8>, Vec<u8>, PathBuf) {
+        let out = Outputs {
+            history: Some(dir.join(format!("{name}.sqlite"))),
+            programme: Some(dir.join(format!("{name}.ics"))),
+            truth: Some(dir.join(format!("{name}.json"))),
+        };
+        run(&options(seed), &out).expect("simulates");
+        let read = |p: &Option<PathBuf>| std::fs::read(p.as_ref().expect("path")).expect("read");
+        (
+            read(&out.history),
+            read(&out.truth),
+            out.history.expect("path"),
+        )
+    }
+
+    #[test]
+    fn the_same_seed_gives_byte_identical_history_and_truth_and_another_seed_does_not() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (history, truth, _) = simulate(dir.path(), "a", 3);
+        let (again, truth_again, _) = simulate(dir.path(), "b", 3);
+        assert!(history == again, "the histories differ");
+        assert!(truth == truth_again, "the truths differ");
+        let (_, other, _) = simulate(dir.path(), "c", 4);
+        assert!(truth != other);
+        assert!(
+            run(
+                &options(3),
+                &Outputs {
+                    history: Some(dir.path().join("a.sqlite")),
+                    ..Outputs::default()
+                }
+            )
+            .is_err_and(|e| e.to_string().contains("exists"))
+        );
+    }
+
+    #[test]
+    fn the_scenario_is_in_the_history_keynote_peak_pool_short_source_down_twenty_minutes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (_, truth, path) = simulate(dir.path(), "event", 11);
+        let db = rusqlite::Connection::open(path).expect("history");
+        let zone = |name: &str, column: &str| -> (i64, i64) {
+            db.query_row(
+                &format!(
+                    "SELECT max({column}), (SELECT at FROM zone_ticks z2 WHERE z2.zone = z.zone \
+                     ORDER BY {column} DESC, at LIMIT 1) FROM zone_ticks z JOIN names n \
+                     ON n.id = z.zone AND n.kind = 'zone' WHERE n.name = ?1"
+                ),
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("zone query")
+        };
+        // The keynote (09:00–10:00) packs the main hall past its seats, and its pool runs
+        // short (past the 95 % critical threshold).
+        let (peak, at) = zone("main-hall", "clients");
+        let sod = (at - START).rem_euclid(DAY);
+        assert!((9 * 3600..10 * 3600).contains(&sod), "peak at {sod}");
+        let seats: i64 = db
+            .query_row("SELECT max(seats) FROM zone_ticks z JOIN names n ON n.id = z.zone WHERE n.name = 'main-hall'", [], |r| r.get(0))
+            .expect("seats");
+        assert!(peak > seats, "{peak} devices, {seats} seats");
+        let (usage, size): (i64, i64) = db
+            .query_row("SELECT max(pool_leases), max(pool_size) FROM zone_ticks z JOIN names n ON n.id = z.zone WHERE n.name = 'main-hall'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("pool");
+        assert!(usage * 100 >= size * 95, "{usage} of {size}");
+        // The first room's DHCP source is down for twenty minutes.
+        let down: i64 = db
+            .query_row("SELECT count(*) FROM source_ticks s JOIN names n ON n.id = s.source WHERE n.name = 'dhcp/room-01' AND up = 0", [], |r| r.get(0))
+            .expect("source");
+        assert_eq!(down * 60, 20 * 60);
+        // Unique devices over the event, merged from the hourly sketches, match the truth.
+        let truth: serde_json::Value = serde_json::from_slice(&truth).expect("truth");
+        let unique =
+            crate::history::store::unique_devices(&db, &[], 0, u64::MAX / 2).expect("sketches");
+        let expected = truth["unique_devices"].as_f64().expect("unique");
+        assert!(
+            (unique - expected).abs() / expected < 0.03,
+            "{unique} vs {expected}"
+        );
+        assert!(
+            truth["events"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .any(|e| e["kind"] == "sessions_overlap")
+        );
+    }
+}
