@@ -90,6 +90,21 @@ pub fn describe(config: &Config) -> String {
         c.agent.active_window,
         c.agent.state_dir.display()
     );
+    let h = &c.history;
+    let _ = writeln!(
+        out,
+        "history: {}",
+        if h.enabled {
+            format!(
+                "{}, kept {}, tick resolution for {} then 1-minute rows",
+                h.file(&c.agent.state_dir).display(),
+                config::toml::format_duration(h.retention),
+                config::toml::format_duration(h.downsample_after)
+            )
+        } else {
+            "off".to_string()
+        }
+    );
     let join = |items: Vec<String>| {
         if items.is_empty() {
             "-".to_string()
