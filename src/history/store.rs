@@ -92,8 +92,10 @@ pub struct Store {
     db: Connection,
     retention: Duration,
     downsample_after: Duration,
-    /// `names` ids by (kind, name).
-    names: HashMap<(&'static str, String), i64>,
+    /// `names` ids by kind, then name.
+    names: HashMap<&'static str, HashMap<String, i64>>,
+    /// Each table's insert statement, by table name.
+    inserts: HashMap<&'static str, String>,
     /// Counter totals at the previous tick, by (table, key id), in column order.
     totals: HashMap<(&'static str, i64), Vec<Option<u64>>>,
     /// The last sketch written per (hour, zone id).
@@ -336,6 +338,10 @@ impl Store {
             retention: config.retention,
             downsample_after: config.downsample_after,
             names: HashMap::new(),
+            inserts: schema::TABLES
+                .iter()
+                .map(|t| (t.name, schema::insert(t)))
+                .collect(),
             totals: HashMap::new(),
             written: HashMap::new(),
             pending: None,
@@ -343,22 +349,35 @@ impl Store {
         })
     }
 
-    /// Writes `snapshots` (in time order) in one transaction: all of them or, on an error,
-    /// none.
+    /// Starts a transaction: the ticks [`Store::add`]ed until [`Store::commit`] are written
+    /// together, or, after an error, none of them ([`Store::rollback`]).
     ///
     /// # Errors
-    /// SQLite cannot write (disk full, read-only file, I/O error); the store should then be
-    /// dropped and opened again later.
-    pub fn write(&mut self, snapshots: &[Arc<Snapshot>]) -> Result<(), HistoryError> {
-        self.db.execute_batch("BEGIN")?;
-        let written = snapshots.iter().try_for_each(|s| self.tick(s));
-        match written {
-            Ok(()) => Ok(self.db.execute_batch("COMMIT")?),
-            Err(e) => {
-                let _ = self.db.execute_batch("ROLLBACK");
-                Err(e.into())
-            }
-        }
+    /// SQLite cannot start it (the file is locked, or gone bad).
+    pub fn begin(&mut self) -> Result<(), HistoryError> {
+        Ok(self.db.execute_batch("BEGIN")?)
+    }
+
+    /// Writes one tick's snapshot (ticks in time order) into the transaction.
+    ///
+    /// # Errors
+    /// SQLite cannot write (disk full, read-only file, I/O error): roll back, drop the
+    /// store and open it again later.
+    pub fn add(&mut self, snapshot: &Snapshot) -> Result<(), HistoryError> {
+        Ok(self.tick(snapshot)?)
+    }
+
+    /// Commits the transaction.
+    ///
+    /// # Errors
+    /// As [`Store::add`].
+    pub fn commit(&mut self) -> Result<(), HistoryError> {
+        Ok(self.db.execute_batch("COMMIT")?)
+    }
+
+    /// Undoes the transaction after an error (which may have undone it already).
+    pub fn rollback(&mut self) {
+        let _ = self.db.execute_batch("ROLLBACK");
     }
 
     /// Writes the last sketches and checkpoints the WAL into the file (which SQLite then
@@ -378,7 +397,7 @@ impl Store {
     }
 
     fn name(&mut self, kind: &'static str, name: &str) -> rusqlite::Result<i64> {
-        if let Some(id) = self.names.get(&(kind, name.to_string())) {
+        if let Some(id) = self.names.get(kind).and_then(|n| n.get(name)) {
             return Ok(*id);
         }
         let db = &self.db;
@@ -387,7 +406,10 @@ impl Store {
         let id = db
             .prepare_cached("SELECT id FROM names WHERE kind = ?1 AND name = ?2")?
             .query_row(params![kind, name], |r| r.get(0))?;
-        self.names.insert((kind, name.to_string()), id);
+        self.names
+            .entry(kind)
+            .or_default()
+            .insert(name.to_string(), id);
         Ok(id)
     }
 
@@ -441,8 +463,9 @@ impl Store {
                     }
                 });
             }
+            let insert = self.inserts.get(row.table.name).map_or("", String::as_str);
             self.db
-                .prepare_cached(&schema::insert(row.table))?
+                .prepare_cached(insert)?
                 .execute(params_from_iter(values.iter()))?;
         }
         // Each minute, the sketches as the previous minute ended (an hour's last state

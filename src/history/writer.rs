@@ -118,23 +118,7 @@ impl Writer {
         batching: Batching,
     ) -> Option<HistoryError> {
         while let Ok(first) = ticks.recv() {
-            let mut batch = vec![first];
-            match batching {
-                Batching::Queued => {
-                    while let Ok(next) = ticks.try_recv() {
-                        batch.push(next);
-                    }
-                }
-                Batching::Exactly(n) => {
-                    while batch.len() < n {
-                        match ticks.recv() {
-                            Ok(next) => batch.push(next),
-                            Err(_) => break,
-                        }
-                    }
-                }
-            }
-            self.write(&batch);
+            self.transaction(&first, &ticks, batching);
         }
         if let Some(store) = self.store.take() {
             if let Err(e) = store.close() {
@@ -144,26 +128,51 @@ impl Writer {
         self.first_error
     }
 
-    fn write(&mut self, batch: &[Arc<Snapshot>]) {
+    /// Writes `first` and the ticks `batching` adds to it in one transaction, each snapshot
+    /// let go once written; while history is off they are not written.
+    fn transaction(
+        &mut self,
+        first: &Snapshot,
+        ticks: &Receiver<Arc<Snapshot>>,
+        batching: Batching,
+    ) {
         if self.store.is_none() {
             if self.retry_at.is_some_and(|at| Instant::now() < at) {
                 return;
             }
-            let Some(first) = batch.first() else { return };
             match Store::open(&self.path, &self.config, first) {
                 Ok(store) => self.store = Some(store),
                 Err(e) => return self.fail(e),
             }
         }
         let Some(store) = &mut self.store else { return };
-        match store.write(batch) {
+        let mut written = || -> Result<(), HistoryError> {
+            store.begin()?;
+            store.add(first)?;
+            let mut n = 1;
+            loop {
+                let next = match batching {
+                    Batching::Queued => ticks.try_recv().ok(),
+                    Batching::Exactly(limit) if n < limit => ticks.recv().ok(),
+                    Batching::Exactly(_) => None,
+                };
+                let Some(next) = next else { break };
+                store.add(&next)?;
+                n += 1;
+            }
+            store.commit()
+        };
+        match written() {
             Ok(()) => {
                 if self.retry_at.take().is_some() {
                     tracing::info!(path = %self.path.display(), "history written again");
                 }
                 self.metrics.up.set(1);
             }
-            Err(e) => self.fail(e),
+            Err(e) => {
+                store.rollback();
+                self.fail(e);
+            }
         }
     }
 

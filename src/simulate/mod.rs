@@ -542,7 +542,7 @@ pub fn run(options: &Options, out: &Outputs) -> anyhow::Result<Summary> {
                 path.display()
             );
             config.history.enabled = true;
-            let (send, ticks) = sync_channel(2 * BATCH);
+            let (send, ticks) = sync_channel(64);
             let writer = Writer::new(
                 path.clone(),
                 config.history.clone(),
