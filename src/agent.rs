@@ -84,6 +84,30 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    serve(config, file, None, listener, shutdown).await
+}
+
+/// [`run`], with the simulated venue's reports in place of the sources
+/// (`venuemon run --simulate`): `config` is the simulation's (`Simulation::config`).
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_simulated(
+    config: Config,
+    simulation: crate::simulate::Simulation,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    serve(config, None, Some(simulation), listener, shutdown).await
+}
+
+async fn serve(
+    config: Config,
+    file: Option<&Path>,
+    simulation: Option<crate::simulate::Simulation>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     return_freed_memory_promptly();
     // Checked at load time; read again here, as the files are what will be served.
     let tls = match &config.http.tls {
@@ -102,7 +126,15 @@ pub async fn run(
     let (publish, snapshots) = watch::channel(Arc::new(Snapshot::default()));
     let key = client_key(&config);
     let mut starter = Starter::new(&config, &inventory, &key, &cancel, &tasks, &reports);
-    if let Err(e) = sources::start_all(&mut starter) {
+    let simulation_started = simulation.is_some();
+    let started = match simulation {
+        None => sources::start_all(&mut starter),
+        Some(simulation) => {
+            tasks.spawn(simulation.feed(reports.clone(), cancel.clone()));
+            Ok(())
+        }
+    };
+    if let Err(e) = started {
         // The sources started before it stop with it.
         cancel.cancel();
         tasks.close();
@@ -113,7 +145,11 @@ pub async fn run(
     drop(reports);
     // One line saying what is watched: what zero-config found, or what the config enables.
     let interfaces = sources::links::monitored_now(&config, &inventory, &tasks).await;
-    let file = file.map_or_else(|| "zero-config".to_string(), |f| f.display().to_string());
+    let file = match (file, simulation_started) {
+        (_, true) => "simulated".to_string(),
+        (Some(f), false) => f.display().to_string(),
+        (None, false) => "zero-config".to_string(),
+    };
     // The address bound, not the one asked for: `--listen :0` gets a port from the kernel.
     let listen = listener.local_addr().unwrap_or(config.http.listen);
     tracing::info!(
@@ -137,6 +173,17 @@ pub async fn run(
     });
 
     let state = AppState::new(snapshots, &config.venue).with_http(&config.http);
+    if config.history.enabled {
+        // Reads the snapshots the hub publishes; never holds the hub or a scrape up.
+        crate::history::writer::start(
+            config.history.file(&config.agent.state_dir),
+            config.history.clone(),
+            crate::history::Metrics::new(&state.registry),
+            state.snapshots.clone(),
+            &tasks,
+            cancel.clone(),
+        );
+    }
     let metrics = state.server.clone();
     let app = web::app(state, config.http.request_timeout);
     let serving = web::serve(listener, tls, app, metrics, &config.http, cancel.clone());

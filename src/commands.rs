@@ -117,6 +117,21 @@ pub fn describe(config: &Config) -> String {
         format_duration(c.agent.active_window),
         c.agent.state_dir.display()
     );
+    let h = &c.history;
+    let _ = writeln!(
+        out,
+        "history: {}",
+        if h.enabled {
+            format!(
+                "{}, kept {}, tick resolution for {} then 1-minute rows",
+                h.file(&c.agent.state_dir).display(),
+                format_duration(h.retention),
+                format_duration(h.downsample_after)
+            )
+        } else {
+            "off".to_string()
+        }
+    );
     let join = |items: Vec<String>, none: &str| {
         if items.is_empty() {
             none.to_string()
@@ -290,6 +305,28 @@ pub fn doctor(path: Option<&Path>, json: bool) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The configuration and simulation of `venuemon run --simulate`: the simulated venue's
+/// zones, `listen` over its `[http] listen`, and a history only when `history` names one.
+///
+/// # Errors
+/// The options are out of range.
+pub fn simulated(
+    options: &crate::simulate::Options,
+    listen: Option<SocketAddr>,
+    history: Option<std::path::PathBuf>,
+) -> anyhow::Result<(Config, crate::simulate::Simulation)> {
+    let simulation = crate::simulate::live(options)?;
+    let mut config = simulation.config()?;
+    if let Some(listen) = listen {
+        config.http.listen = listen;
+    }
+    if let Some(path) = history {
+        config.history.enabled = true;
+        config.history.path = Some(path);
+    }
+    Ok((config, simulation))
 }
 
 #[cfg(test)]

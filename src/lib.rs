@@ -15,12 +15,15 @@
 //! - [`sources`]: one folder (or file) per kind of source, each a tokio task per instance,
 //!   all started from one list.
 //! - [`hub`]: venue state, the client registry, source health, status rules, the snapshot.
+//! - [`history`]: the agent's own history (SQLite), written from each snapshot.
 //! - `web`: `/metrics`, `/healthz`, `/api/status`.
 //! - [`agent`]: `venuemon run`, wiring it all with one cancellation token.
 //! - [`commands`]: the other command-line commands and their shared helpers.
 //! - `doctor`: `venuemon doctor`, the build-day self-test: each source sampled once, and the
 //!   clock, state folder, listen address, zone coverage and thresholds checked.
 //! - [`terminal`]: text bound for a terminal, control characters escaped.
+//! - [`simulate`]: `venuemon simulate` and `run --simulate`, a deterministic event fed
+//!   through the real hub and history writer.
 //! - [`replay`]: `venuemon replay`, the capture pipeline over pcap/pcapng files.
 //! - [`report`]: `venuemon report`, the organizers' post-event report (HTML, PDF, CSV, JSON).
 //! - `tls`: the `tls_cert`/`tls_key` files, checked at load time and served by `web`.
@@ -32,12 +35,14 @@ pub mod commands;
 pub mod config;
 pub(crate) mod doctor;
 pub(crate) mod files;
+pub mod history;
 pub mod hub;
 pub(crate) mod inventory;
 pub(crate) mod model;
 pub mod privacy;
 pub mod replay;
 pub mod report;
+pub mod simulate;
 pub mod sources;
 pub mod terminal;
 #[cfg(test)]

@@ -52,6 +52,32 @@ enum Command {
         /// Address to listen on, overriding [http] listen (e.g. 0.0.0.0:9842 or :9842).
         #[arg(long, env = "VENUEMON_LISTEN", value_parser = listen_address)]
         listen: Option<SocketAddr>,
+        /// Serve a simulated venue in real time instead of this host's (no config is read);
+        /// its day 1 began 8 h 50 min ago, ten minutes before the keynote.
+        #[arg(long, conflicts_with = "config")]
+        simulate: bool,
+        /// With --simulate: also write the simulated history to this file.
+        #[arg(long, requires = "simulate")]
+        history: Option<PathBuf>,
+        #[command(flatten)]
+        venue: SimulatedVenue,
+    },
+    /// Simulate an event (deterministic from --seed) through the real hub into a history.
+    Simulate {
+        #[command(flatten)]
+        venue: SimulatedVenue,
+        /// Days of the event.
+        #[arg(long, default_value_t = 3)]
+        days: u32,
+        /// The history file to write (must not exist).
+        #[arg(long)]
+        history: Option<PathBuf>,
+        /// Write the event's programme here, as iCalendar.
+        #[arg(long)]
+        programme: Option<PathBuf>,
+        /// Write the simulation's own event list and per-minute ground truth here, as JSON.
+        #[arg(long)]
+        truth: Option<PathBuf>,
     },
     /// Validate a configuration file and print what it means (exit 2 on errors).
     CheckConfig {
@@ -140,6 +166,39 @@ enum Lang {
 enum ReportSource {
     /// A Prometheus HTTP API (--prometheus-url).
     Prometheus,
+}
+
+/// The simulated venue's size, rhythm and seed.
+#[derive(clap::Args)]
+struct SimulatedVenue {
+    /// Zones: the main hall, the foyer, the restaurant, and rooms.
+    #[arg(long, default_value_t = 8)]
+    zones: usize,
+    /// Access points, spread over the zones.
+    #[arg(long, default_value_t = 24)]
+    aps: usize,
+    /// Seconds between snapshots (e.g. 5s).
+    #[arg(long, default_value = "5s", value_parser = tick)]
+    tick: Duration,
+    /// The seed: the same seed gives the same event.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+impl SimulatedVenue {
+    fn options(&self, days: u32) -> venuemon::simulate::Options {
+        venuemon::simulate::Options {
+            days,
+            zones: self.zones,
+            aps: self.aps,
+            tick: self.tick,
+            seed: self.seed,
+        }
+    }
+}
+
+fn tick(text: &str) -> Result<Duration, String> {
+    venuemon::simulate::parse_tick(text)
 }
 
 fn bssid(text: &str) -> Result<(String, [u8; 6]), String> {
@@ -308,9 +367,57 @@ fn main() -> ExitCode {
             compare,
             prometheus_url,
         }),
+        Command::Simulate {
+            venue,
+            days,
+            history,
+            programme,
+            truth,
+        } => {
+            let outputs = venuemon::simulate::Outputs {
+                history,
+                programme,
+                truth,
+            };
+            match venuemon::simulate::run(&venue.options(days), &outputs) {
+                Ok(summary) => {
+                    println!(
+                        "simulated {} ticks of {} devices in {:.1} s",
+                        summary.ticks,
+                        summary.devices,
+                        summary.took.as_secs_f64()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("venuemon: {}", inert(&format!("{e:#}")));
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Run {
+            simulate: true,
+            listen,
+            history,
+            venue,
+            ..
+        } => {
+            let simulated = commands::simulated(&venue.options(1), listen, history);
+            let (config, simulation) = match simulated {
+                Ok(simulated) => simulated,
+                Err(e) => {
+                    eprintln!("venuemon: {}", inert(&format!("{e:#}")));
+                    return ExitCode::FAILURE;
+                }
+            };
+            serve(config, cli.log_format, |config, listener, shutdown| {
+                agent::run_simulated(config, simulation, listener, shutdown)
+            })
+        }
         Command::Run {
             config: file,
             listen,
+            ..
         } => {
             let (config, warnings) = match commands::load(file.as_deref(), listen) {
                 Ok(loaded) => loaded,
@@ -326,38 +433,51 @@ fn main() -> ExitCode {
             for w in &warnings {
                 tracing::warn!("{w}");
             }
-            // Several workers, so that no source's work can hold up the HTTP side.
-            let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(workers)
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    report_failure(
-                        cli.log_format,
-                        &format!("cannot start the async runtime: {e}"),
-                    );
-                    return ExitCode::FAILURE;
-                }
-            };
-            let ran = runtime.block_on(async {
-                let listener = agent::listen(&config)?;
-                // Before the agent says it started: from then on, a signal is a clean stop.
-                let shutdown = agent::stop_on_signal();
-                agent::run(config, file.as_deref(), listener, shutdown).await
-            });
-            // The agent has had its grace period: a blocking read that never returns (a
-            // source stuck in a system call) must not keep the process alive.
-            runtime.shutdown_timeout(Duration::from_millis(100));
-            match ran {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    report_failure(cli.log_format, &format!("{e:#}"));
-                    ExitCode::FAILURE
-                }
-            }
+            serve(config, cli.log_format, |config, listener, shutdown| {
+                agent::run(config, file.as_deref(), listener, shutdown)
+            })
+        }
+    }
+}
+
+/// Runs the agent `run` starts on a runtime of its own, listening on `[http] listen`, until
+/// SIGINT or SIGTERM.
+fn serve<F, R>(config: venuemon::config::Config, log_format: LogFormat, run: R) -> ExitCode
+where
+    R: FnOnce(
+        venuemon::config::Config,
+        tokio::net::TcpListener,
+        std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    ) -> F,
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    // Several workers, so that no source's work can hold up the HTTP side.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            report_failure(log_format, &format!("cannot start the async runtime: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let ran = runtime.block_on(async {
+        let listener = agent::listen(&config)?;
+        // Before the agent says it started: from then on, a signal is a clean stop.
+        let shutdown = Box::pin(agent::stop_on_signal());
+        run(config, listener, shutdown).await
+    });
+    // The agent has had its grace period: a blocking read that never returns (a source
+    // stuck in a system call) must not keep the process alive.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    match ran {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report_failure(log_format, &format!("{e:#}"));
+            ExitCode::FAILURE
         }
     }
 }

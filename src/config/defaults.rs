@@ -57,6 +57,7 @@ impl Config {
             zones: vec![zone],
             sources: Sources::default(),
             thresholds: Thresholds::default(),
+            history: crate::history::config::HistoryConfig::default(),
         }
     }
 

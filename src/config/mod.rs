@@ -55,6 +55,8 @@ pub struct Config {
     pub sources: Sources,
     /// `[thresholds]`: when a zone turns warn or critical.
     pub thresholds: Thresholds,
+    /// `[history]`: the agent's own history store.
+    pub history: crate::history::config::HistoryConfig,
 }
 
 /// Reads and validates the configuration file at `path`; `host` is the machine's host name,
@@ -190,6 +192,7 @@ fn assemble(root: &Section<'_>, host: &str) -> Config {
             }
         }
     }
+    config.history = crate::history::config::read(&root.table("history"));
     for warning in warnings::whole(&config) {
         root.warn(None, warning);
     }
@@ -342,8 +345,8 @@ seats = \"lots\"
 [http]
 listn = \":9842\"
 
-[history]
-path = \"history.db\"
+[report]
+path = \"report.html\"
 ";
         assert_eq!(
             errors(text),
@@ -352,7 +355,7 @@ path = \"history.db\"
                 "venuemon.toml:5:8: [agent]: tick must be a duration like \"5s\" (an integer and a unit: ms, s, m, h or d), got \"fast\"",
                 "venuemon.toml:9:9: zone \"hall-a\": seats must be a positive integer, got \"lots\"",
                 "venuemon.toml:12:1: [http]: unknown key `listn`; did you mean `listen`?",
-                "venuemon.toml:14:1: unknown table `history`: this version of venuemon knows [venue], [http], [http.auth], [http.metrics_auth], [agent], [interfaces], [[zone]], [zone.thresholds], [source.netdev], [source.neighbours], [[source.dhcp]], [[source.hostapd]], [[source.capture]], [thresholds], [schedule]",
+                "venuemon.toml:14:1: unknown table `report`: this version of venuemon knows [venue], [http], [http.auth], [http.metrics_auth], [agent], [interfaces], [[zone]], [zone.thresholds], [source.netdev], [source.neighbours], [[source.dhcp]], [[source.hostapd]], [[source.capture]], [thresholds], [schedule], [history]",
             ]
         );
     }
@@ -515,12 +518,12 @@ path = \"history.db\"
             "venuemon.toml:4:1: unknown table `source.probes`: this version of venuemon knows \
              [venue], [http], [http.auth], [http.metrics_auth], [agent], [interfaces], [[zone]], \
              [zone.thresholds], [source.netdev], [source.neighbours], [[source.dhcp]], \
-             [[source.hostapd]], [[source.capture]], [thresholds], [schedule]"
+             [[source.hostapd]], [[source.capture]], [thresholds], [schedule], [history]"
         );
-        let history = one_error("[history]\nretention = \"90d\"\n");
+        let report = one_error("[report]\nlanguage = \"fr\"\n");
         assert!(
-            history.starts_with("venuemon.toml:1:1: unknown table `history`: this version"),
-            "{history}"
+            report.starts_with("venuemon.toml:1:1: unknown table `report`: this version"),
+            "{report}"
         );
         let typo = one_error("[venu]\nname = \"x\"\n");
         assert!(

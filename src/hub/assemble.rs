@@ -37,6 +37,7 @@ impl Hub {
     pub fn snapshot(&mut self, now: Instant, wall: SystemTime) -> Snapshot {
         self.venue.registry.expire(now);
         let generated_at = unix_seconds(wall);
+        self.venue.registry.start_hour(generated_at / 3600);
         let counts = self.venue.registry.counts(self.inventory.zones.len(), now);
         let mut recent_ttl = BTreeMap::new();
         for (interface, c) in &mut self.venue.captures {
@@ -280,6 +281,7 @@ impl Hub {
             clients_randomized: counts.randomized,
             clients_by_source: counts.by_source,
             unique_clients_estimate: self.venue.registry.unique_in_zone(index).round(),
+            unique_this_hour: self.venue.registry.unique_this_hour(index),
             status,
             rx_bps: sum(interfaces.iter().filter_map(|i| i.rx_bps).collect()),
             tx_bps: sum(interfaces.iter().filter_map(|i| i.tx_bps).collect()),

@@ -11,6 +11,7 @@
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry as Slot;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -68,6 +69,11 @@ pub struct Registry {
     /// Unique devices since start, per zone (by index) and venue-wide.
     unique_by_zone: HashMap<ZoneIdx, UniqueEstimate>,
     unique_venue: UniqueEstimate,
+    /// Unique devices per zone since `hour` began (for the history's hourly sketches);
+    /// shared with the snapshots, copied on the first write after one took it.
+    unique_this_hour: HashMap<ZoneIdx, Arc<UniqueEstimate>>,
+    /// The Unix hour (seconds / 3600) `unique_this_hour` counts.
+    hour: u64,
 }
 
 /// Duration in nanoseconds, saturating (past 292 years).
@@ -93,6 +99,8 @@ impl Registry {
             evicted: 0,
             unique_by_zone: HashMap::new(),
             unique_venue: UniqueEstimate::default(),
+            unique_this_hour: HashMap::new(),
+            hour: 0,
         }
     }
 
@@ -139,6 +147,7 @@ impl Registry {
             let id = s.client.id;
             self.unique_venue.insert(id);
             self.unique_by_zone.entry(s.zone).or_default().insert(id);
+            Arc::make_mut(self.unique_this_hour.entry(s.zone).or_default()).insert(id);
             let zone = u32::try_from(s.zone).unwrap_or(u32::MAX);
             let entry = match self.clients.entry(id) {
                 Slot::Occupied(occupied) => {
@@ -242,6 +251,21 @@ impl Registry {
         self.unique_by_zone
             .get(&zone)
             .map_or(0.0, UniqueEstimate::estimate)
+    }
+
+    /// Starts counting Unix hour `hour` (seconds / 3600) afresh when it is not the hour
+    /// counted so far. Sightings between the last snapshot of an hour and the first of the
+    /// next count in the next (clients still present are seen again within a sample).
+    pub fn start_hour(&mut self, hour: u64) {
+        if hour != self.hour {
+            self.hour = hour;
+            self.unique_this_hour.clear();
+        }
+    }
+
+    /// The devices seen in zone `zone` since the hour began, when any were.
+    pub fn unique_this_hour(&self, zone: ZoneIdx) -> Option<Arc<UniqueEstimate>> {
+        self.unique_this_hour.get(&zone).cloned()
     }
 
     /// Estimated unique devices since start, venue-wide.

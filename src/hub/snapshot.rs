@@ -90,6 +90,10 @@ pub struct ZoneSnapshot {
     pub session_now: Option<SessionSnapshot>,
     /// The zone's next session, within a day.
     pub session_next: Option<SessionSnapshot>,
+    /// Devices seen in the zone since the hour of `generated_at` began, as a sketch (not in
+    /// the JSON: the history keeps it per hour).
+    #[serde(skip)]
+    pub unique_this_hour: Option<std::sync::Arc<crate::model::unique::UniqueEstimate>>,
     /// The last hour, for sparklines (not in the JSON: the page draws it).
     #[serde(skip)]
     pub history: Vec<super::recent::Point>,

@@ -6,9 +6,18 @@ use crate::privacy::ClientId;
 /// Index bits: 2^12 registers.
 const P: u32 = 12;
 const M: usize = 1 << P;
+/// The highest rank a register can hold: 64 − P bits, and the guard bit.
+const MAX_RANK: u8 = (64 - P + 1) as u8;
+/// [`UniqueEstimate::to_bytes`]: every register follows.
+const DENSE: u8 = 1;
+/// [`UniqueEstimate::to_bytes`]: (index, register) pairs follow.
+const SPARSE: u8 = 2;
 
-/// A HyperLogLog sketch over client ids (which are already uniform 64-bit hashes).
-#[derive(Clone)]
+/// A HyperLogLog sketch over client ids (which are already uniform 64-bit hashes). Sketches
+/// merge (the union of what each counted) and serialize ([`UniqueEstimate::to_bytes`]), so the
+/// history keeps one per zone and hour and unique devices over any range and set of zones is
+/// a merge: the ids themselves are never kept.
+#[derive(Clone, PartialEq, Eq)]
 pub struct UniqueEstimate {
     registers: Box<[u8; M]>,
 }
@@ -18,6 +27,14 @@ impl Default for UniqueEstimate {
         UniqueEstimate {
             registers: Box::new([0; M]),
         }
+    }
+}
+
+impl std::fmt::Debug for UniqueEstimate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UniqueEstimate")
+            .field("estimate", &self.estimate())
+            .finish()
     }
 }
 
@@ -39,6 +56,60 @@ impl UniqueEstimate {
         for (mine, theirs) in self.registers.iter_mut().zip(other.registers.iter()) {
             *mine = (*mine).max(*theirs);
         }
+    }
+
+    /// Nothing counted yet.
+    pub fn is_empty(&self) -> bool {
+        self.registers.iter().all(|r| *r == 0)
+    }
+
+    /// The registers in the smaller of two forms: `DENSE` and the 4 096 registers, or
+    /// `SPARSE` and (index as 2 bytes big-endian, register) for each non-zero register, in
+    /// index order (a room of a few hundred devices takes under 1 KiB).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let set = self.registers.iter().filter(|r| **r != 0).count();
+        if 1 + set * 3 < 1 + M {
+            let mut out = Vec::with_capacity(1 + set * 3);
+            out.push(SPARSE);
+            for (index, register) in self.registers.iter().enumerate() {
+                if *register != 0 {
+                    // M is 2^12: every index fits in two bytes.
+                    out.extend_from_slice(&(index as u16).to_be_bytes());
+                    out.push(*register);
+                }
+            }
+            out
+        } else {
+            let mut out = Vec::with_capacity(1 + M);
+            out.push(DENSE);
+            out.extend_from_slice(&self.registers[..]);
+            out
+        }
+    }
+
+    /// The sketch [`UniqueEstimate::to_bytes`] wrote; `None` for bytes it cannot have
+    /// written (an unknown form, a wrong length, an index or register out of range).
+    pub fn from_bytes(bytes: &[u8]) -> Option<UniqueEstimate> {
+        let (form, body) = bytes.split_first()?;
+        let mut sketch = UniqueEstimate::default();
+        match *form {
+            DENSE if body.len() == M => sketch.registers.copy_from_slice(body),
+            SPARSE if body.len() % 3 == 0 => {
+                for entry in body.chunks_exact(3) {
+                    let index = usize::from(u16::from_be_bytes([entry[0], entry[1]]));
+                    let register = entry[2];
+                    if register > MAX_RANK {
+                        return None;
+                    }
+                    *sketch.registers.get_mut(index)? = register;
+                }
+            }
+            _ => return None,
+        }
+        if sketch.registers.iter().any(|r| *r > MAX_RANK) {
+            return None;
+        }
+        Some(sketch)
     }
 
     /// The estimated number of distinct ids inserted.
@@ -91,6 +162,44 @@ mod tests {
             40.0,
             "the first 30 are among the 40"
         );
+    }
+
+    #[test]
+    fn sketches_survive_their_bytes_in_both_forms_and_merge_after() {
+        let mut small = UniqueEstimate::default();
+        assert_eq!(small.to_bytes(), [SPARSE]);
+        assert!(small.is_empty());
+        ids(300).for_each(|id| small.insert(id));
+        let bytes = small.to_bytes();
+        assert_eq!(bytes[0], SPARSE);
+        assert!(bytes.len() < 1024, "{}", bytes.len());
+        let back = UniqueEstimate::from_bytes(&bytes).expect("sparse");
+        assert!(back == small);
+        let mut large = UniqueEstimate::default();
+        ids(20_000).for_each(|id| large.insert(id));
+        let bytes = large.to_bytes();
+        assert_eq!((bytes[0], bytes.len()), (DENSE, 1 + M));
+        let mut merged = UniqueEstimate::from_bytes(&bytes).expect("dense");
+        assert!(merged == large);
+        merged.merge(&back);
+        assert!(merged == large, "the 300 are among the 20 000");
+    }
+
+    #[test]
+    fn bytes_a_sketch_cannot_have_written_are_refused() {
+        for bad in [
+            &[][..],
+            &[9],
+            &[DENSE, 1, 2],
+            &[SPARSE, 0, 1],
+            &[SPARSE, 0x10, 0x00, 1],
+            &[SPARSE, 0, 1, MAX_RANK + 1],
+        ] {
+            assert!(UniqueEstimate::from_bytes(bad).is_none(), "{bad:?}");
+        }
+        let mut dense = vec![DENSE];
+        dense.extend(std::iter::repeat_n(0xff, M));
+        assert!(UniqueEstimate::from_bytes(&dense).is_none());
     }
 
     #[test]

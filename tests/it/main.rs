@@ -11,6 +11,7 @@ mod deploy;
 mod dhcp_lab;
 mod doctor;
 mod golden;
+mod history;
 mod hostapd_lab;
 mod hostile;
 mod lab;

@@ -1,0 +1,17 @@
+//! The agent's own history: each tick's snapshot kept in an SQLite file (per zone, access
+//! point, interface, pool, capture and source), with hourly unique-device sketches per zone,
+//! so that the report can be written after the event, with no client identity stored.
+//!
+//! - [`config`]: the `[history]` section.
+//! - `schema`: the tables, described once; the SQL is made from the descriptions.
+//! - [`store`]: the file: opening it, writing ticks, retention and downsampling, reading
+//!   unique devices back.
+//! - [`writer`]: the thread that owns the file, fed by a bounded channel, and its metrics.
+
+pub mod config;
+mod schema;
+pub mod store;
+pub mod writer;
+
+pub use store::{HistoryError, Store};
+pub use writer::{Batching, Metrics, Writer};

@@ -1,0 +1,354 @@
+//! The history's tables, described once: each table's columns and how each column is
+//! aggregated into 1-minute rows. The SQL that creates, fills and downsamples the tables is
+//! made from these descriptions, so a column is added in one place.
+//!
+//! Every value is an integer (ratios in basis points, rates in bits per second, times in
+//! milliseconds): SQLite stores small integers in 1 to 3 bytes, a real in 8.
+
+/// How a column's tick values become one value per minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A level (clients, utilization): `_max`, `_min` and `_mean` over the minute.
+    Gauge,
+    /// What happened since the previous tick (events, bytes): summed over the minute.
+    Delta,
+    /// A property that rarely changes (seats, pool size, zone, band): its highest value.
+    Attr,
+    /// A set of bits (the zone's reasons): every bit set during the minute.
+    Flags,
+}
+
+/// One column: its name and how it is downsampled.
+pub(crate) type Column = (&'static str, Kind);
+
+/// One kind of thing recorded each tick.
+#[derive(Debug)]
+pub(crate) struct Table {
+    /// Tables are `<name>_ticks` and `<name>_minutes`.
+    pub name: &'static str,
+    /// The column naming what the row is about (an id of `names`), if the table has one row
+    /// per tick per thing; `None` for the venue's single row per tick.
+    pub key: Option<&'static str>,
+    /// The values, in insertion order.
+    pub columns: &'static [Column],
+}
+
+use Kind::{Attr, Delta, Flags, Gauge};
+
+/// The venue as a whole.
+pub(crate) const VENUE: Table = Table {
+    name: "venue",
+    key: None,
+    columns: &[
+        ("clients", Gauge),
+        ("unique_estimate", Gauge),
+        ("status", Attr),
+    ],
+};
+
+/// Each zone. `reasons` holds, for each reason kind `k` (0 DHCP pool, 1 uplink, 2 occupancy,
+/// 3 time-to-lease), bit `2k` when it is at warn and bit `2k + 1` at critical.
+pub(crate) const ZONE: Table = Table {
+    name: "zone",
+    key: Some("zone"),
+    columns: &[
+        ("clients", Gauge),
+        ("randomized", Gauge),
+        ("stations", Gauge),
+        ("aps", Gauge),
+        ("seats", Attr),
+        ("status", Attr),
+        ("reasons", Flags),
+        ("uplink_bp", Gauge),
+        ("rx_bps", Gauge),
+        ("tx_bps", Gauge),
+        ("pool_leases", Gauge),
+        ("pool_size", Attr),
+        ("ttl_p95_ms", Gauge),
+    ],
+};
+
+/// Clients per zone per source that saw them.
+pub(crate) const ZONE_SOURCE: Table = Table {
+    name: "zone_source",
+    key: Some("zone_source"),
+    columns: &[("clients", Gauge)],
+};
+
+/// Each access point. `band`: 0 unknown, 1 2.4 GHz, 2 5 GHz, 3 6 GHz.
+pub(crate) const AP: Table = Table {
+    name: "ap",
+    key: Some("ap"),
+    columns: &[
+        ("zone", Attr),
+        ("band", Attr),
+        ("present", Gauge),
+        ("stations", Gauge),
+        ("utilization_bp", Gauge),
+        ("connects", Delta),
+        ("disconnects", Delta),
+        ("auth_failures", Delta),
+    ],
+};
+
+/// Each monitored interface.
+pub(crate) const INTERFACE: Table = Table {
+    name: "interface",
+    key: Some("interface"),
+    columns: &[
+        ("zone", Attr),
+        ("up", Gauge),
+        ("speed_bps", Attr),
+        ("utilization_bp", Gauge),
+        ("rx_bytes", Delta),
+        ("tx_bytes", Delta),
+        ("rx_packets", Delta),
+        ("tx_packets", Delta),
+        ("rx_errors", Delta),
+        ("tx_errors", Delta),
+        ("rx_drops", Delta),
+        ("tx_drops", Delta),
+    ],
+};
+
+/// Each DHCP pool.
+pub(crate) const POOL: Table = Table {
+    name: "pool",
+    key: Some("pool"),
+    columns: &[
+        ("zone", Attr),
+        ("leases", Gauge),
+        ("size", Attr),
+        ("allocation_failures", Delta),
+    ],
+};
+
+/// Each live capture: DHCP messages by type, DISCOVERs left unanswered, and the DISCOVER→ACK
+/// times as the counts of their histogram's buckets (`ttl0` up to 10 ms ... `ttl10` up to
+/// 60 s, `ttl11` above: the bounds are in `meta`), which add up over any range.
+pub(crate) const CAPTURE: Table = Table {
+    name: "capture",
+    key: Some("capture"),
+    columns: &[
+        ("zone", Attr),
+        ("discover", Delta),
+        ("offer", Delta),
+        ("request", Delta),
+        ("decline", Delta),
+        ("ack", Delta),
+        ("nak", Delta),
+        ("release", Delta),
+        ("inform", Delta),
+        ("other", Delta),
+        ("unanswered", Delta),
+        ("ttl0", Delta),
+        ("ttl1", Delta),
+        ("ttl2", Delta),
+        ("ttl3", Delta),
+        ("ttl4", Delta),
+        ("ttl5", Delta),
+        ("ttl6", Delta),
+        ("ttl7", Delta),
+        ("ttl8", Delta),
+        ("ttl9", Delta),
+        ("ttl10", Delta),
+        ("ttl11", Delta),
+    ],
+};
+
+/// Each source instance (`source/instance` in `names`).
+pub(crate) const SOURCE: Table = Table {
+    name: "source",
+    key: Some("source"),
+    columns: &[("up", Gauge), ("errors", Delta)],
+};
+
+/// Every table, in the order a tick writes them.
+pub(crate) const TABLES: [&Table; 8] = [
+    &VENUE,
+    &ZONE,
+    &ZONE_SOURCE,
+    &AP,
+    &INTERFACE,
+    &POOL,
+    &CAPTURE,
+    &SOURCE,
+];
+
+/// The schema version `meta` records; a file of another version is refused with a message.
+pub(crate) const VERSION: &str = "1";
+
+/// Everything the history creates in an empty file.
+pub(crate) fn create() -> String {
+    let mut sql = String::from(
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n\
+         CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, \
+         name TEXT NOT NULL, UNIQUE (kind, name));\n\
+         CREATE TABLE IF NOT EXISTS zone_hours (hour INTEGER NOT NULL, zone INTEGER NOT NULL, \
+         sketch BLOB NOT NULL, PRIMARY KEY (hour, zone)) WITHOUT ROWID;\n",
+    );
+    for table in TABLES {
+        sql.push_str(&create_table(
+            table,
+            "ticks",
+            table.columns.iter().map(tick_column),
+        ));
+        let minute = std::iter::once("ticks INTEGER NOT NULL".to_string())
+            .chain(table.columns.iter().flat_map(minute_columns));
+        sql.push_str(&create_table(table, "minutes", minute));
+    }
+    sql
+}
+
+fn create_table(table: &Table, suffix: &str, columns: impl Iterator<Item = String>) -> String {
+    let mut all = vec!["at INTEGER NOT NULL".to_string()];
+    all.extend(table.key.map(|k| format!("{k} INTEGER NOT NULL")));
+    all.extend(columns);
+    let key = table.key.map_or("at".to_string(), |k| format!("at, {k}"));
+    format!(
+        "CREATE TABLE IF NOT EXISTS {}_{suffix} ({}, PRIMARY KEY ({key})) WITHOUT ROWID;\n",
+        table.name,
+        all.join(", ")
+    )
+}
+
+fn tick_column(column: &Column) -> String {
+    format!("{} INTEGER", column.0)
+}
+
+fn minute_columns(column: &Column) -> Vec<String> {
+    match column.1 {
+        Gauge => vec![
+            format!("{}_max INTEGER", column.0),
+            format!("{}_min INTEGER", column.0),
+            format!("{}_mean REAL", column.0),
+        ],
+        Delta | Attr | Flags => vec![format!("{} INTEGER", column.0)],
+    }
+}
+
+/// The statement that writes one row of `table` at one tick.
+pub(crate) fn insert(table: &Table) -> String {
+    let n = 1 + usize::from(table.key.is_some()) + table.columns.len();
+    let marks = vec!["?"; n].join(", ");
+    format!(
+        "INSERT OR REPLACE INTO {}_ticks VALUES ({marks})",
+        table.name
+    )
+}
+
+/// The statements that turn `table`'s tick rows before `?1` (a whole minute) into minute rows,
+/// then delete them.
+pub(crate) fn downsample(table: &Table) -> [String; 2] {
+    let minute = "at - at % 60";
+    let key = table.key.map(|k| format!(", {k}")).unwrap_or_default();
+    let values: Vec<String> = table
+        .columns
+        .iter()
+        .map(|(name, kind)| match kind {
+            Gauge => format!("max({name}), min({name}), avg({name})"),
+            Delta => format!("sum({name})"),
+            Attr => format!("max({name})"),
+            // SQLite has no bitwise-or aggregate: one max per bit (reasons use 8).
+            Flags => (0..8)
+                .map(|bit| format!("max({name} & {})", 1 << bit))
+                .collect::<Vec<_>>()
+                .join(" | "),
+        })
+        .collect();
+    [
+        format!(
+            "INSERT OR REPLACE INTO {t}_minutes SELECT {minute}{key}, count(*), {} \
+             FROM {t}_ticks WHERE at < ?1 GROUP BY {minute}{key}",
+            values.join(", "),
+            t = table.name
+        ),
+        format!("DELETE FROM {}_ticks WHERE at < ?1", table.name),
+    ]
+}
+
+/// The statements that delete everything before `?1`.
+pub(crate) fn expire() -> Vec<String> {
+    let mut sql = vec!["DELETE FROM zone_hours WHERE hour * 3600 < ?1".to_string()];
+    for table in TABLES {
+        sql.push(format!("DELETE FROM {}_ticks WHERE at < ?1", table.name));
+        sql.push(format!("DELETE FROM {}_minutes WHERE at < ?1", table.name));
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_creates_downsamples_and_expires_in_sqlite() {
+        let db = rusqlite::Connection::open_in_memory().expect("sqlite");
+        db.execute_batch(&create()).expect("schema");
+        db.execute(
+            &insert(&ZONE),
+            rusqlite::params_from_iter([
+                Some(60_i64),
+                Some(1),
+                Some(5),
+                Some(1),
+                None,
+                Some(2),
+                Some(100),
+                Some(1),
+                Some(0b0100),
+                Some(100),
+                None,
+                None,
+                None,
+                None,
+                None,
+            ]),
+        )
+        .expect("row");
+        db.execute(
+            &insert(&ZONE),
+            rusqlite::params_from_iter([
+                Some(61_i64),
+                Some(1),
+                Some(9),
+                Some(3),
+                None,
+                Some(2),
+                Some(100),
+                Some(2),
+                Some(0b1000),
+                Some(300),
+                None,
+                None,
+                None,
+                None,
+                None,
+            ]),
+        )
+        .expect("row");
+        for sql in downsample(&ZONE) {
+            db.execute(&sql, [120]).expect(&sql);
+        }
+        let row: (i64, i64, i64, f64, i64, i64, i64) = db
+            .query_row(
+                "SELECT ticks, clients_max, clients_min, clients_mean, status, reasons, uplink_bp_max \
+                 FROM zone_minutes WHERE at = 60 AND zone = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            )
+            .expect("minute row");
+        assert_eq!(row, (2, 9, 5, 7.0, 2, 0b1100, 300));
+        let left: i64 = db
+            .query_row("SELECT count(*) FROM zone_ticks", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(left, 0);
+        for sql in expire() {
+            db.execute(&sql, [3600]).expect(&sql);
+        }
+        let left: i64 = db
+            .query_row("SELECT count(*) FROM zone_minutes", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(left, 0);
+    }
+}

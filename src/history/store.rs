@@ -1,0 +1,563 @@
+//! The SQLite file: opened in WAL mode, one transaction per batch of ticks, each snapshot
+//! turned into rows of the tables `schema` describes, counters stored as what changed since
+//! the previous tick, and hourly unique-device sketches per zone.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, params, params_from_iter};
+
+use super::config::HistoryConfig;
+use super::schema::{self, Table};
+use crate::hub::capture::TIME_TO_LEASE_BUCKETS;
+use crate::hub::snapshot::{ReasonKind, Snapshot, Status};
+use crate::model::access_points::Band;
+use crate::model::capture::DHCP_TYPES;
+use crate::model::unique::UniqueEstimate;
+
+/// Why the history could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// SQLite refused: the disk is full, the file is read-only, corrupt, locked...
+    #[error("{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The folder the file goes in could not be created.
+    #[error("cannot create the history's folder: {0}")]
+    Folder(std::io::Error),
+    /// The file holds another schema.
+    #[error(
+        "the history file has schema version {found}, this venuemon writes version {}: move \
+         the file away or set [history] path to another file",
+        schema::VERSION
+    )]
+    Version {
+        /// The version the file holds.
+        found: String,
+    },
+}
+
+/// Every `kind` of [`HistoryError::kind`], for the error counter's rows.
+pub const ERROR_KINDS: [&str; 8] = [
+    "disk_full",
+    "read_only",
+    "cannot_open",
+    "corrupt",
+    "locked",
+    "io",
+    "version",
+    "other",
+];
+
+impl HistoryError {
+    /// The bounded cause, the `kind` label of `venuemon_history_write_errors_total`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HistoryError::Sqlite(e) => match e.sqlite_error_code() {
+                Some(ErrorCode::DiskFull) => "disk_full",
+                Some(ErrorCode::ReadOnly) => "read_only",
+                Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => "cannot_open",
+                Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => "corrupt",
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => "locked",
+                Some(ErrorCode::SystemIoFailure) => "io",
+                _ => "other",
+            },
+            HistoryError::Folder(_) => "cannot_open",
+            HistoryError::Version { .. } => "version",
+        }
+    }
+}
+
+/// An integer cell, or what a counter totals now (turned into a change since last tick).
+#[derive(Debug, Clone, Copy)]
+enum Cell<'a> {
+    /// Stored as it is.
+    Level(Option<i64>),
+    /// A counter's total: the row holds its change since the previous tick.
+    Total(Option<u64>),
+    /// A zone, by id: the row holds its `names` id.
+    Zone(Option<&'a str>),
+}
+
+/// One row: its table, what it is about (a name of the table's key kind), its cells.
+struct Row<'a> {
+    table: &'static Table,
+    key: Option<String>,
+    cells: Vec<Cell<'a>>,
+}
+
+/// The open history file and what writing the next tick needs to remember.
+pub struct Store {
+    db: Connection,
+    retention: Duration,
+    downsample_after: Duration,
+    /// `names` ids by kind, then name.
+    names: HashMap<&'static str, HashMap<String, i64>>,
+    /// Each table's insert statement, by table name.
+    inserts: HashMap<&'static str, String>,
+    /// Counter totals at the previous tick, by (table, key id), in column order.
+    totals: HashMap<(&'static str, i64), Vec<Option<u64>>>,
+    /// The last sketch written per (hour, zone id).
+    written: HashMap<(u64, i64), Vec<u8>>,
+    /// The previous tick's time and sketches, written once its minute is over.
+    pending: Option<(u64, Sketches)>,
+    /// The hour the last retention and downsampling pass ran in.
+    maintained: Option<u64>,
+}
+
+/// Each zone's (by `names` id) sketch of the hour.
+type Sketches = Vec<(i64, Arc<UniqueEstimate>)>;
+
+/// Seconds in an hour.
+const HOUR: u64 = 3_600;
+
+fn int(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A ratio in basis points (1/10 000).
+fn basis_points(ratio: Option<f64>) -> Option<i64> {
+    ratio.map(|r| (r * 10_000.0).round() as i64)
+}
+
+/// The zone's reasons as bits: `2k` warn (or unknown, for a source down or no source),
+/// `2k + 1` critical, `k` the reason kind.
+fn reason_bits(reasons: &[crate::hub::snapshot::Reason]) -> i64 {
+    reasons
+        .iter()
+        .map(|r| {
+            let k = match r.kind {
+                ReasonKind::DhcpPool => 0,
+                ReasonKind::Uplink => 1,
+                ReasonKind::Occupancy => 2,
+                ReasonKind::TimeToLease => 3,
+                ReasonKind::SourceDown => 4,
+                ReasonKind::NoSource => 5,
+            };
+            match r.status {
+                Status::Ok => 0,
+                Status::Warn | Status::Unknown => 1 << (2 * k),
+                Status::Critical => 1 << (2 * k + 1),
+            }
+        })
+        .fold(0, |a, b| a | b)
+}
+
+fn band_code(band: Band) -> i64 {
+    match band {
+        Band::Unknown => 0,
+        Band::Ghz2_4 => 1,
+        Band::Ghz5 => 2,
+        Band::Ghz6 => 3,
+    }
+}
+
+/// The rows of one snapshot.
+fn rows(s: &Snapshot) -> Vec<Row<'_>> {
+    use Cell::{Level, Total, Zone};
+    let level = |v: u64| Level(Some(int(v)));
+    let some = |v: Option<u64>| Level(v.map(int));
+    let mut rows = vec![Row {
+        table: &schema::VENUE,
+        key: None,
+        cells: vec![
+            level(s.zones.iter().map(|z| z.clients).sum()),
+            Level(Some(s.unique_clients_estimate.round() as i64)),
+            Level(Some(s.status.value())),
+        ],
+    }];
+    for z in &s.zones {
+        rows.push(Row {
+            table: &schema::ZONE,
+            key: Some(z.id.clone()),
+            cells: vec![
+                level(z.clients),
+                level(z.clients_randomized),
+                some(z.stations),
+                level(z.aps),
+                some(z.seats.map(u64::from)),
+                Level(Some(z.status.value())),
+                Level(Some(reason_bits(&z.reasons))),
+                Level(basis_points(z.uplink_utilization)),
+                Level(z.rx_bps.map(|b| b.round() as i64)),
+                Level(z.tx_bps.map(|b| b.round() as i64)),
+                some(z.pool_leases),
+                some(z.pool_size),
+                Level(z.time_to_lease_p95.map(|t| (t * 1_000.0).round() as i64)),
+            ],
+        });
+        for (source, clients) in &z.clients_by_source {
+            rows.push(Row {
+                table: &schema::ZONE_SOURCE,
+                key: Some(format!("{}/{source}", z.id)),
+                cells: vec![level(*clients)],
+            });
+        }
+    }
+    for a in &s.aps {
+        rows.push(Row {
+            table: &schema::AP,
+            key: Some(a.ap.clone()),
+            cells: vec![
+                Zone(a.zone.as_deref()),
+                Level(Some(band_code(a.band))),
+                Level(Some(i64::from(a.present))),
+                level(a.stations),
+                Level(basis_points(a.channel_utilization)),
+                Total(Some(a.events.connects)),
+                Total(Some(a.events.disconnects)),
+                Total(Some(a.events.auth_failures)),
+            ],
+        });
+    }
+    for i in &s.interfaces {
+        let c = &i.counters;
+        let mut cells = vec![
+            Zone(i.zone.as_deref()),
+            Level(Some(i64::from(i.up))),
+            some(i.speed_bps),
+            Level(basis_points(i.utilization)),
+        ];
+        cells.extend(
+            [
+                c.rx_bytes,
+                c.tx_bytes,
+                c.rx_packets,
+                c.tx_packets,
+                c.rx_errors,
+                c.tx_errors,
+                c.rx_drops,
+                c.tx_drops,
+            ]
+            .map(|v| Total(Some(v))),
+        );
+        rows.push(Row {
+            table: &schema::INTERFACE,
+            key: Some(i.name.clone()),
+            cells,
+        });
+    }
+    for p in &s.pools {
+        rows.push(Row {
+            table: &schema::POOL,
+            key: Some(p.name.clone()),
+            cells: vec![
+                Zone(p.zone.as_deref()),
+                some(p.leases_active),
+                some(p.size),
+                Total(p.statistics.map(|s| s.allocation_failures)),
+            ],
+        });
+    }
+    for c in &s.captures {
+        let mut cells = vec![Zone(c.zone.as_deref())];
+        // The table's order, then `other`.
+        for name in DHCP_TYPES.iter().skip(1).chain(DHCP_TYPES.first()) {
+            cells.push(Total(Some(c.dhcp_messages.get(name).copied().unwrap_or(0))));
+        }
+        cells.push(Total(Some(c.dhcp_unanswered_discovers)));
+        let counts = &c.dhcp_time_to_lease_seconds.counts;
+        for bucket in 0..=TIME_TO_LEASE_BUCKETS.len() {
+            cells.push(Total(counts.get(bucket).copied()));
+        }
+        rows.push(Row {
+            table: &schema::CAPTURE,
+            key: Some(c.interface.clone()),
+            cells,
+        });
+    }
+    for source in &s.sources {
+        rows.push(Row {
+            table: &schema::SOURCE,
+            key: Some(format!("{}/{}", source.source, source.instance)),
+            cells: vec![
+                Level(Some(i64::from(source.up))),
+                Total(Some(source.errors.values().sum())),
+            ],
+        });
+    }
+    rows
+}
+
+impl Store {
+    /// Opens (creating it and its folder if need be) the history at `path`, in WAL mode
+    /// with `synchronous=NORMAL`: a commit is in the WAL, in the kernel's page cache, when
+    /// `write` returns, so a killed process loses no committed tick (only a power cut can
+    /// lose the last ones, which `NORMAL` does not sync).
+    ///
+    /// # Errors
+    /// The folder or file cannot be created or opened, or the file is not a history of this
+    /// version.
+    pub fn open(
+        path: &Path,
+        config: &HistoryConfig,
+        snapshot: &Snapshot,
+    ) -> Result<Store, HistoryError> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(HistoryError::Folder)?;
+        }
+        let db = Connection::open(path)?;
+        db.busy_timeout(Duration::from_secs(1))?;
+        // journal_mode answers with the mode it is in (a read-only file cannot leave
+        // `delete`): the first write says what is wrong.
+        let _: String = db.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        db.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        db.execute_batch("BEGIN")?;
+        let created = db.execute_batch(&schema::create()).and_then(|()| {
+            db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?1)",
+                [schema::VERSION],
+            )?;
+            let bounds: Vec<String> = TIME_TO_LEASE_BUCKETS.iter().map(f64::to_string).collect();
+            for (key, value) in [
+                ("venue", snapshot.venue.clone()),
+                ("event", snapshot.event.clone()),
+                ("tick_seconds", snapshot.tick_seconds.to_string()),
+                ("time_to_lease_bounds_seconds", bounds.join(",")),
+            ] {
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?1, ?2)", [key, &value])?;
+            }
+            db.query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+        });
+        let found = match created {
+            Ok(found) => found,
+            Err(e) => {
+                let _ = db.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+        };
+        if found != schema::VERSION {
+            let _ = db.execute_batch("ROLLBACK");
+            return Err(HistoryError::Version { found });
+        }
+        db.execute_batch("COMMIT")?;
+        Ok(Store {
+            db,
+            retention: config.retention,
+            downsample_after: config.downsample_after,
+            names: HashMap::new(),
+            inserts: schema::TABLES
+                .iter()
+                .map(|t| (t.name, schema::insert(t)))
+                .collect(),
+            totals: HashMap::new(),
+            written: HashMap::new(),
+            pending: None,
+            maintained: None,
+        })
+    }
+
+    /// Starts a transaction: the ticks [`Store::add`]ed until [`Store::commit`] are written
+    /// together, or, after an error, none of them ([`Store::rollback`]).
+    ///
+    /// # Errors
+    /// SQLite cannot start it (the file is locked, or gone bad).
+    pub fn begin(&mut self) -> Result<(), HistoryError> {
+        Ok(self.db.execute_batch("BEGIN")?)
+    }
+
+    /// Writes one tick's snapshot (ticks in time order) into the transaction.
+    ///
+    /// # Errors
+    /// SQLite cannot write (disk full, read-only file, I/O error): roll back, drop the
+    /// store and open it again later.
+    pub fn add(&mut self, snapshot: &Snapshot) -> Result<(), HistoryError> {
+        Ok(self.tick(snapshot)?)
+    }
+
+    /// Commits the transaction.
+    ///
+    /// # Errors
+    /// As [`Store::add`].
+    pub fn commit(&mut self) -> Result<(), HistoryError> {
+        Ok(self.db.execute_batch("COMMIT")?)
+    }
+
+    /// Undoes the transaction after an error (which may have undone it already).
+    pub fn rollback(&mut self) {
+        let _ = self.db.execute_batch("ROLLBACK");
+    }
+
+    /// Writes the last sketches and checkpoints the WAL into the file (which SQLite then
+    /// removes with the last connection).
+    ///
+    /// # Errors
+    /// As [`Store::write`].
+    pub fn close(mut self) -> Result<(), HistoryError> {
+        self.db.execute_batch("BEGIN")?;
+        if let Some((at, sketches)) = self.pending.take() {
+            self.sketches(at, &sketches)?;
+        }
+        self.db.execute_batch("COMMIT")?;
+        self.db
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    fn name(&mut self, kind: &'static str, name: &str) -> rusqlite::Result<i64> {
+        if let Some(id) = self.names.get(kind).and_then(|n| n.get(name)) {
+            return Ok(*id);
+        }
+        let db = &self.db;
+        db.prepare_cached("INSERT OR IGNORE INTO names (kind, name) VALUES (?1, ?2)")?
+            .execute(params![kind, name])?;
+        let id = db
+            .prepare_cached("SELECT id FROM names WHERE kind = ?1 AND name = ?2")?
+            .query_row(params![kind, name], |r| r.get(0))?;
+        self.names
+            .entry(kind)
+            .or_default()
+            .insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    fn tick(&mut self, s: &Snapshot) -> rusqlite::Result<()> {
+        let at = s.generated_at;
+        self.maintain(at)?;
+        let at_cell = int(at);
+        let mut values: Vec<Option<i64>> = Vec::with_capacity(32);
+        for row in rows(s) {
+            values.clear();
+            values.push(Some(at_cell));
+            let mut key_id = 0;
+            if let (Some(kind), Some(key)) = (row.table.key, &row.key) {
+                key_id = self.name(kind, key)?;
+                values.push(Some(key_id));
+            }
+            let now: Vec<Option<u64>> = row
+                .cells
+                .iter()
+                .filter_map(|c| match c {
+                    Cell::Total(t) => Some(*t),
+                    _ => None,
+                })
+                .collect();
+            let before = if now.is_empty() {
+                None
+            } else {
+                self.totals.insert((row.table.name, key_id), now.clone())
+            };
+            let mut total = 0;
+            for cell in &row.cells {
+                values.push(match cell {
+                    Cell::Level(v) => *v,
+                    Cell::Zone(zone) => match zone {
+                        Some(zone) => Some(self.name("zone", zone)?),
+                        None => None,
+                    },
+                    Cell::Total(_) => {
+                        let then = before
+                            .as_ref()
+                            .and_then(|b| b.get(total).copied().flatten());
+                        let current = now.get(total).copied().flatten();
+                        total += 1;
+                        match (then, current) {
+                            // A total lower than before is a counter that restarted.
+                            (Some(then), Some(current)) => {
+                                Some(int(current.checked_sub(then).unwrap_or(current)))
+                            }
+                            _ => None,
+                        }
+                    }
+                });
+            }
+            let insert = self.inserts.get(row.table.name).map_or("", String::as_str);
+            self.db
+                .prepare_cached(insert)?
+                .execute(params_from_iter(values.iter()))?;
+        }
+        // Each minute, the sketches as the previous minute ended (an hour's last state
+        // included); a kill loses at most a minute of them.
+        let mut sketches = Vec::new();
+        for z in &s.zones {
+            if let Some(sketch) = &z.unique_this_hour {
+                sketches.push((self.name("zone", &z.id)?, Arc::clone(sketch)));
+            }
+        }
+        if let Some((then, previous)) = self.pending.take() {
+            if then / 60 != at / 60 {
+                self.sketches(then, &previous)?;
+            }
+        }
+        self.pending = Some((at, sketches));
+        Ok(())
+    }
+
+    /// Writes the sketches of tick `at` that changed since they were last written.
+    fn sketches(
+        &mut self,
+        at: u64,
+        sketches: &[(i64, Arc<UniqueEstimate>)],
+    ) -> rusqlite::Result<()> {
+        let hour = at / HOUR;
+        for (zone, sketch) in sketches {
+            let bytes = sketch.to_bytes();
+            if self.written.get(&(hour, *zone)) == Some(&bytes) {
+                continue;
+            }
+            self.db
+                .prepare_cached("INSERT OR REPLACE INTO zone_hours VALUES (?1, ?2, ?3)")?
+                .execute(params![int(hour), zone, bytes])?;
+            self.written.insert((hour, *zone), bytes);
+        }
+        self.written.retain(|(h, _), _| *h + 1 >= hour);
+        Ok(())
+    }
+
+    /// Once an hour (of the snapshots' time): rows past `retention` deleted, rows past
+    /// `downsample_after` turned into minute rows.
+    fn maintain(&mut self, at: u64) -> rusqlite::Result<()> {
+        if self.maintained == Some(at / HOUR) {
+            return Ok(());
+        }
+        self.maintained = Some(at / HOUR);
+        let expired = int(at.saturating_sub(self.retention.as_secs()));
+        for sql in schema::expire() {
+            self.db.prepare_cached(&sql)?.execute([expired])?;
+        }
+        let cutoff = at.saturating_sub(self.downsample_after.as_secs());
+        let cutoff = int(cutoff - cutoff % 60);
+        for table in schema::TABLES {
+            for sql in schema::downsample(table) {
+                self.db.prepare_cached(&sql)?.execute([cutoff])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The unique devices of `zones` (ids; every zone when empty) over the hours from `from` to
+/// `to` (Unix seconds, the hours that hold them), merged from the hourly sketches.
+///
+/// # Errors
+/// The file cannot be read, or holds a sketch this venuemon cannot read.
+pub fn unique_devices(
+    db: &Connection,
+    zones: &[&str],
+    from: u64,
+    to: u64,
+) -> rusqlite::Result<f64> {
+    let mut merged = UniqueEstimate::default();
+    let mut statement = db.prepare(
+        "SELECT names.name, sketch FROM zone_hours JOIN names ON names.id = zone_hours.zone \
+         WHERE hour BETWEEN ?1 AND ?2",
+    )?;
+    let mut rows = statement.query(params![int(from / HOUR), int(to / HOUR)])?;
+    while let Some(row) = rows.next()? {
+        let zone: String = row.get(0)?;
+        if !zones.is_empty() && !zones.contains(&zone.as_str()) {
+            continue;
+        }
+        let bytes: Vec<u8> = row.get(1)?;
+        let sketch = UniqueEstimate::from_bytes(&bytes).ok_or_else(|| {
+            rusqlite::Error::InvalidColumnType(1, "sketch".into(), rusqlite::types::Type::Blob)
+        })?;
+        merged.merge(&sketch);
+    }
+    Ok(merged.estimate())
+}

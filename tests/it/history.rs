@@ -1,0 +1,185 @@
+//! The history store under faults, and `venuemon run --simulate`. Killing the agent needs
+//! nothing special; the full-disk and read-only tests mount a small tmpfs (root).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::common::{self, Agent, TestConfig};
+use crate::venue::value as series;
+
+/// Ticks in the history at `path` (0 while it cannot be read).
+fn ticks(path: &Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .and_then(|db| db.query_row("SELECT count(*) FROM venue_ticks", [], |r| r.get(0)))
+        .unwrap_or(0)
+}
+
+fn sigkill(agent: &mut Agent) {
+    let pid = agent.pid().to_string();
+    let killed = Command::new("kill").args(["-KILL", &pid]).status();
+    assert!(killed.is_ok_and(|s| s.success()), "kill -KILL {pid}");
+    agent.wait();
+}
+
+/// SIGKILL loses at most the tick being written: WAL, one transaction per tick, and a commit
+/// in the kernel's page cache once `write` returns (synchronous=NORMAL).
+#[test]
+fn history_survives_sigkill_five_times_holding_every_tick_before_the_last() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = TestConfig::new(dir.path());
+    let history = dir.path().join("state/history.sqlite");
+    let mut before = 0;
+    for round in 0..5 {
+        let mut agent = config.start(None);
+        // Two more ticks than the history held: this run is writing.
+        let seen = common::wait_for("ticks written", Duration::from_secs(20), || {
+            let n = ticks(&history);
+            (n >= before + 2).then_some(n)
+        });
+        sigkill(&mut agent);
+        let db = rusqlite::Connection::open(&history).expect("the history opens");
+        let check: String = db
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .expect("integrity check");
+        assert_eq!(check, "ok", "round {round}");
+        let after = ticks(&history);
+        assert!(
+            after >= seen,
+            "round {round}: {seen} ticks were read before the kill, {after} after"
+        );
+        before = after;
+    }
+}
+
+/// Mounts a tmpfs of `size` at `at`; unmounted by the returned guard.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(at).expect("mount point");
+        let out = common::run(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+                at.to_str().expect("utf-8"),
+            ],
+        );
+        assert!(out.status.success(), "mount: {out:?}");
+        Tmpfs(at.to_path_buf())
+    }
+
+    fn read_only(&self) {
+        let at = self.0.to_str().expect("utf-8");
+        let out = common::run("mount", &["-o", "remount,ro", at]);
+        assert!(out.status.success(), "remount: {out:?}");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Waits until `/metrics` shows history off for one of `kinds`, then checks the page still
+/// answers and the agent said so once.
+fn history_turns_off(agent: &Agent, port: u16, kinds: &[&str]) {
+    let errors: Vec<String> = kinds
+        .iter()
+        .map(|kind| format!("venuemon_history_write_errors_total{{kind=\"{kind}\"}}"))
+        .collect();
+    let metrics = common::metrics_when(port, "history off", Duration::from_secs(20), |m| {
+        series(m, "venuemon_history_up") == Some(0.0)
+            && errors.iter().any(|e| series(m, e) >= Some(1.0))
+    });
+    assert_eq!(
+        series(&metrics, "venuemon_zone_clients{zone=\"hall\"}"),
+        Some(0.0)
+    );
+    let (status, _) = common::http_get(port, "/").expect("the page answers");
+    assert_eq!(status, 200);
+    // Several ticks later: still one line.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(common::http_get(port, "/metrics").is_some());
+    let log = agent.log();
+    assert_eq!(log.matches("history off").count(), 1, "{log}");
+}
+
+#[test]
+fn root_history_on_a_full_disk_turns_off_with_a_metric_and_one_line_while_the_agent_serves() {
+    common::require_root("a small tmpfs");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let disk = Tmpfs::mount(&dir.path().join("disk"), "256k");
+    // Leave less room than the history's tables take.
+    std::fs::write(disk.0.join("filler"), vec![0u8; 240 * 1024]).expect("filler");
+    let config = TestConfig::new(dir.path()).section(&format!(
+        "[history]\npath = \"{}\"\n",
+        disk.0.join("history.sqlite").display()
+    ));
+    let agent = config.start(None);
+    history_turns_off(&agent, config.port, &["disk_full"]);
+}
+
+#[test]
+fn root_history_on_a_read_only_file_turns_off_with_a_metric_and_one_line_while_the_agent_serves() {
+    common::require_root("a tmpfs remounted read-only");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let disk = Tmpfs::mount(&dir.path().join("disk"), "8m");
+    let history = disk.0.join("history.sqlite");
+    let config = TestConfig::new(dir.path())
+        .section(&format!("[history]\npath = \"{}\"\n", history.display()));
+    let mut agent = config.start(None);
+    common::metrics_when(config.port, "history up", Duration::from_secs(20), |m| {
+        series(m, "venuemon_history_up") == Some(1.0)
+    });
+    agent.stop();
+    disk.read_only();
+    let agent = config.start(None);
+    // SQLite cannot make the WAL's shared-memory file in a read-only folder: it says so as
+    // "unable to open" rather than "read-only".
+    history_turns_off(&agent, config.port, &["read_only", "cannot_open"]);
+}
+
+/// `venuemon run --simulate` serves a lively venue: the foyer fills as the doors open.
+#[test]
+fn run_simulate_serves_the_simulated_venue_on_metrics() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let _agent = Agent::start(
+        None,
+        &[
+            "--simulate",
+            "--zones",
+            "5",
+            "--aps",
+            "10",
+            "--tick",
+            "1s",
+            "--listen",
+            &listen,
+        ],
+        &[],
+        dir.path().join("agent.log"),
+    );
+    let metrics = common::metrics_when(port, "simulated clients", Duration::from_secs(20), |m| {
+        series(m, "venuemon_zone_clients{zone=\"foyer\"}").is_some_and(|n| n > 0.0)
+    });
+    assert!(series(&metrics, "venuemon_zone_capacity_seats{zone=\"main-hall\"}").is_some());
+    assert_eq!(
+        series(
+            &metrics,
+            "venuemon_source_up{instance=\"room-01\",source=\"dhcp\"}"
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    let (status, page) = common::http_get(port, "/").expect("the page answers");
+    assert_eq!(status, 200);
+    assert!(page.contains("Main hall"), "{page}");
+}
