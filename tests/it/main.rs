@@ -16,6 +16,7 @@ mod hostile;
 mod lab;
 mod multivenue;
 mod page;
+mod prometheus;
 mod readme;
 mod replay;
 mod report;
