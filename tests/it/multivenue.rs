@@ -5,7 +5,7 @@
 //! shipped rules loaded). One venue's uplink is cut for a minute and restored.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -250,11 +250,7 @@ impl Venue {
 
         let dir = dir.join(format!("venue-{tag}"));
         std::fs::create_dir_all(&dir).expect("venue dir");
-        let expiry = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .expect("clock after 1970")
-            .as_secs()
-            + 3600;
+        let expiry = jiff::Timestamp::now().as_second() + 3600;
         let leases: String = (0..clients)
             .map(|k| {
                 format!(
@@ -378,10 +374,7 @@ fn timestamps(store: &Prometheus, promql: &str, time: f64) -> Vec<f64> {
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs_f64()
+    jiff::Timestamp::now().as_microsecond() as f64 / 1e6
 }
 
 fn dir_size(dir: &Path) -> u64 {

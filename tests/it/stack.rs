@@ -41,19 +41,15 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-/// Runs `program args` and fails with its whole output unless it succeeds; returns stdout.
+/// Runs `program args` and fails with its whole output unless it succeeds; returns that
+/// output (stdout, then stderr).
 fn checked(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    let text = format!(
+    let out = common::run(program, args);
+    format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{program} {args:?} failed:\n{text}");
-    text
+    )
 }
 
 /// `text` with each `(from, to)` replaced, each `from` found exactly once: an override of the
