@@ -48,7 +48,7 @@ pub fn require_tool(tool: &str, package: &str) {
     );
 }
 
-/// Runs a command and returns its output, panicking with its stderr on failure.
+/// Runs a command and returns its output, panicking with its whole output on failure.
 pub fn run(program: &str, args: &[&str]) -> Output {
     let output = Command::new(program)
         .args(args)
@@ -56,7 +56,8 @@ pub fn run(program: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
     assert!(
         output.status.success(),
-        "{program} {args:?} failed: {}",
+        "{program} {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
     output

@@ -5,12 +5,12 @@
 //! shipped rules loaded). One venue's uplink is cut for a minute and restored.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::common::{self, TestConfig};
+use crate::prometheus::{self, Listen, Prometheus};
 use crate::venue::{Netns, value, veth};
 
 /// The lab's scrape interval (the shipped file says 15 s).
@@ -51,7 +51,7 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
     let dir = tempfile::tempdir().expect("temp dir");
     let id = std::process::id();
     let central = Netns::new(format!("vm-mvc-{id}"));
-    let _central_prometheus = Prometheus::start(
+    let store = start_prometheus(
         &central,
         &dir.path().join("central"),
         &central_config(),
@@ -62,16 +62,10 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
 
     // Per-venue and cross-venue answers, from the shipped recording rules and raw series.
     let both = || {
-        let a = query_value(
-            &central,
-            "venue:venuemon_zone_clients:sum{venue=\"venue-a\"}",
-        )?;
-        let b = query_value(
-            &central,
-            "venue:venuemon_zone_clients:sum{venue=\"venue-b\"}",
-        )?;
-        let all = query_value(&central, "sum(venuemon_zone_clients)")?;
-        let recorded = query_value(&central, ":venuemon_zone_clients:sum")?;
+        let a = store.value("venue:venuemon_zone_clients:sum{venue=\"venue-a\"}", None)?;
+        let b = store.value("venue:venuemon_zone_clients:sum{venue=\"venue-b\"}", None)?;
+        let all = store.value("sum(venuemon_zone_clients)", None)?;
+        let recorded = store.value(":venuemon_zone_clients:sum", None)?;
         (a == 3.0 && b == 5.0 && all == 8.0 && recorded == 8.0).then_some(())
     };
     common::wait_for(
@@ -106,7 +100,7 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
     }
     let zone_b = "venuemon_zone_clients{venue=\"venue-b\",zone=\"hall\"}";
     let span = cut_length.as_secs() + 60;
-    let last_arrived = timestamps(&central, &format!("{zone_b}[{span}s]"), unix_now())
+    let last_arrived = timestamps(&store, &format!("{zone_b}[{span}s]"), unix_now())
         .last()
         .copied()
         .expect("venue B's last sample before the cut");
@@ -118,7 +112,7 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
     // past it, venue B drops out of the cross-venue total.
     let long_cut = unix_now() - cut_start > LOOKBACK_SECONDS;
     assert_eq!(
-        query_value(&central, "sum(venuemon_zone_clients)"),
+        store.value("sum(venuemon_zone_clients)", None),
         Some(if long_cut { 3.0 } else { 8.0 }),
         "the cross-venue total during the cut"
     );
@@ -128,11 +122,9 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
 
     // Catch-up: a sample scraped after the restore has arrived.
     common::wait_for("venue B to catch up", Duration::from_secs(180), || {
-        query_value(
-            &central,
-            "timestamp(venuemon_zone_clients{venue=\"venue-b\"})",
-        )
-        .filter(|t| *t >= restore_time)
+        store
+            .value("timestamp(venuemon_zone_clients{venue=\"venue-b\"})", None)
+            .filter(|t| *t >= restore_time)
     });
     let catch_up = restored.elapsed();
 
@@ -142,7 +134,7 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
     let samples = |venue: &str| {
         let query =
             format!("venuemon_zone_clients{{venue=\"{venue}\",zone=\"hall\"}}[{window:.0}s]");
-        timestamps(&central, &query, at)
+        timestamps(&store, &query, at)
             .into_iter()
             .filter(|t| *t >= cut_start - 1.0 && *t <= restore_time + 1.0)
             .collect::<Vec<_>>()
@@ -155,15 +147,14 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
     // started late shows.
     let every = |venue: &str| {
         let selector = format!("{{venue=\"{venue}\",__name__!~\".*:.*\"}}[{window:.0}s]");
-        let series = query(&central, &selector, at).unwrap_or_default();
+        let series = store.query(&selector, Some(at)).unwrap_or_default();
         let series = series.as_array().cloned().unwrap_or_default();
         let times: Vec<Vec<f64>> = series
             .iter()
             .map(|s| {
-                let values = s["values"].as_array().cloned().unwrap_or_default();
-                values
-                    .iter()
-                    .filter_map(|v| v[0].as_f64())
+                prometheus::samples(s)
+                    .into_iter()
+                    .map(|(t, _)| t)
                     .filter(|t| *t >= cut_start - 1.0 && *t <= restore_time + 1.0)
                     .collect()
             })
@@ -184,7 +175,7 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
     let ((series_b, all_b, largest_gap), (series_a, all_a, gap_a)) =
         (every("venue-b"), every("venue-a"));
     // What venue B's Prometheus took in, and gave up on (non-recoverable failures, drops).
-    let own = b.ns.get(PROMETHEUS_PORT, "/metrics").unwrap_or_default();
+    let own = b.prometheus.0.get("/metrics").unwrap_or_default().1;
     let taken_in = total(&own, "prometheus_remote_storage_samples_in_total");
     let given_up = total(&own, "prometheus_remote_storage_samples_failed_total")
         + total(&own, "prometheus_remote_storage_samples_dropped_total");
@@ -222,11 +213,11 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
         // out is not recomputed: it still misses venue B (docs/multi-venue.md).
         let late = cut_start + LOOKBACK_SECONDS + 30.0;
         assert_eq!(
-            query_at(&central, "sum(venuemon_zone_clients)", late),
+            store.value("sum(venuemon_zone_clients)", Some(late)),
             Some(8.0)
         );
         assert_eq!(
-            query_at(&central, ":venuemon_zone_clients:sum", late),
+            store.value(":venuemon_zone_clients:sum", Some(late)),
             Some(3.0)
         );
     }
@@ -240,7 +231,7 @@ fn lab_root_two_venues_reach_the_central_store_and_a_cut_minute_arrives_after_re
 /// dnsmasq lease file of `clients` leases, and a Prometheus in agent mode. Dropped in field
 /// order: the processes, then the namespace.
 struct Venue {
-    _prometheus: Prometheus,
+    prometheus: Prometheus,
     _agent: common::Agent,
     ns: Netns,
     port: u16,
@@ -259,11 +250,7 @@ impl Venue {
 
         let dir = dir.join(format!("venue-{tag}"));
         std::fs::create_dir_all(&dir).expect("venue dir");
-        let expiry = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .expect("clock after 1970")
-            .as_secs()
-            + 3600;
+        let expiry = jiff::Timestamp::now().as_second() + 3600;
         let leases: String = (0..clients)
             .map(|k| {
                 format!(
@@ -290,14 +277,14 @@ impl Venue {
         });
 
         let data = dir.join("prometheus");
-        let prometheus = Prometheus::start(
+        let prometheus = start_prometheus(
             &ns,
             &data,
             &venue_config(tag, n, config.port),
             &["--enable-feature=agent"],
         );
         Venue {
-            _prometheus: prometheus,
+            prometheus,
             _agent: agent,
             ns,
             port: config.port,
@@ -350,52 +337,19 @@ fn central_config() -> Value {
     })
 }
 
-/// A Prometheus in a namespace, on [`PROMETHEUS_PORT`], killed when dropped.
-struct Prometheus {
-    child: Child,
-}
-
-impl Prometheus {
-    fn start(ns: &Netns, data: &Path, config: &Value, flags: &[&str]) -> Prometheus {
-        std::fs::create_dir_all(data).expect("prometheus dir");
-        let file = data.join("prometheus.yml");
-        std::fs::write(&file, config.to_string()).expect("write prometheus config");
-        let agent = flags.contains(&"--enable-feature=agent");
-        let mut check = vec!["check", "config"];
-        if agent {
-            check.push("--agent");
-        }
-        check.push(file.to_str().expect("utf-8 path"));
-        common::run("promtool", &check);
-        let storage = if agent {
-            "--storage.agent.path"
-        } else {
-            "--storage.tsdb.path"
-        };
-        let log = std::fs::File::create(data.join("log")).expect("log file");
-        let child = Command::new("ip")
-            .args(["netns", "exec", &ns.0, "prometheus"])
-            .arg(format!("--config.file={}", file.display()))
-            .arg(format!("{storage}={}", data.join("data").display()))
-            .arg(format!("--web.listen-address=0.0.0.0:{PROMETHEUS_PORT}"))
-            .args(flags)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("prometheus starts");
-        let prometheus = Prometheus { child };
-        common::wait_for("prometheus ready", Duration::from_secs(20), || {
-            ns.get(PROMETHEUS_PORT, "/-/ready")
-        });
-        prometheus
+/// A Prometheus in namespace `ns` on [`PROMETHEUS_PORT`], its files in `dir`, with `config`
+/// (checked with promtool first) and extra `flags`.
+fn start_prometheus(ns: &Netns, dir: &Path, config: &Value, flags: &[&str]) -> Prometheus {
+    std::fs::create_dir_all(dir).expect("prometheus dir");
+    let file = dir.join("prometheus.yml");
+    std::fs::write(&file, config.to_string()).expect("write prometheus config");
+    let mut check = vec!["check", "config"];
+    if flags.contains(&"--enable-feature=agent") {
+        check.push("--agent");
     }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    check.push(file.to_str().expect("utf-8 path"));
+    common::run("promtool", &check);
+    Prometheus::start(Listen::Netns(ns, PROMETHEUS_PORT), &file, dir, flags)
 }
 
 /// The sum of every sample of family `name` in an exposition.
@@ -410,54 +364,17 @@ fn total(metrics: &str, name: &str) -> f64 {
         .sum()
 }
 
-/// The single value of an instant query on the central Prometheus, now.
-fn query_value(central: &Netns, promql: &str) -> Option<f64> {
-    query_at(central, promql, unix_now())
-}
-
-/// The single value of an instant query at `time`.
-fn query_at(central: &Netns, promql: &str, time: f64) -> Option<f64> {
-    let result = query(central, promql, time)?;
-    let [sample] = result.as_array()?.as_slice() else {
-        return None;
-    };
-    sample["value"][1].as_str()?.parse().ok()
-}
-
 /// The timestamps of a range-vector query's one series at `time`, in order.
-fn timestamps(central: &Netns, promql: &str, time: f64) -> Vec<f64> {
-    query(central, promql, time)
-        .and_then(|r| r[0]["values"].as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|v| v[0].as_f64())
-        .collect()
-}
-
-fn query(central: &Netns, promql: &str, time: f64) -> Option<Value> {
-    let path = format!("/api/v1/query?query={}&time={time:.3}", encode(promql));
-    let body = central.get(PROMETHEUS_PORT, &path)?;
-    let json: Value = serde_json::from_str(&body).ok()?;
-    Some(json["data"]["result"].clone())
-}
-
-/// Percent-encodes a query parameter.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
+fn timestamps(store: &Prometheus, promql: &str, time: f64) -> Vec<f64> {
+    let result = store.query(promql, Some(time)).unwrap_or_default();
+    prometheus::samples(&result[0])
+        .into_iter()
+        .map(|(t, _)| t)
         .collect()
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs_f64()
+    jiff::Timestamp::now().as_microsecond() as f64 / 1e6
 }
 
 fn dir_size(dir: &Path) -> u64 {

@@ -4,122 +4,46 @@
 //! `pdftoppm` (Debian `poppler-utils`). No root needed.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::browser::{Browser, screenshot_dir};
-use crate::common::{self, BIN, TestConfig, free_port, http_get, require_tool, wait_for};
+use crate::common::{self, BIN, TestConfig, require_tool, wait_for};
+use crate::prometheus::{Listen, Prometheus, samples};
 
-/// A Prometheus server scraping one target every second, killed when dropped.
-struct Prometheus {
-    child: Child,
-    port: u16,
+/// Prometheus in `dir` scraping the agent on loopback `target` every second.
+fn start_prometheus(dir: &Path, target: u16) -> Prometheus {
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: venuemon\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\n"
+        ),
+    )
+    .expect("prometheus.yml");
+    Prometheus::start(Listen::Loopback, &config, dir, &[])
 }
 
-impl Prometheus {
-    fn start(dir: &Path, target: u16) -> Prometheus {
-        require_tool("prometheus", "prometheus");
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: venuemon\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\n"
-            ),
-        )
-        .expect("prometheus.yml");
-        let port = free_port();
-        let log = std::fs::File::create(dir.join("prometheus.log")).expect("log");
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("prometheus starts");
-        Prometheus { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The API's `data.result` for `path` and `params`; None before it is ready.
-    fn api(&self, path: &str, params: &[(&str, String)]) -> Option<Value> {
-        let query: Vec<String> = params
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect();
-        let (status, body) = http_get(self.port, &format!("{path}?{}", query.join("&")))?;
-        if status != 200 {
-            return None;
-        }
-        let answer: Value = serde_json::from_str(&body).expect("json");
-        Some(answer["data"]["result"].clone())
-    }
-
-    /// The values of the first series of `query` at a 60 s step over `[from, to]`.
-    fn range(&self, query: &str, from: i64, to: i64) -> Vec<(i64, f64)> {
-        let result = self
-            .api(
-                "/api/v1/query_range",
-                &[
-                    ("query", query.to_string()),
-                    ("start", from.to_string()),
-                    ("end", to.to_string()),
-                    ("step", "60".to_string()),
-                ],
-            )
-            .expect("prometheus answers");
-        result[0]["values"]
-            .as_array()
-            .map(|values| {
-                values
-                    .iter()
-                    .map(|v| {
-                        (
-                            v[0].as_f64().expect("time") as i64,
-                            v[1].as_str().expect("value").parse().expect("number"),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// The value of `query` now, once it holds exactly `want`.
-    fn wait_for_value(&self, query: &str, want: f64) {
-        wait_for(
-            &format!("{query} = {want} in Prometheus"),
-            Duration::from_secs(20),
-            || {
-                let result = self.api("/api/v1/query", &[("query", query.to_string())])?;
-                let value: f64 = result[0]["value"][1].as_str()?.parse().ok()?;
-                (value == want).then_some(())
-            },
-        );
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
+/// The values of the first series of `query` at a 60 s step over `[from, to]`.
+fn range(prometheus: &Prometheus, query: &str, from: i64, to: i64) -> Vec<(i64, f64)> {
+    let result = prometheus
+        .query_range(query, from, to, 60)
+        .expect("prometheus answers");
+    samples(&result[0])
+        .into_iter()
+        .map(|(t, v)| (t as i64, v))
         .collect()
+}
+
+/// Waits until `query` holds exactly `want` now.
+fn wait_for_value(prometheus: &Prometheus, query: &str, want: f64) {
+    wait_for(
+        &format!("{query} = {want} in Prometheus"),
+        Duration::from_secs(20),
+        || (prometheus.value(query, None)? == want).then_some(()),
+    );
 }
 
 /// Lab client `n`'s lease: MAC, address and host name, each a secret the report must not hold.
@@ -207,11 +131,11 @@ fn report_from_prometheus_matches_prometheus_renders_prints_compares_and_leaks_n
             leases.display()
         ));
     let mut agent = config.start(None);
-    let prometheus = Prometheus::start(dir.path(), config.port);
-    prometheus.wait_for_value("venuemon_zone_clients", 5.0);
+    let prometheus = start_prometheus(dir.path(), config.port);
+    wait_for_value(&prometheus, "venuemon_zone_clients", 5.0);
     std::thread::sleep(Duration::from_secs(4));
     write_leases(&leases, 12);
-    prometheus.wait_for_value("venuemon_zone_clients", 12.0);
+    wait_for_value(&prometheus, "venuemon_zone_clients", 12.0);
     std::thread::sleep(Duration::from_secs(3));
     agent.stop();
 
@@ -254,13 +178,19 @@ fn report_from_prometheus_matches_prometheus_renders_prints_compares_and_leaks_n
         figures["to"].as_i64().expect("to"),
     );
     // Each minute's value is Prometheus' at the minute's end.
-    let devices = prometheus.range("sum(max by (zone) (venuemon_zone_clients))", from + 60, to);
+    let devices = range(
+        &prometheus,
+        "sum(max by (zone) (venuemon_zone_clients))",
+        from + 60,
+        to,
+    );
     let peak = devices.iter().map(|(_, v)| *v).fold(f64::MIN, f64::max);
     assert_eq!(peak, 12.0, "{devices:?}");
     assert_eq!(figures["headline"]["peak_devices"]["value"], 12.0);
     let first_at = devices.iter().find(|(_, v)| *v == peak).expect("peak").0 - 60;
     assert_eq!(figures["headline"]["peak_devices"]["at"], first_at);
-    let free = prometheus.range(
+    let free = range(
+        &prometheus,
         "min(venuemon_dhcp_pool_size - venuemon_dhcp_leases_active)",
         from + 60,
         to,

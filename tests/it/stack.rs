@@ -11,7 +11,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,7 @@ use serde_json::Value;
 use crate::common::{self, Agent, BIN};
 use crate::dhcp_lab::{self, Processes};
 use crate::hostapd_lab::{self, Lab};
+use crate::prometheus::{Daemon, Listen, Prometheus};
 use crate::venue::{Hall, Netns, veth};
 
 /// Panels of `dashboards/*.json` that get no data in the stack test, as (dashboard title,
@@ -40,19 +41,15 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-/// Runs `program args` and fails with its whole output unless it succeeds; returns stdout.
+/// Runs `program args` and fails with its whole output unless it succeeds; returns that
+/// output (stdout, then stderr).
 fn checked(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    let text = format!(
+    let out = common::run(program, args);
+    format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{program} {args:?} failed:\n{text}");
-    text
+    )
 }
 
 /// `text` with each `(from, to)` replaced, each `from` found exactly once: an override of the
@@ -191,59 +188,6 @@ fn alertmanager_config_passes_amtool_and_routes_by_severity() {
     }
 }
 
-/// A server the test starts (Prometheus, Alertmanager) on a free loopback port, its log in
-/// its folder; killed when dropped.
-struct Daemon {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Daemon {
-    /// Starts `program` with the arguments `args(port)` gives, and waits for `/-/ready`.
-    fn start(
-        program: &str,
-        package: &str,
-        dir: &Path,
-        args: impl Fn(u16) -> Vec<String>,
-    ) -> Daemon {
-        common::require_tool(program, package);
-        let port = common::free_port();
-        let log = dir.join(format!("{program}.log"));
-        let child = Command::new(program)
-            .args(args(port))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("{program} starts: {e}"));
-        let daemon = Daemon { child, port, log };
-        common::wait_for(&format!("{program} ready"), Duration::from_secs(30), || {
-            common::http_get(port, "/-/ready").filter(|(status, _)| *status == 200)
-        });
-        daemon
-    }
-
-    /// The last lines of its log.
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// GET of `path` on loopback `port`, as JSON.
-fn get_json(port: u16, path: &str) -> Result<Value, String> {
-    let (_, body) = common::http_get(port, path).ok_or("no answer")?;
-    serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))
-}
-
 /// Alertmanager with `deploy/alertmanager/alertmanager.yml` overridden to send to a webhook
 /// of the test at `hook_port` without waiting, its state in `dir`.
 fn alertmanager(dir: &Path, hook_port: u16) -> Daemon {
@@ -264,12 +208,13 @@ fn alertmanager(dir: &Path, hook_port: u16) -> Daemon {
     Daemon::start(
         "prometheus-alertmanager",
         "prometheus-alertmanager",
+        Listen::Loopback,
         dir,
-        |port| {
+        |address| {
             vec![
                 format!("--config.file={}", path.display()),
                 format!("--storage.path={}", dir.join("data").display()),
-                format!("--web.listen-address=127.0.0.1:{port}"),
+                format!("--web.listen-address={address}"),
                 // No cluster: a single Alertmanager, and no port 9094 taken.
                 "--cluster.listen-address=".to_string(),
             ]
@@ -324,55 +269,6 @@ fn notifies(body: &Value, labels: &[(&str, &str)]) -> bool {
         .into_iter()
         .flatten()
         .any(|a| a["status"] == "firing" && labels.iter().all(|(k, v)| a["labels"][*k] == *v))
-}
-
-/// Prometheus with its config in `dir` and its data in `dir/data`.
-struct Prometheus(Daemon);
-
-impl Prometheus {
-    fn start(config: &Path, dir: &Path) -> Prometheus {
-        Prometheus(Daemon::start("prometheus", "prometheus", dir, |port| {
-            vec![
-                format!("--config.file={}", config.display()),
-                format!("--storage.tsdb.path={}", dir.join("data").display()),
-                format!("--web.listen-address=127.0.0.1:{port}"),
-            ]
-        }))
-    }
-
-    /// GET of an API path; the JSON's `data`, or the error Prometheus gave.
-    fn api(&self, path: &str) -> Result<Value, String> {
-        let json = get_json(self.0.port, path)?;
-        if json["status"] == "success" {
-            Ok(json["data"].clone())
-        } else {
-            Err(format!("{}: {}", json["errorType"], json["error"]))
-        }
-    }
-
-    /// Series the range query `expr` returns over the last `seconds`.
-    fn series(&self, expr: &str, seconds: u64) -> Result<usize, String> {
-        let now = jiff::Timestamp::now().as_second();
-        let path = format!(
-            "/api/v1/query_range?query={}&start={}&end={now}&step=1",
-            encode(expr),
-            now - seconds as i64
-        );
-        let data = self.api(&path)?;
-        Ok(data["result"].as_array().map_or(0, Vec::len))
-    }
-}
-
-/// Percent-encoding of a query parameter (RFC 3986 unreserved characters kept).
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Template variables of a dashboard, each with the values Grafana offers for it.
@@ -465,11 +361,13 @@ fn label_values(query: &str, prometheus: &Prometheus) -> Result<Vec<String>, Str
         Some((metric, label)) => (Some(metric.split('{').next().unwrap_or("").trim()), label),
         None => (None, args),
     };
-    let mut path = format!("/api/v1/label/{}/values", label.trim());
-    if let Some(metric) = metric.filter(|m| !m.is_empty()) {
-        path.push_str(&format!("?match[]={}", encode(metric)));
-    }
-    let data = prometheus.api(&path)?;
+    let path = format!("/api/v1/label/{}/values", label.trim());
+    let matches: Vec<(&str, &str)> = metric
+        .filter(|m| !m.is_empty())
+        .map(|m| ("match[]", m))
+        .into_iter()
+        .collect();
+    let data = prometheus.api(&path, &matches)?;
     Ok(data
         .as_array()
         .into_iter()
@@ -571,12 +469,19 @@ fn expansions(expr: &str, vars: &Variables) -> Vec<String> {
         .collect()
 }
 
+/// Series the range query `expr` returns over the last `seconds`.
+fn series(prometheus: &Prometheus, expr: &str, seconds: u64) -> Result<usize, String> {
+    let now = jiff::Timestamp::now().as_second();
+    let result = prometheus.query_range(expr, now - seconds as i64, now, 1)?;
+    Ok(result.as_array().map_or(0, Vec::len))
+}
+
 /// Whether any query of the panel, with any choice of its variables, returns a series over
 /// the last `seconds`. A query Prometheus refuses fails the test.
 fn has_data(panel: &Panel, vars: &Variables, prometheus: &Prometheus, seconds: u64) -> bool {
     panel.exprs.iter().any(|expr| {
         expansions(expr, vars).iter().any(|q| {
-            prometheus.series(q, seconds).unwrap_or_else(|e| {
+            series(prometheus, q, seconds).unwrap_or_else(|e| {
                 panic!(
                     "{} / {}: Prometheus refuses {q:?}: {e}",
                     panel.dashboard, panel.title
@@ -957,7 +862,7 @@ fn assert_pool_alert_delivered(
         "the warning DhcpPoolFilling inhibited in Alertmanager",
         Duration::from_secs(30),
         || {
-            let alerts = get_json(alertmanager.port, "/api/v2/alerts").ok()?;
+            let alerts = alertmanager.get_json("/api/v2/alerts").ok()?;
             alerts
                 .as_array()?
                 .iter()
@@ -989,7 +894,7 @@ fn assert_pool_alert_delivered(
 /// Every rule evaluates without error against the agents' real series, and every recording
 /// rule records something from the lab.
 fn assert_rules_healthy_and_recording(prometheus: &Prometheus) {
-    let groups = prometheus.api("/api/v1/rules").expect("rules");
+    let groups = prometheus.api("/api/v1/rules", &[]).expect("rules");
     let rules: Vec<&Value> = groups["groups"]
         .as_array()
         .into_iter()
@@ -1013,7 +918,7 @@ fn assert_rules_healthy_and_recording(prometheus: &Prometheus) {
         records
             .iter()
             .copied()
-            .filter(|r| prometheus.series(r, 10).unwrap_or(0) == 0)
+            .filter(|r| series(prometheus, r, 10).unwrap_or(0) == 0)
             .collect()
     };
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -1081,14 +986,14 @@ fn stack_root_prometheus_scrapes_lab_agents_dashboards_get_data_and_the_pool_ale
         &alerts_in_seconds(),
         &[("lab.yml", &targets)],
     );
-    let prometheus = Prometheus::start(&config, &prom_dir);
+    let prometheus = Prometheus::start(Listen::Loopback, &config, &prom_dir, &[]);
 
     common::wait_for(
         "Prometheus scraping the three targets",
         Duration::from_secs(30),
         || {
-            let data = prometheus.api("/api/v1/query?query=up%3D%3D1").ok()?;
-            (data["result"].as_array()?.len() == 3).then_some(())
+            let result = prometheus.query("up==1", None).ok()?;
+            (result.as_array()?.len() == 3).then_some(())
         },
     );
 
@@ -1098,7 +1003,7 @@ fn stack_root_prometheus_scrapes_lab_agents_dashboards_get_data_and_the_pool_ale
         "DhcpPoolFilling firing for pool hall",
         Duration::from_secs(45),
         || {
-            let data = prometheus.api("/api/v1/alerts").ok()?;
+            let data = prometheus.api("/api/v1/alerts", &[]).ok()?;
             data["alerts"].as_array()?.iter().find_map(|a| {
                 (a["labels"]["alertname"] == "DhcpPoolFilling"
                     && a["labels"]["severity"] == "critical"
@@ -1117,7 +1022,7 @@ fn stack_root_prometheus_scrapes_lab_agents_dashboards_get_data_and_the_pool_ale
          will get no address: widen the pool or shorten the lease time now.",
         "{alert}"
     );
-    let alerts = prometheus.api("/api/v1/alerts").expect("alerts");
+    let alerts = prometheus.api("/api/v1/alerts", &[]).expect("alerts");
     assert!(
         !alerts.to_string().contains("VenuemonAgentDown"),
         "every target is up, yet: {alerts}"

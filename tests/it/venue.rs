@@ -34,24 +34,20 @@ impl Netns {
 
     /// GET on the agent's port inside this namespace.
     pub fn get(&self, port: u16, path: &str) -> Option<String> {
-        let url = format!("http://127.0.0.1:{port}{path}");
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.0,
-                "curl",
-                "-sf",
-                "--max-time",
-                "5",
-                &url,
-            ])
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        get_in(&self.0, port, path)
     }
+}
+
+/// GET on `port` inside namespace `ns` (curl): the body of a 2xx answer.
+pub fn get_in(ns: &str, port: u16, path: &str) -> Option<String> {
+    let url = format!("http://127.0.0.1:{port}{path}");
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "curl", "-sf", "--max-time", "5", &url])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Adds a veth pair: end `a` in namespace `a_ns`, end `b` in `b_ns` (`None`: the host's),
