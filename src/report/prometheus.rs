@@ -224,7 +224,12 @@ impl Prometheus {
             )
             .await?;
         match (first.first(), last.first()) {
-            (Some((_, a)), Some((_, b))) => Ok((*a as i64, *b as i64)),
+            // Never before the lookback: an agent's sample from before its first tick (0,
+            // from agents older than this one) would stretch the report to 1970.
+            (Some((_, a)), Some((_, b))) => {
+                let earliest = now - i64::from(lookback_days) * 86_400;
+                Ok(((*a as i64).max(earliest), *b as i64))
+            }
             _ => bail!(
                 "Prometheus holds no venuemon_snapshot_timestamp_seconds in the last {lookback_days} days: does it scrape a venuemon agent? Give --from and --to for an older event"
             ),

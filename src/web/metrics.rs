@@ -253,7 +253,11 @@ fn zone_families(snap: &Snapshot) -> [Family; 11] {
         "When the snapshot these metrics come from was made (Unix time).",
         &[],
     );
-    snapshot_time.add(&[], snap.generated_at as f64);
+    // None before the first tick: a 0 would read as a snapshot from 1970 (a stale-snapshot
+    // alert, a report spanning fifty years).
+    if snap.generated_at > 0 {
+        snapshot_time.add(&[], snap.generated_at as f64);
+    }
     [
         info,
         clients,
@@ -773,6 +777,28 @@ mod tests {
         // An AP gone from the snapshot is gone from /metrics.
         let empty = scrape(&metrics, &Arc::new(Snapshot::default()));
         assert!(!empty.contains("wlan0"), "{empty}");
+    }
+
+    /// Regression: before the first tick the agent published
+    /// `venuemon_snapshot_timestamp_seconds 0`; Prometheus kept that sample, and a report
+    /// over "the whole event" then started in 1970 and ran out of memory.
+    #[test]
+    fn regression_no_snapshot_timestamp_before_the_first_snapshot() {
+        let metrics = Exposition::default();
+        let before = scrape(&metrics, &Arc::new(Snapshot::default()));
+        assert!(
+            line(&before, "venuemon_snapshot_timestamp_seconds ").is_none(),
+            "{before}"
+        );
+        let made = Snapshot {
+            generated_at: 1_780_000_000,
+            ..Snapshot::default()
+        };
+        let after = scrape(&metrics, &Arc::new(made));
+        assert_eq!(
+            line(&after, "venuemon_snapshot_timestamp_seconds "),
+            Some("venuemon_snapshot_timestamp_seconds 1780000000")
+        );
     }
 
     /// Regression: `venuemon_station_signal_dbm` was a histogram rebuilt from the stations
