@@ -17,6 +17,7 @@ mod hostile;
 mod lab;
 mod multivenue;
 mod page;
+mod past;
 mod readme;
 mod replay;
 mod report;

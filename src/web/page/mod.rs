@@ -420,7 +420,7 @@ async fn zone(
         return past::page(&state, text, &query, Some(&id), at).await;
     }
     let snapshot = Arc::clone(&state.snapshots.borrow());
-    let slider = past::slider(&state, None).await;
+    let slider = past::slider(&state).await;
     let r = state.pages.rendered(&snapshot, text);
     let response = zone_html(state.frame(text, "../", &r), &r, &id, slider);
     html(response, text, &query)

@@ -85,9 +85,10 @@ async fn read_at(path: Arc<std::path::Path>, at: u64, live: Arc<Snapshot>) -> Re
     }
 }
 
-/// The zone page's slider over what the history covers, at `at` (the latest tick when
-/// `None`); `None` when the history is off, empty or unreadable.
-pub(super) async fn slider(state: &PageState, at: Option<u64>) -> Option<Slider> {
+/// The live zone page's slider over what the history covers, at its end; `None` when the
+/// history is off, empty or unreadable.
+pub(super) async fn slider(state: &PageState) -> Option<Slider> {
+    let tick = state.snapshots.borrow().tick_seconds;
     let path = Arc::clone(state.history.as_ref()?);
     let covered = tokio::task::spawn_blocking(move || read::covered(&read::open(&path)?))
         .await
@@ -99,16 +100,22 @@ pub(super) async fn slider(state: &PageState, at: Option<u64>) -> Option<Slider>
             return None;
         }
     };
-    Some(slider_over(covered, at, &state.pages.timezone))
+    Some(slider_over(covered, None, tick, &state.pages.timezone))
 }
 
-fn slider_over(covered: Covered, at: Option<u64>, timezone: &jiff::tz::TimeZone) -> Slider {
+/// A slider over `covered` at `at` (its end when `None`), in steps of a tick.
+fn slider_over(
+    covered: Covered,
+    at: Option<u64>,
+    tick: f64,
+    timezone: &jiff::tz::TimeZone,
+) -> Slider {
     let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     Slider {
         min: covered.from,
         max: covered.to,
-        // A minute: the past page shows the tick at or up to a minute before.
-        step: 60,
+        // Browsers round the value to a step from `min`: a tick keeps every tick reachable.
+        step: (tick.ceil() as u64).max(1),
         value: at.unwrap_or(covered.to).clamp(covered.from, covered.to),
         from: local(to_i64(covered.from), timezone, SHORT),
         to: local(to_i64(covered.to), timezone, SHORT),
@@ -170,7 +177,8 @@ pub(super) async fn page(
     });
     let response = match zone {
         Some(id) => {
-            let slider = covered.map(|c| slider_over(c, Some(tick), timezone));
+            let slider =
+                covered.map(|c| slider_over(c, Some(tick), snapshot.tick_seconds, timezone));
             zone_html(frame, &r, id, slider)
         }
         None => Html(index_html(frame, &r, query.view.as_deref() == Some("wall"))).into_response(),
