@@ -148,7 +148,7 @@ pub(crate) fn snapshot_at(db: &Connection, at: u64, live: &Snapshot) -> rusqlite
         status: status_of(status),
         ..Snapshot::default()
     };
-    snapshot.zones = zones(db, resolution, tick, live)?;
+    snapshot.zones = zones(db, resolution, tick, tick_seconds.max(60.0), live)?;
     snapshot.pools = pools(db, resolution, tick, &snapshot.zones)?;
     snapshot.aps = aps(db, resolution, tick)?;
     snapshot.interfaces = interfaces(db, resolution, tick, seconds)?;
@@ -235,10 +235,13 @@ fn reasons_of(bits: i64, zone: &ZoneSnapshot) -> Vec<Reason> {
     reasons
 }
 
+/// The zones at `tick`; rows of their last hour are `spacing` seconds apart (a tick or a
+/// minute).
 fn zones(
     db: &Connection,
     r: Resolution,
     tick: u64,
+    spacing: f64,
     live: &Snapshot,
 ) -> rusqlite::Result<Vec<ZoneSnapshot>> {
     let sql = format!(
@@ -294,13 +297,15 @@ fn zones(
             .unwrap_or(usize::MAX)
     });
     for zone in &mut zones {
-        zone.history = last_hour(db, &zone.id, tick)?;
+        zone.history = last_hour(db, &zone.id, tick, spacing)?;
     }
     Ok(zones)
 }
 
-/// The zone's hour up to `tick`, in the 30-second buckets of the live page's sparklines.
-fn last_hour(db: &Connection, zone: &str, tick: u64) -> rusqlite::Result<Vec<Point>> {
+/// The zone's hour up to `tick`, in the 30-second buckets of the live page's sparklines; a
+/// row's values fill the buckets until the next row `spacing` seconds later (ticks longer
+/// than a bucket would otherwise draw dots), a longer gap stays a gap.
+fn last_hour(db: &Connection, zone: &str, tick: u64, spacing: f64) -> rusqlite::Result<Vec<Point>> {
     let part = |r: Resolution| {
         format!(
             "SELECT at, {c} AS c, {u} AS u, 1.0 * {l} / nullif(pool_size, 0) AS p FROM {t} \
@@ -318,7 +323,7 @@ fn last_hour(db: &Connection, zone: &str, tick: u64) -> rusqlite::Result<Vec<Poi
         part(Resolution::Minutes),
     );
     let mut statement = db.prepare(&sql)?;
-    statement
+    let rows: Vec<Point> = statement
         .query_map(
             params![zone, signed(tick.saturating_sub(3_600)), signed(tick)],
             |row| {
@@ -330,7 +335,22 @@ fn last_hour(db: &Connection, zone: &str, tick: u64) -> rusqlite::Result<Vec<Poi
                 })
             },
         )?
-        .collect()
+        .collect::<rusqlite::Result<_>>()?;
+    let held = spacing.ceil() as u64;
+    let mut points: Vec<Point> = Vec::with_capacity(rows.len());
+    for point in rows {
+        if let Some(&last) = points.last() {
+            if point.at - last.at <= held {
+                let mut at = last.at + BUCKET_SECONDS;
+                while at < point.at {
+                    points.push(Point { at, ..last });
+                    at += BUCKET_SECONDS;
+                }
+            }
+        }
+        points.push(point);
+    }
+    Ok(points)
 }
 
 fn pools(
@@ -574,7 +594,14 @@ mod tests {
         // The hour before, in the sparklines' buckets, ending at the peak.
         let last = hall.history.last().expect("last hour");
         assert_eq!((last.at, last.clients), (peak_at - peak_at % 30, peak));
-        assert!(hall.history.len() >= 50, "{}", hall.history.len());
+        assert!(hall.history.len() >= 110, "{}", hall.history.len());
+        // Regression: minute ticks in 30-second buckets drew the line as dots.
+        assert!(
+            hall.history
+                .windows(2)
+                .all(|w| w[1].at - w[0].at == BUCKET_SECONDS),
+            "a gap in the hour"
+        );
         assert!(!s.pools.is_empty() && !s.aps.is_empty() && !s.interfaces.is_empty());
         assert!(s.aps.iter().all(|a| a.present));
         let hall_rate = s
