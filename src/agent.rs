@@ -172,8 +172,9 @@ async fn serve(
         runtime.block_on(hub);
     });
 
-    let state = AppState::new(snapshots, &config.venue).with_http(&config.http);
+    let mut state = AppState::new(snapshots, &config.venue).with_http(&config.http);
     if config.history.enabled {
+        state = state.with_history(&config.history.file(&config.agent.state_dir));
         // Reads the snapshots the hub publishes; never holds the hub or a scrape up.
         crate::history::writer::start(
             config.history.file(&config.agent.state_dir),

@@ -6,9 +6,11 @@
 //! - `schema`: the tables, described once; the SQL is made from the descriptions.
 //! - [`store`]: the file: opening it, writing ticks, retention and downsampling, reading
 //!   unique devices back.
+//! - [`read`]: the snapshot at a past tick, for the status page's past.
 //! - [`writer`]: the thread that owns the file, fed by a bounded channel, and its metrics.
 
 pub mod config;
+pub(crate) mod read;
 mod schema;
 pub mod store;
 pub mod writer;

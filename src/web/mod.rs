@@ -49,6 +49,8 @@ pub(crate) struct AppState {
     event_streams: page::EventStreams,
     /// What the server counts (connections refused and dropped), for `server::serve`.
     pub server: server::ServerMetrics,
+    /// The history file the status page reads its past from (`None`: `[history]` is off).
+    history: Option<Arc<std::path::Path>>,
 }
 
 impl AppState {
@@ -68,6 +70,7 @@ impl AppState {
             status_json: Arc::default(),
             metrics: Arc::default(),
             snapshots,
+            history: None,
         }
     }
 
@@ -78,6 +81,12 @@ impl AppState {
             .access
             .with_credentials(http.auth.as_ref(), http.metrics_auth.as_ref());
         self.event_streams = self.event_streams.with_max(http.max_event_streams);
+        self
+    }
+
+    /// This state with the status page's past read from the history file at `path`.
+    pub(crate) fn with_history(mut self, path: &std::path::Path) -> AppState {
+        self.history = Some(Arc::from(path));
         self
     }
 }
@@ -93,6 +102,7 @@ pub(crate) fn app(state: AppState, request_timeout: Duration) -> Router {
         snapshots: state.snapshots.clone(),
         pages: Arc::clone(&state.pages),
         event_streams: state.event_streams.clone(),
+        history: state.history.clone(),
     });
     limits(
         Router::new()

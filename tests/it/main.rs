@@ -17,6 +17,7 @@ mod hostile;
 mod lab;
 mod multivenue;
 mod page;
+mod past;
 mod prometheus;
 mod readme;
 mod replay;

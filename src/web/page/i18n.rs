@@ -78,6 +78,21 @@ pub(crate) struct Text {
     pub unanswered: &'static str,
     pub not_found: &'static str,
     pub venue_status: &'static str,
+    /// The banner of a past page: "as it was at {}", with `{}` a date and time.
+    pub as_it_was: &'static str,
+    /// The banner's link to the live page.
+    pub back_to_live: &'static str,
+    /// "no history at that time: the history covers {}", with `{}` a range of times.
+    pub no_history_at: &'static str,
+    pub history_empty: &'static str,
+    /// The history is off in the config: which key turns it on.
+    pub history_off: &'static str,
+    pub history_unreadable: &'static str,
+    /// `?at=` that is not a time: the forms that are.
+    pub bad_time: &'static str,
+    /// The zone page's time slider: its label and its button.
+    pub moment: &'static str,
+    pub show: &'static str,
 }
 
 const FR: Text = Text {
@@ -139,6 +154,18 @@ const FR: Text = Text {
     unanswered: "DISCOVER sans réponse",
     not_found: "Cette zone n’existe pas.",
     venue_status: "État du site",
+    as_it_was: "Tel que c’était le {}",
+    back_to_live: "Revenir au direct",
+    no_history_at: "Pas d’historique à ce moment : l’historique couvre {}.",
+    history_empty: "L’historique ne contient encore aucun relevé.",
+    history_off: "L’historique est désactivé : mettez enabled = true dans la section [history] \
+                  de la configuration pour le conserver.",
+    history_unreadable: "Le fichier d’historique ne peut pas être lu (le journal de l’agent \
+                         dit pourquoi).",
+    bad_time: "Heure illisible : écrivez 2026-06-03T10:42:00+02:00, 2026-06-03T10:42 (heure \
+               du site) ou des secondes Unix.",
+    moment: "Moment",
+    show: "Afficher",
 };
 
 const EN: Text = Text {
@@ -200,6 +227,17 @@ const EN: Text = Text {
     unanswered: "Unanswered DISCOVERs",
     not_found: "There is no such zone.",
     venue_status: "Venue status",
+    as_it_was: "As it was on {}",
+    back_to_live: "Back to live",
+    no_history_at: "No history at that time: the history covers {}.",
+    history_empty: "The history holds no tick yet.",
+    history_off: "The history is off: set enabled = true in the [history] section of the \
+                  config to keep it.",
+    history_unreadable: "The history file cannot be read (the agent's log says why).",
+    bad_time: "Cannot read the time: write 2026-06-03T10:42:00+02:00, 2026-06-03T10:42 (the \
+               venue's time) or Unix seconds.",
+    moment: "Moment",
+    show: "Show",
 };
 
 /// The strings of `language`.

@@ -1,12 +1,15 @@
 //! The status page staff read on a phone or a NOC wall screen: `/` (one tile per zone, worst
 //! first; the wall layout on wide landscape screens or with `?view=wall`), `/zone/{id}`
-//! (one zone with its APs, interfaces, pools and last hour), `/events` (server-sent events
-//! pushing the tiles that changed each tick) and the page's two static files.
+//! (one zone with its APs, interfaces, pools and last hour, and a time slider over the
+//! history), both as they were at a past moment with `?at=` (from the history: `past`),
+//! `/events` (server-sent events pushing the tiles that changed each tick) and the page's two
+//! static files.
 //!
 //! Everything is rendered on the server from the snapshot. Tiles are rendered once per
 //! snapshot and language and shared by every request and event stream.
 
 pub(crate) mod i18n;
+mod past;
 mod sparkline;
 #[cfg(test)]
 mod tests;
@@ -93,7 +96,7 @@ impl Pages {
         {
             return Arc::clone(r);
         }
-        let rendered = Arc::new(Rendered::new(snapshot, text, &self.timezone));
+        let rendered = Arc::new(Rendered::new(snapshot, text, &self.timezone, ""));
         cache.insert(text.lang, Arc::clone(&rendered));
         rendered
     }
@@ -111,10 +114,12 @@ struct Rendered {
 }
 
 impl Rendered {
+    /// The tiles of `snapshot`, their links to zone pages followed by `query`.
     fn new(
         snapshot: &Arc<Snapshot>,
         text: &'static Text,
         timezone: &jiff::tz::TimeZone,
+        query: &str,
     ) -> Rendered {
         let mut zones: Vec<_> = snapshot.zones.iter().collect();
         zones.sort_by_key(|z| std::cmp::Reverse(z.status));
@@ -126,7 +131,7 @@ impl Rendered {
                 .map(|z| {
                     (
                         z.id.clone(),
-                        Arc::from(render(&Tile::new(text, "", z, timezone))),
+                        Arc::from(render(&Tile::new(text, "", query, z, timezone))),
                     )
                 })
                 .collect(),
@@ -156,6 +161,8 @@ struct Frame<'a> {
     version: &'static str,
     venue: &'a str,
     word: &'static str,
+    /// On a page of the past: its banner, and no live updates.
+    past: Option<past::Banner>,
 }
 
 #[derive(Template)]
@@ -175,12 +182,15 @@ struct ZonePage<'a> {
     name: &'a str,
     tile: &'a str,
     detail: String,
+    /// The time slider, when there is a history to move in.
+    slider: Option<past::Slider>,
 }
 
 #[derive(Template)]
 #[template(path = "missing.html")]
 struct Missing<'a> {
     f: Frame<'a>,
+    message: &'a str,
 }
 
 #[derive(Template)]
@@ -213,6 +223,8 @@ pub(crate) struct PageState {
     pub pages: Arc<Pages>,
     /// Open `/events` streams, their cap and counts.
     pub event_streams: EventStreams,
+    /// The history file, read for `?at=` and the slider; `None` when `[history]` is off.
+    pub history: Option<Arc<std::path::Path>>,
 }
 
 /// The `/events` streams: how many are open, the cap on them, and the streams refused or
@@ -272,12 +284,13 @@ impl EventStreams {
     }
 }
 
-/// `?lang=`, for `/` `?view=wall`, and for `/events` `?zone=`.
+/// `?lang=`, for `/` `?view=wall`, for `/events` `?zone=`, and for pages of the past `?at=`.
 #[derive(Deserialize)]
 struct PageQuery {
     lang: Option<String>,
     view: Option<String>,
     zone: Option<String>,
+    at: Option<String>,
 }
 
 /// Where the wall layout applies without `?view=wall`: screens wide enough for a NOC wall.
@@ -318,6 +331,7 @@ impl PageState {
             version: env!("CARGO_PKG_VERSION"),
             venue: &snapshot.venue,
             word: text.status(snapshot.status),
+            past: None,
         }
     }
 }
@@ -346,7 +360,7 @@ fn html(mut response: Response, text: &Text, query: &PageQuery) -> Response {
         (
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-             connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+             connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -371,21 +385,28 @@ async fn index(
     headers: HeaderMap,
 ) -> Response {
     let text = state.text(&query, &headers);
+    if let Some(at) = &query.at {
+        return past::page(&state, text, &query, None, at).await;
+    }
     let snapshot = Arc::clone(&state.snapshots.borrow());
     let r = state.pages.rendered(&snapshot, text);
     let wall = query.view.as_deref() == Some("wall");
-    let body = r.index[usize::from(wall)].get_or_init(|| {
-        cached::Body::new(render(&Index {
-            f: state.frame(text, "", &r),
-            wall_media: if wall { "all" } else { WALL_SCREENS },
-            tiles: r.tiles.iter().map(|(_, html)| &**html).collect(),
-        }))
-    });
+    let body = r.index[usize::from(wall)]
+        .get_or_init(|| cached::Body::new(index_html(state.frame(text, "", &r), &r, wall)));
     html(
         body.response(&headers, "text/html; charset=utf-8"),
         text,
         &query,
     )
+}
+
+/// The whole `/` page of `r`, in the wall layout if `wall`.
+fn index_html(f: Frame<'_>, r: &Rendered, wall: bool) -> String {
+    render(&Index {
+        f,
+        wall_media: if wall { "all" } else { WALL_SCREENS },
+        tiles: r.tiles.iter().map(|(_, html)| &**html).collect(),
+    })
 }
 
 async fn zone(
@@ -395,13 +416,27 @@ async fn zone(
     headers: HeaderMap,
 ) -> Response {
     let text = state.text(&query, &headers);
+    if let Some(at) = &query.at {
+        return past::page(&state, text, &query, Some(&id), at).await;
+    }
     let snapshot = Arc::clone(&state.snapshots.borrow());
+    let slider = past::slider(&state).await;
     let r = state.pages.rendered(&snapshot, text);
-    let frame = state.frame(text, "../", &r);
+    let response = zone_html(state.frame(text, "../", &r), &r, &id, slider);
+    html(response, text, &query)
+}
+
+/// The page of zone `id` in `r` (404 when `r` has no such zone).
+fn zone_html(frame: Frame<'_>, r: &Rendered, id: &str, slider: Option<past::Slider>) -> Response {
+    let text = frame.text;
+    let snapshot = &r.snapshot;
     let found = snapshot.zones.iter().find(|z| z.id == id);
     let Some((zone, (_, tile))) = found.zip(r.tiles.iter().find(|(z, _)| *z == id)) else {
-        let page = (StatusCode::NOT_FOUND, Html(render(&Missing { f: frame })));
-        return html(page.into_response(), text, &query);
+        let page = Missing {
+            f: frame,
+            message: text.not_found,
+        };
+        return (StatusCode::NOT_FOUND, Html(render(&page))).into_response();
     };
     // Tiles are rendered for `/`; on this page their links go up one level.
     let tile = tile.replacen("href=\"zone/", "href=\"../zone/", 1);
@@ -410,9 +445,10 @@ async fn zone(
         id: &zone.id,
         name: &zone.name,
         tile: &tile,
-        detail: detail_html(text, &snapshot, zone),
+        detail: detail_html(text, snapshot, zone),
+        slider,
     };
-    html(Html(render(&page)).into_response(), text, &query)
+    Html(render(&page)).into_response()
 }
 
 async fn asset(Path(file): Path<String>, State(state): State<PageState>) -> Response {

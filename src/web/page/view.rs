@@ -52,6 +52,8 @@ pub(super) struct Fact {
 pub(super) struct Tile<'a> {
     pub root: &'a str,
     pub id: &'a str,
+    /// After the zone's link: `?at=` on a past page, else nothing.
+    pub query: &'a str,
     pub name: &'a str,
     /// Status class and word.
     pub class: &'static str,
@@ -61,10 +63,12 @@ pub(super) struct Tile<'a> {
 }
 
 impl<'a> Tile<'a> {
-    /// The tile of `zone`: only the facts the snapshot has; times of day in `timezone`.
+    /// The tile of `zone`: only the facts the snapshot has; times of day in `timezone`; its
+    /// link to the zone's page followed by `query`.
     pub(super) fn new(
         text: &'a Text,
         root: &'a str,
+        query: &'a str,
         zone: &'a ZoneSnapshot,
         timezone: &jiff::tz::TimeZone,
     ) -> Tile<'a> {
@@ -165,6 +169,7 @@ impl<'a> Tile<'a> {
         Tile {
             root,
             id: &zone.id,
+            query,
             name: &zone.name,
             class: class(zone.status),
             word: text.status(zone.status),
@@ -246,7 +251,7 @@ pub(super) fn local_time(unix: u64, timezone: &jiff::tz::TimeZone) -> String {
 }
 
 /// `unix` seconds in `timezone`, formatted by `strftime`; a dash for none (zero or less).
-fn local(unix: i64, timezone: &jiff::tz::TimeZone, format: &str) -> String {
+pub(super) fn local(unix: i64, timezone: &jiff::tz::TimeZone, format: &str) -> String {
     Some(unix)
         .filter(|s| *s > 0)
         .and_then(|s| jiff::Timestamp::from_second(s).ok())

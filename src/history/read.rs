@@ -1,0 +1,679 @@
+//! The read side of the history for the status page's past (`/?at=`): the snapshot the
+//! agent published at a past tick, rebuilt from the rows the writer stored, and the range of
+//! time the file covers.
+//!
+//! Rows kept at tick resolution give that tick back; rows already downsampled give the
+//! minute, with each level at its highest during the minute (as the status of the minute is
+//! its worst). Names for people, thresholds and the source kinds come from the live
+//! snapshot (the history stores ids only); the programme's sessions, per-source counts and
+//! captures are not rebuilt.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::hub::recent::{BUCKET_SECONDS, Point};
+use crate::hub::snapshot::{
+    ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, ReasonKind, Snapshot, SourceSnapshot,
+    Status, ZoneSnapshot,
+};
+use crate::inventory::LinkKind;
+use crate::model::access_points::{ApEvents, Band};
+
+/// The time a history covers, Unix seconds, first and last tick (or minute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Covered {
+    /// The first stored tick.
+    pub from: u64,
+    /// The last stored tick (the end of its minute when it is downsampled).
+    pub to: u64,
+}
+
+/// What the history holds at a moment.
+#[derive(Debug)]
+pub(crate) enum Past {
+    /// The snapshot of the tick at or just before the moment.
+    At(Box<Snapshot>),
+    /// No tick within a tick (or a minute) before the moment: what the file covers, if
+    /// anything.
+    Outside(Option<Covered>),
+}
+
+/// Opens the history at `path` for reading only (the writer keeps writing it alongside:
+/// WAL lets both).
+///
+/// # Errors
+/// The file is absent or not an SQLite file.
+pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let db = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    db.busy_timeout(std::time::Duration::from_secs(1))?;
+    Ok(db)
+}
+
+/// The first and last moments the history holds, or `None` when it holds no tick.
+///
+/// # Errors
+/// The file cannot be read, or is not a history.
+pub(crate) fn covered(db: &Connection) -> rusqlite::Result<Option<Covered>> {
+    let (from, to): (Option<i64>, Option<i64>) = db.query_row(
+        "SELECT min(f), max(t) FROM (SELECT min(at) f, max(at) t FROM venue_ticks \
+         UNION ALL SELECT min(at), max(at) + 59 FROM venue_minutes)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(from.zip(to).map(|(from, to)| Covered {
+        from: unsigned(from),
+        to: unsigned(to),
+    }))
+}
+
+/// Which table a moment was found in.
+#[derive(Clone, Copy)]
+enum Resolution {
+    /// `<table>_ticks`: values as they were.
+    Ticks,
+    /// `<table>_minutes`: levels at their highest of the minute.
+    Minutes,
+}
+
+impl Resolution {
+    fn table(self, name: &str) -> String {
+        match self {
+            Resolution::Ticks => format!("{name}_ticks"),
+            Resolution::Minutes => format!("{name}_minutes"),
+        }
+    }
+
+    /// A gauge column: the value, or its highest over the minute.
+    fn gauge(self, name: &str) -> String {
+        match self {
+            Resolution::Ticks => name.to_string(),
+            Resolution::Minutes => format!("{name}_max"),
+        }
+    }
+}
+
+/// The snapshot the agent published at the tick at or before `at` (Unix seconds), if one is
+/// no more than a tick (and at least a minute) before it. `live` gives the names, thresholds
+/// and order of zones and the kinds of sources.
+///
+/// # Errors
+/// The file cannot be read, or is not a history.
+pub(crate) fn snapshot_at(db: &Connection, at: u64, live: &Snapshot) -> rusqlite::Result<Past> {
+    let meta = |key: &str| -> rusqlite::Result<Option<String>> {
+        db.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+    };
+    let tick_seconds: f64 = meta("tick_seconds")?
+        .and_then(|t| t.parse().ok())
+        .filter(|t: &f64| t.is_finite() && *t > 0.0)
+        .unwrap_or(live.tick_seconds);
+    let latest = |table: &str| -> rusqlite::Result<Option<i64>> {
+        db.query_row(
+            &format!("SELECT max(at) FROM {table} WHERE at <= ?1"),
+            [signed(at)],
+            |r| r.get(0),
+        )
+    };
+    let found = match (latest("venue_ticks")?, latest("venue_minutes")?) {
+        (Some(t), m) if m.is_none_or(|m| t >= m) => Some((unsigned(t), Resolution::Ticks)),
+        (_, Some(m)) => Some((unsigned(m), Resolution::Minutes)),
+        _ => None,
+    };
+    let tolerance = tick_seconds.ceil().max(60.0) as u64;
+    let Some((tick, resolution)) = found.filter(|(t, _)| at - t <= tolerance) else {
+        return Ok(Past::Outside(covered(db)?));
+    };
+    let seconds = match resolution {
+        Resolution::Ticks => tick_seconds,
+        Resolution::Minutes => 60.0,
+    };
+    let status: i64 = db.query_row(
+        &format!(
+            "SELECT status FROM {} WHERE at = ?1",
+            resolution.table("venue")
+        ),
+        [signed(tick)],
+        |r| r.get(0),
+    )?;
+    let mut snapshot = Snapshot {
+        generated_at: tick,
+        venue: meta("venue")?.unwrap_or_else(|| live.venue.clone()),
+        event: meta("event")?.unwrap_or_else(|| live.event.clone()),
+        tick_seconds,
+        active_window_seconds: live.active_window_seconds,
+        status: status_of(status),
+        ..Snapshot::default()
+    };
+    snapshot.zones = zones(db, resolution, tick, tick_seconds.max(60.0), live)?;
+    snapshot.pools = pools(db, resolution, tick, &snapshot.zones)?;
+    snapshot.aps = aps(db, resolution, tick)?;
+    snapshot.interfaces = interfaces(db, resolution, tick, seconds)?;
+    snapshot.sources = sources(db, resolution, tick, live)?;
+    Ok(Past::At(Box::new(snapshot)))
+}
+
+fn signed(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn unsigned(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// A status from its metric value (as stored).
+fn status_of(value: i64) -> Status {
+    match value {
+        2 => Status::Critical,
+        1 => Status::Warn,
+        -1 => Status::Unknown,
+        _ => Status::Ok,
+    }
+}
+
+/// A band from its stored code.
+fn band_of(code: Option<i64>) -> Band {
+    match code {
+        Some(1) => Band::Ghz2_4,
+        Some(2) => Band::Ghz5,
+        Some(3) => Band::Ghz6,
+        _ => Band::Unknown,
+    }
+}
+
+/// The zone's reasons from their stored bits (see `schema::ZONE`), with the values the row
+/// holds; the subject (which pool, which uplink) is not stored.
+fn reasons_of(bits: i64, zone: &ZoneSnapshot) -> Vec<Reason> {
+    let kinds = [
+        ReasonKind::DhcpPool,
+        ReasonKind::Uplink,
+        ReasonKind::Occupancy,
+        ReasonKind::TimeToLease,
+        ReasonKind::SourceDown,
+        ReasonKind::NoSource,
+    ];
+    let mut reasons: Vec<Reason> = kinds
+        .into_iter()
+        .enumerate()
+        .filter_map(|(k, kind)| {
+            let status = if bits & (1 << (2 * k + 1)) != 0 {
+                Status::Critical
+            } else if bits & (1 << (2 * k)) != 0 {
+                Status::Warn
+            } else {
+                return None;
+            };
+            let value = match kind {
+                ReasonKind::DhcpPool => zone
+                    .pool_leases
+                    .zip(zone.pool_size.filter(|s| *s > 0))
+                    .map_or(0.0, |(l, s)| l as f64 / s as f64),
+                ReasonKind::Uplink => zone.uplink_utilization.unwrap_or(0.0),
+                ReasonKind::Occupancy => zone
+                    .seats
+                    .filter(|s| *s > 0)
+                    .map_or(0.0, |s| zone.clients as f64 / f64::from(s)),
+                ReasonKind::TimeToLease => zone.time_to_lease_p95.unwrap_or(0.0),
+                ReasonKind::SourceDown | ReasonKind::NoSource => 0.0,
+            };
+            let status = match kind {
+                ReasonKind::SourceDown | ReasonKind::NoSource => Status::Unknown,
+                _ => status,
+            };
+            Some(Reason {
+                kind,
+                subject: String::new(),
+                value,
+                status,
+            })
+        })
+        .collect();
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.status));
+    reasons
+}
+
+/// The zones at `tick`; rows of their last hour are `spacing` seconds apart (a tick or a
+/// minute).
+fn zones(
+    db: &Connection,
+    r: Resolution,
+    tick: u64,
+    spacing: f64,
+    live: &Snapshot,
+) -> rusqlite::Result<Vec<ZoneSnapshot>> {
+    let sql = format!(
+        "SELECT n.name, {}, {}, {}, {}, seats, status, reasons, {}, {}, {}, {}, pool_size, {} \
+         FROM {} z JOIN names n ON n.id = z.zone WHERE at = ?1",
+        r.gauge("clients"),
+        r.gauge("randomized"),
+        r.gauge("stations"),
+        r.gauge("aps"),
+        r.gauge("uplink_bp"),
+        r.gauge("rx_bps"),
+        r.gauge("tx_bps"),
+        r.gauge("pool_leases"),
+        r.gauge("ttl_p95_ms"),
+        r.table("zone"),
+    );
+    let mut statement = db.prepare(&sql)?;
+    let mut rows = statement.query([signed(tick)])?;
+    let mut zones = Vec::new();
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        let count = |i| -> rusqlite::Result<Option<u64>> {
+            Ok(row.get::<_, Option<i64>>(i)?.map(unsigned))
+        };
+        let known = live.zones.iter().find(|z| z.id == id);
+        let mut zone = ZoneSnapshot {
+            name: known.map_or_else(|| id.clone(), |z| z.name.clone()),
+            thresholds: known.map(|z| z.thresholds.clone()).unwrap_or_default(),
+            clients: count(1)?.unwrap_or(0),
+            clients_randomized: count(2)?.unwrap_or(0),
+            stations: count(3)?,
+            aps: count(4)?.unwrap_or(0),
+            seats: count(5)?.and_then(|s| u32::try_from(s).ok()),
+            status: status_of(row.get::<_, Option<i64>>(6)?.unwrap_or(0)),
+            uplink_utilization: row.get::<_, Option<i64>>(8)?.map(|b| b as f64 / 10_000.0),
+            rx_bps: row.get::<_, Option<i64>>(9)?.map(|b| b as f64),
+            tx_bps: row.get::<_, Option<i64>>(10)?.map(|b| b as f64),
+            pool_leases: count(11)?,
+            pool_size: count(12)?,
+            time_to_lease_p95: row.get::<_, Option<i64>>(13)?.map(|ms| ms as f64 / 1_000.0),
+            id,
+            ..ZoneSnapshot::default()
+        };
+        zone.reasons = reasons_of(row.get::<_, Option<i64>>(7)?.unwrap_or(0), &zone);
+        zones.push(zone);
+    }
+    drop(rows);
+    // Config order: the live zones' order, then zones the config no longer has.
+    zones.sort_by_key(|z| {
+        live.zones
+            .iter()
+            .position(|l| l.id == z.id)
+            .unwrap_or(usize::MAX)
+    });
+    for zone in &mut zones {
+        zone.history = last_hour(db, &zone.id, tick, spacing)?;
+    }
+    Ok(zones)
+}
+
+/// The zone's hour up to `tick`, in the 30-second buckets of the live page's sparklines; a
+/// row's values fill the buckets until the next row `spacing` seconds later (ticks longer
+/// than a bucket would otherwise draw dots), a longer gap stays a gap.
+fn last_hour(db: &Connection, zone: &str, tick: u64, spacing: f64) -> rusqlite::Result<Vec<Point>> {
+    let part = |r: Resolution| {
+        format!(
+            "SELECT at, {c} AS c, {u} AS u, 1.0 * {l} / nullif(pool_size, 0) AS p FROM {t} \
+             JOIN names n ON n.id = zone WHERE n.kind = 'zone' AND n.name = ?1 AND at > ?2 AND at <= ?3",
+            c = r.gauge("clients"),
+            u = r.gauge("uplink_bp"),
+            l = r.gauge("pool_leases"),
+            t = r.table("zone"),
+        )
+    };
+    let sql = format!(
+        "SELECT at - at % {BUCKET_SECONDS} b, max(c), max(u), max(p) FROM ({} UNION ALL {}) \
+         GROUP BY b ORDER BY b",
+        part(Resolution::Ticks),
+        part(Resolution::Minutes),
+    );
+    let mut statement = db.prepare(&sql)?;
+    let rows: Vec<Point> = statement
+        .query_map(
+            params![zone, signed(tick.saturating_sub(3_600)), signed(tick)],
+            |row| {
+                Ok(Point {
+                    at: unsigned(row.get(0)?),
+                    clients: unsigned(row.get::<_, Option<i64>>(1)?.unwrap_or(0)),
+                    uplink: row.get::<_, Option<i64>>(2)?.map(|b| b as f64 / 10_000.0),
+                    pool: row.get(3)?,
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    let held = spacing.ceil() as u64;
+    let mut points: Vec<Point> = Vec::with_capacity(rows.len());
+    for point in rows {
+        if let Some(&last) = points.last() {
+            if point.at - last.at <= held {
+                let mut at = last.at + BUCKET_SECONDS;
+                while at < point.at {
+                    points.push(Point { at, ..last });
+                    at += BUCKET_SECONDS;
+                }
+            }
+        }
+        points.push(point);
+    }
+    Ok(points)
+}
+
+fn pools(
+    db: &Connection,
+    r: Resolution,
+    tick: u64,
+    zones: &[ZoneSnapshot],
+) -> rusqlite::Result<Vec<PoolSnapshot>> {
+    let sql = format!(
+        "SELECT n.name, z.name, {}, size FROM {} p JOIN names n ON n.id = p.pool \
+         LEFT JOIN names z ON z.id = p.zone WHERE at = ?1 ORDER BY n.name",
+        r.gauge("leases"),
+        r.table("pool"),
+    );
+    let mut statement = db.prepare(&sql)?;
+    statement
+        .query_map([signed(tick)], |row| {
+            let zone: Option<String> = row.get(1)?;
+            let leases_active = row.get::<_, Option<i64>>(2)?.map(unsigned);
+            let size = row.get::<_, Option<i64>>(3)?.map(unsigned);
+            let usage = leases_active
+                .zip(size.filter(|s| *s > 0))
+                .map(|(l, s)| l as f64 / s as f64);
+            let thresholds = zones
+                .iter()
+                .find(|z| Some(&z.id) == zone.as_ref())
+                .map(|z| z.thresholds.clone())
+                .unwrap_or_default();
+            Ok(PoolSnapshot {
+                name: row.get(0)?,
+                zone,
+                leases_active,
+                size,
+                usage,
+                status: usage.map_or(Status::Ok, |u| {
+                    Status::of(u, thresholds.dhcp_pool_warn, thresholds.dhcp_pool_critical)
+                }),
+                records_skipped: 0,
+                statistics: None,
+            })
+        })?
+        .collect()
+}
+
+fn aps(db: &Connection, r: Resolution, tick: u64) -> rusqlite::Result<Vec<ApSnapshot>> {
+    let sql = format!(
+        "SELECT n.name, z.name, band, {}, {}, {} FROM {} a JOIN names n ON n.id = a.ap \
+         LEFT JOIN names z ON z.id = a.zone WHERE at = ?1 ORDER BY z.name, n.name",
+        r.gauge("present"),
+        r.gauge("stations"),
+        r.gauge("utilization_bp"),
+        r.table("ap"),
+    );
+    let mut statement = db.prepare(&sql)?;
+    statement
+        .query_map([signed(tick)], |row| {
+            let mut ap = ApSnapshot::silent(row.get(0)?, row.get(1)?, ApEvents::default());
+            ap.band = band_of(row.get(2)?);
+            ap.present = row.get::<_, Option<i64>>(3)?.unwrap_or(0) > 0;
+            ap.stations = unsigned(row.get::<_, Option<i64>>(4)?.unwrap_or(0));
+            ap.channel_utilization = row.get::<_, Option<i64>>(5)?.map(|b| b as f64 / 10_000.0);
+            Ok(ap)
+        })?
+        .collect()
+}
+
+/// Interfaces, their rates from the bytes counted over the tick (or minute) of `seconds`.
+fn interfaces(
+    db: &Connection,
+    r: Resolution,
+    tick: u64,
+    seconds: f64,
+) -> rusqlite::Result<Vec<InterfaceSnapshot>> {
+    let sql = format!(
+        "SELECT n.name, z.name, {}, speed_bps, {}, rx_bytes, tx_bytes FROM {} i \
+         JOIN names n ON n.id = i.interface LEFT JOIN names z ON z.id = i.zone \
+         WHERE at = ?1 ORDER BY n.name",
+        r.gauge("up"),
+        r.gauge("utilization_bp"),
+        r.table("interface"),
+    );
+    let rate = |bytes: Option<i64>| bytes.map(|b| b as f64 * 8.0 / seconds);
+    let mut statement = db.prepare(&sql)?;
+    statement
+        .query_map([signed(tick)], |row| {
+            Ok(InterfaceSnapshot {
+                name: row.get(0)?,
+                zone: row.get(1)?,
+                kind: LinkKind::Physical,
+                up: row.get::<_, Option<i64>>(2)?.unwrap_or(0) > 0,
+                carrier: None,
+                mtu: None,
+                speed_bps: row.get::<_, Option<i64>>(3)?.map(unsigned),
+                counters: crate::model::interfaces::Counters::default(),
+                utilization: row.get::<_, Option<i64>>(4)?.map(|b| b as f64 / 10_000.0),
+                rx_bps: rate(row.get(5)?),
+                tx_bps: rate(row.get(6)?),
+            })
+        })?
+        .collect()
+}
+
+/// Sources (`kind/instance` in `names`) whose kind the live agent still runs: a source kind
+/// is a name of the agent's own.
+fn sources(
+    db: &Connection,
+    r: Resolution,
+    tick: u64,
+    live: &Snapshot,
+) -> rusqlite::Result<Vec<SourceSnapshot>> {
+    let sql = format!(
+        "SELECT n.name, {} FROM {} s JOIN names n ON n.id = s.source WHERE at = ?1 \
+         ORDER BY n.name",
+        r.gauge("up"),
+        r.table("source"),
+    );
+    let mut statement = db.prepare(&sql)?;
+    let rows: Vec<(String, Option<i64>)> = statement
+        .query_map([signed(tick)], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(name, up)| {
+            let (kind, instance) = name.split_once('/')?;
+            let source = live.sources.iter().find(|s| s.source == kind)?.source;
+            Some(SourceSnapshot {
+                source,
+                instance: instance.to_string(),
+                up: up.unwrap_or(0) > 0,
+                errors: std::collections::BTreeMap::new(),
+                last_error: None,
+                duration_seconds: 0.0,
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::simulate::{Options, Outputs, run};
+
+    /// A day of the simulated event at 1-minute ticks, written by the real writer.
+    fn simulated(dir: &Path) -> Connection {
+        let path = dir.join("event.sqlite");
+        let options = Options {
+            days: 1,
+            zones: 4,
+            aps: 8,
+            tick: Duration::from_secs(60),
+            seed: 11,
+        };
+        let out = Outputs {
+            history: Some(path.clone()),
+            ..Outputs::default()
+        };
+        run(&options, &out).expect("simulates");
+        open(&path).expect("opens")
+    }
+
+    /// The live agent: it runs a DHCP source, and names the main hall for people.
+    fn live() -> Snapshot {
+        Snapshot {
+            tick_seconds: 60.0,
+            zones: vec![ZoneSnapshot {
+                id: "main-hall".into(),
+                name: "Main hall".into(),
+                ..ZoneSnapshot::default()
+            }],
+            sources: vec![SourceSnapshot {
+                source: "dhcp",
+                instance: "live".into(),
+                up: true,
+                errors: BTreeMap::new(),
+                last_error: None,
+                duration_seconds: 0.0,
+            }],
+            ..Snapshot::default()
+        }
+    }
+
+    /// The main hall's busiest tick and its figures, straight from the rows.
+    fn keynote_peak(db: &Connection) -> (u64, u64, u32, u64, u64) {
+        db.query_row(
+            "SELECT at, clients, seats, pool_leases, pool_size FROM zone_ticks z JOIN names n \
+             ON n.id = z.zone WHERE n.kind = 'zone' AND n.name = 'main-hall' \
+             ORDER BY clients DESC, at LIMIT 1",
+            [],
+            |r| {
+                let n = |i| -> rusqlite::Result<u64> { Ok(unsigned(r.get(i)?)) };
+                Ok((n(0)?, n(1)?, r.get(2)?, n(3)?, n(4)?))
+            },
+        )
+        .expect("peak")
+    }
+
+    fn at(db: &Connection, moment: u64) -> Snapshot {
+        match snapshot_at(db, moment, &live()).expect("reads") {
+            Past::At(snapshot) => *snapshot,
+            Past::Outside(covered) => panic!("nothing at {moment}: {covered:?}"),
+        }
+    }
+
+    #[test]
+    fn the_keynote_peak_comes_back_as_the_snapshot_of_its_minute() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = simulated(dir.path());
+        let (peak_at, peak, seats, leases, size) = keynote_peak(&db);
+        // Half a minute later is still that tick.
+        let s = at(&db, peak_at + 30);
+        assert_eq!(s.generated_at, peak_at);
+        assert_eq!(s.zones.len(), 4);
+        let hall = &s.zones[0];
+        assert_eq!(
+            (hall.id.as_str(), hall.name.as_str()),
+            ("main-hall", "Main hall")
+        );
+        assert_eq!(hall.clients, peak);
+        assert_eq!(hall.seats, Some(seats));
+        assert_eq!(
+            (hall.pool_leases, hall.pool_size),
+            (Some(leases), Some(size))
+        );
+        assert_eq!(hall.status, Status::Critical);
+        // The pool ran short (past the 95 % critical threshold); the hall is past its seats,
+        // not at 1.5 devices a seat (occupancy's warn threshold).
+        let pool = &hall.reasons[0];
+        assert_eq!(
+            (pool.kind, pool.status),
+            (ReasonKind::DhcpPool, Status::Critical)
+        );
+        assert!((pool.value - leases as f64 / size as f64).abs() < 1e-9);
+        assert!(peak > u64::from(seats));
+        assert!(hall.reasons.iter().all(|r| r.kind != ReasonKind::Occupancy));
+        assert!(hall.uplink_utilization.is_some());
+        // Zones the live config does not name keep their id, after the live ones.
+        assert!(s.zones[1..].iter().all(|z| z.name == z.id));
+        // The hour before, in the sparklines' buckets, ending at the peak.
+        let last = hall.history.last().expect("last hour");
+        assert_eq!((last.at, last.clients), (peak_at - peak_at % 30, peak));
+        assert!(hall.history.len() >= 110, "{}", hall.history.len());
+        // Regression: minute ticks in 30-second buckets drew the line as dots.
+        assert!(
+            hall.history
+                .windows(2)
+                .all(|w| w[1].at - w[0].at == BUCKET_SECONDS),
+            "a gap in the hour"
+        );
+        assert!(!s.pools.is_empty() && !s.aps.is_empty() && !s.interfaces.is_empty());
+        assert!(s.aps.iter().all(|a| a.present));
+        let hall_rate = s
+            .interfaces
+            .iter()
+            .filter(|i| i.zone.as_deref() == Some("main-hall"))
+            .filter_map(|i| i.rx_bps)
+            .sum::<f64>();
+        assert!(hall_rate > 0.0, "the hall's traffic");
+    }
+
+    #[test]
+    fn the_twenty_minutes_a_source_was_down_show_it_down() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = simulated(dir.path());
+        let down: i64 = db
+            .query_row(
+                "SELECT min(at) FROM source_ticks s JOIN names n ON n.id = s.source \
+                 WHERE n.name = 'dhcp/room-01' AND up = 0",
+                [],
+                |r| r.get(0),
+            )
+            .expect("down");
+        let down = unsigned(down);
+        let s = at(&db, down);
+        let room = s
+            .sources
+            .iter()
+            .find(|s| s.instance == "room-01")
+            .expect("the room's source");
+        assert!(!room.up);
+        assert_eq!(room.source, "dhcp");
+        assert!(at(&db, down - 60).sources.iter().all(|s| s.up));
+    }
+
+    #[test]
+    fn outside_the_history_says_what_it_covers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = simulated(dir.path());
+        let covered = covered(&db).expect("reads").expect("ticks");
+        assert!(covered.to - covered.from >= 23 * 3_600, "{covered:?}");
+        for moment in [0, covered.from - 1, covered.to + 61] {
+            match snapshot_at(&db, moment, &live()).expect("reads") {
+                Past::Outside(c) => assert_eq!(c, Some(covered), "{moment}"),
+                Past::At(s) => panic!("{moment} gave {}", s.generated_at),
+            }
+        }
+        assert_eq!(at(&db, covered.to + 60).generated_at, covered.to);
+    }
+
+    #[test]
+    fn downsampled_minutes_give_the_minute_with_its_highest_levels() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = {
+            simulated(dir.path());
+            dir.path().join("event.sqlite")
+        };
+        let db = Connection::open(&path).expect("opens");
+        let (peak_at, peak, ..) = keynote_peak(&db);
+        let ticks = at(&db, peak_at);
+        for table in super::super::schema::TABLES {
+            for sql in super::super::schema::downsample(table) {
+                db.execute(&sql, [i64::MAX]).expect(&sql);
+            }
+        }
+        let minutes = at(&db, peak_at + 59);
+        assert_eq!(minutes.generated_at, peak_at - peak_at % 60);
+        assert_eq!(minutes.zones[0].clients, peak);
+        assert_eq!(minutes.zones[0].status, ticks.zones[0].status);
+        assert_eq!(minutes.zones[0].reasons, ticks.zones[0].reasons);
+        assert_eq!(minutes.pools.len(), ticks.pools.len());
+        assert_eq!(minutes.aps.len(), ticks.aps.len());
+        assert!(!minutes.zones[0].history.is_empty());
+    }
+}

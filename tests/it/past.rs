@@ -1,0 +1,91 @@
+//! The status page's past (`/?at=`, `/zone/{id}?at=`) served by `venuemon run --simulate
+//! --history FILE`: the figures of a past tick as the history holds them, and a screenshot of
+//! the zone page at that moment (Chromium).
+
+use std::time::Duration;
+
+use crate::browser::{Browser, screenshot_dir};
+use crate::common::{self, Agent};
+
+#[test]
+fn a_past_tick_of_the_simulated_venue_is_served_with_its_figures() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let history = dir.path().join("history.sqlite");
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let _agent = Agent::start(
+        None,
+        &[
+            "--simulate",
+            "--zones",
+            "5",
+            "--aps",
+            "10",
+            "--tick",
+            "1s",
+            "--listen",
+            &listen,
+            "--history",
+            history.to_str().expect("utf-8 path"),
+        ],
+        &[],
+        dir.path().join("agent.log"),
+    );
+    // A tick the history holds with devices in the foyer, once a few more were written.
+    let (at, foyer) = common::wait_for(
+        "a few ticks in the history",
+        Duration::from_secs(30),
+        || {
+            let db = rusqlite::Connection::open_with_flags(
+                &history,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .ok()?;
+            let (first, last): (i64, i64) = db
+                .query_row("SELECT min(at), max(at) FROM venue_ticks", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .ok()?;
+            (last - first >= 3).then_some(())?;
+            db.query_row(
+                "SELECT at, clients FROM zone_ticks z JOIN names n ON n.id = z.zone \
+             WHERE n.name = 'foyer' AND clients > 0 ORDER BY at LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .ok()
+        },
+    );
+    let (status, page) = common::http_get(port, &format!("/?at={at}")).expect("answers");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("As it was on"), "{page}");
+    assert!(!page.contains("data-events"), "no live updates: {page}");
+    let tile = page
+        .split("id=\"z-foyer\"")
+        .nth(1)
+        .and_then(|t| t.split("</article>").next())
+        .expect("the foyer's tile");
+    assert!(tile.contains(&format!("<b>{foyer}</b>")), "{foyer}: {tile}");
+    assert!(
+        tile.contains(&format!("href=\"zone/foyer?at={at}\"")),
+        "{tile}"
+    );
+    let (status, _) = common::http_get(port, "/?at=2001-01-01T00:00:00Z").expect("answers");
+    assert_eq!(status, 404);
+
+    let mut browser = Browser::launch();
+    let mut zone = browser.open(
+        &format!("http://127.0.0.1:{port}/zone/main-hall?at={at}"),
+        480,
+        900,
+    );
+    let banner = zone.eval("document.getElementById('past').innerText");
+    assert!(
+        banner.as_str().is_some_and(|b| b.contains("As it was on")),
+        "{banner}"
+    );
+    let slider = zone.eval("document.querySelector('#slider input[type=range]').value");
+    assert_eq!(slider.as_str(), Some(at.to_string().as_str()));
+    zone.screenshot(&screenshot_dir().join("past-zone.png"));
+    assert_eq!(zone.console_errors(), Vec::<String>::new());
+}
