@@ -488,6 +488,18 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
         ]);
         let html = std::fs::read_to_string(&out).expect("html");
         assert!(html.contains(&format!("lang=\"{lang}\"")), "{lang}");
+        // The seed fixes every date and figure: the page is the same byte for byte.
+        let golden = common::project(&format!("tests/golden/report-{lang}.html"));
+        if std::env::var_os("VENUEMON_BLESS").is_some() {
+            std::fs::write(&golden, &html).expect("golden written");
+        }
+        let want = std::fs::read_to_string(&golden).expect("golden report");
+        assert!(
+            html == want,
+            "the {lang} report differs from {}: if the change is meant, run this test with \
+             VENUEMON_BLESS=1 and review the diff",
+            golden.display()
+        );
         let export: Value =
             serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("export");
         exports.push(export);
