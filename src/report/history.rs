@@ -259,7 +259,7 @@ impl History {
             let Some(name) = self.name(Some(*interface as f64)) else {
                 continue;
             };
-            let zone = self.name(last(rows, 5));
+            let zone = self.name(last(rows, 4));
             let speed = per_step(rows, 1, f64::max);
             let utilization = |bytes: &Series| -> Series {
                 bytes

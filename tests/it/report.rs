@@ -515,6 +515,8 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
         Some(want.peak.0)
     );
     assert_eq!(headline["peak_devices"]["at"].as_i64(), Some(want.peak.1));
+    // Regression: the zones' interfaces were read without their zone, so no traffic counted.
+    assert!(headline["traffic_bytes"].as_f64().is_some_and(|t| t > 0.0));
     let unique = headline["unique"]["devices"].as_f64().expect("unique");
     assert!(
         (unique - want.unique).abs() <= want.unique * 0.05,
