@@ -109,7 +109,7 @@ enum Command {
         bssids: Vec<(String, [u8; 6])>,
     },
     /// Write the organizers' post-event report (HTML; PDF, CSV, JSON on request) from
-    /// Prometheus' HTTP API. Reading venuemon's own history comes with the history store.
+    /// venuemon's own history, or from Prometheus' HTTP API.
     Report {
         /// Start: RFC 3339, or a local date and time like "2026-06-03 08:00" [default: the
         /// first data of the last 90 days].
@@ -142,12 +142,16 @@ enum Command {
         /// Write every figure as JSON to this file (for machines, and for next year's --compare).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
-        /// A previous report's --json file: each headline figure then and now.
-        #[arg(long, value_name = "PREVIOUS.json")]
+        /// Last year's history file or report --json file: each headline figure then and now.
+        #[arg(long, value_name = "LAST_YEAR")]
         compare: Option<PathBuf>,
-        /// Where the data comes from.
-        #[arg(long, value_enum, default_value_t = ReportSource::Prometheus)]
-        source: ReportSource,
+        /// Where the data comes from [default: prometheus when --prometheus-url is given,
+        /// else history].
+        #[arg(long, value_enum)]
+        source: Option<ReportSource>,
+        /// The agent's history file [default: the configured one, with --config].
+        #[arg(long, value_name = "FILE")]
+        history: Option<PathBuf>,
         /// Prometheus' address, like http://localhost:9090.
         #[arg(long, env = "VENUEMON_PROMETHEUS_URL")]
         prometheus_url: Option<String>,
@@ -164,6 +168,8 @@ enum Lang {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ReportSource {
+    /// venuemon's own history (--history FILE, or the configured one).
+    History,
     /// A Prometheus HTTP API (--prometheus-url).
     Prometheus,
 }
@@ -348,7 +354,8 @@ fn main() -> ExitCode {
             csv,
             json,
             compare,
-            source: ReportSource::Prometheus,
+            source,
+            history,
             prometheus_url,
         } => commands::report(&venuemon::report::run::Options {
             from,
@@ -365,6 +372,11 @@ fn main() -> ExitCode {
             csv,
             json,
             compare,
+            source: source.map(|s| match s {
+                ReportSource::History => venuemon::report::run::Source::History,
+                ReportSource::Prometheus => venuemon::report::run::Source::Prometheus,
+            }),
+            history,
             prometheus_url,
         }),
         Command::Simulate {

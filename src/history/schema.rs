@@ -176,7 +176,7 @@ pub(crate) const TABLES: [&Table; 8] = [
 ];
 
 /// The schema version `meta` records; a file of another version is refused with a message.
-pub(crate) const VERSION: &str = "1";
+pub const VERSION: &str = "1";
 
 /// Everything the history creates in an empty file.
 pub(crate) fn create() -> String {

@@ -1,5 +1,5 @@
 //! The report's input: one event's per-minute series, whichever store they come from
-//! (Prometheus' HTTP API today; the history store fills the same model).
+//! (Prometheus' HTTP API, or venuemon's own history).
 //!
 //! Units: times are Unix seconds; series hold one value per step from [`EventData::from`]
 //! (`None` where nothing was recorded); device counts are devices, traffic bytes per step,
@@ -155,6 +155,24 @@ pub struct UniqueDevices {
     pub devices: f64,
     /// Share of randomized addresses among the devices seen, 0..=1, when known.
     pub randomized_share: Option<f64>,
+}
+
+impl UniqueDevices {
+    /// `devices` unique devices, the randomized share taken as the randomized devices'
+    /// share of all devices over `zones`' series (unknown when no zone says).
+    pub fn with_share(devices: f64, zones: &[ZoneData]) -> UniqueDevices {
+        let sum = |pick: fn(&ZoneData) -> &Series| -> f64 {
+            zones.iter().flat_map(|z| pick(z).iter().flatten()).sum()
+        };
+        let (all, random) = (sum(|z| &z.devices), sum(|z| &z.randomized));
+        let known = zones
+            .iter()
+            .any(|z| z.randomized.iter().any(Option::is_some));
+        UniqueDevices {
+            devices,
+            randomized_share: (known && all > 0.0).then(|| random / all),
+        }
+    }
 }
 
 /// A programme session placed in a zone.

@@ -1,12 +1,13 @@
 //! `venuemon report`: the organizers' post-event report. The figures are computed from a
-//! source-neutral [`data::EventData`] (filled from Prometheus' HTTP API by [`prometheus`]; the
-//! history store will fill the same model), worded in French or English, and written as one
+//! source-neutral [`data::EventData`] (filled from venuemon's own history by [`history`], or from
+//! Prometheus' HTTP API by [`prometheus`]), worded in French or English, and written as one
 //! self-contained HTML file, optionally a PDF, CSV tables and JSON.
 
 mod chart;
 pub mod compare;
 pub mod data;
 pub mod figures;
+pub mod history;
 mod html;
 pub mod prometheus;
 pub mod run;
@@ -109,34 +110,37 @@ pub fn programme(
     Ok(ics::parse(&bytes, zone).sessions)
 }
 
-/// Adds to each report the comparison with the previous export at `path` (the entry of the
-/// same venue, or the only one).
+/// The figures of a previous `--json` export, one per report it holds.
 ///
 /// # Errors
 /// The file is unreadable or not a `--json` export.
-pub fn compare_with(reports: &mut [Report], path: &Path) -> anyhow::Result<()> {
+pub fn previous_export(path: &Path) -> anyhow::Result<Vec<Figures>> {
     let bytes = crate::files::read_regular(path)
         .with_context(|| format!("cannot read the previous report {}", path.display()))?;
     let previous: Export = serde_json::from_slice(&bytes).with_context(|| {
         format!(
-            "{} is not a report written by `venuemon report --json`",
+            "{} is neither a history file nor a report written by `venuemon report --json`",
             path.display()
         )
     })?;
+    Ok(previous.reports.into_iter().map(|r| r.figures).collect())
+}
+
+/// Adds to each report the comparison with the previous event's figures (the entry of the
+/// same venue, or the only one).
+pub fn compare_with(reports: &mut [Report], previous: &[Figures]) {
     for report in reports.iter_mut() {
         let before = previous
-            .reports
             .iter()
-            .find(|p| p.figures.venue == report.figures.venue)
-            .or(match previous.reports.as_slice() {
+            .find(|p| p.venue == report.figures.venue)
+            .or(match previous {
                 [only] => Some(only),
                 _ => None,
             });
         if let Some(before) = before {
-            report.comparison = compare::compare(&report.figures, &before.figures);
+            report.comparison = compare::compare(&report.figures, before);
         }
     }
-    Ok(())
 }
 
 /// Every figure as JSON.

@@ -34,7 +34,8 @@ pub struct Limits {
 }
 
 impl Limits {
-    fn uplink(&self, zone: Option<&str>) -> f64 {
+    /// The `uplink_critical` of `zone` (the default outside every zone).
+    pub(crate) fn uplink(&self, zone: Option<&str>) -> f64 {
         zone.and_then(|z| self.uplink_critical.get(z))
             .copied()
             .unwrap_or(self.default_uplink_critical)
@@ -381,21 +382,7 @@ impl Prometheus {
         }
         for (l, devices) in &unique {
             let data = venue_of(&mut venues, l, &blank);
-            let sum = |pick: fn(&ZoneData) -> &Series| -> f64 {
-                data.zones
-                    .iter()
-                    .flat_map(|z| pick(z).iter().flatten())
-                    .sum()
-            };
-            let (all, random) = (sum(|z| &z.devices), sum(|z| &z.randomized));
-            let known = data
-                .zones
-                .iter()
-                .any(|z| z.randomized.iter().any(Option::is_some));
-            data.unique = Some(UniqueDevices {
-                devices: *devices,
-                randomized_share: (known && all > 0.0).then(|| random / all),
-            });
+            data.unique = Some(UniqueDevices::with_share(*devices, &data.zones));
         }
         Ok(venues.into_values().collect())
     }

@@ -6,12 +6,26 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use jiff::tz::TimeZone;
 
+use super::data::EventData;
+use super::figures::{Figures, figures};
+use super::history::{History, is_sqlite};
 use super::prometheus::{Limits, Prometheus};
-use super::{Words, compare_with, html, json, print_pdf, programme, reports, write_csv};
+use super::{
+    Words, compare_with, html, json, previous_export, print_pdf, programme, reports, write_csv,
+};
 use crate::config::{Config, Language};
 
 /// How far back the whole event is looked for when `--from` is not given.
 const LOOKBACK_DAYS: u32 = 90;
+
+/// Where the report's data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// venuemon's own history file.
+    History,
+    /// A Prometheus HTTP API that scrapes the agents.
+    Prometheus,
+}
 
 /// What `venuemon report` was asked for.
 #[derive(Debug, Clone, Default)]
@@ -36,8 +50,12 @@ pub struct Options {
     pub csv: Option<PathBuf>,
     /// Write every figure as JSON to this file.
     pub json: Option<PathBuf>,
-    /// A previous `--json` export to compare with.
+    /// A previous history file or `--json` export to compare with.
     pub compare: Option<PathBuf>,
+    /// Where the data comes from; else the history when `--prometheus-url` is not given.
+    pub source: Option<Source>,
+    /// The history file; else the configured one.
+    pub history: Option<PathBuf>,
     /// Prometheus' HTTP API.
     pub prometheus_url: Option<String>,
 }
@@ -95,53 +113,36 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
         Some(path) => programme(path, &zone)?,
         None => Vec::new(),
     };
-    let Some(url) = &options.prometheus_url else {
-        bail!(
-            "the report reads Prometheus for now: give --prometheus-url http://HOST:9090 (a Prometheus that scrapes the agents); reading venuemon's own history comes with the history store"
-        );
-    };
-    let prometheus = Prometheus::new(url)?;
     let limits = limits(config.as_ref());
-    let venue_name = config
-        .as_ref()
-        .map_or_else(|| "venue".to_string(), |c| c.venue.name.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let venues = runtime.block_on(async {
-        let now = jiff::Timestamp::now().as_second();
-        let (first, last) = match (&options.from, &options.to) {
-            (Some(from), Some(to)) => (
-                parse_time(from, &zone, "--from")?,
-                parse_time(to, &zone, "--to")?,
-            ),
-            _ => {
-                let (first, last) = prometheus.span(now, LOOKBACK_DAYS).await?;
-                (
-                    options
-                        .from
-                        .as_deref()
-                        .map_or(Ok(first), |f| parse_time(f, &zone, "--from"))?,
-                    options
-                        .to
-                        .as_deref()
-                        .map_or(Ok(last), |t| parse_time(t, &zone, "--to"))?,
-                )
-            }
-        };
-        if last <= first {
-            bail!("the period is empty: --to must be after --from");
+    let source = options
+        .source
+        .unwrap_or(if options.prometheus_url.is_some() {
+            Source::Prometheus
+        } else {
+            Source::History
+        });
+    let venues = match source {
+        Source::History => {
+            let path = history_file(options, config.as_ref())?;
+            let history = History::open(&path)?;
+            let (first, last) = period(options, &zone, || {
+                history.span()?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "the history {} holds no tick yet: run the agent (or venuemon simulate) first",
+                        path.display()
+                    )
+                })
+            })?;
+            vec![from_history(
+                &history,
+                first,
+                last,
+                &limits,
+                config.as_ref(),
+            )?]
         }
-        prometheus
-            .event_data(first, last, &limits, &venue_name)
-            .await
-    })?;
-    if venues.iter().all(|v| v.zones.is_empty()) {
-        bail!(
-            "Prometheus at {url} holds no venuemon_zone_clients in that period: check the period, and that Prometheus scrapes the agents"
-        );
-    }
+        Source::Prometheus => from_prometheus(options, config.as_ref(), &zone, &limits)?,
+    };
     let mut reports = reports(
         venues,
         &sessions,
@@ -149,7 +150,8 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
         words.pick("Tous les lieux", "All venues"),
     );
     if let Some(previous) = &options.compare {
-        compare_with(&mut reports, previous)?;
+        let figures = previous_figures(previous, &limits, config.as_ref())?;
+        compare_with(&mut reports, &figures);
     }
     let mut written = Vec::new();
     write(&options.out, html(&reports, &words))?;
@@ -167,6 +169,138 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
         written.push(pdf);
     }
     Ok(written)
+}
+
+/// `--history`, else the configured history file.
+fn history_file(options: &Options, config: Option<&Config>) -> anyhow::Result<PathBuf> {
+    options
+        .history
+        .clone()
+        .or_else(|| config.map(|c| c.history.file(&c.agent.state_dir)))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "give the history to read: --history FILE (the agent's history.sqlite), --config \
+                 FILE (its configured [history]), or --prometheus-url URL to read Prometheus"
+            )
+        })
+}
+
+/// `--from` and `--to`, each defaulting to the whole data `span` finds.
+fn period(
+    options: &Options,
+    zone: &TimeZone,
+    span: impl FnOnce() -> anyhow::Result<(i64, i64)>,
+) -> anyhow::Result<(i64, i64)> {
+    let (first, last) = match (&options.from, &options.to) {
+        (Some(from), Some(to)) => (
+            parse_time(from, zone, "--from")?,
+            parse_time(to, zone, "--to")?,
+        ),
+        _ => {
+            let (first, last) = span()?;
+            (
+                options
+                    .from
+                    .as_deref()
+                    .map_or(Ok(first), |f| parse_time(f, zone, "--from"))?,
+                options
+                    .to
+                    .as_deref()
+                    .map_or(Ok(last), |t| parse_time(t, zone, "--to"))?,
+            )
+        }
+    };
+    if last <= first {
+        bail!("the period is empty: --to must be after --from");
+    }
+    Ok((first, last))
+}
+
+/// The event's data from a history over `[first, last)`, zones named as `config` names them.
+fn from_history(
+    history: &History,
+    first: i64,
+    last: i64,
+    limits: &Limits,
+    config: Option<&Config>,
+) -> anyhow::Result<EventData> {
+    let names = config
+        .map(|c| {
+            c.zones
+                .iter()
+                .map(|z| (z.id.clone(), z.name.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let venue = config
+        .map(|c| c.venue.name.clone())
+        .or_else(|| history.venue())
+        .unwrap_or_else(|| "venue".to_string());
+    history.event_data(first, last, limits, &names, &venue)
+}
+
+/// The event's data from Prometheus, one per venue.
+fn from_prometheus(
+    options: &Options,
+    config: Option<&Config>,
+    zone: &TimeZone,
+    limits: &Limits,
+) -> anyhow::Result<Vec<EventData>> {
+    let Some(url) = &options.prometheus_url else {
+        bail!(
+            "--source prometheus needs --prometheus-url http://HOST:9090 (a Prometheus that scrapes the agents)"
+        );
+    };
+    let prometheus = Prometheus::new(url)?;
+    let venue_name = config.map_or_else(|| "venue".to_string(), |c| c.venue.name.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let venues = runtime.block_on(async {
+        let now = jiff::Timestamp::now().as_second();
+        let span = match (&options.from, &options.to) {
+            (Some(_), Some(_)) => None,
+            _ => Some(prometheus.span(now, LOOKBACK_DAYS).await?),
+        };
+        let (first, last) = period(options, zone, || {
+            span.ok_or_else(|| anyhow::anyhow!("no span"))
+        })?;
+        prometheus
+            .event_data(first, last, limits, &venue_name)
+            .await
+    })?;
+    if venues.iter().all(|v| v.zones.is_empty()) {
+        bail!(
+            "Prometheus at {url} holds no venuemon_zone_clients in that period: check the period, and that Prometheus scrapes the agents"
+        );
+    }
+    Ok(venues)
+}
+
+/// The headline figures of the previous event at `path`: a history file (its whole span) or
+/// a `--json` export.
+fn previous_figures(
+    path: &Path,
+    limits: &Limits,
+    config: Option<&Config>,
+) -> anyhow::Result<Vec<Figures>> {
+    let mut start = Vec::new();
+    crate::files::open_regular(path)
+        .and_then(|file| std::io::Read::read_to_end(&mut std::io::Read::take(file, 16), &mut start))
+        .with_context(|| format!("cannot read the previous report {}", path.display()))?;
+    if !is_sqlite(&start) {
+        return previous_export(path);
+    }
+    let history = History::open(path)?;
+    let (first, last) = history.span()?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "the previous history {} holds no tick: give last year's history or --json export",
+            path.display()
+        )
+    })?;
+    let data = from_history(&history, first, last, limits, config)?;
+    Ok(vec![figures(&data, None)])
 }
 
 fn write(path: &Path, text: String) -> anyhow::Result<()> {

@@ -1,4 +1,5 @@
-//! `venuemon report --source prometheus` against a real Prometheus (Debian `prometheus`) that
+//! `venuemon report` from a simulated event's history (figures checked against the simulation's
+//! truth), and `--source prometheus` against a real Prometheus (Debian `prometheus`) that
 //! scraped a lab agent reading a dnsmasq lease file the test writes; the HTML opened in
 //! headless Chromium (Debian `chromium`), the PDF checked with `pdfinfo` and rendered with
 //! `pdftoppm` (Debian `poppler-utils`). No root needed.
@@ -300,4 +301,237 @@ fn report_from_prometheus_matches_prometheus_renders_prints_compares_and_leaks_n
         [mac, ip, host]
     });
     common::assert_nothing_leaks(&named, secrets);
+}
+
+/// A simulated event's figures, computed here from the simulation's own truth (its minutes,
+/// zones and sessions), never by the report's code.
+struct Expected {
+    peak: (f64, i64),
+    unique: f64,
+    headroom: (f64, i64),
+    /// Per session (title): its room's highest devices and the room's seats.
+    sessions: Vec<(String, f64, Option<f64>)>,
+}
+
+fn expected(truth: &Value) -> Expected {
+    let minutes = truth["minutes"].as_array().expect("minutes");
+    let zones = truth["zones"].as_array().expect("zones");
+    let number = |v: &Value| v.as_f64().expect("number");
+    let peak = minutes
+        .iter()
+        .map(|m| (number(&m["devices"]), m["at"].as_i64().expect("at")))
+        .fold((f64::MIN, 0), |a, b| if b.0 > a.0 { b } else { a });
+    let mut headroom = (f64::MAX, 0);
+    for m in minutes {
+        for (i, zone) in zones.iter().enumerate() {
+            if let Some(size) = zone["pool_size"].as_f64() {
+                let free = size - number(&m["leases"][i]);
+                if free < headroom.0 {
+                    headroom = (free, m["at"].as_i64().expect("at"));
+                }
+            }
+        }
+    }
+    let sessions = truth["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .map(|s| {
+            let zone = zones
+                .iter()
+                .position(|z| z["id"] == s["zone"])
+                .expect("session in a zone");
+            let (starts, ends) = (
+                s["starts"].as_i64().expect("starts"),
+                s["ends"].as_i64().expect("ends"),
+            );
+            let peak = minutes
+                .iter()
+                .filter(|m| (starts..ends).contains(&m["at"].as_i64().expect("at")))
+                .map(|m| number(&m["zones"][zone]))
+                .fold(0.0, f64::max);
+            (
+                s["title"].as_str().expect("title").to_string(),
+                peak,
+                zones[zone]["seats"].as_f64(),
+            )
+        })
+        .collect();
+    Expected {
+        peak,
+        unique: number(&truth["unique_devices"]),
+        headroom,
+        sessions,
+    }
+}
+
+/// Simulates an event (seed `seed`) into `dir`: its history, programme and truth.
+fn simulate(dir: &Path, seed: u64) -> (PathBuf, PathBuf, Value) {
+    let (history, programme, truth) = (
+        dir.join(format!("event-{seed}.sqlite")),
+        dir.join(format!("event-{seed}.ics")),
+        dir.join(format!("event-{seed}.json")),
+    );
+    let output = Command::new(BIN)
+        .args([
+            "simulate", "--days", "1", "--zones", "6", "--aps", "12", "--tick", "10s",
+        ])
+        .args(["--seed", &seed.to_string(), "--history", path(&history)])
+        .args(["--programme", path(&programme), "--truth", path(&truth)])
+        .output()
+        .expect("venuemon simulate runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let truth = serde_json::from_slice(&std::fs::read(&truth).expect("truth")).expect("truth json");
+    (history, programme, truth)
+}
+
+/// The report from a simulated event's history (fr and en) says what the simulation's own
+/// truth says: peak devices and its minute, unique devices within the sketch's error, the
+/// lowest DHCP headroom and when, each session's peak in its room and seats filled, and the
+/// overlap of two sessions; `--compare` with another simulated year gives the deltas.
+#[test]
+fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (history, programme, truth) = simulate(dir.path(), 7);
+    let want = expected(&truth);
+    let mut exports = Vec::new();
+    for lang in ["fr", "en"] {
+        let (out, json) = (
+            dir.path().join(format!("report-{lang}.html")),
+            dir.path().join(format!("report-{lang}.json")),
+        );
+        report(&[
+            "--history",
+            path(&history),
+            "--programme",
+            path(&programme),
+            "--lang",
+            lang,
+            "--out",
+            path(&out),
+            "--json",
+            path(&json),
+        ]);
+        let html = std::fs::read_to_string(&out).expect("html");
+        assert!(html.contains(&format!("lang=\"{lang}\"")), "{lang}");
+        // The seed fixes every date and figure: the page is the same byte for byte.
+        let golden = common::project(&format!("tests/golden/report-{lang}.html"));
+        if std::env::var_os("VENUEMON_BLESS").is_some() {
+            std::fs::write(&golden, &html).expect("golden written");
+        }
+        let want = std::fs::read_to_string(&golden).expect("golden report");
+        assert!(
+            html == want,
+            "the {lang} report differs from {}: if the change is meant, run this test with \
+             VENUEMON_BLESS=1 and review the diff",
+            golden.display()
+        );
+        let export: Value =
+            serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("export");
+        exports.push(export);
+    }
+    assert_eq!(
+        exports[0]["reports"], exports[1]["reports"],
+        "figures differ by language"
+    );
+    let figures = &exports[0]["reports"][0]["figures"];
+    let headline = &figures["headline"];
+    assert_eq!(
+        headline["peak_devices"]["value"].as_f64(),
+        Some(want.peak.0)
+    );
+    assert_eq!(headline["peak_devices"]["at"].as_i64(), Some(want.peak.1));
+    // Regression: the zones' interfaces were read without their zone, so no traffic counted.
+    assert!(headline["traffic_bytes"].as_f64().is_some_and(|t| t > 0.0));
+    let unique = headline["unique"]["devices"].as_f64().expect("unique");
+    assert!(
+        (unique - want.unique).abs() <= want.unique * 0.05,
+        "unique {unique} vs {} (HyperLogLog, ~1.6 % standard error)",
+        want.unique
+    );
+    assert_eq!(
+        headline["min_headroom"]["free"].as_f64(),
+        Some(want.headroom.0)
+    );
+    assert_eq!(
+        headline["min_headroom"]["at"].as_i64(),
+        Some(want.headroom.1)
+    );
+    let sessions = figures["sessions"].as_array().expect("sessions");
+    assert_eq!(sessions.len(), want.sessions.len());
+    for (title, peak, seats) in &want.sessions {
+        let got = sessions
+            .iter()
+            .find(|s| s["title"] == title.as_str())
+            .unwrap_or_else(|| panic!("{title} in the report"));
+        let value = got["peak"]["value"].as_f64().expect("peak");
+        // The history keeps each zone's devices at the tick of the minute when the venue had
+        // the most: a room's own busiest tick of that minute can hold a device or two more.
+        assert!(
+            value <= *peak && value >= peak - 2.0,
+            "{title}: peak {value}, truth {peak}"
+        );
+        if let Some(seats) = seats {
+            let filled = got["seats_filled"].as_f64().expect("seats filled");
+            assert!((filled - value / seats).abs() < 1e-9, "{title}: {filled}");
+        }
+    }
+    let overlapping: Vec<&Value> = sessions
+        .iter()
+        .filter(|s| s["overlaps"].as_array().is_some_and(|o| !o.is_empty()))
+        .collect();
+    assert_eq!(
+        overlapping.len(),
+        2,
+        "the programme's one overlap, both ways"
+    );
+
+    // Last year: another seed. --compare takes its history as well as its --json export.
+    let (last_year, _, last_truth) = simulate(dir.path(), 8);
+    let before = expected(&last_truth);
+    let last_json = dir.path().join("last-year.json");
+    report(&[
+        "--history",
+        path(&last_year),
+        "--out",
+        path(&dir.path().join("last.html")),
+        "--json",
+        path(&last_json),
+    ]);
+    for previous in [&last_year, &last_json] {
+        let json = dir.path().join("compared.json");
+        report(&[
+            "--history",
+            path(&history),
+            "--compare",
+            path(previous),
+            "--out",
+            path(&dir.path().join("compared.html")),
+            "--json",
+            path(&json),
+        ]);
+        let export: Value =
+            serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("export");
+        let comparison = export["reports"][0]["comparison"]
+            .as_array()
+            .expect("comparison");
+        let change = |figure: &str| {
+            comparison
+                .iter()
+                .find(|c| c["figure"] == figure)
+                .unwrap_or_else(|| panic!("{figure} compared"))
+        };
+        let peak = change("peak_devices");
+        assert_eq!(peak["previous"].as_f64(), Some(before.peak.0));
+        assert_eq!(peak["current"].as_f64(), Some(want.peak.0));
+        let delta = peak["change"].as_f64().expect("change");
+        assert!((delta - (want.peak.0 - before.peak.0) / before.peak.0).abs() < 1e-9);
+        let headroom = change("min_headroom_free");
+        assert_eq!(headroom["previous"].as_f64(), Some(before.headroom.0));
+        assert_eq!(headroom["current"].as_f64(), Some(want.headroom.0));
+    }
 }

@@ -1,0 +1,434 @@
+//! The report's data from venuemon's own history (`--source history`): the history file's
+//! tick rows aggregated per minute, and its 1-minute rows where ticks were downsampled, put
+//! into the source-neutral [`EventData`].
+//!
+//! Per minute: devices and randomized devices per zone are those of the minute's tick with
+//! the most devices in the venue (so that zones add up to the venue: a device walking from a
+//! room to the foyer is not counted in both), or, in downsampled minutes, each zone's highest
+//! (an upper bound); stations per band and DHCP leases are the minute's highest tick value;
+//! status the worst; interfaces and sources count as down when any tick of the
+//! minute was; traffic is the bytes of the minute and utilization those bytes over the
+//! minute at the link's speed (as Prometheus' `rate(...[1m])`); time-to-lease is the 95th
+//! percentile of the capture's DISCOVER→ACK histogram over the last five minutes. Unique
+//! devices merge the zones' hourly sketches over the hours the period touches.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use rusqlite::{Connection, OpenFlags, params};
+
+use super::data::{
+    BandSeries, CaptureData, EventData, InterfaceData, PoolData, Series, SourceData, UniqueDevices,
+    ZoneData,
+};
+use super::prometheus::Limits;
+use crate::hub::capture::TIME_TO_LEASE_BUCKETS;
+use crate::model::histogram::Histogram;
+
+/// Seconds in a step of the report.
+const STEP: i64 = 60;
+/// Minutes of DISCOVER→ACK times the 95th percentile of time-to-lease looks back over.
+const TIME_TO_LEASE_MINUTES: usize = 5;
+/// The first bytes of every SQLite file.
+const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+
+/// Whether `bytes` (a file's start) are a SQLite file's, such as a history.
+pub fn is_sqlite(bytes: &[u8]) -> bool {
+    bytes.starts_with(SQLITE_MAGIC)
+}
+
+/// A history file, open read-only.
+pub struct History {
+    db: Connection,
+    /// `names` by id: (kind, name).
+    names: HashMap<i64, (String, String)>,
+}
+
+/// Rows of one table per minute: by key id, the minute (Unix seconds) and its values.
+type Rows = BTreeMap<i64, Vec<(i64, Vec<Option<f64>>)>>;
+
+impl History {
+    /// Opens the history at `path` read-only.
+    ///
+    /// # Errors
+    /// The file is missing, not a regular file, not a SQLite file, or not a venuemon history.
+    pub fn open(path: &Path) -> anyhow::Result<History> {
+        let hint = "give the agent's history file (--history FILE, or --config with [history])";
+        crate::files::open_regular(path)
+            .with_context(|| format!("cannot read the history {}: {hint}", path.display()))?;
+        let db = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open the history {}: {hint}", path.display()))?;
+        let version: Option<String> = db
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .ok();
+        match version.as_deref() {
+            Some(crate::history::SCHEMA_VERSION) => {}
+            Some(other) => bail!(
+                "{} is a history of schema version {other}, this venuemon reads version {}: \
+                 write the report with the venuemon that wrote it",
+                path.display(),
+                crate::history::SCHEMA_VERSION
+            ),
+            None => bail!("{} is not a venuemon history: {hint}", path.display()),
+        }
+        let mut names = HashMap::new();
+        {
+            let mut statement = db.prepare("SELECT id, kind, name FROM names")?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                names.insert(row.get(0)?, (row.get(1)?, row.get(2)?));
+            }
+        }
+        Ok(History { db, names })
+    }
+
+    /// The venue's name as the agent that wrote the history knew it.
+    pub fn venue(&self) -> Option<String> {
+        self.db
+            .query_row("SELECT value FROM meta WHERE key = 'venue'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .ok()
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The first minute and the end of the last minute holding zone rows, if any.
+    ///
+    /// # Errors
+    /// The file cannot be read.
+    pub fn span(&self) -> anyhow::Result<Option<(i64, i64)>> {
+        let (first, last): (Option<i64>, Option<i64>) = self.db.query_row(
+            "SELECT min(f), max(l) FROM (SELECT min(at) AS f, max(at) AS l FROM zone_ticks \
+             UNION ALL SELECT min(at), max(at) FROM zone_minutes)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(first
+            .zip(last)
+            .map(|(f, l)| (f - f.rem_euclid(STEP), l - l.rem_euclid(STEP) + STEP)))
+    }
+
+    fn name(&self, id: Option<f64>) -> Option<String> {
+        id.and_then(|id| self.names.get(&(id as i64)))
+            .map(|(_, name)| name.clone())
+    }
+
+    /// One value per minute from `[from, to)`: `ticks` aggregates tick rows by minute, and
+    /// `minutes` reads the downsampled rows; both select the minute, the key and `width`
+    /// values, with `?1` and `?2` the bounds.
+    fn rows(&self, ticks: &str, minutes: &str, from: i64, to: i64) -> anyhow::Result<Rows> {
+        let mut found = Rows::new();
+        for sql in [ticks, minutes] {
+            let mut statement = self.db.prepare(sql)?;
+            let width = statement.column_count() - 2;
+            let mut rows = statement.query(params![from, to])?;
+            while let Some(row) = rows.next()? {
+                let values = (0..width)
+                    .map(|i| row.get::<_, Option<f64>>(i + 2))
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                found
+                    .entry(row.get(1)?)
+                    .or_default()
+                    .push((row.get(0)?, values));
+            }
+        }
+        Ok(found)
+    }
+
+    /// The event's data over `[from, to)` (rounded out to whole minutes). `names` gives the
+    /// zones' names for people by id (else the id is shown); `venue` is the venue's name.
+    ///
+    /// # Errors
+    /// The file cannot be read.
+    pub fn event_data(
+        &self,
+        from: i64,
+        to: i64,
+        limits: &Limits,
+        names: &BTreeMap<String, String>,
+        venue: &str,
+    ) -> anyhow::Result<EventData> {
+        let from = from - from.rem_euclid(STEP);
+        let steps = usize::try_from((to - from + STEP - 1) / STEP)
+            .unwrap_or(0)
+            .max(1);
+        let to = from + steps as i64 * STEP;
+        let per_step =
+            |rows: &[(i64, Vec<Option<f64>>)], column: usize, worst: fn(f64, f64) -> f64| {
+                let mut series: Series = vec![None; steps];
+                for (minute, values) in rows {
+                    let Some(value) = values.get(column).copied().flatten() else {
+                        continue;
+                    };
+                    let Ok(i) = usize::try_from((minute - from) / STEP) else {
+                        continue;
+                    };
+                    if let Some(cell) = series.get_mut(i) {
+                        *cell = Some(cell.map_or(value, |c| worst(c, value)));
+                    }
+                }
+                series
+            };
+        let last = |rows: &[(i64, Vec<Option<f64>>)], column: usize| {
+            rows.iter()
+                .filter_map(|(_, v)| v.get(column).copied().flatten())
+                .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))))
+        };
+        let mut data = EventData {
+            venue: venue.to_string(),
+            from,
+            step: STEP,
+            steps,
+            ..EventData::default()
+        };
+
+        // Devices at the tick of the minute with the most devices in the venue, so that the
+        // zones add up to the venue (a device moving between zones is counted once).
+        let zones = self.rows(
+            "SELECT z.at - z.at % 60, z.zone, z.clients, z.randomized FROM zone_ticks z \
+             JOIN (SELECT max(clients), at FROM venue_ticks WHERE at >= ?1 AND at < ?2 \
+             GROUP BY at - at % 60) v ON z.at = v.at",
+            "SELECT at, zone, clients_max, randomized_max FROM zone_minutes \
+             WHERE at >= ?1 AND at < ?2",
+            from,
+            to,
+        )?;
+        let states = self.rows(
+            "SELECT at - at % 60, zone, max(status), max(seats) FROM zone_ticks \
+             WHERE at >= ?1 AND at < ?2 GROUP BY 1, 2",
+            "SELECT at, zone, status, seats FROM zone_minutes WHERE at >= ?1 AND at < ?2",
+            from,
+            to,
+        )?;
+        let bands = self.rows(
+            "SELECT minute, zone * 4 + band, max(stations) FROM (SELECT at - at % 60 AS minute, \
+             zone, band, sum(stations) AS stations FROM ap_ticks WHERE at >= ?1 AND at < ?2 \
+             AND zone IS NOT NULL AND band > 0 GROUP BY at, zone, band) GROUP BY 1, 2",
+            "SELECT at, zone * 4 + band, sum(stations_max) FROM ap_minutes \
+             WHERE at >= ?1 AND at < ?2 AND zone IS NOT NULL AND band > 0 GROUP BY 1, 2",
+            from,
+            to,
+        )?;
+        for (zone, state) in &states {
+            let rows = zones.get(zone).map_or(&[][..], Vec::as_slice);
+            let Some(id) = self.name(Some(*zone as f64)) else {
+                continue;
+            };
+            let zone_bands = bands
+                .range(zone * 4..zone * 4 + 4)
+                .map(|(key, rows)| BandSeries {
+                    band: match key % 4 {
+                        1 => "2.4",
+                        2 => "5",
+                        _ => "6",
+                    }
+                    .to_string(),
+                    devices: per_step(rows, 0, f64::max),
+                })
+                .collect();
+            data.zones.push(ZoneData {
+                name: names.get(&id).cloned().unwrap_or_else(|| id.clone()),
+                seats: last(state, 1).map(|s| s as u32),
+                uplink_critical: limits.uplink(Some(&id)),
+                devices: per_step(rows, 0, f64::max),
+                randomized: per_step(rows, 1, f64::max),
+                status: per_step(state, 0, f64::max),
+                bands: zone_bands,
+                id,
+            });
+        }
+
+        let interfaces = self.rows(
+            "SELECT at - at % 60, interface, min(up), max(speed_bps), sum(rx_bytes), \
+             sum(tx_bytes), max(zone) FROM interface_ticks WHERE at >= ?1 AND at < ?2 \
+             GROUP BY 1, 2",
+            "SELECT at, interface, up_min, speed_bps, rx_bytes, tx_bytes, zone \
+             FROM interface_minutes WHERE at >= ?1 AND at < ?2",
+            from,
+            to,
+        )?;
+        for (interface, rows) in &interfaces {
+            let Some(name) = self.name(Some(*interface as f64)) else {
+                continue;
+            };
+            let zone = self.name(last(rows, 4));
+            let speed = per_step(rows, 1, f64::max);
+            let utilization = |bytes: &Series| -> Series {
+                bytes
+                    .iter()
+                    .zip(&speed)
+                    .map(|(b, s)| {
+                        b.zip(s.filter(|s| *s > 0.0))
+                            .map(|(b, s)| b * 8.0 / (s * STEP as f64))
+                    })
+                    .collect()
+            };
+            let (rx, tx) = (
+                per_step(rows, 2, |a, b| a + b),
+                per_step(rows, 3, |a, b| a + b),
+            );
+            data.interfaces.push(InterfaceData {
+                name,
+                uplink_critical: limits.uplink(zone.as_deref()),
+                zone,
+                utilization_rx: utilization(&rx),
+                utilization_tx: utilization(&tx),
+                rx_bytes: rx,
+                tx_bytes: tx,
+                up: per_step(rows, 0, f64::min),
+            });
+        }
+
+        let pools = self.rows(
+            "SELECT at - at % 60, pool, max(leases), max(size), max(zone) FROM pool_ticks \
+             WHERE at >= ?1 AND at < ?2 GROUP BY 1, 2",
+            "SELECT at, pool, leases_max, size, zone FROM pool_minutes \
+             WHERE at >= ?1 AND at < ?2",
+            from,
+            to,
+        )?;
+        for (pool, rows) in &pools {
+            let Some(name) = self.name(Some(*pool as f64)) else {
+                continue;
+            };
+            data.pools.push(PoolData {
+                name,
+                zone: self.name(last(rows, 2)),
+                leases: per_step(rows, 0, f64::max),
+                size: per_step(rows, 1, f64::max),
+            });
+        }
+
+        let sources = self.rows(
+            "SELECT at - at % 60, source, min(up) FROM source_ticks \
+             WHERE at >= ?1 AND at < ?2 GROUP BY 1, 2",
+            "SELECT at, source, up_min FROM source_minutes WHERE at >= ?1 AND at < ?2",
+            from,
+            to,
+        )?;
+        for (source, rows) in &sources {
+            let Some(name) = self.name(Some(*source as f64)) else {
+                continue;
+            };
+            let (kind, instance) = name.split_once('/').unwrap_or((name.as_str(), ""));
+            data.sources.push(SourceData {
+                source: kind.to_string(),
+                instance: instance.to_string(),
+                up: per_step(rows, 0, f64::min),
+            });
+        }
+
+        let buckets: Vec<String> = (0..=TIME_TO_LEASE_BUCKETS.len())
+            .map(|i| format!("ttl{i}"))
+            .collect();
+        let sums: Vec<String> = buckets.iter().map(|b| format!("sum({b})")).collect();
+        let captures = self.rows(
+            &format!(
+                "SELECT at - at % 60, capture, {} FROM capture_ticks \
+                 WHERE at >= ?1 AND at < ?2 GROUP BY 1, 2",
+                sums.join(", ")
+            ),
+            &format!(
+                "SELECT at, capture, {} FROM capture_minutes WHERE at >= ?1 AND at < ?2",
+                buckets.join(", ")
+            ),
+            from - STEP * (TIME_TO_LEASE_MINUTES as i64 - 1),
+            to,
+        )?;
+        for (capture, rows) in &captures {
+            let Some(interface) = self.name(Some(*capture as f64)) else {
+                continue;
+            };
+            data.captures.push(CaptureData {
+                interface,
+                time_to_lease_p95: time_to_lease_p95(rows, from, steps),
+                slow: limits.time_to_lease_warn,
+            });
+        }
+
+        let devices = crate::history::store::unique_devices(
+            &self.db,
+            &[],
+            from.max(0).unsigned_abs(),
+            (to - 1).max(0).unsigned_abs(),
+        )?;
+        if !data.zones.is_empty() {
+            data.unique = Some(UniqueDevices::with_share(devices, &data.zones));
+        }
+        Ok(data)
+    }
+}
+
+/// Per step, the 95th percentile of the DISCOVER→ACK times counted in the last
+/// [`TIME_TO_LEASE_MINUTES`] minutes (`rows`: per minute, the counts of each bucket).
+fn time_to_lease_p95(rows: &[(i64, Vec<Option<f64>>)], from: i64, steps: usize) -> Series {
+    let mut per_minute: BTreeMap<i64, Vec<u64>> = BTreeMap::new();
+    for (minute, counts) in rows {
+        let mine = per_minute
+            .entry(*minute)
+            .or_insert_with(|| vec![0; counts.len()]);
+        for (m, c) in mine.iter_mut().zip(counts) {
+            *m += c.map_or(0, |c| c.max(0.0) as u64);
+        }
+    }
+    (0..steps)
+        .map(|i| {
+            let minute = from + STEP * i as i64;
+            let window = minute - STEP * (TIME_TO_LEASE_MINUTES as i64 - 1)..=minute;
+            let mut histogram = Histogram::new(&TIME_TO_LEASE_BUCKETS);
+            for counts in per_minute.range(window).map(|(_, c)| c) {
+                for (h, c) in histogram.counts.iter_mut().zip(counts) {
+                    *h += c;
+                }
+            }
+            histogram.count = histogram.counts.iter().sum();
+            histogram.quantile(0.95)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_to_lease_looks_back_five_minutes() {
+        let mut counts = vec![None; TIME_TO_LEASE_BUCKETS.len() + 1];
+        counts[0] = Some(10.0);
+        let rows = vec![(0, counts.clone()), (60, vec![None; counts.len()])];
+        let p95 = time_to_lease_p95(&rows, 0, 7);
+        assert!(p95[0].is_some_and(|p| p <= TIME_TO_LEASE_BUCKETS[0]));
+        assert!(p95[4].is_some());
+        assert_eq!(p95[5], None, "the minute at 0 is out of the window at 300");
+    }
+
+    #[test]
+    fn only_sqlite_files_are_taken_for_histories() {
+        assert!(is_sqlite(b"SQLite format 3\0\x10\x00"));
+        assert!(!is_sqlite(b"{\"venuemon_report\": 1}"));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_history_is_refused_with_what_to_give() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("other.sqlite");
+        Connection::open(&path)
+            .and_then(|db| db.execute_batch("CREATE TABLE t (x)"))
+            .expect("sqlite");
+        let error = History::open(&path).err().expect("refused").to_string();
+        assert!(error.contains("not a venuemon history"), "{error}");
+        let error = History::open(dir.path())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(error.contains("--history FILE"), "{error}");
+    }
+}
