@@ -283,10 +283,10 @@ fn fix(source: &str, kind: ErrorKind) -> String {
             .to_string(),
         // Files and sockets: the kernel checks the owner, group and mode, not a capability.
         ErrorKind::Permission => format!(
-            "let the agent's user read what {key} names: add it to the file's or socket's \
+            "let the agent's user open what {key} names: add it to the file's or socket's \
              group with SupplementaryGroups= in a drop-in (as \
-             deploy/systemd/venuemon.service.d/hostapd.conf does), or make the file \
-             group-readable (`ls -l` shows its group and mode)"
+             deploy/systemd/venuemon.service.d/hostapd.conf does), or change its group or \
+             mode (`ls -l` shows them)"
         ),
         ErrorKind::TooLarge => {
             format!("check {key}; if the file is really this large, raise `max_clients` in [agent]")
