@@ -278,10 +278,16 @@ fn fix(source: &str, kind: ErrorKind) -> String {
         }
         ErrorKind::Missing => format!("check {key}, and that the program behind it runs"),
         ErrorKind::NotRegular => format!("set {key} to the file itself"),
-        ErrorKind::Permission => "give the agent's user that access: a group with \
-             SupplementaryGroups= in the unit, CAP_NET_RAW with \
+        ErrorKind::Permission if source == "capture" => "give the agent CAP_NET_RAW: \
              deploy/systemd/venuemon.service.d/capture.conf (README, Installing)"
             .to_string(),
+        // Files and sockets: the kernel checks the owner, group and mode, not a capability.
+        ErrorKind::Permission => format!(
+            "let the agent's user open what {key} names: add it to the file's or socket's \
+             group with SupplementaryGroups= in a drop-in (as \
+             deploy/systemd/venuemon.service.d/hostapd.conf does), or change its group or \
+             mode (`ls -l` shows them)"
+        ),
         ErrorKind::TooLarge => {
             format!("check {key}; if the file is really this large, raise `max_clients` in [agent]")
         }
@@ -619,6 +625,20 @@ mod tests {
         );
         drop(taken);
         assert_eq!(listen(addr).status, Status::Ok);
+    }
+
+    #[test]
+    fn regression_a_file_permission_error_is_not_fixed_with_cap_net_raw() {
+        for source in ["dhcp", "hostapd", "schedule", "kea_statistics"] {
+            let fix = fix(source, ErrorKind::Permission);
+            assert!(fix.contains("SupplementaryGroups="), "{source}: {fix}");
+            assert!(fix.contains(&key_of(source)), "{source}: {fix}");
+            assert!(!fix.contains("CAP_NET_RAW"), "{source}: {fix}");
+        }
+        let capture = fix("capture", ErrorKind::Permission);
+        assert!(capture.contains("CAP_NET_RAW"), "{capture}");
+        assert!(capture.contains("capture.conf"), "{capture}");
+        assert!(!capture.contains("SupplementaryGroups="), "{capture}");
     }
 
     #[test]

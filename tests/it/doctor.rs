@@ -247,8 +247,7 @@ fn doctor_as_nobody_fails_capture_without_cap_net_raw() {
     let expected = "FAIL source capture lo: cannot capture on lo: Operation not permitted (os \
                     error 1); capture needs root or CAP_NET_RAW (setcap cap_net_raw+ep on the \
                     binary, or AmbientCapabilities=CAP_NET_RAW in the unit); fix: give the \
-                    agent's user that access: a group with SupplementaryGroups= in the unit, \
-                    CAP_NET_RAW with deploy/systemd/venuemon.service.d/capture.conf (README, \
+                    agent CAP_NET_RAW: deploy/systemd/venuemon.service.d/capture.conf (README, \
                     Installing)";
     assert!(found.contains(&expected.to_string()), "{found:#?}");
     assert_eq!(output.status.code(), Some(1));
@@ -349,9 +348,11 @@ fn lab_root_doctor_as_nobody_needs_hostapds_control_group() {
             .any(|l| l.starts_with(&format!("FAIL {source}: "))
                 && l.contains("permission")
                 && l.ends_with(
-                    "; fix: give the agent's user that access: a group with SupplementaryGroups= \
-                 in the unit, CAP_NET_RAW with deploy/systemd/venuemon.service.d/capture.conf \
-                 (README, Installing)"
+                    "; fix: let the agent's user open what `ctrl_dir` or `sockets` in \
+                 [[source.hostapd]] names: add it to the file's or socket's group with \
+                 SupplementaryGroups= in a drop-in (as \
+                 deploy/systemd/venuemon.service.d/hostapd.conf does), or change its group or \
+                 mode (`ls -l` shows them)"
                 )),
         "{denied:#?}"
     );

@@ -286,11 +286,19 @@ fn degraded(path: &Path, parsed: &Parsed) -> Result<(), SourceError> {
         .saturating_sub(usize::from(parsed.half_written));
     let leases = parsed.leases.len();
     if unreadable > 0 && leases == 0 || unreadable >= DEGRADED_MIN_SKIPPED && unreadable > leases {
+        let hint = match parsed.looks_like {
+            Some(kind) => format!(
+                " it looks like {}'s: set `kind = \"{}\"` if that server writes it",
+                kind.name(),
+                kind.name()
+            ),
+            None => String::new(),
+        };
         return Err(SourceError::new(
             ErrorKind::Degraded,
             format!(
                 "{}: most records cannot be read ({} skipped, {} leases read): is `kind` of \
-                 this [[source.dhcp]] the server that writes it, and is it the lease file?",
+                 this [[source.dhcp]] the server that writes it, and is it the lease file?{hint}",
                 path.display(),
                 parsed.skipped,
                 parsed.leases.len()
@@ -713,6 +721,40 @@ mod tests {
         assert_eq!(error.kind.as_str(), "degraded");
         assert!(error.message.contains("`kind`"), "{}", error.message);
         assert_eq!(active(&mut files), 2, "read as dnsmasq's, it is fine");
+    }
+
+    #[test]
+    fn regression_a_lease_file_of_another_kind_is_degraded_and_named() {
+        let dnsmasq = format!(
+            "{} 02:00:5e:20:00:10 10.77.2.10 * *\n{} 02:00:5e:20:00:11 10.77.2.11 * *\n",
+            NOW + 600,
+            NOW + 600
+        );
+        let isc = "# written by isc-dhcp-4.4.3\nauthoring-byte-order little-endian;\n\n\
+                   lease 10.77.2.10 {\n  binding state active;\n}\n";
+        let kea = format!("{V4}{}", v4(10, 4000, NOW + 600));
+        let files = [
+            (DhcpKind::Dnsmasq, dnsmasq.as_str()),
+            (DhcpKind::Isc, isc),
+            (DhcpKind::Kea, kea.as_str()),
+        ];
+        for (written, text) in files {
+            for read_as in DhcpKind::ALL.into_iter().filter(|k| *k != written) {
+                let set = Set::new("leases");
+                set.write("", text);
+                let error = set.files(read_as).read().expect_err("degraded");
+                assert_eq!(
+                    error.kind.as_str(),
+                    "degraded",
+                    "{written:?} as {read_as:?}"
+                );
+                let hint = format!("set `kind = \"{}\"`", written.name());
+                assert!(error.message.contains(&hint), "{}", error.message);
+            }
+            let set = Set::new("leases");
+            set.write("", text);
+            assert!(set.files(written).read().is_ok(), "{written:?} as itself");
+        }
     }
 
     #[test]

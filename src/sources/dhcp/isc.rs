@@ -74,8 +74,18 @@ struct Tokens<'a> {
 impl<'a> Tokens<'a> {
     /// Skips the rest of a statement without splitting it into words, and returns what ended
     /// it: `;`, or `{`/`}` (a block or the end of the enclosing one); `None` at the end of the
-    /// file or inside an unterminated string.
+    /// file or inside an unterminated string, with the whole file read (the rest of a cut
+    /// statement is not read again as words).
     fn skip_statement(&mut self) -> Option<Token<'a>> {
+        let end = self.statement_end();
+        if end.is_none() {
+            self.at = self.data.len();
+        }
+        end
+    }
+
+    /// [`Self::skip_statement`], stopping where the file ends.
+    fn statement_end(&mut self) -> Option<Token<'a>> {
         let data = self.data;
         loop {
             let rest = data.get(self.at..)?;
@@ -423,9 +433,20 @@ pub(crate) fn parse(data: &[u8]) -> Parsed {
     };
     let mut leases = LastWins::default();
     let mut head: Vec<Token<'_>> = Vec::new();
-    while let Some(token) = reader.next() {
+    // Where the words of `head` start (at or before its first one).
+    let mut head_start = 0;
+    loop {
+        if head.is_empty() {
+            head_start = reader.tokens.at;
+        }
+        let Some(token) = reader.next() else {
+            break;
+        };
         match token {
-            Token::Semi => head.clear(),
+            Token::Semi => {
+                leases.skip(foreign_lines(data, head_start, reader.tokens.at));
+                head.clear();
+            }
             Token::Open => {
                 // A block the file ends in: the last one, cut short after this many bytes.
                 let cut = data.len().saturating_sub(reader.tokens.at);
@@ -480,6 +501,7 @@ pub(crate) fn parse(data: &[u8]) -> Parsed {
                         }
                     }
                     _ => {
+                        leases.skip(foreign_lines(data, head_start, reader.tokens.at));
                         if !reader.skip() {
                             leases.cut(cut, MAX_RECORD_BYTES);
                         }
@@ -491,7 +513,45 @@ pub(crate) fn parse(data: &[u8]) -> Parsed {
             other => head.push(other),
         }
     }
+    if !head.is_empty() {
+        // Words the file ends in, without `;` or `{`: one line still being written (`lease
+        // 10.0.0.5` before its `{`), or lines dhcpd never writes, as another server's lease
+        // file holds (a dnsmasq line, a Kea row have neither `;` nor `{`).
+        let rest = data.get(head_start..).unwrap_or_default();
+        let lines = content_lines(rest);
+        let written = rest.iter().rposition(|c| !c.is_ascii_whitespace());
+        let ends_line = written
+            .and_then(|end| rest.get(end..))
+            .is_some_and(|tail| tail.contains(&b'\n'));
+        if lines <= 1 && !ends_line {
+            leases.cut(rest.len(), MAX_RECORD_BYTES);
+        } else {
+            leases.skip(lines.max(1));
+        }
+    }
     leases.finish()
+}
+
+/// Lines of content (not blank, not a comment) in `text`.
+fn content_lines(text: &[u8]) -> usize {
+    text.split(|c| *c == b'\n')
+        .filter(|line| {
+            line.iter()
+                .find(|c| !c.is_ascii_whitespace())
+                .is_some_and(|c| *c != b'#')
+        })
+        .count()
+}
+
+/// Records that top-level words in `data[start..end]` hold, when they span more than one
+/// line of content: dhcpd writes every top-level statement (`authoring-byte-order`,
+/// `server-duid`) and block head (`lease ADDRESS {`) on one line, so these are lines of
+/// another format, each counted as a skipped record. Zero for one line.
+fn foreign_lines(data: &[u8], start: usize, end: usize) -> usize {
+    match content_lines(data.get(start..end).unwrap_or_default()) {
+        0 | 1 => 0,
+        lines => lines,
+    }
 }
 
 #[cfg(test)]
@@ -591,6 +651,46 @@ mod tests {
         let parsed = parse(b"lease 10.0.0.7 {\x0b binding state active; }\nlease 10.0.0.8 { binding state active; }\n");
         // The stray byte spoils its statement (a block without a state is skipped), no more.
         assert_eq!((parsed.leases.len(), parsed.skipped), (1, 1));
+    }
+
+    #[test]
+    fn regression_another_servers_lease_file_is_skipped_records_not_an_empty_pool() {
+        // Was 0 leases, 0 skipped: read as an empty pool, the source up.
+        let dnsmasq = b"1795925000 02:00:5e:20:00:10 10.77.2.10 host-a 01:02:00:5e:20:00:10\n\
+                        1795925000 02:00:5e:20:00:11 10.77.2.11 * *\n";
+        assert_eq!(
+            (parse(dnsmasq).leases.len(), parse(dnsmasq).skipped),
+            (0, 2)
+        );
+        let one = b"1795925000 02:00:5e:20:00:10 10.77.2.10 * *\n";
+        let parsed = parse(one);
+        assert_eq!((parsed.skipped, parsed.half_written), (1, false));
+        let kea = b"address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,\
+                    hostname,state,user_context,pool_id\n\
+                    10.77.2.10,02:00:5e:20:00:10,,4000,1795925000,1,0,0,,0,,0\n\
+                    10.77.2.11,02:00:5e:20:00:11,,4000,1795925000,1,0,0,,0,\
+                    { \"ISC\": 1 },0\n\
+                    10.77.2.12,02:00:5e:20:00:12,,4000,1795925000,1,0,0,,0,,0\n";
+        let parsed = parse(kea);
+        assert_eq!(parsed.leases.len(), 0);
+        assert!(parsed.skipped >= 4, "{}", parsed.skipped);
+        // dhcpd's own top-level statements and comments are not foreign lines.
+        let own = b"# The format of this file is documented in the dhcpd.leases(5) manual page.\n\
+                    # This lease file was written by isc-dhcp-4.4.3\n\n\
+                    # authoring-byte-order entry is generated, DO NOT DELETE\n\
+                    authoring-byte-order little-endian;\n\n\
+                    server-duid \"\\000\\001\\000\\001\";\n\n\
+                    lease 10.0.0.5 {\n  binding state active;\n}\n";
+        let parsed = parse(own);
+        assert_eq!((parsed.leases.len(), parsed.skipped), (1, 0));
+        // A head being written is a half-written last record, not garbage.
+        let mut cut = own.to_vec();
+        cut.extend_from_slice(b"lease 10.0.0.6");
+        let parsed = parse(&cut);
+        assert_eq!(
+            (parsed.leases.len(), parsed.skipped, parsed.half_written),
+            (1, 1, true)
+        );
     }
 
     #[test]

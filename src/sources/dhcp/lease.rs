@@ -72,6 +72,10 @@ pub struct Parsed {
     pub half_written: bool,
     /// What the leases' expiries count in.
     pub expiry: Expiry,
+    /// The kind of server whose lease file this looks like, when no lease was read and some
+    /// records were skipped and it is not the kind it was read as (see
+    /// [`super::source::parse`]).
+    pub looks_like: Option<super::config::DhcpKind>,
 }
 
 /// Longest record of a Kea or ISC lease file, in bytes: a Kea row or an ISC lease block is a
@@ -151,6 +155,11 @@ impl LastWins {
                 self.parsed.leases.push(lease);
             }
         }
+    }
+
+    /// Counts `records` that did not parse.
+    pub(crate) fn skip(&mut self, records: usize) {
+        self.parsed.skipped += records;
     }
 
     /// Counts the last record, cut short after `len` bytes (see [`Parsed::cut`]).

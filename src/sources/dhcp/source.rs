@@ -143,11 +143,41 @@ impl DhcpSource {
 
 /// Parses a lease file of `kind`.
 pub fn parse(kind: DhcpKind, bytes: &[u8]) -> Parsed {
-    match kind {
+    let mut parsed = match kind {
         DhcpKind::Dnsmasq => dnsmasq::parse(bytes),
         DhcpKind::Isc => isc::parse(bytes),
         DhcpKind::Kea => kea::parse_csv(bytes),
+    };
+    if parsed.leases.is_empty() && parsed.skipped > 0 {
+        parsed.looks_like = looks_like(bytes).filter(|k| *k != kind);
     }
+    parsed
+}
+
+/// The kind of server whose lease file `bytes` looks like, from its first line of content
+/// (not blank, not a comment): Kea's CSV header (`address,hwaddr,...` or `address,duid,...`),
+/// dhcpd's top-level statements (`lease ADDRESS {`, `ia-na`, `authoring-byte-order`,
+/// `server-duid`), or a dnsmasq line (five fields or more, the first a number, or `duid`).
+fn looks_like(bytes: &[u8]) -> Option<DhcpKind> {
+    let line = bytes
+        .split(|c| *c == b'\n')
+        .map(|l| l.trim_ascii())
+        .find(|l| !l.is_empty() && !l.starts_with(b"#"))?;
+    let mut fields = line
+        .split(u8::is_ascii_whitespace)
+        .filter(|f| !f.is_empty());
+    let first = fields.next()?;
+    if first.starts_with(b"address,") {
+        return Some(DhcpKind::Kea);
+    }
+    if matches!(
+        first,
+        b"lease" | b"ia-na" | b"ia-ta" | b"ia-pd" | b"authoring-byte-order" | b"server-duid"
+    ) {
+        return Some(DhcpKind::Isc);
+    }
+    let number = first.iter().all(u8::is_ascii_digit);
+    (first == b"duid" || number && fields.count() >= 4).then_some(DhcpKind::Dnsmasq)
 }
 
 fn in_pool(pool: &[AddressRange], ip: std::net::IpAddr) -> bool {
