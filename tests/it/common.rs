@@ -446,3 +446,22 @@ pub fn mkfifo(path: &Path) {
     let made = std::process::Command::new("mkfifo").arg(path).status();
     assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
 }
+
+/// `venuemon run --simulate` with 5 zones, 10 APs and a 1 s tick on `port`, logging into
+/// `dir`, with `extra` arguments (e.g. `--history FILE`).
+pub fn simulated_agent(dir: &std::path::Path, port: u16, extra: &[&str]) -> Agent {
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec![
+        "--simulate",
+        "--zones",
+        "5",
+        "--aps",
+        "10",
+        "--tick",
+        "1s",
+        "--listen",
+        &listen,
+    ];
+    args.extend_from_slice(extra);
+    Agent::start(None, &args, &[], dir.join("agent.log"))
+}

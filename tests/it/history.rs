@@ -150,23 +150,7 @@ fn root_history_on_a_read_only_file_turns_off_with_a_metric_and_one_line_while_t
 fn run_simulate_serves_the_simulated_venue_on_metrics() {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = common::free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let _agent = Agent::start(
-        None,
-        &[
-            "--simulate",
-            "--zones",
-            "5",
-            "--aps",
-            "10",
-            "--tick",
-            "1s",
-            "--listen",
-            &listen,
-        ],
-        &[],
-        dir.path().join("agent.log"),
-    );
+    let _agent = common::simulated_agent(dir.path(), port, &[]);
     let metrics = common::metrics_when(port, "simulated clients", Duration::from_secs(20), |m| {
         series(m, "venuemon_zone_clients{zone=\"foyer\"}").is_some_and(|n| n > 0.0)
     });

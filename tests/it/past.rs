@@ -5,32 +5,15 @@
 use std::time::Duration;
 
 use crate::browser::{Browser, screenshot_dir};
-use crate::common::{self, Agent};
+use crate::common;
 
 #[test]
 fn a_past_tick_of_the_simulated_venue_is_served_with_its_figures() {
     let dir = tempfile::tempdir().expect("temp dir");
     let history = dir.path().join("history.sqlite");
     let port = common::free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let _agent = Agent::start(
-        None,
-        &[
-            "--simulate",
-            "--zones",
-            "5",
-            "--aps",
-            "10",
-            "--tick",
-            "1s",
-            "--listen",
-            &listen,
-            "--history",
-            history.to_str().expect("utf-8 path"),
-        ],
-        &[],
-        dir.path().join("agent.log"),
-    );
+    let path = history.to_str().expect("utf-8 path");
+    let _agent = common::simulated_agent(dir.path(), port, &["--history", path]);
     // A tick the history holds with devices in the foyer, once a few more were written.
     let (at, foyer) = common::wait_for(
         "a few ticks in the history",
