@@ -187,15 +187,7 @@ fn band_of(code: Option<i64>) -> Band {
 /// The zone's reasons from their stored bits (see `schema::ZONE`), with the values the row
 /// holds; the subject (which pool, which uplink) is not stored.
 fn reasons_of(bits: i64, zone: &ZoneSnapshot) -> Vec<Reason> {
-    let kinds = [
-        ReasonKind::DhcpPool,
-        ReasonKind::Uplink,
-        ReasonKind::Occupancy,
-        ReasonKind::TimeToLease,
-        ReasonKind::SourceDown,
-        ReasonKind::NoSource,
-    ];
-    let mut reasons: Vec<Reason> = kinds
+    let mut reasons: Vec<Reason> = ReasonKind::ALL
         .into_iter()
         .enumerate()
         .filter_map(|(k, kind)| {

@@ -127,14 +127,10 @@ fn reason_bits(reasons: &[crate::hub::snapshot::Reason]) -> i64 {
     reasons
         .iter()
         .map(|r| {
-            let k = match r.kind {
-                ReasonKind::DhcpPool => 0,
-                ReasonKind::Uplink => 1,
-                ReasonKind::Occupancy => 2,
-                ReasonKind::TimeToLease => 3,
-                ReasonKind::SourceDown => 4,
-                ReasonKind::NoSource => 5,
-            };
+            let k = ReasonKind::ALL
+                .iter()
+                .position(|kind| *kind == r.kind)
+                .expect("ReasonKind::ALL lists every kind");
             match r.status {
                 Status::Ok => 0,
                 Status::Warn | Status::Unknown => 1 << (2 * k),

@@ -189,6 +189,19 @@ pub enum ReasonKind {
     NoSource,
 }
 
+impl ReasonKind {
+    /// Every kind. History stores a zone's reasons as bits by position in this list (`2k`
+    /// warn or unknown, `2k + 1` critical), so a new kind is appended, never inserted.
+    pub const ALL: [ReasonKind; 6] = [
+        ReasonKind::DhcpPool,
+        ReasonKind::Uplink,
+        ReasonKind::Occupancy,
+        ReasonKind::TimeToLease,
+        ReasonKind::SourceDown,
+        ReasonKind::NoSource,
+    ];
+}
+
 /// One DHCP pool.
 #[derive(Debug, Clone, Serialize)]
 pub struct PoolSnapshot {

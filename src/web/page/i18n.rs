@@ -448,14 +448,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_worded_in_both_languages() {
-        for kind in [
-            ReasonKind::DhcpPool,
-            ReasonKind::Uplink,
-            ReasonKind::Occupancy,
-            ReasonKind::TimeToLease,
-            ReasonKind::SourceDown,
-            ReasonKind::NoSource,
-        ] {
+        for kind in ReasonKind::ALL {
             let reason = Reason {
                 kind,
                 subject: "hall-a".into(),
