@@ -557,3 +557,28 @@ pub fn unique_devices(
     }
     Ok(merged.estimate())
 }
+
+#[cfg(test)]
+mod tests {
+    /// `.cargo/config.toml` leaves out of the bundled SQLite what the history never uses.
+    #[test]
+    fn the_bundled_sqlite_is_built_without_the_parts_the_history_never_uses() {
+        let db = rusqlite::Connection::open_in_memory().expect("sqlite");
+        let used = |option: &str| -> bool {
+            db.query_row("SELECT sqlite_compileoption_used(?1)", [option], |r| {
+                r.get(0)
+            })
+            .expect("compile option")
+        };
+        for left_out in [
+            "ENABLE_FTS5",
+            "ENABLE_FTS3",
+            "ENABLE_RTREE",
+            "ENABLE_DBSTAT_VTAB",
+        ] {
+            assert!(!used(left_out), "{left_out} is still built in");
+        }
+        assert!(used("OMIT_LOAD_EXTENSION"));
+        assert!(used("OMIT_JSON"));
+    }
+}
