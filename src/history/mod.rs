@@ -15,6 +15,6 @@ mod schema;
 pub mod store;
 pub mod writer;
 
-pub use schema::VERSION as SCHEMA_VERSION;
+pub use schema::{VERSION as SCHEMA_VERSION, readable};
 pub use store::{HistoryError, Store};
 pub use writer::{Batching, Metrics, Writer};
