@@ -13,6 +13,8 @@ pub mod config;
 pub(crate) mod read;
 mod schema;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod writer;
 
 pub use schema::{VERSION as SCHEMA_VERSION, readable};

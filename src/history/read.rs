@@ -658,111 +658,13 @@ fn sources(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::time::Duration;
 
     use super::*;
-    use crate::simulate::{Options, Outputs, run};
+    use crate::history::testing::{live_simulated, truth, truth_event, truth_sessions};
 
-    fn options() -> Options {
-        Options {
-            days: 1,
-            zones: 4,
-            aps: 8,
-            tick: Duration::from_secs(60),
-            seed: 11,
-        }
-    }
-
-    /// A day of the simulated event at 1-minute ticks, written by the real writer, with its
-    /// ground truth in `truth.json`.
+    /// The simulated day (`history::testing::simulated`), open for reading.
     fn simulated(dir: &Path) -> Connection {
-        let path = dir.join("event.sqlite");
-        let out = Outputs {
-            history: Some(path.clone()),
-            truth: Some(dir.join("truth.json")),
-            ..Outputs::default()
-        };
-        run(&options(), &out).expect("simulates");
-        open(&path).expect("opens")
-    }
-
-    fn truth(dir: &Path) -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth"))
-            .expect("json")
-    }
-
-    /// The live agent of the simulated venue: a real hub fed the simulation's first tick,
-    /// so its zones, source kinds and programme are the simulated event's.
-    fn live_simulated() -> Snapshot {
-        use crate::simulate::{START, Simulation};
-        let mut simulation = Simulation::new(&options(), START);
-        let config = simulation.config().expect("config");
-        let mut hub = crate::hub::Hub::new(
-            &config,
-            std::sync::Arc::new(crate::inventory::Inventory::new(&config)),
-        );
-        let now = tokio::time::Instant::now();
-        for report in simulation.reports(START) {
-            hub.apply(report, now);
-        }
-        hub.snapshot(
-            now,
-            std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(START.unsigned_abs()),
-        )
-    }
-
-    /// A session: title, start, end.
-    type Session = (String, i64, i64);
-
-    /// The session on in `zone` at `t` (the latest started) and the next within a day, as
-    /// the truth's programme has them: (title, starts, ends).
-    fn truth_sessions(
-        truth: &serde_json::Value,
-        zone: &str,
-        t: i64,
-    ) -> (Option<Session>, Option<Session>) {
-        let sessions: Vec<Session> = truth["sessions"]
-            .as_array()
-            .expect("sessions")
-            .iter()
-            .filter(|s| s["zone"] == zone)
-            .map(|s| {
-                let n = |k: &str| s[k].as_i64().expect("time");
-                (
-                    s["title"].as_str().expect("title").to_string(),
-                    n("starts"),
-                    n("ends"),
-                )
-            })
-            .collect();
-        let now = sessions
-            .iter()
-            .filter(|s| s.1 <= t && t < s.2)
-            .max_by_key(|s| s.1)
-            .cloned();
-        let next = sessions
-            .iter()
-            .filter(|s| s.1 > t && s.1 - t <= 86_400)
-            .min_by_key(|s| s.1)
-            .cloned();
-        (now, next)
-    }
-
-    /// When the truth's event of `kind` began.
-    fn truth_event(truth: &serde_json::Value, kind: &str) -> (u64, Vec<String>) {
-        let event = truth["events"]
-            .as_array()
-            .expect("events")
-            .iter()
-            .find(|e| e["kind"] == kind)
-            .expect("event");
-        let zones = event["zones"]
-            .as_array()
-            .expect("zones")
-            .iter()
-            .map(|z| z.as_str().expect("zone").to_string())
-            .collect();
-        (event["from"].as_u64().expect("from"), zones)
+        open(&crate::history::testing::simulated(dir)).expect("opens")
     }
 
     /// The live agent: it runs a DHCP source, and names the main hall for people.
