@@ -117,6 +117,9 @@ pub(crate) fn snapshot_at(db: &Connection, at: u64, live: &Snapshot) -> rusqlite
         db.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
     };
+    // A file of an older schema the writer has not upgraded (one it could not write, say)
+    // has no reason rows nor capture frames: its zones' reasons come from their bits.
+    let current = meta("schema_version")?.as_deref() == Some(super::schema::VERSION);
     let tick_seconds: f64 = meta("tick_seconds")?
         .and_then(|t| t.parse().ok())
         .filter(|t: &f64| t.is_finite() && *t > 0.0)
@@ -158,11 +161,13 @@ pub(crate) fn snapshot_at(db: &Connection, at: u64, live: &Snapshot) -> rusqlite
         status: status_of(status),
         ..Snapshot::default()
     };
-    snapshot.zones = zones(db, resolution, tick, tick_seconds.max(60.0), live)?;
+    snapshot.zones = zones(db, resolution, tick, tick_seconds.max(60.0), live, current)?;
     snapshot.pools = pools(db, resolution, tick, &snapshot.zones)?;
     snapshot.aps = aps(db, resolution, tick)?;
     snapshot.interfaces = interfaces(db, resolution, tick, seconds)?;
-    snapshot.captures = captures(db, resolution, tick)?;
+    if current {
+        snapshot.captures = captures(db, resolution, tick)?;
+    }
     snapshot.sources = sources(db, resolution, tick, live)?;
     Ok(Past::At(Box::new(snapshot)))
 }
@@ -323,13 +328,15 @@ fn clients_by_source(
 }
 
 /// The zones at `tick`; rows of their last hour are `spacing` seconds apart (a tick or a
-/// minute).
+/// minute); their reasons from the `reason` rows when the file is of this schema
+/// (`current`), else from their bits.
 fn zones(
     db: &Connection,
     r: Resolution,
     tick: u64,
     spacing: f64,
     live: &Snapshot,
+    current: bool,
 ) -> rusqlite::Result<Vec<ZoneSnapshot>> {
     let sql = format!(
         "SELECT n.name, {}, {}, {}, {}, seats, status, reasons, {}, {}, {}, {}, pool_size, {} \
@@ -345,7 +352,11 @@ fn zones(
         r.gauge("ttl_p95_ms"),
         r.table("zone"),
     );
-    let mut stored = reasons(db, r, tick)?;
+    let mut stored = if current {
+        reasons(db, r, tick)?
+    } else {
+        HashMap::new()
+    };
     let mut by_source = clients_by_source(db, r, tick, live)?;
     let mut statement = db.prepare(&sql)?;
     let mut rows = statement.query([signed(tick)])?;
@@ -947,6 +958,37 @@ mod tests {
         }
         let c = &at_with(&db, 130, &live).captures[0];
         assert_eq!((c.frames, c.kernel_dropped), (1_500, 150));
+    }
+
+    #[test]
+    fn a_version_1_file_not_yet_upgraded_is_read_with_reasons_from_their_bits() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.sqlite");
+        let db = Connection::open(&path).expect("creates");
+        db.execute_batch(&crate::history::testing::version_1())
+            .expect("version 1 schema");
+        db.execute_batch(
+            "INSERT INTO meta VALUES ('schema_version', '1'), ('tick_seconds', '60');
+             INSERT INTO names VALUES (1, 'zone', 'main-hall'), (2, 'capture', 'mon0');
+             INSERT INTO venue_ticks VALUES (600, 10, 10, 2);
+             INSERT INTO zone_ticks (at, zone, clients, status, reasons, pool_leases, pool_size)
+               VALUES (600, 1, 10, 2, 2, 98, 100);
+             INSERT INTO capture_ticks (at, capture, unanswered) VALUES (600, 2, 1);",
+        )
+        .expect("version 1 rows");
+        let s = at(&open(&path).expect("opens"), 630);
+        let hall = &s.zones[0];
+        assert_eq!(hall.clients, 10);
+        assert_eq!(
+            hall.reasons,
+            vec![Reason {
+                kind: ReasonKind::DhcpPool,
+                subject: String::new(),
+                value: 0.98,
+                status: Status::Critical,
+            }]
+        );
+        assert!(s.captures.is_empty());
     }
 
     #[test]

@@ -637,18 +637,6 @@ mod tests {
     use super::*;
     use crate::hub::capture::{CaptureSummary, Totals};
 
-    /// What schema version 1 created: the same tables but `reason`, and captures without
-    /// `frames`, `bytes` and `dropped` (git show 9f68eb6:src/history/schema.rs).
-    fn version_1() -> String {
-        let sql: String = schema::create()
-            .lines()
-            .filter(|l| !l.contains(" reason_"))
-            .map(|l| l.replace(", frames INTEGER, bytes INTEGER, dropped INTEGER", "") + "\n")
-            .collect();
-        assert!(!sql.contains("frames") && !sql.contains("reason_"), "{sql}");
-        sql
-    }
-
     fn capture(frames: u64, unanswered: u64) -> CaptureSummary {
         let mut totals = Totals::default();
         totals.counts.frames = frames;
@@ -664,7 +652,8 @@ mod tests {
         let path = dir.path().join("old.sqlite");
         {
             let db = Connection::open(&path).expect("creates");
-            db.execute_batch(&version_1()).expect("version 1 schema");
+            db.execute_batch(&crate::history::testing::version_1())
+                .expect("version 1 schema");
             db.execute_batch(
                 "INSERT INTO meta VALUES ('schema_version', '1');
                  INSERT INTO names VALUES (1, 'capture', 'mon0'), (2, 'zone', 'hall');

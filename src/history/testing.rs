@@ -1,9 +1,11 @@
 //! Helpers for the tests of the history and of the page's past: a simulated day written by
-//! the real writer, its ground truth, and the live agent of the simulated venue.
+//! the real writer, its ground truth, the live agent of the simulated venue, and the schema
+//! of version 1.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::history::schema;
 use crate::hub::Snapshot;
 use crate::simulate::{Options, Outputs, run};
 
@@ -108,4 +110,16 @@ pub(crate) fn truth_event(truth: &serde_json::Value, kind: &str) -> (u64, Vec<St
         .map(|z| z.as_str().expect("zone").to_string())
         .collect();
     (event["from"].as_u64().expect("from"), zones)
+}
+
+/// What schema version 1 created: the same tables but `reason`, and captures without
+/// `frames`, `bytes` and `dropped` (git show 9f68eb6:src/history/schema.rs).
+pub(crate) fn version_1() -> String {
+    let sql: String = schema::create()
+        .lines()
+        .filter(|l| !l.contains(" reason_"))
+        .map(|l| l.replace(", frames INTEGER, bytes INTEGER, dropped INTEGER", "") + "\n")
+        .collect();
+    assert!(!sql.contains("frames") && !sql.contains("reason_"), "{sql}");
+    sql
 }
