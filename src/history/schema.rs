@@ -269,8 +269,8 @@ pub(crate) fn values(table: &Table, suffix: &str) -> impl Iterator<Item = (Strin
         )
 }
 
-/// The statements that add to an older file's table `name` (`<kind>_<suffix>`) the columns
-/// it lacks, given the columns it has.
+/// The statements that add to an older file's `<table>_<suffix>` the columns it lacks,
+/// given the columns it has (`has`).
 pub(crate) fn add_missing(table: &Table, suffix: &str, has: &[String]) -> Vec<String> {
     values(table, suffix)
         .filter(|(name, _)| !has.contains(name))

@@ -138,7 +138,7 @@ fn reason_bits(reasons: &[crate::hub::snapshot::Reason]) -> i64 {
 }
 
 /// A reason's kind as stored: its position in `ReasonKind::ALL`.
-pub(crate) fn reason_code(kind: ReasonKind) -> usize {
+fn reason_code(kind: ReasonKind) -> usize {
     ReasonKind::ALL
         .iter()
         .position(|k| *k == kind)

@@ -1,6 +1,7 @@
 //! The page as it was: `/?at=TIME` and `/zone/{id}?at=TIME` rendered by the live page's
 //! renderers from the snapshot the history rebuilds (`history::read`), with a banner and no
-//! live updates; and the zone page's time slider over what the history covers.
+//! live updates; `/api/status?at=TIME`, that snapshot as JSON; and the zone page's time
+//! slider over what the history covers.
 //!
 //! The file is read on the blocking pool, never on a runtime worker: a slow disk holds up
 //! that one page, not the scrapes.
