@@ -13,8 +13,10 @@ pub mod config;
 pub(crate) mod read;
 mod schema;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod writer;
 
-pub use schema::VERSION as SCHEMA_VERSION;
+pub use schema::{VERSION as SCHEMA_VERSION, readable};
 pub use store::{HistoryError, Store};
 pub use writer::{Batching, Metrics, Writer};

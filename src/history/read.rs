@@ -5,13 +5,21 @@
 //! Rows kept at tick resolution give that tick back; rows already downsampled give the
 //! minute, with each level at its highest during the minute (as the status of the minute is
 //! its worst). Names for people, thresholds and the source kinds come from the live
-//! snapshot (the history stores ids only); the programme's sessions, per-source counts and
-//! captures are not rebuilt.
+//! snapshot (the history stores ids only), and so does the programme: each zone's session
+//! then and next are the live programme's at that moment. Each zone's reasons come with
+//! their subject (the pool, uplink, capture or source kind) and value; its clients per
+//! source, from `zone_source`. Captures give their frames, bytes, kernel drops, DHCP
+//! messages and unanswered DISCOVERs added up over the history up to the moment (the live
+//! page counts since the agent started); their per-channel figures, frame kinds, device
+//! estimates and time-to-lease histogram are not kept.
 
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+use std::collections::{BTreeMap, HashMap};
+
+use crate::hub::capture::{CaptureSummary, TIME_TO_LEASE_BUCKETS};
 use crate::hub::recent::{BUCKET_SECONDS, Point};
 use crate::hub::snapshot::{
     ApSnapshot, InterfaceSnapshot, PoolSnapshot, Reason, ReasonKind, Snapshot, SourceSnapshot,
@@ -19,6 +27,8 @@ use crate::hub::snapshot::{
 };
 use crate::inventory::LinkKind;
 use crate::model::access_points::{ApEvents, Band};
+use crate::model::capture::DHCP_TYPES;
+use crate::model::histogram::Histogram;
 
 /// The time a history covers, Unix seconds, first and last tick (or minute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +117,9 @@ pub(crate) fn snapshot_at(db: &Connection, at: u64, live: &Snapshot) -> rusqlite
         db.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
     };
+    // A file of an older schema the writer has not upgraded (one it could not write, say)
+    // has no reason rows nor capture frames: its zones' reasons come from their bits.
+    let current = meta("schema_version")?.as_deref() == Some(super::schema::VERSION);
     let tick_seconds: f64 = meta("tick_seconds")?
         .and_then(|t| t.parse().ok())
         .filter(|t: &f64| t.is_finite() && *t > 0.0)
@@ -148,10 +161,13 @@ pub(crate) fn snapshot_at(db: &Connection, at: u64, live: &Snapshot) -> rusqlite
         status: status_of(status),
         ..Snapshot::default()
     };
-    snapshot.zones = zones(db, resolution, tick, tick_seconds.max(60.0), live)?;
+    snapshot.zones = zones(db, resolution, tick, tick_seconds.max(60.0), live, current)?;
     snapshot.pools = pools(db, resolution, tick, &snapshot.zones)?;
     snapshot.aps = aps(db, resolution, tick)?;
     snapshot.interfaces = interfaces(db, resolution, tick, seconds)?;
+    if current {
+        snapshot.captures = captures(db, resolution, tick)?;
+    }
     snapshot.sources = sources(db, resolution, tick, live)?;
     Ok(Past::At(Box::new(snapshot)))
 }
@@ -185,7 +201,8 @@ fn band_of(code: Option<i64>) -> Band {
 }
 
 /// The zone's reasons from their stored bits (see `schema::ZONE`), with the values the row
-/// holds; the subject (which pool, which uplink) is not stored.
+/// holds: for rows written before the history kept each reason (schema version 1), which
+/// did not store the subject (which pool, which uplink).
 fn reasons_of(bits: i64, zone: &ZoneSnapshot) -> Vec<Reason> {
     let mut reasons: Vec<Reason> = ReasonKind::ALL
         .into_iter()
@@ -227,14 +244,99 @@ fn reasons_of(bits: i64, zone: &ZoneSnapshot) -> Vec<Reason> {
     reasons
 }
 
+/// The reasons stored for each zone (by id) at `tick`, worst first, each with its subject
+/// and value; a zone with none is absent.
+fn reasons(
+    db: &Connection,
+    r: Resolution,
+    tick: u64,
+) -> rusqlite::Result<HashMap<String, Vec<Reason>>> {
+    let sql = format!(
+        "SELECT z.name, x.kind, s.name, x.status, x.{} FROM {} x JOIN names z ON z.id = x.zone \
+         LEFT JOIN names s ON s.id = x.subject WHERE x.at = ?1 ORDER BY x.kind, s.name",
+        r.gauge("value"),
+        r.table("reason"),
+    );
+    let mut statement = db.prepare(&sql)?;
+    let mut rows = statement.query([signed(tick)])?;
+    let mut reasons: HashMap<String, Vec<Reason>> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let code: Option<i64> = row.get(1)?;
+        let Some(kind) = code
+            .and_then(|k| usize::try_from(k).ok())
+            .and_then(|k| ReasonKind::ALL.get(k).copied())
+        else {
+            continue;
+        };
+        let value = row.get::<_, Option<i64>>(4)?.unwrap_or(0) as f64;
+        reasons.entry(row.get(0)?).or_default().push(Reason {
+            kind,
+            subject: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            value: match kind {
+                ReasonKind::DhcpPool | ReasonKind::Uplink | ReasonKind::Occupancy => {
+                    value / 10_000.0
+                }
+                ReasonKind::TimeToLease => value / 1_000.0,
+                ReasonKind::SourceDown | ReasonKind::NoSource => value,
+            },
+            status: status_of(row.get::<_, Option<i64>>(3)?.unwrap_or(0)),
+        });
+    }
+    for list in reasons.values_mut() {
+        list.sort_by_key(|r| std::cmp::Reverse(r.status));
+    }
+    Ok(reasons)
+}
+
+/// Each zone's (by id) clients per source at `tick` (`zone/source` in `names`), for the
+/// source kinds the live agent runs (a kind is a name of the agent's own).
+fn clients_by_source(
+    db: &Connection,
+    r: Resolution,
+    tick: u64,
+    live: &Snapshot,
+) -> rusqlite::Result<HashMap<String, BTreeMap<&'static str, u64>>> {
+    let sql = format!(
+        "SELECT n.name, {} FROM {} x JOIN names n ON n.id = x.zone_source WHERE at = ?1",
+        r.gauge("clients"),
+        r.table("zone_source"),
+    );
+    let mut statement = db.prepare(&sql)?;
+    let rows: Vec<(String, Option<i64>)> = statement
+        .query_map([signed(tick)], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let kinds = live.sources.iter().map(|s| s.source).chain(
+        live.zones
+            .iter()
+            .flat_map(|z| z.clients_by_source.keys().copied()),
+    );
+    let kinds: Vec<&'static str> = kinds.collect();
+    let mut counts: HashMap<String, BTreeMap<&'static str, u64>> = HashMap::new();
+    for (name, clients) in rows {
+        let Some((zone, source)) = name.rsplit_once('/') else {
+            continue;
+        };
+        let Some(kind) = kinds.iter().find(|k| **k == source) else {
+            continue;
+        };
+        counts
+            .entry(zone.to_string())
+            .or_default()
+            .insert(kind, unsigned(clients.unwrap_or(0)));
+    }
+    Ok(counts)
+}
+
 /// The zones at `tick`; rows of their last hour are `spacing` seconds apart (a tick or a
-/// minute).
+/// minute); their reasons from the `reason` rows when the file is of this schema
+/// (`current`), else from their bits.
 fn zones(
     db: &Connection,
     r: Resolution,
     tick: u64,
     spacing: f64,
     live: &Snapshot,
+    current: bool,
 ) -> rusqlite::Result<Vec<ZoneSnapshot>> {
     let sql = format!(
         "SELECT n.name, {}, {}, {}, {}, seats, status, reasons, {}, {}, {}, {}, pool_size, {} \
@@ -250,6 +352,12 @@ fn zones(
         r.gauge("ttl_p95_ms"),
         r.table("zone"),
     );
+    let mut stored = if current {
+        reasons(db, r, tick)?
+    } else {
+        HashMap::new()
+    };
+    let mut by_source = clients_by_source(db, r, tick, live)?;
     let mut statement = db.prepare(&sql)?;
     let mut rows = statement.query([signed(tick)])?;
     let mut zones = Vec::new();
@@ -277,7 +385,16 @@ fn zones(
             id,
             ..ZoneSnapshot::default()
         };
-        zone.reasons = reasons_of(row.get::<_, Option<i64>>(7)?.unwrap_or(0), &zone);
+        zone.reasons = match stored.remove(&zone.id) {
+            Some(reasons) => reasons,
+            None => reasons_of(row.get::<_, Option<i64>>(7)?.unwrap_or(0), &zone),
+        };
+        zone.clients_by_source = by_source.remove(&zone.id).unwrap_or_default();
+        let index = live.zones.iter().position(|z| z.id == zone.id);
+        if let Some((programme, index)) = live.programme.as_deref().zip(index) {
+            (zone.session_now, zone.session_next) =
+                crate::hub::sessions(programme, index, i64::try_from(tick).unwrap_or(i64::MAX));
+        }
         zones.push(zone);
     }
     drop(rows);
@@ -445,6 +562,75 @@ fn interfaces(
         .collect()
 }
 
+/// The captures at `tick`, their counts added up over every row up to it.
+fn captures(db: &Connection, r: Resolution, tick: u64) -> rusqlite::Result<Vec<CaptureSummary>> {
+    // The stored order of the DHCP types (`schema::CAPTURE`): `other` last.
+    let types: Vec<&'static str> = DHCP_TYPES
+        .iter()
+        .skip(1)
+        .chain(DHCP_TYPES.first())
+        .copied()
+        .collect();
+    let counted: Vec<&str> = types
+        .iter()
+        .copied()
+        .chain(["unanswered", "frames", "bytes", "dropped"])
+        .collect();
+    let columns = counted.join(", ");
+    let part = |table: &str| format!("SELECT capture, {columns} FROM {table} WHERE at <= ?1");
+    let sql = format!(
+        "SELECT n.name, z.name, {} FROM {} c JOIN names n ON n.id = c.capture \
+         LEFT JOIN names z ON z.id = c.zone \
+         JOIN (SELECT capture, {} FROM ({} UNION ALL {}) GROUP BY capture) t \
+         ON t.capture = c.capture WHERE c.at = ?1 ORDER BY n.name",
+        counted
+            .iter()
+            .map(|c| format!("t.{c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        r.table("capture"),
+        counted
+            .iter()
+            .map(|c| format!("sum({c}) AS {c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        part("capture_ticks"),
+        part("capture_minutes"),
+    );
+    let mut statement = db.prepare(&sql)?;
+    statement
+        .query_map([signed(tick)], |row| {
+            let n = |i: usize| -> rusqlite::Result<u64> {
+                Ok(unsigned(row.get::<_, Option<i64>>(i)?.unwrap_or(0)))
+            };
+            let mut dhcp_messages = BTreeMap::new();
+            for (i, name) in types.iter().enumerate() {
+                let count = n(2 + i)?;
+                if count > 0 {
+                    dhcp_messages.insert(*name, count);
+                }
+            }
+            let after = 2 + types.len();
+            Ok(CaptureSummary {
+                interface: row.get(0)?,
+                zone: row.get(1)?,
+                frames: n(after + 1)?,
+                bytes: n(after + 2)?,
+                kinds: BTreeMap::new(),
+                kernel_received: 0,
+                kernel_dropped: n(after + 3)?,
+                dhcp_messages,
+                dhcp_unanswered_discovers: n(after)?,
+                dhcp_time_to_lease_seconds: Histogram::new(&TIME_TO_LEASE_BUCKETS),
+                devices_estimate: 0.0,
+                probing_devices_estimate: 0.0,
+                channels: Vec::new(),
+                own_ap_data_frames: BTreeMap::new(),
+            })
+        })?
+        .collect()
+}
+
 /// Sources (`kind/instance` in `names`) whose kind the live agent still runs: a source kind
 /// is a name of the agent's own.
 fn sources(
@@ -483,27 +669,13 @@ fn sources(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::time::Duration;
 
     use super::*;
-    use crate::simulate::{Options, Outputs, run};
+    use crate::history::testing::{live_simulated, truth, truth_event, truth_sessions};
 
-    /// A day of the simulated event at 1-minute ticks, written by the real writer.
+    /// The simulated day (`history::testing::simulated`), open for reading.
     fn simulated(dir: &Path) -> Connection {
-        let path = dir.join("event.sqlite");
-        let options = Options {
-            days: 1,
-            zones: 4,
-            aps: 8,
-            tick: Duration::from_secs(60),
-            seed: 11,
-        };
-        let out = Outputs {
-            history: Some(path.clone()),
-            ..Outputs::default()
-        };
-        run(&options, &out).expect("simulates");
-        open(&path).expect("opens")
+        open(&crate::history::testing::simulated(dir)).expect("opens")
     }
 
     /// The live agent: it runs a DHCP source, and names the main hall for people.
@@ -543,7 +715,11 @@ mod tests {
     }
 
     fn at(db: &Connection, moment: u64) -> Snapshot {
-        match snapshot_at(db, moment, &live()).expect("reads") {
+        at_with(db, moment, &live())
+    }
+
+    fn at_with(db: &Connection, moment: u64, live: &Snapshot) -> Snapshot {
+        match snapshot_at(db, moment, live).expect("reads") {
             Past::At(snapshot) => *snapshot,
             Past::Outside(covered) => panic!("nothing at {moment}: {covered:?}"),
         }
@@ -577,7 +753,9 @@ mod tests {
             (pool.kind, pool.status),
             (ReasonKind::DhcpPool, Status::Critical)
         );
-        assert!((pool.value - leases as f64 / size as f64).abs() < 1e-9);
+        // The pool's own usage, stored in basis points.
+        assert!((pool.value - leases as f64 / size as f64).abs() <= 0.5e-4);
+        assert_eq!(pool.subject, "main-hall");
         assert!(peak > u64::from(seats));
         assert!(hall.reasons.iter().all(|r| r.kind != ReasonKind::Occupancy));
         assert!(hall.uplink_utilization.is_some());
@@ -603,6 +781,214 @@ mod tests {
             .filter_map(|i| i.rx_bps)
             .sum::<f64>();
         assert!(hall_rate > 0.0, "the hall's traffic");
+    }
+
+    #[test]
+    fn a_past_moment_has_the_sessions_the_programme_had_then_and_clients_per_source() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = simulated(dir.path());
+        let truth = truth(dir.path());
+        let live = live_simulated();
+        let (keynote, _) = truth_event(&truth, "keynote");
+        let (overlap, rooms) = truth_event(&truth, "sessions_overlap");
+        let mut shown = 0;
+        for moment in [keynote + 600, overlap + 300, keynote - 1_800] {
+            let s = match snapshot_at(&db, moment, &live).expect("reads") {
+                Past::At(s) => *s,
+                Past::Outside(c) => panic!("nothing at {moment}: {c:?}"),
+            };
+            assert!(s.programme.is_none());
+            assert_eq!(s.zones.len(), 4);
+            for zone in &s.zones {
+                let (now, next) = truth_sessions(&truth, &zone.id, signed(s.generated_at));
+                let got = |s: &Option<crate::hub::SessionSnapshot>| {
+                    s.as_ref().map(|s| (s.title.clone(), s.starts, s.ends))
+                };
+                assert_eq!(got(&zone.session_now), now, "{} at {moment}", zone.id);
+                assert_eq!(got(&zone.session_next), next, "{} at {moment}", zone.id);
+                shown += usize::from(now.is_some()) + usize::from(next.is_some());
+                // Only the simulated access points see clients.
+                let stored: Option<i64> = db
+                    .query_row(
+                        "SELECT clients FROM zone_source_ticks x JOIN names n \
+                         ON n.id = x.zone_source WHERE at = ?1 AND n.name = ?2",
+                        params![signed(s.generated_at), format!("{}/hostapd", zone.id)],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .expect("reads");
+                let expected: BTreeMap<&str, u64> = stored
+                    .map(|n| ("hostapd", unsigned(n)))
+                    .into_iter()
+                    .collect();
+                assert_eq!(zone.clients_by_source, expected, "{} at {moment}", zone.id);
+            }
+        }
+        assert!(shown >= 4, "sessions shown: {shown}");
+        // During the overlap, the overrunning room has its session on.
+        let s = at_with(&db, overlap + 300, &live);
+        let room = s.zones.iter().find(|z| z.id == rooms[0]).expect("room");
+        assert!(room.session_now.is_some(), "{room:?}");
+        let hall = &at_with(&db, keynote + 600, &live).zones[0];
+        assert!(
+            hall.clients_by_source
+                .get("hostapd")
+                .is_some_and(|n| *n == hall.clients)
+        );
+    }
+
+    #[test]
+    fn reasons_name_their_pool_and_source_and_keep_them_downsampled() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = simulated(dir.path());
+        let truth = truth(dir.path());
+        let live = live_simulated();
+        // The main hall's pool (named after its zone in the simulation) ran short.
+        let (peak_at, _, _, leases, size) = keynote_peak(&db);
+        let hall = &at_with(&db, peak_at, &live).zones[0];
+        let pool = &hall.reasons[0];
+        assert_eq!(
+            (pool.kind, pool.subject.as_str(), pool.status),
+            (ReasonKind::DhcpPool, "main-hall", Status::Critical)
+        );
+        assert!(
+            (pool.value - leases as f64 / size as f64).abs() <= 0.5e-4,
+            "{pool:?}"
+        );
+        // The first room's DHCP source was down.
+        let (down, zones) = truth_event(&truth, "source_down");
+        let room = at_with(&db, down + 60, &live);
+        let room = room.zones.iter().find(|z| z.id == zones[0]).expect("room");
+        assert!(
+            room.reasons.contains(&Reason {
+                kind: ReasonKind::SourceDown,
+                subject: "dhcp".into(),
+                value: 1.0,
+                status: Status::Unknown,
+            }),
+            "{:?}",
+            room.reasons
+        );
+        let ticks = at_with(&db, down + 60, &live);
+        drop(db);
+        let db = Connection::open(dir.path().join("event.sqlite")).expect("opens");
+        for table in super::super::schema::TABLES {
+            for sql in super::super::schema::downsample(table) {
+                db.execute(&sql, [i64::MAX]).expect(&sql);
+            }
+        }
+        let minutes = at_with(&db, down + 60, &live);
+        for (minute, tick) in minutes.zones.iter().zip(&ticks.zones) {
+            assert_eq!(minute.reasons, tick.reasons, "{}", tick.id);
+            assert_eq!(
+                minute.clients_by_source, tick.clients_by_source,
+                "{}",
+                tick.id
+            );
+        }
+    }
+
+    #[test]
+    fn captures_come_back_with_their_counts_up_to_the_moment() {
+        use crate::hub::capture::Totals;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("captures.sqlite");
+        let snapshot = |at: u64, frames: u64| {
+            let mut totals = Totals::default();
+            totals.counts.frames = frames;
+            totals.counts.bytes = frames * 100;
+            totals.counts.kernel.dropped = frames / 10;
+            totals.counts.dhcp_unanswered = frames / 100;
+            totals.counts.dhcp_messages[1] = frames / 50;
+            Snapshot {
+                generated_at: at,
+                tick_seconds: 5.0,
+                captures: vec![CaptureSummary::new(
+                    "mon0",
+                    Some("hall".into()),
+                    &totals,
+                    &[],
+                )],
+                ..Snapshot::default()
+            }
+        };
+        let mut store = crate::history::Store::open(
+            &path,
+            &crate::history::config::HistoryConfig::default(),
+            &snapshot(0, 0),
+        )
+        .expect("opens");
+        store.begin().expect("begin");
+        for (at, frames) in [(120, 1_000), (125, 1_500), (130, 2_500)] {
+            store.add(&snapshot(at, frames)).expect("writes");
+        }
+        store.commit().expect("commit");
+        drop(store);
+        let db = Connection::open(&path).expect("opens");
+        let live = Snapshot::default();
+        // Counted from the second tick: the first has no previous totals to count from.
+        for (moment, frames) in [(125, 500), (133, 1_500)] {
+            let s = at_with(&db, moment, &live);
+            assert_eq!(s.captures.len(), 1);
+            let c = &s.captures[0];
+            assert_eq!(
+                (c.interface.as_str(), c.zone.as_deref()),
+                ("mon0", Some("hall"))
+            );
+            assert_eq!(
+                (
+                    c.frames,
+                    c.bytes,
+                    c.kernel_dropped,
+                    c.dhcp_unanswered_discovers
+                ),
+                (frames, frames * 100, frames / 10, frames / 100),
+                "at {moment}"
+            );
+            assert_eq!(
+                c.dhcp_messages,
+                [("discover", frames / 50)].into_iter().collect(),
+                "at {moment}"
+            );
+        }
+        for table in super::super::schema::TABLES {
+            for sql in super::super::schema::downsample(table) {
+                db.execute(&sql, [i64::MAX]).expect(&sql);
+            }
+        }
+        let c = &at_with(&db, 130, &live).captures[0];
+        assert_eq!((c.frames, c.kernel_dropped), (1_500, 150));
+    }
+
+    #[test]
+    fn a_version_1_file_not_yet_upgraded_is_read_with_reasons_from_their_bits() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.sqlite");
+        let db = Connection::open(&path).expect("creates");
+        db.execute_batch(&crate::history::testing::version_1())
+            .expect("version 1 schema");
+        db.execute_batch(
+            "INSERT INTO meta VALUES ('schema_version', '1'), ('tick_seconds', '60');
+             INSERT INTO names VALUES (1, 'zone', 'main-hall'), (2, 'capture', 'mon0');
+             INSERT INTO venue_ticks VALUES (600, 10, 10, 2);
+             INSERT INTO zone_ticks (at, zone, clients, status, reasons, pool_leases, pool_size)
+               VALUES (600, 1, 10, 2, 2, 98, 100);
+             INSERT INTO capture_ticks (at, capture, unanswered) VALUES (600, 2, 1);",
+        )
+        .expect("version 1 rows");
+        let s = at(&open(&path).expect("opens"), 630);
+        let hall = &s.zones[0];
+        assert_eq!(hall.clients, 10);
+        assert_eq!(
+            hall.reasons,
+            vec![Reason {
+                kind: ReasonKind::DhcpPool,
+                subject: String::new(),
+                value: 0.98,
+                status: Status::Critical,
+            }]
+        );
+        assert!(s.captures.is_empty());
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub(crate) struct Table {
 
 use Kind::{Attr, Delta, Flags, Gauge};
 
+use crate::hub::snapshot::ReasonKind;
+
 /// The venue as a whole.
 pub(crate) const VENUE: Table = Table {
     name: "venue",
@@ -47,7 +49,9 @@ pub(crate) const VENUE: Table = Table {
 };
 
 /// Each zone. `reasons` holds, for each reason kind `k` (0 DHCP pool, 1 uplink, 2 occupancy,
-/// 3 time-to-lease), bit `2k` when it is at warn and bit `2k + 1` at critical.
+/// 3 time-to-lease, 4 source down, 5 no source: `ReasonKind::ALL`), bit `2k` when it is at
+/// warn (or unknown) and bit `2k + 1` at critical; `reason` rows say which pool, uplink,
+/// capture or source each is about.
 pub(crate) const ZONE: Table = Table {
     name: "zone",
     key: Some("zone"),
@@ -123,9 +127,10 @@ pub(crate) const POOL: Table = Table {
     ],
 };
 
-/// Each live capture: DHCP messages by type, DISCOVERs left unanswered, and the DISCOVER→ACK
+/// Each live capture: DHCP messages by type, DISCOVERs left unanswered, the DISCOVER→ACK
 /// times as the counts of their histogram's buckets (`ttl0` up to 10 ms ... `ttl10` up to
-/// 60 s, `ttl11` above: the bounds are in `meta`), which add up over any range.
+/// 60 s, `ttl11` above: the bounds are in `meta`), which add up over any range; and (since
+/// version 2) the frames and bytes captured and the frames the kernel dropped.
 pub(crate) const CAPTURE: Table = Table {
     name: "capture",
     key: Some("capture"),
@@ -153,6 +158,26 @@ pub(crate) const CAPTURE: Table = Table {
         ("ttl9", Delta),
         ("ttl10", Delta),
         ("ttl11", Delta),
+        ("frames", Delta),
+        ("bytes", Delta),
+        ("dropped", Delta),
+    ],
+};
+
+/// Each reason a zone is not ok (since version 2), a row while it lasts: the zone, the
+/// reason's kind (its position in `ReasonKind::ALL`), its subject (a pool, an interface, a
+/// capture interface or a source kind: a `subject` of `names`, none for occupancy), its
+/// status (as `venuemon_zone_status`) and its value (ratios in basis points, seconds in
+/// milliseconds, instances as they are). The key is `zone/kind/subject`.
+pub(crate) const REASON: Table = Table {
+    name: "reason",
+    key: Some("reason"),
+    columns: &[
+        ("zone", Attr),
+        ("kind", Attr),
+        ("subject", Attr),
+        ("status", Attr),
+        ("value", Gauge),
     ],
 };
 
@@ -163,10 +188,12 @@ pub(crate) const SOURCE: Table = Table {
     columns: &[("up", Gauge), ("errors", Delta)],
 };
 
-/// Every table, in the order a tick writes them.
-pub(crate) const TABLES: [&Table; 8] = [
+/// Every table, in the order a tick writes them. A column is added at the end of its table
+/// (a file of an older version gets it by `ALTER TABLE`, at the end).
+pub(crate) const TABLES: [&Table; 9] = [
     &VENUE,
     &ZONE,
+    &REASON,
     &ZONE_SOURCE,
     &AP,
     &INTERFACE,
@@ -175,8 +202,21 @@ pub(crate) const TABLES: [&Table; 8] = [
     &SOURCE,
 ];
 
-/// The schema version `meta` records; a file of another version is refused with a message.
-pub const VERSION: &str = "1";
+/// The schema version `meta` records. A file of an older version is brought up to this one
+/// when the writer opens it (`upgrade`); a file of any other version is refused with a
+/// message.
+pub const VERSION: &str = "2";
+
+/// The versions a file can be upgraded from: version 1 lacked the `reason` tables and the
+/// captures' `frames`, `bytes` and `dropped`.
+pub(crate) const UPGRADES_FROM: [&str; 1] = ["1"];
+
+/// Whether the report reads a file of schema `version`: this one, and the older ones the
+/// writer upgrades from, which hold every column the report reads (what was added since
+/// serves the page's past).
+pub fn readable(version: &str) -> bool {
+    version == VERSION || UPGRADES_FROM.contains(&version)
+}
 
 /// Everything the history creates in an empty file.
 pub(crate) fn create() -> String {
@@ -188,43 +228,72 @@ pub(crate) fn create() -> String {
          sketch BLOB NOT NULL, PRIMARY KEY (hour, zone)) WITHOUT ROWID;\n",
     );
     for table in TABLES {
-        sql.push_str(&create_table(
-            table,
-            "ticks",
-            table.columns.iter().map(tick_column),
-        ));
-        let minute = std::iter::once("ticks INTEGER NOT NULL".to_string())
-            .chain(table.columns.iter().flat_map(minute_columns));
-        sql.push_str(&create_table(table, "minutes", minute));
+        for suffix in SUFFIXES {
+            let mut all = vec!["at INTEGER NOT NULL".to_string()];
+            all.extend(table.key.map(|k| format!("{k} INTEGER NOT NULL")));
+            all.extend(values(table, suffix).map(|(name, kind)| format!("{name} {kind}")));
+            let key = table.key.map_or("at".to_string(), |k| format!("at, {k}"));
+            sql.push_str(&format!(
+                "CREATE TABLE IF NOT EXISTS {}_{suffix} ({}, PRIMARY KEY ({key})) WITHOUT ROWID;\n",
+                table.name,
+                all.join(", ")
+            ));
+        }
     }
     sql
 }
 
-fn create_table(table: &Table, suffix: &str, columns: impl Iterator<Item = String>) -> String {
-    let mut all = vec!["at INTEGER NOT NULL".to_string()];
-    all.extend(table.key.map(|k| format!("{k} INTEGER NOT NULL")));
-    all.extend(columns);
-    let key = table.key.map_or("at".to_string(), |k| format!("at, {k}"));
-    format!(
-        "CREATE TABLE IF NOT EXISTS {}_{suffix} ({}, PRIMARY KEY ({key})) WITHOUT ROWID;\n",
-        table.name,
-        all.join(", ")
-    )
+/// The two tables of each kind: `<name>_ticks` and `<name>_minutes`.
+pub(crate) const SUFFIXES: [&str; 2] = ["ticks", "minutes"];
+
+/// The value columns of `table`'s `suffix` table (after `at` and the key), with their SQL
+/// types: a tick row holds each column; a minute row the ticks it holds, then each gauge's
+/// `_max`, `_min` and `_mean` and every other column once.
+pub(crate) fn values(table: &Table, suffix: &str) -> impl Iterator<Item = (String, &'static str)> {
+    let minutes = suffix == "minutes";
+    minutes
+        .then(|| ("ticks".to_string(), "INTEGER NOT NULL"))
+        .into_iter()
+        .chain(
+            table
+                .columns
+                .iter()
+                .flat_map(move |(name, kind)| match (minutes, kind) {
+                    (true, Gauge) => vec![
+                        (format!("{name}_max"), "INTEGER"),
+                        (format!("{name}_min"), "INTEGER"),
+                        (format!("{name}_mean"), "REAL"),
+                    ],
+                    _ => vec![(name.to_string(), "INTEGER")],
+                }),
+        )
 }
 
-fn tick_column(column: &Column) -> String {
-    format!("{} INTEGER", column.0)
+/// The statements that add to an older file's `<table>_<suffix>` the columns it lacks,
+/// given the columns it has (`has`).
+pub(crate) fn add_missing(table: &Table, suffix: &str, has: &[String]) -> Vec<String> {
+    values(table, suffix)
+        .filter(|(name, _)| !has.contains(name))
+        .map(|(name, kind)| {
+            // ALTER TABLE cannot add a NOT NULL column without a default; only `ticks` is
+            // NOT NULL, and every minute table has had it from the start.
+            let kind = kind.trim_end_matches(" NOT NULL");
+            format!(
+                "ALTER TABLE {}_{suffix} ADD COLUMN {name} {kind}",
+                table.name
+            )
+        })
+        .collect()
 }
 
-fn minute_columns(column: &Column) -> Vec<String> {
-    match column.1 {
-        Gauge => vec![
-            format!("{}_max INTEGER", column.0),
-            format!("{}_min INTEGER", column.0),
-            format!("{}_mean REAL", column.0),
-        ],
-        Delta | Attr | Flags => vec![format!("{} INTEGER", column.0)],
-    }
+/// The columns a row of `table` is written or downsampled into, by name: `at`, the key,
+/// then the values of `suffix`.
+fn names(table: &Table, suffix: &str) -> String {
+    std::iter::once("at".to_string())
+        .chain(table.key.map(str::to_string))
+        .chain(values(table, suffix).map(|(name, _)| name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The statement that writes one row of `table` at one tick.
@@ -232,8 +301,9 @@ pub(crate) fn insert(table: &Table) -> String {
     let n = 1 + usize::from(table.key.is_some()) + table.columns.len();
     let marks = vec!["?"; n].join(", ");
     format!(
-        "INSERT OR REPLACE INTO {}_ticks VALUES ({marks})",
-        table.name
+        "INSERT OR REPLACE INTO {}_ticks ({}) VALUES ({marks})",
+        table.name,
+        names(table, "ticks")
     )
 }
 
@@ -242,15 +312,15 @@ pub(crate) fn insert(table: &Table) -> String {
 pub(crate) fn downsample(table: &Table) -> [String; 2] {
     let minute = "at - at % 60";
     let key = table.key.map(|k| format!(", {k}")).unwrap_or_default();
-    let values: Vec<String> = table
+    let cells: Vec<String> = table
         .columns
         .iter()
         .map(|(name, kind)| match kind {
             Gauge => format!("max({name}), min({name}), avg({name})"),
             Delta => format!("sum({name})"),
             Attr => format!("max({name})"),
-            // SQLite has no bitwise-or aggregate: one max per bit (reasons use 8).
-            Flags => (0..8)
+            // SQLite has no bitwise-or aggregate: one max per bit, two bits per reason kind.
+            Flags => (0..2 * ReasonKind::ALL.len())
                 .map(|bit| format!("max({name} & {})", 1 << bit))
                 .collect::<Vec<_>>()
                 .join(" | "),
@@ -258,9 +328,10 @@ pub(crate) fn downsample(table: &Table) -> [String; 2] {
         .collect();
     [
         format!(
-            "INSERT OR REPLACE INTO {t}_minutes SELECT {minute}{key}, count(*), {} \
+            "INSERT OR REPLACE INTO {t}_minutes ({}) SELECT {minute}{key}, count(*), {} \
              FROM {t}_ticks WHERE at < ?1 GROUP BY {minute}{key}",
-            values.join(", "),
+            names(table, "minutes"),
+            cells.join(", "),
             t = table.name
         ),
         format!("DELETE FROM {}_ticks WHERE at < ?1", table.name),
@@ -350,5 +421,27 @@ mod tests {
             .query_row("SELECT count(*) FROM zone_minutes", [], |r| r.get(0))
             .expect("count");
         assert_eq!(left, 0);
+    }
+
+    /// Regression: minutes kept only the first 8 bits of a zone's reasons, losing a source
+    /// down (bits 8, 9) and no source (bits 10, 11).
+    #[test]
+    fn a_minute_keeps_every_reason_bit_source_down_and_no_source_included() {
+        let db = rusqlite::Connection::open_in_memory().expect("sqlite");
+        db.execute_batch(&create()).expect("schema");
+        for (at, bits) in [(60_i64, 1 << 8), (61, 1 << 11), (62, 0b1)] {
+            db.execute(
+                "INSERT INTO zone_ticks (at, zone, reasons) VALUES (?1, 1, ?2)",
+                [at, bits],
+            )
+            .expect("row");
+        }
+        for sql in downsample(&ZONE) {
+            db.execute(&sql, [120]).expect(&sql);
+        }
+        let bits: i64 = db
+            .query_row("SELECT reasons FROM zone_minutes", [], |r| r.get(0))
+            .expect("minute");
+        assert_eq!(bits, (1 << 8) | (1 << 11) | 1);
     }
 }

@@ -76,8 +76,8 @@ enum Cell<'a> {
     Level(Option<i64>),
     /// A counter's total: the row holds its change since the previous tick.
     Total(Option<u64>),
-    /// A zone, by id: the row holds its `names` id.
-    Zone(Option<&'a str>),
+    /// A name of a kind of `names` (a zone, a reason's subject): the row holds its id.
+    Name(&'static str, Option<&'a str>),
 }
 
 /// One row: its table, what it is about (a name of the table's key kind), its cells.
@@ -127,10 +127,7 @@ fn reason_bits(reasons: &[crate::hub::snapshot::Reason]) -> i64 {
     reasons
         .iter()
         .map(|r| {
-            let k = ReasonKind::ALL
-                .iter()
-                .position(|kind| *kind == r.kind)
-                .expect("ReasonKind::ALL lists every kind");
+            let k = reason_code(r.kind);
             match r.status {
                 Status::Ok => 0,
                 Status::Warn | Status::Unknown => 1 << (2 * k),
@@ -138,6 +135,26 @@ fn reason_bits(reasons: &[crate::hub::snapshot::Reason]) -> i64 {
             }
         })
         .fold(0, |a, b| a | b)
+}
+
+/// A reason's kind as stored: its position in `ReasonKind::ALL`.
+fn reason_code(kind: ReasonKind) -> usize {
+    ReasonKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .expect("ReasonKind::ALL lists every kind")
+}
+
+/// A reason's value as stored: ratios in basis points, seconds in milliseconds, a count of
+/// instances as it is.
+fn reason_value(reason: &crate::hub::snapshot::Reason) -> i64 {
+    match reason.kind {
+        ReasonKind::DhcpPool | ReasonKind::Uplink | ReasonKind::Occupancy => {
+            basis_points(Some(reason.value)).unwrap_or(0)
+        }
+        ReasonKind::TimeToLease => (reason.value * 1_000.0).round() as i64,
+        ReasonKind::SourceDown | ReasonKind::NoSource => reason.value.round() as i64,
+    }
 }
 
 fn band_code(band: Band) -> i64 {
@@ -150,8 +167,9 @@ fn band_code(band: Band) -> i64 {
 }
 
 /// The rows of one snapshot.
-fn rows(s: &Snapshot) -> Vec<Row<'_>> {
-    use Cell::{Level, Total, Zone};
+fn rows<'a>(s: &'a Snapshot) -> Vec<Row<'a>> {
+    use Cell::{Level, Name, Total};
+    let zone = |id: Option<&'a str>| Name("zone", id);
     let level = |v: u64| Level(Some(int(v)));
     let some = |v: Option<u64>| Level(v.map(int));
     let mut rows = vec![Row {
@@ -183,6 +201,23 @@ fn rows(s: &Snapshot) -> Vec<Row<'_>> {
                 Level(z.time_to_lease_p95.map(|t| (t * 1_000.0).round() as i64)),
             ],
         });
+        for r in &z.reasons {
+            let k = reason_code(r.kind);
+            rows.push(Row {
+                table: &schema::REASON,
+                key: Some(format!("{}/{k}/{}", z.id, r.subject)),
+                cells: vec![
+                    zone(Some(z.id.as_str())),
+                    level(k as u64),
+                    Name(
+                        "subject",
+                        Some(r.subject.as_str()).filter(|s| !s.is_empty()),
+                    ),
+                    Level(Some(r.status.value())),
+                    Level(Some(reason_value(r))),
+                ],
+            });
+        }
         for (source, clients) in &z.clients_by_source {
             rows.push(Row {
                 table: &schema::ZONE_SOURCE,
@@ -196,7 +231,7 @@ fn rows(s: &Snapshot) -> Vec<Row<'_>> {
             table: &schema::AP,
             key: Some(a.ap.clone()),
             cells: vec![
-                Zone(a.zone.as_deref()),
+                zone(a.zone.as_deref()),
                 Level(Some(band_code(a.band))),
                 Level(Some(i64::from(a.present))),
                 level(a.stations),
@@ -210,7 +245,7 @@ fn rows(s: &Snapshot) -> Vec<Row<'_>> {
     for i in &s.interfaces {
         let c = &i.counters;
         let mut cells = vec![
-            Zone(i.zone.as_deref()),
+            zone(i.zone.as_deref()),
             Level(Some(i64::from(i.up))),
             some(i.speed_bps),
             Level(basis_points(i.utilization)),
@@ -239,7 +274,7 @@ fn rows(s: &Snapshot) -> Vec<Row<'_>> {
             table: &schema::POOL,
             key: Some(p.name.clone()),
             cells: vec![
-                Zone(p.zone.as_deref()),
+                zone(p.zone.as_deref()),
                 some(p.leases_active),
                 some(p.size),
                 Total(p.statistics.map(|s| s.allocation_failures)),
@@ -247,7 +282,7 @@ fn rows(s: &Snapshot) -> Vec<Row<'_>> {
         });
     }
     for c in &s.captures {
-        let mut cells = vec![Zone(c.zone.as_deref())];
+        let mut cells = vec![zone(c.zone.as_deref())];
         // The table's order, then `other`.
         for name in DHCP_TYPES.iter().skip(1).chain(DHCP_TYPES.first()) {
             cells.push(Total(Some(c.dhcp_messages.get(name).copied().unwrap_or(0))));
@@ -257,6 +292,7 @@ fn rows(s: &Snapshot) -> Vec<Row<'_>> {
         for bucket in 0..=TIME_TO_LEASE_BUCKETS.len() {
             cells.push(Total(counts.get(bucket).copied()));
         }
+        cells.extend([c.frames, c.bytes, c.kernel_dropped].map(|v| Total(Some(v))));
         rows.push(Row {
             table: &schema::CAPTURE,
             key: Some(c.interface.clone()),
@@ -328,8 +364,21 @@ impl Store {
             }
         };
         if found != schema::VERSION {
-            let _ = db.execute_batch("ROLLBACK");
-            return Err(HistoryError::Version { found });
+            let upgraded = if schema::UPGRADES_FROM.contains(&found.as_str()) {
+                upgrade(&db)
+            } else {
+                let _ = db.execute_batch("ROLLBACK");
+                return Err(HistoryError::Version { found });
+            };
+            if let Err(e) = upgraded {
+                let _ = db.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+            tracing::info!(
+                from = %found,
+                to = schema::VERSION,
+                "history file upgraded to this version's schema"
+            );
         }
         db.execute_batch("COMMIT")?;
         Ok(Store {
@@ -442,8 +491,8 @@ impl Store {
             for cell in &row.cells {
                 values.push(match cell {
                     Cell::Level(v) => *v,
-                    Cell::Zone(zone) => match zone {
-                        Some(zone) => Some(self.name("zone", zone)?),
+                    Cell::Name(kind, name) => match name {
+                        Some(name) => Some(self.name(kind, name)?),
                         None => None,
                     },
                     Cell::Total(_) => {
@@ -527,6 +576,31 @@ impl Store {
     }
 }
 
+/// Brings a file of an older schema version (its new tables already created) up to this
+/// one: the columns its tables lack are added (empty in its older rows), and its version
+/// recorded.
+fn upgrade(db: &Connection) -> rusqlite::Result<()> {
+    for table in schema::TABLES {
+        for suffix in schema::SUFFIXES {
+            let has: Vec<String> = db
+                .prepare(&format!(
+                    "SELECT name FROM pragma_table_info('{}_{suffix}')",
+                    table.name
+                ))?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for sql in schema::add_missing(table, suffix, &has) {
+                db.execute_batch(&sql)?;
+            }
+        }
+    }
+    db.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+        [schema::VERSION],
+    )?;
+    Ok(())
+}
+
 /// The unique devices of `zones` (ids; every zone when empty) over the hours from `from` to
 /// `to` (Unix seconds, the hours that hold them), merged from the hourly sketches.
 ///
@@ -560,6 +634,9 @@ pub fn unique_devices(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::hub::capture::{CaptureSummary, Totals};
+
     /// `.cargo/config.toml` leaves out of the bundled SQLite what the history never uses.
     #[test]
     fn the_bundled_sqlite_is_built_without_the_parts_the_history_never_uses() {
@@ -580,5 +657,90 @@ mod tests {
         }
         assert!(used("OMIT_LOAD_EXTENSION"));
         assert!(used("OMIT_JSON"));
+    }
+
+    fn capture(frames: u64, unanswered: u64) -> CaptureSummary {
+        let mut totals = Totals::default();
+        totals.counts.frames = frames;
+        totals.counts.bytes = frames * 100;
+        totals.counts.kernel.dropped = frames / 10;
+        totals.counts.dhcp_unanswered = unanswered;
+        CaptureSummary::new("mon0", Some("hall".into()), &totals, &[])
+    }
+
+    #[test]
+    fn a_version_1_file_is_upgraded_keeping_its_rows_and_then_takes_the_new_ones() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.sqlite");
+        {
+            let db = Connection::open(&path).expect("creates");
+            db.execute_batch(&crate::history::testing::version_1())
+                .expect("version 1 schema");
+            db.execute_batch(
+                "INSERT INTO meta VALUES ('schema_version', '1');
+                 INSERT INTO names VALUES (1, 'capture', 'mon0'), (2, 'zone', 'hall');
+                 INSERT INTO capture_ticks VALUES (60, 1, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 3,
+                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);",
+            )
+            .expect("a version 1 row");
+        }
+        let snapshot = |at, frames, unanswered| Snapshot {
+            generated_at: at,
+            captures: vec![capture(frames, unanswered)],
+            ..Snapshot::default()
+        };
+        let mut store =
+            Store::open(&path, &HistoryConfig::default(), &snapshot(0, 0, 0)).expect("upgrades");
+        store.begin().expect("begin");
+        for (at, frames, unanswered) in [(120, 1_000, 4), (125, 1_500, 5), (130, 2_500, 9)] {
+            store
+                .add(&snapshot(at, frames, unanswered))
+                .expect("writes");
+        }
+        store.commit().expect("commit");
+        store.close().expect("close");
+        let db = Connection::open(&path).expect("opens");
+        let version: String = db
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("version");
+        assert_eq!(version, schema::VERSION);
+        type Row = (i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+        let rows: Vec<Row> = db
+            .prepare("SELECT at, unanswered, frames, bytes, dropped FROM capture_ticks ORDER BY at")
+            .expect("columns added")
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        // The old row keeps its counts, without the new ones; the first tick after opening
+        // has no previous totals; then what changed.
+        assert_eq!(
+            rows,
+            vec![
+                (60, Some(3), None, None, None),
+                (120, None, None, None, None),
+                (125, Some(1), Some(500), Some(50_000), Some(50)),
+                (130, Some(4), Some(1_000), Some(100_000), Some(100)),
+            ]
+        );
+        // Opening it again changes nothing; a file of an unknown version is refused.
+        drop(Store::open(&path, &HistoryConfig::default(), &snapshot(0, 0, 0)).expect("opens"));
+        db.execute(
+            "UPDATE meta SET value = '9' WHERE key = 'schema_version'",
+            [],
+        )
+        .expect("update");
+        let refused = Store::open(&path, &HistoryConfig::default(), &snapshot(0, 0, 0));
+        assert!(
+            matches!(&refused, Err(HistoryError::Version { found }) if found == "9"),
+            "{:?}",
+            refused.err()
+        );
     }
 }

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use tokio::time::Instant;
 
+use super::Hub;
 use super::capture::CaptureSummary;
 use super::recent::{LEASE_WINDOW, Point};
 use super::registry::ZoneCounts;
@@ -14,11 +15,11 @@ use super::rules::{self, Measures};
 use super::snapshot::{
     ApSnapshot, InterfaceSnapshot, PoolSnapshot, SessionSnapshot, Snapshot, Status, ZoneSnapshot,
 };
-use super::{Hub, ingest::Venue};
 use crate::config::Thresholds;
 use crate::inventory::ZoneIdx;
 use crate::model::access_points::ApEvents;
 use crate::model::grid::unix_seconds;
+use crate::model::programme::ZoneSession;
 
 /// The venue-wide parts of a snapshot that zones are summarised from.
 struct Parts<'a> {
@@ -95,6 +96,7 @@ impl Hub {
             aps: parts.aps,
             captures: parts.captures,
             sources: self.health.snapshots(),
+            programme: self.venue.programme.clone(),
         }
     }
 
@@ -223,7 +225,11 @@ impl Hub {
         let zone = &self.inventory.zones[index];
         let t = &zone.thresholds;
         let mine = |z: &Option<String>| z.as_deref() == Some(zone.id.as_str());
-        let (session_now, session_next) = sessions(&self.venue, index, parts.at);
+        let (session_now, session_next) = self
+            .venue
+            .programme
+            .as_deref()
+            .map_or((None, None), |p| sessions(p, index, parts.at));
 
         let pools: Vec<&PoolSnapshot> = parts.pools.iter().filter(|p| mine(&p.zone)).collect();
         let sized: Vec<_> = pools
@@ -310,15 +316,12 @@ impl Hub {
 }
 
 /// The zone's session on at `at` (the latest started, when sessions overlap) and the next
-/// one to start, within a day.
-fn sessions(
-    venue: &Venue,
+/// one to start, within a day, in `programme`: the live snapshot's, and the page's past.
+pub(crate) fn sessions(
+    programme: &[ZoneSession],
     zone: ZoneIdx,
     at: i64,
 ) -> (Option<SessionSnapshot>, Option<SessionSnapshot>) {
-    let Some(programme) = &venue.programme else {
-        return (None, None);
-    };
     let mine = programme
         .iter()
         .filter(|s| s.zone == zone)

@@ -32,6 +32,7 @@ use crate::config::{Config, Thresholds};
 use crate::inventory::Inventory;
 use crate::model::Report;
 use crate::model::grid::until_round;
+pub(crate) use assemble::sessions;
 use health::Health;
 use ingest::{Owner, Venue};
 use recent::History;

@@ -43,6 +43,11 @@ pub struct Snapshot {
     pub captures: Vec<super::capture::CaptureSummary>,
     /// Health of every source.
     pub sources: Vec<SourceSnapshot>,
+    /// The programme as last read, zones by index in `zones` (not in the JSON: each zone
+    /// has its session now and next; the page's past finds the sessions of a past moment in
+    /// it).
+    #[serde(skip)]
+    pub programme: Option<std::sync::Arc<[crate::model::programme::ZoneSession]>>,
 }
 
 /// One zone.

@@ -70,7 +70,8 @@ impl History {
             )
             .ok();
         match version.as_deref() {
-            Some(crate::history::SCHEMA_VERSION) => {}
+            // An older file holds every column the report reads.
+            Some(v) if crate::history::readable(v) => {}
             Some(other) => bail!(
                 "{} is a history of schema version {other}, this venuemon reads version {}: \
                  write the report with the venuemon that wrote it",

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -170,8 +170,21 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// `?at=` on `/api/status`: a past moment, as on the page.
+#[derive(serde::Deserialize)]
+struct StatusQuery {
+    at: Option<String>,
+}
+
+async fn status(
+    State(state): State<AppState>,
+    Query(query): Query<StatusQuery>,
+    headers: HeaderMap,
+) -> Response {
     let snapshot = Arc::clone(&state.snapshots.borrow());
+    if let Some(at) = &query.at {
+        return page::past::status(state.history.clone(), &state.pages, snapshot, at).await;
+    }
     let body = state.status_json.get(&snapshot, || {
         cached::Body::new(serde_json::to_vec(&*snapshot).unwrap_or_else(|e| {
             tracing::error!(error = %e, "snapshot serialization failed");

@@ -227,11 +227,15 @@ zone = "hall"
     let status = hall.hall.get(port, "/api/status").expect("/api/status");
     assert!(agent.stop().success());
     let log = agent.log();
+    // The history the agent wrote (in its state folder), as text, whatever its bytes.
+    let history = std::fs::read(dir.path().join("state/history.sqlite")).expect("the history");
+    let history = String::from_utf8_lossy(&history);
     common::assert_nothing_leaks(
         &[
             ("/metrics", &metrics),
             ("/api/status", &status),
             ("the log", &log),
+            ("the history file", &history),
         ],
         macs.iter()
             .map(String::as_str)

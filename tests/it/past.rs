@@ -1,6 +1,7 @@
-//! The status page's past (`/?at=`, `/zone/{id}?at=`) served by `venuemon run --simulate
-//! --history FILE`: the figures of a past tick as the history holds them, and a screenshot of
-//! the zone page at that moment (Chromium).
+//! The status page's past (`/?at=`, `/zone/{id}?at=`, `/api/status?at=`) served by `venuemon
+//! run --simulate --history FILE`: the figures of a past tick as the history holds them, the
+//! programme's sessions then, clients per source, and a screenshot of the zone page at that
+//! moment (Chromium).
 
 use std::time::Duration;
 
@@ -55,6 +56,31 @@ fn a_past_tick_of_the_simulated_venue_is_served_with_its_figures() {
     );
     let (status, _) = common::http_get(port, "/?at=2001-01-01T00:00:00Z").expect("answers");
     assert_eq!(status, 404);
+    // The programme then (the simulation's keynote starts 10 minutes after the agent), and
+    // who saw the foyer's devices (the simulated access points, alone).
+    let hall = page
+        .split("id=\"z-main-hall\"")
+        .nth(1)
+        .and_then(|t| t.split("</article>").next())
+        .expect("the main hall's tile");
+    assert!(
+        hall.contains("<dt>Next</dt><dd><b>Keynote, day 1</b>"),
+        "{hall}"
+    );
+    let (status, json) = common::http_get(port, &format!("/api/status?at={at}")).expect("answers");
+    assert_eq!(status, 200, "{json}");
+    let json: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(json["generated_at"], at);
+    let zone = |id: &str| {
+        json["zones"]
+            .as_array()
+            .and_then(|zones| zones.iter().find(|z| z["id"] == id))
+            .cloned()
+            .expect("the zone")
+    };
+    assert_eq!(zone("main-hall")["session_next"]["title"], "Keynote, day 1");
+    assert_eq!(zone("foyer")["clients"], foyer);
+    assert_eq!(zone("foyer")["clients_by_source"]["hostapd"], foyer);
 
     let mut browser = Browser::launch();
     let mut zone = browser.open(

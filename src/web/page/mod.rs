@@ -9,7 +9,7 @@
 //! snapshot and language and shared by every request and event stream.
 
 pub(crate) mod i18n;
-mod past;
+pub(crate) mod past;
 mod sparkline;
 #[cfg(test)]
 mod tests;

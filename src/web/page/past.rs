@@ -1,6 +1,7 @@
 //! The page as it was: `/?at=TIME` and `/zone/{id}?at=TIME` rendered by the live page's
 //! renderers from the snapshot the history rebuilds (`history::read`), with a banner and no
-//! live updates; and the zone page's time slider over what the history covers.
+//! live updates; `/api/status?at=TIME`, that snapshot as JSON; and the zone page's time
+//! slider over what the history covers.
 //!
 //! The file is read on the blocking pool, never on a runtime worker: a slow disk holds up
 //! that one page, not the scrapes.
@@ -186,6 +187,46 @@ pub(super) async fn page(
     html(response, text, query)
 }
 
+/// `/api/status?at=`: the snapshot the history rebuilds for that moment, as `/api/status`
+/// gives the live one (fields the history does not keep are empty: see `history::read`);
+/// otherwise an error as JSON, `{"error": …}` (with `"covered": {"from", "to"}` in Unix
+/// seconds when the moment is outside the history), status 400, 404 or 503 as the page.
+pub(crate) async fn status(
+    history: Option<Arc<std::path::Path>>,
+    pages: &super::Pages,
+    live: Arc<Snapshot>,
+    at: &str,
+) -> Response {
+    let text = super::text(crate::config::Language::En);
+    let error = |status: StatusCode, error: &str, covered: Option<Covered>| {
+        let mut body = serde_json::json!({ "error": error });
+        if let Some(c) = covered {
+            body["covered"] = serde_json::json!({ "from": c.from, "to": c.to });
+        }
+        (status, axum::Json(body)).into_response()
+    };
+    let Some(at) = parse_at(at, &pages.timezone) else {
+        return error(StatusCode::BAD_REQUEST, text.bad_time, None);
+    };
+    let Some(path) = history else {
+        return error(StatusCode::NOT_FOUND, text.history_off, None);
+    };
+    match read_at(path, at, live).await {
+        Read::At(snapshot, _) => axum::Json(*snapshot).into_response(),
+        Read::Outside(Some(c)) => {
+            let range = format!("{} – {}", c.from, c.to);
+            let message = text.no_history_at.replace("{}", &range);
+            error(StatusCode::NOT_FOUND, &message, Some(c))
+        }
+        Read::Outside(None) => error(StatusCode::NOT_FOUND, text.history_empty, None),
+        Read::Failed => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            text.history_unreadable,
+            None,
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +258,11 @@ mod tests {
             }],
             ..Snapshot::default()
         };
+        app_of(live, history)
+    }
+
+    /// The agent's router with `live` as its latest snapshot, over `history` (or none).
+    fn app_of(live: Snapshot, history: Option<&std::path::Path>) -> axum::Router {
         let (_, rx) = tokio::sync::watch::channel(Arc::new(live));
         let mut venue = crate::config::Config::zero_config("test").venue;
         venue.language = crate::config::Language::En;
@@ -228,20 +274,9 @@ mod tests {
         crate::web::app(state, std::time::Duration::from_secs(5))
     }
 
+    /// The simulated day's history, its main hall's busiest tick and devices then.
     fn simulated(dir: &std::path::Path) -> (std::path::PathBuf, u64, u64) {
-        let path = dir.join("event.sqlite");
-        let options = crate::simulate::Options {
-            days: 1,
-            zones: 4,
-            aps: 8,
-            tick: std::time::Duration::from_secs(60),
-            seed: 11,
-        };
-        let out = crate::simulate::Outputs {
-            history: Some(path.clone()),
-            ..Default::default()
-        };
-        crate::simulate::run(&options, &out).expect("simulates");
+        let path = crate::history::testing::simulated(dir);
         let db = read::open(&path).expect("opens");
         let (at, clients) = db
             .query_row(
@@ -294,6 +329,158 @@ mod tests {
         // The live zone page has the slider too, at the history's end.
         let reply = crate::web::testing::get(&app, "/zone/main-hall", &[]).await;
         assert!(reply.text().contains("<form id=\"slider\""));
+    }
+
+    #[tokio::test]
+    async fn a_past_moment_shows_its_sessions_reason_subjects_and_clients_per_source() {
+        use crate::history::testing::{live_simulated, truth, truth_event, truth_sessions};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (path, peak_at, peak) = simulated(dir.path());
+        let truth = truth(dir.path());
+        let app = app_of(live_simulated(), Some(&path));
+        let (keynote, _) = truth_event(&truth, "keynote");
+        assert!(peak_at >= keynote);
+        let t = i64::try_from(peak_at).expect("time");
+        let (now, next) = truth_sessions(&truth, "main-hall", t);
+        let (now, _, ends) = now.expect("the keynote is on at its peak");
+        let page = crate::web::testing::get(&app, &format!("/zone/main-hall?at={peak_at}"), &[])
+            .await
+            .text();
+        for needle in [
+            format!("<dt>Now</dt><dd><b>{now}</b>"),
+            format!("until {}", local(ends, &paris(), "%H:%M")),
+            "DHCP pool main-hall ".to_string(),
+        ] {
+            assert!(page.contains(&needle), "{needle}: {page}");
+        }
+        let reply = crate::web::testing::get(&app, &format!("/api/status?at={peak_at}"), &[]).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(
+            reply.header(axum::http::header::CONTENT_TYPE),
+            "application/json"
+        );
+        let json: serde_json::Value = serde_json::from_str(&reply.text()).expect("json");
+        assert_eq!(json["generated_at"], peak_at);
+        let hall = &json["zones"][0];
+        assert_eq!(hall["id"], "main-hall");
+        assert_eq!(hall["clients"], peak);
+        assert_eq!(hall["clients_by_source"]["hostapd"], peak, "{hall}");
+        assert_eq!(hall["session_now"]["title"], now.as_str());
+        assert_eq!(
+            hall["session_next"]["title"].as_str(),
+            next.as_ref().map(|n| n.0.as_str())
+        );
+        assert_eq!(hall["reasons"][0]["kind"], "dhcp_pool");
+        assert_eq!(hall["reasons"][0]["subject"], "main-hall");
+        // The first room's DHCP source was down: the tile says which source.
+        let (down, rooms) = truth_event(&truth, "source_down");
+        let page = crate::web::testing::get(&app, &format!("/?at={}", down + 60), &[])
+            .await
+            .text();
+        let tile = page
+            .split(&format!("id=\"z-{}\"", rooms[0]))
+            .nth(1)
+            .and_then(|t| t.split("</article>").next())
+            .expect("the room's tile");
+        assert!(tile.contains("Source dhcp not answering"), "{tile}");
+        // Outside the history: where it is, in Unix seconds.
+        let reply =
+            crate::web::testing::get(&app, "/api/status?at=2020-01-01T00:00:00Z", &[]).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        let json: serde_json::Value = serde_json::from_str(&reply.text()).expect("json");
+        assert!(
+            json["covered"]["from"]
+                .as_u64()
+                .is_some_and(|f| f <= peak_at),
+            "{json}"
+        );
+        let reply = crate::web::testing::get(&app, "/api/status?at=soon", &[]).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn a_past_zone_page_shows_its_captures_counted_up_to_that_moment() {
+        use crate::hub::capture::{CaptureSummary, Totals};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("captures.sqlite");
+        let snapshot = |at: u64, frames: u64| {
+            let mut totals = Totals::default();
+            totals.counts.frames = frames;
+            totals.counts.bytes = frames * 100;
+            totals.counts.kernel.dropped = frames / 10;
+            totals.counts.dhcp_unanswered = 7;
+            Snapshot {
+                generated_at: at,
+                tick_seconds: 5.0,
+                zones: vec![crate::hub::ZoneSnapshot {
+                    id: "hall".into(),
+                    ..Default::default()
+                }],
+                captures: vec![CaptureSummary::new(
+                    "mon0",
+                    Some("hall".into()),
+                    &totals,
+                    &[],
+                )],
+                ..Snapshot::default()
+            }
+        };
+        let mut store = crate::history::Store::open(
+            &path,
+            &crate::history::config::HistoryConfig::default(),
+            &snapshot(0, 0),
+        )
+        .expect("opens");
+        store.begin().expect("begin");
+        for (at, frames) in [
+            (1_780_470_000, 10_000),
+            (1_780_470_005, 13_000),
+            (1_780_470_010, 17_000),
+        ] {
+            store.add(&snapshot(at, frames)).expect("writes");
+        }
+        store.commit().expect("commit");
+        drop(store);
+        let live = Snapshot {
+            tick_seconds: 5.0,
+            zones: vec![crate::hub::ZoneSnapshot {
+                id: "hall".into(),
+                name: "Hall".into(),
+                ..Default::default()
+            }],
+            ..Snapshot::default()
+        };
+        let app = app_of(live, Some(&path));
+        let page = crate::web::testing::get(&app, "/zone/hall?at=1780470010", &[])
+            .await
+            .text();
+        let en = super::super::text(crate::config::Language::En);
+        // Counted from the second tick (the first has no previous totals): 7 000 frames,
+        // 700 dropped, no DISCOVER left unanswered since.
+        let row = format!(
+            "<td data-h=\"Interface\">mon0</td><td data-h=\"{}\">{}</td><td data-h=\"{}\">{}</td>",
+            en.frames,
+            en.count(7_000),
+            en.dropped,
+            en.count(700)
+        );
+        assert!(page.contains(&row), "{row}: {page}");
+        let json: serde_json::Value = serde_json::from_str(
+            &crate::web::testing::get(&app, "/api/status?at=1780470010", &[])
+                .await
+                .text(),
+        )
+        .expect("json");
+        let capture = &json["captures"][0];
+        assert_eq!(
+            (
+                &capture["frames"],
+                &capture["bytes"],
+                &capture["kernel_dropped"]
+            ),
+            (&7_000.into(), &700_000.into(), &700.into()),
+            "{capture}"
+        );
     }
 
     #[tokio::test]

@@ -1,0 +1,125 @@
+//! Helpers for the tests of the history and of the page's past: a simulated day written by
+//! the real writer, its ground truth, the live agent of the simulated venue, and the schema
+//! of version 1.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::history::schema;
+use crate::hub::Snapshot;
+use crate::simulate::{Options, Outputs, run};
+
+/// The simulated event of these tests: a day, 4 zones, 8 access points, 1-minute ticks.
+pub(crate) fn options() -> Options {
+    Options {
+        days: 1,
+        zones: 4,
+        aps: 8,
+        tick: Duration::from_secs(60),
+        seed: 11,
+    }
+}
+
+/// A day of the simulated event at 1-minute ticks, written by the real writer, with its
+/// ground truth in `truth.json`.
+pub(crate) fn simulated(dir: &Path) -> PathBuf {
+    let path = dir.join("event.sqlite");
+    let out = Outputs {
+        history: Some(path.clone()),
+        truth: Some(dir.join("truth.json")),
+        ..Outputs::default()
+    };
+    run(&options(), &out).expect("simulates");
+    path
+}
+
+/// The ground truth [`simulated`] wrote in `dir`.
+pub(crate) fn truth(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth")).expect("json")
+}
+
+/// The live agent of the simulated venue: a real hub fed the simulation's first tick,
+/// so its zones, source kinds and programme are the simulated event's.
+pub(crate) fn live_simulated() -> Snapshot {
+    use crate::simulate::{START, Simulation};
+    let mut simulation = Simulation::new(&options(), START);
+    let config = simulation.config().expect("config");
+    let mut hub = crate::hub::Hub::new(
+        &config,
+        std::sync::Arc::new(crate::inventory::Inventory::new(&config)),
+    );
+    let now = tokio::time::Instant::now();
+    for report in simulation.reports(START) {
+        hub.apply(report, now);
+    }
+    hub.snapshot(
+        now,
+        std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(START.unsigned_abs()),
+    )
+}
+
+/// A session: title, start, end.
+pub(crate) type Session = (String, i64, i64);
+
+/// The session on in `zone` at `t` (the latest started) and the next within a day, as
+/// the truth's programme has them: (title, starts, ends).
+pub(crate) fn truth_sessions(
+    truth: &serde_json::Value,
+    zone: &str,
+    t: i64,
+) -> (Option<Session>, Option<Session>) {
+    let sessions: Vec<Session> = truth["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .filter(|s| s["zone"] == zone)
+        .map(|s| {
+            let n = |k: &str| s[k].as_i64().expect("time");
+            (
+                s["title"].as_str().expect("title").to_string(),
+                n("starts"),
+                n("ends"),
+            )
+        })
+        .collect();
+    let now = sessions
+        .iter()
+        .filter(|s| s.1 <= t && t < s.2)
+        .max_by_key(|s| s.1)
+        .cloned();
+    let next = sessions
+        .iter()
+        .filter(|s| s.1 > t && s.1 - t <= 86_400)
+        .min_by_key(|s| s.1)
+        .cloned();
+    (now, next)
+}
+
+/// When the truth's event of `kind` began.
+pub(crate) fn truth_event(truth: &serde_json::Value, kind: &str) -> (u64, Vec<String>) {
+    let event = truth["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["kind"] == kind)
+        .expect("event");
+    let zones = event["zones"]
+        .as_array()
+        .expect("zones")
+        .iter()
+        .map(|z| z.as_str().expect("zone").to_string())
+        .collect();
+    (event["from"].as_u64().expect("from"), zones)
+}
+
+/// What schema version 1 created: the same tables but `reason`, and captures without
+/// `frames`, `bytes` and `dropped` (git show 9f68eb6:src/history/schema.rs).
+pub(crate) fn version_1() -> String {
+    let sql: String = schema::create()
+        .lines()
+        .filter(|l| !l.contains(" reason_"))
+        .map(|l| l.replace(", frames INTEGER, bytes INTEGER, dropped INTEGER", "") + "\n")
+        .collect();
+    assert!(!sql.contains("frames") && !sql.contains("reason_"), "{sql}");
+    sql
+}
