@@ -42,6 +42,32 @@ const BATCH: usize = 720;
 /// Interface speeds: the uplink and each zone's bridge, bits per second.
 const SPEED: u64 = 1_000_000_000;
 
+/// The simulated interface source's instance.
+const NETDEV_INSTANCE: &str = "sim";
+
+/// The simulated programme source's instance.
+const PROGRAMME_INSTANCE: &str = "programme.ics";
+
+/// The simulated interface `i`: the uplink (0), then each zone's bridge, with its zone.
+fn interface(i: usize) -> (String, Option<usize>) {
+    match i {
+        0 => ("uplink0".to_string(), None),
+        _ => (format!("br{i:03}"), Some(i - 1)),
+    }
+}
+
+/// What the agent's start line says of a simulated venue, in place of the host's
+/// interfaces and sources, which it does not watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described {
+    /// The venue in a few words: zones, access points, tick, seed.
+    pub venue: String,
+    /// The simulated interfaces, comma-separated.
+    pub interfaces: String,
+    /// The simulated sources as `kind:instance`, comma-separated, in the order they report.
+    pub sources: String,
+}
+
 /// What to simulate.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -216,6 +242,33 @@ impl Simulation {
         Ok(config)
     }
 
+    /// The simulated venue for the start line: its zones and access points, its interfaces
+    /// and the sources that report (`kind:instance`, as [`Simulation::reports`] names them).
+    pub fn describe(&self) -> Described {
+        let s = &self.scenario;
+        let interfaces: Vec<String> = (0..=s.zones.len()).map(|i| interface(i).0).collect();
+        let mut sources = vec![
+            format!("schedule:{PROGRAMME_INSTANCE}"),
+            format!("netdev:{NETDEV_INSTANCE}"),
+        ];
+        for zone in &s.zones {
+            sources.push(format!("hostapd:{}", zone.id));
+            sources.push(format!("dhcp:{}", zone.id));
+        }
+        Described {
+            venue: format!(
+                "{} zones, {} access points, {} devices, a {}s tick, seed {}",
+                s.zones.len(),
+                s.aps.len(),
+                s.macs.len(),
+                self.tick,
+                self.seed
+            ),
+            interfaces: interfaces.join(","),
+            sources: sources.join(","),
+        }
+    }
+
     /// The reports the sources of the venue would send at `t` (Unix seconds).
     pub fn reports(&mut self, t: i64) -> Vec<Report> {
         let s = &self.scenario;
@@ -317,16 +370,13 @@ impl Simulation {
                 .collect();
             reports.push(report(
                 "schedule",
-                "programme.ics",
+                PROGRAMME_INSTANCE,
                 Ok(vec![Observation::Programme(programme.into())]),
             ));
         }
         let mut links = Vec::with_capacity(zones + 1);
         for (i, counters) in self.counters.iter().enumerate() {
-            let (name, zone) = match i {
-                0 => ("uplink0".to_string(), None),
-                _ => (format!("br{i:03}"), Some(i - 1)),
-            };
+            let (name, zone) = interface(i);
             links.push(InterfaceSample {
                 link: Link {
                     index: u32::try_from(i + 2).unwrap_or(u32::MAX),
@@ -343,7 +393,7 @@ impl Simulation {
         }
         reports.push(report(
             "netdev",
-            "sim",
+            NETDEV_INSTANCE,
             Ok(vec![Observation::Interfaces(links)]),
         ));
         for (z, zone) in s.zones.iter().enumerate() {
@@ -632,6 +682,34 @@ mod tests {
             read(&out.truth),
             out.history.expect("path"),
         )
+    }
+
+    #[test]
+    fn regression_the_start_line_describes_the_simulated_venue_and_the_sources_that_report() {
+        let mut simulation = Simulation::new(&options(1), START);
+        let described = simulation.describe();
+        assert_eq!(described.interfaces, "uplink0,br001,br002,br003,br004");
+        assert_eq!(
+            described.venue,
+            format!(
+                "4 zones, 8 access points, {} devices, a 60s tick, seed 1",
+                simulation.clients.len()
+            )
+        );
+        // Exactly the sources that report, in their order.
+        let reported: Vec<String> = simulation
+            .reports(START)
+            .iter()
+            .map(|r| format!("{}:{}", r.source, r.instance))
+            .collect();
+        assert_eq!(described.sources, reported.join(","));
+        assert!(
+            described
+                .sources
+                .starts_with("schedule:programme.ics,netdev:sim,hostapd:main-hall,dhcp:main-hall,"),
+            "{}",
+            described.sources
+        );
     }
 
     #[test]

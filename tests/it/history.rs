@@ -167,3 +167,37 @@ fn run_simulate_serves_the_simulated_venue_on_metrics() {
     assert_eq!(status, 200);
     assert!(page.contains("Main hall"), "{page}");
 }
+
+/// `venuemon run --simulate` says at start what it serves: the simulated venue, its
+/// interfaces and sources, not this host's interfaces, which it does not watch.
+#[test]
+fn regression_run_simulate_start_line_lists_the_simulated_venue_not_the_hosts_interfaces() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = common::free_port();
+    let agent = common::simulated_agent(dir.path(), port, &["--log-format", "json"]);
+    let line = common::wait_for("the start line", Duration::from_secs(20), || {
+        agent
+            .log()
+            .lines()
+            .find(|l| l.contains("\"venuemon started\""))
+            .map(str::to_string)
+    });
+    let fields: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(fields["config"], "simulated", "{line}");
+    assert_eq!(fields["zones"], 5, "{line}");
+    assert_eq!(
+        fields["interfaces"], "uplink0,br001,br002,br003,br004,br005",
+        "{line}"
+    );
+    let venue = fields["venue"].as_str().expect("venue");
+    assert!(
+        venue.starts_with("5 zones, 10 access points, ") && venue.ends_with(", a 1s tick, seed 1"),
+        "{line}"
+    );
+    let sources = fields["sources"].as_str().expect("sources");
+    assert!(
+        sources.starts_with("schedule:programme.ics,netdev:sim,hostapd:main-hall,dhcp:main-hall,"),
+        "{line}"
+    );
+    assert!(fields.get("lease_files").is_none(), "{line}");
+}
