@@ -558,6 +558,45 @@ pub struct Outputs {
     pub truth: Option<PathBuf>,
 }
 
+/// How far [`run`] has got: reported at each tenth of the event, for a progress line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// The simulated time reached, Unix seconds.
+    pub at: i64,
+    /// Ticks simulated so far (each snapshot handed to the history writer, with a history).
+    pub ticks: u64,
+    /// Ticks in the whole event.
+    pub total: u64,
+    /// Wall-clock time since the start.
+    pub elapsed: Duration,
+}
+
+impl Progress {
+    /// Percent of the event simulated.
+    pub fn percent(&self) -> u64 {
+        (self.ticks * 100).checked_div(self.total).unwrap_or(100)
+    }
+}
+
+impl std::fmt::Display for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "simulated {} ({} %, {} of {} ticks) in {:.1} s",
+            utc(self.at),
+            self.percent(),
+            self.ticks,
+            self.total,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// A simulated time as people and logs read it: RFC 3339 in UTC, to the second.
+fn utc(at: i64) -> String {
+    jiff::Timestamp::from_second(at).map_or_else(|_| at.to_string(), |t| t.to_string())
+}
+
 /// What [`run`] did.
 #[derive(Debug)]
 pub struct Summary {
@@ -570,12 +609,27 @@ pub struct Summary {
 }
 
 /// Simulates the whole event as fast as it goes: each tick's reports applied to a real hub,
-/// its snapshot written by the history writer on its own thread.
+/// its snapshot written by the history writer on its own thread. What the hub logs of a
+/// tick (a source failing, recovering) is inside a span `simulated` whose field
+/// `simulated_time` is the tick's simulated time, as the log's own timestamp is the wall
+/// clock's.
 ///
 /// # Errors
 /// The options are out of range, a file exists or cannot be written, or the history cannot
 /// be written.
 pub fn run(options: &Options, out: &Outputs) -> anyhow::Result<Summary> {
+    run_showing(options, out, &mut |_| {})
+}
+
+/// [`run`], calling `progress` at each tenth of the event (10 % to 90 %).
+///
+/// # Errors
+/// As [`run`].
+pub fn run_showing(
+    options: &Options,
+    out: &Outputs,
+    progress: &mut dyn FnMut(&Progress),
+) -> anyhow::Result<Summary> {
     options.check()?;
     let began = std::time::Instant::now();
     let mut simulation = Simulation::new(options, START);
@@ -609,18 +663,32 @@ pub fn run(options: &Options, out: &Outputs) -> anyhow::Result<Summary> {
     let inventory = Arc::new(Inventory::new(&config));
     let mut hub = Hub::new(&config, inventory);
     let base = tokio::time::Instant::now();
+    let total = simulation.ticks().count() as u64;
     let mut ticks = 0;
+    let mut tenth = 1;
     for t in simulation.ticks() {
         let now = base + Duration::from_secs((t - START).unsigned_abs());
-        for report in simulation.reports(t) {
-            hub.apply(report, now);
-        }
-        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(t.unsigned_abs());
-        let snapshot = Arc::new(hub.snapshot(now, wall));
+        let span = tracing::info_span!("simulated", simulated_time = %utc(t));
+        let snapshot = span.in_scope(|| {
+            for report in simulation.reports(t) {
+                hub.apply(report, now);
+            }
+            let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(t.unsigned_abs());
+            Arc::new(hub.snapshot(now, wall))
+        });
         ticks += 1;
         if let Some((send, _)) = &writer {
             send.send(snapshot)
                 .map_err(|_| anyhow::anyhow!("the history writer stopped"))?;
+        }
+        if tenth < 10 && ticks * 10 >= total * tenth {
+            tenth += 1;
+            progress(&Progress {
+                at: t,
+                ticks,
+                total,
+                elapsed: began.elapsed(),
+            });
         }
     }
     if let Some((send, thread)) = writer {
@@ -709,6 +777,25 @@ mod tests {
                 .starts_with("schedule:programme.ics,netdev:sim,hostapd:main-hall,dhcp:main-hall,"),
             "{}",
             described.sources
+        );
+    }
+
+    #[test]
+    fn regression_simulate_reports_progress_at_each_tenth() {
+        let mut seen = Vec::new();
+        let summary = run_showing(&options(2), &Outputs::default(), &mut |p| seen.push(*p))
+            .expect("simulates");
+        // A day of 60 s ticks: 1 440, reported at each tenth.
+        assert_eq!(summary.ticks, 1_440);
+        let percents: Vec<u64> = seen.iter().map(Progress::percent).collect();
+        assert_eq!(percents, [10, 20, 30, 40, 50, 60, 70, 80, 90]);
+        assert_eq!(seen[0].ticks, 144);
+        assert_eq!(seen[0].at, START + 143 * 60);
+        assert!(seen.iter().all(|p| p.total == 1_440));
+        let line = seen[2].to_string();
+        assert!(
+            line.starts_with("simulated 2026-06-02T07:11:00Z (30 %, 432 of 1440 ticks) in "),
+            "{line}"
         );
     }
 

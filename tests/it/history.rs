@@ -201,3 +201,65 @@ fn regression_run_simulate_start_line_lists_the_simulated_venue_not_the_hosts_in
     );
     assert!(fields.get("lease_files").is_none(), "{line}");
 }
+
+/// `venuemon simulate` shows its progress on stderr at each tenth of the event (not with
+/// `--quiet`), and what the hub logs of the simulated event (the first room's DHCP source
+/// failing at 15:00 and recovering at 15:20 on day 1) carries the simulated time, not only
+/// the wall clock's.
+#[test]
+fn regression_simulate_shows_progress_and_logs_the_simulated_time() {
+    let simulate = |extra: &[&str]| {
+        let output = Command::new(common::BIN)
+            .args([
+                "simulate", "--days", "1", "--zones", "4", "--aps", "4", "--tick", "1m",
+            ])
+            .args(extra)
+            .output()
+            .expect("venuemon simulate runs");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stderr).expect("UTF-8")
+    };
+    let stderr = simulate(&[]);
+    let progress: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("simulated 2026-"))
+        .collect();
+    assert_eq!(progress.len(), 9, "{stderr}");
+    assert!(
+        progress[0].starts_with("simulated 2026-06-02T02:23:00Z (10 %, 144 of 1440 ticks) in "),
+        "{stderr}"
+    );
+    assert!(
+        progress[8].starts_with("simulated 2026-06-02T21:35:00Z (90 %, 1296 of 1440 ticks) in "),
+        "{stderr}"
+    );
+    let line = |what: &str| {
+        stderr
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what:?} in {stderr}"))
+            .to_string()
+    };
+    assert!(
+        line("source failed").contains("simulated{simulated_time=2026-06-02T15:00:00Z}"),
+        "{stderr}"
+    );
+    assert!(
+        line("source recovered").contains("simulated{simulated_time=2026-06-02T15:20:00Z}"),
+        "{stderr}"
+    );
+
+    let quiet = simulate(&["--quiet", "--log-format", "json"]);
+    assert!(!quiet.contains("simulated 2026-"), "{quiet}");
+    let failed: serde_json::Value = serde_json::from_str(
+        quiet
+            .lines()
+            .find(|l| l.contains("source failed"))
+            .unwrap_or_else(|| panic!("no failure logged: {quiet}")),
+    )
+    .expect("a JSON log line");
+    assert_eq!(
+        failed["span"]["simulated_time"], "2026-06-02T15:00:00Z",
+        "{failed}"
+    );
+}
