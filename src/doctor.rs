@@ -41,9 +41,14 @@ const PROGRAMME_AFTER: i64 = 24 * 3600;
 
 /// Bytes of history a zone takes per day at a 5 s tick, with four access points, two
 /// interfaces and a pool: a 3-day simulated event of 50 zones and 200 access points made a
-/// 616 MB history (docs/PERFORMANCE.md, "History"), 616 MB / 150 zone-days. Rows are per
+/// 616 MB history, 616 MB / 150 zone-days (docs/PERFORMANCE.md, "History"). Rows are per
 /// tick, so it scales with the ticks in a day.
 const HISTORY_BYTES_PER_ZONE_DAY_AT_5S: u64 = 4_100_000;
+
+/// Bytes of history a zone takes per day once its rows are 1-minute rows (after
+/// `downsample_after`), whatever the tick, with the hourly sketches: measured the same way
+/// (docs/PERFORMANCE.md, "History").
+const HISTORY_MINUTE_BYTES_PER_ZONE_DAY: u64 = 530_000;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -461,14 +466,26 @@ fn history(config: &Config) -> Vec<Check> {
         history.downsample_after,
     );
     let format = crate::config::toml::format_duration;
+    let size = crate::replay::human_size;
+    let minute_days = history.retention.saturating_sub(history.downsample_after);
     let why = format!(
-        "{} zones at a {} tick (about {} per zone and day at 5s) kept at tick resolution for \
-         {} (`downsample_after`, then as smaller 1-minute rows until `retention`, {})",
+        "{} zones at a {} tick need about {} for the {} their rows keep tick resolution \
+         (`downsample_after`; {} per zone and day at 5s), then {} per zone and day as 1-minute \
+         rows until `retention` ({}: {} more for an agent running all that time)",
         config.zones.len().max(1),
         format(config.agent.tick),
-        crate::replay::human_size(HISTORY_BYTES_PER_ZONE_DAY_AT_5S),
+        size(need),
         format(history.downsample_after),
+        size(HISTORY_BYTES_PER_ZONE_DAY_AT_5S),
+        size(HISTORY_MINUTE_BYTES_PER_ZONE_DAY),
         format(history.retention),
+        size(
+            (config.zones.len().max(1) as f64
+                * HISTORY_MINUTE_BYTES_PER_ZONE_DAY as f64
+                * minute_days.as_secs_f64()
+                / 86_400.0)
+                .round() as u64
+        ),
     );
     let space = match existing.map(|d| (d, free_bytes(d))) {
         Some((dir, Ok(free))) => history_space(dir, free, need, &why),
@@ -653,13 +670,12 @@ fn history_need(zones: usize, tick: Duration, days_at_tick: Duration) -> u64 {
 }
 
 /// Whether `free` bytes where the history goes (`dir`) hold the `need` of its rows at tick
-/// resolution; `why` says what makes the need.
+/// resolution; `why` says what the history needs.
 fn history_space(dir: &Path, free: u64, need: u64, why: &str) -> Check {
     let detail = format!(
-        "{} free on the filesystem of {}; {why} need about {}",
+        "{} free on the filesystem of {}; {why}",
         crate::replay::human_size(free),
         dir.display(),
-        crate::replay::human_size(need),
     );
     if free >= need {
         Check::ok("history space", detail)
@@ -1117,16 +1133,16 @@ mod tests {
             history_need(1, config.agent.tick, config.history.downsample_after),
             57_400_000
         );
-        let why = "the rows";
+        let why = "the rows need about 57 MB";
         let enough = history_space(Path::new("/srv"), 57_400_000, 57_400_000, why);
         assert_eq!(
             enough.to_string(),
             "ok   history space: 57 MB free on the filesystem of /srv; the rows need about 57 MB"
         );
-        let short = history_space(Path::new("/srv"), 20_000_000, 615_000_000, why);
+        let short = history_space(Path::new("/srv"), 20_000_000, 57_400_000, why);
         assert_eq!(
             short.to_string(),
-            "warn history space: 20 MB free on the filesystem of /srv; the rows need about 615 \
+            "warn history space: 20 MB free on the filesystem of /srv; the rows need about 57 \
              MB: the history stops while the disk is full; fix: free space there, set `path` in \
              [history] on a larger filesystem, or shorten `downsample_after` in [history]"
         );
@@ -1134,10 +1150,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let checks = history(&config_in(dir.path(), ""));
         assert!(
-            checks[1].detail.contains(
-                "; 1 zones at a 5s tick (about 4.1 MB per zone and day at 5s) kept at tick \
-                 resolution for 14d (`downsample_after`, then as smaller 1-minute rows until \
-                 `retention`, 400d) need about 57 MB"
+            checks[1].detail.ends_with(
+                "; 1 zones at a 5s tick need about 57 MB for the 14d their rows keep tick \
+                 resolution (`downsample_after`; 4.1 MB per zone and day at 5s), then 530 KB per \
+                 zone and day as 1-minute rows until `retention` (400d: 205 MB more for an agent \
+                 running all that time)"
             ),
             "{}",
             checks[1]
