@@ -262,6 +262,61 @@ fn regression_doctor_checks_the_history_a_fifo_fails_and_a_history_gives_its_ran
     assert_eq!(output.status.code(), Some(0), "{found:#?}");
 }
 
+/// On a disk remounted read-only, the history fails (the agent could not write it); on a
+/// disk smaller than its tick rows need, the space line warns and says what to do.
+#[test]
+fn root_doctor_fails_a_read_only_history_and_warns_of_a_disk_too_small() {
+    common::require_root("a tmpfs remounted read-only");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let disk = crate::history::Tmpfs::mount(&dir.path().join("disk"), "4m");
+    let history = disk.0.join("history.sqlite");
+    let simulated = Command::new(BIN)
+        .args([
+            "simulate", "--days", "1", "--zones", "4", "--aps", "4", "--tick", "5m",
+        ])
+        .arg("--history")
+        .arg(&history)
+        .output()
+        .expect("venuemon simulate runs");
+    assert!(simulated.status.success(), "{simulated:?}");
+    let body = format!(
+        "[history]\npath = \"{}\"\n\n{NO_HOST_SOURCES}[[zone]]\nid = \"hall\"\nseats = 100\n",
+        history.display()
+    );
+    let listen = format!("127.0.0.1:{}", common::free_port());
+    let path = config(dir.path(), &listen, &body);
+    let (space, found) = history_space(lines(&doctor(&[], BIN, &path, &[])));
+    let ok = format!(
+        "ok   history {}: history of schema version 1, writable",
+        history.display()
+    );
+    assert!(found.iter().any(|l| l.starts_with(&ok)), "{found:#?}");
+    // 4 MB free, where one zone at 5 s needs 57 MB for its 14 days at tick resolution.
+    assert!(
+        space.starts_with("warn history space: ")
+            && space.contains(&format!("free on the filesystem of {}; ", disk.0.display()))
+            && space.contains("need about 57 MB for the 14d")
+            && space.ends_with(
+                ": the history stops while the disk is full; fix: free space there, set `path` \
+                 in [history] on a larger filesystem, or shorten `downsample_after` in [history]"
+            ),
+        "{space}"
+    );
+
+    disk.read_only();
+    let output = doctor(&[], BIN, &path, &[]);
+    let (_, found) = history_space(lines(&output));
+    let expected = format!(
+        "FAIL history {}: not writable with its folder (Read-only file system (os error 30)): \
+         the agent would keep no history; fix: let the agent's user write the file and its \
+         folder (`ls -l` shows their owner and mode), or set `path` in [history] to another \
+         file",
+        history.display()
+    );
+    assert!(found.contains(&expected), "{found:#?}");
+    assert_eq!(output.status.code(), Some(1));
+}
+
 #[test]
 fn doctor_fails_a_taken_port_naming_the_program() {
     let dir = tempfile::tempdir().expect("temp dir");

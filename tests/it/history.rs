@@ -53,10 +53,10 @@ fn history_survives_sigkill_five_times_holding_every_tick_before_the_last() {
 }
 
 /// Mounts a tmpfs of `size` at `at`; unmounted by the returned guard.
-struct Tmpfs(std::path::PathBuf);
+pub struct Tmpfs(pub std::path::PathBuf);
 
 impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Tmpfs {
+    pub fn mount(at: &Path, size: &str) -> Tmpfs {
         std::fs::create_dir_all(at).expect("mount point");
         let out = common::run(
             "mount",
@@ -73,7 +73,7 @@ impl Tmpfs {
         Tmpfs(at.to_path_buf())
     }
 
-    fn read_only(&self) {
+    pub fn read_only(&self) {
         let at = self.0.to_str().expect("utf-8");
         let out = common::run("mount", &["-o", "remount,ro", at]);
         assert!(out.status.success(), "remount: {out:?}");
