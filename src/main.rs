@@ -400,7 +400,7 @@ fn main() -> ExitCode {
                 (true, _) => {}
                 (false, LogFormat::Text) => eprintln!("{p}"),
                 (false, LogFormat::Json) => tracing::info!(
-                    simulated_time = p.at,
+                    simulated_time = p.simulated_time(),
                     percent = p.percent(),
                     ticks = p.ticks,
                     total = p.total,

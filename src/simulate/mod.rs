@@ -572,6 +572,11 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// The simulated time reached, RFC 3339 in UTC (as the logs' `simulated_time`).
+    pub fn simulated_time(&self) -> String {
+        utc(self.at)
+    }
+
     /// Percent of the event simulated.
     pub fn percent(&self) -> u64 {
         (self.ticks * 100).checked_div(self.total).unwrap_or(100)
@@ -583,7 +588,7 @@ impl std::fmt::Display for Progress {
         write!(
             f,
             "simulated {} ({} %, {} of {} ticks) in {:.1} s",
-            utc(self.at),
+            self.simulated_time(),
             self.percent(),
             self.ticks,
             self.total,

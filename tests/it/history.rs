@@ -249,6 +249,19 @@ fn regression_simulate_shows_progress_and_logs_the_simulated_time() {
         "{stderr}"
     );
 
+    let json = simulate(&["--log-format", "json"]);
+    let events: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .filter(|e: &serde_json::Value| e["message"] == "simulating")
+        .collect();
+    assert_eq!(events.len(), 9, "{json}");
+    assert_eq!(
+        events[0]["simulated_time"], "2026-06-02T02:23:00Z",
+        "{json}"
+    );
+    assert_eq!(events[0]["percent"], 10, "{json}");
+
     let quiet = simulate(&["--quiet", "--log-format", "json"]);
     assert!(!quiet.contains("simulated 2026-"), "{quiet}");
     let failed: serde_json::Value = serde_json::from_str(
