@@ -126,7 +126,10 @@ async fn serve(
     let (publish, snapshots) = watch::channel(Arc::new(Snapshot::default()));
     let key = client_key(&config);
     let mut starter = Starter::new(&config, &inventory, &key, &cancel, &tasks, &reports);
-    let simulation_started = simulation.is_some();
+    // A simulated venue is described by the simulation, not by this host's interfaces.
+    let simulated = simulation
+        .as_ref()
+        .map(crate::simulate::Simulation::describe);
     let started = match simulation {
         None => sources::start_all(&mut starter),
         Some(simulation) => {
@@ -143,26 +146,37 @@ async fn serve(
     }
     let (started, found) = starter.into_summary();
     drop(reports);
-    // One line saying what is watched: what zero-config found, or what the config enables.
-    let interfaces = sources::links::monitored_now(&config, &inventory, &tasks).await;
-    let file = match (file, simulation_started) {
-        (_, true) => "simulated".to_string(),
-        (Some(f), false) => f.display().to_string(),
-        (None, false) => "zero-config".to_string(),
-    };
     // The address bound, not the one asked for: `--listen :0` gets a port from the kernel.
     let listen = listener.local_addr().unwrap_or(config.http.listen);
-    tracing::info!(
-        config = file.as_str(),
-        listen = %listen,
-        https = tls.is_some(),
-        zones = config.zones.len(),
-        interfaces = interfaces.as_str(),
-        sources = started.as_str(),
-        lease_files = found.list("lease_files").as_str(),
-        hostapd_sockets = found.list("hostapd_sockets").as_str(),
-        "venuemon started"
-    );
+    // One line saying what is watched: what zero-config found, or what the config enables,
+    // or the simulated venue.
+    match simulated {
+        Some(simulated) => tracing::info!(
+            config = "simulated",
+            listen = %listen,
+            https = tls.is_some(),
+            zones = config.zones.len(),
+            venue = simulated.venue.as_str(),
+            interfaces = simulated.interfaces.as_str(),
+            sources = simulated.sources.as_str(),
+            "venuemon started"
+        ),
+        None => {
+            let interfaces = sources::links::monitored_now(&config, &inventory, &tasks).await;
+            let file = file.map_or_else(|| "zero-config".to_string(), |f| f.display().to_string());
+            tracing::info!(
+                config = file.as_str(),
+                listen = %listen,
+                https = tls.is_some(),
+                zones = config.zones.len(),
+                interfaces = interfaces.as_str(),
+                sources = started.as_str(),
+                lease_files = found.list("lease_files").as_str(),
+                hostapd_sockets = found.list("hostapd_sockets").as_str(),
+                "venuemon started"
+            );
+        }
+    }
     // The hub folds every sample in (a hundred thousand clients a tick at a large venue): on
     // a thread of its own, so that the runtime's workers stay free for HTTP.
     let hub = Hub::new(&config, inventory).run(inbox, publish, cancel.clone());

@@ -1,8 +1,9 @@
 //! `venuemon doctor`: the build-day self-test with the real configuration. Every source the
 //! config enables takes one sample exactly as the agent takes it (the sources' own checks:
 //! files of the right type, sockets that answer, capabilities), and the rest of what the
-//! agent needs is checked beside them: the clock, the state folder, the listen address, zones
-//! no source covers, thresholds that cannot be judged. One [`Check`] per line, with the fix.
+//! agent needs is checked beside them: the clock, the state folder, the history file and the
+//! space for it, the listen address, zones no source covers, thresholds that cannot be judged.
+//! One [`Check`] per line, with the fix.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +38,17 @@ const PROGRAMME_AHEAD: i64 = 7 * 24 * 3600;
 
 /// How long after its last session a programme may be before it looks like last event's.
 const PROGRAMME_AFTER: i64 = 24 * 3600;
+
+/// Bytes of history a zone takes per day at a 5 s tick, with four access points, two
+/// interfaces and a pool: a 3-day simulated event of 50 zones and 200 access points made a
+/// 616 MB history, 616 MB / 150 zone-days (docs/PERFORMANCE.md, "History"). Rows are per
+/// tick, so it scales with the ticks in a day.
+const HISTORY_BYTES_PER_ZONE_DAY_AT_5S: u64 = 4_100_000;
+
+/// Bytes of history a zone takes per day once its rows are 1-minute rows (after
+/// `downsample_after`), whatever the tick, with the hourly sketches: measured the same way
+/// (docs/PERFORMANCE.md, "History").
+const HISTORY_MINUTE_BYTES_PER_ZONE_DAY: u64 = 530_000;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -136,6 +149,7 @@ pub(crate) async fn run(config: &Config, file: Option<&Path>, warnings: &[Warnin
     let now = jiff::Timestamp::now();
     checks.push(clock(now));
     checks.push(state_dir(config));
+    checks.extend(history(config));
     checks.push(listen(config.http.listen));
     let reports = sample_sources(config, &mut checks).await;
     for (started, report) in &reports {
@@ -390,14 +404,289 @@ fn state_dir(config: &Config) -> Check {
 /// Whether this process may create files in `dir` (access(2): the real user, as the agent
 /// runs it, and a read-only mount says so).
 fn writable(dir: &Path) -> std::io::Result<()> {
+    access(dir, libc::W_OK | libc::X_OK)
+}
+
+/// `path` as a C string, for the calls below.
+fn c_path(path: &Path) -> std::io::Result<std::ffi::CString> {
     use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+}
+
+/// access(2) of `path` for `mode` (`W_OK`...), as the real user.
+fn access(path: &Path, mode: libc::c_int) -> std::io::Result<()> {
+    let path = c_path(path)?;
     // SAFETY: a NUL-terminated path that outlives the call.
-    if unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {
+    if unsafe { libc::access(path.as_ptr(), mode) } == 0 {
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Bytes an unprivileged user may still write on the filesystem holding `dir` (statvfs(3):
+/// the blocks free to non-root, as the agent runs).
+fn free_bytes(dir: &Path) -> std::io::Result<u64> {
+    let path = c_path(dir)?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: a NUL-terminated path that outlives the call, and room for the answer.
+    if unsafe { libc::statvfs(path.as_ptr(), stat.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: statvfs returned 0, so it filled `stat`.
+    let stat = unsafe { stat.assume_init() };
+    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// The history the agent would keep: whether it is on; its file, a regular file holding a
+/// venuemon history of the schema this binary writes, that the agent can write (or a folder
+/// it can make it in), and the time it covers; the space for it on its filesystem.
+fn history(config: &Config) -> Vec<Check> {
+    let history = &config.history;
+    if !history.enabled {
+        return vec![Check::problem(
+            Status::Warn,
+            "history",
+            "off ([history] enabled = false): the report and the page's past have nothing \
+             from this agent",
+            "remove `enabled = false` from [history] (the history is on by default)",
+        )];
+    }
+    let path = history.file(&config.agent.state_dir);
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // The agent makes the folder when it is missing: the nearest one above it then counts.
+    let existing = folder.ancestors().find(|d| d.exists());
+    let need = history_need(
+        config.zones.len(),
+        config.agent.tick,
+        history.downsample_after,
+    );
+    let format = crate::config::toml::format_duration;
+    let size = crate::replay::human_size;
+    let minute_days = history.retention.saturating_sub(history.downsample_after);
+    let why = format!(
+        "{} zones at a {} tick need about {} for the {} their rows keep tick resolution \
+         (`downsample_after`; {} per zone and day at 5s), then {} per zone and day as 1-minute \
+         rows until `retention` ({}: {} more for an agent running all that time)",
+        config.zones.len().max(1),
+        format(config.agent.tick),
+        size(need),
+        format(history.downsample_after),
+        size(HISTORY_BYTES_PER_ZONE_DAY_AT_5S),
+        size(HISTORY_MINUTE_BYTES_PER_ZONE_DAY),
+        format(history.retention),
+        size(
+            (config.zones.len().max(1) as f64
+                * HISTORY_MINUTE_BYTES_PER_ZONE_DAY as f64
+                * minute_days.as_secs_f64()
+                / 86_400.0)
+                .round() as u64
+        ),
+    );
+    let space = match existing.map(|d| (d, free_bytes(d))) {
+        Some((dir, Ok(free))) => history_space(dir, free, need, &why),
+        Some((dir, Err(e))) => Check::problem(
+            Status::Warn,
+            "history space",
+            format!("cannot tell the free space of {} ({e})", dir.display()),
+            "check the filesystem with `df`",
+        ),
+        None => Check::problem(
+            Status::Warn,
+            "history space",
+            "no folder of the history's path exists",
+            HISTORY_ELSEWHERE,
+        ),
+    };
+    vec![history_file(&path, folder, existing), space]
+}
+
+/// The fix for a history file the agent cannot use where it is.
+const HISTORY_ELSEWHERE: &str = "set `path` in [history] to a file the agent's user can write \
+                                 (by default history.sqlite in [agent] state_dir)";
+
+/// The history file at `path` in `folder` (`existing`: the nearest folder of it that exists).
+fn history_file(path: &Path, folder: &Path, existing: Option<&Path>) -> Check {
+    let check = format!("history {}", path.display());
+    let fail = |detail: String, fix: &str| Check::problem(Status::Fail, &check, detail, fix);
+    let off = "the agent would keep no history";
+    match crate::files::open_regular(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let Some(existing) = existing else {
+                return fail(format!("no folder of it exists: {off}"), HISTORY_ELSEWHERE);
+            };
+            return match writable(existing) {
+                Ok(()) if existing == folder => Check::ok(
+                    check,
+                    "not made yet: the agent makes it at start, its folder is writable",
+                ),
+                Ok(()) => Check::ok(
+                    check,
+                    format!(
+                        "not made yet: the agent makes it and its folder at start, {} is writable",
+                        existing.display()
+                    ),
+                ),
+                Err(e) => fail(
+                    format!(
+                        "not made yet, and {} is not writable ({e}): {off}",
+                        existing.display()
+                    ),
+                    HISTORY_ELSEWHERE,
+                ),
+            };
+        }
+        Err(e) if crate::files::not_regular(&e).is_some() => {
+            return fail(e.to_string(), "set `path` in [history] to the file itself");
+        }
+        Err(e) => return fail(format!("cannot be read ({e}): {off}"), HISTORY_ELSEWHERE),
+        Ok(_) => {}
+    }
+    let moved = "move the file away (keep it for that event's report) or set `path` in \
+                 [history] to another file";
+    let covered = match history_contents(path) {
+        Ok(Contents::History(covered)) => covered,
+        Ok(Contents::Version(found)) => {
+            return fail(
+                format!(
+                    "a history of schema version {found}, this venuemon writes version {}: {off}",
+                    crate::history::SCHEMA_VERSION
+                ),
+                moved,
+            );
+        }
+        Ok(Contents::Other) => return fail(format!("not a venuemon history: {off}"), moved),
+        Err(e) => return fail(format!("not a venuemon history ({e}): {off}"), moved),
+    };
+    // SQLite writes the file, and makes its `-wal` and `-shm` files beside it.
+    if let Err(e) = access(path, libc::W_OK).and_then(|()| writable(folder)) {
+        return fail(
+            format!("not writable with its folder ({e}): {off}"),
+            "let the agent's user write the file and its folder (`ls -l` shows their owner and \
+             mode), or set `path` in [history] to another file",
+        );
+    }
+    let version = crate::history::SCHEMA_VERSION;
+    Check::ok(
+        check,
+        match covered {
+            Some(c) => format!(
+                "history of schema version {version}, writable, holds {} to {}",
+                utc_minute(c.from),
+                utc_minute(c.to)
+            ),
+            None => format!("history of schema version {version}, writable, holds no tick yet"),
+        },
+    )
+}
+
+/// A Unix time for people, to the minute in UTC.
+fn utc_minute(seconds: u64) -> String {
+    i64::try_from(seconds)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map_or_else(
+            || seconds.to_string(),
+            |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        )
+}
+
+/// What a file found at the history's path holds.
+enum Contents {
+    /// A venuemon history of this binary's schema, and the time it covers.
+    History(Option<crate::history::read::Covered>),
+    /// A venuemon history of another schema version.
+    Version(String),
+    /// An SQLite file that is not a venuemon history.
+    Other,
+}
+
+/// Reads the schema version and the time covered of the SQLite file at `path`, creating
+/// nothing: the doctor runs as root, and a `-shm` file it made would be root's, which the
+/// agent could not open. With no `-wal` and `-shm` beside it (no agent has it open, and the
+/// last one checkpointed on closing) the file holds everything and is opened immutable;
+/// otherwise read-only, through the files the writer keeps.
+fn history_contents(path: &Path) -> rusqlite::Result<Contents> {
+    use rusqlite::OpenFlags;
+    use std::os::unix::ffi::OsStrExt;
+    let beside = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name).exists()
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let db = if beside("-wal") && beside("-shm") {
+        rusqlite::Connection::open_with_flags(path, flags)?
+    } else {
+        // A URI's path is percent-encoded but for its unreserved characters and `/`.
+        let mut uri = String::from("file:");
+        for byte in path.as_os_str().as_bytes() {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                    uri.push(char::from(*byte));
+                }
+                _ => uri.push_str(&format!("%{byte:02X}")),
+            }
+        }
+        uri.push_str("?immutable=1");
+        rusqlite::Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)?
+    };
+    db.busy_timeout(Duration::from_secs(1))?;
+    let has_meta: bool = db.query_row(
+        "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_meta {
+        return Ok(Contents::Other);
+    }
+    let version: Option<String> = db
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match version {
+        Some(v) if v == crate::history::SCHEMA_VERSION => {
+            Ok(Contents::History(crate::history::read::covered(&db)?))
+        }
+        Some(v) => Ok(Contents::Version(v)),
+        None => Ok(Contents::Other),
+    }
+}
+
+/// About how many bytes of history `zones` zones take at `tick` over `days_at_tick`, the
+/// time rows keep tick resolution (`downsample_after`): from
+/// [`HISTORY_BYTES_PER_ZONE_DAY_AT_5S`], a day of ticks for each day the agent runs.
+fn history_need(zones: usize, tick: Duration, days_at_tick: Duration) -> u64 {
+    let per_day = HISTORY_BYTES_PER_ZONE_DAY_AT_5S as f64 * 5.0 / tick.as_secs_f64().max(1.0);
+    let days = days_at_tick.as_secs_f64() / 86_400.0;
+    (zones.max(1) as f64 * per_day * days).round() as u64
+}
+
+/// Whether `free` bytes where the history goes (`dir`) hold the `need` of its rows at tick
+/// resolution; `why` says what the history needs.
+fn history_space(dir: &Path, free: u64, need: u64, why: &str) -> Check {
+    let detail = format!(
+        "{} free on the filesystem of {}; {why}",
+        crate::replay::human_size(free),
+        dir.display(),
+    );
+    if free >= need {
+        Check::ok("history space", detail)
+    } else {
+        Check::problem(
+            Status::Warn,
+            "history space",
+            format!("{detail}: the history stops while the disk is full"),
+            "free space there, set `path` in [history] on a larger filesystem, or shorten \
+             `downsample_after` in [history]",
+        )
     }
 }
 
@@ -681,6 +970,194 @@ mod tests {
                  dhcp_pool_critical) is not judged; fix: set `pool` (the server's ranges) in \
                  [[source.dhcp]] hall-a, or its Kea `control_socket`",
             ]
+        );
+    }
+
+    /// A config of `body` whose state folder is `dir`.
+    fn config_in(dir: &Path, body: &str) -> Config {
+        let text = format!("[agent]\nstate_dir = \"{}\"\n\n{body}", dir.display());
+        crate::config::parse("venuemon.toml", &text, "gw-1")
+            .expect("valid")
+            .0
+    }
+
+    /// The files in `dir`, sorted.
+    fn files_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn history_off_is_a_warning_saying_what_is_lost() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = config_in(dir.path(), "[history]\nenabled = false\n");
+        let lines: Vec<String> = history(&config).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "warn history: off ([history] enabled = false): the report and the page's past \
+              have nothing from this agent; fix: remove `enabled = false` from [history] (the \
+              history is on by default)"
+            ]
+        );
+    }
+
+    #[test]
+    fn regression_doctor_checks_the_history_file_a_fifo_a_folder_or_another_file_fail_at_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = config_in(dir.path(), "");
+        let path = dir.path().join("history.sqlite");
+        let check = |expected: String| {
+            let started = std::time::Instant::now();
+            let checks = history(&config);
+            assert!(started.elapsed() < Duration::from_secs(5), "it blocked");
+            assert_eq!(checks[0].to_string(), expected);
+            assert_eq!(checks[1].check, "history space");
+        };
+        check(format!(
+            "ok   history {}: not made yet: the agent makes it at start, its folder is writable",
+            path.display()
+        ));
+        crate::files::mkfifo(&path);
+        check(format!(
+            "FAIL history {}: is a FIFO (named pipe), not a regular file: give the path of the \
+             file itself; fix: set `path` in [history] to the file itself",
+            path.display()
+        ));
+        std::fs::remove_file(&path).expect("fifo removed");
+        std::fs::create_dir(&path).expect("a folder in its place");
+        check(format!(
+            "FAIL history {}: is a directory, not a regular file: give the path of the file \
+             itself; fix: set `path` in [history] to the file itself",
+            path.display()
+        ));
+        std::fs::remove_dir(&path).expect("folder removed");
+        let moved = "; fix: move the file away (keep it for that event's report) or set `path` \
+                     in [history] to another file";
+        std::fs::write(&path, "leases, not a database\n").expect("a text file");
+        check(format!(
+            "FAIL history {}: not a venuemon history (file is not a database): the agent would \
+             keep no history{moved}",
+            path.display()
+        ));
+        std::fs::remove_file(&path).expect("removed");
+        rusqlite::Connection::open(&path)
+            .and_then(|db| db.execute_batch("CREATE TABLE leases (ip TEXT);"))
+            .expect("another SQLite file");
+        check(format!(
+            "FAIL history {}: not a venuemon history: the agent would keep no history{moved}",
+            path.display()
+        ));
+
+        // Where the folder is not made yet, the nearest one above it counts.
+        let deeper = config_in(&dir.path().join("a/b"), "");
+        assert_eq!(
+            history(&deeper)[0].to_string(),
+            format!(
+                "ok   history {}/a/b/history.sqlite: not made yet: the agent makes it and its \
+                 folder at start, {} is writable",
+                dir.path().display(),
+                dir.path().display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_history_gives_the_time_it_covers_creating_no_file_and_another_version_fails() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("history.sqlite");
+        let options = crate::simulate::Options {
+            days: 1,
+            zones: 4,
+            aps: 4,
+            tick: Duration::from_secs(300),
+            seed: 1,
+        };
+        let out = crate::simulate::Outputs {
+            history: Some(path.clone()),
+            ..crate::simulate::Outputs::default()
+        };
+        crate::simulate::run(&options, &out).expect("simulated");
+        let before = files_in(dir.path());
+        let config = config_in(dir.path(), "");
+        assert_eq!(
+            history(&config)[0].to_string(),
+            format!(
+                "ok   history {}: history of schema version {}, writable, holds 2026-06-02 \
+                 00:00 UTC to 2026-06-02 23:55 UTC",
+                path.display(),
+                crate::history::SCHEMA_VERSION
+            )
+        );
+        // Run as root, a `-shm` file made here would be root's, and the agent could not
+        // open it.
+        assert_eq!(files_in(dir.path()), before, "the doctor made a file");
+
+        rusqlite::Connection::open(&path)
+            .and_then(|db| {
+                db.execute(
+                    "UPDATE meta SET value = '0' WHERE key = 'schema_version'",
+                    [],
+                )
+            })
+            .expect("an older history");
+        assert_eq!(
+            history(&config)[0].to_string(),
+            format!(
+                "FAIL history {}: a history of schema version 0, this venuemon writes version \
+                 {}: the agent would keep no history; fix: move the file away (keep it for that \
+                 event's report) or set `path` in [history] to another file",
+                path.display(),
+                crate::history::SCHEMA_VERSION
+            )
+        );
+    }
+
+    #[test]
+    fn history_space_warns_under_what_its_tick_rows_need() {
+        const DAY: u64 = 86_400;
+        // The measured event: 3 days of 50 zones at 5 s made 616 MB.
+        let event = history_need(50, Duration::from_secs(5), Duration::from_secs(3 * DAY));
+        assert_eq!(event, 615_000_000);
+        // A tick five times as often takes five times the rows.
+        let fast = history_need(50, Duration::from_secs(1), Duration::from_secs(3 * DAY));
+        assert_eq!(fast, 5 * event);
+        // Zero-config: one zone, 5 s, the default 14 days.
+        let config = config_in(Path::new("/srv/venuemon"), "");
+        assert_eq!(config.zones.len(), 1);
+        assert_eq!(
+            history_need(1, config.agent.tick, config.history.downsample_after),
+            57_400_000
+        );
+        let why = "the rows need about 57 MB";
+        let enough = history_space(Path::new("/srv"), 57_400_000, 57_400_000, why);
+        assert_eq!(
+            enough.to_string(),
+            "ok   history space: 57 MB free on the filesystem of /srv; the rows need about 57 MB"
+        );
+        let short = history_space(Path::new("/srv"), 20_000_000, 57_400_000, why);
+        assert_eq!(
+            short.to_string(),
+            "warn history space: 20 MB free on the filesystem of /srv; the rows need about 57 \
+             MB: the history stops while the disk is full; fix: free space there, set `path` in \
+             [history] on a larger filesystem, or shorten `downsample_after` in [history]"
+        );
+        // The whole line, from the config.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let checks = history(&config_in(dir.path(), ""));
+        assert!(
+            checks[1].detail.ends_with(
+                "; 1 zones at a 5s tick need about 57 MB for the 14d their rows keep tick \
+                 resolution (`downsample_after`; 4.1 MB per zone and day at 5s), then 530 KB per \
+                 zone and day as 1-minute rows until `retention` (400d: 205 MB more for an agent \
+                 running all that time)"
+            ),
+            "{}",
+            checks[1]
         );
     }
 

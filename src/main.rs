@@ -78,6 +78,9 @@ enum Command {
         /// Write the simulation's own event list and per-minute ground truth here, as JSON.
         #[arg(long)]
         truth: Option<PathBuf>,
+        /// Print no progress lines (at each tenth of the event, on stderr).
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Validate a configuration file and print what it means (exit 2 on errors).
     CheckConfig {
@@ -385,13 +388,27 @@ fn main() -> ExitCode {
             history,
             programme,
             truth,
+            quiet,
         } => {
             let outputs = venuemon::simulate::Outputs {
                 history,
                 programme,
                 truth,
             };
-            match venuemon::simulate::run(&venue.options(days), &outputs) {
+            let log_format = cli.log_format;
+            let mut progress = |p: &venuemon::simulate::Progress| match (quiet, log_format) {
+                (true, _) => {}
+                (false, LogFormat::Text) => eprintln!("{p}"),
+                (false, LogFormat::Json) => tracing::info!(
+                    simulated_time = p.simulated_time(),
+                    percent = p.percent(),
+                    ticks = p.ticks,
+                    total = p.total,
+                    elapsed_seconds = p.elapsed.as_secs_f64(),
+                    "simulating"
+                ),
+            };
+            match venuemon::simulate::run_showing(&venue.options(days), &outputs, &mut progress) {
                 Ok(summary) => {
                     println!(
                         "simulated {} ticks of {} devices in {:.1} s",

@@ -60,7 +60,7 @@ fn percent(part: u64, whole: u64) -> f64 {
 /// A size in decimal SI units for people: "512 B", "4 KB", "1.2 MB", "3.4 GB". One decimal
 /// below ten of a unit (dropped when it is zero), whole units above; rounding never shows
 /// "1000 KB", it moves to the next unit.
-fn human_size(bytes: u64) -> String {
+pub(crate) fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["KB", "MB", "GB", "TB", "PB", "EB"];
     if bytes < 1000 {
         return format!("{bytes} B");

@@ -907,6 +907,36 @@ def agent_health():
             minimum=0,
         ),
         panel(
+            "stat",
+            "History",
+            "Whether each agent writes its history (the report's data, and the status page's "
+            "past): Writing, or Off when the file cannot be written (full disk, read-only file "
+            "or folder, permissions; venuemon_history_write_errors_total gives the kind). The "
+            "agent tries again every minute; VenuemonHistoryDown fires after 10 minutes off. "
+            "No value for an agent with [history] enabled = false.",
+            "none",
+            [
+                target(
+                    f"min by (venue, instance) (venuemon_history_up{{{VI}}})",
+                    "{{instance}}",
+                    True,
+                )
+            ],
+            steps={
+                "mode": "absolute",
+                "steps": [{"color": "red", "value": None}, {"color": "green", "value": 1}],
+            },
+            mappings=[
+                {
+                    "type": "value",
+                    "options": {
+                        "0": {"text": "Off", "color": "red", "index": 0},
+                        "1": {"text": "Writing", "color": "green", "index": 1},
+                    },
+                }
+            ],
+        ),
+        panel(
             "timeseries",
             "Resident memory",
             "The agent's resident set size.",
@@ -960,8 +990,8 @@ def agent_health():
     return dashboard(
         "agent-health",
         "venuemon / Agent health",
-        "The agents themselves: sources, sample and scrape durations, snapshot age, memory, "
-        "CPU, open streams and registry evictions.",
+        "The agents themselves: sources, sample and scrape durations, snapshot age, history, "
+        "memory, CPU, open streams and registry evictions.",
         panels,
         extra_variables=[instance],
         annotations=False,

@@ -103,16 +103,7 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
         .or(config.as_ref().map(|c| c.venue.language))
         .unwrap_or(Language::En);
     let words = Words::new(language, zone.clone());
-    let programme_path = options.programme.clone().or_else(|| {
-        config
-            .as_ref()
-            .and_then(|c| c.sources.schedule.as_ref())
-            .map(|s| s.file.clone())
-    });
-    let sessions = match &programme_path {
-        Some(path) => programme(path, &zone)?,
-        None => Vec::new(),
-    };
+    let sessions = sessions(options.programme.as_deref(), config.as_ref(), &zone)?;
     let limits = limits(config.as_ref());
     let source = options
         .source
@@ -169,6 +160,31 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
         written.push(pdf);
     }
     Ok(written)
+}
+
+/// The programme's sessions: from `--programme`, which must be read (it was asked for), else
+/// from the configured `[schedule] file`: when that file does not exist (the programme of a
+/// past event moved away, or never copied to this machine), one warning and no sessions.
+fn sessions(
+    asked: Option<&Path>,
+    config: Option<&Config>,
+    zone: &TimeZone,
+) -> anyhow::Result<Vec<crate::model::programme::Session>> {
+    if let Some(path) = asked {
+        return programme(path, zone);
+    }
+    let Some(schedule) = config.and_then(|c| c.sources.schedule.as_ref()) else {
+        return Ok(Vec::new());
+    };
+    if matches!(schedule.file.try_exists(), Ok(false)) {
+        tracing::warn!(
+            programme = %schedule.file.display(),
+            "the programme `file` in [schedule] names does not exist: the report leaves the \
+             sessions out (give --programme FILE to put them in)"
+        );
+        return Ok(Vec::new());
+    }
+    programme(&schedule.file, zone)
 }
 
 /// `--history`, else the configured history file.
@@ -350,6 +366,59 @@ mod tests {
         );
         let e = parse_time("yesterday", &utc, "--to").expect_err("refused");
         assert!(e.to_string().contains("--to \"yesterday\" is not a time"));
+    }
+
+    #[test]
+    fn regression_a_missing_configured_programme_leaves_sessions_out_and_a_missing_asked_one_stops()
+    {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let history = dir.path().join("event.sqlite");
+        let programme = dir.path().join("event.ics");
+        let options = crate::simulate::Options {
+            days: 1,
+            zones: 4,
+            aps: 4,
+            tick: std::time::Duration::from_secs(300),
+            seed: 1,
+        };
+        let out = crate::simulate::Outputs {
+            history: Some(history.clone()),
+            programme: Some(programme.clone()),
+            ..crate::simulate::Outputs::default()
+        };
+        crate::simulate::run(&options, &out).expect("simulated");
+        let config = dir.path().join("venuemon.toml");
+        std::fs::write(
+            &config,
+            format!("[schedule]\nfile = \"{}\"\n", programme.display()),
+        )
+        .expect("config");
+        let report = |programme: Option<&Path>| {
+            run(&Options {
+                out: dir.path().join("report.html"),
+                config: Some(config.clone()),
+                history: Some(history.clone()),
+                programme: programme.map(Path::to_path_buf),
+                ..Options::default()
+            })
+        };
+        let html = || std::fs::read_to_string(dir.path().join("report.html")).expect("html");
+        report(None).expect("a report with its programme");
+        assert!(html().contains("Keynote"), "the sessions are in");
+
+        let gone = dir.path().join("gone.ics");
+        std::fs::rename(&programme, &gone).expect("programme moved away");
+        report(None).expect("a report without the programme");
+        assert!(!html().contains("Keynote"), "no session");
+
+        let e = report(Some(&programme)).expect_err("--programme was asked for");
+        assert!(
+            format!("{e:#}").contains(&format!(
+                "cannot read the programme {}",
+                programme.display()
+            )),
+            "{e:#}"
+        );
     }
 
     #[test]

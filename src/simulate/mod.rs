@@ -42,6 +42,32 @@ const BATCH: usize = 720;
 /// Interface speeds: the uplink and each zone's bridge, bits per second.
 const SPEED: u64 = 1_000_000_000;
 
+/// The simulated interface source's instance.
+const NETDEV_INSTANCE: &str = "sim";
+
+/// The simulated programme source's instance.
+const PROGRAMME_INSTANCE: &str = "programme.ics";
+
+/// The simulated interface `i`: the uplink (0), then each zone's bridge, with its zone.
+fn interface(i: usize) -> (String, Option<usize>) {
+    match i {
+        0 => ("uplink0".to_string(), None),
+        _ => (format!("br{i:03}"), Some(i - 1)),
+    }
+}
+
+/// What the agent's start line says of a simulated venue, in place of the host's
+/// interfaces and sources, which it does not watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described {
+    /// The venue in a few words: zones, access points, tick, seed.
+    pub venue: String,
+    /// The simulated interfaces, comma-separated.
+    pub interfaces: String,
+    /// The simulated sources as `kind:instance`, comma-separated, in the order they report.
+    pub sources: String,
+}
+
 /// What to simulate.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -216,6 +242,33 @@ impl Simulation {
         Ok(config)
     }
 
+    /// The simulated venue for the start line: its zones and access points, its interfaces
+    /// and the sources that report (`kind:instance`, as [`Simulation::reports`] names them).
+    pub fn describe(&self) -> Described {
+        let s = &self.scenario;
+        let interfaces: Vec<String> = (0..=s.zones.len()).map(|i| interface(i).0).collect();
+        let mut sources = vec![
+            format!("schedule:{PROGRAMME_INSTANCE}"),
+            format!("netdev:{NETDEV_INSTANCE}"),
+        ];
+        for zone in &s.zones {
+            sources.push(format!("hostapd:{}", zone.id));
+            sources.push(format!("dhcp:{}", zone.id));
+        }
+        Described {
+            venue: format!(
+                "{} zones, {} access points, {} devices, a {}s tick, seed {}",
+                s.zones.len(),
+                s.aps.len(),
+                s.macs.len(),
+                self.tick,
+                self.seed
+            ),
+            interfaces: interfaces.join(","),
+            sources: sources.join(","),
+        }
+    }
+
     /// The reports the sources of the venue would send at `t` (Unix seconds).
     pub fn reports(&mut self, t: i64) -> Vec<Report> {
         let s = &self.scenario;
@@ -317,16 +370,13 @@ impl Simulation {
                 .collect();
             reports.push(report(
                 "schedule",
-                "programme.ics",
+                PROGRAMME_INSTANCE,
                 Ok(vec![Observation::Programme(programme.into())]),
             ));
         }
         let mut links = Vec::with_capacity(zones + 1);
         for (i, counters) in self.counters.iter().enumerate() {
-            let (name, zone) = match i {
-                0 => ("uplink0".to_string(), None),
-                _ => (format!("br{i:03}"), Some(i - 1)),
-            };
+            let (name, zone) = interface(i);
             links.push(InterfaceSample {
                 link: Link {
                     index: u32::try_from(i + 2).unwrap_or(u32::MAX),
@@ -343,7 +393,7 @@ impl Simulation {
         }
         reports.push(report(
             "netdev",
-            "sim",
+            NETDEV_INSTANCE,
             Ok(vec![Observation::Interfaces(links)]),
         ));
         for (z, zone) in s.zones.iter().enumerate() {
@@ -508,6 +558,50 @@ pub struct Outputs {
     pub truth: Option<PathBuf>,
 }
 
+/// How far [`run`] has got: reported at each tenth of the event, for a progress line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// The simulated time reached, Unix seconds.
+    pub at: i64,
+    /// Ticks simulated so far (each snapshot handed to the history writer, with a history).
+    pub ticks: u64,
+    /// Ticks in the whole event.
+    pub total: u64,
+    /// Wall-clock time since the start.
+    pub elapsed: Duration,
+}
+
+impl Progress {
+    /// The simulated time reached, RFC 3339 in UTC (as the logs' `simulated_time`).
+    pub fn simulated_time(&self) -> String {
+        utc(self.at)
+    }
+
+    /// Percent of the event simulated.
+    pub fn percent(&self) -> u64 {
+        (self.ticks * 100).checked_div(self.total).unwrap_or(100)
+    }
+}
+
+impl std::fmt::Display for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "simulated {} ({} %, {} of {} ticks) in {:.1} s",
+            self.simulated_time(),
+            self.percent(),
+            self.ticks,
+            self.total,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// A simulated time as people and logs read it: RFC 3339 in UTC, to the second.
+fn utc(at: i64) -> String {
+    jiff::Timestamp::from_second(at).map_or_else(|_| at.to_string(), |t| t.to_string())
+}
+
 /// What [`run`] did.
 #[derive(Debug)]
 pub struct Summary {
@@ -520,12 +614,27 @@ pub struct Summary {
 }
 
 /// Simulates the whole event as fast as it goes: each tick's reports applied to a real hub,
-/// its snapshot written by the history writer on its own thread.
+/// its snapshot written by the history writer on its own thread. What the hub logs of a
+/// tick (a source failing, recovering) is inside a span `simulated` whose field
+/// `simulated_time` is the tick's simulated time, as the log's own timestamp is the wall
+/// clock's.
 ///
 /// # Errors
 /// The options are out of range, a file exists or cannot be written, or the history cannot
 /// be written.
 pub fn run(options: &Options, out: &Outputs) -> anyhow::Result<Summary> {
+    run_showing(options, out, &mut |_| {})
+}
+
+/// [`run`], calling `progress` at each tenth of the event (10 % to 90 %).
+///
+/// # Errors
+/// As [`run`].
+pub fn run_showing(
+    options: &Options,
+    out: &Outputs,
+    progress: &mut dyn FnMut(&Progress),
+) -> anyhow::Result<Summary> {
     options.check()?;
     let began = std::time::Instant::now();
     let mut simulation = Simulation::new(options, START);
@@ -559,18 +668,32 @@ pub fn run(options: &Options, out: &Outputs) -> anyhow::Result<Summary> {
     let inventory = Arc::new(Inventory::new(&config));
     let mut hub = Hub::new(&config, inventory);
     let base = tokio::time::Instant::now();
+    let total = simulation.ticks().count() as u64;
     let mut ticks = 0;
+    let mut tenth = 1;
     for t in simulation.ticks() {
         let now = base + Duration::from_secs((t - START).unsigned_abs());
-        for report in simulation.reports(t) {
-            hub.apply(report, now);
-        }
-        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(t.unsigned_abs());
-        let snapshot = Arc::new(hub.snapshot(now, wall));
+        let span = tracing::info_span!("simulated", simulated_time = %utc(t));
+        let snapshot = span.in_scope(|| {
+            for report in simulation.reports(t) {
+                hub.apply(report, now);
+            }
+            let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(t.unsigned_abs());
+            Arc::new(hub.snapshot(now, wall))
+        });
         ticks += 1;
         if let Some((send, _)) = &writer {
             send.send(snapshot)
                 .map_err(|_| anyhow::anyhow!("the history writer stopped"))?;
+        }
+        if tenth < 10 && ticks * 10 >= total * tenth {
+            tenth += 1;
+            progress(&Progress {
+                at: t,
+                ticks,
+                total,
+                elapsed: began.elapsed(),
+            });
         }
     }
     if let Some((send, thread)) = writer {
@@ -632,6 +755,53 @@ mod tests {
             read(&out.truth),
             out.history.expect("path"),
         )
+    }
+
+    #[test]
+    fn regression_the_start_line_describes_the_simulated_venue_and_the_sources_that_report() {
+        let mut simulation = Simulation::new(&options(1), START);
+        let described = simulation.describe();
+        assert_eq!(described.interfaces, "uplink0,br001,br002,br003,br004");
+        assert_eq!(
+            described.venue,
+            format!(
+                "4 zones, 8 access points, {} devices, a 60s tick, seed 1",
+                simulation.clients.len()
+            )
+        );
+        // Exactly the sources that report, in their order.
+        let reported: Vec<String> = simulation
+            .reports(START)
+            .iter()
+            .map(|r| format!("{}:{}", r.source, r.instance))
+            .collect();
+        assert_eq!(described.sources, reported.join(","));
+        assert!(
+            described
+                .sources
+                .starts_with("schedule:programme.ics,netdev:sim,hostapd:main-hall,dhcp:main-hall,"),
+            "{}",
+            described.sources
+        );
+    }
+
+    #[test]
+    fn regression_simulate_reports_progress_at_each_tenth() {
+        let mut seen = Vec::new();
+        let summary = run_showing(&options(2), &Outputs::default(), &mut |p| seen.push(*p))
+            .expect("simulates");
+        // A day of 60 s ticks: 1 440, reported at each tenth.
+        assert_eq!(summary.ticks, 1_440);
+        let percents: Vec<u64> = seen.iter().map(Progress::percent).collect();
+        assert_eq!(percents, [10, 20, 30, 40, 50, 60, 70, 80, 90]);
+        assert_eq!(seen[0].ticks, 144);
+        assert_eq!(seen[0].at, START + 143 * 60);
+        assert!(seen.iter().all(|p| p.total == 1_440));
+        let line = seen[2].to_string();
+        assert!(
+            line.starts_with("simulated 2026-06-02T07:11:00Z (30 %, 432 of 1440 ticks) in "),
+            "{line}"
+        );
     }
 
     #[test]

@@ -781,3 +781,72 @@ fn regression_listen_on_port_0_logs_the_port_bound() {
     );
     assert!(agent.stop().success(), "{}", agent.log());
 }
+
+/// `venuemon report --config FILE` whose `[schedule] file` is missing (the programme was not
+/// copied to the machine writing the report) warns in one line naming the file and writes
+/// the report without sessions; `--programme MISSING`, asked for, stays an error.
+#[test]
+fn regression_report_with_a_configured_programme_missing_warns_and_writes_the_report() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let history = dir.path().join("event.sqlite");
+    let simulated = venuemon(
+        &[
+            "simulate",
+            "--days",
+            "1",
+            "--zones",
+            "4",
+            "--aps",
+            "4",
+            "--tick",
+            "5m",
+            "--quiet",
+            "--history",
+            history.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert!(simulated.status.success(), "{}", stderr(&simulated));
+    let missing = dir.path().join("programme.ics");
+    let config = write(
+        dir.path(),
+        "venuemon.toml",
+        &format!("[schedule]\nfile = \"{}\"\n", missing.display()),
+    );
+    let out = dir.path().join("report.html");
+    let out = out.to_str().expect("utf-8");
+    let history = history.to_str().expect("utf-8");
+    let args = [
+        "report",
+        "--config",
+        &config,
+        "--history",
+        history,
+        "--out",
+        out,
+    ];
+    let report = venuemon(&args, &[]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    let warned: Vec<String> = stderr(&report)
+        .lines()
+        .filter(|l| l.contains("WARN"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(warned.len(), 1, "{warned:#?}");
+    assert!(
+        warned[0].contains("the report leaves the sessions out")
+            && warned[0].contains(&format!("programme={}", missing.display())),
+        "{warned:#?}"
+    );
+    assert_eq!(String::from_utf8_lossy(&report.stdout).trim(), out);
+    assert!(std::fs::read_to_string(out).is_ok_and(|html| html.contains("<svg")));
+
+    let missing = missing.to_str().expect("utf-8");
+    let asked = venuemon(&[&args[..], &["--programme", missing]].concat(), &[]);
+    assert_eq!(asked.status.code(), Some(1));
+    assert!(
+        stderr(&asked).contains(&format!("cannot read the programme {missing}")),
+        "{}",
+        stderr(&asked)
+    );
+}

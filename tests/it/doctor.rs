@@ -45,6 +45,15 @@ fn lines(output: &Output) -> Vec<String> {
         .collect()
 }
 
+/// The history space line (which says how much is free here), and the other lines.
+fn history_space(lines: Vec<String>) -> (String, Vec<String>) {
+    let (space, others): (Vec<String>, Vec<String>) = lines
+        .into_iter()
+        .partition(|l| l.contains(" history space: "));
+    assert_eq!(space.len(), 1, "one history space line: {space:#?}");
+    (space.into_iter().next().unwrap_or_default(), others)
+}
+
 /// A config of `body` in `dir`, with the listen address and a state folder that exists.
 fn config(dir: &Path, listen: &str, body: &str) -> std::path::PathBuf {
     let state = dir.join("state");
@@ -106,12 +115,19 @@ fn lab_root_doctor_passes_a_hall_with_real_leases_and_a_capture() {
     let path = config(dir.path(), "127.0.0.1:9842", &body);
     let output = doctor(&["ip", "netns", "exec", &hall.hall.0], BIN, &path, &[]);
     let state = dir.path().join("state");
+    let (space, found) = history_space(lines(&output));
+    assert!(space.starts_with("ok   history space: "), "{space}");
     assert_eq!(
-        lines(&output),
+        found,
         [
             format!("ok   config: {} loaded: 1 zones", path.display()),
             format!(
                 "ok   state dir {}: writable; the event key is made at start",
+                state.display()
+            ),
+            format!(
+                "ok   history {}/history.sqlite: not made yet: the agent makes it at start, its \
+                 folder is writable",
                 state.display()
             ),
             "ok   listen 127.0.0.1:9842: free".to_string(),
@@ -185,6 +201,120 @@ fn doctor_fails_a_missing_lease_file_and_a_fifo_naming_the_key() {
         found.contains(&format!("ok   listen {listen}: free")),
         "{found:#?}"
     );
+}
+
+/// The doctor checks the history file the config names: a FIFO there fails at once (never
+/// read), a history written by `venuemon simulate` gives the time it covers.
+#[test]
+fn regression_doctor_checks_the_history_a_fifo_fails_and_a_history_gives_its_range() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let leases = dir.path().join("dnsmasq.leases");
+    std::fs::write(&leases, "").expect("empty lease file");
+    let history = dir.path().join("event.sqlite");
+    let body = format!(
+        "[history]\npath = \"{}\"\n\n{NO_HOST_SOURCES}[[zone]]\nid = \"hall\"\nseats = 100\n\n\
+         [[source.dhcp]]\nkind = \"dnsmasq\"\nname = \"hall\"\nleases = \"{}\"\n\
+         pool = \"10.77.0.10-10.77.0.200\"\nzone = \"hall\"\n",
+        history.display(),
+        leases.display()
+    );
+    let listen = format!("127.0.0.1:{}", common::free_port());
+    let path = config(dir.path(), &listen, &body);
+
+    common::run("mkfifo", &[history.to_str().expect("utf-8 path")]);
+    let started = std::time::Instant::now();
+    let output = doctor(&[], BIN, &path, &[]);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the doctor blocked"
+    );
+    let (_, found) = history_space(lines(&output));
+    let expected = format!(
+        "FAIL history {}: is a FIFO (named pipe), not a regular file: give the path of the file \
+         itself; fix: set `path` in [history] to the file itself",
+        history.display()
+    );
+    assert!(found.contains(&expected), "{found:#?}");
+    assert_eq!(output.status.code(), Some(1));
+
+    std::fs::remove_file(&history).expect("fifo removed");
+    let simulated = Command::new(BIN)
+        .args([
+            "simulate", "--days", "1", "--zones", "4", "--aps", "4", "--tick", "5m",
+        ])
+        .arg("--history")
+        .arg(&history)
+        .output()
+        .expect("venuemon simulate runs");
+    assert!(simulated.status.success(), "{simulated:?}");
+    let output = doctor(&[], BIN, &path, &[]);
+    let (space, found) = history_space(lines(&output));
+    let expected = format!(
+        "ok   history {}: history of schema version 1, writable, holds 2026-06-02 00:00 UTC to \
+         2026-06-02 23:55 UTC",
+        history.display()
+    );
+    assert!(found.contains(&expected), "{found:#?}");
+    assert!(
+        space.starts_with("ok   history space: ") && space.contains("; 1 zones at a 5s tick"),
+        "{space}"
+    );
+    assert_eq!(output.status.code(), Some(0), "{found:#?}");
+}
+
+/// On a disk remounted read-only, the history fails (the agent could not write it); on a
+/// disk smaller than its tick rows need, the space line warns and says what to do.
+#[test]
+fn root_doctor_fails_a_read_only_history_and_warns_of_a_disk_too_small() {
+    common::require_root("a tmpfs remounted read-only");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let disk = crate::history::Tmpfs::mount(&dir.path().join("disk"), "4m");
+    let history = disk.0.join("history.sqlite");
+    let simulated = Command::new(BIN)
+        .args([
+            "simulate", "--days", "1", "--zones", "4", "--aps", "4", "--tick", "5m",
+        ])
+        .arg("--history")
+        .arg(&history)
+        .output()
+        .expect("venuemon simulate runs");
+    assert!(simulated.status.success(), "{simulated:?}");
+    let body = format!(
+        "[history]\npath = \"{}\"\n\n{NO_HOST_SOURCES}[[zone]]\nid = \"hall\"\nseats = 100\n",
+        history.display()
+    );
+    let listen = format!("127.0.0.1:{}", common::free_port());
+    let path = config(dir.path(), &listen, &body);
+    let (space, found) = history_space(lines(&doctor(&[], BIN, &path, &[])));
+    let ok = format!(
+        "ok   history {}: history of schema version 1, writable",
+        history.display()
+    );
+    assert!(found.iter().any(|l| l.starts_with(&ok)), "{found:#?}");
+    // 4 MB free, where one zone at 5 s needs 57 MB for its 14 days at tick resolution.
+    assert!(
+        space.starts_with("warn history space: ")
+            && space.contains(&format!("free on the filesystem of {}; ", disk.0.display()))
+            && space.contains("need about 57 MB for the 14d")
+            && space.ends_with(
+                ": the history stops while the disk is full; fix: free space there, set `path` \
+                 in [history] on a larger filesystem, or shorten `downsample_after` in [history]"
+            ),
+        "{space}"
+    );
+
+    disk.read_only();
+    let output = doctor(&[], BIN, &path, &[]);
+    let (_, found) = history_space(lines(&output));
+    let expected = format!(
+        "FAIL history {}: not writable with its folder (Read-only file system (os error 30)): \
+         the agent would keep no history; fix: let the agent's user write the file and its \
+         folder (`ls -l` shows their owner and mode), or set `path` in [history] to another \
+         file",
+        history.display()
+    );
+    assert!(found.contains(&expected), "{found:#?}");
+    assert_eq!(output.status.code(), Some(1));
 }
 
 #[test]

@@ -53,10 +53,10 @@ fn history_survives_sigkill_five_times_holding_every_tick_before_the_last() {
 }
 
 /// Mounts a tmpfs of `size` at `at`; unmounted by the returned guard.
-struct Tmpfs(std::path::PathBuf);
+pub struct Tmpfs(pub std::path::PathBuf);
 
 impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Tmpfs {
+    pub fn mount(at: &Path, size: &str) -> Tmpfs {
         std::fs::create_dir_all(at).expect("mount point");
         let out = common::run(
             "mount",
@@ -73,7 +73,7 @@ impl Tmpfs {
         Tmpfs(at.to_path_buf())
     }
 
-    fn read_only(&self) {
+    pub fn read_only(&self) {
         let at = self.0.to_str().expect("utf-8");
         let out = common::run("mount", &["-o", "remount,ro", at]);
         assert!(out.status.success(), "remount: {out:?}");
@@ -166,4 +166,113 @@ fn run_simulate_serves_the_simulated_venue_on_metrics() {
     let (status, page) = common::http_get(port, "/").expect("the page answers");
     assert_eq!(status, 200);
     assert!(page.contains("Main hall"), "{page}");
+}
+
+/// `venuemon run --simulate` says at start what it serves: the simulated venue, its
+/// interfaces and sources, not this host's interfaces, which it does not watch.
+#[test]
+fn regression_run_simulate_start_line_lists_the_simulated_venue_not_the_hosts_interfaces() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = common::free_port();
+    let agent = common::simulated_agent(dir.path(), port, &["--log-format", "json"]);
+    let line = common::wait_for("the start line", Duration::from_secs(20), || {
+        agent
+            .log()
+            .lines()
+            .find(|l| l.contains("\"venuemon started\""))
+            .map(str::to_string)
+    });
+    let fields: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(fields["config"], "simulated", "{line}");
+    assert_eq!(fields["zones"], 5, "{line}");
+    assert_eq!(
+        fields["interfaces"], "uplink0,br001,br002,br003,br004,br005",
+        "{line}"
+    );
+    let venue = fields["venue"].as_str().expect("venue");
+    assert!(
+        venue.starts_with("5 zones, 10 access points, ") && venue.ends_with(", a 1s tick, seed 1"),
+        "{line}"
+    );
+    let sources = fields["sources"].as_str().expect("sources");
+    assert!(
+        sources.starts_with("schedule:programme.ics,netdev:sim,hostapd:main-hall,dhcp:main-hall,"),
+        "{line}"
+    );
+    assert!(fields.get("lease_files").is_none(), "{line}");
+}
+
+/// `venuemon simulate` shows its progress on stderr at each tenth of the event (not with
+/// `--quiet`), and what the hub logs of the simulated event (the first room's DHCP source
+/// failing at 15:00 and recovering at 15:20 on day 1) carries the simulated time, not only
+/// the wall clock's.
+#[test]
+fn regression_simulate_shows_progress_and_logs_the_simulated_time() {
+    let simulate = |extra: &[&str]| {
+        let output = Command::new(common::BIN)
+            .args([
+                "simulate", "--days", "1", "--zones", "4", "--aps", "4", "--tick", "1m",
+            ])
+            .args(extra)
+            .output()
+            .expect("venuemon simulate runs");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stderr).expect("UTF-8")
+    };
+    let stderr = simulate(&[]);
+    let progress: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("simulated 2026-"))
+        .collect();
+    assert_eq!(progress.len(), 9, "{stderr}");
+    assert!(
+        progress[0].starts_with("simulated 2026-06-02T02:23:00Z (10 %, 144 of 1440 ticks) in "),
+        "{stderr}"
+    );
+    assert!(
+        progress[8].starts_with("simulated 2026-06-02T21:35:00Z (90 %, 1296 of 1440 ticks) in "),
+        "{stderr}"
+    );
+    let line = |what: &str| {
+        stderr
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what:?} in {stderr}"))
+            .to_string()
+    };
+    assert!(
+        line("source failed").contains("simulated{simulated_time=2026-06-02T15:00:00Z}"),
+        "{stderr}"
+    );
+    assert!(
+        line("source recovered").contains("simulated{simulated_time=2026-06-02T15:20:00Z}"),
+        "{stderr}"
+    );
+
+    let json = simulate(&["--log-format", "json"]);
+    let events: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .filter(|e: &serde_json::Value| e["message"] == "simulating")
+        .collect();
+    assert_eq!(events.len(), 9, "{json}");
+    assert_eq!(
+        events[0]["simulated_time"], "2026-06-02T02:23:00Z",
+        "{json}"
+    );
+    assert_eq!(events[0]["percent"], 10, "{json}");
+
+    let quiet = simulate(&["--quiet", "--log-format", "json"]);
+    assert!(!quiet.contains("simulated 2026-"), "{quiet}");
+    let failed: serde_json::Value = serde_json::from_str(
+        quiet
+            .lines()
+            .find(|l| l.contains("source failed"))
+            .unwrap_or_else(|| panic!("no failure logged: {quiet}")),
+    )
+    .expect("a JSON log line");
+    assert_eq!(
+        failed["span"]["simulated_time"], "2026-06-02T15:00:00Z",
+        "{failed}"
+    );
 }
