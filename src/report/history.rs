@@ -12,11 +12,11 @@
 //! percentile of the capture's DISCOVER→ACK histogram over the last five minutes. Unique
 //! devices merge the zones' hourly sketches over the hours the period touches.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use fnv::FnvHashMap;
 use rusqlite::{Connection, OpenFlags, params};
 
 use super::data::{
@@ -73,20 +73,37 @@ impl Per {
     }
 }
 
-/// Folds `values` into `key`'s in `into`, column by column as `per` says.
-fn fold(
-    into: &mut HashMap<i64, Vec<Option<f64>>>,
-    key: i64,
-    values: Vec<Option<f64>>,
-    per: impl Iterator<Item = Per>,
-) {
-    match into.entry(key) {
-        Entry::Vacant(entry) => {
-            entry.insert(values);
+/// Values being folded over a tick or a minute, by key, reused from one to the next so that
+/// millions of rows cost no allocation each.
+#[derive(Default)]
+struct Folding {
+    /// By key: whether it has values since the last drain, and the values.
+    slots: FnvHashMap<i64, (bool, Vec<Option<f64>>)>,
+    /// The keys with values since the last drain, in the order they came.
+    touched: Vec<i64>,
+}
+
+impl Folding {
+    /// `key`'s values (`width` of them, all `None` when it is new since the last drain).
+    fn add(&mut self, key: i64, width: usize) -> &mut [Option<f64>] {
+        let (seen, values) = self
+            .slots
+            .entry(key)
+            .or_insert_with(|| (false, vec![None; width]));
+        if !*seen {
+            *seen = true;
+            self.touched.push(key);
         }
-        Entry::Occupied(mut entry) => {
-            for ((mine, value), per) in entry.get_mut().iter_mut().zip(values).zip(per) {
-                *mine = per.of(*mine, value);
+        values
+    }
+
+    /// Hands each key with values to `each`, then empties them.
+    fn drain(&mut self, mut each: impl FnMut(i64, &[Option<f64>])) {
+        for key in self.touched.drain(..) {
+            if let Some((seen, values)) = self.slots.get_mut(&key) {
+                each(key, values);
+                *seen = false;
+                values.fill(None);
             }
         }
     }
@@ -184,37 +201,38 @@ impl History {
         let mut found = Rows::new();
         let mut statement = self.db.prepare(ticks)?;
         let mut rows = statement.query(params![from, to])?;
+        let width = per.len();
         let (mut tick, mut minute) = (None, None);
-        let mut of_tick: HashMap<i64, Vec<Option<f64>>> = HashMap::new();
-        let mut of_minute: HashMap<i64, Vec<Option<f64>>> = HashMap::new();
+        let (mut of_tick, mut of_minute) = (Folding::default(), Folding::default());
         loop {
             let row = rows.next()?;
             let at = row.map(|r| r.get::<_, i64>(0)).transpose()?;
             if at != tick {
-                for (key, values) in of_tick.drain() {
-                    fold(&mut of_minute, key, values, per.iter().copied());
-                }
+                of_tick.drain(|key, values| {
+                    let mine = of_minute.add(key, width);
+                    for ((mine, value), per) in mine.iter_mut().zip(values).zip(per) {
+                        *mine = per.of(*mine, *value);
+                    }
+                });
                 let next = at.map(|at| at - at.rem_euclid(STEP));
                 if next != minute {
                     if let Some(minute) = minute {
-                        for (key, values) in of_minute.drain() {
-                            found.entry(key).or_default().push((minute, values));
-                        }
+                        of_minute.drain(|key, values| {
+                            found
+                                .entry(key)
+                                .or_default()
+                                .push((minute, values.to_vec()));
+                        });
                     }
                     minute = next;
                 }
                 tick = at;
             }
             let Some(row) = row else { break };
-            let values = (0..per.len())
-                .map(|i| row.get::<_, Option<f64>>(i + 2))
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            fold(
-                &mut of_tick,
-                row.get(1)?,
-                values,
-                per.iter().map(|_| Per::Sum),
-            );
+            let mine = of_tick.add(row.get(1)?, width);
+            for (i, mine) in mine.iter_mut().enumerate() {
+                *mine = Per::Sum.of(*mine, row.get(i + 2)?);
+            }
         }
         let mut statement = self.db.prepare(minutes)?;
         let mut rows = statement.query(params![from, to])?;
@@ -498,6 +516,49 @@ mod tests {
         assert!(p95[0].is_some_and(|p| p <= TIME_TO_LEASE_BUCKETS[0]));
         assert!(p95[4].is_some());
         assert_eq!(p95[5], None, "the minute at 0 is out of the window at 300");
+    }
+
+    #[test]
+    fn rows_of_a_tick_add_up_and_a_minute_folds_its_ticks() {
+        let db = Connection::open_in_memory().expect("sqlite");
+        db.execute_batch(
+            "CREATE TABLE t (at INTEGER, ap INTEGER, k INTEGER, v INTEGER, \
+             PRIMARY KEY (at, ap)) WITHOUT ROWID;\
+             CREATE TABLE m (at INTEGER, k INTEGER, v INTEGER);\
+             INSERT INTO t VALUES (0, 1, 1, 2), (0, 2, 1, 3), (5, 1, 1, 4), (5, 3, 2, 7), \
+             (60, 1, 1, 1), (120, 1, 1, NULL);\
+             INSERT INTO m VALUES (180, 1, 9);",
+        )
+        .expect("rows");
+        let history = History {
+            db,
+            names: HashMap::new(),
+        };
+        let rows = |per| {
+            history
+                .rows(
+                    "SELECT at, k, v FROM t WHERE at >= ?1 AND at < ?2 ORDER BY at",
+                    &[per],
+                    "SELECT at, k, v FROM m WHERE at >= ?1 AND at < ?2",
+                    0,
+                    240,
+                )
+                .expect("read")
+        };
+        let highest = rows(Per::Max);
+        assert_eq!(
+            highest[&1],
+            [
+                (0, vec![Some(5.0)]),
+                (60, vec![Some(1.0)]),
+                (120, vec![None]),
+                (180, vec![Some(9.0)])
+            ],
+            "two access points' 2 and 3 at tick 0 are 5, above tick 5's 4"
+        );
+        assert_eq!(highest[&2], [(0, vec![Some(7.0)])]);
+        assert_eq!(rows(Per::Min)[&1][0], (0, vec![Some(4.0)]));
+        assert_eq!(rows(Per::Sum)[&1][0], (0, vec![Some(9.0)]));
     }
 
     #[test]
