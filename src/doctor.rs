@@ -652,7 +652,11 @@ fn history_contents(path: &Path) -> rusqlite::Result<Contents> {
         )
         .optional()?;
     match version {
-        Some(v) if v == crate::history::SCHEMA_VERSION => {
+        // The agent brings an older version up to its own when it opens the file.
+        Some(v)
+            if v == crate::history::SCHEMA_VERSION
+                || crate::history::UPGRADES_FROM.contains(&v.as_str()) =>
+        {
             Ok(Contents::History(crate::history::read::covered(&db)?))
         }
         Some(v) => Ok(Contents::Version(v)),

@@ -4,8 +4,8 @@
 //!
 //! - [`config`]: the `[history]` section.
 //! - `schema`: the tables, described once; the SQL is made from the descriptions.
-//! - [`store`]: the file: opening it, writing ticks, retention and downsampling, reading
-//!   unique devices back.
+//! - [`store`]: the file: opening it, writing ticks, rolling each minute up into a minute
+//!   row, retention and downsampling, reading unique devices back.
 //! - [`read`]: the snapshot at a past tick, for the status page's past.
 //! - [`writer`]: the thread that owns the file, fed by a bounded channel, and its metrics.
 
@@ -17,6 +17,6 @@ pub mod store;
 pub(crate) mod testing;
 pub mod writer;
 
-pub use schema::{VERSION as SCHEMA_VERSION, readable};
+pub use schema::{ROLLED_UP_UNTIL, UPGRADES_FROM, VERSION as SCHEMA_VERSION};
 pub use store::{HistoryError, Store};
 pub use writer::{Batching, Metrics, Writer};

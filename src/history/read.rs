@@ -872,11 +872,7 @@ mod tests {
         let ticks = at_with(&db, down + 60, &live);
         drop(db);
         let db = Connection::open(dir.path().join("event.sqlite")).expect("opens");
-        for table in super::super::schema::TABLES {
-            for sql in super::super::schema::downsample(table) {
-                db.execute(&sql, [i64::MAX]).expect(&sql);
-            }
-        }
+        crate::history::testing::downsample(&db, i64::MAX);
         let minutes = at_with(&db, down + 60, &live);
         for (minute, tick) in minutes.zones.iter().zip(&ticks.zones) {
             assert_eq!(minute.reasons, tick.reasons, "{}", tick.id);
@@ -951,11 +947,7 @@ mod tests {
                 "at {moment}"
             );
         }
-        for table in super::super::schema::TABLES {
-            for sql in super::super::schema::downsample(table) {
-                db.execute(&sql, [i64::MAX]).expect(&sql);
-            }
-        }
+        crate::history::testing::downsample(&db, i64::MAX);
         let c = &at_with(&db, 130, &live).captures[0];
         assert_eq!((c.frames, c.kernel_dropped), (1_500, 150));
     }
@@ -1040,11 +1032,7 @@ mod tests {
         let db = Connection::open(&path).expect("opens");
         let (peak_at, peak, ..) = keynote_peak(&db);
         let ticks = at(&db, peak_at);
-        for table in super::super::schema::TABLES {
-            for sql in super::super::schema::downsample(table) {
-                db.execute(&sql, [i64::MAX]).expect(&sql);
-            }
-        }
+        crate::history::testing::downsample(&db, i64::MAX);
         let minutes = at(&db, peak_at + 59);
         assert_eq!(minutes.generated_at, peak_at - peak_at % 60);
         assert_eq!(minutes.zones[0].clients, peak);

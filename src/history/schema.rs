@@ -16,6 +16,10 @@ pub(crate) enum Kind {
     Attr,
     /// A set of bits (the zone's reasons): every bit set during the minute.
     Flags,
+    /// A zone's devices: as a gauge, plus `_at_peak`, its value at the tick of the minute
+    /// when the venue had the most devices, so that the zones of a minute add up to the
+    /// venue (a device walking from a room to the foyer is counted once).
+    Peak,
 }
 
 /// One column: its name and how it is downsampled.
@@ -33,7 +37,7 @@ pub(crate) struct Table {
     pub columns: &'static [Column],
 }
 
-use Kind::{Attr, Delta, Flags, Gauge};
+use Kind::{Attr, Delta, Flags, Gauge, Peak};
 
 use crate::hub::snapshot::ReasonKind;
 
@@ -56,8 +60,8 @@ pub(crate) const ZONE: Table = Table {
     name: "zone",
     key: Some("zone"),
     columns: &[
-        ("clients", Gauge),
-        ("randomized", Gauge),
+        ("clients", Peak),
+        ("randomized", Peak),
         ("stations", Gauge),
         ("aps", Gauge),
         ("seats", Attr),
@@ -69,6 +73,9 @@ pub(crate) const ZONE: Table = Table {
         ("pool_leases", Gauge),
         ("pool_size", Attr),
         ("ttl_p95_ms", Gauge),
+        ("stations_2_4ghz", Gauge),
+        ("stations_5ghz", Gauge),
+        ("stations_6ghz", Gauge),
     ],
 };
 
@@ -205,18 +212,17 @@ pub(crate) const TABLES: [&Table; 9] = [
 /// The schema version `meta` records. A file of an older version is brought up to this one
 /// when the writer opens it (`upgrade`); a file of any other version is refused with a
 /// message.
-pub const VERSION: &str = "2";
+pub const VERSION: &str = "3";
 
 /// The versions a file can be upgraded from: version 1 lacked the `reason` tables and the
-/// captures' `frames`, `bytes` and `dropped`.
-pub(crate) const UPGRADES_FROM: [&str; 1] = ["1"];
+/// captures' `frames`, `bytes` and `dropped`; versions 1 and 2 lacked the zones' stations
+/// per band and their devices at the venue's peak, and wrote minute rows only when they
+/// downsampled.
+pub const UPGRADES_FROM: [&str; 2] = ["1", "2"];
 
-/// Whether the report reads a file of schema `version`: this one, and the older ones the
-/// writer upgrades from, which hold every column the report reads (what was added since
-/// serves the page's past).
-pub fn readable(version: &str) -> bool {
-    version == VERSION || UPGRADES_FROM.contains(&version)
-}
+/// The `meta` key holding the end of the minutes rolled up (Unix seconds): every tick row
+/// before it is also in a minute row, and the report reads minute rows up to it.
+pub const ROLLED_UP_UNTIL: &str = "minutes_until";
 
 /// Everything the history creates in an empty file.
 pub(crate) fn create() -> String {
@@ -248,7 +254,7 @@ pub(crate) const SUFFIXES: [&str; 2] = ["ticks", "minutes"];
 
 /// The value columns of `table`'s `suffix` table (after `at` and the key), with their SQL
 /// types: a tick row holds each column; a minute row the ticks it holds, then each gauge's
-/// `_max`, `_min` and `_mean` and every other column once.
+/// `_max`, `_min` and `_mean` (and a peak's `_at_peak`) and every other column once.
 pub(crate) fn values(table: &Table, suffix: &str) -> impl Iterator<Item = (String, &'static str)> {
     let minutes = suffix == "minutes";
     minutes
@@ -263,6 +269,12 @@ pub(crate) fn values(table: &Table, suffix: &str) -> impl Iterator<Item = (Strin
                         (format!("{name}_max"), "INTEGER"),
                         (format!("{name}_min"), "INTEGER"),
                         (format!("{name}_mean"), "REAL"),
+                    ],
+                    (true, Peak) => vec![
+                        (format!("{name}_max"), "INTEGER"),
+                        (format!("{name}_min"), "INTEGER"),
+                        (format!("{name}_mean"), "REAL"),
+                        (format!("{name}_at_peak"), "INTEGER"),
                     ],
                     _ => vec![(name.to_string(), "INTEGER")],
                 }),
@@ -307,16 +319,29 @@ pub(crate) fn insert(table: &Table) -> String {
     )
 }
 
-/// The statements that turn `table`'s tick rows before `?1` (a whole minute) into minute rows,
-/// then delete them.
-pub(crate) fn downsample(table: &Table) -> [String; 2] {
-    let minute = "at - at % 60";
+/// The statement that writes (or rewrites) `table`'s minute rows from its tick rows in
+/// `[?1, ?2)` (whole minutes). The writer runs it as each minute ends, so that the report
+/// reads a row per minute instead of a row per tick.
+pub(crate) fn rollup(table: &Table) -> String {
+    let t = table.name;
+    let minute = format!("{t}_ticks.at - {t}_ticks.at % 60");
     let key = table.key.map(|k| format!(", {k}")).unwrap_or_default();
     let cells: Vec<String> = table
         .columns
         .iter()
         .map(|(name, kind)| match kind {
             Gauge => format!("max({name}), min({name}), avg({name})"),
+            // The tick of the minute with the most devices in the venue (the first if
+            // several), and this row's value then.
+            Peak => format!(
+                "max({name}), min({name}), avg({name}), (SELECT p.{name} FROM {t}_ticks p \
+                 WHERE p.at = (SELECT v.at FROM venue_ticks v WHERE v.at >= {minute} \
+                 AND v.at < {minute} + 60 ORDER BY v.clients DESC, v.at LIMIT 1){same})",
+                same = table
+                    .key
+                    .map(|k| format!(" AND p.{k} = {t}_ticks.{k}"))
+                    .unwrap_or_default(),
+            ),
             Delta => format!("sum({name})"),
             Attr => format!("max({name})"),
             // SQLite has no bitwise-or aggregate: one max per bit, two bits per reason kind.
@@ -326,16 +351,18 @@ pub(crate) fn downsample(table: &Table) -> [String; 2] {
                 .join(" | "),
         })
         .collect();
-    [
-        format!(
-            "INSERT OR REPLACE INTO {t}_minutes ({}) SELECT {minute}{key}, count(*), {} \
-             FROM {t}_ticks WHERE at < ?1 GROUP BY {minute}{key}",
-            names(table, "minutes"),
-            cells.join(", "),
-            t = table.name
-        ),
-        format!("DELETE FROM {}_ticks WHERE at < ?1", table.name),
-    ]
+    format!(
+        "INSERT OR REPLACE INTO {t}_minutes ({}) SELECT {minute}{key}, count(*), {} \
+         FROM {t}_ticks WHERE at >= ?1 AND at < ?2 GROUP BY {minute}{key}",
+        names(table, "minutes"),
+        cells.join(", "),
+    )
+}
+
+/// The statement that deletes `table`'s tick rows before `?1` (rolled up already): what
+/// is older than `downsample_after` is kept as minute rows only.
+pub(crate) fn drop_ticks(table: &Table) -> String {
+    format!("DELETE FROM {}_ticks WHERE at < ?1", table.name)
 }
 
 /// The statements that delete everything before `?1`.
@@ -353,7 +380,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_schema_creates_downsamples_and_expires_in_sqlite() {
+    fn the_schema_creates_rolls_up_downsamples_and_expires_in_sqlite() {
         let db = rusqlite::Connection::open_in_memory().expect("sqlite");
         db.execute_batch(&create()).expect("schema");
         db.execute(
@@ -373,6 +400,9 @@ mod tests {
                 None,
                 None,
                 None,
+                None,
+                None,
+                Some(4),
                 None,
             ]),
         )
@@ -395,12 +425,17 @@ mod tests {
                 None,
                 None,
                 None,
+                None,
+                Some(6),
+                None,
             ]),
         )
         .expect("row");
-        for sql in downsample(&ZONE) {
-            db.execute(&sql, [120]).expect(&sql);
-        }
+        // The venue is busiest at 61 (the tick of the zone's 9 devices and 3 randomized).
+        db.execute_batch("INSERT INTO venue_ticks (at, clients) VALUES (60, 5), (61, 9)")
+            .expect("venue");
+        db.execute(&rollup(&ZONE), [0, 120]).expect("rolls up");
+        db.execute(&drop_ticks(&ZONE), [120]).expect("drops ticks");
         let row: (i64, i64, i64, f64, i64, i64, i64) = db
             .query_row(
                 "SELECT ticks, clients_max, clients_min, clients_mean, status, reasons, uplink_bp_max \
@@ -410,6 +445,15 @@ mod tests {
             )
             .expect("minute row");
         assert_eq!(row, (2, 9, 5, 7.0, 2, 0b1100, 300));
+        let peak: (i64, i64, i64, Option<i64>) = db
+            .query_row(
+                "SELECT clients_at_peak, randomized_at_peak, stations_5ghz_max, \
+                 stations_6ghz_max FROM zone_minutes WHERE at = 60 AND zone = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .expect("minute row");
+        assert_eq!(peak, (9, 3, 6, None));
         let left: i64 = db
             .query_row("SELECT count(*) FROM zone_ticks", [], |r| r.get(0))
             .expect("count");
@@ -436,9 +480,8 @@ mod tests {
             )
             .expect("row");
         }
-        for sql in downsample(&ZONE) {
-            db.execute(&sql, [120]).expect(&sql);
-        }
+        db.execute(&rollup(&ZONE), [0, 120]).expect("rolls up");
+        db.execute(&drop_ticks(&ZONE), [120]).expect("drops ticks");
         let bits: i64 = db
             .query_row("SELECT reasons FROM zone_minutes", [], |r| r.get(0))
             .expect("minute");

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, params, params_from_iter};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params, params_from_iter};
 
 use super::config::HistoryConfig;
 use super::schema::{self, Table};
@@ -104,6 +104,9 @@ pub struct Store {
     pending: Option<(u64, Sketches)>,
     /// The hour the last retention and downsampling pass ran in.
     maintained: Option<u64>,
+    /// Every tick row before this (Unix seconds, a whole minute) is in a minute row too
+    /// (`meta`'s [`schema::ROLLED_UP_UNTIL`]).
+    rolled_up_until: i64,
 }
 
 /// Each zone's (by `names` id) sketch of the hour.
@@ -182,6 +185,15 @@ fn rows<'a>(s: &'a Snapshot) -> Vec<Row<'a>> {
         ],
     }];
     for z in &s.zones {
+        // The stations of the zone's access points on `band`, if it has any there.
+        let on = |band: Band| {
+            let mut aps = s
+                .aps
+                .iter()
+                .filter(|a| a.zone.as_deref() == Some(z.id.as_str()) && a.band == band)
+                .peekable();
+            aps.peek().is_some().then(|| aps.map(|a| a.stations).sum())
+        };
         rows.push(Row {
             table: &schema::ZONE,
             key: Some(z.id.clone()),
@@ -199,6 +211,9 @@ fn rows<'a>(s: &'a Snapshot) -> Vec<Row<'a>> {
                 some(z.pool_leases),
                 some(z.pool_size),
                 Level(z.time_to_lease_p95.map(|t| (t * 1_000.0).round() as i64)),
+                some(on(Band::Ghz2_4)),
+                some(on(Band::Ghz5)),
+                some(on(Band::Ghz6)),
             ],
         });
         for r in &z.reasons {
@@ -380,6 +395,15 @@ impl Store {
                 "history file upgraded to this version's schema"
             );
         }
+        let rolled_up_until = db
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [schema::ROLLED_UP_UNTIL],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         db.execute_batch("COMMIT")?;
         Ok(Store {
             db,
@@ -394,6 +418,7 @@ impl Store {
             written: HashMap::new(),
             pending: None,
             maintained: None,
+            rolled_up_until,
         })
     }
 
@@ -463,6 +488,7 @@ impl Store {
 
     fn tick(&mut self, s: &Snapshot) -> rusqlite::Result<()> {
         let at = s.generated_at;
+        self.roll_up(at)?;
         self.maintain(at)?;
         let at_cell = int(at);
         let mut values: Vec<Option<i64>> = Vec::with_capacity(32);
@@ -554,8 +580,27 @@ impl Store {
         Ok(())
     }
 
-    /// Once an hour (of the snapshots' time): rows past `retention` deleted, rows past
-    /// `downsample_after` turned into minute rows.
+    /// When tick `at` begins a new minute: the minutes before it (since the last it rolled
+    /// up) written as minute rows, so that a report over days reads a row per minute.
+    fn roll_up(&mut self, at: u64) -> rusqlite::Result<()> {
+        let minute = int(at - at % 60);
+        if minute <= self.rolled_up_until {
+            return Ok(());
+        }
+        for table in schema::TABLES {
+            self.db
+                .prepare_cached(&schema::rollup(table))?
+                .execute([self.rolled_up_until, minute])?;
+        }
+        self.db
+            .prepare_cached("INSERT OR REPLACE INTO meta VALUES (?1, ?2)")?
+            .execute(params![schema::ROLLED_UP_UNTIL, minute.to_string()])?;
+        self.rolled_up_until = minute;
+        Ok(())
+    }
+
+    /// Once an hour (of the snapshots' time): rows past `retention` deleted, tick rows past
+    /// `downsample_after` deleted (their minute rows stay).
     fn maintain(&mut self, at: u64) -> rusqlite::Result<()> {
         if self.maintained == Some(at / HOUR) {
             return Ok(());
@@ -566,11 +611,11 @@ impl Store {
             self.db.prepare_cached(&sql)?.execute([expired])?;
         }
         let cutoff = at.saturating_sub(self.downsample_after.as_secs());
-        let cutoff = int(cutoff - cutoff % 60);
+        let cutoff = int(cutoff - cutoff % 60).min(self.rolled_up_until);
         for table in schema::TABLES {
-            for sql in schema::downsample(table) {
-                self.db.prepare_cached(&sql)?.execute([cutoff])?;
-            }
+            self.db
+                .prepare_cached(&schema::drop_ticks(table))?
+                .execute([cutoff])?;
         }
         Ok(())
     }

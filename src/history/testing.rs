@@ -123,3 +123,14 @@ pub(crate) fn version_1() -> String {
     assert!(!sql.contains("frames") && !sql.contains("reason_"), "{sql}");
     sql
 }
+
+/// Turns every tick row before `before` into minute rows and deletes it, as the writer does
+/// with the rows older than `downsample_after`.
+pub(crate) fn downsample(db: &rusqlite::Connection, before: i64) {
+    for table in schema::TABLES {
+        db.execute(&schema::rollup(table), [0, before])
+            .expect("rolls up");
+        db.execute(&schema::drop_ticks(table), [before])
+            .expect("drops ticks");
+    }
+}

@@ -12,6 +12,7 @@
 //! percentile of the capture's DISCOVER→ACK histogram over the last five minutes. Unique
 //! devices merge the zones' hourly sketches over the hours the period touches.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -44,6 +45,8 @@ pub struct History {
     db: Connection,
     /// `names` by id: (kind, name).
     names: HashMap<i64, (String, String)>,
+    /// Minute rows hold every minute before this (Unix seconds); tick rows the rest.
+    rolled_up_until: i64,
 }
 
 /// Rows of one table per minute: by key id, the minute (Unix seconds) and its values.
@@ -73,42 +76,6 @@ impl Per {
     }
 }
 
-/// Values being folded over a tick or a minute, by key, reused from one to the next so that
-/// millions of rows cost no allocation each.
-#[derive(Default)]
-struct Folding {
-    /// By key: whether it has values since the last drain, and the values.
-    slots: FnvHashMap<i64, (bool, Vec<Option<f64>>)>,
-    /// The keys with values since the last drain, in the order they came.
-    touched: Vec<i64>,
-}
-
-impl Folding {
-    /// `key`'s values (`width` of them, all `None` when it is new since the last drain).
-    fn add(&mut self, key: i64, width: usize) -> &mut [Option<f64>] {
-        let (seen, values) = self
-            .slots
-            .entry(key)
-            .or_insert_with(|| (false, vec![None; width]));
-        if !*seen {
-            *seen = true;
-            self.touched.push(key);
-        }
-        values
-    }
-
-    /// Hands each key with values to `each`, then empties them.
-    fn drain(&mut self, mut each: impl FnMut(i64, &[Option<f64>])) {
-        for key in self.touched.drain(..) {
-            if let Some((seen, values)) = self.slots.get_mut(&key) {
-                each(key, values);
-                *seen = false;
-                values.fill(None);
-            }
-        }
-    }
-}
-
 impl History {
     /// Opens the history at `path` read-only.
     ///
@@ -131,16 +98,25 @@ impl History {
             )
             .ok();
         match version.as_deref() {
-            // An older file holds every column the report reads.
-            Some(v) if crate::history::readable(v) => {}
+            Some(crate::history::SCHEMA_VERSION) => {}
             Some(other) => bail!(
                 "{} is a history of schema version {other}, this venuemon reads version {}: \
-                 write the report with the venuemon that wrote it",
+                 write the report with the venuemon that wrote it (this version's agent \
+                 upgrades an older file when it opens it)",
                 path.display(),
                 crate::history::SCHEMA_VERSION
             ),
             None => bail!("{} is not a venuemon history: {hint}", path.display()),
         }
+        let rolled_up_until = db
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [crate::history::ROLLED_UP_UNTIL],
+                |r| r.get::<_, String>(0),
+            )
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let mut names = HashMap::new();
         {
             let mut statement = db.prepare("SELECT id, kind, name FROM names")?;
@@ -149,7 +125,11 @@ impl History {
                 names.insert(row.get(0)?, (row.get(1)?, row.get(2)?));
             }
         }
-        Ok(History { db, names })
+        Ok(History {
+            db,
+            names,
+            rolled_up_until,
+        })
     }
 
     /// The venue's name as the agent that wrote the history knew it.
@@ -183,67 +163,63 @@ impl History {
             .map(|(_, name)| name.clone())
     }
 
-    /// One value per minute from `[from, to)`, by key. `ticks` selects tick rows in time
-    /// order: the tick (Unix seconds), the key and one value per entry of `per`. Rows of one
-    /// tick with the same key are added up (an access point's stations into its zone's
-    /// band), then the minute's ticks are folded column by column as `per` says, in one pass
-    /// over the rows as they are stored: no sort, so a 3-day event's millions of rows take a
-    /// second, not the quarter of a minute SQL's `GROUP BY` took. `minutes` reads the
-    /// downsampled rows, one per minute and key already. Both take `?1` and `?2` as bounds.
+    /// One value per minute from `[from, to)`, by key. `minutes` reads the minute rows
+    /// (rolled up by the writer as each minute ended) before `rolled_up_until`; `ticks`
+    /// the tick rows from there on, in time order, each minute's ticks folded column by
+    /// column as `per` says (in one pass over the rows as stored: no sort). Both select the
+    /// time (Unix seconds), the key and one value per entry of `per`, with `?1` and `?2` as
+    /// bounds.
     fn rows(
         &self,
+        minutes: &str,
         ticks: &str,
         per: &[Per],
-        minutes: &str,
         from: i64,
         to: i64,
     ) -> anyhow::Result<Rows> {
         let mut found = Rows::new();
-        let mut statement = self.db.prepare(ticks)?;
-        let mut rows = statement.query(params![from, to])?;
-        let width = per.len();
-        let (mut tick, mut minute) = (None, None);
-        let (mut of_tick, mut of_minute) = (Folding::default(), Folding::default());
-        loop {
-            let row = rows.next()?;
-            let at = row.map(|r| r.get::<_, i64>(0)).transpose()?;
-            if at != tick {
-                of_tick.drain(|key, values| {
-                    let mine = of_minute.add(key, width);
-                    for ((mine, value), per) in mine.iter_mut().zip(values).zip(per) {
-                        *mine = per.of(*mine, *value);
-                    }
-                });
-                let next = at.map(|at| at - at.rem_euclid(STEP));
-                if next != minute {
-                    if let Some(minute) = minute {
-                        of_minute.drain(|key, values| {
-                            found
-                                .entry(key)
-                                .or_default()
-                                .push((minute, values.to_vec()));
-                        });
-                    }
-                    minute = next;
-                }
-                tick = at;
-            }
-            let Some(row) = row else { break };
-            let mine = of_tick.add(row.get(1)?, width);
-            for (i, mine) in mine.iter_mut().enumerate() {
-                *mine = Per::Sum.of(*mine, row.get(i + 2)?);
-            }
-        }
-        let mut statement = self.db.prepare(minutes)?;
-        let mut rows = statement.query(params![from, to])?;
-        while let Some(row) = rows.next()? {
-            let values = (0..per.len())
+        let values = |row: &rusqlite::Row<'_>| {
+            (0..per.len())
                 .map(|i| row.get::<_, Option<f64>>(i + 2))
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                .collect::<rusqlite::Result<Vec<_>>>()
+        };
+        let rolled = self.rolled_up_until;
+        let mut statement = self.db.prepare(minutes)?;
+        let mut rows = statement.query(params![from, to.min(rolled)])?;
+        while let Some(row) = rows.next()? {
             found
                 .entry(row.get(1)?)
                 .or_default()
-                .push((row.get(0)?, values));
+                .push((row.get(0)?, values(row)?));
+        }
+        let mut statement = self.db.prepare(ticks)?;
+        let mut rows = statement.query(params![from.max(rolled), to])?;
+        let mut minute = None;
+        let mut folded: FnvHashMap<i64, Vec<Option<f64>>> = FnvHashMap::default();
+        loop {
+            let row = rows.next()?;
+            let at = row.map(|r| r.get::<_, i64>(0)).transpose()?;
+            let next = at.map(|at| at - at.rem_euclid(STEP));
+            if next != minute {
+                if let Some(minute) = minute {
+                    for (key, values) in folded.drain() {
+                        found.entry(key).or_default().push((minute, values));
+                    }
+                }
+                minute = next;
+            }
+            let Some(row) = row else { break };
+            let values = values(row)?;
+            match folded.entry(row.get(1)?) {
+                Entry::Vacant(entry) => {
+                    entry.insert(values);
+                }
+                Entry::Occupied(mut entry) => {
+                    for ((mine, value), per) in entry.get_mut().iter_mut().zip(values).zip(per) {
+                        *mine = per.of(*mine, value);
+                    }
+                }
+            }
         }
         Ok(found)
     }
@@ -298,29 +274,22 @@ impl History {
         // Devices at the tick of the minute with the most devices in the venue, so that the
         // zones add up to the venue (a device moving between zones is counted once).
         let zones = self.rows(
+            "SELECT at, zone, clients_at_peak, randomized_at_peak FROM zone_minutes \
+             WHERE at >= ?1 AND at < ?2",
             "SELECT z.at, z.zone, z.clients, z.randomized FROM zone_ticks z \
              JOIN (SELECT max(clients), at FROM venue_ticks WHERE at >= ?1 AND at < ?2 \
              GROUP BY at - at % 60) v ON z.at = v.at ORDER BY z.at",
             &[Per::Max, Per::Max],
-            "SELECT at, zone, clients_max, randomized_max FROM zone_minutes \
-             WHERE at >= ?1 AND at < ?2",
             from,
             to,
         )?;
+        // Status, seats, and stations on 2.4, 5 and 6 GHz at their highest.
         let states = self.rows(
-            "SELECT at, zone, status, seats FROM zone_ticks WHERE at >= ?1 AND at < ?2 \
-             ORDER BY at",
-            &[Per::Max, Per::Max],
-            "SELECT at, zone, status, seats FROM zone_minutes WHERE at >= ?1 AND at < ?2",
-            from,
-            to,
-        )?;
-        let bands = self.rows(
-            "SELECT at, zone * 4 + band, stations FROM ap_ticks WHERE at >= ?1 AND at < ?2 \
-             AND zone IS NOT NULL AND band > 0 ORDER BY at",
-            &[Per::Max],
-            "SELECT at, zone * 4 + band, sum(stations_max) FROM ap_minutes \
-             WHERE at >= ?1 AND at < ?2 AND zone IS NOT NULL AND band > 0 GROUP BY 1, 2",
+            "SELECT at, zone, status, seats, stations_2_4ghz_max, stations_5ghz_max, \
+             stations_6ghz_max FROM zone_minutes WHERE at >= ?1 AND at < ?2",
+            "SELECT at, zone, status, seats, stations_2_4ghz, stations_5ghz, stations_6ghz \
+             FROM zone_ticks WHERE at >= ?1 AND at < ?2 ORDER BY at",
+            &[Per::Max; 5],
             from,
             to,
         )?;
@@ -329,17 +298,14 @@ impl History {
             let Some(id) = self.name(Some(*zone as f64)) else {
                 continue;
             };
-            let zone_bands = bands
-                .range(zone * 4..zone * 4 + 4)
-                .map(|(key, rows)| BandSeries {
-                    band: match key % 4 {
-                        1 => "2.4",
-                        2 => "5",
-                        _ => "6",
-                    }
-                    .to_string(),
-                    devices: per_step(rows, 0, f64::max),
+            let zone_bands = ["2.4", "5", "6"]
+                .iter()
+                .enumerate()
+                .map(|(i, band)| BandSeries {
+                    band: band.to_string(),
+                    devices: per_step(state, 2 + i, f64::max),
                 })
+                .filter(|band| band.devices.iter().any(Option::is_some))
                 .collect();
             data.zones.push(ZoneData {
                 name: names.get(&id).cloned().unwrap_or_else(|| id.clone()),
@@ -354,11 +320,11 @@ impl History {
         }
 
         let interfaces = self.rows(
+            "SELECT at, interface, up_min, speed_bps, rx_bytes, tx_bytes, zone \
+             FROM interface_minutes WHERE at >= ?1 AND at < ?2",
             "SELECT at, interface, up, speed_bps, rx_bytes, tx_bytes, zone \
              FROM interface_ticks WHERE at >= ?1 AND at < ?2 ORDER BY at",
             &[Per::Min, Per::Max, Per::Sum, Per::Sum, Per::Max],
-            "SELECT at, interface, up_min, speed_bps, rx_bytes, tx_bytes, zone \
-             FROM interface_minutes WHERE at >= ?1 AND at < ?2",
             from,
             to,
         )?;
@@ -395,11 +361,11 @@ impl History {
         }
 
         let pools = self.rows(
+            "SELECT at, pool, leases_max, size, zone FROM pool_minutes \
+             WHERE at >= ?1 AND at < ?2",
             "SELECT at, pool, leases, size, zone FROM pool_ticks WHERE at >= ?1 AND at < ?2 \
              ORDER BY at",
             &[Per::Max, Per::Max, Per::Max],
-            "SELECT at, pool, leases_max, size, zone FROM pool_minutes \
-             WHERE at >= ?1 AND at < ?2",
             from,
             to,
         )?;
@@ -416,9 +382,9 @@ impl History {
         }
 
         let sources = self.rows(
+            "SELECT at, source, up_min FROM source_minutes WHERE at >= ?1 AND at < ?2",
             "SELECT at, source, up FROM source_ticks WHERE at >= ?1 AND at < ?2 ORDER BY at",
             &[Per::Min],
-            "SELECT at, source, up_min FROM source_minutes WHERE at >= ?1 AND at < ?2",
             from,
             to,
         )?;
@@ -439,15 +405,15 @@ impl History {
             .collect();
         let captures = self.rows(
             &format!(
+                "SELECT at, capture, {} FROM capture_minutes WHERE at >= ?1 AND at < ?2",
+                buckets.join(", ")
+            ),
+            &format!(
                 "SELECT at, capture, {} FROM capture_ticks WHERE at >= ?1 AND at < ?2 \
                  ORDER BY at",
                 buckets.join(", ")
             ),
             &vec![Per::Sum; buckets.len()],
-            &format!(
-                "SELECT at, capture, {} FROM capture_minutes WHERE at >= ?1 AND at < ?2",
-                buckets.join(", ")
-            ),
             from - STEP * (TIME_TO_LEASE_MINUTES as i64 - 1),
             to,
         )?;
@@ -519,29 +485,30 @@ mod tests {
     }
 
     #[test]
-    fn rows_of_a_tick_add_up_and_a_minute_folds_its_ticks() {
+    fn minute_rows_until_the_roll_up_then_each_minutes_ticks_folded() {
         let db = Connection::open_in_memory().expect("sqlite");
         db.execute_batch(
-            "CREATE TABLE t (at INTEGER, ap INTEGER, k INTEGER, v INTEGER, \
-             PRIMARY KEY (at, ap)) WITHOUT ROWID;\
+            "CREATE TABLE t (at INTEGER, k INTEGER, v INTEGER, PRIMARY KEY (at, k)) \
+             WITHOUT ROWID;\
              CREATE TABLE m (at INTEGER, k INTEGER, v INTEGER);\
-             INSERT INTO t VALUES (0, 1, 1, 2), (0, 2, 1, 3), (5, 1, 1, 4), (5, 3, 2, 7), \
-             (60, 1, 1, 1), (120, 1, 1, NULL);\
-             INSERT INTO m VALUES (180, 1, 9);",
+             INSERT INTO m VALUES (0, 1, 9), (60, 1, 100);\
+             INSERT INTO t VALUES (0, 1, 1), (60, 1, 2), (65, 1, 4), (65, 2, 7), \
+             (120, 1, NULL);",
         )
         .expect("rows");
         let history = History {
             db,
             names: HashMap::new(),
+            rolled_up_until: 60,
         };
         let rows = |per| {
             history
                 .rows(
+                    "SELECT at, k, v FROM m WHERE at >= ?1 AND at < ?2",
                     "SELECT at, k, v FROM t WHERE at >= ?1 AND at < ?2 ORDER BY at",
                     &[per],
-                    "SELECT at, k, v FROM m WHERE at >= ?1 AND at < ?2",
                     0,
-                    240,
+                    180,
                 )
                 .expect("read")
         };
@@ -549,16 +516,15 @@ mod tests {
         assert_eq!(
             highest[&1],
             [
-                (0, vec![Some(5.0)]),
-                (60, vec![Some(1.0)]),
-                (120, vec![None]),
-                (180, vec![Some(9.0)])
+                (0, vec![Some(9.0)]),
+                (60, vec![Some(4.0)]),
+                (120, vec![None])
             ],
-            "two access points' 2 and 3 at tick 0 are 5, above tick 5's 4"
+            "minute 0 from its minute row, the rest from ticks"
         );
-        assert_eq!(highest[&2], [(0, vec![Some(7.0)])]);
-        assert_eq!(rows(Per::Min)[&1][0], (0, vec![Some(4.0)]));
-        assert_eq!(rows(Per::Sum)[&1][0], (0, vec![Some(9.0)]));
+        assert_eq!(highest[&2], [(60, vec![Some(7.0)])]);
+        assert_eq!(rows(Per::Min)[&1][1], (60, vec![Some(2.0)]));
+        assert_eq!(rows(Per::Sum)[&1][1], (60, vec![Some(6.0)]));
     }
 
     #[test]
