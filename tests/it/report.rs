@@ -311,6 +311,12 @@ struct Expected {
     headroom: (f64, i64),
     /// Per session (title): its room's highest devices and the room's seats.
     sessions: Vec<(String, f64, Option<f64>)>,
+    /// Minutes whose uplink reached the default `uplink_critical` (90 %), and the highest
+    /// utilization of any tick.
+    saturated_minutes: u64,
+    uplink_max: f64,
+    /// The events the scenario wrote in, by kind: (zones, from, to).
+    events: Vec<(String, Vec<String>, i64, i64)>,
 }
 
 fn expected(truth: &Value) -> Expected {
@@ -357,36 +363,89 @@ fn expected(truth: &Value) -> Expected {
             )
         })
         .collect();
+    let uplink = minutes.iter().map(|m| number(&m["uplink_bp"]) / 10_000.0);
+    let events = truth["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            let zones = e["zones"].as_array().expect("zones").iter();
+            (
+                e["kind"].as_str().expect("kind").to_string(),
+                zones
+                    .map(|z| z.as_str().expect("zone").to_string())
+                    .collect(),
+                e["from"].as_i64().expect("from"),
+                e["to"].as_i64().expect("to"),
+            )
+        })
+        .collect();
     Expected {
         peak,
         unique: number(&truth["unique_devices"]),
         headroom,
         sessions,
+        saturated_minutes: uplink.clone().filter(|u| *u >= 0.9).count() as u64,
+        uplink_max: uplink.fold(0.0, f64::max),
+        events,
     }
 }
 
-/// Simulates an event (seed `seed`) into `dir`: its history, programme and truth.
-fn simulate(dir: &Path, seed: u64) -> (PathBuf, PathBuf, Value) {
+/// A simulated event being written: its history, programme and truth files, and the
+/// `venuemon simulate` making them.
+struct Simulating {
+    child: std::process::Child,
+    history: PathBuf,
+    programme: PathBuf,
+    truth: PathBuf,
+}
+
+/// The event the golden reports are made from, small enough to simulate in seconds (about
+/// 3 s each in debug): one day, 5 zones (the main hall with its short pool, the foyer, the
+/// restaurant whose lunch saturates the uplink, and two rooms, the second holding day 1's
+/// overrunning session: the overlap), 15 access points (all three bands) and a 30 s tick (two
+/// ticks a minute, so that the per-minute aggregation is exercised). Starts `venuemon
+/// simulate` with seed `seed` into `dir`; [`Simulating::done`] waits for it.
+fn simulate(dir: &Path, seed: u64) -> Simulating {
     let (history, programme, truth) = (
         dir.join(format!("event-{seed}.sqlite")),
         dir.join(format!("event-{seed}.ics")),
         dir.join(format!("event-{seed}.json")),
     );
-    let output = Command::new(BIN)
+    let child = Command::new(BIN)
         .args([
-            "simulate", "--days", "1", "--zones", "6", "--aps", "12", "--tick", "10s",
+            "simulate", "--days", "1", "--zones", "5", "--aps", "15", "--tick", "30s",
         ])
         .args(["--seed", &seed.to_string(), "--history", path(&history)])
         .args(["--programme", path(&programme), "--truth", path(&truth)])
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("venuemon simulate runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let truth = serde_json::from_slice(&std::fs::read(&truth).expect("truth")).expect("truth json");
-    (history, programme, truth)
+    Simulating {
+        child,
+        history,
+        programme,
+        truth,
+    }
+}
+
+impl Simulating {
+    /// Waits for the simulation: its history, programme and truth.
+    fn done(self) -> (PathBuf, PathBuf, Value) {
+        let output = self
+            .child
+            .wait_with_output()
+            .expect("venuemon simulate ends");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let truth =
+            serde_json::from_slice(&std::fs::read(&self.truth).expect("truth")).expect("truth");
+        (self.history, self.programme, truth)
+    }
 }
 
 /// The report from a simulated event's history (fr and en) says what the simulation's own
@@ -396,7 +455,9 @@ fn simulate(dir: &Path, seed: u64) -> (PathBuf, PathBuf, Value) {
 #[test]
 fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
     let dir = tempfile::tempdir().expect("dir");
-    let (history, programme, truth) = simulate(dir.path(), 7);
+    // Both years at once (two processes): the simulations are most of the test's time.
+    let last_year = simulate(dir.path(), 8);
+    let (history, programme, truth) = simulate(dir.path(), 7).done();
     let want = expected(&truth);
     let mut exports = Vec::new();
     for lang in ["fr", "en"] {
@@ -461,6 +522,38 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
         headline["min_headroom"]["at"].as_i64(),
         Some(want.headroom.1)
     );
+    // Lunch saturates the uplink: every minute of it (each of the minute's ticks at 97 % or
+    // more, every other tick of the day under 60 %), and nothing above the busiest tick.
+    let lunch = want
+        .events
+        .iter()
+        .find(|e| e.0 == "uplink_saturated")
+        .expect("lunch on the uplink");
+    assert_eq!(want.saturated_minutes, (lunch.3 - lunch.2) as u64 / 60);
+    assert_eq!(
+        headline["uplink_saturated_minutes"].as_u64(),
+        Some(want.saturated_minutes)
+    );
+    let uplink = &headline["uplink_peak"];
+    let busiest = uplink["value"].as_f64().expect("uplink peak");
+    assert!(
+        (0.97..=want.uplink_max + 0.5e-4).contains(&busiest),
+        "{busiest} vs {}",
+        want.uplink_max
+    );
+    assert!((lunch.2..lunch.3).contains(&uplink["at"].as_i64().expect("at")));
+    // The source that fails for twenty minutes is the one incident, start and end exact.
+    let down = want
+        .events
+        .iter()
+        .find(|e| e.0 == "source_down")
+        .expect("a source down");
+    let incidents = figures["incidents"].as_array().expect("incidents");
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0]["kind"], "source_down");
+    assert_eq!(incidents[0]["instance"], down.1[0].as_str());
+    assert_eq!(incidents[0]["starts"].as_i64(), Some(down.2));
+    assert_eq!(incidents[0]["ends"].as_i64(), Some(down.3));
     let sessions = figures["sessions"].as_array().expect("sessions");
     assert_eq!(sessions.len(), want.sessions.len());
     for (title, peak, seats) in &want.sessions {
@@ -489,9 +582,19 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
         2,
         "the programme's one overlap, both ways"
     );
+    let overlap = want
+        .events
+        .iter()
+        .find(|e| e.0 == "sessions_overlap")
+        .expect("an overlap");
+    for session in overlapping {
+        let starts = session["starts"].as_i64().expect("starts");
+        let ends = session["ends"].as_i64().expect("ends");
+        assert!(starts < overlap.3 && ends > overlap.2, "{session}");
+    }
 
     // Last year: another seed. --compare takes its history as well as its --json export.
-    let (last_year, _, last_truth) = simulate(dir.path(), 8);
+    let (last_year, _, last_truth) = last_year.done();
     let before = expected(&last_truth);
     let last_json = dir.path().join("last-year.json");
     report(&[
