@@ -880,6 +880,8 @@ zone = "hall"
                 path(&dir.path().join("history.html")),
                 "--json",
                 path(&history_json),
+                "--csv",
+                path(&dir.path().join("history-tables")),
             ],
         ]
         .concat(),
@@ -891,6 +893,7 @@ zone = "hall"
         .args(["--source", "prometheus", "--prometheus-url", &url])
         .args(["--out", path(&dir.path().join("prometheus.html"))])
         .args(["--json", path(&prometheus_json)])
+        .args(["--csv", path(&dir.path().join("prometheus-tables"))])
         .output()
         .expect("venuemon report runs");
     assert!(
@@ -898,6 +901,40 @@ zone = "hall"
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // Privacy: neither the history file nor either report (HTML, JSON, CSV) holds a lab
+    // client's MAC, address or host name, in any spelling.
+    let mut outputs: Vec<(PathBuf, String)> = texts(dir.path())
+        .into_iter()
+        .filter(|(p, _)| {
+            p.extension()
+                .is_some_and(|e| e == "html" || e == "json" || e == "csv")
+        })
+        .collect();
+    for csv in ["history-tables", "prometheus-tables"] {
+        outputs.extend(texts(&dir.path().join(csv)));
+    }
+    for file in std::fs::read_dir(dir.path().join("state")).expect("state dir") {
+        let file = file.expect("state file").path();
+        let bytes = std::fs::read(&file).expect("state file readable");
+        outputs.push((file, String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    assert!(
+        outputs.len() >= 16,
+        "2 html, 2 json, 12 csv, the history: {}",
+        outputs.len()
+    );
+    let named: Vec<(String, &str)> = outputs
+        .iter()
+        .map(|(p, t)| (p.display().to_string(), t.as_str()))
+        .collect();
+    let named: Vec<(&str, &str)> = named.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let secrets = macs
+        .iter()
+        .cloned()
+        .chain((0..14).map(|n| format!("guest-phone-{n}")))
+        .chain((10..30).map(|n| format!("10.77.0.{n}")));
+    common::assert_nothing_leaks(&named, secrets);
+
     let (h, p) = (figures_of(&history_json), figures_of(&prometheus_json));
     eprintln!(
         "history vs prometheus over {from}..{end}: {}\n{}",
