@@ -50,9 +50,15 @@ pub fn script(dir: &Path) -> String {
 
 /// dnsmasq in the hall, DHCP only (`--port=0`), leases in `dir`.
 pub fn dnsmasq(hall: &Hall, dir: &Path, range: &str) -> Child {
+    dnsmasq_with(hall, dir, range, &[])
+}
+
+/// [`dnsmasq`] with extra `flags` (`--no-ping`: offers without its 3 s ping check of the
+/// address, during which it answers nobody else).
+pub fn dnsmasq_with(hall: &Hall, dir: &Path, range: &str, flags: &[&str]) -> Child {
     let leases = format!("--dhcp-leasefile={}", dir.join("dnsmasq.leases").display());
     let range = format!("--dhcp-range={range},255.255.255.0,10m");
-    spawn(&[
+    let mut args = vec![
         "netns",
         "exec",
         &hall.hall.0,
@@ -65,7 +71,9 @@ pub fn dnsmasq(hall: &Hall, dir: &Path, range: &str) -> Child {
         "--dhcp-authoritative",
         &range,
         &leases,
-    ])
+    ];
+    args.extend_from_slice(flags);
+    spawn(&args)
 }
 
 /// dhclient's own files for client `n`: config (sending `hostname`), leases, pid.
@@ -105,7 +113,7 @@ pub fn client(hall: &Hall, n: usize, dir: &Path, script: &str, hostname: &str) -
 }
 
 /// Releases the lease of client `n` (udhcpc: SIGTERM with -R; dhclient: `dhclient -r`).
-fn release(hall: &Hall, n: usize, child: &mut Child, dir: &Path, script: &str) {
+pub fn release(hall: &Hall, n: usize, child: &mut Child, dir: &Path, script: &str) {
     if n % 2 == 0 {
         common::run("kill", &["-TERM", &child.id().to_string()]);
     } else {

@@ -1,8 +1,10 @@
 //! `venuemon report` from a simulated event's history (figures checked against the simulation's
-//! truth), and `--source prometheus` against a real Prometheus (Debian `prometheus`) that
-//! scraped a lab agent reading a dnsmasq lease file the test writes; the HTML opened in
-//! headless Chromium (Debian `chromium`), the PDF checked with `pdfinfo` and rendered with
-//! `pdftoppm` (Debian `poppler-utils`). No root needed.
+//! truth); `--source prometheus` against a real Prometheus (Debian `prometheus`) that scraped a
+//! lab agent reading a dnsmasq lease file the test writes, the HTML opened in headless Chromium
+//! (Debian `chromium`), the PDF checked with `pdfinfo` and rendered with `pdftoppm` (Debian
+//! `poppler-utils`); those need no root. The `lab_root_` test compares `--source prometheus`
+//! with `--source history` for one agent of the venue lab (root, network namespaces, dnsmasq,
+//! udhcpc, dhclient, prometheus).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -311,6 +313,12 @@ struct Expected {
     headroom: (f64, i64),
     /// Per session (title): its room's highest devices and the room's seats.
     sessions: Vec<(String, f64, Option<f64>)>,
+    /// Minutes whose uplink reached the default `uplink_critical` (90 %), and the highest
+    /// utilization of any tick.
+    saturated_minutes: u64,
+    uplink_max: f64,
+    /// The events the scenario wrote in, by kind: (zones, from, to).
+    events: Vec<(String, Vec<String>, i64, i64)>,
 }
 
 fn expected(truth: &Value) -> Expected {
@@ -357,36 +365,89 @@ fn expected(truth: &Value) -> Expected {
             )
         })
         .collect();
+    let uplink = minutes.iter().map(|m| number(&m["uplink_bp"]) / 10_000.0);
+    let events = truth["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            let zones = e["zones"].as_array().expect("zones").iter();
+            (
+                e["kind"].as_str().expect("kind").to_string(),
+                zones
+                    .map(|z| z.as_str().expect("zone").to_string())
+                    .collect(),
+                e["from"].as_i64().expect("from"),
+                e["to"].as_i64().expect("to"),
+            )
+        })
+        .collect();
     Expected {
         peak,
         unique: number(&truth["unique_devices"]),
         headroom,
         sessions,
+        saturated_minutes: uplink.clone().filter(|u| *u >= 0.9).count() as u64,
+        uplink_max: uplink.fold(0.0, f64::max),
+        events,
     }
 }
 
-/// Simulates an event (seed `seed`) into `dir`: its history, programme and truth.
-fn simulate(dir: &Path, seed: u64) -> (PathBuf, PathBuf, Value) {
+/// A simulated event being written: its history, programme and truth files, and the
+/// `venuemon simulate` making them.
+struct Simulating {
+    child: std::process::Child,
+    history: PathBuf,
+    programme: PathBuf,
+    truth: PathBuf,
+}
+
+/// The event the golden reports are made from, small enough to simulate in seconds (about
+/// 3 s each in debug): one day, 5 zones (the main hall with its short pool, the foyer, the
+/// restaurant whose lunch saturates the uplink, and two rooms, the second holding day 1's
+/// overrunning session: the overlap), 15 access points (all three bands) and a 30 s tick (two
+/// ticks a minute, so that the per-minute aggregation is exercised). Starts `venuemon
+/// simulate` with seed `seed` into `dir`; [`Simulating::done`] waits for it.
+fn simulate(dir: &Path, seed: u64) -> Simulating {
     let (history, programme, truth) = (
         dir.join(format!("event-{seed}.sqlite")),
         dir.join(format!("event-{seed}.ics")),
         dir.join(format!("event-{seed}.json")),
     );
-    let output = Command::new(BIN)
+    let child = Command::new(BIN)
         .args([
-            "simulate", "--days", "1", "--zones", "6", "--aps", "12", "--tick", "10s",
+            "simulate", "--days", "1", "--zones", "5", "--aps", "15", "--tick", "30s",
         ])
         .args(["--seed", &seed.to_string(), "--history", path(&history)])
         .args(["--programme", path(&programme), "--truth", path(&truth)])
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("venuemon simulate runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let truth = serde_json::from_slice(&std::fs::read(&truth).expect("truth")).expect("truth json");
-    (history, programme, truth)
+    Simulating {
+        child,
+        history,
+        programme,
+        truth,
+    }
+}
+
+impl Simulating {
+    /// Waits for the simulation: its history, programme and truth.
+    fn done(self) -> (PathBuf, PathBuf, Value) {
+        let output = self
+            .child
+            .wait_with_output()
+            .expect("venuemon simulate ends");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let truth =
+            serde_json::from_slice(&std::fs::read(&self.truth).expect("truth")).expect("truth");
+        (self.history, self.programme, truth)
+    }
 }
 
 /// The report from a simulated event's history (fr and en) says what the simulation's own
@@ -396,7 +457,9 @@ fn simulate(dir: &Path, seed: u64) -> (PathBuf, PathBuf, Value) {
 #[test]
 fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
     let dir = tempfile::tempdir().expect("dir");
-    let (history, programme, truth) = simulate(dir.path(), 7);
+    // Both years at once (two processes): the simulations are most of the test's time.
+    let last_year = simulate(dir.path(), 8);
+    let (history, programme, truth) = simulate(dir.path(), 7).done();
     let want = expected(&truth);
     let mut exports = Vec::new();
     for lang in ["fr", "en"] {
@@ -461,6 +524,38 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
         headline["min_headroom"]["at"].as_i64(),
         Some(want.headroom.1)
     );
+    // Lunch saturates the uplink: every minute of it (each of the minute's ticks at 97 % or
+    // more, every other tick of the day under 60 %), and nothing above the busiest tick.
+    let lunch = want
+        .events
+        .iter()
+        .find(|e| e.0 == "uplink_saturated")
+        .expect("lunch on the uplink");
+    assert_eq!(want.saturated_minutes, (lunch.3 - lunch.2) as u64 / 60);
+    assert_eq!(
+        headline["uplink_saturated_minutes"].as_u64(),
+        Some(want.saturated_minutes)
+    );
+    let uplink = &headline["uplink_peak"];
+    let busiest = uplink["value"].as_f64().expect("uplink peak");
+    assert!(
+        (0.97..=want.uplink_max + 0.5e-4).contains(&busiest),
+        "{busiest} vs {}",
+        want.uplink_max
+    );
+    assert!((lunch.2..lunch.3).contains(&uplink["at"].as_i64().expect("at")));
+    // The source that fails for twenty minutes is the one incident, start and end exact.
+    let down = want
+        .events
+        .iter()
+        .find(|e| e.0 == "source_down")
+        .expect("a source down");
+    let incidents = figures["incidents"].as_array().expect("incidents");
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0]["kind"], "source_down");
+    assert_eq!(incidents[0]["instance"], down.1[0].as_str());
+    assert_eq!(incidents[0]["starts"].as_i64(), Some(down.2));
+    assert_eq!(incidents[0]["ends"].as_i64(), Some(down.3));
     let sessions = figures["sessions"].as_array().expect("sessions");
     assert_eq!(sessions.len(), want.sessions.len());
     for (title, peak, seats) in &want.sessions {
@@ -489,9 +584,19 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
         2,
         "the programme's one overlap, both ways"
     );
+    let overlap = want
+        .events
+        .iter()
+        .find(|e| e.0 == "sessions_overlap")
+        .expect("an overlap");
+    for session in overlapping {
+        let starts = session["starts"].as_i64().expect("starts");
+        let ends = session["ends"].as_i64().expect("ends");
+        assert!(starts < overlap.3 && ends > overlap.2, "{session}");
+    }
 
     // Last year: another seed. --compare takes its history as well as its --json export.
-    let (last_year, _, last_truth) = simulate(dir.path(), 8);
+    let (last_year, _, last_truth) = last_year.done();
     let before = expected(&last_truth);
     let last_json = dir.path().join("last-year.json");
     report(&[
@@ -534,4 +639,422 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
         assert_eq!(headroom["previous"].as_f64(), Some(before.headroom.0));
         assert_eq!(headroom["current"].as_f64(), Some(want.headroom.0));
     }
+}
+
+/// Seconds between two of the lab agent's ticks and between two of Prometheus' scrapes of it.
+const LAB_TICK: i64 = 1;
+
+/// Unix seconds now.
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// `t` (Unix seconds) in RFC 3339, for `--from` and `--to`.
+fn rfc3339(t: i64) -> String {
+    jiff::Timestamp::from_second(t).expect("time").to_string()
+}
+
+/// Sleeps until Unix second `t`.
+fn sleep_until(t: i64) {
+    let wait = t - now();
+    if wait > 0 {
+        std::thread::sleep(Duration::from_secs(wait.unsigned_abs()));
+    }
+}
+
+/// The headline and per-zone and per-session figures of a `--json` export's only report.
+fn figures_of(json: &Path) -> Value {
+    let export: Value =
+        serde_json::from_slice(&std::fs::read(json).expect("json")).expect("export");
+    let reports = export["reports"].as_array().expect("reports");
+    assert_eq!(reports.len(), 1, "one venue");
+    reports[0]["figures"].clone()
+}
+
+/// Issue 13's missing test: one lab agent both keeps its history and is scraped by a real
+/// Prometheus (every second, the agent's tick) while real DHCP clients come and go; the
+/// report from Prometheus and the report from the history, over the same whole minutes, give
+/// the same headline figures within the tolerance docs/report.md derives ("Prometheus and the
+/// history side by side"). Needs root (network namespaces), dnsmasq, udhcpc, dhclient and
+/// Debian's prometheus.
+///
+/// The load: 8 clients hold leases from before the agent starts (5 of them pinging the hall
+/// all along); 3 release theirs in the last minute of the period, then 6 new ones join (and
+/// ping), so that the peak (11) holds over the period's end. The period is the minute the
+/// load changes in, plus the minute before when the agent recorded at least 20 s of it.
+#[test]
+fn lab_root_report_from_prometheus_matches_report_from_history_within_the_sampling_tolerance() {
+    use crate::dhcp_lab::{Processes, client, dnsmasq_with, release, require_dhcp_tools, script};
+    require_dhcp_tools();
+    let macs: Vec<String> = (0..14).map(common::mac).collect();
+    let mac_refs: Vec<&str> = macs.iter().map(String::as_str).collect();
+    let hall = crate::venue::Hall::build("rep", &mac_refs, false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = script(dir.path());
+    // Without its ping check, dnsmasq leases in a second rather than 3 s a client in turn.
+    let range = "10.77.0.10,10.77.0.29";
+    let mut servers = Processes(vec![dnsmasq_with(&hall, dir.path(), range, &["--no-ping"])]);
+    let leases = dir.path().join("dnsmasq.leases");
+    let held = || {
+        std::fs::read_to_string(&leases)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let mut clients = Processes(Vec::new());
+    for n in 0..8 {
+        clients.0.push(client(
+            &hall,
+            n,
+            dir.path(),
+            &script,
+            &format!("guest-phone-{n}"),
+        ));
+    }
+    common::wait_for("8 leases", Duration::from_secs(30), || {
+        (held() == 8).then_some(())
+    });
+    // Steady traffic through the hall's bridge: 50 pings of 1 kB a second from each client
+    // that stays.
+    let ping = |n: usize| {
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &hall.clients[n].0,
+                "ping",
+                "-q",
+                "-i",
+                "0.02",
+            ])
+            .args(["-s", "1000", "10.77.0.1"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("ping starts")
+    };
+    servers.0.extend((3..8).map(ping));
+
+    let port = 9842;
+    let config = format!(
+        r#"[venue]
+name = "Lab"
+event = "lab"
+
+[http]
+listen = "127.0.0.1:{port}"
+
+[agent]
+tick = "{LAB_TICK}s"
+active_window = "2s"
+state_dir = "{state}"
+
+[interfaces]
+include = ["vh*"]
+
+[source.neighbours]
+enabled = false
+
+[[zone]]
+id = "hall"
+name = "Hall"
+seats = 6
+interfaces = ["hall0"]
+
+[[source.dhcp]]
+kind = "dnsmasq"
+leases = "{leases}"
+pool = "10.77.0.10-10.77.0.29"
+zone = "hall"
+"#,
+        state = dir.path().join("state").display(),
+        leases = leases.display(),
+    );
+    let prometheus_yml = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &prometheus_yml,
+        format!(
+            "global:\n  scrape_interval: {LAB_TICK}s\nscrape_configs:\n  - job_name: venuemon\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .expect("prometheus.yml");
+    let prometheus = Prometheus::start(
+        Listen::Netns(&hall.hall, 9090),
+        &prometheus_yml,
+        dir.path(),
+        &[],
+    );
+    // Prometheus applies a new target up to 5 s after it starts: the agent starts once
+    // Prometheus scrapes its address (and fails), as at a venue where Prometheus runs first;
+    // else the history would hold seconds Prometheus never saw.
+    common::wait_for("Prometheus scraping", Duration::from_secs(20), || {
+        (prometheus.value("up", None)? == 0.0).then_some(())
+    });
+    let mut agent =
+        common::Agent::with_config(Some(&hall.hall.0), dir.path(), &config, "agent.log");
+    let devices = || prometheus.value("venuemon_zone_clients", None);
+    common::wait_for("8 devices in Prometheus", Duration::from_secs(20), || {
+        (devices()? == 8.0).then_some(())
+    });
+    let ready = now();
+    let minute = |t: i64| t - t.rem_euclid(60);
+    // The period: whole minutes ending at `end`, at least 24 s away (time for the lab to
+    // change), starting with the minute the agent was ready in when it recorded 20 s of it.
+    let end = minute(ready + 24 + 59);
+    let mut from = minute(ready);
+    if ready - from > 40 {
+        from += 60;
+    }
+
+    // Three clients release their leases; then six join, and the peak holds past the end.
+    sleep_until(end - 22);
+    for (n, mut child) in clients.0.drain(..3).enumerate() {
+        release(&hall, n, &mut child, dir.path(), &script);
+    }
+    common::wait_for("5 devices in Prometheus", Duration::from_secs(10), || {
+        (devices()? == 5.0).then_some(())
+    });
+    for n in 8..14 {
+        clients.0.push(client(
+            &hall,
+            n,
+            dir.path(),
+            &script,
+            &format!("guest-phone-{n}"),
+        ));
+    }
+    common::wait_for("11 devices in Prometheus", Duration::from_secs(30), || {
+        (devices()? == 11.0).then_some(())
+    });
+    servers.0.extend((8..14).map(ping));
+    assert!(
+        now() <= end - 3,
+        "the six clients took until {} s before the period's end to get their leases: the \
+         peak must hold over the end for the test to say anything (a loaded machine? rerun)",
+        end - now()
+    );
+    // Prometheus' value for the last minute is its last scrape before the end.
+    sleep_until(end + 2 * LAB_TICK);
+    assert!(agent.stop().success(), "{}", agent.log());
+
+    let programme = dir.path().join("programme.ics");
+    let stamp = |t: i64| {
+        jiff::Timestamp::from_second(t)
+            .expect("time")
+            .strftime("%Y%m%dT%H%M%SZ")
+            .to_string()
+    };
+    std::fs::write(
+        &programme,
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:Lab session\r\nLOCATION:Hall\r\nDTSTART:{}\r\nDTEND:{}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            stamp(from),
+            stamp(end)
+        ),
+    )
+    .expect("programme");
+    let config_file = dir.path().join("venuemon.toml");
+    let (from_arg, to_arg) = (rfc3339(from), rfc3339(end));
+    let common_args = [
+        "--config",
+        path(&config_file),
+        "--programme",
+        path(&programme),
+        "--from",
+        &from_arg,
+        "--to",
+        &to_arg,
+        "--attendees",
+        "10",
+    ];
+    let (history_json, prometheus_json) = (
+        dir.path().join("history.json"),
+        dir.path().join("prometheus.json"),
+    );
+    report(
+        &[
+            &common_args[..],
+            &[
+                "--source",
+                "history",
+                "--out",
+                path(&dir.path().join("history.html")),
+                "--json",
+                path(&history_json),
+                "--csv",
+                path(&dir.path().join("history-tables")),
+            ],
+        ]
+        .concat(),
+    );
+    let url = prometheus.url();
+    let output = Command::new("ip")
+        .args(["netns", "exec", &hall.hall.0, BIN, "report"])
+        .args(common_args)
+        .args(["--source", "prometheus", "--prometheus-url", &url])
+        .args(["--out", path(&dir.path().join("prometheus.html"))])
+        .args(["--json", path(&prometheus_json)])
+        .args(["--csv", path(&dir.path().join("prometheus-tables"))])
+        .output()
+        .expect("venuemon report runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Privacy: neither the history file nor either report (HTML, JSON, CSV) holds a lab
+    // client's MAC, address or host name, in any spelling.
+    let mut outputs: Vec<(PathBuf, String)> = texts(dir.path())
+        .into_iter()
+        .filter(|(p, _)| {
+            p.extension()
+                .is_some_and(|e| e == "html" || e == "json" || e == "csv")
+        })
+        .collect();
+    for csv in ["history-tables", "prometheus-tables"] {
+        outputs.extend(texts(&dir.path().join(csv)));
+    }
+    for file in std::fs::read_dir(dir.path().join("state")).expect("state dir") {
+        let file = file.expect("state file").path();
+        let bytes = std::fs::read(&file).expect("state file readable");
+        outputs.push((file, String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    assert!(
+        outputs.len() >= 16,
+        "2 html, 2 json, 12 csv, the history: {}",
+        outputs.len()
+    );
+    let named: Vec<(String, &str)> = outputs
+        .iter()
+        .map(|(p, t)| (p.display().to_string(), t.as_str()))
+        .collect();
+    let named: Vec<(&str, &str)> = named.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let secrets = macs
+        .iter()
+        .cloned()
+        .chain((0..14).map(|n| format!("guest-phone-{n}")))
+        .chain((10..30).map(|n| format!("10.77.0.{n}")));
+    common::assert_nothing_leaks(&named, secrets);
+
+    let (h, p) = (figures_of(&history_json), figures_of(&prometheus_json));
+    eprintln!(
+        "history vs prometheus over {from}..{end}: {}\n{}",
+        h["headline"], p["headline"]
+    );
+    compare_sources(&h, &p, (from, end));
+}
+
+/// Compares the history's figures `h` with Prometheus' `p` over the lab's `period`, within
+/// the tolerance docs/report.md derives; and both with what the lab did.
+fn compare_sources(h: &Value, p: &Value, period: (i64, i64)) {
+    let (from, end) = period;
+    let minutes = (end - from) / 60;
+    for f in [h, p] {
+        assert_eq!(
+            (f["from"].as_i64(), f["to"].as_i64()),
+            (Some(from), Some(end))
+        );
+    }
+    let (hh, ph) = (&h["headline"], &p["headline"]);
+    let number = |v: &Value, what: &str| {
+        v.as_f64()
+            .unwrap_or_else(|| panic!("{what} is a number: {v}"))
+    };
+
+    // Gauges: Prometheus' minute is its last scrape, the history's the minute's highest tick.
+    // The peak held over the period's end, so the two agree exactly: 11 devices, last minute.
+    assert_eq!(hh["peak_devices"], ph["peak_devices"], "peak devices");
+    assert_eq!(hh["peak_devices"]["value"], 11.0);
+    assert_eq!(hh["peak_devices"]["at"], end - 60);
+    // The same sketch: the history's estimate, Prometheus' rounded down to whole devices.
+    let (hu, pu) = (
+        number(&hh["unique"]["devices"], "unique devices"),
+        number(&ph["unique"]["devices"], "unique devices"),
+    );
+    assert!((hu - pu).abs() < 1.0, "unique devices {hu} vs {pu}");
+    // 14 clients held a lease; two of 14 random ids can share a sketch register (a few
+    // percent of runs), which counts them once.
+    assert!((12.5..14.5).contains(&hu), "14 clients held a lease: {hu}");
+    // Each minute's devices were sampled at a tick with the same clients (the load only grew
+    // into each minute's end), so the randomized shares agree.
+    let (hr, pr) = (
+        number(&hh["unique"]["randomized_share"], "share"),
+        number(&ph["unique"]["randomized_share"], "share"),
+    );
+    assert!((hr - pr).abs() < 1e-9, "randomized share {hr} vs {pr}");
+
+    // Counters: at each end of each minute, the sources may differ by the traffic of one tick
+    // plus the 1.1 scrape intervals Prometheus extrapolates over; at most 11 clients ping, 50
+    // times a second, 1042 bytes each way on the hall's bridge.
+    let rate = 11.0 * 50.0 * 1042.0 * 2.0;
+    let edge = (1.1 + 1.0) * LAB_TICK as f64 * rate;
+    let allowed = 2.0 * minutes as f64 * edge;
+    let (ht, pt) = (
+        number(&hh["traffic_bytes"], "traffic"),
+        number(&ph["traffic_bytes"], "traffic"),
+    );
+    assert!(
+        ht > allowed && (ht - pt).abs() <= allowed,
+        "traffic {ht} vs {pt}: more than {allowed} apart"
+    );
+    let (hp, pp) = (
+        number(&hh["traffic_per_attendee_bytes"], "per attendee"),
+        number(&ph["traffic_per_attendee_bytes"], "per attendee"),
+    );
+    assert!((hp - ht / 10.0).abs() < 1e-6 && (pp - pt / 10.0).abs() < 1e-6);
+    // Utilization: one minute's bytes over 60 s at the bridge's 10 Gb/s (veth and bridges
+    // report 10000 Mb/s): the busiest minute within one minute's two edges.
+    let speed = 10e9 / 8.0;
+    let busiest = 2.0 * edge / (60.0 * speed);
+    let (hb, pb) = (&hh["uplink_peak"], &ph["uplink_peak"]);
+    let (hv, pv) = (number(&hb["value"], "peak"), number(&pb["value"], "peak"));
+    assert!((hv - pv).abs() <= busiest, "uplink peak {hv} vs {pv}");
+    assert_eq!(
+        hb["at"], pb["at"],
+        "the busiest minute: 6 more clients ping in the last"
+    );
+    assert_eq!(hb["at"], end - 60);
+    let (h95, p95) = (
+        number(&hh["uplink_p95"], "p95"),
+        number(&ph["uplink_p95"], "p95"),
+    );
+    assert!((h95 - p95).abs() <= busiest, "uplink p95 {h95} vs {p95}");
+    // No veth reaches 1 % of 10 Gb/s here: no saturated minute in either.
+    assert_eq!(hh["uplink_saturated_minutes"], 0);
+    assert_eq!(ph["uplink_saturated_minutes"], 0);
+
+    // DHCP headroom, held over the end: 20 addresses, 11 leased.
+    assert_eq!(hh["min_headroom"], ph["min_headroom"], "min headroom");
+    assert_eq!(hh["min_headroom"]["free"], 9.0);
+    assert_eq!(hh["min_headroom"]["at"], end - 60);
+    // Status: 11 devices on 6 seats is warn (from 1.5 a seat), reached inside the last
+    // minute and held over its end; the minute before (8 devices) ok.
+    assert_eq!(hh["status_share"], ph["status_share"], "status shares");
+    let warn = number(&hh["status_share"][0]["warn"], "warn");
+    assert!(
+        (warn - 1.0 / minutes as f64).abs() < 1e-9,
+        "warn share {warn}"
+    );
+
+    // Room by room and the session: the same peaks, seats filled and drivers.
+    for (hz, pz) in h["zones"]
+        .as_array()
+        .expect("zones")
+        .iter()
+        .zip(p["zones"].as_array().expect("zones"))
+    {
+        for key in [
+            "id",
+            "seats",
+            "peak",
+            "peak_seat_ratio",
+            "bands",
+            "saturated_minutes",
+            "min_headroom",
+        ] {
+            assert_eq!(hz[key], pz[key], "zone {}: {key}", hz["id"]);
+        }
+    }
+    assert_eq!(h["zones"].as_array().map(Vec::len), Some(1));
+    assert_eq!(h["sessions"], p["sessions"], "sessions");
+    assert_eq!(h["sessions"][0]["peak"]["value"], 11.0);
 }
