@@ -39,15 +39,15 @@ const PROGRAMME_AHEAD: i64 = 7 * 24 * 3600;
 /// How long after its last session a programme may be before it looks like last event's.
 const PROGRAMME_AFTER: i64 = 24 * 3600;
 
-/// Bytes of history a zone takes per day at a 5 s tick, with four access points, two
-/// interfaces and a pool: a 3-day simulated event of 50 zones and 200 access points made a
-/// 616 MB history, 616 MB / 150 zone-days (docs/PERFORMANCE.md, "History"). Rows are per
+/// Bytes of tick rows a zone takes per day at a 5 s tick, with four access points, two
+/// interfaces and a pool: a 3-day simulated event of 50 zones and 200 access points made
+/// 616 MB of them, 616 MB / 150 zone-days (docs/PERFORMANCE.md, "History"). Rows are per
 /// tick, so it scales with the ticks in a day.
 const HISTORY_BYTES_PER_ZONE_DAY_AT_5S: u64 = 4_100_000;
 
-/// Bytes of history a zone takes per day once its rows are 1-minute rows (after
-/// `downsample_after`), whatever the tick, with the hourly sketches: measured the same way
-/// (docs/PERFORMANCE.md, "History").
+/// Bytes of 1-minute rows a zone takes per day, whatever the tick, with the hourly sketches:
+/// measured the same way (docs/PERFORMANCE.md, "History"). The agent writes them as each
+/// minute ends, beside the tick rows, and keeps them until `retention`.
 const HISTORY_MINUTE_BYTES_PER_ZONE_DAY: u64 = 530_000;
 
 /// The outcome of one check.
@@ -469,14 +469,16 @@ fn history(config: &Config) -> Vec<Check> {
     let size = crate::replay::human_size;
     let minute_days = history.retention.saturating_sub(history.downsample_after);
     let why = format!(
-        "{} zones at a {} tick need about {} for the {} their rows keep tick resolution \
-         (`downsample_after`; {} per zone and day at 5s), then {} per zone and day as 1-minute \
-         rows until `retention` ({}: {} more for an agent running all that time)",
+        "{} zones at a {} tick need about {} for the {} they keep tick rows \
+         (`downsample_after`; {} per zone and day at 5s, and {} of 1-minute rows), then {} per \
+         zone and day as 1-minute rows until `retention` ({}: {} more for an agent running \
+         all that time)",
         config.zones.len().max(1),
         format(config.agent.tick),
         size(need),
         format(history.downsample_after),
         size(HISTORY_BYTES_PER_ZONE_DAY_AT_5S),
+        size(HISTORY_MINUTE_BYTES_PER_ZONE_DAY),
         size(HISTORY_MINUTE_BYTES_PER_ZONE_DAY),
         format(history.retention),
         size(
@@ -665,10 +667,11 @@ fn history_contents(path: &Path) -> rusqlite::Result<Contents> {
 }
 
 /// About how many bytes of history `zones` zones take at `tick` over `days_at_tick`, the
-/// time rows keep tick resolution (`downsample_after`): from
-/// [`HISTORY_BYTES_PER_ZONE_DAY_AT_5S`], a day of ticks for each day the agent runs.
+/// time tick rows are kept (`downsample_after`): for each day the agent runs, a day of
+/// ticks ([`HISTORY_BYTES_PER_ZONE_DAY_AT_5S`] at 5 s) and a day of minute rows.
 fn history_need(zones: usize, tick: Duration, days_at_tick: Duration) -> u64 {
-    let per_day = HISTORY_BYTES_PER_ZONE_DAY_AT_5S as f64 * 5.0 / tick.as_secs_f64().max(1.0);
+    let per_day = HISTORY_BYTES_PER_ZONE_DAY_AT_5S as f64 * 5.0 / tick.as_secs_f64().max(1.0)
+        + HISTORY_MINUTE_BYTES_PER_ZONE_DAY as f64;
     let days = days_at_tick.as_secs_f64() / 86_400.0;
     (zones.max(1) as f64 * per_day * days).round() as u64
 }
@@ -1124,18 +1127,18 @@ mod tests {
     #[test]
     fn history_space_warns_under_what_its_tick_rows_need() {
         const DAY: u64 = 86_400;
-        // The measured event: 3 days of 50 zones at 5 s made 616 MB.
+        // The measured event: 3 days of 50 zones at 5 s made 706 MB, its minute rows included.
         let event = history_need(50, Duration::from_secs(5), Duration::from_secs(3 * DAY));
-        assert_eq!(event, 615_000_000);
-        // A tick five times as often takes five times the rows.
+        assert_eq!(event, 694_500_000);
+        // A tick five times as often takes five times the tick rows, the same minute rows.
         let fast = history_need(50, Duration::from_secs(1), Duration::from_secs(3 * DAY));
-        assert_eq!(fast, 5 * event);
+        assert_eq!(fast, 150 * (5 * 4_100_000 + 530_000));
         // Zero-config: one zone, 5 s, the default 14 days.
         let config = config_in(Path::new("/srv/venuemon"), "");
         assert_eq!(config.zones.len(), 1);
         assert_eq!(
             history_need(1, config.agent.tick, config.history.downsample_after),
-            57_400_000
+            64_820_000
         );
         let why = "the rows need about 57 MB";
         let enough = history_space(Path::new("/srv"), 57_400_000, 57_400_000, why);
@@ -1155,10 +1158,10 @@ mod tests {
         let checks = history(&config_in(dir.path(), ""));
         assert!(
             checks[1].detail.ends_with(
-                "; 1 zones at a 5s tick need about 57 MB for the 14d their rows keep tick \
-                 resolution (`downsample_after`; 4.1 MB per zone and day at 5s), then 530 KB per \
-                 zone and day as 1-minute rows until `retention` (400d: 205 MB more for an agent \
-                 running all that time)"
+                "; 1 zones at a 5s tick need about 65 MB for the 14d they keep tick rows \
+                 (`downsample_after`; 4.1 MB per zone and day at 5s, and 530 KB of 1-minute \
+                 rows), then 530 KB per zone and day as 1-minute rows until `retention` (400d: \
+                 205 MB more for an agent running all that time)"
             ),
             "{}",
             checks[1]
