@@ -7,7 +7,9 @@
 #     the blocks compacted from the head, over the samples their meta.json counts: head
 #     blocks are cut every 5 minutes with --storage.tsdb.min/max-block-duration);
 #   - the history's CPU cost: the difference of process_cpu_seconds_total between the two
-#     agents over the same minutes, as a share of one core.
+#     agents over the same minutes, as a share of one core (Prometheus scrapes both, so the
+#     difference is the history's alone);
+#   - the memory it costs: both agents' resident and anonymous memory at the end.
 # Usage: benches/history.sh [MINUTES]   (default 12; needs prometheus, sqlite3 is not needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,11 +23,12 @@ venue=(--simulate --zones 50 --aps 200 --tick 1s --seed 1)
 "$bin" run "${venue[@]}" --listen "127.0.0.1:$with" --history "$dir/history.sqlite" 2>"$dir/with.log" &
 agent=$!
 "$bin" run "${venue[@]}" --listen "127.0.0.1:$without" 2>"$dir/without.log" &
+other=$!
 cat >"$dir/prometheus.yml" <<EOF
 global: {scrape_interval: 1s, scrape_timeout: 1s}
 scrape_configs:
   - job_name: venuemon
-    static_configs: [{targets: ["127.0.0.1:$with"]}]
+    static_configs: [{targets: ["127.0.0.1:$with", "127.0.0.1:$without"]}]
 EOF
 prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
   --web.listen-address="127.0.0.1:$prom" --storage.tsdb.min-block-duration=5m \
@@ -35,6 +38,8 @@ sleep 30
 a0=$(cpu "$with"); b0=$(cpu "$without"); t0=$(date +%s.%N)
 sleep $((minutes * 60 - 30))
 a1=$(cpu "$with"); b1=$(cpu "$without"); t1=$(date +%s.%N)
+memory() { awk '/^(VmRSS|RssAnon):/ {printf "%s %.1f MB ", $1, $2 / 1024}' "/proc/$1/status"; }
+echo "memory: with history $(memory "$agent"); without $(memory "$other")"
 kill -TERM "$agent"; wait "$agent" || true
 python3 - "$dir" "$a0" "$a1" "$b0" "$b1" "$t0" "$t1" <<'PY'
 import glob, json, os, sqlite3, sys

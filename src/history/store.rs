@@ -595,15 +595,19 @@ impl Store {
 
     /// When tick `at` begins a new minute: the minutes before it (since the last it rolled
     /// up) written as minute rows, so that a report over days reads a row per minute.
+    /// A clock set back makes the minutes from the new time on read from their ticks
+    /// again, and rolled up anew (old ticks and new together) as they end.
     fn roll_up(&mut self, at: u64) -> rusqlite::Result<()> {
         let minute = int(at - at % 60);
-        if minute <= self.rolled_up_until {
+        if minute == self.rolled_up_until {
             return Ok(());
         }
-        for table in schema::TABLES {
-            self.db
-                .prepare_cached(&schema::rollup(table))?
-                .execute([self.rolled_up_until, minute])?;
+        if minute > self.rolled_up_until {
+            for table in schema::TABLES {
+                self.db
+                    .prepare_cached(&schema::rollup(table))?
+                    .execute([self.rolled_up_until, minute])?;
+            }
         }
         self.db
             .prepare_cached("INSERT OR REPLACE INTO meta VALUES (?1, ?2)")?
@@ -724,6 +728,48 @@ mod tests {
         totals.counts.kernel.dropped = frames / 10;
         totals.counts.dhcp_unanswered = unanswered;
         CaptureSummary::new("mon0", Some("hall".into()), &totals, &[])
+    }
+
+    #[test]
+    fn each_minute_is_rolled_up_as_it_ends_and_again_after_the_clock_is_set_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("h.sqlite");
+        let snapshot = |at| Snapshot {
+            generated_at: at,
+            ..Snapshot::default()
+        };
+        let mut store = Store::open(&path, &HistoryConfig::default(), &snapshot(0)).expect("opens");
+        let rolled = |store: &Store| -> (i64, Vec<(i64, i64)>) {
+            let until = store.rolled_up_until;
+            let minutes = store
+                .db
+                .prepare("SELECT at, ticks FROM venue_minutes ORDER BY at")
+                .expect("minutes")
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("rows")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows");
+            (until, minutes)
+        };
+        store.begin().expect("begin");
+        for at in [120, 125, 185] {
+            store.add(&snapshot(at)).expect("writes");
+        }
+        assert_eq!(
+            rolled(&store),
+            (180, vec![(120, 2)]),
+            "minute 120 ended at 185"
+        );
+        // The clock goes back into minute 120: it is read from its ticks again, then rolled
+        // up with all three of its ticks once the clock leaves it.
+        store.add(&snapshot(130)).expect("writes");
+        assert_eq!(rolled(&store).0, 120);
+        store.add(&snapshot(190)).expect("writes");
+        assert_eq!(rolled(&store), (180, vec![(120, 3)]));
+        store.commit().expect("commit");
+        drop(store);
+        let store = Store::open(&path, &HistoryConfig::default(), &snapshot(0)).expect("opens");
+        assert_eq!(store.rolled_up_until, 180, "kept in meta");
     }
 
     #[test]
