@@ -886,40 +886,18 @@ mod tests {
 
     #[test]
     fn captures_come_back_with_their_counts_up_to_the_moment() {
-        use crate::hub::capture::Totals;
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("captures.sqlite");
-        let snapshot = |at: u64, frames: u64| {
-            let mut totals = Totals::default();
-            totals.counts.frames = frames;
-            totals.counts.bytes = frames * 100;
-            totals.counts.kernel.dropped = frames / 10;
-            totals.counts.dhcp_unanswered = frames / 100;
-            totals.counts.dhcp_messages[1] = frames / 50;
-            Snapshot {
+        let snapshots: Vec<Snapshot> = [(120, 1_000), (125, 1_500), (130, 2_500)]
+            .into_iter()
+            .map(|(at, frames)| Snapshot {
                 generated_at: at,
                 tick_seconds: 5.0,
-                captures: vec![CaptureSummary::new(
-                    "mon0",
-                    Some("hall".into()),
-                    &totals,
-                    &[],
-                )],
+                captures: vec![crate::history::testing::capture(frames, frames / 100)],
                 ..Snapshot::default()
-            }
-        };
-        let mut store = crate::history::Store::open(
-            &path,
-            &crate::history::config::HistoryConfig::default(),
-            &snapshot(0, 0),
-        )
-        .expect("opens");
-        store.begin().expect("begin");
-        for (at, frames) in [(120, 1_000), (125, 1_500), (130, 2_500)] {
-            store.add(&snapshot(at, frames)).expect("writes");
-        }
-        store.commit().expect("commit");
-        drop(store);
+            })
+            .collect();
+        crate::history::testing::write(&path, &snapshots);
         let db = Connection::open(&path).expect("opens");
         let live = Snapshot::default();
         // Counted from the second tick: the first has no previous totals to count from.

@@ -697,7 +697,7 @@ pub fn unique_devices(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hub::capture::{CaptureSummary, Totals};
+    use crate::history::testing::capture;
 
     /// `.cargo/config.toml` leaves out of the bundled SQLite what the history never uses.
     #[test]
@@ -719,15 +719,6 @@ mod tests {
         }
         assert!(used("OMIT_LOAD_EXTENSION"));
         assert!(used("OMIT_JSON"));
-    }
-
-    fn capture(frames: u64, unanswered: u64) -> CaptureSummary {
-        let mut totals = Totals::default();
-        totals.counts.frames = frames;
-        totals.counts.bytes = frames * 100;
-        totals.counts.kernel.dropped = frames / 10;
-        totals.counts.dhcp_unanswered = unanswered;
-        CaptureSummary::new("mon0", Some("hall".into()), &totals, &[])
     }
 
     #[test]

@@ -134,3 +134,32 @@ pub(crate) fn downsample(db: &rusqlite::Connection, before: i64) {
             .expect("drops ticks");
     }
 }
+
+/// A capture on `mon0` in zone `hall` after `frames` frames: 100 bytes each, a tenth of them
+/// dropped by the kernel, a fiftieth DHCP DISCOVERs, `unanswered` of those left unanswered.
+pub(crate) fn capture(frames: u64, unanswered: u64) -> crate::hub::capture::CaptureSummary {
+    let mut totals = crate::hub::capture::Totals::default();
+    totals.counts.frames = frames;
+    totals.counts.bytes = frames * 100;
+    totals.counts.kernel.dropped = frames / 10;
+    totals.counts.dhcp_unanswered = unanswered;
+    totals.counts.dhcp_messages[1] = frames / 50;
+    crate::hub::capture::CaptureSummary::new("mon0", Some("hall".into()), &totals, &[])
+}
+
+/// Writes `snapshots` (in time order) into the history at `path` through the real store, in
+/// one transaction.
+pub(crate) fn write(path: &Path, snapshots: &[Snapshot]) {
+    let first = snapshots.first().expect("a snapshot");
+    let mut store = crate::history::Store::open(
+        path,
+        &crate::history::config::HistoryConfig::default(),
+        first,
+    )
+    .expect("opens");
+    store.begin().expect("begin");
+    for snapshot in snapshots {
+        store.add(snapshot).expect("writes");
+    }
+    store.commit().expect("commit");
+}

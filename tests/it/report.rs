@@ -102,6 +102,23 @@ fn texts(dir: &Path) -> Vec<(PathBuf, String)> {
         .collect()
 }
 
+/// Fails if a file of `outputs` (path, text) holds any of `secrets` in any spelling.
+fn assert_no_client_in<S: AsRef<str>>(
+    outputs: &[(PathBuf, String)],
+    secrets: impl IntoIterator<Item = S>,
+) {
+    let paths: Vec<String> = outputs
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    let named: Vec<(&str, &str)> = paths
+        .iter()
+        .zip(outputs)
+        .map(|(p, (_, t))| (p.as_str(), t.as_str()))
+        .collect();
+    common::assert_nothing_leaks(&named, secrets);
+}
+
 #[test]
 fn report_from_prometheus_matches_prometheus_renders_prints_compares_and_leaks_nothing() {
     require_tool("chromium", "chromium");
@@ -293,16 +310,11 @@ fn report_from_prometheus_matches_prometheus_renders_prints_compares_and_leaks_n
         "html, json, csv tables: {}",
         outputs.len()
     );
-    let named: Vec<(String, &str)> = outputs
-        .iter()
-        .map(|(p, t)| (p.display().to_string(), t.as_str()))
-        .collect();
-    let named: Vec<(&str, &str)> = named.iter().map(|(p, t)| (p.as_str(), *t)).collect();
     let secrets = (0..12).flat_map(|n| {
         let (mac, ip, host) = client(n);
         [mac, ip, host]
     });
-    common::assert_nothing_leaks(&named, secrets);
+    assert_no_client_in(&outputs, secrets);
 }
 
 /// A simulated event's figures, computed here from the simulation's own truth (its minutes,
@@ -923,17 +935,12 @@ zone = "hall"
         "2 html, 2 json, 12 csv, the history: {}",
         outputs.len()
     );
-    let named: Vec<(String, &str)> = outputs
-        .iter()
-        .map(|(p, t)| (p.display().to_string(), t.as_str()))
-        .collect();
-    let named: Vec<(&str, &str)> = named.iter().map(|(p, t)| (p.as_str(), *t)).collect();
     let secrets = macs
         .iter()
         .cloned()
         .chain((0..14).map(|n| format!("guest-phone-{n}")))
         .chain((10..30).map(|n| format!("10.77.0.{n}")));
-    common::assert_nothing_leaks(&named, secrets);
+    assert_no_client_in(&outputs, secrets);
 
     let (h, p) = (figures_of(&history_json), figures_of(&prometheus_json));
     eprintln!(

@@ -400,47 +400,26 @@ mod tests {
 
     #[tokio::test]
     async fn a_past_zone_page_shows_its_captures_counted_up_to_that_moment() {
-        use crate::hub::capture::{CaptureSummary, Totals};
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("captures.sqlite");
-        let snapshot = |at: u64, frames: u64| {
-            let mut totals = Totals::default();
-            totals.counts.frames = frames;
-            totals.counts.bytes = frames * 100;
-            totals.counts.kernel.dropped = frames / 10;
-            totals.counts.dhcp_unanswered = 7;
-            Snapshot {
-                generated_at: at,
-                tick_seconds: 5.0,
-                zones: vec![crate::hub::ZoneSnapshot {
-                    id: "hall".into(),
-                    ..Default::default()
-                }],
-                captures: vec![CaptureSummary::new(
-                    "mon0",
-                    Some("hall".into()),
-                    &totals,
-                    &[],
-                )],
-                ..Snapshot::default()
-            }
-        };
-        let mut store = crate::history::Store::open(
-            &path,
-            &crate::history::config::HistoryConfig::default(),
-            &snapshot(0, 0),
-        )
-        .expect("opens");
-        store.begin().expect("begin");
-        for (at, frames) in [
+        let snapshots: Vec<Snapshot> = [
             (1_780_470_000, 10_000),
             (1_780_470_005, 13_000),
             (1_780_470_010, 17_000),
-        ] {
-            store.add(&snapshot(at, frames)).expect("writes");
-        }
-        store.commit().expect("commit");
-        drop(store);
+        ]
+        .into_iter()
+        .map(|(at, frames)| Snapshot {
+            generated_at: at,
+            tick_seconds: 5.0,
+            zones: vec![crate::hub::ZoneSnapshot {
+                id: "hall".into(),
+                ..Default::default()
+            }],
+            captures: vec![crate::history::testing::capture(frames, 7)],
+            ..Snapshot::default()
+        })
+        .collect();
+        crate::history::testing::write(&path, &snapshots);
         let live = Snapshot {
             tick_seconds: 5.0,
             zones: vec![crate::hub::ZoneSnapshot {
