@@ -47,6 +47,8 @@ pub struct History {
     names: HashMap<i64, (String, String)>,
     /// Minute rows hold every minute before this (Unix seconds); tick rows the rest.
     rolled_up_until: i64,
+    /// Seconds between two ticks of the agent that wrote it.
+    tick_seconds: f64,
 }
 
 /// Rows of one table per minute: by key id, the minute (Unix seconds) and its values.
@@ -117,6 +119,16 @@ impl History {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
+        let tick_seconds = db
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'tick_seconds'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|t: &f64| t.is_finite() && *t > 0.0)
+            .unwrap_or(STEP as f64);
         let mut names = HashMap::new();
         {
             let mut statement = db.prepare("SELECT id, kind, name FROM names")?;
@@ -129,6 +141,7 @@ impl History {
             db,
             names,
             rolled_up_until,
+            tick_seconds,
         })
     }
 
@@ -320,11 +333,11 @@ impl History {
         }
 
         let interfaces = self.rows(
-            "SELECT at, interface, up_min, speed_bps, rx_bytes, tx_bytes, zone \
+            "SELECT at, interface, up_min, speed_bps, rx_bytes, tx_bytes, zone, ticks \
              FROM interface_minutes WHERE at >= ?1 AND at < ?2",
-            "SELECT at, interface, up, speed_bps, rx_bytes, tx_bytes, zone \
+            "SELECT at, interface, up, speed_bps, rx_bytes, tx_bytes, zone, 1 \
              FROM interface_ticks WHERE at >= ?1 AND at < ?2 ORDER BY at",
-            &[Per::Min, Per::Max, Per::Sum, Per::Sum, Per::Max],
+            &[Per::Min, Per::Max, Per::Sum, Per::Sum, Per::Max, Per::Sum],
             from,
             to,
         )?;
@@ -334,13 +347,20 @@ impl History {
             };
             let zone = self.name(last(rows, 4));
             let speed = per_step(rows, 1, f64::max);
+            // A minute's bytes are those counted since each of its ticks' previous tick: a
+            // minute of 5 s ticks holds 60 s of them, one tick of a 5-minute tick 300 s.
+            let seconds: Vec<Option<f64>> = per_step(rows, 5, |a, b| a + b)
+                .iter()
+                .map(|ticks| ticks.map(|t| t * self.tick_seconds))
+                .collect();
             let utilization = |bytes: &Series| -> Series {
                 bytes
                     .iter()
                     .zip(&speed)
-                    .map(|(b, s)| {
-                        b.zip(s.filter(|s| *s > 0.0))
-                            .map(|(b, s)| b * 8.0 / (s * STEP as f64))
+                    .zip(&seconds)
+                    .map(|((b, s), t)| {
+                        let (b, s, t) = (b.as_ref()?, s.filter(|s| *s > 0.0)?, t.as_ref()?);
+                        Some(b * 8.0 / (s * t))
                     })
                     .collect()
             };
@@ -500,6 +520,7 @@ mod tests {
             db,
             names: HashMap::new(),
             rolled_up_until: 60,
+            tick_seconds: 5.0,
         };
         let rows = |per| {
             history
@@ -525,6 +546,61 @@ mod tests {
         assert_eq!(highest[&2], [(60, vec![Some(7.0)])]);
         assert_eq!(rows(Per::Min)[&1][1], (60, vec![Some(2.0)]));
         assert_eq!(rows(Per::Sum)[&1][1], (60, vec![Some(6.0)]));
+    }
+
+    /// Regression: a minute's bytes were divided by 60 s whatever the tick, so at a 5-minute
+    /// tick the busiest link showed 495 % of its speed.
+    #[test]
+    fn link_utilization_holds_at_a_tick_longer_than_a_minute() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (history, truth) = (dir.path().join("h.sqlite"), dir.path().join("truth.json"));
+        let options = crate::simulate::Options {
+            days: 1,
+            zones: 4,
+            aps: 4,
+            tick: std::time::Duration::from_secs(300),
+            seed: 7,
+        };
+        let outputs = crate::simulate::Outputs {
+            history: Some(history.clone()),
+            truth: Some(truth.clone()),
+            programme: None,
+        };
+        crate::simulate::run(&options, &outputs).expect("simulates");
+        let truth: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(truth).expect("truth")).expect("json");
+        let highest = truth["minutes"]
+            .as_array()
+            .expect("minutes")
+            .iter()
+            .filter_map(|m| m["uplink_bp"].as_f64())
+            .fold(0.0, f64::max)
+            / 10_000.0;
+        let history = History::open(&history).expect("opens");
+        let (from, to) = history.span().expect("span").expect("data");
+        let limits = Limits {
+            uplink_critical: BTreeMap::new(),
+            default_uplink_critical: 0.9,
+            time_to_lease_warn: 2.0,
+        };
+        let data = history
+            .event_data(from, to, &limits, &BTreeMap::new(), "venue")
+            .expect("reads");
+        let uplink = data
+            .interfaces
+            .iter()
+            .find(|i| i.name == "uplink0")
+            .expect("uplink");
+        let busiest = uplink
+            .utilization_tx
+            .iter()
+            .chain(&uplink.utilization_rx)
+            .flatten()
+            .fold(0.0, |a: f64, b| a.max(*b));
+        assert!(
+            (0.9..=highest + 1e-3).contains(&busiest),
+            "busiest {busiest}, the simulation's highest {highest}"
+        );
     }
 
     #[test]
