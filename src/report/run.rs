@@ -116,14 +116,32 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
         Source::History => {
             let path = history_file(options, config.as_ref())?;
             let history = History::open(&path)?;
-            let (first, last) = period(options, &zone, || {
-                history.span()?.ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "the history {} holds no tick yet: run the agent (or venuemon simulate) first",
-                        path.display()
-                    )
-                })
+            let span = history.span()?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the history {} holds no tick yet: run the agent (or venuemon simulate) first",
+                    path.display()
+                )
             })?;
+            let (first, last) = period(options, &zone, || Ok(span))?;
+            // A report of a period with no data would read as "all clear".
+            if last <= span.0 || first >= span.1 {
+                let time = |t: i64| {
+                    jiff::Timestamp::from_second(t).map_or(t.to_string(), |t| {
+                        t.to_zoned_datetime(zone.clone())
+                            .strftime("%Y-%m-%d %H:%M")
+                            .to_string()
+                    })
+                };
+                bail!(
+                    "the history {} holds nothing from {} to {}: it covers {} to {}; give \
+                     --from and --to inside that",
+                    path.display(),
+                    time(first),
+                    time(last),
+                    time(span.0),
+                    time(span.1)
+                );
+            }
             vec![from_history(
                 &history,
                 first,
@@ -227,6 +245,12 @@ fn period(
         }
     };
     if last <= first {
+        if options.to.is_none() {
+            bail!(
+                "the period is empty: --from is at or after the end of the data, where --to \
+                 defaults to: give an earlier --from, or a --to"
+            );
+        }
         bail!("the period is empty: --to must be after --from");
     }
     Ok((first, last))
@@ -418,6 +442,49 @@ mod tests {
                 programme.display()
             )),
             "{e:#}"
+        );
+    }
+
+    /// Regression: a period outside the history gave an "all clear" report.
+    #[test]
+    fn a_period_the_history_does_not_cover_is_refused_naming_what_it_covers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let history = dir.path().join("event.sqlite");
+        let options = crate::simulate::Options {
+            days: 1,
+            zones: 4,
+            aps: 4,
+            tick: std::time::Duration::from_secs(300),
+            seed: 1,
+        };
+        let out = crate::simulate::Outputs {
+            history: Some(history.clone()),
+            ..crate::simulate::Outputs::default()
+        };
+        crate::simulate::run(&options, &out).expect("simulated");
+        let report = |from: &str, to: Option<&str>| {
+            run(&Options {
+                out: dir.path().join("report.html"),
+                history: Some(history.clone()),
+                from: Some(from.to_string()),
+                to: to.map(str::to_string),
+                ..Options::default()
+            })
+        };
+        let e = report("2025-01-01", Some("2025-01-02")).expect_err("refused");
+        assert!(
+            format!("{e:#}")
+                .contains("holds nothing from 2025-01-01 00:00 to 2025-01-02 00:00: it covers"),
+            "{e:#}"
+        );
+        let e = report("2030-01-01", None).expect_err("refused");
+        assert!(
+            format!("{e:#}").contains("--from is at or after the end of the data"),
+            "{e:#}"
+        );
+        assert!(
+            !dir.path().join("report.html").exists(),
+            "no report written"
         );
     }
 
