@@ -50,17 +50,31 @@ pub(crate) enum Past {
 }
 
 /// Opens the history at `path` for reading only (the writer keeps writing it alongside:
-/// WAL lets both).
+/// WAL lets both). Where SQLite cannot make the `-shm` file a WAL file is read through (a
+/// read-only filesystem, a backup stick), no writer is at work, since a writer makes it: the
+/// file is then opened as immutable.
 ///
 /// # Errors
 /// The file is absent or not an SQLite file.
 pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
-    let db = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let db = Connection::open_with_flags(path, flags)?;
     db.busy_timeout(std::time::Duration::from_secs(1))?;
-    Ok(db)
+    match db.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(())) {
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) => {
+            // SQLite's URI form: `%`, `?` and `#` in the path escaped.
+            let escaped = path
+                .to_string_lossy()
+                .replace('%', "%25")
+                .replace('?', "%3f")
+                .replace('#', "%23");
+            Connection::open_with_flags(
+                format!("file:{escaped}?immutable=1"),
+                flags | OpenFlags::SQLITE_OPEN_URI,
+            )
+        }
+        _ => Ok(db),
+    }
 }
 
 /// The first and last moments the history holds, or `None` when it holds no tick.

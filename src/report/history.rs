@@ -18,7 +18,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use fnv::FnvHashMap;
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, params};
 
 use super::data::{
     BandSeries, CaptureData, EventData, InterfaceData, PoolData, Series, SourceData, UniqueDevices,
@@ -87,11 +87,8 @@ impl History {
         let hint = "give the agent's history file (--history FILE, or --config with [history])";
         crate::files::open_regular(path)
             .with_context(|| format!("cannot read the history {}: {hint}", path.display()))?;
-        let db = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .with_context(|| format!("cannot open the history {}: {hint}", path.display()))?;
+        let db = crate::history::read::open(path)
+            .with_context(|| format!("cannot open the history {}: {hint}", path.display()))?;
         let version: Option<String> = db
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",

@@ -276,3 +276,39 @@ fn regression_simulate_shows_progress_and_logs_the_simulated_time() {
         "{failed}"
     );
 }
+
+/// Regression: a history on a read-only filesystem (a backup stick, a read-only mount) was
+/// "not a venuemon history" to the report: SQLite could not make the `-shm` file beside it.
+#[test]
+fn lab_root_a_history_on_a_read_only_filesystem_gives_its_report() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stick = Tmpfs::mount(&dir.path().join("stick"), "16m");
+    let history = stick.0.join("event.sqlite");
+    let simulated = Command::new(common::BIN)
+        .args([
+            "simulate", "--quiet", "--days", "1", "--zones", "4", "--aps", "4",
+        ])
+        .args([
+            "--tick",
+            "5m",
+            "--history",
+            history.to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("venuemon simulate runs");
+    assert!(simulated.status.success(), "{simulated:?}");
+    stick.read_only();
+    let out = dir.path().join("report.html");
+    let report = Command::new(common::BIN)
+        .args(["report", "--history", history.to_str().expect("utf-8")])
+        .args(["--out", out.to_str().expect("utf-8")])
+        .output()
+        .expect("venuemon report runs");
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let html = std::fs::read_to_string(&out).expect("the report");
+    assert!(html.contains("<svg"), "a report with its charts");
+}
