@@ -251,7 +251,12 @@ pub fn figures(data: &EventData, attendees: Option<u64>) -> Figures {
     let busiest = busiest_utilization(data);
     let headline = Headline {
         peak_devices,
-        unique: data.unique,
+        // Never fewer different devices than were there at once: the sketch's ~1.6 % error
+        // can put its estimate under the peak.
+        unique: data.unique.map(|u| UniqueDevices {
+            devices: u.devices.max(peak_devices.map_or(0.0, |p| p.value)),
+            ..u
+        }),
         traffic_bytes,
         traffic_per_attendee_bytes: attendees
             .filter(|n| *n > 0)
@@ -770,6 +775,23 @@ mod tests {
         assert_eq!(h.status_share[0].critical, 2.0 / 5.0);
         assert_eq!(h.status_share[1].critical, 0.0);
         assert_eq!(h.unique.map(|u| u.devices), Some(321.0));
+    }
+
+    /// Regression: an estimate under the peak (the sketch's error, or sketches lost to a
+    /// kill) showed fewer different devices than were there at once.
+    #[test]
+    fn unique_devices_are_never_fewer_than_the_peak_at_once() {
+        let mut data = event();
+        let peak = figures(&data, None).headline.peak_devices.expect("a peak");
+        data.unique = Some(UniqueDevices {
+            devices: peak.value - 7.0,
+            randomized_share: Some(0.5),
+        });
+        let unique = figures(&data, None).headline.unique.expect("unique");
+        assert_eq!(
+            (unique.devices, unique.randomized_share),
+            (peak.value, Some(0.5))
+        );
     }
 
     #[test]
