@@ -40,9 +40,21 @@ const WHEN: &str = "%Y-%m-%d %H:%M:%S %Z";
 const SHORT: &str = "%Y-%m-%d %H:%M";
 
 /// `?at=`: RFC 3339 (`2026-06-03T10:42:00+02:00`), Unix seconds, or the venue's local
-/// `2026-06-03T10:42` (`:SS` allowed); `None` for anything else or a time before 1970.
+/// `2026-06-03T10:42` (`:SS` allowed); `None` for anything else or a time before 1970. A
+/// `+` typed in an address bar reaches the query as a space (`+` encodes one): an offset
+/// written `+02:00` arrives as ` 02:00` and is read as `+02:00`.
 pub(super) fn parse_at(value: &str, timezone: &jiff::tz::TimeZone) -> Option<u64> {
     let value = value.trim();
+    let restored;
+    let value = match value.rsplit_once(' ') {
+        Some((time, offset))
+            if time.contains('T') && offset.len() == 5 && offset.as_bytes()[2] == b':' =>
+        {
+            restored = format!("{time}+{offset}");
+            restored.as_str()
+        }
+        _ => value,
+    };
     let seconds = if let Ok(unix) = value.parse::<i64>() {
         unix
     } else if let Ok(instant) = value.parse::<jiff::Timestamp>() {
@@ -239,6 +251,11 @@ mod tests {
             Some(1_780_476_120)
         );
         assert_eq!(parse_at("1780476120", &paris), Some(1_780_476_120));
+        // Regression: `?at=2026-06-03T10:42:00+02:00` typed in a browser.
+        assert_eq!(
+            parse_at("2026-06-03T10:42:00 02:00", &paris),
+            Some(1_780_476_120)
+        );
         assert_eq!(parse_at("2026-06-03T10:42", &paris), Some(1_780_476_120));
         assert_eq!(parse_at("2026-06-03T10:42:00", &paris), Some(1_780_476_120));
         for bad in ["", "yesterday", "-5", "2026-13-03T10:42"] {
