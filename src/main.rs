@@ -115,7 +115,7 @@ enum Command {
     /// venuemon's own history, or from Prometheus' HTTP API.
     Report {
         /// Start: RFC 3339, or a local date and time like "2026-06-03 08:00" [default: the
-        /// first data of the last 90 days].
+        /// history's first tick; from Prometheus, the first data of the last 90 days].
         #[arg(long)]
         from: Option<String>,
         /// End, the same forms [default: the last data].
@@ -148,8 +148,8 @@ enum Command {
         /// Last year's history file or report --json file: each headline figure then and now.
         #[arg(long, value_name = "LAST_YEAR")]
         compare: Option<PathBuf>,
-        /// Where the data comes from [default: prometheus when --prometheus-url is given,
-        /// else history].
+        /// Where the data comes from [default: prometheus when --prometheus-url is given and
+        /// --history is not, else history].
         #[arg(long, value_enum)]
         source: Option<ReportSource>,
         /// The agent's history file [default: the configured one, with --config].

@@ -105,13 +105,15 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
     let words = Words::new(language, zone.clone());
     let sessions = sessions(options.programme.as_deref(), config.as_ref(), &zone)?;
     let limits = limits(config.as_ref());
-    let source = options
-        .source
-        .unwrap_or(if options.prometheus_url.is_some() {
+    // A history file given on the command line is read, even with a Prometheus URL in the
+    // environment; else a Prometheus URL is.
+    let source = options.source.unwrap_or(
+        if options.prometheus_url.is_some() && options.history.is_none() {
             Source::Prometheus
         } else {
             Source::History
-        });
+        },
+    );
     let venues = match source {
         Source::History => {
             let path = history_file(options, config.as_ref())?;
