@@ -449,7 +449,7 @@ mod tests {
 
     /// Regression: a period outside the history gave an "all clear" report.
     #[test]
-    fn a_period_the_history_does_not_cover_is_refused_naming_what_it_covers() {
+    fn a_period_the_history_does_not_cover_is_refused_and_a_given_history_is_read() {
         let dir = tempfile::tempdir().expect("temp dir");
         let history = dir.path().join("event.sqlite");
         let options = crate::simulate::Options {
@@ -479,6 +479,15 @@ mod tests {
                 .contains("holds nothing from 2025-01-01 00:00 to 2025-01-02 00:00: it covers"),
             "{e:#}"
         );
+        // A history given is read even with a Prometheus URL (from the environment, say).
+        run(&Options {
+            out: dir.path().join("report.html"),
+            history: Some(history.clone()),
+            prometheus_url: Some("http://127.0.0.1:1".into()),
+            ..Options::default()
+        })
+        .expect("the history is read, Prometheus is not asked");
+        std::fs::remove_file(dir.path().join("report.html")).expect("report written");
         let e = report("2030-01-01", None).expect_err("refused");
         assert!(
             format!("{e:#}").contains("--from is at or after the end of the data"),
