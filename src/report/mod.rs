@@ -107,7 +107,23 @@ pub fn programme(
             path.display()
         )
     })?;
-    Ok(ics::parse(&bytes, zone).sessions)
+    let programme = ics::parse(&bytes, zone);
+    if programme.sessions.is_empty() {
+        tracing::warn!(
+            programme = %path.display(),
+            "the programme holds no session venuemon can read (iCalendar VEVENTs with a start \
+             and an end): the report has no sessions; check the file is the programme's .ics export"
+        );
+    } else if programme.skipped > 0 {
+        tracing::warn!(
+            programme = %path.display(),
+            skipped = programme.skipped,
+            unknown_time_zones = ?programme.unknown_zones,
+            "events of the programme could not be read (see the time zones named, if any): \
+             they are not in the report"
+        );
+    }
+    Ok(programme.sessions)
 }
 
 /// The figures of a previous `--json` export, one per report it holds.
