@@ -650,6 +650,25 @@ pub fn run_showing(
                  new history)",
                 path.display()
             );
+            // Made now (empty: SQLite takes an empty file for an empty database), so that a
+            // folder that cannot hold it fails before the simulation, not after.
+            let made = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(path)
+                });
+            made.with_context(|| {
+                format!(
+                    "cannot create the history {}: choose a --history file in a folder you can \
+                     write",
+                    path.display()
+                )
+            })?;
             config.history.enabled = true;
             let (send, ticks) = sync_channel(64);
             let writer = Writer::new(
@@ -783,6 +802,26 @@ mod tests {
             "{}",
             described.sources
         );
+    }
+
+    /// Regression: a history in a folder that cannot hold it failed only once the whole
+    /// event was simulated.
+    #[test]
+    fn a_history_that_cannot_be_made_fails_before_simulating() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "").expect("file");
+        let out = Outputs {
+            history: Some(file.join("event.sqlite")),
+            ..Outputs::default()
+        };
+        let mut progressed = false;
+        let e = run_showing(&options(1), &out, &mut |_| progressed = true).expect_err("refused");
+        assert!(
+            format!("{e:#}").contains("cannot create the history"),
+            "{e:#}"
+        );
+        assert!(!progressed, "refused before the first tick");
     }
 
     #[test]
