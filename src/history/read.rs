@@ -158,13 +158,14 @@ pub(crate) fn snapshot_at(db: &Connection, at: u64, live: &Snapshot) -> rusqlite
         Resolution::Ticks => tick_seconds,
         Resolution::Minutes => 60.0,
     };
-    let status: i64 = db.query_row(
+    let (status, unique): (i64, Option<f64>) = db.query_row(
         &format!(
-            "SELECT status FROM {} WHERE at = ?1",
+            "SELECT status, {} FROM {} WHERE at = ?1",
+            resolution.gauge("unique_estimate"),
             resolution.table("venue")
         ),
         [signed(tick)],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let mut snapshot = Snapshot {
         generated_at: tick,
@@ -173,6 +174,7 @@ pub(crate) fn snapshot_at(db: &Connection, at: u64, live: &Snapshot) -> rusqlite
         tick_seconds,
         active_window_seconds: live.active_window_seconds,
         status: status_of(status),
+        unique_clients_estimate: unique.unwrap_or_default(),
         ..Snapshot::default()
     };
     snapshot.zones = zones(db, resolution, tick, tick_seconds.max(60.0), live, current)?;
@@ -747,6 +749,16 @@ mod tests {
         // Half a minute later is still that tick.
         let s = at(&db, peak_at + 30);
         assert_eq!(s.generated_at, peak_at);
+        // Regression: the venue's unique estimate read 0.
+        let stored: f64 = db
+            .query_row(
+                "SELECT unique_estimate FROM venue_ticks WHERE at = ?1",
+                [peak_at as i64],
+                |r| r.get(0),
+            )
+            .expect("stored");
+        assert!(stored > 0.0);
+        assert_eq!(s.unique_clients_estimate, stored);
         assert_eq!(s.zones.len(), 4);
         let hall = &s.zones[0];
         assert_eq!(
