@@ -250,9 +250,10 @@ fn regression_doctor_checks_the_history_a_fifo_fails_and_a_history_gives_its_ran
     let output = doctor(&[], BIN, &path, &[]);
     let (space, found) = history_space(lines(&output));
     let expected = format!(
-        "ok   history {}: history of schema version 1, writable, holds 2026-06-02 00:00 UTC to \
+        "ok   history {}: history of schema version {}, writable, holds 2026-06-02 00:00 UTC to \
          2026-06-02 23:55 UTC",
-        history.display()
+        history.display(),
+        venuemon::history::SCHEMA_VERSION
     );
     assert!(found.contains(&expected), "{found:#?}");
     assert!(
@@ -287,15 +288,17 @@ fn root_doctor_fails_a_read_only_history_and_warns_of_a_disk_too_small() {
     let path = config(dir.path(), &listen, &body);
     let (space, found) = history_space(lines(&doctor(&[], BIN, &path, &[])));
     let ok = format!(
-        "ok   history {}: history of schema version 1, writable",
-        history.display()
+        "ok   history {}: history of schema version {}, writable",
+        history.display(),
+        venuemon::history::SCHEMA_VERSION
     );
     assert!(found.iter().any(|l| l.starts_with(&ok)), "{found:#?}");
-    // 4 MB free, where one zone at 5 s needs 57 MB for its 14 days at tick resolution.
+    // 4 MB free, where one zone at 5 s needs 65 MB for its 14 days of tick rows (and the
+    // minute rows written beside them).
     assert!(
         space.starts_with("warn history space: ")
             && space.contains(&format!("free on the filesystem of {}; ", disk.0.display()))
-            && space.contains("need about 57 MB for the 14d")
+            && space.contains("need about 65 MB for the 14d")
             && space.ends_with(
                 ": the history stops while the disk is full; fix: free space there, set `path` \
                  in [history] on a larger filesystem, or shorten `downsample_after` in [history]"
