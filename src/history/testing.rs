@@ -163,3 +163,22 @@ pub(crate) fn write(path: &Path, snapshots: &[Snapshot]) {
     }
     store.commit().expect("commit");
 }
+
+/// A quick simulated event in `dir` (a day of 4 zones and 4 access points at 5-minute
+/// ticks, seed 1): its history, programme and truth files.
+pub(crate) fn quick_event(dir: &Path) -> Outputs {
+    let out = Outputs {
+        history: Some(dir.join("event.sqlite")),
+        programme: Some(dir.join("event.ics")),
+        truth: Some(dir.join("truth.json")),
+    };
+    let options = Options {
+        days: 1,
+        zones: 4,
+        aps: 4,
+        tick: Duration::from_secs(300),
+        seed: 1,
+    };
+    run(&options, &out).expect("simulates");
+    out
+}

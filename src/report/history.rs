@@ -550,20 +550,8 @@ mod tests {
     #[test]
     fn link_utilization_holds_at_a_tick_longer_than_a_minute() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (history, truth) = (dir.path().join("h.sqlite"), dir.path().join("truth.json"));
-        let options = crate::simulate::Options {
-            days: 1,
-            zones: 4,
-            aps: 4,
-            tick: std::time::Duration::from_secs(300),
-            seed: 7,
-        };
-        let outputs = crate::simulate::Outputs {
-            history: Some(history.clone()),
-            truth: Some(truth.clone()),
-            programme: None,
-        };
-        crate::simulate::run(&options, &outputs).expect("simulates");
+        let out = crate::history::testing::quick_event(dir.path());
+        let (history, truth) = (out.history.expect("history"), out.truth.expect("truth"));
         let truth: serde_json::Value =
             serde_json::from_slice(&std::fs::read(truth).expect("truth")).expect("json");
         let highest = truth["minutes"]

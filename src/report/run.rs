@@ -398,21 +398,8 @@ mod tests {
     fn regression_a_missing_configured_programme_leaves_sessions_out_and_a_missing_asked_one_stops()
     {
         let dir = tempfile::tempdir().expect("temp dir");
-        let history = dir.path().join("event.sqlite");
-        let programme = dir.path().join("event.ics");
-        let options = crate::simulate::Options {
-            days: 1,
-            zones: 4,
-            aps: 4,
-            tick: std::time::Duration::from_secs(300),
-            seed: 1,
-        };
-        let out = crate::simulate::Outputs {
-            history: Some(history.clone()),
-            programme: Some(programme.clone()),
-            ..crate::simulate::Outputs::default()
-        };
-        crate::simulate::run(&options, &out).expect("simulated");
+        let out = crate::history::testing::quick_event(dir.path());
+        let (history, programme) = (out.history.expect("history"), out.programme.expect("ics"));
         let config = dir.path().join("venuemon.toml");
         std::fs::write(
             &config,
@@ -451,19 +438,9 @@ mod tests {
     #[test]
     fn a_period_the_history_does_not_cover_is_refused_and_a_given_history_is_read() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let history = dir.path().join("event.sqlite");
-        let options = crate::simulate::Options {
-            days: 1,
-            zones: 4,
-            aps: 4,
-            tick: std::time::Duration::from_secs(300),
-            seed: 1,
-        };
-        let out = crate::simulate::Outputs {
-            history: Some(history.clone()),
-            ..crate::simulate::Outputs::default()
-        };
-        crate::simulate::run(&options, &out).expect("simulated");
+        let history = crate::history::testing::quick_event(dir.path())
+            .history
+            .expect("history");
         let report = |from: &str, to: Option<&str>| {
             run(&Options {
                 out: dir.path().join("report.html"),

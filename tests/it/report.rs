@@ -119,6 +119,26 @@ fn assert_no_client_in<S: AsRef<str>>(
     common::assert_nothing_leaks(&named, secrets);
 }
 
+/// Writes a programme of one session, `title` in `room` over `(starts, ends)` (Unix seconds),
+/// as an iCalendar file.
+fn write_session(path: &Path, title: &str, room: &str, (starts, ends): (i64, i64)) {
+    let stamp = |t: i64| {
+        jiff::Timestamp::from_second(t)
+            .expect("time")
+            .strftime("%Y%m%dT%H%M%SZ")
+            .to_string()
+    };
+    std::fs::write(
+        path,
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:{title}\r\nLOCATION:{room}\r\nDTSTART:{}\r\nDTEND:{}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            stamp(starts),
+            stamp(ends)
+        ),
+    )
+    .expect("programme");
+}
+
 #[test]
 fn report_from_prometheus_matches_prometheus_renders_prints_compares_and_leaks_nothing() {
     require_tool("chromium", "chromium");
@@ -129,21 +149,12 @@ fn report_from_prometheus_matches_prometheus_renders_prints_compares_and_leaks_n
     write_leases(&leases, 5);
     let programme = dir.path().join("programme.ics");
     let now = jiff::Timestamp::now().as_second();
-    let stamp = |t: i64| {
-        jiff::Timestamp::from_second(t)
-            .expect("time")
-            .strftime("%Y%m%dT%H%M%SZ")
-            .to_string()
-    };
-    std::fs::write(
+    write_session(
         &programme,
-        format!(
-            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:Keynote <b>&\r\nLOCATION:Salle A\r\nDTSTART:{}\r\nDTEND:{}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-            stamp(now - 3600),
-            stamp(now + 3600)
-        ),
-    )
-    .expect("programme");
+        "Keynote <b>&",
+        "Salle A",
+        (now - 3600, now + 3600),
+    );
     let config = TestConfig::new(dir.path())
         .zone("name = \"Salle A\"\nseats = 10")
         .section(&format!(
@@ -849,21 +860,7 @@ zone = "hall"
     assert!(agent.stop().success(), "{}", agent.log());
 
     let programme = dir.path().join("programme.ics");
-    let stamp = |t: i64| {
-        jiff::Timestamp::from_second(t)
-            .expect("time")
-            .strftime("%Y%m%dT%H%M%SZ")
-            .to_string()
-    };
-    std::fs::write(
-        &programme,
-        format!(
-            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:Lab session\r\nLOCATION:Hall\r\nDTSTART:{}\r\nDTEND:{}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-            stamp(from),
-            stamp(end)
-        ),
-    )
-    .expect("programme");
+    write_session(&programme, "Lab session", "Hall", (from, end));
     let config_file = dir.path().join("venuemon.toml");
     let (from_arg, to_arg) = (rfc3339(from), rfc3339(end));
     let common_args = [
