@@ -189,12 +189,14 @@ fn opt(v: Option<f64>) -> String {
 
 /// Writes every table as CSV in `dir` (created if missing): `headline.csv`, `zones.csv`,
 /// `sessions.csv`, `incidents.csv`, `recommendations.csv`, `comparison.csv`. Times are
-/// RFC 3339 UTC, ratios 0..=1, traffic in bytes; every row names its venue.
+/// RFC 3339 UTC, ratios 0..=1, traffic in bytes; every row names its venue; recommendations
+/// are the report's sentences, in `words`' language.
 ///
 /// # Errors
 /// The directory or a file cannot be written.
-pub fn write_csv(reports: &[Report], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+pub fn write_csv(reports: &[Report], words: &Words, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create {}: give --csv a folder", dir.display()))?;
     let mut written = Vec::new();
     let mut table = |name: &str, header: &[&str], rows: Vec<Vec<String>>| -> anyhow::Result<()> {
         let path = dir.join(name);
@@ -370,9 +372,16 @@ pub fn write_csv(reports: &[Report], dir: &Path) -> anyhow::Result<Vec<PathBuf>>
                 .recommendations
                 .iter()
                 .map(|rec| {
+                    let zone_name = |id: &str| {
+                        r.figures
+                            .zones
+                            .iter()
+                            .find(|z| z.id == id)
+                            .map_or_else(|| id.to_string(), |z| z.name.clone())
+                    };
                     vec![
                         r.figures.venue.clone(),
-                        serde_json::to_string(rec).unwrap_or_default(),
+                        words.recommendation(rec, &zone_name),
                         rec.figure().to_string(),
                     ]
                 })

@@ -172,7 +172,7 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
         written.push(path.clone());
     }
     if let Some(dir) = &options.csv {
-        written.extend(write_csv(&reports, dir)?);
+        written.extend(write_csv(&reports, &words, dir)?);
     }
     if options.pdf {
         let pdf = options.out.with_extension("pdf");
@@ -461,10 +461,19 @@ mod tests {
             out: dir.path().join("report.html"),
             history: Some(history.clone()),
             prometheus_url: Some("http://127.0.0.1:1".into()),
+            csv: Some(dir.path().join("csv")),
             ..Options::default()
         })
         .expect("the history is read, Prometheus is not asked");
         std::fs::remove_file(dir.path().join("report.html")).expect("report written");
+        // Regression: recommendations.csv held each recommendation as JSON.
+        let advice = std::fs::read_to_string(dir.path().join("csv/recommendations.csv"))
+            .expect("recommendations.csv");
+        assert!(advice.lines().count() > 1, "{advice}");
+        assert!(
+            !advice.contains('{') && advice.contains("add an access point"),
+            "{advice}"
+        );
         let e = report("2030-01-01", None).expect_err("refused");
         assert!(
             format!("{e:#}").contains("--from is at or after the end of the data"),
