@@ -426,6 +426,19 @@ pub fn print_pdf(html: &Path, pdf: &Path) -> anyhow::Result<()> {
             html.display()
         );
     };
+    print_with(Path::new(browser), html, pdf, PDF_TIMEOUT)
+}
+
+/// How long Chromium may take to print the report.
+const PDF_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// [`print_pdf`] with `browser`, stopped after `timeout`.
+fn print_with(
+    browser: &Path,
+    html: &Path,
+    pdf: &Path,
+    timeout: std::time::Duration,
+) -> anyhow::Result<()> {
     let html =
         std::fs::canonicalize(html).with_context(|| format!("cannot find {}", html.display()))?;
     let profile =
@@ -447,21 +460,72 @@ pub fn print_pdf(html: &Path, pdf: &Path) -> anyhow::Result<()> {
     }
     command.arg(format!("--print-to-pdf={}", pdf.display()));
     command.arg(format!("file://{}", html.display()));
-    let output = command
-        .output()
-        .with_context(|| format!("cannot start {browser}"));
+    let browser = browser.display();
+    // Its messages go to a file, read once it ends: a pipe nobody reads could stop it.
+    let printed = std::fs::create_dir_all(&profile)
+        .and_then(|()| std::fs::File::create(profile.join("stderr")))
+        .with_context(|| format!("cannot make {}", profile.display()))
+        .and_then(|stderr| {
+            let mut child = command
+                .stdout(std::process::Stdio::null())
+                .stderr(stderr)
+                .spawn()
+                .with_context(|| format!("cannot start {browser}"))?;
+            let began = std::time::Instant::now();
+            loop {
+                if let Some(status) = child.try_wait()? {
+                    break Ok(status);
+                }
+                if began.elapsed() > timeout {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    bail!(
+                        "{browser} did not print {} within {} s: it was stopped; open the \
+                         report in a browser and print it to PDF",
+                        html.display(),
+                        timeout.as_secs()
+                    );
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        });
+    let stderr = std::fs::read_to_string(profile.join("stderr")).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&profile);
-    let output = output?;
-    if !output.status.success() || !pdf.is_file() {
+    let status = printed?;
+    if !status.success() || !pdf.is_file() {
         bail!(
-            "{browser} could not print {} to PDF ({}): {}",
+            "{browser} could not print {} to PDF ({status}): {}",
             html.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
+            stderr.lines().last().unwrap_or("")
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a Chromium that never finished held `--pdf` for good.
+    #[test]
+    fn a_browser_that_never_prints_is_stopped() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let browser = dir.path().join("chromium");
+        std::fs::write(&browser, "#!/bin/sh\nexec sleep 30\n").expect("script");
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755))
+            .expect("executable");
+        let html = dir.path().join("report.html");
+        std::fs::write(&html, "<p>report</p>").expect("html");
+        let began = std::time::Instant::now();
+        let e = print_with(
+            &browser,
+            &html,
+            &dir.path().join("report.pdf"),
+            std::time::Duration::from_secs(1),
+        )
+        .expect_err("stopped");
+        assert!(began.elapsed() < std::time::Duration::from_secs(10));
+        assert!(e.to_string().contains("did not print"), "{e}");
+    }
 }
