@@ -189,16 +189,16 @@ fn rows<'a>(s: &'a Snapshot) -> Vec<Row<'a>> {
             Level(Some(s.status.value())),
         ],
     }];
+    // The stations of each zone's access points per band, where it has any: one pass over
+    // the access points, not one per zone and band.
+    let mut stations: HashMap<(&str, i64), u64> = HashMap::new();
+    for a in &s.aps {
+        if let Some(zone) = a.zone.as_deref() {
+            *stations.entry((zone, band_code(a.band))).or_default() += a.stations;
+        }
+    }
     for z in &s.zones {
-        // The stations of the zone's access points on `band`, if it has any there.
-        let on = |band: Band| {
-            let mut aps = s
-                .aps
-                .iter()
-                .filter(|a| a.zone.as_deref() == Some(z.id.as_str()) && a.band == band)
-                .peekable();
-            aps.peek().is_some().then(|| aps.map(|a| a.stations).sum())
-        };
+        let on = |band: Band| stations.get(&(z.id.as_str(), band_code(band))).copied();
         rows.push(Row {
             table: &schema::ZONE,
             key: Some(z.id.clone()),
