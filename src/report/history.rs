@@ -345,10 +345,12 @@ impl History {
             let zone = self.name(last(rows, 4));
             let speed = per_step(rows, 1, f64::max);
             // A minute's bytes are those counted since each of its ticks' previous tick: a
-            // minute of 5 s ticks holds 60 s of them, one tick of a 5-minute tick 300 s.
+            // minute of 5 s ticks holds 60 s of them, one tick of a 5-minute tick 300 s. Never
+            // less than the minute: ticks the agent skipped under load leave their bytes to
+            // the next.
             let seconds: Vec<Option<f64>> = per_step(rows, 5, |a, b| a + b)
                 .iter()
-                .map(|ticks| ticks.map(|t| t * self.tick_seconds))
+                .map(|ticks| ticks.map(|t| (t * self.tick_seconds).max(STEP as f64)))
                 .collect();
             let utilization = |bytes: &Series| -> Series {
                 bytes
