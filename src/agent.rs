@@ -196,7 +196,6 @@ async fn serve(
             crate::history::Metrics::new(&state.registry),
             state.snapshots.clone(),
             &tasks,
-            cancel.clone(),
         );
     }
     let metrics = state.server.clone();

@@ -67,7 +67,12 @@ impl HistoryError {
                 Some(ErrorCode::SystemIoFailure) => "io",
                 _ => "other",
             },
-            HistoryError::Folder(_) => "cannot_open",
+            HistoryError::Folder(e) => match e.kind() {
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                    "read_only"
+                }
+                _ => "cannot_open",
+            },
             HistoryError::Version { .. } => "version",
         }
     }

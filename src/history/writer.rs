@@ -3,14 +3,13 @@
 //! off (`venuemon_history_up` 0, one log line) and is tried again a minute later. Neither
 //! the hub nor a scrape ever waits for it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::config::HistoryConfig;
@@ -180,11 +179,7 @@ impl Writer {
     fn fail(&mut self, e: HistoryError) {
         self.store = None;
         self.metrics.up.set(0);
-        // SQLite reports a full disk met while writing its WAL as an I/O error.
-        let kind = match e.kind() {
-            "io" if nearly_full(&self.path) => "disk_full",
-            kind => kind,
-        };
+        let kind = kind_at(&e, &self.path);
         self.metrics.errors.with_label_values(&[kind]).inc();
         if self.retry_at.is_none() {
             tracing::warn!(
@@ -193,7 +188,8 @@ impl Writer {
                 error = %e,
                 retry_seconds = RETRY.as_secs(),
                 "history off: cannot write the file; the agent goes on without it and tries \
-                 again every minute (free space, or make the file writable)"
+                 again every minute; {}",
+                what_to_do(kind)
             );
         }
         self.retry_at = Some(Instant::now() + RETRY);
@@ -201,12 +197,53 @@ impl Writer {
     }
 }
 
-/// Whether the file system holding `path` has less than 64 KiB left for it.
-fn nearly_full(path: &std::path::Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
+/// The `kind` of `e`, met writing the history at `path`, told more precisely than SQLite
+/// says it: a full disk met while writing the WAL is an I/O error to SQLite, and a read-only
+/// folder, where the WAL's files cannot be made, "unable to open".
+fn kind_at(e: &HistoryError, path: &Path) -> &'static str {
+    match e.kind() {
+        "io" if nearly_full(path) => "disk_full",
+        "io" | "cannot_open" if read_only(path) => "read_only",
+        kind => kind,
+    }
+}
+
+/// What the person running the agent can do about a history error of `kind`.
+fn what_to_do(kind: &str) -> &'static str {
+    match kind {
+        "disk_full" => {
+            "free space on its file system, shorten [history] retention, or set [history] \
+             path to a file on another file system"
+        }
+        "read_only" => {
+            "make the file and its folder writable by the agent's user (or the file system \
+             read-write), or set [history] path to a file in a writable folder"
+        }
+        "version" | "corrupt" => {
+            "move the file away (keep it for its report) or set [history] path to another file"
+        }
+        "locked" => {
+            "stop the other program that holds the file, or set [history] path to another file"
+        }
+        _ => "check the file and its folder, or set [history] path to another file",
+    }
+}
+
+/// The folder the history at `path` (and its WAL files) is in.
+fn folder(path: &Path) -> &Path {
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let folder = folder.unwrap_or(std::path::Path::new("."));
-    let Ok(name) = std::ffi::CString::new(folder.as_os_str().as_bytes()) else {
+    folder.unwrap_or(Path::new("."))
+}
+
+/// `path` as a C string, for a system call.
+fn c_path(path: &Path) -> Option<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(path.as_os_str().as_bytes()).ok()
+}
+
+/// Whether the file system holding `path` has less than 64 KiB left for it.
+fn nearly_full(path: &Path) -> bool {
+    let Some(name) = c_path(folder(path)) else {
         return false;
     };
     let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
@@ -220,41 +257,110 @@ fn nearly_full(path: &std::path::Path) -> bool {
     stat.f_bavail.saturating_mul(stat.f_frsize) < 64 * 1024
 }
 
+/// Whether the agent may not write the history at `path`: the file, or the folder its WAL
+/// files are made in, is on a read-only file system or not writable by the agent's user.
+fn read_only(path: &Path) -> bool {
+    [path, folder(path)].into_iter().any(|p| {
+        let Some(name) = c_path(p) else { return false };
+        // SAFETY: `name` is a valid C string; access only reads it.
+        let refused = unsafe { libc::access(name.as_ptr(), libc::W_OK) } != 0;
+        refused
+            && matches!(
+                std::io::Error::last_os_error().raw_os_error(),
+                Some(libc::EROFS | libc::EACCES | libc::EPERM)
+            )
+    })
+}
+
 /// Starts the agent's writer: a thread in `tasks` writing the history at `path`, and a task
-/// handing it each snapshot `snapshots` publishes, until `cancel` (then what is queued is
-/// written and the file closed).
+/// handing it each snapshot `snapshots` publishes, until the hub stops and drops its sender
+/// (at the agent's stop): the last snapshot published is handed over too, then what is
+/// queued is written and the file closed, so a normal stop loses no tick.
 pub fn start(
     path: PathBuf,
     config: HistoryConfig,
     metrics: Metrics,
     mut snapshots: watch::Receiver<Arc<Snapshot>>,
     tasks: &TaskTracker,
-    cancel: CancellationToken,
 ) {
     let (send, ticks): (SyncSender<Arc<Snapshot>>, _) = sync_channel(QUEUE);
     let dropped = metrics.dropped.clone();
     let writer = Writer::new(path, config, metrics);
     tasks.spawn_blocking(move || writer.run(ticks, Batching::Queued));
     tasks.spawn(async move {
-        loop {
-            tokio::select! {
-                biased;
-                () = cancel.cancelled() => return,
-                changed = snapshots.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                    let snapshot = Arc::clone(&snapshots.borrow_and_update());
-                    if snapshot.generated_at == 0 {
-                        continue;
-                    }
-                    match send.try_send(snapshot) {
-                        Ok(()) => {}
-                        Err(TrySendError::Full(_)) => dropped.inc(),
-                        Err(TrySendError::Disconnected(_)) => return,
-                    }
-                }
+        // Ends once the sender is gone and its last snapshot seen.
+        while snapshots.changed().await.is_ok() {
+            let snapshot = Arc::clone(&snapshots.borrow_and_update());
+            if snapshot.generated_at == 0 {
+                continue;
+            }
+            match send.try_send(snapshot) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => dropped.inc(),
+                Err(TrySendError::Disconnected(_)) => return,
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hub stops (its sender dropped) just after publishing: that last snapshot is
+    /// written, then the file closed with the sketches of the last tick.
+    #[tokio::test]
+    async fn at_the_stop_the_last_snapshot_published_is_written_and_the_file_closed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("h.sqlite");
+        let (publish, snapshots) = watch::channel(Arc::new(Snapshot::default()));
+        let tasks = TaskTracker::new();
+        let metrics = Metrics::new(&Registry::new());
+        start(
+            path.clone(),
+            HistoryConfig::default(),
+            metrics,
+            snapshots,
+            &tasks,
+        );
+        for at in [600, 601, 602] {
+            publish.send_replace(Arc::new(Snapshot {
+                generated_at: at,
+                ..Snapshot::default()
+            }));
+            tokio::task::yield_now().await;
+        }
+        publish.send_replace(Arc::new(Snapshot {
+            generated_at: 603,
+            ..Snapshot::default()
+        }));
+        drop(publish);
+        tasks.close();
+        tasks.wait().await;
+        assert!(
+            !dir.path().join("h.sqlite-wal").exists(),
+            "closed: the WAL checkpointed and removed"
+        );
+        let db = rusqlite::Connection::open(&path).expect("opens");
+        let last: i64 = db
+            .query_row("SELECT max(at) FROM venue_ticks", [], |r| r.get(0))
+            .expect("ticks");
+        assert_eq!(last, 603);
+    }
+
+    #[test]
+    fn a_folder_the_history_cannot_be_made_in_for_lack_of_rights_is_read_only() {
+        for (error, kind) in [
+            (std::io::ErrorKind::ReadOnlyFilesystem, "read_only"),
+            (std::io::ErrorKind::PermissionDenied, "read_only"),
+            (std::io::ErrorKind::NotADirectory, "cannot_open"),
+        ] {
+            let e = HistoryError::Folder(error.into());
+            assert_eq!(
+                kind_at(&e, Path::new("/nowhere/h.sqlite")),
+                kind,
+                "{error:?}"
+            );
+        }
+    }
 }

@@ -81,7 +81,7 @@ impl Hub {
             });
             zone.history = history.points();
         }
-        Snapshot {
+        let snapshot = Snapshot {
             generated_at,
             venue: self.name.clone(),
             event: self.event.clone(),
@@ -97,7 +97,12 @@ impl Hub {
             captures: parts.captures,
             sources: self.health.snapshots(),
             programme: self.venue.programme.clone(),
-        }
+        };
+        // What the sources sample from now on is for the next tick: when that tick is in the
+        // next hour, so are its sightings (this snapshot holds the last sketch of this hour).
+        let next = unix_seconds(wall + self.tick);
+        self.venue.registry.start_hour(next / 3600);
+        snapshot
     }
 
     /// The zone's thresholds, or the venue's for what belongs to no zone.

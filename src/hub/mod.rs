@@ -263,6 +263,48 @@ mod tests {
         assert_eq!(snapshot.unique_clients_estimate, 5.0);
     }
 
+    /// Regression: the first snapshot started its hour afresh, dropping every sighting made
+    /// before it from the hour's sketch (the history's unique devices), and the first
+    /// snapshot of each hour dropped those sampled for it. A simulated device is seen again
+    /// once a minute, so a run stopped after 15 s wrote a quarter of the foyer's devices.
+    #[test]
+    fn regression_sightings_before_a_snapshot_count_in_its_hour_from_the_first_one_on() {
+        let mut hub = hub("[agent]\ntick = \"1s\"\n\n[[zone]]\nid = \"hall\"\n");
+        let key = ClientKey::ephemeral();
+        let seen = |range: std::ops::Range<u8>| {
+            let sightings = range
+                .map(|i| Sighting {
+                    client: key.client(&[0, 1, 2, 3, 4, i]),
+                    zone: 0,
+                    age: Duration::ZERO,
+                })
+                .collect();
+            report(Observation::Clients(sightings))
+        };
+        let at = |seconds: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(seconds);
+        let hour_of = |snapshot: &Snapshot| {
+            snapshot.zones[0]
+                .unique_this_hour
+                .as_ref()
+                .map_or(0.0, |s| s.estimate())
+                .round()
+        };
+        let t0 = Instant::now();
+        let last_second = 3_600 * 500_000 - 2;
+        hub.apply(seen(0..40), t0);
+        let first = hub.snapshot(t0, at(last_second));
+        assert_eq!(hour_of(&first), 40.0, "seen before the first snapshot");
+        hub.apply(seen(40..50), t0);
+        let last = hub.snapshot(t0, at(last_second + 1));
+        assert_eq!(hour_of(&last), 50.0, "the hour's last snapshot");
+        // Sampled for the next tick, the first of the next hour: counted there.
+        hub.apply(seen(50..60), t0);
+        let next = hub.snapshot(t0, at(last_second + 2));
+        assert_eq!(hour_of(&next), 10.0, "the next hour's first snapshot");
+        assert_eq!(hour_of(&last), 50.0, "a snapshot keeps its sketch");
+        assert_eq!(next.zones[0].unique_clients_estimate, 60.0);
+    }
+
     #[test]
     fn each_zone_shows_its_session_now_and_next() {
         use crate::model::programme::{Session, ZoneSession};

@@ -72,8 +72,9 @@ pub struct Registry {
     /// Unique devices per zone since `hour` began (for the history's hourly sketches);
     /// shared with the snapshots, copied on the first write after one took it.
     unique_this_hour: HashMap<ZoneIdx, Arc<UniqueEstimate>>,
-    /// The Unix hour (seconds / 3600) `unique_this_hour` counts.
-    hour: u64,
+    /// The Unix hour (seconds / 3600) `unique_this_hour` counts; `None` before the first
+    /// snapshot, whose hour the sightings before it count in.
+    hour: Option<u64>,
 }
 
 /// Duration in nanoseconds, saturating (past 292 years).
@@ -100,7 +101,7 @@ impl Registry {
             unique_by_zone: HashMap::new(),
             unique_venue: UniqueEstimate::default(),
             unique_this_hour: HashMap::new(),
-            hour: 0,
+            hour: None,
         }
     }
 
@@ -253,13 +254,18 @@ impl Registry {
             .map_or(0.0, UniqueEstimate::estimate)
     }
 
-    /// Starts counting Unix hour `hour` (seconds / 3600) afresh when it is not the hour
-    /// counted so far. Sightings between the last snapshot of an hour and the first of the
-    /// next count in the next (clients still present are seen again within a sample).
+    /// Counts the sightings from now on in Unix hour `hour` (seconds / 3600), afresh when it
+    /// is not the hour counted so far. The hub calls it at each snapshot with the snapshot's
+    /// hour, and after it with the hour of the next tick, so that the sightings sampled for
+    /// the next tick count in that tick's hour, never in none. The first call takes the
+    /// sightings made before it into its hour: a device seen once before the first snapshot
+    /// (a simulated device is seen again only once a minute) is not lost.
     pub fn start_hour(&mut self, hour: u64) {
-        if hour != self.hour {
-            self.hour = hour;
-            self.unique_this_hour.clear();
+        if self.hour != Some(hour) {
+            if self.hour.is_some() {
+                self.unique_this_hour.clear();
+            }
+            self.hour = Some(hour);
         }
     }
 

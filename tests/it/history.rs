@@ -140,9 +140,29 @@ fn root_history_on_a_read_only_file_turns_off_with_a_metric_and_one_line_while_t
     agent.stop();
     disk.read_only();
     let agent = config.start(None);
-    // SQLite cannot make the WAL's shared-memory file in a read-only folder: it says so as
-    // "unable to open" rather than "read-only".
-    history_turns_off(&agent, config.port, &["read_only", "cannot_open"]);
+    // SQLite cannot make the WAL's shared-memory file in a read-only folder and says
+    // "unable to open": the agent tells it is read-only, and what to do.
+    history_turns_off(&agent, config.port, &["read_only"]);
+    let metrics = common::http_get(config.port, "/metrics")
+        .expect("metrics")
+        .1;
+    assert_eq!(
+        series(
+            &metrics,
+            "venuemon_history_write_errors_total{kind=\"cannot_open\"}"
+        ),
+        Some(0.0)
+    );
+    let log = agent.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("history off"))
+        .expect("the line");
+    assert!(
+        line.contains("make the file and its folder writable by the agent's user")
+            && line.contains("or set [history] path to a file in a writable folder"),
+        "{line}"
+    );
 }
 
 /// `venuemon run --simulate` serves a lively venue: the foyer fills as the doors open.
@@ -166,6 +186,82 @@ fn run_simulate_serves_the_simulated_venue_on_metrics() {
     let (status, page) = common::http_get(port, "/").expect("the page answers");
     assert_eq!(status, 200);
     assert!(page.contains("Main hall"), "{page}");
+}
+
+/// Regression: a run stopped by SIGTERM within its first minute wrote a quarter of the
+/// unique devices `/api/status` gave (the foyer's 410 became about 100): the sightings made
+/// before the first snapshot were dropped from the hour's sketch, and a simulated device is
+/// seen again only once a minute. A normal stop writes every tick published before it, the
+/// last included, and each zone's sketch as the last tick had it: the file's unique devices
+/// per zone are the page's, exactly (the same sketch).
+#[test]
+fn regression_sigterm_in_the_first_minute_keeps_every_tick_and_the_pages_unique_devices() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let history = dir.path().join("history.sqlite");
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let args = [
+        "--simulate",
+        "--zones",
+        "5",
+        "--aps",
+        "10",
+        "--tick",
+        "5s",
+        "--listen",
+        &listen,
+        "--history",
+        history.to_str().expect("utf-8"),
+    ];
+    let mut agent = Agent::start(None, &args, &[], dir.path().join("agent.log"));
+    let status = || -> Option<serde_json::Value> {
+        let (code, body) = common::http_get(port, "/api/status")?;
+        (code == 200).then(|| serde_json::from_str(&body).ok())?
+    };
+    let at = |s: &serde_json::Value| s["generated_at"].as_u64().unwrap_or(0);
+    // Three ticks (the agent's first ten seconds or so), then just after a fresh one, with
+    // five seconds before the next.
+    let first = common::wait_for("a first tick", Duration::from_secs(20), || {
+        status().filter(|s| at(s) > 0)
+    });
+    let later = common::wait_for("two ticks more", Duration::from_secs(30), || {
+        status().filter(|s| at(s) >= at(&first) + 10)
+    });
+    let last = common::wait_for("a fresh tick", Duration::from_secs(10), || {
+        status().filter(|s| at(s) > at(&later))
+    });
+    agent.stop();
+
+    let db = rusqlite::Connection::open(&history).expect("the history opens");
+    let written: Vec<u64> = db
+        .prepare("SELECT at FROM venue_ticks ORDER BY at")
+        .and_then(|mut s| s.query_map([], |r| r.get::<_, i64>(0))?.collect())
+        .map(|ticks: Vec<i64>| ticks.into_iter().map(|t| t.unsigned_abs()).collect())
+        .expect("ticks");
+    for seen in [&first, &later, &last] {
+        assert!(written.contains(&at(seen)), "{} in {written:?}", at(seen));
+    }
+    let (from, to) = (written[0], at(&last));
+    assert_eq!(written.last(), Some(&to), "the last tick before the stop");
+    let zones = last["zones"].as_array().expect("zones");
+    let foyer = zones
+        .iter()
+        .find(|z| z["id"] == "foyer")
+        .expect("the foyer");
+    assert!(
+        foyer["unique_clients_estimate"].as_f64() > Some(50.0),
+        "{foyer}"
+    );
+    for zone in zones {
+        let id = zone["id"].as_str().expect("id");
+        let written = venuemon::history::store::unique_devices(&db, &[id], from, to)
+            .expect("the zone's sketches");
+        assert_eq!(
+            Some(written.round()),
+            zone["unique_clients_estimate"].as_f64(),
+            "zone {id}"
+        );
+    }
 }
 
 /// `venuemon run --simulate` says at start what it serves: the simulated venue, its
