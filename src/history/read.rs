@@ -8,7 +8,9 @@
 //! snapshot (the history stores ids only), and so does the programme: each zone's session
 //! then and next are the live programme's at that moment. Each zone's reasons come with
 //! their subject (the pool, uplink, capture or source kind) and value; its clients per
-//! source, from `zone_source`. Captures give their frames, bytes, kernel drops, DHCP
+//! source, from `zone_source`; its unique devices, those of the hour holding the moment
+//! (its hourly sketch: the history keeps no zone's since the agent started, which the live
+//! snapshot gives; the venue's it keeps). Captures give their frames, bytes, kernel drops, DHCP
 //! messages and unanswered DISCOVERs added up over the history up to the moment (the live
 //! page counts since the agent started); their per-channel figures, frame kinds, device
 //! estimates and time-to-lease histogram are not kept.
@@ -77,17 +79,37 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
     }
 }
 
-/// The first and last moments the history holds, or `None` when it holds no tick.
+/// The first and last moments the history holds, or `None` when it holds no tick. A minute
+/// whose ticks are kept is covered from its first tick to its last (a minute row is at the
+/// minute's start, before its first tick); one downsampled to its minute row alone, from the
+/// minute's start to its end.
 ///
 /// # Errors
 /// The file cannot be read, or is not a history.
 pub(crate) fn covered(db: &Connection) -> rusqlite::Result<Option<Covered>> {
-    let (from, to): (Option<i64>, Option<i64>) = db.query_row(
-        "SELECT min(f), max(t) FROM (SELECT min(at) f, max(at) t FROM venue_ticks \
-         UNION ALL SELECT min(at), max(at) + 59 FROM venue_minutes)",
+    let (first_tick, last_tick, first_minute, last_minute): (
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    ) = db.query_row(
+        "SELECT (SELECT min(at) FROM venue_ticks), (SELECT max(at) FROM venue_ticks), \
+         (SELECT min(at) FROM venue_minutes), (SELECT max(at) FROM venue_minutes)",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
+    let minute_of = |at: i64| at - at.rem_euclid(60);
+    // Tick rows are dropped oldest first: the minutes before the first tick's are downsampled.
+    let from = match (first_tick, first_minute) {
+        (Some(tick), Some(minute)) if minute < minute_of(tick) => Some(minute),
+        (Some(tick), _) => Some(tick),
+        (None, minute) => minute,
+    };
+    let to = match (last_tick, last_minute) {
+        (Some(tick), Some(minute)) if minute > minute_of(tick) => Some(minute + 59),
+        (Some(tick), _) => Some(tick),
+        (None, minute) => minute.map(|m| m + 59),
+    };
     Ok(from.zip(to).map(|(from, to)| Covered {
         from: unsigned(from),
         to: unsigned(to),
@@ -406,6 +428,9 @@ fn zones(
             None => reasons_of(row.get::<_, Option<i64>>(7)?.unwrap_or(0), &zone),
         };
         zone.clients_by_source = by_source.remove(&zone.id).unwrap_or_default();
+        // The history keeps unique devices per zone and hour, not since the agent started.
+        zone.unique_clients_estimate =
+            crate::history::store::unique_devices(db, &[zone.id.as_str()], tick, tick)?.round();
         let index = live.zones.iter().position(|z| z.id == zone.id);
         if let Some((programme, index)) = live.programme.as_deref().zip(index) {
             (zone.session_now, zone.session_next) =
@@ -761,6 +786,15 @@ mod tests {
         assert_eq!(s.unique_clients_estimate, stored);
         assert_eq!(s.zones.len(), 4);
         let hall = &s.zones[0];
+        // Regression: every zone's read 0. A zone's is its devices in the hour holding the
+        // moment, from the hour's sketch.
+        let hour = crate::history::store::unique_devices(&db, &["main-hall"], peak_at, peak_at)
+            .expect("sketch");
+        assert!(
+            hour >= peak as f64,
+            "{hour} devices in the hour, {peak} at once"
+        );
+        assert_eq!(hall.unique_clients_estimate, hour.round());
         assert_eq!(
             (hall.id.as_str(), hall.name.as_str()),
             ("main-hall", "Main hall")
@@ -1009,6 +1043,37 @@ mod tests {
         assert!(!room.up);
         assert_eq!(room.source, "dhcp");
         assert!(at(&db, down - 60).sources.iter().all(|s| s.up));
+    }
+
+    /// Regression: the zone page's slider started at the start of the first tick's minute
+    /// (where the first minute row is), a moment the history has no tick for.
+    #[test]
+    fn the_history_covers_from_its_first_tick_to_its_last_and_downsampled_minutes_whole() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("h.sqlite");
+        let tick = |at| Snapshot {
+            generated_at: at,
+            tick_seconds: 5.0,
+            ..Snapshot::default()
+        };
+        let ticks: Vec<Snapshot> = (0..30).map(|i| tick(600 + 17 + 5 * i)).collect();
+        crate::history::testing::write(&path, &ticks);
+        let db = open(&path).expect("opens");
+        let first_minute: i64 = db
+            .query_row("SELECT min(at) FROM venue_minutes", [], |r| r.get(0))
+            .expect("a minute row");
+        assert_eq!(first_minute, 600, "rolled up as the minute ended");
+        let ends = covered(&db).expect("reads").expect("ticks");
+        assert_eq!(ends, Covered { from: 617, to: 762 });
+        for end in [ends.from, ends.to] {
+            assert_eq!(at_with(&db, end, &live()).generated_at, end);
+        }
+        // Its first minute downsampled to its minute row: covered from the minute's start.
+        crate::history::testing::downsample(&Connection::open(&path).expect("opens"), 660);
+        assert_eq!(
+            covered(&db).expect("reads"),
+            Some(Covered { from: 600, to: 762 })
+        );
     }
 
     #[test]

@@ -15,10 +15,12 @@ fn a_past_tick_of_the_simulated_venue_is_served_with_its_figures() {
     let port = common::free_port();
     let path = history.to_str().expect("utf-8 path");
     let _agent = common::simulated_agent(dir.path(), port, &["--history", path]);
-    // A tick the history holds with devices in the foyer, once a few more were written.
+    // A tick the history holds with devices in the foyer, once a few more were written and
+    // the first minute was rolled up into its minute row (at the minute's start, before the
+    // first tick: up to a minute's wait).
     let (at, foyer) = common::wait_for(
-        "a few ticks in the history",
-        Duration::from_secs(30),
+        "a few ticks and a minute row in the history",
+        Duration::from_secs(90),
         || {
             let db = rusqlite::Connection::open_with_flags(
                 &history,
@@ -30,7 +32,10 @@ fn a_past_tick_of_the_simulated_venue_is_served_with_its_figures() {
                     Ok((r.get(0)?, r.get(1)?))
                 })
                 .ok()?;
-            (last - first >= 3).then_some(())?;
+            let minutes: i64 = db
+                .query_row("SELECT count(*) FROM venue_minutes", [], |r| r.get(0))
+                .ok()?;
+            (last - first >= 3 && minutes > 0).then_some(())?;
             db.query_row(
                 "SELECT at, clients FROM zone_ticks z JOIN names n ON n.id = z.zone \
              WHERE n.name = 'foyer' AND clients > 0 ORDER BY at LIMIT 1",
@@ -81,6 +86,41 @@ fn a_past_tick_of_the_simulated_venue_is_served_with_its_figures() {
     assert_eq!(zone("main-hall")["session_next"]["title"], "Keynote, day 1");
     assert_eq!(zone("foyer")["clients"], foyer);
     assert_eq!(zone("foyer")["clients_by_source"]["hostapd"], foyer);
+    // Regression: every zone's unique devices read 0 (the venue's came back). A zone's is
+    // its devices in the hour holding the moment, from the history's hourly sketch.
+    let unique = zone("foyer")["unique_clients_estimate"]
+        .as_f64()
+        .expect("a number");
+    assert!(
+        unique >= foyer as f64 && unique > 0.0,
+        "{unique} for {foyer}"
+    );
+
+    // Regression: the zone page's slider started at the start of the first tick's minute,
+    // a moment before the history's first tick; it goes from the first tick to the last.
+    let first: i64 =
+        rusqlite::Connection::open_with_flags(&history, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|db| db.query_row("SELECT min(at) FROM venue_ticks", [], |r| r.get(0)))
+            .expect("the first tick");
+    let (status, live) = common::http_get(port, "/zone/main-hall").expect("answers");
+    assert_eq!(status, 200, "{live}");
+    let attribute = |name: &str| -> i64 {
+        live.split("type=\"range\"")
+            .nth(1)
+            .and_then(|input| input.split(&format!(" {name}=\"")).nth(1))
+            .and_then(|value| value.split('"').next())
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(|| panic!("the slider's {name}: {live}"))
+    };
+    assert_eq!(
+        attribute("min"),
+        first,
+        "the slider starts at the first tick"
+    );
+    let (status, json) =
+        common::http_get(port, &format!("/api/status?at={first}")).expect("answers");
+    assert_eq!(status, 200, "the slider's start is a tick: {json}");
+    assert!(attribute("max") >= at, "the slider ends at the last tick");
 
     let mut browser = Browser::launch();
     let mut zone = browser.open(
