@@ -73,9 +73,15 @@ pub struct ZoneData {
     /// Utilization from which an interface of the zone counts as saturated (the zone's
     /// `uplink_critical`, 0..=1).
     pub uplink_critical: f64,
-    /// Concurrent devices.
+    /// The most devices in the zone at once during each step: its own busiest tick (the
+    /// room's peaks and its chart).
     pub devices: Series,
-    /// Of those, devices with a randomized (locally administered) address.
+    /// Devices in the zone at the venue's busiest tick of each step (or, from Prometheus,
+    /// its last sample), so that the zones of a step add up to the venue's devices then: a
+    /// device walking from a room to the foyer within the step counts once.
+    pub devices_at_venue_peak: Series,
+    /// Of `devices_at_venue_peak`, devices with a randomized (locally administered)
+    /// address.
     pub randomized: Series,
     /// Status: 0 ok, 1 warn, 2 critical.
     pub status: Series,
@@ -159,12 +165,13 @@ pub struct UniqueDevices {
 
 impl UniqueDevices {
     /// `devices` unique devices, the randomized share taken as the randomized devices'
-    /// share of all devices over `zones`' series (unknown when no zone says).
+    /// share of all devices over `zones`' series, both counted at the same tick of each
+    /// step (unknown when no zone says).
     pub fn with_share(devices: f64, zones: &[ZoneData]) -> UniqueDevices {
         let sum = |pick: fn(&ZoneData) -> &Series| -> f64 {
             zones.iter().flat_map(|z| pick(z).iter().flatten()).sum()
         };
-        let (all, random) = (sum(|z| &z.devices), sum(|z| &z.randomized));
+        let (all, random) = (sum(|z| &z.devices_at_venue_peak), sum(|z| &z.randomized));
         let known = zones
             .iter()
             .any(|z| z.randomized.iter().any(Option::is_some));

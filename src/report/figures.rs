@@ -65,7 +65,8 @@ pub struct StatusShare {
 /// The event in a few numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Headline {
-    /// Most devices connected at once across the zones.
+    /// Most devices connected at once across the zones (the zones added up at the venue's
+    /// busiest tick of each minute).
     pub peak_devices: Option<Peak>,
     /// Unique devices over the event.
     pub unique: Option<UniqueDevices>,
@@ -94,7 +95,7 @@ pub struct ZoneFigures {
     pub name: String,
     /// Seats, if known.
     pub seats: Option<u32>,
-    /// Most devices at once.
+    /// Most devices at once in the zone (its own busiest tick), and its minute.
     pub peak: Option<Peak>,
     /// `peak` over seats.
     pub peak_seat_ratio: Option<f64>,
@@ -117,13 +118,14 @@ pub struct SessionFigures {
     pub starts: i64,
     /// End, Unix seconds.
     pub ends: i64,
-    /// Most devices in its room during it.
+    /// Most devices at once in its room during it (the room's own busiest tick).
     pub peak: Option<Peak>,
     /// `peak` over the room's seats.
     pub seats_filled: Option<f64>,
     /// Titles of the other sessions in the same room at overlapping times.
     pub overlaps: Vec<String>,
-    /// It was running in its room at the minute of the event's peak.
+    /// It was running in its room at the minute of the event's peak, with devices in the
+    /// room then.
     pub drove_event_peak: bool,
     /// It was running at its room's peak.
     pub drove_zone_peak: bool,
@@ -302,14 +304,15 @@ fn sum(series: &Series) -> f64 {
     series.iter().flatten().sum()
 }
 
-/// Devices across zones per step (`None` where no zone has a value).
+/// Devices across zones per step, each zone's at the venue's busiest tick (`None` where no
+/// zone has a value).
 fn total_devices(data: &EventData) -> Series {
     (0..data.steps)
         .map(|i| {
             let values: Vec<f64> = data
                 .zones
                 .iter()
-                .filter_map(|z| z.devices.get(i).copied().flatten())
+                .filter_map(|z| z.devices_at_venue_peak.get(i).copied().flatten())
                 .collect();
             (!values.is_empty()).then(|| values.iter().sum())
         })
@@ -473,7 +476,7 @@ fn sessions(
                 drove_event_peak: event_peak.is_some_and(|p| {
                     running(p.at)
                         && room.is_some_and(|z| {
-                            z.devices
+                            z.devices_at_venue_peak
                                 .get(data.steps_within(p.at, p.at + 1).start)
                                 .copied()
                                 .flatten()
@@ -654,6 +657,9 @@ mod tests {
                     seats: Some(100),
                     uplink_critical: 0.9,
                     devices: s(&[10.0, 60.0, 104.0, 90.0, n, 20.0]),
+                    // People walk between the rooms: at the venue's busiest tick of minutes
+                    // 2 and 3, hall A was under its own highest of the minute.
+                    devices_at_venue_peak: s(&[10.0, 60.0, 100.0, 88.0, n, 20.0]),
                     randomized: s(&[5.0, 30.0, 50.0, 45.0, n, 10.0]),
                     status: s(&[0.0, 1.0, 2.0, 2.0, n, 0.0]),
                     bands: vec![
@@ -673,6 +679,7 @@ mod tests {
                     seats: None,
                     uplink_critical: 0.5,
                     devices: s(&[0.0, 5.0, 6.0, 30.0, 40.0, n]),
+                    devices_at_venue_peak: s(&[0.0, 5.0, 6.0, 30.0, 40.0, n]),
                     randomized: s(&[0.0; 6]),
                     status: s(&[0.0; 6]),
                     bands: vec![],
@@ -747,11 +754,12 @@ mod tests {
     fn headline_figures_match_the_hand_computed_values() {
         let f = figures(&event(), Some(4));
         let h = &f.headline;
-        // Totals per minute: 10, 65, 110, 120, 40, 20.
+        // Totals per minute, the rooms at the venue's busiest tick: 10, 65, 106, 118, 40,
+        // 20 (the rooms' own highest would add up to 120 at minute 3).
         assert_eq!(
             h.peak_devices,
             Some(Peak {
-                value: 120.0,
+                value: 118.0,
                 at: T0 + 180
             })
         );
@@ -823,7 +831,7 @@ mod tests {
         let titles: Vec<&str> = f.sessions.iter().map(|s| s.title.as_str()).collect();
         assert_eq!(titles, ["Keynote", "Panel", "Workshop"]);
         let keynote = &f.sessions[0];
-        // Minutes 1..4 of hall A: 60, 104, 90.
+        // Minutes 1..4 of hall A, its own highest: 60, 104, 90.
         assert_eq!(
             keynote.peak,
             Some(Peak {
@@ -855,6 +863,50 @@ mod tests {
             })
         );
         assert!(!workshop.drove_zone_peak);
+    }
+
+    /// Regression: a room's and a session's peak were the room's devices at the venue's
+    /// busiest tick of each minute, under the room's own highest when people were walking
+    /// between rooms (73 for a session whose room held 74).
+    #[test]
+    fn room_and_session_peaks_are_the_rooms_own_highest_and_the_venue_adds_one_tick() {
+        // One minute: the hall's busiest tick had 74 devices, the venue's busiest (85) came
+        // when one of them had walked to the foyer.
+        let zone = |id: &str, seats, own: f64, at_venue_peak: f64| ZoneData {
+            id: id.into(),
+            seats,
+            devices: s(&[own]),
+            devices_at_venue_peak: s(&[at_venue_peak]),
+            ..ZoneData::default()
+        };
+        let data = EventData {
+            from: T0,
+            step: 60,
+            steps: 1,
+            zones: vec![
+                zone("hall", Some(80), 74.0, 73.0),
+                zone("foyer", None, 12.0, 12.0),
+            ],
+            sessions: vec![SessionData {
+                title: "Keynote".into(),
+                zone: "hall".into(),
+                starts: T0,
+                ends: T0 + 60,
+            }],
+            ..EventData::default()
+        };
+        let f = figures(&data, None);
+        let at = |value| Some(Peak { value, at: T0 });
+        assert_eq!(
+            f.headline.peak_devices,
+            at(85.0),
+            "not 86: one device, once"
+        );
+        assert_eq!(f.zones[0].peak, at(74.0));
+        assert_eq!(f.zones[0].peak_seat_ratio, Some(74.0 / 80.0));
+        assert_eq!(f.sessions[0].peak, at(74.0));
+        assert_eq!(f.sessions[0].seats_filled, Some(74.0 / 80.0));
+        assert!(f.sessions[0].drove_event_peak && f.sessions[0].drove_zone_peak);
     }
 
     #[test]

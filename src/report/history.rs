@@ -2,12 +2,12 @@
 //! tick rows aggregated per minute, and its 1-minute rows where ticks were downsampled, put
 //! into the source-neutral [`EventData`].
 //!
-//! Per minute: devices and randomized devices per zone are those of the minute's tick with
-//! the most devices in the venue (so that zones add up to the venue: a device walking from a
-//! room to the foyer is not counted in both), or, in downsampled minutes, each zone's highest
-//! (an upper bound); stations per band and DHCP leases are the minute's highest tick value;
-//! status the worst; interfaces and sources count as down when any tick of the
-//! minute was; traffic is the bytes of the minute and utilization those bytes over the
+//! Per minute: each zone's devices are its own highest tick (its peaks); its devices and
+//! randomized devices at the minute's tick with the most devices in the venue are kept
+//! beside them, so that zones add up to the venue (a device walking from a room to the
+//! foyer is not counted in both); stations per band and DHCP leases are the minute's
+//! highest tick value; status the worst; interfaces and sources count as down when any tick
+//! of the minute was; traffic is the bytes of the minute and utilization those bytes over the
 //! minute at the link's speed (as Prometheus' `rate(...[1m])`); time-to-lease is the 95th
 //! percentile of the capture's DISCOVER→ACK histogram over the last five minutes. Unique
 //! devices merge the zones' hourly sketches over the hours the period touches.
@@ -293,13 +293,14 @@ impl History {
             from,
             to,
         )?;
-        // Status, seats, and stations on 2.4, 5 and 6 GHz at their highest.
+        // Status, seats, stations on 2.4, 5 and 6 GHz, and the zone's own devices at their
+        // highest.
         let states = self.rows(
             "SELECT at, zone, status, seats, stations_2_4ghz_max, stations_5ghz_max, \
-             stations_6ghz_max FROM zone_minutes WHERE at >= ?1 AND at < ?2",
-            "SELECT at, zone, status, seats, stations_2_4ghz, stations_5ghz, stations_6ghz \
-             FROM zone_ticks WHERE at >= ?1 AND at < ?2 ORDER BY at",
-            &[Per::Max; 5],
+             stations_6ghz_max, clients_max FROM zone_minutes WHERE at >= ?1 AND at < ?2",
+            "SELECT at, zone, status, seats, stations_2_4ghz, stations_5ghz, stations_6ghz, \
+             clients FROM zone_ticks WHERE at >= ?1 AND at < ?2 ORDER BY at",
+            &[Per::Max; 6],
             from,
             to,
         )?;
@@ -321,7 +322,8 @@ impl History {
                 name: names.get(&id).cloned().unwrap_or_else(|| id.clone()),
                 seats: last(state, 1).map(|s| s as u32),
                 uplink_critical: limits.uplink(Some(&id)),
-                devices: per_step(rows, 0, f64::max),
+                devices: per_step(state, 5, f64::max),
+                devices_at_venue_peak: per_step(rows, 0, f64::max),
                 randomized: per_step(rows, 1, f64::max),
                 status: per_step(state, 0, f64::max),
                 bands: zone_bands,
@@ -588,6 +590,95 @@ mod tests {
             (0.9..=highest + 1e-3).contains(&busiest),
             "busiest {busiest}, the simulation's highest {highest}"
         );
+    }
+
+    /// Regression: a room's devices per minute were its count at the venue's busiest tick,
+    /// under the room's own highest when people walked between rooms within the minute.
+    /// A simulated day at 30 s ticks (two a minute), read from the minute rows and from
+    /// ticks not rolled up yet, against the tick rows' own highest per room and minute, and
+    /// the venue's.
+    #[test]
+    fn a_rooms_devices_are_its_own_highest_and_the_rooms_add_up_to_the_venue() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("event.sqlite");
+        let options = crate::simulate::Options {
+            tick: std::time::Duration::from_secs(30),
+            ..crate::history::testing::options()
+        };
+        let out = crate::simulate::Outputs {
+            history: Some(path.clone()),
+            ..crate::simulate::Outputs::default()
+        };
+        crate::simulate::run(&options, &out).expect("simulates");
+        let db = Connection::open(&path).expect("writable");
+        let highest = |sql: &str| -> BTreeMap<(String, i64), f64> {
+            let mut statement = db.prepare(sql).expect("query");
+            let rows = statement
+                .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+                .expect("rows");
+            rows.collect::<rusqlite::Result<_>>().expect("read")
+        };
+        let rooms = highest(
+            "SELECT n.name, z.at - z.at % 60, max(z.clients) FROM zone_ticks z \
+             JOIN names n ON n.id = z.zone GROUP BY 1, 2",
+        );
+        let venue =
+            highest("SELECT 'venue', at - at % 60, max(clients) FROM venue_ticks GROUP BY 2");
+        let limits = Limits {
+            uplink_critical: BTreeMap::new(),
+            default_uplink_critical: 0.9,
+            time_to_lease_warn: 2.0,
+        };
+        let check = |what: &str| {
+            let history = History::open(&path).expect("opens");
+            let (from, to) = history.span().expect("span").expect("data");
+            let data = history
+                .event_data(from, to, &limits, &BTreeMap::new(), "venue")
+                .expect("reads");
+            assert_eq!(data.zones.len(), 4);
+            let index = |at: i64| usize::try_from((at - from) / STEP).expect("in the period");
+            let mut walked = 0;
+            for ((room, at), own) in &rooms {
+                let zone = data.zones.iter().find(|z| &z.id == room).expect("room");
+                let i = index(*at);
+                assert_eq!(zone.devices[i], Some(*own), "{what}: {room} at {at}");
+                let at_peak = zone.devices_at_venue_peak[i].expect("at the venue's peak");
+                walked += usize::from(at_peak < *own);
+            }
+            assert!(
+                walked > 0,
+                "{what}: no room was busier than at the venue's peak"
+            );
+            for ((_, at), devices) in &venue {
+                let i = index(*at);
+                let rooms: f64 = data
+                    .zones
+                    .iter()
+                    .filter_map(|z| z.devices_at_venue_peak[i])
+                    .sum();
+                assert_eq!(
+                    rooms, *devices,
+                    "{what}: the rooms add up to the venue at {at}"
+                );
+            }
+        };
+        check("minute rows");
+        // The second half as the agent leaves it while it writes: tick rows only.
+        let (first, last): (i64, i64) = db
+            .query_row("SELECT min(at), max(at) FROM zone_minutes", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("minutes");
+        let half = (first + last) / 2;
+        db.execute(
+            "UPDATE meta SET value = ?1 WHERE key = ?2",
+            params![
+                (half - half.rem_euclid(STEP)).to_string(),
+                crate::history::ROLLED_UP_UNTIL
+            ],
+        )
+        .expect("rolled up until half");
+        check("ticks");
     }
 
     #[test]

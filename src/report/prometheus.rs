@@ -257,7 +257,10 @@ impl Prometheus {
             .max(1);
         let from = to - steps as i64 * STEP;
         let r = |q: &'static str| self.range(q, from, steps);
-        let devices = r("max by (venue, zone) (venuemon_zone_clients)").await?;
+        // Each zone's own highest sample in the minute (its peaks), and its last one (the
+        // zones then add up to the venue at one moment).
+        let devices = r("max by (venue, zone) (max_over_time(venuemon_zone_clients[1m]))").await?;
+        let at_end = r("max by (venue, zone) (venuemon_zone_clients)").await?;
         let randomized = r("max by (venue, zone) (venuemon_zone_clients_randomized)").await?;
         let status = r("max by (venue, zone) (venuemon_zone_status)").await?;
         let seats = r("max by (venue, zone) (venuemon_zone_capacity_seats)").await?;
@@ -310,6 +313,7 @@ impl Prometheus {
                     .map(|s| s as u32),
                 uplink_critical: limits.uplink(Some(&zone)),
                 devices: series.clone(),
+                devices_at_venue_peak: find(&at_end).unwrap_or_else(|| vec![None; steps]),
                 randomized: find(&randomized).unwrap_or_else(|| vec![None; steps]),
                 status: find(&status).unwrap_or_else(|| vec![None; steps]),
                 bands: bands
@@ -481,6 +485,10 @@ mod tests {
         let range = |Query(q): Query<HashMap<String, String>>| async move {
             let start: i64 = q["start"].parse().unwrap_or(0);
             answer(match q["query"].as_str() {
+                "max by (venue, zone) (max_over_time(venuemon_zone_clients[1m]))" => json!([
+                    {"metric": {"venue": "Lyon", "zone": "hall"}, "values": [[start, "6"], [start + 60, "9"]]},
+                    {"metric": {"venue": "Nantes", "zone": "hall"}, "values": [[start + 60, "3"]]},
+                ]),
                 "max by (venue, zone) (venuemon_zone_clients)" => json!([
                     {"metric": {"venue": "Lyon", "zone": "hall"}, "values": [[start, "5"], [start + 60, "7"]]},
                     {"metric": {"venue": "Nantes", "zone": "hall"}, "values": [[start + 60, "3"]]},
@@ -538,12 +546,15 @@ mod tests {
             ("Lyon", to - 120, 2)
         );
         assert_eq!(lyon.zones[0].name, "Grand hall");
-        assert_eq!(lyon.zones[0].devices, [Some(5.0), Some(7.0)]);
+        // The room's own highest in each minute, and its devices at the minute's end.
+        assert_eq!(lyon.zones[0].devices, [Some(6.0), Some(9.0)]);
+        assert_eq!(lyon.zones[0].devices_at_venue_peak, [Some(5.0), Some(7.0)]);
         assert_eq!(nantes.zones[0].name, "hall", "no zone_info: the id");
         assert_eq!(nantes.zones[0].devices, [None, Some(3.0)]);
+        assert_eq!(nantes.zones[0].devices_at_venue_peak, [None, Some(3.0)]);
         assert_eq!(nantes.sources[0].instance, "pool-a");
         assert_eq!(nantes.sources[0].up, [Some(0.0), None]);
-        // 3 randomized of 12 device-minutes.
+        // 3 randomized of 12 device-minutes, both counted at the minutes' ends.
         assert_eq!(
             lyon.unique,
             Some(UniqueDevices {
@@ -575,6 +586,7 @@ mod tests {
                 id: "hall".into(),
                 name: "Hall".into(),
                 devices: vec![Some(devices)],
+                devices_at_venue_peak: vec![Some(devices)],
                 ..ZoneData::default()
             }],
             sessions: vec![super::super::data::SessionData {
