@@ -152,6 +152,18 @@ impl History {
             .filter(|v| !v.is_empty())
     }
 
+    /// The zones' names for people by id, as the agent that wrote the history last named
+    /// them (empty for a file written before it kept them).
+    pub fn zone_names(&self) -> BTreeMap<String, String> {
+        self.db
+            .query_row("SELECT value FROM meta WHERE key = 'zone_names'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .ok()
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default()
+    }
+
     /// The first minute and the end of the last minute holding zone rows, if any.
     ///
     /// # Errors
@@ -545,6 +557,22 @@ mod tests {
         assert_eq!(highest[&2], [(60, vec![Some(7.0)])]);
         assert_eq!(rows(Per::Min)[&1][1], (60, vec![Some(2.0)]));
         assert_eq!(rows(Per::Sum)[&1][1], (60, vec![Some(6.0)]));
+    }
+
+    /// Regression: a report from a history alone showed the zones by id (`main-hall`),
+    /// though the agent that wrote it knew their names.
+    #[test]
+    fn zones_are_named_as_the_agent_that_wrote_the_history_named_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("history.sqlite");
+        let snapshot = crate::history::testing::live_simulated();
+        crate::history::testing::write(&path, std::slice::from_ref(&snapshot));
+        let names = History::open(&path).expect("opens").zone_names();
+        assert_eq!(
+            names.get("main-hall").map(String::as_str),
+            Some("Main hall")
+        );
+        assert_eq!(names.len(), snapshot.zones.len());
     }
 
     /// Regression: a minute's bytes were divided by 60 s whatever the tick, so at a 5-minute

@@ -258,7 +258,8 @@ fn period(
     Ok((first, last))
 }
 
-/// The event's data from a history over `[first, last)`, zones named as `config` names them.
+/// The event's data from a history over `[first, last)`, zones named as `config` names them,
+/// else as the agent that wrote the history did.
 fn from_history(
     history: &History,
     first: i64,
@@ -273,7 +274,7 @@ fn from_history(
                 .map(|z| (z.id.clone(), z.name.clone()))
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_else(|| history.zone_names());
     let venue = config
         .map(|c| c.venue.name.clone())
         .or_else(|| history.venue())
