@@ -177,18 +177,28 @@ pub(crate) fn zone_chart(data: &EventData, zone: &ZoneData, words: &Words) -> Ch
         top + 8.0,
         words.count(max)
     );
+    // Whole hours of the venue's clock, a divisor of a day apart so that each day shows the
+    // same hours, at most eight; midnight is written as the day it starts.
     let hours = (span / 3600.0).ceil().max(1.0) as i64;
-    let every = (hours / 8 + 1) * 3600;
-    // Whole hours of the venue's clock (every two hours at 00:00, 02:00...).
+    let every = [1, 2, 3, 4, 6, 12, 24]
+        .into_iter()
+        .find(|h| hours / h <= 8)
+        .unwrap_or(24 * (hours / (24 * 8) + 1))
+        * 3600;
     let local = data.from + words.offset(data.from);
     let mut tick = data.from + every - local.rem_euclid(every);
     while tick < data.to() {
+        let label = if (tick + words.offset(tick)).rem_euclid(86_400) == 0 {
+            words.date(tick)
+        } else {
+            words.clock(tick)
+        };
         let _ = write!(
             svg,
             r#"<text class="label" x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
             x(tick),
             height - 6.0,
-            words.clock(tick)
+            label
         );
         tick += every;
     }
@@ -375,6 +385,19 @@ mod tests {
         // From 05:30 local: whole local hours, not whole UTC hours.
         assert!(chart.svg.contains(">06:00<"), "{}", chart.svg);
         assert!(!chart.svg.contains(">06:30<"), "{}", chart.svg);
+        // Three days: every twelve hours, each midnight as its day.
+        let data = room(72, Vec::new());
+        let fr = Words::new(Language::Fr, jiff::tz::TimeZone::UTC);
+        let svg = zone_chart(&data, &data.zones[0], &fr).svg;
+        let labels: Vec<&str> = svg
+            .split(r#"text-anchor="middle">"#)
+            .skip(1)
+            .filter_map(|t| t.split_once('<').map(|(label, _)| label))
+            .collect();
+        assert_eq!(
+            labels,
+            ["12:00", "2 janvier", "12:00", "3 janvier", "12:00"]
+        );
     }
 
     #[test]

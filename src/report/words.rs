@@ -276,6 +276,12 @@ impl Words {
         )
     }
 
+    /// A day without its time (`2 juin` / `2 June`), for the charts' midnights.
+    pub(crate) fn date(&self, unix: i64) -> String {
+        self.local(unix)
+            .map_or_else(|| "?".into(), |local| self.day(&local, false))
+    }
+
     /// The report's period: weekday, day and time of its start and end, the year once
     /// (on both ends when they are in different years).
     pub fn period(&self, from: i64, to: i64) -> String {
