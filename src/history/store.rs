@@ -375,6 +375,7 @@ impl Store {
             for (key, value) in [
                 ("venue", snapshot.venue.clone()),
                 ("event", snapshot.event.clone()),
+                ("timezone", snapshot.timezone.clone()),
                 (
                     "zone_names",
                     serde_json::to_string(&zone_names).unwrap_or_default(),

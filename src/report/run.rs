@@ -97,7 +97,7 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
     };
     let zone = config
         .as_ref()
-        .map_or(TimeZone::UTC, |c| c.venue.time_zone());
+        .map_or_else(|| history_time_zone(options), |c| c.venue.time_zone());
     let language = options
         .language
         .or(config.as_ref().map(|c| c.venue.language))
@@ -219,6 +219,18 @@ fn history_file(options: &Options, config: Option<&Config>) -> anyhow::Result<Pa
                  FILE (its configured [history]), or --prometheus-url URL to read Prometheus"
             )
         })
+}
+
+/// Without a config, the venue's time zone as the agent that wrote the `--history` file knew
+/// it; UTC when there is none (or the report reads Prometheus).
+fn history_time_zone(options: &Options) -> TimeZone {
+    options
+        .history
+        .as_deref()
+        .filter(|_| options.source != Some(Source::Prometheus))
+        .and_then(|path| History::open(path).ok())
+        .and_then(|history| history.time_zone())
+        .unwrap_or(TimeZone::UTC)
 }
 
 /// `--from` and `--to`, each defaulting to the whole data `span` finds.
