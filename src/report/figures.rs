@@ -206,6 +206,9 @@ pub enum Recommendation {
         zone: String,
         /// Minutes saturated.
         minutes: u64,
+        /// The zone's interfaces that were saturated, by name.
+        #[serde(default)]
+        interfaces: Vec<String>,
     },
     /// A link that serves no zone (the venue's uplink) was saturated
     /// (`headline.uplink_saturated_minutes`): more capacity on it, or shaping.
@@ -619,6 +622,15 @@ fn recommendations(
             out.push(Recommendation::MoreUplink {
                 zone: z.id.clone(),
                 minutes: z.saturated_minutes,
+                interfaces: data
+                    .interfaces
+                    .iter()
+                    .filter(|f| {
+                        f.zone.as_deref() == Some(&z.id)
+                            && saturated_steps(data, |g| std::ptr::eq(g, *f)) > 0
+                    })
+                    .map(|f| f.name.clone())
+                    .collect(),
             });
         }
     }
@@ -949,7 +961,8 @@ mod tests {
         );
         assert!(r.contains(&Recommendation::MoreUplink {
             zone: "hall-a".into(),
-            minutes: 2
+            minutes: 2,
+            interfaces: vec!["wlan0".into()],
         }));
         assert!(r.contains(&Recommendation::WidenPool {
             pool: "pool-a".into(),

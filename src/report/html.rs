@@ -177,8 +177,8 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
     headline.push(Row {
         label: w
             .pick(
-                "Charge du lien le plus chargé, dépassée seulement 5 % du temps",
-                "Load of the busiest link, exceeded only 5 % of the time",
+                "Charge du lien le plus chargé, dépassée seulement 5\u{202f}% du temps",
+                "Load of the busiest link, exceeded only 5\u{202f}% of the time",
             )
             .into(),
         value: h.uplink_p95.map_or_else(dash, |v| w.percent(v)),

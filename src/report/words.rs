@@ -538,16 +538,25 @@ impl Words {
                     )
                 }
             }
-            Recommendation::MoreUplink { zone, minutes } => {
+            Recommendation::MoreUplink {
+                zone,
+                minutes,
+                interfaces,
+            } => {
+                let which = if interfaces.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", interfaces.join(", "))
+                };
                 if self.fr() {
                     format!(
-                        "Le lien {} a été saturé pendant {}\u{a0}: prévoyez plus de débit, ou une limite par appareil.",
+                        "Le lien {}{which} a été saturé pendant {}\u{a0}: prévoyez plus de débit, ou une limite par appareil.",
                         of_fr(&names.zone(zone)),
                         self.minutes(*minutes)
                     )
                 } else {
                     format!(
-                        "The link serving {} was saturated for {}: plan more capacity, or a per-device limit.",
+                        "The link serving {}{which} was saturated for {}: plan more capacity, or a per-device limit.",
                         names.zone(zone),
                         self.minutes(*minutes)
                     )
@@ -889,13 +898,19 @@ mod tests {
             en().recommendation(&zero, &names)
                 .contains("0 free addresses")
         );
+        // The room's link is named.
         let room = Recommendation::MoreUplink {
             zone: "atelier".into(),
             minutes: 12,
+            interfaces: vec!["wlan3".into()],
         };
         assert!(
             fr().recommendation(&room, &names)
-                .starts_with("Le lien d'Atelier 2 a été saturé pendant 12\u{a0}min")
+                .starts_with("Le lien d'Atelier 2 (wlan3) a été saturé pendant 12\u{a0}min")
+        );
+        assert!(
+            en().recommendation(&room, &names)
+                .starts_with("The link serving Atelier 2 (wlan3) was saturated for 12\u{a0}min")
         );
     }
 
