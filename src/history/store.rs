@@ -372,9 +372,19 @@ impl Store {
                 [schema::VERSION],
             )?;
             let bounds: Vec<String> = TIME_TO_LEASE_BUCKETS.iter().map(f64::to_string).collect();
+            let zone_names: std::collections::BTreeMap<&str, &str> = snapshot
+                .zones
+                .iter()
+                .map(|z| (z.id.as_str(), z.name.as_str()))
+                .collect();
             for (key, value) in [
                 ("venue", snapshot.venue.clone()),
                 ("event", snapshot.event.clone()),
+                ("timezone", snapshot.timezone.clone()),
+                (
+                    "zone_names",
+                    serde_json::to_string(&zone_names).unwrap_or_default(),
+                ),
                 ("tick_seconds", snapshot.tick_seconds.to_string()),
                 ("time_to_lease_bounds_seconds", bounds.join(",")),
             ] {

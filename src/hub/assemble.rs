@@ -85,6 +85,7 @@ impl Hub {
             generated_at,
             venue: self.name.clone(),
             event: self.event.clone(),
+            timezone: self.timezone.clone(),
             tick_seconds: self.tick.as_secs_f64(),
             active_window_seconds: self.window.as_secs_f64(),
             status: zones.iter().map(|z| z.status).max().unwrap_or_default(),

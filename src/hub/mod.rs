@@ -44,6 +44,7 @@ pub struct Hub {
     /// The venue's name, from the config.
     name: String,
     event: String,
+    timezone: String,
     tick: Duration,
     window: Duration,
     thresholds: Thresholds,
@@ -59,6 +60,7 @@ impl Hub {
         Hub {
             name: config.venue.name.clone(),
             event: config.venue.event.clone(),
+            timezone: config.venue.timezone.clone(),
             tick: config.agent.tick,
             window: config.agent.active_window,
             thresholds: config.thresholds.clone(),

@@ -20,6 +20,10 @@ pub struct Snapshot {
     pub venue: String,
     /// Event id from the config.
     pub event: String,
+    /// The venue's time zone from the config (an IANA name, `UTC` by default), kept in the
+    /// history for the report (not in the JSON).
+    #[serde(skip)]
+    pub timezone: String,
     /// Seconds between snapshots.
     pub tick_seconds: f64,
     /// Seconds a client stays counted after its last sighting.

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::data::{EventData, PoolData, Series, UniqueDevices, ZoneData};
+use super::data::{EventData, InterfaceData, PoolData, Series, UniqueDevices, ZoneData};
 
 /// Share of a pool's addresses left free under which the report recommends widening it.
 pub const LOW_HEADROOM: f64 = 0.05;
@@ -76,6 +76,9 @@ pub struct Headline {
     pub traffic_per_attendee_bytes: Option<f64>,
     /// Highest utilization of any interface in either direction, 0..=1.
     pub uplink_peak: Option<Peak>,
+    /// The interface that reached `uplink_peak`.
+    #[serde(default)]
+    pub uplink_peak_interface: Option<String>,
     /// 95th percentile (nearest rank) over the minutes of the busiest interface's utilization.
     pub uplink_p95: Option<f64>,
     /// Minutes in which an interface was at or above its zone's `uplink_critical`.
@@ -205,6 +208,17 @@ pub enum Recommendation {
         zone: String,
         /// Minutes saturated.
         minutes: u64,
+        /// The zone's interfaces that were saturated, by name.
+        #[serde(default)]
+        interfaces: Vec<String>,
+    },
+    /// A link that serves no zone (the venue's uplink) was saturated
+    /// (`headline.uplink_saturated_minutes`): more capacity on it, or shaping.
+    MoreSharedUplink {
+        /// The interface.
+        interface: String,
+        /// Minutes it was saturated.
+        minutes: u64,
     },
     /// Two sessions shared a room (`sessions[].overlaps`): schedule them apart.
     SeparateSessions {
@@ -214,6 +228,12 @@ pub enum Recommendation {
         second: String,
         /// Zone id.
         zone: String,
+        /// Minutes both were running.
+        #[serde(default)]
+        minutes: u64,
+        /// They started and ended at the same times.
+        #[serde(default)]
+        same_times: bool,
     },
     /// A source was down (`incidents`): monitor it, or fix what failed.
     FixSource {
@@ -231,6 +251,7 @@ impl Recommendation {
             Recommendation::MoreAccessPoints { .. } => "zones[].peak_seat_ratio",
             Recommendation::WidenPool { .. } => "headline.min_headroom",
             Recommendation::MoreUplink { .. } => "zones[].saturated_minutes",
+            Recommendation::MoreSharedUplink { .. } => "headline.uplink_saturated_minutes",
             Recommendation::SeparateSessions { .. } => "sessions[].overlaps",
             Recommendation::FixSource { .. } => "incidents[source_down]",
         }
@@ -251,6 +272,7 @@ pub fn figures(data: &EventData, attendees: Option<u64>) -> Figures {
         .map(|i| sum(&i.rx_bytes) + sum(&i.tx_bytes))
         .sum();
     let busiest = busiest_utilization(data);
+    let uplink_peak = max_of(data, &busiest);
     let headline = Headline {
         peak_devices,
         // Never fewer different devices than were there at once: the sketch's ~1.6 % error
@@ -263,9 +285,10 @@ pub fn figures(data: &EventData, attendees: Option<u64>) -> Figures {
         traffic_per_attendee_bytes: attendees
             .filter(|n| *n > 0)
             .map(|n| traffic_bytes / n as f64),
-        uplink_peak: max_of(data, &busiest),
+        uplink_peak,
+        uplink_peak_interface: uplink_peak.and_then(|p| busiest_interface(data, p)),
         uplink_p95: percentile(&busiest, 0.95),
-        uplink_saturated_minutes: saturated_steps(data, None) as u64 * minutes_per_step(data),
+        uplink_saturated_minutes: saturated_steps(data, |_| true) as u64 * minutes_per_step(data),
         min_headroom: min_headroom(data, |_| true),
         status_share: data
             .zones
@@ -359,13 +382,22 @@ fn percentile(series: &Series, p: f64) -> Option<f64> {
     values.get(rank - 1).copied()
 }
 
-/// Steps in which an interface (of `zone`, or any) was at or above its critical utilization.
-fn saturated_steps(data: &EventData, zone: Option<&str>) -> usize {
-    let interfaces: Vec<_> = data
-        .interfaces
+/// The interface whose utilization was `peak` at its minute.
+fn busiest_interface(data: &EventData, peak: Peak) -> Option<String> {
+    let i = data.steps_within(peak.at, peak.at + 1).start;
+    data.interfaces
         .iter()
-        .filter(|f| zone.is_none() || f.zone.as_deref() == zone)
-        .collect();
+        .find(|f| {
+            [&f.utilization_rx, &f.utilization_tx]
+                .iter()
+                .any(|s| value(s, i) == Some(peak.value))
+        })
+        .map(|f| f.name.clone())
+}
+
+/// Steps in which an interface that `pick` takes was at or above its critical utilization.
+fn saturated_steps(data: &EventData, pick: impl Fn(&InterfaceData) -> bool) -> usize {
+    let interfaces: Vec<_> = data.interfaces.iter().filter(|f| pick(f)).collect();
     (0..data.steps)
         .filter(|&i| {
             interfaces.iter().any(|f| {
@@ -423,7 +455,8 @@ fn zone(data: &EventData, z: &ZoneData) -> ZoneFigures {
         } else {
             Vec::new()
         },
-        saturated_minutes: saturated_steps(data, Some(&z.id)) as u64 * minutes_per_step(data),
+        saturated_minutes: saturated_steps(data, |f| f.zone.as_deref() == Some(&z.id)) as u64
+            * minutes_per_step(data),
         min_headroom: min_headroom(data, |p| p.zone.as_deref() == Some(&z.id)),
     }
 }
@@ -489,6 +522,11 @@ fn sessions(
         .collect();
     out.sort_by_key(|s| s.starts);
     out
+}
+
+/// Seconds two stretches of time `(starts, ends)` have in common (0 when apart).
+pub(crate) fn overlap_seconds(a: (i64, i64), b: (i64, i64)) -> i64 {
+    (a.1.min(b.1) - a.0.max(b.0)).max(0)
 }
 
 /// Runs of consecutive steps where `bad` holds, as (start, end) times.
@@ -587,6 +625,24 @@ fn recommendations(
             out.push(Recommendation::MoreUplink {
                 zone: z.id.clone(),
                 minutes: z.saturated_minutes,
+                interfaces: data
+                    .interfaces
+                    .iter()
+                    .filter(|f| {
+                        f.zone.as_deref() == Some(&z.id)
+                            && saturated_steps(data, |g| std::ptr::eq(g, *f)) > 0
+                    })
+                    .map(|f| f.name.clone())
+                    .collect(),
+            });
+        }
+    }
+    for f in data.interfaces.iter().filter(|f| f.zone.is_none()) {
+        let minutes = saturated_steps(data, |g| std::ptr::eq(g, f)) as u64 * minutes_per_step(data);
+        if minutes > 0 {
+            out.push(Recommendation::MoreSharedUplink {
+                interface: f.name.clone(),
+                minutes,
             });
         }
     }
@@ -607,6 +663,9 @@ fn recommendations(
                     first: s.title.clone(),
                     second: o.title.clone(),
                     zone: s.zone.clone(),
+                    minutes: (overlap_seconds((s.starts, s.ends), (o.starts, o.ends)) / 60).max(0)
+                        as u64,
+                    same_times: (s.starts, s.ends) == (o.starts, o.ends),
                 });
             }
         }
@@ -774,6 +833,7 @@ mod tests {
                 at: T0 + 120
             })
         );
+        assert_eq!(h.uplink_peak_interface.as_deref(), Some("wlan0"));
         assert_eq!(h.uplink_p95, Some(0.95));
         assert_eq!(h.uplink_saturated_minutes, 2);
         let headroom = h.min_headroom.as_ref().expect("a pool");
@@ -953,16 +1013,20 @@ mod tests {
         );
         assert!(r.contains(&Recommendation::MoreUplink {
             zone: "hall-a".into(),
-            minutes: 2
+            minutes: 2,
+            interfaces: vec!["wlan0".into()],
         }));
         assert!(r.contains(&Recommendation::WidenPool {
             pool: "pool-a".into(),
             free: 0.0
         }));
+        // Keynote until minute 4, workshop from minute 3: one minute together.
         assert!(r.contains(&Recommendation::SeparateSessions {
             first: "Keynote".into(),
             second: "Workshop".into(),
-            zone: "hall-a".into()
+            zone: "hall-a".into(),
+            minutes: 1,
+            same_times: false,
         }));
         // Down 2 + 1 minutes.
         assert!(r.contains(&Recommendation::FixSource {
@@ -971,6 +1035,61 @@ mod tests {
         }));
         assert_eq!(r.len(), 5);
         assert!(r.iter().all(|r| !r.figure().is_empty()));
+    }
+
+    /// Regression: a link serving no zone (the venue's uplink) saturated at lunch, and the
+    /// report recommended nothing for it; nor did it say which link was the busiest.
+    #[test]
+    fn a_saturated_link_outside_the_zones_gets_a_recommendation() {
+        let mut data = event();
+        data.interfaces[1].utilization_tx = s(&[0.5, 0.97, 0.99, 0.95, 0.5, 0.5]);
+        let f = figures(&data, None);
+        assert!(
+            f.recommendations
+                .contains(&Recommendation::MoreSharedUplink {
+                    interface: "wan".into(),
+                    minutes: 3
+                })
+        );
+        assert_eq!(
+            f.headline.uplink_peak,
+            Some(Peak {
+                value: 0.99,
+                at: T0 + 120
+            })
+        );
+        assert_eq!(f.headline.uplink_peak_interface.as_deref(), Some("wan"));
+        // wlan0 (hall A) at minutes 1 and 2, the wan at 1, 2 and 3.
+        assert_eq!(f.headline.uplink_saturated_minutes, 3);
+        assert_eq!(
+            Recommendation::MoreSharedUplink {
+                interface: "wan".into(),
+                minutes: 3
+            }
+            .figure(),
+            "headline.uplink_saturated_minutes"
+        );
+    }
+
+    #[test]
+    fn sessions_over_the_same_times_are_told_apart_from_a_short_overlap() {
+        let mut data = event();
+        data.sessions[1].starts = data.sessions[0].starts;
+        data.sessions[1].ends = data.sessions[0].ends;
+        let f = figures(&data, None);
+        assert!(
+            f.recommendations
+                .contains(&Recommendation::SeparateSessions {
+                    first: "Keynote".into(),
+                    second: "Workshop".into(),
+                    zone: "hall-a".into(),
+                    minutes: 3,
+                    same_times: true,
+                })
+        );
+        assert_eq!(overlap_seconds((0, 600), (540, 900)), 60);
+        assert_eq!(overlap_seconds((0, 600), (600, 900)), 0);
+        assert_eq!(overlap_seconds((0, 600), (700, 900)), 0);
     }
 
     #[test]

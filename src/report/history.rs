@@ -152,6 +152,29 @@ impl History {
             .filter(|v| !v.is_empty())
     }
 
+    /// The venue's time zone as the agent that wrote the history knew it, when this system
+    /// knows it.
+    pub fn time_zone(&self) -> Option<jiff::tz::TimeZone> {
+        self.db
+            .query_row("SELECT value FROM meta WHERE key = 'timezone'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .ok()
+            .and_then(|name| jiff::tz::TimeZone::get(&name).ok())
+    }
+
+    /// The zones' names for people by id, as the agent that wrote the history last named
+    /// them (empty for a file written before it kept them).
+    pub fn zone_names(&self) -> BTreeMap<String, String> {
+        self.db
+            .query_row("SELECT value FROM meta WHERE key = 'zone_names'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .ok()
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default()
+    }
+
     /// The first minute and the end of the last minute holding zone rows, if any.
     ///
     /// # Errors
@@ -547,6 +570,42 @@ mod tests {
         assert_eq!(highest[&2], [(60, vec![Some(7.0)])]);
         assert_eq!(rows(Per::Min)[&1][1], (60, vec![Some(2.0)]));
         assert_eq!(rows(Per::Sum)[&1][1], (60, vec![Some(6.0)]));
+    }
+
+    /// Regression: a report from a history alone showed the zones by id (`main-hall`) and
+    /// times in UTC, though the agent that wrote it knew their names and the venue's clock.
+    #[test]
+    fn zones_and_the_clock_are_as_the_agent_that_wrote_the_history_knew_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("history.sqlite");
+        let mut snapshot = crate::history::testing::live_simulated();
+        snapshot.timezone = "America/Toronto".into();
+        crate::history::testing::write(&path, std::slice::from_ref(&snapshot));
+        let history = History::open(&path).expect("opens");
+        let names = history.zone_names();
+        assert_eq!(
+            names.get("main-hall").map(String::as_str),
+            Some("Main hall")
+        );
+        assert_eq!(names.len(), snapshot.zones.len());
+        assert_eq!(
+            history.time_zone(),
+            jiff::tz::TimeZone::get("America/Toronto").ok()
+        );
+        // The report from that history alone is on Toronto's clock.
+        let out = dir.path().join("report.html");
+        crate::report::run::run(&crate::report::run::Options {
+            out: out.clone(),
+            history: Some(path),
+            ..crate::report::run::Options::default()
+        })
+        .expect("report");
+        let html = std::fs::read_to_string(out).expect("html");
+        assert!(
+            html.contains("All times are Toronto time (UTC−4)."),
+            "{html}"
+        );
+        assert!(html.contains("<h3>Main hall</h3>"), "{html}");
     }
 
     /// Regression: a minute's bytes were divided by 60 s whatever the tick, so at a 5-minute

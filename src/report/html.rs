@@ -7,7 +7,8 @@ use super::Report;
 use super::chart;
 use super::compare::Change;
 use super::figures::Recommendation;
-use super::words::Words;
+use super::figures::overlap_seconds;
+use super::words::{Names, Words};
 
 /// A label, a value and an optional note under it.
 pub(crate) struct Row {
@@ -21,6 +22,8 @@ pub(crate) struct ZoneView {
     pub(crate) anchor: String,
     pub(crate) name: String,
     pub(crate) chart: String,
+    /// The sessions numbered on the chart, when their titles did not fit on it.
+    pub(crate) key: String,
     pub(crate) rows: Vec<Row>,
 }
 
@@ -36,6 +39,7 @@ pub(crate) struct Section {
     pub(crate) anchor: String,
     pub(crate) venue: String,
     pub(crate) period: String,
+    pub(crate) time_zone: String,
     pub(crate) headline: Vec<Row>,
     pub(crate) status: Vec<[String; 3]>,
     pub(crate) zones: Vec<ZoneView>,
@@ -93,12 +97,7 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
     let f = &report.figures;
     let data = &report.data;
     let anchor = format!("v{n}");
-    let zone_name = |id: &str| {
-        f.zones
-            .iter()
-            .find(|z| z.id == id)
-            .map_or_else(|| id.to_string(), |z| z.name.clone())
-    };
+    let names = Names::of(report);
     let at = |p: i64| w.time(p);
     let dash = || "—".to_string();
     let h = &f.headline;
@@ -158,19 +157,28 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
             )
             .into(),
         value: h.uplink_peak.map_or_else(dash, |p| w.percent(p.value)),
-        note: h.uplink_peak.map_or_else(String::new, |p| {
-            format!(
-                "{} {}",
-                w.pick("de sa capacité, le", "of its capacity, on"),
-                at(p.at)
-            )
-        }),
+        note: h
+            .uplink_peak
+            .map_or_else(String::new, |p| match &h.uplink_peak_interface {
+                Some(link) => format!(
+                    "{} {}, {} {}",
+                    w.pick("de la capacité du lien", "of the capacity of link"),
+                    names.link(link),
+                    w.pick("le", "on"),
+                    at(p.at)
+                ),
+                None => format!(
+                    "{} {}",
+                    w.pick("de sa capacité, le", "of its capacity, on"),
+                    at(p.at)
+                ),
+            }),
     });
     headline.push(Row {
         label: w
             .pick(
-                "Charge du lien le plus chargé, dépassée seulement 5 % du temps",
-                "Load of the busiest link, exceeded only 5 % of the time",
+                "Charge du lien le plus chargé, dépassée seulement 5\u{202f}% du temps",
+                "Load of the busiest link, exceeded only 5\u{202f}% of the time",
             )
             .into(),
         value: h.uplink_p95.map_or_else(dash, |v| w.percent(v)),
@@ -202,8 +210,8 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
         note: h.min_headroom.as_ref().map_or_else(String::new, |m| {
             format!(
                 "{} {}, {} {}",
-                w.pick("pool d'adresses", "address pool"),
-                m.pool,
+                w.pick("dans", "in"),
+                w.pool(&m.pool, &names),
                 w.pick("le", "on"),
                 at(m.at)
             )
@@ -212,7 +220,13 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
     let status = h
         .status_share
         .iter()
-        .map(|s| [zone_name(&s.zone), w.percent(s.warn), w.percent(s.critical)])
+        .map(|s| {
+            [
+                names.zone(&s.zone),
+                w.percent(s.warn),
+                w.percent(s.critical),
+            ]
+        })
         .collect();
     let zones = f
         .zones
@@ -272,10 +286,17 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
                     note: format!("{} {}", w.pick("le", "on"), at(m.at)),
                 });
             }
+            let chart = chart::zone_chart(data, zd, w);
             ZoneView {
                 anchor: format!("{anchor}-zone-{}", slug(&z.id)),
                 name: z.name.clone(),
-                chart: chart::zone_chart(data, zd, w),
+                chart: chart.svg,
+                key: chart
+                    .key
+                    .iter()
+                    .map(|(n, title)| format!("{n}\u{a0}{}", w.quoted(title)))
+                    .collect::<Vec<_>>()
+                    .join(" · "),
                 rows,
             }
         })
@@ -284,7 +305,7 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
         .sessions
         .iter()
         .filter(|s| s.drove_event_peak)
-        .map(|s| format!("{} ({})", w.quoted(&s.title), zone_name(&s.zone)))
+        .map(|s| format!("{} ({})", w.quoted(&s.title), names.zone(&s.zone)))
         .collect();
     let drivers = match (h.peak_devices, drivers.is_empty()) {
         (Some(p), false) => format!(
@@ -304,23 +325,26 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
         .map(|s| {
             [
                 s.title.clone(),
-                zone_name(&s.zone),
-                format!("{} – {}", at(s.starts), w.clock(s.ends)),
+                names.zone(&s.zone),
+                w.span(s.starts, s.ends),
                 s.peak.map_or_else(dash, |p| w.count(p.value)),
                 s.seats_filled.map_or_else(dash, |r| w.percent(r)),
-                if s.overlaps.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "{} {}",
-                        s.overlaps
-                            .iter()
-                            .map(|o| w.quoted(o))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        w.pick("dans la même salle", "in the same room")
-                    )
-                },
+                f.sessions
+                    .iter()
+                    .filter(|o| {
+                        o.zone == s.zone
+                            && s.overlaps.contains(&o.title)
+                            && overlap_seconds((s.starts, s.ends), (o.starts, o.ends)) > 0
+                    })
+                    .map(|o| {
+                        w.overlap(
+                            &o.title,
+                            overlap_seconds((s.starts, s.ends), (o.starts, o.ends)),
+                            (s.starts, s.ends) == (o.starts, o.ends),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ]
         })
         .collect();
@@ -329,7 +353,7 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
         .iter()
         .map(|i| {
             [
-                w.incident(&i.kind),
+                w.incident(&i.kind, &names),
                 at(i.starts),
                 at(i.ends),
                 w.duration(i.seconds()),
@@ -340,7 +364,7 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
         .recommendations
         .iter()
         .map(|r| Advice {
-            text: w.recommendation(r, &zone_name),
+            text: w.recommendation(r, &names),
             figure: w.figure(r).into(),
             anchor: match r {
                 Recommendation::MoreAccessPoints { zone, .. }
@@ -356,19 +380,15 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
                         || format!("{anchor}-headline"),
                         |z| format!("{anchor}-zone-{}", slug(z)),
                     ),
+                Recommendation::MoreSharedUplink { .. } => format!("{anchor}-headline"),
                 Recommendation::SeparateSessions { .. } => format!("{anchor}-sessions"),
                 Recommendation::FixSource { .. } => format!("{anchor}-incidents"),
             },
         })
         .collect();
     Section {
-        period: format!(
-            "{} {} {} {}",
-            w.pick("Du", "From"),
-            at(f.from),
-            w.pick("au", "to"),
-            at(f.to)
-        ),
+        period: w.period(f.from, f.to),
+        time_zone: w.time_zone(f.from),
         anchor,
         venue: f.venue.clone(),
         headline,
@@ -390,25 +410,34 @@ fn comparison(changes: &[Change], w: &Words) -> Vec<[String; 4]> {
                 None => "—".to_string(),
                 Some(v) => match c.figure.as_str() {
                     "traffic_bytes" | "traffic_per_attendee_bytes" => w.bytes(v),
-                    "randomized_share" | "uplink_peak" | "uplink_p95" => w.percent(v),
+                    key if is_share(key) => w.percent(v),
                     "uplink_saturated_minutes" => w.minutes(v.max(0.0) as u64),
                     _ => w.count(v),
                 },
+            };
+            let change = if is_share(&c.figure) {
+                c.current
+                    .zip(c.previous)
+                    .map(|(now, then)| w.points(now - then))
+            } else {
+                c.change.map(|r| {
+                    let sign = if r > 0.0 { "+" } else { "" };
+                    format!("{sign}{}", w.percent(r))
+                })
             };
             [
                 figure_name(&c.figure, w).to_string(),
                 show(c.previous),
                 show(c.current),
-                c.change.map_or_else(
-                    || "—".into(),
-                    |r| {
-                        let sign = if r > 0.0 { "+" } else { "" };
-                        format!("{sign}{}", w.percent(r))
-                    },
-                ),
+                change.unwrap_or_else(|| "—".into()),
             ]
         })
         .collect()
+}
+
+/// A headline figure that is a share (0..=1): its change is in percentage points.
+fn is_share(key: &str) -> bool {
+    matches!(key, "randomized_share" | "uplink_peak" | "uplink_p95")
 }
 
 /// A headline figure's name by its comparison key.
@@ -427,5 +456,37 @@ fn figure_name(key: &str, w: &Words) -> &'static str {
         "uplink_saturated_minutes" => w.pick("Temps de lien saturé", "Time with a saturated link"),
         "min_headroom_free" => w.pick("Adresses libres au plus bas", "Fewest free addresses"),
         _ => "?",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Language;
+
+    /// Regression: the share of random addresses going from 50 % to 61 % read "+22 %", a
+    /// change relative to itself; a share moves by points, a count by percent.
+    #[test]
+    fn share_changes_are_in_points_and_count_changes_in_percent() {
+        let change = |figure: &str, previous: f64, current: f64| Change {
+            figure: figure.into(),
+            previous: Some(previous),
+            current: Some(current),
+            change: Some((current - previous) / previous),
+        };
+        let changes = [
+            change("randomized_share", 0.5, 0.61),
+            change("uplink_peak", 0.9, 0.85),
+            change("peak_devices", 200.0, 250.0),
+        ];
+        let en = comparison(&changes, &Words::new(Language::En, jiff::tz::TimeZone::UTC));
+        assert_eq!(
+            en[0][1..],
+            ["50\u{202f}%", "61\u{202f}%", "+11\u{a0}points"]
+        );
+        assert_eq!(en[1][3], "-5\u{a0}points");
+        assert_eq!(en[2][3], "+25\u{202f}%");
+        let fr = comparison(&changes, &Words::new(Language::Fr, jiff::tz::TimeZone::UTC));
+        assert_eq!(fr[0][3], "+11\u{a0}points");
     }
 }

@@ -368,20 +368,14 @@ pub fn write_csv(reports: &[Report], words: &Words, dir: &Path) -> anyhow::Resul
         "recommendations.csv",
         &["venue", "recommendation", "figure"],
         each(&|r| {
+            let names = words::Names::of(r);
             r.figures
                 .recommendations
                 .iter()
                 .map(|rec| {
-                    let zone_name = |id: &str| {
-                        r.figures
-                            .zones
-                            .iter()
-                            .find(|z| z.id == id)
-                            .map_or_else(|| id.to_string(), |z| z.name.clone())
-                    };
                     vec![
                         r.figures.venue.clone(),
-                        words.recommendation(rec, &zone_name),
+                        words.recommendation(rec, &names),
                         rec.figure().to_string(),
                     ]
                 })

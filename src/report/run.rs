@@ -97,7 +97,7 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
     };
     let zone = config
         .as_ref()
-        .map_or(TimeZone::UTC, |c| c.venue.time_zone());
+        .map_or_else(|| history_time_zone(options), |c| c.venue.time_zone());
     let language = options
         .language
         .or(config.as_ref().map(|c| c.venue.language))
@@ -221,6 +221,18 @@ fn history_file(options: &Options, config: Option<&Config>) -> anyhow::Result<Pa
         })
 }
 
+/// Without a config, the venue's time zone as the agent that wrote the `--history` file knew
+/// it; UTC when there is none (or the report reads Prometheus).
+fn history_time_zone(options: &Options) -> TimeZone {
+    options
+        .history
+        .as_deref()
+        .filter(|_| options.source != Some(Source::Prometheus))
+        .and_then(|path| History::open(path).ok())
+        .and_then(|history| history.time_zone())
+        .unwrap_or(TimeZone::UTC)
+}
+
 /// `--from` and `--to`, each defaulting to the whole data `span` finds.
 fn period(
     options: &Options,
@@ -258,7 +270,8 @@ fn period(
     Ok((first, last))
 }
 
-/// The event's data from a history over `[first, last)`, zones named as `config` names them.
+/// The event's data from a history over `[first, last)`, zones named as `config` names them,
+/// else as the agent that wrote the history did.
 fn from_history(
     history: &History,
     first: i64,
@@ -273,7 +286,7 @@ fn from_history(
                 .map(|z| (z.id.clone(), z.name.clone()))
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_else(|| history.zone_names());
     let venue = config
         .map(|c| c.venue.name.clone())
         .or_else(|| history.venue())

@@ -536,6 +536,27 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
         );
         let export: Value =
             serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("export");
+        // Worded for an organizer: the zones by the names the agent knew (no --config here),
+        // the busiest link named, the year and the clock said once, the overlap's length.
+        let (year, clock, link, overlap) = if lang == "fr" {
+            (
+                "juin 2026 à",
+                "Toutes les heures sont",
+                "du lien uplink0",
+                "se sont chevauchées pendant 15",
+            )
+        } else {
+            (
+                "June 2026 at",
+                "All times are",
+                "of link uplink0",
+                "overlapped by 15",
+            )
+        };
+        for wanted in ["Main hall", "Room 2", year, clock, link, overlap] {
+            assert!(html.contains(wanted), "{lang}: {wanted:?} in the report");
+        }
+        assert!(!html.contains(">main-hall<"), "{lang}: a zone by its id");
         exports.push(export);
     }
     assert_eq!(
@@ -665,6 +686,18 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
         let headroom = change("min_headroom_free");
         assert_eq!(headroom["previous"].as_f64(), Some(before.headroom.0));
         assert_eq!(headroom["current"].as_f64(), Some(want.headroom.0));
+        // A share's change is in points: the HTML says "points" where the JSON holds the
+        // relative change.
+        let html = std::fs::read_to_string(dir.path().join("compared.html")).expect("html");
+        let share = change("randomized_share");
+        let points = (share["current"].as_f64().expect("now")
+            - share["previous"].as_f64().expect("then"))
+            * 100.0;
+        assert!(
+            html.contains(&format!("{points:.0}\u{a0}point"))
+                || html.contains(&format!("{points:.1}\u{a0}point")),
+            "{points} points in {html}"
+        );
     }
 }
 
