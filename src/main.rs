@@ -114,11 +114,14 @@ enum Command {
     /// Write the organizers' post-event report (HTML; PDF, CSV, JSON on request) from
     /// venuemon's own history, or from Prometheus' HTTP API.
     Report {
-        /// Start: RFC 3339, or a local date and time like "2026-06-03 08:00" [default: the
-        /// history's first tick; from Prometheus, the first data of the last 90 days].
+        /// Start: RFC 3339, or a local date and time like "2026-06-03 08:00", or a date (its
+        /// start) [default: the event: the programme's days, else the history's last run
+        /// with no stop over 3 days; from Prometheus without a programme, the first data of
+        /// the last 90 days].
         #[arg(long)]
         from: Option<String>,
-        /// End, the same forms [default: the last data].
+        /// End, the same forms; a date is the end of that day (included) [default: the end of
+        /// the event, or of the data after --from].
         #[arg(long)]
         to: Option<String>,
         /// The HTML file to write.

@@ -36,6 +36,7 @@ pub(crate) struct Section {
     pub(crate) anchor: String,
     pub(crate) venue: String,
     pub(crate) period: String,
+    pub(crate) period_note: String,
     pub(crate) headline: Vec<Row>,
     pub(crate) status: Vec<[String; 3]>,
     pub(crate) zones: Vec<ZoneView>,
@@ -369,6 +370,7 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
             w.pick("au", "to"),
             at(f.to)
         ),
+        period_note: report.period_note.clone(),
         anchor,
         venue: f.venue.clone(),
         headline,
