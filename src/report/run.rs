@@ -327,11 +327,22 @@ fn from_prometheus(
                 last,
                 why: Why::Asked,
             },
-            (None, to, Some(days)) => Period {
-                first: days.0,
-                last: to.unwrap_or(days.1),
-                why: Why::Programme { days, other: None },
-            },
+            (None, to, Some(days)) => {
+                // Cut to the agents' first and last snapshots in them, when Prometheus holds
+                // some of the last LOOKBACK_DAYS days (an older programme is taken whole).
+                let now = jiff::Timestamp::now().as_second();
+                let (first, last) = prometheus
+                    .span(now, LOOKBACK_DAYS)
+                    .await
+                    .ok()
+                    .filter(|span| span.0 < days.1 && span.1 > days.0)
+                    .map_or(days, |span| (span.0.max(days.0), span.1.min(days.1)));
+                Period {
+                    first,
+                    last: to.unwrap_or(last),
+                    why: Why::Programme { days, other: None },
+                }
+            }
             (from, to, _) => {
                 let now = jiff::Timestamp::now().as_second();
                 let span = prometheus.span(now, LOOKBACK_DAYS).await?;
