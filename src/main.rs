@@ -66,7 +66,7 @@ enum Command {
     Simulate {
         #[command(flatten)]
         venue: SimulatedVenue,
-        /// Days of the event.
+        /// Days of the event (1 to 14).
         #[arg(long, default_value_t = 3)]
         days: u32,
         /// The history file to write (must not exist).
@@ -183,10 +183,10 @@ enum ReportSource {
 /// The simulated venue's size, rhythm and seed.
 #[derive(clap::Args)]
 struct SimulatedVenue {
-    /// Zones: the main hall, the foyer, the restaurant, and rooms.
+    /// Zones: the main hall, the foyer, the restaurant, and rooms (4 to 500).
     #[arg(long, default_value_t = 8)]
     zones: usize,
-    /// Access points, spread over the zones.
+    /// Access points, spread over the zones (at least one per zone, at most 5000).
     #[arg(long, default_value_t = 24)]
     aps: usize,
     /// Seconds between snapshots (e.g. 5s).
