@@ -130,6 +130,7 @@ async fn serve(
     let simulated = simulation
         .as_ref()
         .map(crate::simulate::Simulation::describe);
+    let simulating = simulated.is_some();
     let started = match simulation {
         None => sources::start_all(&mut starter),
         Some(simulation) => {
@@ -187,6 +188,9 @@ async fn serve(
     });
 
     let mut state = AppState::new(snapshots, &config.venue).with_http(&config.http);
+    if simulating {
+        state = state.simulated(&config.venue);
+    }
     if config.history.enabled {
         state = state.with_history(&config.history.file(&config.agent.state_dir));
         // Reads the snapshots the hub publishes; never holds the hub or a scrape up.

@@ -550,8 +550,8 @@ fn history_file(path: &Path, folder: &Path, existing: Option<&Path>) -> Check {
     }
     let moved = "move the file away (keep it for that event's report) or set `path` in \
                  [history] to another file";
-    let covered = match history_contents(path) {
-        Ok(Contents::History(covered)) => covered,
+    let (found, covered) = match history_contents(path) {
+        Ok(Contents::History(found, covered)) => (found, covered),
         Ok(Contents::Version(found)) => {
             return fail(
                 format!(
@@ -572,17 +572,28 @@ fn history_file(path: &Path, folder: &Path, existing: Option<&Path>) -> Check {
              mode), or set `path` in [history] to another file",
         );
     }
-    let version = crate::history::SCHEMA_VERSION;
-    Check::ok(
+    let detail = match covered {
+        Some(c) => format!(
+            "history of schema version {found}, writable, holds {} to {}",
+            utc_minute(c.from),
+            utc_minute(c.to)
+        ),
+        None => format!("history of schema version {found}, writable, holds no tick yet"),
+    };
+    if found == crate::history::SCHEMA_VERSION {
+        return Check::ok(check, detail);
+    }
+    // An older version the agent upgrades: the report reads only this binary's.
+    Check::problem(
+        Status::Warn,
         check,
-        match covered {
-            Some(c) => format!(
-                "history of schema version {version}, writable, holds {} to {}",
-                utc_minute(c.from),
-                utc_minute(c.to)
-            ),
-            None => format!("history of schema version {version}, writable, holds no tick yet"),
-        },
+        format!(
+            "{detail}; the agent upgrades it to version {} when it starts on it, and `venuemon \
+             report` reads it only after that",
+            crate::history::SCHEMA_VERSION
+        ),
+        "start this version's agent on it once (`venuemon run` with this config: it upgrades \
+         the file as it opens it, a minute is enough), then write the report",
     )
 }
 
@@ -599,8 +610,9 @@ fn utc_minute(seconds: u64) -> String {
 
 /// What a file found at the history's path holds.
 enum Contents {
-    /// A venuemon history of this binary's schema, and the time it covers.
-    History(Option<crate::history::read::Covered>),
+    /// A venuemon history of this binary's schema or of one its agent upgrades: the version
+    /// found, and the time it covers.
+    History(String, Option<crate::history::read::Covered>),
     /// A venuemon history of another schema version.
     Version(String),
     /// An SQLite file that is not a venuemon history.
@@ -659,7 +671,7 @@ fn history_contents(path: &Path) -> rusqlite::Result<Contents> {
             if v == crate::history::SCHEMA_VERSION
                 || crate::history::UPGRADES_FROM.contains(&v.as_str()) =>
         {
-            Ok(Contents::History(crate::history::read::covered(&db)?))
+            Ok(Contents::History(v, crate::history::read::covered(&db)?))
         }
         Some(v) => Ok(Contents::Version(v)),
         None => Ok(Contents::Other),

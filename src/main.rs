@@ -66,7 +66,7 @@ enum Command {
     Simulate {
         #[command(flatten)]
         venue: SimulatedVenue,
-        /// Days of the event.
+        /// Days of the event (1 to 14).
         #[arg(long, default_value_t = 3)]
         days: u32,
         /// The history file to write (must not exist).
@@ -114,11 +114,14 @@ enum Command {
     /// Write the organizers' post-event report (HTML; PDF, CSV, JSON on request) from
     /// venuemon's own history, or from Prometheus' HTTP API.
     Report {
-        /// Start: RFC 3339, or a local date and time like "2026-06-03 08:00" [default: the
-        /// history's first tick; from Prometheus, the first data of the last 90 days].
+        /// Start: RFC 3339, or a local date and time like "2026-06-03 08:00", or a date (its
+        /// start) [default: the event: the programme's days, else the history's last run
+        /// with no stop over 3 days; from Prometheus without a programme, the first data of
+        /// the last 90 days].
         #[arg(long)]
         from: Option<String>,
-        /// End, the same forms [default: the last data].
+        /// End, the same forms; a date is the end of that day (included) [default: the end of
+        /// the event, or of the data after --from].
         #[arg(long)]
         to: Option<String>,
         /// The HTML file to write.
@@ -180,10 +183,10 @@ enum ReportSource {
 /// The simulated venue's size, rhythm and seed.
 #[derive(clap::Args)]
 struct SimulatedVenue {
-    /// Zones: the main hall, the foyer, the restaurant, and rooms.
+    /// Zones: the main hall, the foyer, the restaurant, and rooms (4 to 500).
     #[arg(long, default_value_t = 8)]
     zones: usize,
-    /// Access points, spread over the zones.
+    /// Access points, spread over the zones (at least one per zone, at most 5000).
     #[arg(long, default_value_t = 24)]
     aps: usize,
     /// Seconds between snapshots (e.g. 5s).

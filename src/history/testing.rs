@@ -164,21 +164,54 @@ pub(crate) fn write(path: &Path, snapshots: &[Snapshot]) {
     store.commit().expect("commit");
 }
 
-/// A quick simulated event in `dir` (a day of 4 zones and 4 access points at 5-minute
-/// ticks, seed 1): its history, programme and truth files.
+/// The quick event: a day of 4 zones and 4 access points at 5-minute ticks, seed 1.
+fn quick_options() -> Options {
+    Options {
+        days: 1,
+        zones: 4,
+        aps: 4,
+        tick: Duration::from_secs(300),
+        seed: 1,
+    }
+}
+
+/// A quick simulated event in `dir` (see [`quick_options`]): its history, programme and
+/// truth files.
 pub(crate) fn quick_event(dir: &Path) -> Outputs {
     let out = Outputs {
         history: Some(dir.join("event.sqlite")),
         programme: Some(dir.join("event.ics")),
         truth: Some(dir.join("truth.json")),
     };
-    let options = Options {
-        days: 1,
-        zones: 4,
-        aps: 4,
-        tick: Duration::from_secs(300),
-        seed: 1,
-    };
-    run(&options, &out).expect("simulates");
+    run(&quick_options(), &out).expect("simulates");
     out
+}
+
+/// The quick event again with its day 1 at `start` (Unix seconds), added to the history at
+/// `path` (made if missing) through the real store, as an agent that keeps its history from
+/// one edition to the next writes it; returns its programme (iCalendar). Write the older
+/// edition first.
+pub(crate) fn edition(path: &Path, start: i64) -> String {
+    let mut simulation = crate::simulate::Simulation::new(&quick_options(), start);
+    let config = simulation.config().expect("config");
+    let mut hub = crate::hub::Hub::new(
+        &config,
+        std::sync::Arc::new(crate::inventory::Inventory::new(&config)),
+    );
+    let base = tokio::time::Instant::now();
+    let snapshots: Vec<Snapshot> = simulation
+        .ticks()
+        .map(|t| {
+            let now = base + Duration::from_secs((t - start).unsigned_abs());
+            for report in simulation.reports(t) {
+                hub.apply(report, now);
+            }
+            hub.snapshot(
+                now,
+                std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(t.unsigned_abs()),
+            )
+        })
+        .collect();
+    write(path, &snapshots);
+    simulation.programme_ics()
 }

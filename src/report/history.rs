@@ -180,15 +180,29 @@ impl History {
     /// # Errors
     /// The file cannot be read.
     pub fn span(&self) -> anyhow::Result<Option<(i64, i64)>> {
-        let (first, last): (Option<i64>, Option<i64>) = self.db.query_row(
-            "SELECT min(f), max(l) FROM (SELECT min(at) AS f, max(at) AS l FROM zone_ticks \
-             UNION ALL SELECT min(at), max(at) FROM zone_minutes)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        Ok(first
-            .zip(last)
+        Ok(self
+            .within(i64::MIN, i64::MAX)?
             .map(|(f, l)| (f - f.rem_euclid(STEP), l - l.rem_euclid(STEP) + STEP)))
+    }
+
+    /// The first and the last time holding zone rows (ticks, or minutes rolled up) in
+    /// `[from, to)`, if any. One `min` or `max` per query, so that SQLite seeks them in the
+    /// primary key instead of reading the range.
+    ///
+    /// # Errors
+    /// The file cannot be read.
+    pub fn within(&self, from: i64, to: i64) -> anyhow::Result<Option<(i64, i64)>> {
+        let found = |query: &str| -> rusqlite::Result<Vec<i64>> {
+            let mut statement = self.db.prepare_cached(&format!(
+                "SELECT {query}(at) FROM zone_ticks WHERE at >= ?1 AND at < ?2 UNION ALL \
+                 SELECT {query}(at) FROM zone_minutes WHERE at >= ?1 AND at < ?2"
+            ))?;
+            let rows = statement.query_map(params![from, to], |r| r.get::<_, Option<i64>>(0))?;
+            rows.filter_map(Result::transpose).collect()
+        };
+        let first = found("min")?.into_iter().min();
+        let last = found("max")?.into_iter().max();
+        Ok(first.zip(last))
     }
 
     fn name(&self, id: Option<f64>) -> Option<String> {

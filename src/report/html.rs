@@ -40,6 +40,7 @@ pub(crate) struct Section {
     pub(crate) venue: String,
     pub(crate) period: String,
     pub(crate) time_zone: String,
+    pub(crate) period_note: String,
     pub(crate) headline: Vec<Row>,
     pub(crate) status: Vec<[String; 3]>,
     pub(crate) zones: Vec<ZoneView>,
@@ -389,6 +390,7 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
     Section {
         period: w.period(f.from, f.to),
         time_zone: w.time_zone(f.from),
+        period_note: report.period_note.clone(),
         anchor,
         venue: f.venue.clone(),
         headline,

@@ -9,6 +9,7 @@ pub mod data;
 pub mod figures;
 pub mod history;
 mod html;
+pub mod period;
 pub mod prometheus;
 pub mod run;
 mod words;
@@ -32,6 +33,9 @@ pub struct Report {
     pub figures: Figures,
     /// Headline figures beside the previous report's (`--compare`), else empty.
     pub comparison: Vec<Change>,
+    /// Which period the report covers and why, in its language (empty when `--from` and
+    /// `--to` were given).
+    pub period_note: String,
 }
 
 /// The `--json` export, and what `--compare` reads back.
@@ -89,6 +93,7 @@ pub fn reports(
             figures: figures::figures(&data, attendees),
             data,
             comparison: Vec::new(),
+            period_note: String::new(),
         })
         .collect()
 }

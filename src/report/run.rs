@@ -9,6 +9,7 @@ use jiff::tz::TimeZone;
 use super::data::EventData;
 use super::figures::{Figures, figures};
 use super::history::{History, is_sqlite};
+use super::period::{Period, Why, choose, programme_days};
 use super::prometheus::{Limits, Prometheus};
 use super::{
     Words, compare_with, html, json, previous_export, print_pdf, programme, reports, write_csv,
@@ -61,14 +62,20 @@ pub struct Options {
 }
 
 /// Parses a `--from`/`--to` time: RFC 3339 (`2026-06-03T08:00:00Z`), or a date and time
-/// without offset (`2026-06-03 08:00`, `2026-06-03`) in the venue's time zone.
-fn parse_time(text: &str, zone: &TimeZone, flag: &str) -> anyhow::Result<i64> {
+/// without offset (`2026-06-03 08:00`) in the venue's time zone, or a date (`2026-06-03`):
+/// that day's start in the venue's time zone, or its end (the next day's start) when `end`
+/// (for `--to`, so that `--to 2026-06-03` takes that day in).
+fn parse_time(text: &str, zone: &TimeZone, flag: &str, end: bool) -> anyhow::Result<i64> {
     if let Ok(t) = text.parse::<jiff::Timestamp>() {
         return Ok(t.as_second());
     }
-    let civil = text.parse::<jiff::civil::DateTime>().or_else(|_| {
-        text.parse::<jiff::civil::Date>()
-            .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+    let date_only = !text.contains(['T', 't', ' ']);
+    let civil = text.parse::<jiff::civil::DateTime>().and_then(|c| {
+        if date_only && end {
+            c.date().tomorrow().map(|d| d.to_datetime(c.time()))
+        } else {
+            Ok(c)
+        }
     });
     match civil
         .ok()
@@ -114,7 +121,9 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
             Source::History
         },
     );
-    let venues = match source {
+    let (from, to) = asked(options, &zone)?;
+    let days = programme_days(&sessions, &zone);
+    let (venues, period) = match source {
         Source::History => {
             let path = history_file(options, config.as_ref())?;
             let history = History::open(&path)?;
@@ -124,9 +133,9 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
                     path.display()
                 )
             })?;
-            let (first, last) = period(options, &zone, || Ok(span))?;
+            let period = ordered(choose(from, to, days, &history, &zone)?, options)?;
             // A report of a period with no data would read as "all clear".
-            if last <= span.0 || first >= span.1 {
+            if period.last <= span.0 || period.first >= span.1 {
                 let time = |t: i64| {
                     jiff::Timestamp::from_second(t).map_or(t.to_string(), |t| {
                         t.to_zoned_datetime(zone.clone())
@@ -138,30 +147,41 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
                     "the history {} holds nothing from {} to {}: it covers {} to {}; give \
                      --from and --to inside that",
                     path.display(),
-                    time(first),
-                    time(last),
+                    time(period.first),
+                    time(period.last),
                     time(span.0),
                     time(span.1)
                 );
             }
-            vec![from_history(
+            let data = from_history(
                 &history,
-                first,
-                last,
+                period.first,
+                period.last,
                 &limits,
                 config.as_ref(),
-            )?]
+            )?;
+            (vec![data], period)
         }
-        Source::Prometheus => from_prometheus(options, config.as_ref(), &zone, &limits)?,
+        Source::Prometheus => from_prometheus(options, config.as_ref(), (from, to, days), &limits)?,
     };
+    tracing::info!(
+        from = %super::rfc3339(period.first),
+        to = %super::rfc3339(period.last),
+        why = %period.note(&Words::new(Language::En, zone.clone()), &zone),
+        "the report's period"
+    );
     let mut reports = reports(
         venues,
         &sessions,
         options.attendees,
         words.pick("Tous les lieux", "All venues"),
     );
+    let note = period.note(&words, &zone);
+    for report in &mut reports {
+        report.period_note.clone_from(&note);
+    }
     if let Some(previous) = &options.compare {
-        let figures = previous_figures(previous, &limits, config.as_ref())?;
+        let figures = previous_figures(previous, &limits, config.as_ref(), &zone)?;
         compare_with(&mut reports, &figures);
     }
     let mut written = Vec::new();
@@ -233,41 +253,40 @@ fn history_time_zone(options: &Options) -> TimeZone {
         .unwrap_or(TimeZone::UTC)
 }
 
-/// `--from` and `--to`, each defaulting to the whole data `span` finds.
-fn period(
-    options: &Options,
-    zone: &TimeZone,
-    span: impl FnOnce() -> anyhow::Result<(i64, i64)>,
-) -> anyhow::Result<(i64, i64)> {
-    let (first, last) = match (&options.from, &options.to) {
-        (Some(from), Some(to)) => (
-            parse_time(from, zone, "--from")?,
-            parse_time(to, zone, "--to")?,
-        ),
-        _ => {
-            let (first, last) = span()?;
-            (
-                options
-                    .from
-                    .as_deref()
-                    .map_or(Ok(first), |f| parse_time(f, zone, "--from"))?,
-                options
-                    .to
-                    .as_deref()
-                    .map_or(Ok(last), |t| parse_time(t, zone, "--to"))?,
-            )
-        }
-    };
-    if last <= first {
+/// `--from` and `--to` as given, in Unix seconds (`--to` a date is the end of that day).
+fn asked(options: &Options, zone: &TimeZone) -> anyhow::Result<(Option<i64>, Option<i64>)> {
+    Ok((
+        options
+            .from
+            .as_deref()
+            .map(|f| parse_time(f, zone, "--from", false))
+            .transpose()?,
+        options
+            .to
+            .as_deref()
+            .map(|t| parse_time(t, zone, "--to", true))
+            .transpose()?,
+    ))
+}
+
+/// `period`, if it is not empty.
+fn ordered(period: Period, options: &Options) -> anyhow::Result<Period> {
+    if period.last <= period.first {
         if options.to.is_none() {
             bail!(
                 "the period is empty: --from is at or after the end of the data, where --to \
                  defaults to: give an earlier --from, or a --to"
             );
         }
+        if options.from.is_none() {
+            bail!(
+                "the period is empty: --to is at or before the start of the event, where \
+                 --from defaults to: give a later --to, or a --from"
+            );
+        }
         bail!("the period is empty: --to must be after --from");
     }
-    Ok((first, last))
+    Ok(period)
 }
 
 /// The event's data from a history over `[first, last)`, zones named as `config` names them,
@@ -294,13 +313,15 @@ fn from_history(
     history.event_data(first, last, limits, &names, &venue)
 }
 
-/// The event's data from Prometheus, one per venue.
+/// The event's data from Prometheus, one per venue, and its period: `asked` (`--from`,
+/// `--to`, the programme's days) as for the history, else the first to the last data of the
+/// last [`LOOKBACK_DAYS`] days (Prometheus is not asked for the gaps between its samples).
 fn from_prometheus(
     options: &Options,
     config: Option<&Config>,
-    zone: &TimeZone,
+    (from, to, days): (Option<i64>, Option<i64>, Option<(i64, i64)>),
     limits: &Limits,
-) -> anyhow::Result<Vec<EventData>> {
+) -> anyhow::Result<(Vec<EventData>, Period)> {
     let Some(url) = &options.prometheus_url else {
         bail!(
             "--source prometheus needs --prometheus-url http://HOST:9090 (a Prometheus that scrapes the agents)"
@@ -312,33 +333,66 @@ fn from_prometheus(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let venues = runtime.block_on(async {
-        let now = jiff::Timestamp::now().as_second();
-        let span = match (&options.from, &options.to) {
-            (Some(_), Some(_)) => None,
-            _ => Some(prometheus.span(now, LOOKBACK_DAYS).await?),
+    let (venues, period) = runtime.block_on(async {
+        let period = match (from, to, days) {
+            (Some(first), Some(last), _) => Period {
+                first,
+                last,
+                why: Why::Asked,
+            },
+            (None, to, Some(days)) => {
+                // Cut to the agents' first and last snapshots in them, when Prometheus holds
+                // some of the last LOOKBACK_DAYS days (an older programme is taken whole).
+                let now = jiff::Timestamp::now().as_second();
+                let (first, last) = prometheus
+                    .span(now, LOOKBACK_DAYS)
+                    .await
+                    .ok()
+                    .filter(|span| span.0 < days.1 && span.1 > days.0)
+                    .map_or(days, |span| (span.0.max(days.0), span.1.min(days.1)));
+                Period {
+                    first,
+                    last: to.unwrap_or(last),
+                    why: Why::Programme { days, other: None },
+                }
+            }
+            (from, to, _) => {
+                let now = jiff::Timestamp::now().as_second();
+                let span = prometheus.span(now, LOOKBACK_DAYS).await?;
+                Period {
+                    first: from.unwrap_or(span.0),
+                    last: to.unwrap_or(span.1),
+                    why: if from.is_some() {
+                        Why::Asked
+                    } else {
+                        Why::Lookback {
+                            days: LOOKBACK_DAYS,
+                        }
+                    },
+                }
+            }
         };
-        let (first, last) = period(options, zone, || {
-            span.ok_or_else(|| anyhow::anyhow!("no span"))
-        })?;
-        prometheus
-            .event_data(first, last, limits, &venue_name)
-            .await
+        let period = ordered(period, options)?;
+        let venues = prometheus
+            .event_data(period.first, period.last, limits, &venue_name)
+            .await?;
+        anyhow::Ok((venues, period))
     })?;
     if venues.iter().all(|v| v.zones.is_empty()) {
         bail!(
             "Prometheus at {url} holds no venuemon_zone_clients in that period: check the period, and that Prometheus scrapes the agents"
         );
     }
-    Ok(venues)
+    Ok((venues, period))
 }
 
-/// The headline figures of the previous event at `path`: a history file (its whole span) or
-/// a `--json` export.
+/// The headline figures of the previous event at `path`: a history file (its last run, as
+/// for this report without a programme) or a `--json` export.
 fn previous_figures(
     path: &Path,
     limits: &Limits,
     config: Option<&Config>,
+    zone: &TimeZone,
 ) -> anyhow::Result<Vec<Figures>> {
     let mut start = Vec::new();
     crate::files::open_regular(path)
@@ -348,13 +402,14 @@ fn previous_figures(
         return previous_export(path);
     }
     let history = History::open(path)?;
-    let (first, last) = history.span()?.ok_or_else(|| {
-        anyhow::anyhow!(
+    if history.span()?.is_none() {
+        bail!(
             "the previous history {} holds no tick: give last year's history or --json export",
             path.display()
-        )
-    })?;
-    let data = from_history(&history, first, last, limits, config)?;
+        );
+    }
+    let period = choose(None, None, None, &history, zone)?;
+    let data = from_history(&history, period.first, period.last, limits, config)?;
     Ok(vec![figures(&data, None)])
 }
 
@@ -387,23 +442,36 @@ mod tests {
     fn times_are_rfc3339_or_venue_local() {
         let utc = TimeZone::UTC;
         assert_eq!(
-            parse_time("2026-06-03T08:00:00Z", &utc, "--from").ok(),
+            parse_time("2026-06-03T08:00:00Z", &utc, "--from", false).ok(),
             Some(1_780_473_600)
         );
         assert_eq!(
-            parse_time("2026-06-03 08:00", &utc, "--from").ok(),
+            parse_time("2026-06-03 08:00", &utc, "--from", false).ok(),
             Some(1_780_473_600)
         );
         assert_eq!(
-            parse_time("2026-06-03", &utc, "--from").ok(),
+            parse_time("2026-06-03", &utc, "--from", false).ok(),
             Some(1_780_444_800)
         );
         let paris = TimeZone::get("Europe/Paris").expect("tzdb");
         assert_eq!(
-            parse_time("2026-06-03 10:00", &paris, "--from").ok(),
+            parse_time("2026-06-03 10:00", &paris, "--from", false).ok(),
             Some(1_780_473_600)
         );
-        let e = parse_time("yesterday", &utc, "--to").expect_err("refused");
+        // A date alone is its whole day for --to.
+        assert_eq!(
+            parse_time("2026-06-03", &utc, "--to", true).ok(),
+            Some(1_780_444_800 + 86_400)
+        );
+        assert_eq!(
+            parse_time("2026-06-03", &paris, "--to", true).ok(),
+            Some(1_780_444_800 + 86_400 - 7_200)
+        );
+        assert_eq!(
+            parse_time("2026-06-03 08:00", &utc, "--to", true).ok(),
+            Some(1_780_473_600)
+        );
+        let e = parse_time("yesterday", &utc, "--to", true).expect_err("refused");
         assert!(e.to_string().contains("--to \"yesterday\" is not a time"));
     }
 
@@ -463,7 +531,8 @@ mod tests {
                 ..Options::default()
             })
         };
-        let e = report("2025-01-01", Some("2025-01-02")).expect_err("refused");
+        // --to a date is the end of that day.
+        let e = report("2025-01-01", Some("2025-01-01")).expect_err("refused");
         assert!(
             format!("{e:#}")
                 .contains("holds nothing from 2025-01-01 00:00 to 2025-01-02 00:00: it covers"),
@@ -495,6 +564,79 @@ mod tests {
         assert!(
             !dir.path().join("report.html").exists(),
             "no report written"
+        );
+    }
+
+    /// Regression: the default period was the whole history, so a history kept from one
+    /// edition to the next (the default retention is 400 days) reported both at once.
+    #[test]
+    fn regression_the_default_period_is_the_event_not_the_whole_history() {
+        use crate::simulate::START;
+        const DAY: i64 = 86_400;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let history = dir.path().join("history.sqlite");
+        let last_year = START - 120 * DAY;
+        let earlier = dir.path().join("earlier.ics");
+        std::fs::write(
+            &earlier,
+            crate::history::testing::edition(&history, last_year),
+        )
+        .expect("programme");
+        crate::history::testing::edition(&history, START);
+        let report = |programme: Option<&Path>, from: Option<&str>, to: Option<&str>| {
+            run(&Options {
+                out: dir.path().join("report.html"),
+                json: Some(dir.path().join("report.json")),
+                history: Some(history.clone()),
+                programme: programme.map(Path::to_path_buf),
+                from: from.map(str::to_string),
+                to: to.map(str::to_string),
+                ..Options::default()
+            })
+            .expect("a report");
+            let json: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(dir.path().join("report.json")).expect("json"),
+            )
+            .expect("json");
+            let figures = &json["reports"][0]["figures"];
+            let at = |k: &str| figures[k].as_i64().expect("time");
+            let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
+            (at("from"), at("to"), html)
+        };
+        // This year's edition only, saying why and how to take last year's in.
+        let (from, to, html) = report(None, None, None);
+        assert_eq!(from, START);
+        assert!(START + DAY - 600 < to && to <= START + DAY, "{to}");
+        assert!(
+            html.contains("The event: the last continuous recording, on 2026-06-02")
+                && html.contains(
+                    "The data also holds earlier days, on 2026-02-02: give --from 2026-02-02 to \
+                     include them."
+                ),
+            "{html}"
+        );
+        // Last year's programme: its days.
+        let (from, to, html) = report(Some(&earlier), None, None);
+        assert_eq!(from, last_year);
+        assert!(last_year + DAY - 600 < to && to <= last_year + DAY, "{to}");
+        assert!(
+            html.contains(
+                "days, on 2026-02-02. The data covers the days from 2026-02-02 to 2026-06-02"
+            ),
+            "{html}"
+        );
+        // A date alone: --to is the end of that day; --to alone ends the event before it.
+        let (from, to, _) = report(None, Some("2026-06-02"), Some("2026-06-02"));
+        assert_eq!((from, to), (START, START + DAY));
+        let (from, to, _) = report(None, None, Some("2026-02-02"));
+        assert_eq!((from, to), (last_year, last_year + DAY));
+        // --from: both editions.
+        let (from, to, html) = report(None, Some("2026-02-02"), None);
+        assert_eq!(from, last_year);
+        assert!(to > START, "{to}");
+        assert!(
+            !html.contains("<p class=\"period-note\">"),
+            "asked for, no note"
         );
     }
 

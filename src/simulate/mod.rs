@@ -36,6 +36,16 @@ use scenario::{DAY, FIRST_ROOM, LEASE_SECONDS, SOURCE_DOWN, Scenario, UPLINK_SAT
 /// Day 1 of a simulated event starts at midnight UTC, 2 June 2026.
 pub const START: i64 = 1_780_358_400;
 
+/// The most days a simulated event runs: the longest events at one venue (trade fairs,
+/// festivals) run under two weeks.
+pub const MAX_DAYS: u32 = 14;
+
+/// The most zones: a large convention centre has a few hundred halls and meeting rooms.
+pub const MAX_ZONES: usize = 500;
+
+/// The most access points: the largest conference networks run a few thousand.
+pub const MAX_APS: usize = 5_000;
+
 /// Ticks written to the history in one transaction by [`run`].
 const BATCH: usize = 720;
 
@@ -84,22 +94,26 @@ pub struct Options {
 }
 
 impl Options {
-    /// Checks the options make an event.
+    /// Checks the options make an event, no larger than a real venue's ([`MAX_DAYS`],
+    /// [`MAX_ZONES`], [`MAX_APS`]): beyond, a simulation runs for hours.
     ///
     /// # Errors
     /// A message naming the option and its range.
     pub fn check(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
-            (1..=366).contains(&self.days),
-            "--days must be from 1 to 366"
+            (1..=MAX_DAYS).contains(&self.days),
+            "--days must be from 1 to {MAX_DAYS} (the longest events at one venue run under two \
+             weeks)"
         );
         anyhow::ensure!(
-            (4..=1_000).contains(&self.zones),
-            "--zones must be from 4 to 1000 (the main hall, the foyer, the restaurant and rooms)"
+            (4..=MAX_ZONES).contains(&self.zones),
+            "--zones must be from 4 to {MAX_ZONES} (the main hall, the foyer, the restaurant and \
+             rooms: a large convention centre has a few hundred)"
         );
         anyhow::ensure!(
-            self.aps >= self.zones && self.aps <= 100_000,
-            "--aps must be at least --zones (one access point per zone) and at most 100000"
+            self.aps >= self.zones && self.aps <= MAX_APS,
+            "--aps must be at least --zones (one access point per zone) and at most {MAX_APS} \
+             (the largest conference networks run a few thousand)"
         );
         let tick = self.tick.as_secs();
         anyhow::ensure!(
@@ -774,6 +788,45 @@ mod tests {
             read(&out.truth),
             out.history.expect("path"),
         )
+    }
+
+    /// Regression: `--aps 100000` was taken, and ran for hours.
+    #[test]
+    fn regression_options_beyond_a_real_venue_are_refused_naming_the_bound() {
+        let at_bounds = Options {
+            days: MAX_DAYS,
+            zones: MAX_ZONES,
+            aps: MAX_APS,
+            ..options(1)
+        };
+        at_bounds.check().expect("the largest venue");
+        for (over, says) in [
+            (
+                Options {
+                    days: MAX_DAYS + 1,
+                    ..options(1)
+                },
+                "--days must be from 1 to 14",
+            ),
+            (
+                Options {
+                    zones: MAX_ZONES + 1,
+                    aps: MAX_ZONES + 1,
+                    ..options(1)
+                },
+                "--zones must be from 4 to 500",
+            ),
+            (
+                Options {
+                    aps: 100_000,
+                    ..options(1)
+                },
+                "--aps must be at least --zones (one access point per zone) and at most 5000",
+            ),
+        ] {
+            let e = over.check().expect_err("refused");
+            assert!(e.to_string().contains(says), "{e}");
+        }
     }
 
     #[test]

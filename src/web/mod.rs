@@ -84,6 +84,13 @@ impl AppState {
         self
     }
 
+    /// This state for `venuemon run --simulate`'s `venue`: its page's messages name the
+    /// command's options, not the config's.
+    pub(crate) fn simulated(mut self, venue: &crate::config::Venue) -> AppState {
+        self.pages = Arc::new(page::Pages::simulated(venue));
+        self
+    }
+
     /// This state with the status page's past read from the history file at `path`.
     pub(crate) fn with_history(mut self, path: &std::path::Path) -> AppState {
         self.history = Some(Arc::from(path));

@@ -840,6 +840,16 @@ fn regression_report_with_a_configured_programme_missing_warns_and_writes_the_re
     );
     assert_eq!(String::from_utf8_lossy(&report.stdout).trim(), out);
     assert!(std::fs::read_to_string(out).is_ok_and(|html| html.contains("<svg")));
+    // The period chosen, and why, on the command line too.
+    assert!(
+        stderr(&report)
+            .lines()
+            .any(|l| l.contains("the report's period")
+                && l.contains("from=2026-06-02T00:00:00Z")
+                && l.contains("the last continuous recording, on 2026-06-02")),
+        "{}",
+        stderr(&report)
+    );
 
     let missing = missing.to_str().expect("utf-8");
     let asked = venuemon(&[&args[..], &["--programme", missing]].concat(), &[]);

@@ -261,6 +261,30 @@ fn regression_doctor_checks_the_history_a_fifo_fails_and_a_history_gives_its_ran
         "{space}"
     );
     assert_eq!(output.status.code(), Some(0), "{found:#?}");
+
+    // Regression: a history of an older schema the agent upgrades was "ok", and the report
+    // then refused it.
+    for older in venuemon::history::UPGRADES_FROM {
+        let db = rusqlite::Connection::open(&history).expect("opens");
+        db.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+            [older],
+        )
+        .expect("an older history");
+        drop(db);
+        let output = doctor(&[], BIN, &path, &[]);
+        let (_, found) = history_space(lines(&output));
+        let expected = format!(
+            "warn history {}: history of schema version {older}, writable, holds 2026-06-02 \
+             00:00 UTC to 2026-06-02 23:55 UTC; the agent upgrades it to version {} when it \
+             starts on it, and `venuemon report` reads it only after that; fix: start this \
+             version's agent on it once (`venuemon run` with this config: it upgrades the file \
+             as it opens it, a minute is enough), then write the report",
+            history.display(),
+            venuemon::history::SCHEMA_VERSION
+        );
+        assert!(found.contains(&expected), "{found:#?}");
+    }
 }
 
 /// On a disk remounted read-only, the history fails (the agent could not write it); on a

@@ -87,6 +87,8 @@ pub(crate) struct Text {
     pub history_empty: &'static str,
     /// The history is off in the config: which key turns it on.
     pub history_off: &'static str,
+    /// `history_off` for `venuemon run --simulate`, naming its option.
+    pub history_off_simulated: &'static str,
     pub history_unreadable: &'static str,
     /// `?at=` that is not a time: the forms that are.
     pub bad_time: &'static str,
@@ -160,6 +162,8 @@ const FR: Text = Text {
     history_empty: "L’historique ne contient encore aucun relevé.",
     history_off: "L’historique est désactivé : mettez enabled = true dans la section [history] \
                   de la configuration pour le conserver.",
+    history_off_simulated: "L’historique est désactivé : relancez venuemon run --simulate avec \
+                            --history FICHIER pour le conserver et revoir le passé.",
     history_unreadable: "Le fichier d’historique ne peut pas être lu (le journal de l’agent \
                          dit pourquoi).",
     bad_time: "Heure illisible : écrivez 2026-06-03T10:42:00+02:00, 2026-06-03T10:42 (heure \
@@ -233,6 +237,8 @@ const EN: Text = Text {
     history_empty: "The history holds no tick yet.",
     history_off: "The history is off: set enabled = true in the [history] section of the \
                   config to keep it.",
+    history_off_simulated: "The history is off: start venuemon run --simulate again with \
+                            --history FILE to keep it and see the past.",
     history_unreadable: "The history file cannot be read (the agent's log says why).",
     bad_time: "Cannot read the time: write 2026-06-03T10:42:00+02:00, 2026-06-03T10:42 (the \
                venue's time) or Unix seconds.",

@@ -68,6 +68,8 @@ pub(crate) struct Pages {
     timezone: jiff::tz::TimeZone,
     assets: Assets,
     rendered: Mutex<HashMap<&'static str, Arc<Rendered>>>,
+    /// The venue is `venuemon run --simulate`'s: messages name its options, not the config's.
+    simulated: bool,
 }
 
 impl Pages {
@@ -84,6 +86,24 @@ impl Pages {
                 icon: content_name("icon", ICON, "svg"),
             },
             rendered: Mutex::new(HashMap::new()),
+            simulated: false,
+        }
+    }
+
+    /// These pages for `venuemon run --simulate`'s venue.
+    pub(crate) fn simulated(venue: &Venue) -> Pages {
+        Pages {
+            simulated: true,
+            ..Pages::new(venue)
+        }
+    }
+
+    /// What the page's past says when the history is off: how to turn it on.
+    fn history_off(&self, text: &'static Text) -> &'static str {
+        if self.simulated {
+            text.history_off_simulated
+        } else {
+            text.history_off
         }
     }
 

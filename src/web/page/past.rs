@@ -159,7 +159,7 @@ pub(super) async fn page(
         return refuse(StatusCode::BAD_REQUEST, text.bad_time);
     };
     let Some(path) = state.history.clone() else {
-        return refuse(StatusCode::NOT_FOUND, text.history_off);
+        return refuse(StatusCode::NOT_FOUND, state.pages.history_off(text));
     };
     let (snapshot, covered) = match read_at(path, at, Arc::clone(&live)).await {
         Read::At(snapshot, covered) => (Arc::new(*snapshot), covered),
@@ -221,7 +221,7 @@ pub(crate) async fn status(
         return error(StatusCode::BAD_REQUEST, text.bad_time, None);
     };
     let Some(path) = history else {
-        return error(StatusCode::NOT_FOUND, text.history_off, None);
+        return error(StatusCode::NOT_FOUND, pages.history_off(text), None);
     };
     match read_at(path, at, live).await {
         Read::At(snapshot, _) => axum::Json(*snapshot).into_response(),
@@ -504,6 +504,23 @@ mod tests {
         );
         let reply = crate::web::testing::get(&off, "/zone/main-hall", &[]).await;
         assert!(!reply.text().contains("slider"));
+        // Regression: `venuemon run --simulate` without --history named a config key.
+        let (_, rx) = tokio::sync::watch::channel(Arc::new(Snapshot::default()));
+        let venue = crate::config::Config::zero_config("test").venue;
+        let simulated = crate::web::app(
+            crate::web::AppState::new(rx, &venue).simulated(&venue),
+            std::time::Duration::from_secs(5),
+        );
+        for url in ["/?at=1780476120", "/api/status?at=1780476120"] {
+            let reply = crate::web::testing::get(&simulated, url, &[]).await;
+            assert_eq!(reply.status, StatusCode::NOT_FOUND);
+            let text = reply.text();
+            assert!(
+                text.contains("venuemon run --simulate again with --history FILE")
+                    && !text.contains("[history]"),
+                "{text}"
+            );
+        }
         let gone = app_with(Some(&dir.path().join("absent.sqlite")));
         let reply = crate::web::testing::get(&gone, "/?at=1780476120", &[]).await;
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
