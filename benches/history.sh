@@ -13,7 +13,7 @@
 # Usage: benches/history.sh [MINUTES]   (default 12; needs prometheus, sqlite3 is not needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${BIN:-target/release/venuemon}
+bin=${BIN:-$(benches/release-binary.sh)}
 minutes=${1:-12}
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT

@@ -40,8 +40,7 @@ if ((${#missing[@]})); then
 fi
 [ "$(id -u)" -eq 0 ] || { echo "run as root (network namespaces, packet sockets)" >&2; exit 1; }
 
-cargo build --release --locked --quiet
-bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/venuemon")
+bin=$(benches/release-binary.sh)
 
 work=$(mktemp -d)
 tx=vmbench-tx-$$

@@ -60,8 +60,7 @@ fi
 if [ -n "${VENUEMON_BIN:-}" ]; then
   bin=$(realpath "$VENUEMON_BIN")
 else
-  cargo build --release --locked --quiet
-  bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/venuemon")
+  bin=$(benches/release-binary.sh)
 fi
 [ -x "$bin" ] || { echo "no binary at $bin" >&2; exit 1; }
 

@@ -34,8 +34,7 @@ fi
 command -v hyperfine >/dev/null || echo "hyperfine not found (apt-get install hyperfine): timing with a plain loop" >&2
 [ -r "$fixture" ] || { echo "fixture not found: $fixture (run from a checkout beside shared/)" >&2; exit 1; }
 
-cargo build --release --locked --quiet
-bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/venuemon")
+bin=$(benches/release-binary.sh)
 [ -x "$bin" ] || { echo "no binary at $bin" >&2; exit 1; }
 
 work=$(mktemp -d)

@@ -2,10 +2,10 @@
 # Report benchmark (docs/PERFORMANCE.md, "Report"): a simulated 3-day event of 50 zones and
 # 200 access points at a 5 s tick written to a history, then `venuemon report` from it
 # (HTML and JSON) timed, three runs, wall-clock seconds and peak RSS of each.
-# Usage: benches/report.sh   (BIN=target/debug/venuemon for a debug build; default release)
+# Usage: benches/report.sh   (BIN=path/to/venuemon for another build; default: a release build of this tree)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${BIN:-target/release/venuemon}
+bin=${BIN:-$(benches/release-binary.sh)}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 "$bin" simulate --days 3 --zones 50 --aps 200 --tick 5s --seed 1 \

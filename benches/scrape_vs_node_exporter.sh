@@ -19,8 +19,7 @@ need prometheus-node-exporter prometheus-node-exporter
 need bc bc
 
 if [ -z "${VENUEMON:-}" ]; then
-  cargo build --release --locked --quiet
-  VENUEMON=target/release/venuemon
+  VENUEMON=$(benches/release-binary.sh)
 fi
 # Not the agent's default port (19842): an agent may be running on this host.
 ne_port=19100 vm_port=19843

@@ -12,9 +12,7 @@
 # the last exposition (4 zones, 8 interfaces, 4 pools, 2 APs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${1:-target/release/venuemon}
-[ -x "$bin" ] || bin=target/debug/venuemon
-[ -x "$bin" ] || { echo "build the agent first: cargo build --release" >&2; exit 1; }
+bin=${1:-$(benches/release-binary.sh)}
 [ "$(id -u)" = 0 ] || { echo "run as root: the agent runs in a network namespace" >&2; exit 1; }
 AGENTS=${AGENTS:-200}
 

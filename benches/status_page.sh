@@ -41,8 +41,7 @@ if ((${#missing[@]})); then
   exit 1
 fi
 
-cargo build --release --locked --quiet
-bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/venuemon")
+bin=$(benches/release-binary.sh)
 [ -x "$bin" ] || { echo "no binary at $bin" >&2; exit 1; }
 
 work=$(mktemp -d)

@@ -73,6 +73,9 @@ for target in radiotap ieee80211 dhcp; do
 done
 rm -rf "$corpus" "$fuzz_log"
 
+# The binary users run is the release build (LTO, glibc linked in statically), which links
+# differently from the debug build the other tests run: tests/it/release.rs checks it.
+cargo build --release --locked
 # Benchmarks are built by clippy above and run on purpose (docs/PERFORMANCE.md), not here.
 cargo test --locked --lib --bins --tests -- --skip stay_fast
 # The latency tests time /healthz and /metrics while the agent parses a huge input every tick:

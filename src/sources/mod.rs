@@ -79,9 +79,11 @@ pub async fn blocking<T: Send + 'static>(
 /// fold samples in give way to the ones answering HTTP when the CPU is short. Only ever
 /// called on blocking-pool threads, which run nothing but this background work.
 pub fn background_thread() {
-    // SAFETY: plain system calls on the calling thread's own id; nothing is shared.
+    // SAFETY: plain system calls on the calling thread's own id; nothing is shared. The id
+    // comes from the system call, not glibc's `gettid()`: in the static binary the standard
+    // library's weak reference to that function leaves it unlinked (a call to address 0).
     let lowered = unsafe {
-        let thread = libc::gettid();
+        let thread = libc::syscall(libc::SYS_gettid);
         libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, BACKGROUND_NICE)
     };
     if lowered != 0 {

@@ -20,6 +20,7 @@ mod page;
 mod past;
 mod prometheus;
 mod readme;
+mod release;
 mod replay;
 mod report;
 mod stack;

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Builds the release agent if it is not up to date and prints its path. Cargo puts it in
+# target/<host tuple>/release/ (.cargo/config.toml builds for the host tuple, named, so that
+# the binary is linked statically), or under CARGO_TARGET_DIR when that is set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked --quiet
+realpath "${CARGO_TARGET_DIR:-target}/$(rustc --print host-tuple)/release/venuemon"
