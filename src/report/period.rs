@@ -183,11 +183,12 @@ impl Period {
     /// leaves out with the option that takes it in. Empty when the period was asked for.
     /// Days are dates in `zone`, the venue's time zone.
     pub fn note(&self, w: &Words, zone: &TimeZone) -> String {
+        // As `--from` takes it (`2026-06-02`), for the option the note suggests.
         let day = |t: i64| date(t, zone);
-        // The days from `a` to `b` (excluded): "from 2026-06-02 to 2026-06-04", or "on
-        // 2026-06-02".
+        // The days from `a` to `b` (excluded), as the reader says them: "from 2 June 2026
+        // to 4 June 2026", or "on 2 June 2026".
         let days = |a: i64, b: i64| {
-            let (a, b) = (day(a), day(b - 1));
+            let (a, b) = (w.full_date(a), w.full_date(b - 1));
             if a == b {
                 format!("{} {a}", w.pick("le", "on"))
             } else {
@@ -321,9 +322,9 @@ mod tests {
         let en = period.note(&Words::new(crate::config::Language::En, utc.clone()), &utc);
         assert_eq!(
             en,
-            "The event: the last continuous recording, from 2026-06-02 to 2026-06-04 (the agent \
+            "The event: the last continuous recording, from 2 June 2026 to 4 June 2026 (the agent \
              never stopped for more than 3 days in it). The data also holds earlier days, from \
-             2025-06-02 to 2025-06-04: give --from 2025-06-02 to include them."
+             2 June 2025 to 4 June 2025: give --from 2025-06-02 to include them."
         );
         let fr = period.note(&Words::new(crate::config::Language::Fr, utc.clone()), &utc);
         assert!(
@@ -389,8 +390,8 @@ mod tests {
         );
         assert_eq!(
             note,
-            "The event: the programme's days, from 2026-06-03 to 2026-06-04. The data covers \
-             the days from 2025-06-02 to 2026-06-04: give --from and --to to include other \
+            "The event: the programme's days, from 3 June 2026 to 4 June 2026. The data covers \
+             the days from 2 June 2025 to 4 June 2026: give --from and --to to include other \
              days."
         );
         // A programme of days the data does not hold is refused, naming them.

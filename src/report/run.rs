@@ -608,10 +608,10 @@ mod tests {
         assert_eq!(from, START);
         assert!(START + DAY - 600 < to && to <= START + DAY, "{to}");
         assert!(
-            html.contains("The event: the last continuous recording, on 2026-06-02")
+            html.contains("The event: the last continuous recording, on 2 June 2026")
                 && html.contains(
-                    "The data also holds earlier days, on 2026-02-02: give --from 2026-02-02 to \
-                     include them."
+                    "The data also holds earlier days, on 2 February 2026: give --from 2026-02-02 \
+                     to include them."
                 ),
             "{html}"
         );
@@ -621,7 +621,8 @@ mod tests {
         assert!(last_year + DAY - 600 < to && to <= last_year + DAY, "{to}");
         assert!(
             html.contains(
-                "days, on 2026-02-02. The data covers the days from 2026-02-02 to 2026-06-02"
+                "days, on 2 February 2026. The data covers the days from 2 February 2026 to 2 June \
+                 2026"
             ),
             "{html}"
         );

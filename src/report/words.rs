@@ -282,6 +282,12 @@ impl Words {
             .map_or_else(|| "?".into(), |local| self.day(&local, false))
     }
 
+    /// A day with its year (`2 juin 2026` / `2 June 2026`).
+    pub(crate) fn full_date(&self, unix: i64) -> String {
+        self.local(unix)
+            .map_or_else(|| "?".into(), |local| self.day(&local, true))
+    }
+
     /// The report's period: weekday, day and time of its start and end, the year once
     /// (on both ends when they are in different years).
     pub fn period(&self, from: i64, to: i64) -> String {

@@ -846,7 +846,7 @@ fn regression_report_with_a_configured_programme_missing_warns_and_writes_the_re
             .lines()
             .any(|l| l.contains("the report's period")
                 && l.contains("from=2026-06-02T00:00:00Z")
-                && l.contains("the last continuous recording, on 2026-06-02")),
+                && l.contains("the last continuous recording, on 2 June 2026")),
         "{}",
         stderr(&report)
     );
