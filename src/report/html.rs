@@ -244,9 +244,9 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
             if let (Some(seats), Some(ratio)) = (z.seats, z.peak_seat_ratio) {
                 rows.push(Row {
                     label: w
-                        .pick("Appareils par rapport aux places", "Devices against seats")
+                        .pick("Appareils par place, au plus", "Devices per seat, at most")
                         .into(),
-                    value: w.percent(ratio),
+                    value: w.per_seat(ratio),
                     note: format!(
                         "{} {}",
                         w.count(f64::from(seats)),
@@ -329,7 +329,7 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
                 names.zone(&s.zone),
                 w.span(s.starts, s.ends),
                 s.peak.map_or_else(dash, |p| w.count(p.value)),
-                s.seats_filled.map_or_else(dash, |r| w.percent(r)),
+                s.seats_filled.map_or_else(dash, |r| w.per_seat(r)),
                 f.sessions
                     .iter()
                     .filter(|o| {

@@ -220,24 +220,32 @@ pub fn write_csv(reports: &[Report], words: &Words, dir: &Path) -> anyhow::Resul
     };
     table(
         "headline.csv",
-        &["venue", "figure", "value", "at"],
+        &["venue", "figure", "value", "at", "of"],
         each(&|r| {
             let h = &r.figures.headline;
             let venue = &r.figures.venue;
             let mut rows: Vec<Vec<String>> = compare::KEYS
                 .iter()
                 .map(|key| {
-                    let at = match *key {
-                        "peak_devices" => h.peak_devices.map(|p| rfc3339(p.at)),
-                        "uplink_peak" => h.uplink_peak.map(|p| rfc3339(p.at)),
-                        "min_headroom_free" => h.min_headroom.as_ref().map(|m| rfc3339(m.at)),
-                        _ => None,
+                    // When and what: the busiest link's interface, the lowest pool's name.
+                    let (at, of) = match *key {
+                        "peak_devices" => (h.peak_devices.map(|p| rfc3339(p.at)), None),
+                        "uplink_peak" => (
+                            h.uplink_peak.map(|p| rfc3339(p.at)),
+                            h.uplink_peak_interface.clone(),
+                        ),
+                        "min_headroom_free" => (
+                            h.min_headroom.as_ref().map(|m| rfc3339(m.at)),
+                            h.min_headroom.as_ref().map(|m| m.pool.clone()),
+                        ),
+                        _ => (None, None),
                     };
                     vec![
                         venue.clone(),
                         (*key).to_string(),
                         opt(compare::value(h, key)),
                         at.unwrap_or_default(),
+                        of.unwrap_or_default(),
                     ]
                 })
                 .collect();
@@ -247,12 +255,14 @@ pub fn write_csv(reports: &[Report], words: &Words, dir: &Path) -> anyhow::Resul
                     format!("warn_share:{}", s.zone),
                     s.warn.to_string(),
                     String::new(),
+                    s.zone.clone(),
                 ]);
                 rows.push(vec![
                     venue.clone(),
                     format!("critical_share:{}", s.zone),
                     s.critical.to_string(),
                     String::new(),
+                    s.zone.clone(),
                 ]);
             }
             rows

@@ -290,7 +290,7 @@ fn ordered(period: Period, options: &Options) -> anyhow::Result<Period> {
 }
 
 /// The event's data from a history over `[first, last)`, zones named as `config` names them,
-/// else as the agent that wrote the history did.
+/// else (zones the config does not hold, or no config) as the agent that wrote the history did.
 fn from_history(
     history: &History,
     first: i64,
@@ -298,14 +298,10 @@ fn from_history(
     limits: &Limits,
     config: Option<&Config>,
 ) -> anyhow::Result<EventData> {
-    let names = config
-        .map(|c| {
-            c.zones
-                .iter()
-                .map(|z| (z.id.clone(), z.name.clone()))
-                .collect()
-        })
-        .unwrap_or_else(|| history.zone_names());
+    let mut names = history.zone_names();
+    if let Some(c) = config {
+        names.extend(c.zones.iter().map(|z| (z.id.clone(), z.name.clone())));
+    }
     let venue = config
         .map(|c| c.venue.name.clone())
         .or_else(|| history.venue())
@@ -430,6 +426,15 @@ fn limits(config: Option<&Config>) -> Limits {
             })
             .unwrap_or_default(),
         default_uplink_critical: base.uplink_critical,
+        occupancy_warn: config
+            .map(|c| {
+                c.zones
+                    .iter()
+                    .map(|z| (z.id.clone(), z.thresholds.occupancy_warn))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        default_occupancy_warn: base.occupancy_warn,
         time_to_lease_warn: base.time_to_lease_warn,
     }
 }
@@ -515,6 +520,69 @@ mod tests {
         );
     }
 
+    /// Regression: zones missing from `--config` showed as their ids (`restaurant`) though
+    /// the history holds their names.
+    #[test]
+    fn zones_the_config_does_not_hold_take_their_names_from_the_history() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let history = crate::history::testing::quick_event(dir.path())
+            .history
+            .expect("history");
+        let config = dir.path().join("venuemon.toml");
+        std::fs::write(
+            &config,
+            "[[zone]]\nid = \"main-hall\"\nname = \"Grande salle\"\n",
+        )
+        .expect("config");
+        run(&Options {
+            out: dir.path().join("report.html"),
+            config: Some(config),
+            history: Some(history),
+            csv: Some(dir.path().join("csv")),
+            ..Options::default()
+        })
+        .expect("report");
+        let zones = std::fs::read_to_string(dir.path().join("csv/zones.csv")).expect("zones.csv");
+        assert!(zones.contains(",main-hall,Grande salle,"), "{zones}");
+        assert!(zones.contains(",restaurant,Restaurant,"), "{zones}");
+        assert!(zones.contains(",room-01,Room 1,"), "{zones}");
+    }
+
+    /// Regression: headline.csv lacked the busiest link's interface and the lowest pool that
+    /// the JSON names.
+    #[test]
+    fn headline_csv_names_the_busiest_link_and_the_lowest_pool() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let history = crate::history::testing::quick_event(dir.path())
+            .history
+            .expect("history");
+        let json = dir.path().join("report.json");
+        run(&Options {
+            out: dir.path().join("report.html"),
+            history: Some(history),
+            csv: Some(dir.path().join("csv")),
+            json: Some(json.clone()),
+            ..Options::default()
+        })
+        .expect("report");
+        let export: super::super::Export =
+            serde_json::from_str(&std::fs::read_to_string(json).expect("json")).expect("export");
+        let h = &export.reports[0].figures.headline;
+        let (link, pool) = (
+            h.uplink_peak_interface.clone().expect("a busiest link"),
+            h.min_headroom.as_ref().expect("a lowest pool").pool.clone(),
+        );
+        let csv = std::fs::read_to_string(dir.path().join("csv/headline.csv")).expect("csv");
+        let row = |figure: &str| {
+            csv.lines()
+                .find(|l| l.split(',').nth(1) == Some(figure))
+                .map(|l| l.rsplit(',').next().unwrap_or_default().to_string())
+        };
+        assert!(csv.starts_with("venue,figure,value,at,of\n"), "{csv}");
+        assert_eq!(row("uplink_peak"), Some(link), "{csv}");
+        assert_eq!(row("min_headroom_free"), Some(pool), "{csv}");
+    }
+
     /// Regression: a period outside the history gave an "all clear" report.
     #[test]
     fn a_period_the_history_does_not_cover_is_refused_and_a_given_history_is_read() {
@@ -553,7 +621,7 @@ mod tests {
             .expect("recommendations.csv");
         assert!(advice.lines().count() > 1, "{advice}");
         assert!(
-            !advice.contains('{') && advice.contains("add an access point"),
+            !advice.contains('{') && advice.contains("check it before doors open"),
             "{advice}"
         );
         let e = report("2030-01-01", None).expect_err("refused");
