@@ -45,6 +45,8 @@ pub(crate) struct Section {
     pub(crate) status: Vec<[String; 3]>,
     pub(crate) zones: Vec<ZoneView>,
     pub(crate) drivers: String,
+    /// What became of the programme (none given, not read, rooms not held), if anything.
+    pub(crate) programme: String,
     pub(crate) sessions: Vec<[String; 6]>,
     pub(crate) incidents: Vec<[String; 4]>,
     pub(crate) advice: Vec<Advice>,
@@ -397,6 +399,7 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
         status,
         zones,
         drivers,
+        programme: w.programme(&report.programme),
         sessions,
         incidents,
         advice,

@@ -12,7 +12,8 @@ use super::history::{History, is_sqlite};
 use super::period::{Period, Why, choose, programme_days};
 use super::prometheus::{Limits, Prometheus};
 use super::{
-    Words, compare_with, html, json, previous_export, print_pdf, programme, reports, write_csv,
+    Programme, ProgrammeNote, Words, compare_with, html, json, previous_export, print_pdf,
+    programme, reports, write_csv,
 };
 use crate::config::{Config, Language};
 
@@ -110,7 +111,7 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
         .or(config.as_ref().map(|c| c.venue.language))
         .unwrap_or(Language::En);
     let words = Words::new(language, zone.clone());
-    let sessions = sessions(options.programme.as_deref(), config.as_ref(), &zone)?;
+    let programme = sessions(options.programme.as_deref(), config.as_ref(), &zone)?;
     let limits = limits(config.as_ref());
     // A history file given on the command line is read, even with a Prometheus URL in the
     // environment; else a Prometheus URL is.
@@ -122,7 +123,7 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
         },
     );
     let (from, to) = asked(options, &zone)?;
-    let days = programme_days(&sessions, &zone);
+    let days = programme_days(programme.sessions(), &zone);
     let (venues, period) = match source {
         Source::History => {
             let path = history_file(options, config.as_ref())?;
@@ -172,10 +173,23 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
     );
     let mut reports = reports(
         venues,
-        &sessions,
+        &programme,
         options.attendees,
         words.pick("Tous les lieux", "All venues"),
     );
+    for report in &reports {
+        if let ProgrammeNote::Read { unplaced } = &report.programme
+            && !unplaced.is_empty()
+        {
+            tracing::warn!(
+                venue = %report.figures.venue,
+                sessions = unplaced.values().sum::<usize>(),
+                rooms = %unplaced.keys().cloned().collect::<Vec<_>>().join(", "),
+                "sessions of the programme are in rooms the data does not hold: the report \
+                 leaves them out; name the rooms (LOCATION) as the zones' names or ids"
+            );
+        }
+    }
     let note = period.note(&words, &zone);
     for report in &mut reports {
         report.period_note.clone_from(&note);
@@ -209,12 +223,12 @@ fn sessions(
     asked: Option<&Path>,
     config: Option<&Config>,
     zone: &TimeZone,
-) -> anyhow::Result<Vec<crate::model::programme::Session>> {
+) -> anyhow::Result<Programme> {
     if let Some(path) = asked {
         return programme(path, zone);
     }
     let Some(schedule) = config.and_then(|c| c.sources.schedule.as_ref()) else {
-        return Ok(Vec::new());
+        return Ok(Programme::NotGiven);
     };
     if matches!(schedule.file.try_exists(), Ok(false)) {
         tracing::warn!(
@@ -222,7 +236,7 @@ fn sessions(
             "the programme `file` in [schedule] names does not exist: the report leaves the \
              sessions out (give --programme FILE to put them in)"
         );
-        return Ok(Vec::new());
+        return Ok(Programme::Missing(schedule.file.clone()));
     }
     programme(&schedule.file, zone)
 }
@@ -581,6 +595,74 @@ mod tests {
         assert!(csv.starts_with("venue,figure,value,at,of\n"), "{csv}");
         assert_eq!(row("uplink_peak"), Some(link), "{csv}");
         assert_eq!(row("min_headroom_free"), Some(pool), "{csv}");
+    }
+
+    /// Regression: a programme whose rooms no zone of the history is, or that holds no
+    /// readable session, gave a report saying "No programme was given for this report".
+    #[test]
+    fn a_programme_in_rooms_the_data_does_not_hold_or_unreadable_is_said_so() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = crate::history::testing::quick_event(dir.path());
+        let (history, programme) = (out.history.expect("history"), out.programme.expect("ics"));
+        let ics = std::fs::read_to_string(&programme).expect("ics");
+        let sessions = ics.matches("BEGIN:VEVENT").count();
+        let ghost: String = ics
+            .lines()
+            .map(|l| {
+                if l.starts_with("LOCATION:") {
+                    "LOCATION:Nowhere room\r\n".to_string()
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        let (ghost_file, garbage) = (dir.path().join("ghost.ics"), dir.path().join("garbage.ics"));
+        std::fs::write(&ghost_file, ghost).expect("ghost.ics");
+        std::fs::write(&garbage, "not a calendar\n").expect("garbage.ics");
+        let report = |programme: &Path, language: Language| {
+            run(&Options {
+                out: dir.path().join("report.html"),
+                history: Some(history.clone()),
+                programme: Some(programme.to_path_buf()),
+                language: Some(language),
+                ..Options::default()
+            })
+            .expect("report");
+            std::fs::read_to_string(dir.path().join("report.html")).expect("html")
+        };
+        let html = report(&ghost_file, Language::En);
+        assert!(
+            html.contains(&format!(
+                "{sessions} sessions in rooms the data does not hold: Nowhere room ({sessions}); \
+                 name the programme&#39;s rooms as the zones&#39; names or ids."
+            )),
+            "{html}"
+        );
+        assert!(!html.contains("No programme was given"));
+        let html = report(&ghost_file, Language::Fr);
+        assert!(
+            html.contains(&format!(
+                "{sessions} sessions dans des salles que les données ne connaissent pas"
+            )),
+            "{html}"
+        );
+        let html = report(&garbage, Language::En);
+        assert!(
+            html.contains(&format!(
+                "The programme could not be read: {} holds no session venuemon can read",
+                garbage.display()
+            )),
+            "{html}"
+        );
+        assert!(!html.contains("No programme was given"));
+        let html = run(&Options {
+            out: dir.path().join("report.html"),
+            history: Some(history.clone()),
+            ..Options::default()
+        })
+        .map(|_| std::fs::read_to_string(dir.path().join("report.html")).expect("html"))
+        .expect("report");
+        assert!(html.contains("No programme was given for this report."));
     }
 
     /// Regression: a period outside the history gave an "all clear" report.

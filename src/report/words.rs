@@ -4,8 +4,8 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::Report;
 use super::figures::{IncidentKind, Recommendation};
+use super::{ProgrammeNote, Report};
 use crate::config::Language;
 use crate::web::page::i18n::{self, Text};
 
@@ -743,6 +743,60 @@ impl Words {
                         capitalized(&what),
                         self.minutes(*minutes)
                     )
+                }
+            }
+        }
+    }
+
+    /// What became of the programme, when the report cannot simply list its sessions: none
+    /// given, not read, or sessions in rooms the data does not hold (empty when every session
+    /// was placed).
+    pub(crate) fn programme(&self, note: &ProgrammeNote) -> String {
+        let fr = self.fr();
+        match note {
+            ProgrammeNote::NotGiven => self
+                .pick(
+                    "Aucun programme n'a été donné pour ce rapport.",
+                    "No programme was given for this report.",
+                )
+                .into(),
+            ProgrammeNote::Missing(path) if fr => format!(
+                "Le programme n'a pas pu être lu\u{a0}: {} n'existe pas.",
+                path.display()
+            ),
+            ProgrammeNote::Missing(path) => format!(
+                "The programme could not be read: {} does not exist.",
+                path.display()
+            ),
+            ProgrammeNote::NoSession(path) if fr => format!(
+                "Le programme n'a pas pu être lu\u{a0}: {} ne contient aucune session lisible (des événements iCalendar avec un début et une fin).",
+                path.display()
+            ),
+            ProgrammeNote::NoSession(path) => format!(
+                "The programme could not be read: {} holds no session venuemon can read (iCalendar events with a start and an end).",
+                path.display()
+            ),
+            ProgrammeNote::Read { unplaced } if unplaced.is_empty() => String::new(),
+            ProgrammeNote::Read { unplaced } => {
+                let sessions: usize = unplaced.values().sum();
+                let rooms = unplaced
+                    .iter()
+                    .map(|(room, n)| format!("{room} ({n})"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                match (fr, sessions == 1) {
+                    (true, true) => format!(
+                        "1 session dans une salle que les données ne connaissent pas\u{a0}: {rooms}\u{a0}; nommez les salles du programme comme les zones (leur nom ou leur identifiant)."
+                    ),
+                    (true, false) => format!(
+                        "{sessions} sessions dans des salles que les données ne connaissent pas\u{a0}: {rooms}\u{a0}; nommez les salles du programme comme les zones (leur nom ou leur identifiant)."
+                    ),
+                    (false, true) => format!(
+                        "1 session in a room the data does not hold: {rooms}; name the programme's rooms as the zones' names or ids."
+                    ),
+                    (false, false) => format!(
+                        "{sessions} sessions in rooms the data does not hold: {rooms}; name the programme's rooms as the zones' names or ids."
+                    ),
                 }
             }
         }
