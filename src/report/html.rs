@@ -248,11 +248,14 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
                     label: w
                         .pick("Appareils par place, au plus", "Devices per seat, at most")
                         .into(),
-                    value: w.per_seat(ratio),
+                    value: w.ratio(ratio),
+                    // The threshold the access-point advice follows, as on the status page.
                     note: format!(
-                        "{} {}",
+                        "{} {}{} {}",
                         w.count(f64::from(seats)),
-                        w.pick("places", "seats")
+                        w.pick("places", "seats"),
+                        w.pick("\u{a0}; alerte à partir de", "; alert from"),
+                        w.per_seat(zd.occupancy_warn)
                     ),
                 });
             }
@@ -331,7 +334,7 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
                 names.zone(&s.zone),
                 w.span(s.starts, s.ends),
                 s.peak.map_or_else(dash, |p| w.count(p.value)),
-                s.seats_filled.map_or_else(dash, |r| w.per_seat(r)),
+                s.seats_filled.map_or_else(dash, |r| w.ratio(r)),
                 f.sessions
                     .iter()
                     .filter(|o| {

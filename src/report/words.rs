@@ -216,7 +216,7 @@ impl Words {
     }
 
     /// A ratio with up to two decimals, none when they are zero (`1,47`, `1.5`, `2`).
-    fn ratio(&self, ratio: f64) -> String {
+    pub(crate) fn ratio(&self, ratio: f64) -> String {
         let text = self.number(ratio, 2);
         let decimal = self.pick(",", ".");
         if text.contains(decimal) {
