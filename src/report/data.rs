@@ -73,6 +73,9 @@ pub struct ZoneData {
     /// Utilization from which an interface of the zone counts as saturated (the zone's
     /// `uplink_critical`, 0..=1).
     pub uplink_critical: f64,
+    /// Devices per seat from which the zone is at warn (its `occupancy_warn`, the status
+    /// page's threshold): the report recommends more access points from it.
+    pub occupancy_warn: f64,
     /// The most devices in the zone at once during each step: its own busiest tick (the
     /// room's peaks and its chart).
     pub devices: Series,

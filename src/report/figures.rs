@@ -185,12 +185,16 @@ impl Incident {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Recommendation {
-    /// A zone held more devices than seats (`zones[].peak_seat_ratio`): more access points.
+    /// A zone reached its warn threshold of devices per seat (`zones[].peak_seat_ratio`
+    /// against the zone's `occupancy_warn`, as on the status page): more access points.
     MoreAccessPoints {
         /// Zone id.
         zone: String,
         /// Devices per seat at its peak.
         ratio: f64,
+        /// The zone's `occupancy_warn`, devices per seat, that `ratio` reached.
+        #[serde(default)]
+        threshold: f64,
         /// The session running then, if any.
         session: Option<String>,
     },
@@ -235,12 +239,18 @@ pub enum Recommendation {
         #[serde(default)]
         same_times: bool,
     },
-    /// A source was down (`incidents`): monitor it, or fix what failed.
+    /// A source instance was down (`incidents`): monitor it, or fix what failed.
     FixSource {
         /// Kind of source.
         source: String,
+        /// Which one (a pool, an interface, a file), as the incidents name it.
+        #[serde(default)]
+        instance: String,
         /// Minutes down over the event.
         minutes: u64,
+        /// When it was down: (start, end), Unix seconds, by start.
+        #[serde(default)]
+        periods: Vec<(i64, i64)>,
     },
 }
 
@@ -609,8 +619,9 @@ fn recommendations(
     incidents: &[Incident],
 ) -> Vec<Recommendation> {
     let mut out = Vec::new();
-    for z in zones {
-        if let Some(ratio) = z.peak_seat_ratio.filter(|r| *r >= 1.0) {
+    for (z, zd) in zones.iter().zip(&data.zones) {
+        let threshold = zd.occupancy_warn;
+        if let Some(ratio) = z.peak_seat_ratio.filter(|r| *r >= threshold) {
             let session = sessions
                 .iter()
                 .find(|s| s.zone == z.id && s.drove_zone_peak)
@@ -618,6 +629,7 @@ fn recommendations(
             out.push(Recommendation::MoreAccessPoints {
                 zone: z.id.clone(),
                 ratio,
+                threshold,
                 session,
             });
         }
@@ -670,20 +682,34 @@ fn recommendations(
             }
         }
     }
-    let mut down: Vec<(String, u64)> = Vec::new();
+    let mut down: Vec<Recommendation> = Vec::new();
     for i in incidents {
-        if let IncidentKind::SourceDown { source, .. } = &i.kind {
-            let minutes = (i.seconds() / 60).max(0) as u64;
-            match down.iter_mut().find(|(s, _)| s == source) {
-                Some((_, m)) => *m += minutes,
-                None => down.push((source.clone(), minutes)),
+        let IncidentKind::SourceDown { source, instance } = &i.kind else {
+            continue;
+        };
+        let (added, period) = ((i.seconds() / 60).max(0) as u64, (i.starts, i.ends));
+        let same = |r: &&mut Recommendation| {
+            matches!(r, Recommendation::FixSource { source: s, instance: n, .. }
+                if s == source && n == instance)
+        };
+        match down.iter_mut().find(same) {
+            Some(Recommendation::FixSource {
+                minutes, periods, ..
+            }) => {
+                *minutes += added;
+                periods.push(period);
             }
+            _ => down.push(Recommendation::FixSource {
+                source: source.clone(),
+                instance: instance.clone(),
+                minutes: added,
+                periods: vec![period],
+            }),
         }
     }
     out.extend(
         down.into_iter()
-            .filter(|(_, m)| *m > 0)
-            .map(|(source, minutes)| Recommendation::FixSource { source, minutes }),
+            .filter(|r| matches!(r, Recommendation::FixSource { minutes, .. } if *minutes > 0)),
     );
     out
 }
@@ -715,6 +741,7 @@ mod tests {
                     name: "Salle A".into(),
                     seats: Some(100),
                     uplink_critical: 0.9,
+                    occupancy_warn: 1.0,
                     devices: s(&[10.0, 60.0, 104.0, 90.0, n, 20.0]),
                     // People walk between the rooms: at the venue's busiest tick of minutes
                     // 2 and 3, hall A was under its own highest of the minute.
@@ -737,6 +764,7 @@ mod tests {
                     name: "Salle B".into(),
                     seats: None,
                     uplink_critical: 0.5,
+                    occupancy_warn: 1.5,
                     devices: s(&[0.0, 5.0, 6.0, 30.0, 40.0, n]),
                     devices_at_venue_peak: s(&[0.0, 5.0, 6.0, 30.0, 40.0, n]),
                     randomized: s(&[0.0; 6]),
@@ -1008,6 +1036,7 @@ mod tests {
             Recommendation::MoreAccessPoints {
                 zone: "hall-a".into(),
                 ratio: 1.04,
+                threshold: 1.0,
                 session: Some("Keynote".into()),
             }
         );
@@ -1031,7 +1060,9 @@ mod tests {
         // Down 2 + 1 minutes.
         assert!(r.contains(&Recommendation::FixSource {
             source: "dhcp".into(),
-            minutes: 3
+            instance: "leases".into(),
+            minutes: 3,
+            periods: vec![(T0 + 60, T0 + 180), (T0 + 300, T0 + 360)],
         }));
         assert_eq!(r.len(), 5);
         assert!(r.iter().all(|r| !r.figure().is_empty()));
@@ -1099,5 +1130,42 @@ mod tests {
         assert_eq!(f.headline.uplink_p95, None);
         assert_eq!(f.headline.traffic_per_attendee_bytes, None);
         assert!(f.incidents.is_empty() && f.recommendations.is_empty());
+    }
+
+    /// Regression: every room at 100 % of its seats in devices was told to add an access
+    /// point, though 1.5 devices per seat is normal (the status page warns from the zone's
+    /// `occupancy_warn`).
+    #[test]
+    fn more_access_points_from_the_zones_own_warn_threshold_of_devices_per_seat() {
+        let zone = |id: &str, devices: f64, occupancy_warn: f64| ZoneData {
+            id: id.into(),
+            seats: Some(100),
+            occupancy_warn,
+            devices: s(&[devices]),
+            devices_at_venue_peak: s(&[devices]),
+            ..ZoneData::default()
+        };
+        let data = EventData {
+            from: T0,
+            step: 60,
+            steps: 1,
+            zones: vec![
+                zone("normal", 147.0, 1.5),
+                zone("full", 150.0, 1.5),
+                zone("strict", 120.0, 1.2),
+            ],
+            ..EventData::default()
+        };
+        let more: Vec<(String, f64)> = figures(&data, None)
+            .recommendations
+            .into_iter()
+            .filter_map(|r| match r {
+                Recommendation::MoreAccessPoints {
+                    zone, threshold, ..
+                } => Some((zone, threshold)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(more, [("full".into(), 1.5), ("strict".into(), 1.2)]);
     }
 }

@@ -359,6 +359,7 @@ impl History {
                 name: names.get(&id).cloned().unwrap_or_else(|| id.clone()),
                 seats: last(state, 1).map(|s| s as u32),
                 uplink_critical: limits.uplink(Some(&id)),
+                occupancy_warn: limits.occupancy(&id),
                 devices: per_step(state, 5, f64::max),
                 devices_at_venue_peak: per_step(rows, 0, f64::max),
                 randomized: per_step(rows, 1, f64::max),
@@ -643,6 +644,8 @@ mod tests {
         let limits = Limits {
             uplink_critical: BTreeMap::new(),
             default_uplink_critical: 0.9,
+            occupancy_warn: BTreeMap::new(),
+            default_occupancy_warn: 1.5,
             time_to_lease_warn: 2.0,
         };
         let data = history
@@ -700,6 +703,8 @@ mod tests {
         let limits = Limits {
             uplink_critical: BTreeMap::new(),
             default_uplink_critical: 0.9,
+            occupancy_warn: BTreeMap::new(),
+            default_occupancy_warn: 1.5,
             time_to_lease_warn: 2.0,
         };
         let check = |what: &str| {

@@ -45,6 +45,8 @@ pub(crate) struct Section {
     pub(crate) status: Vec<[String; 3]>,
     pub(crate) zones: Vec<ZoneView>,
     pub(crate) drivers: String,
+    /// What became of the programme (none given, not read, rooms not held), if anything.
+    pub(crate) programme: String,
     pub(crate) sessions: Vec<[String; 6]>,
     pub(crate) incidents: Vec<[String; 4]>,
     pub(crate) advice: Vec<Advice>,
@@ -244,13 +246,16 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
             if let (Some(seats), Some(ratio)) = (z.seats, z.peak_seat_ratio) {
                 rows.push(Row {
                     label: w
-                        .pick("Appareils par rapport aux places", "Devices against seats")
+                        .pick("Appareils par place, au plus", "Devices per seat, at most")
                         .into(),
-                    value: w.percent(ratio),
+                    value: w.ratio(ratio),
+                    // The threshold the access-point advice follows, as on the status page.
                     note: format!(
-                        "{} {}",
+                        "{} {}{} {}",
                         w.count(f64::from(seats)),
-                        w.pick("places", "seats")
+                        w.pick("places", "seats"),
+                        w.pick("\u{a0}; alerte à partir de", "; alert from"),
+                        w.per_seat(zd.occupancy_warn)
                     ),
                 });
             }
@@ -329,7 +334,7 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
                 names.zone(&s.zone),
                 w.span(s.starts, s.ends),
                 s.peak.map_or_else(dash, |p| w.count(p.value)),
-                s.seats_filled.map_or_else(dash, |r| w.percent(r)),
+                s.seats_filled.map_or_else(dash, |r| w.ratio(r)),
                 f.sessions
                     .iter()
                     .filter(|o| {
@@ -397,6 +402,7 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
         status,
         zones,
         drivers,
+        programme: w.programme(&report.programme),
         sessions,
         incidents,
         advice,

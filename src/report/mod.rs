@@ -36,6 +36,50 @@ pub struct Report {
     /// Which period the report covers and why, in its language (empty when `--from` and
     /// `--to` were given).
     pub period_note: String,
+    /// What became of the programme: not given, not read, or read with sessions in rooms
+    /// the data does not hold.
+    pub programme: ProgrammeNote,
+}
+
+/// The programme the report was given, as read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Programme {
+    /// No `--programme` and no `[schedule] file`.
+    #[default]
+    NotGiven,
+    /// The configured `[schedule] file` does not exist.
+    Missing(PathBuf),
+    /// The file holds no session venuemon can read.
+    NoSession(PathBuf),
+    /// Its sessions.
+    Read(Vec<crate::model::programme::Session>),
+}
+
+impl Programme {
+    /// The sessions read (none unless [`Programme::Read`]).
+    pub fn sessions(&self) -> &[crate::model::programme::Session] {
+        match self {
+            Programme::Read(sessions) => sessions,
+            _ => &[],
+        }
+    }
+}
+
+/// What a report says of its programme, besides its sessions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ProgrammeNote {
+    /// No programme was given.
+    #[default]
+    NotGiven,
+    /// The configured file does not exist.
+    Missing(PathBuf),
+    /// The file holds no session venuemon can read.
+    NoSession(PathBuf),
+    /// Read; the rooms no zone of the data is (by id or name) with their number of sessions.
+    Read {
+        /// Room (the sessions' `LOCATION`) → sessions there.
+        unplaced: std::collections::BTreeMap<String, usize>,
+    },
 }
 
 /// The `--json` export, and what `--compare` reads back.
@@ -58,21 +102,28 @@ pub struct Exported {
 }
 
 /// The reports for `venues`: one per venue, and one across them all when there are several.
-/// `sessions` are placed in each venue's zones whose id or name their room is.
+/// The `programme`'s sessions are placed in each venue's zones whose id or name their room
+/// is; each report notes the rooms its zones do not hold.
 pub fn reports(
     mut venues: Vec<EventData>,
-    sessions: &[crate::model::programme::Session],
+    programme: &Programme,
     attendees: Option<u64>,
     all_venues: &str,
 ) -> Vec<Report> {
+    let mut notes = Vec::new();
     for venue in &mut venues {
-        venue.sessions = sessions
+        let mut unplaced = std::collections::BTreeMap::new();
+        venue.sessions = programme
+            .sessions()
             .iter()
             .filter_map(|s| {
-                let zone = room_zone(
+                let Some(zone) = room_zone(
                     &s.location,
                     venue.zones.iter().map(|z| (z.id.as_str(), z.name.as_str())),
-                )?;
+                ) else {
+                    *unplaced.entry(s.location.trim().to_string()).or_default() += 1;
+                    return None;
+                };
                 Some(SessionData {
                     title: s.title.clone(),
                     zone: venue.zones[zone].id.clone(),
@@ -82,18 +133,30 @@ pub fn reports(
             })
             .collect();
         venue.sessions.sort_by_key(|s| s.starts);
+        notes.push(unplaced);
     }
     if venues.len() > 1 {
         let all = prometheus::across(&venues, all_venues);
         venues.push(all);
+        // Across venues, the rooms no venue holds.
+        let mut nowhere = notes.first().cloned().unwrap_or_default();
+        nowhere.retain(|room, _| notes.iter().all(|n| n.contains_key(room)));
+        notes.push(nowhere);
     }
     venues
         .into_iter()
-        .map(|data| Report {
+        .zip(notes)
+        .map(|(data, unplaced)| Report {
             figures: figures::figures(&data, attendees),
             data,
             comparison: Vec::new(),
             period_note: String::new(),
+            programme: match programme {
+                Programme::NotGiven => ProgrammeNote::NotGiven,
+                Programme::Missing(path) => ProgrammeNote::Missing(path.clone()),
+                Programme::NoSession(path) => ProgrammeNote::NoSession(path.clone()),
+                Programme::Read(_) => ProgrammeNote::Read { unplaced },
+            },
         })
         .collect()
 }
@@ -102,10 +165,7 @@ pub fn reports(
 ///
 /// # Errors
 /// The file is not a readable regular file.
-pub fn programme(
-    path: &Path,
-    zone: &jiff::tz::TimeZone,
-) -> anyhow::Result<Vec<crate::model::programme::Session>> {
+pub fn programme(path: &Path, zone: &jiff::tz::TimeZone) -> anyhow::Result<Programme> {
     let bytes = crate::files::read_regular(path).with_context(|| {
         format!(
             "cannot read the programme {}: give an iCalendar (.ics) file",
@@ -119,6 +179,7 @@ pub fn programme(
             "the programme holds no session venuemon can read (iCalendar VEVENTs with a start \
              and an end): the report has no sessions; check the file is the programme's .ics export"
         );
+        return Ok(Programme::NoSession(path.to_path_buf()));
     } else if programme.skipped > 0 {
         tracing::warn!(
             programme = %path.display(),
@@ -128,7 +189,7 @@ pub fn programme(
              they are not in the report"
         );
     }
-    Ok(programme.sessions)
+    Ok(Programme::Read(programme.sessions))
 }
 
 /// The figures of a previous `--json` export, one per report it holds.
@@ -220,24 +281,32 @@ pub fn write_csv(reports: &[Report], words: &Words, dir: &Path) -> anyhow::Resul
     };
     table(
         "headline.csv",
-        &["venue", "figure", "value", "at"],
+        &["venue", "figure", "value", "at", "of"],
         each(&|r| {
             let h = &r.figures.headline;
             let venue = &r.figures.venue;
             let mut rows: Vec<Vec<String>> = compare::KEYS
                 .iter()
                 .map(|key| {
-                    let at = match *key {
-                        "peak_devices" => h.peak_devices.map(|p| rfc3339(p.at)),
-                        "uplink_peak" => h.uplink_peak.map(|p| rfc3339(p.at)),
-                        "min_headroom_free" => h.min_headroom.as_ref().map(|m| rfc3339(m.at)),
-                        _ => None,
+                    // When and what: the busiest link's interface, the lowest pool's name.
+                    let (at, of) = match *key {
+                        "peak_devices" => (h.peak_devices.map(|p| rfc3339(p.at)), None),
+                        "uplink_peak" => (
+                            h.uplink_peak.map(|p| rfc3339(p.at)),
+                            h.uplink_peak_interface.clone(),
+                        ),
+                        "min_headroom_free" => (
+                            h.min_headroom.as_ref().map(|m| rfc3339(m.at)),
+                            h.min_headroom.as_ref().map(|m| m.pool.clone()),
+                        ),
+                        _ => (None, None),
                     };
                     vec![
                         venue.clone(),
                         (*key).to_string(),
                         opt(compare::value(h, key)),
                         at.unwrap_or_default(),
+                        of.unwrap_or_default(),
                     ]
                 })
                 .collect();
@@ -247,12 +316,14 @@ pub fn write_csv(reports: &[Report], words: &Words, dir: &Path) -> anyhow::Resul
                     format!("warn_share:{}", s.zone),
                     s.warn.to_string(),
                     String::new(),
+                    s.zone.clone(),
                 ]);
                 rows.push(vec![
                     venue.clone(),
                     format!("critical_share:{}", s.zone),
                     s.critical.to_string(),
                     String::new(),
+                    s.zone.clone(),
                 ]);
             }
             rows

@@ -29,6 +29,10 @@ pub struct Limits {
     pub uplink_critical: BTreeMap<String, f64>,
     /// `[thresholds] uplink_critical`.
     pub default_uplink_critical: f64,
+    /// `occupancy_warn` (devices per seat) per zone id.
+    pub occupancy_warn: BTreeMap<String, f64>,
+    /// `[thresholds] occupancy_warn`.
+    pub default_occupancy_warn: f64,
     /// `[thresholds] time_to_lease_warn`, seconds.
     pub time_to_lease_warn: f64,
 }
@@ -39,6 +43,14 @@ impl Limits {
         zone.and_then(|z| self.uplink_critical.get(z))
             .copied()
             .unwrap_or(self.default_uplink_critical)
+    }
+
+    /// The devices per seat from which `zone` is at warn (its `occupancy_warn`).
+    pub(crate) fn occupancy(&self, zone: &str) -> f64 {
+        self.occupancy_warn
+            .get(zone)
+            .copied()
+            .unwrap_or(self.default_occupancy_warn)
     }
 }
 
@@ -312,6 +324,7 @@ impl Prometheus {
                     .and_then(|(_, s)| last(s))
                     .map(|s| s as u32),
                 uplink_critical: limits.uplink(Some(&zone)),
+                occupancy_warn: limits.occupancy(&zone),
                 devices: series.clone(),
                 devices_at_venue_peak: find(&at_end).unwrap_or_else(|| vec![None; steps]),
                 randomized: find(&randomized).unwrap_or_else(|| vec![None; steps]),
@@ -531,6 +544,8 @@ mod tests {
         let limits = Limits {
             uplink_critical: BTreeMap::new(),
             default_uplink_critical: 0.9,
+            occupancy_warn: BTreeMap::new(),
+            default_occupancy_warn: 1.5,
             time_to_lease_warn: 2.0,
         };
         let to = 1_800_000_000;

@@ -12,7 +12,8 @@ use super::history::{History, is_sqlite};
 use super::period::{Period, Why, choose, programme_days};
 use super::prometheus::{Limits, Prometheus};
 use super::{
-    Words, compare_with, html, json, previous_export, print_pdf, programme, reports, write_csv,
+    Programme, ProgrammeNote, Words, compare_with, html, json, previous_export, print_pdf,
+    programme, reports, write_csv,
 };
 use crate::config::{Config, Language};
 
@@ -110,7 +111,7 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
         .or(config.as_ref().map(|c| c.venue.language))
         .unwrap_or(Language::En);
     let words = Words::new(language, zone.clone());
-    let sessions = sessions(options.programme.as_deref(), config.as_ref(), &zone)?;
+    let programme = sessions(options.programme.as_deref(), config.as_ref(), &zone)?;
     let limits = limits(config.as_ref());
     // A history file given on the command line is read, even with a Prometheus URL in the
     // environment; else a Prometheus URL is.
@@ -122,7 +123,7 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
         },
     );
     let (from, to) = asked(options, &zone)?;
-    let days = programme_days(&sessions, &zone);
+    let days = programme_days(programme.sessions(), &zone);
     let (venues, period) = match source {
         Source::History => {
             let path = history_file(options, config.as_ref())?;
@@ -172,10 +173,23 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
     );
     let mut reports = reports(
         venues,
-        &sessions,
+        &programme,
         options.attendees,
         words.pick("Tous les lieux", "All venues"),
     );
+    for report in &reports {
+        if let ProgrammeNote::Read { unplaced } = &report.programme
+            && !unplaced.is_empty()
+        {
+            tracing::warn!(
+                venue = %report.figures.venue,
+                sessions = unplaced.values().sum::<usize>(),
+                rooms = %unplaced.keys().cloned().collect::<Vec<_>>().join(", "),
+                "sessions of the programme are in rooms the data does not hold: the report \
+                 leaves them out; name the rooms (LOCATION) as the zones' names or ids"
+            );
+        }
+    }
     let note = period.note(&words, &zone);
     for report in &mut reports {
         report.period_note.clone_from(&note);
@@ -209,12 +223,12 @@ fn sessions(
     asked: Option<&Path>,
     config: Option<&Config>,
     zone: &TimeZone,
-) -> anyhow::Result<Vec<crate::model::programme::Session>> {
+) -> anyhow::Result<Programme> {
     if let Some(path) = asked {
         return programme(path, zone);
     }
     let Some(schedule) = config.and_then(|c| c.sources.schedule.as_ref()) else {
-        return Ok(Vec::new());
+        return Ok(Programme::NotGiven);
     };
     if matches!(schedule.file.try_exists(), Ok(false)) {
         tracing::warn!(
@@ -222,7 +236,7 @@ fn sessions(
             "the programme `file` in [schedule] names does not exist: the report leaves the \
              sessions out (give --programme FILE to put them in)"
         );
-        return Ok(Vec::new());
+        return Ok(Programme::Missing(schedule.file.clone()));
     }
     programme(&schedule.file, zone)
 }
@@ -290,7 +304,7 @@ fn ordered(period: Period, options: &Options) -> anyhow::Result<Period> {
 }
 
 /// The event's data from a history over `[first, last)`, zones named as `config` names them,
-/// else as the agent that wrote the history did.
+/// else (zones the config does not hold, or no config) as the agent that wrote the history did.
 fn from_history(
     history: &History,
     first: i64,
@@ -298,14 +312,10 @@ fn from_history(
     limits: &Limits,
     config: Option<&Config>,
 ) -> anyhow::Result<EventData> {
-    let names = config
-        .map(|c| {
-            c.zones
-                .iter()
-                .map(|z| (z.id.clone(), z.name.clone()))
-                .collect()
-        })
-        .unwrap_or_else(|| history.zone_names());
+    let mut names = history.zone_names();
+    if let Some(c) = config {
+        names.extend(c.zones.iter().map(|z| (z.id.clone(), z.name.clone())));
+    }
     let venue = config
         .map(|c| c.venue.name.clone())
         .or_else(|| history.venue())
@@ -430,6 +440,15 @@ fn limits(config: Option<&Config>) -> Limits {
             })
             .unwrap_or_default(),
         default_uplink_critical: base.uplink_critical,
+        occupancy_warn: config
+            .map(|c| {
+                c.zones
+                    .iter()
+                    .map(|z| (z.id.clone(), z.thresholds.occupancy_warn))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        default_occupancy_warn: base.occupancy_warn,
         time_to_lease_warn: base.time_to_lease_warn,
     }
 }
@@ -515,6 +534,137 @@ mod tests {
         );
     }
 
+    /// Regression: zones missing from `--config` showed as their ids (`restaurant`) though
+    /// the history holds their names.
+    #[test]
+    fn zones_the_config_does_not_hold_take_their_names_from_the_history() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let history = crate::history::testing::quick_event(dir.path())
+            .history
+            .expect("history");
+        let config = dir.path().join("venuemon.toml");
+        std::fs::write(
+            &config,
+            "[[zone]]\nid = \"main-hall\"\nname = \"Grande salle\"\n",
+        )
+        .expect("config");
+        run(&Options {
+            out: dir.path().join("report.html"),
+            config: Some(config),
+            history: Some(history),
+            csv: Some(dir.path().join("csv")),
+            ..Options::default()
+        })
+        .expect("report");
+        let zones = std::fs::read_to_string(dir.path().join("csv/zones.csv")).expect("zones.csv");
+        assert!(zones.contains(",main-hall,Grande salle,"), "{zones}");
+        assert!(zones.contains(",restaurant,Restaurant,"), "{zones}");
+        assert!(zones.contains(",room-01,Room 1,"), "{zones}");
+    }
+
+    /// Regression: headline.csv lacked the busiest link's interface and the lowest pool that
+    /// the JSON names.
+    #[test]
+    fn headline_csv_names_the_busiest_link_and_the_lowest_pool() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let history = crate::history::testing::quick_event(dir.path())
+            .history
+            .expect("history");
+        let json = dir.path().join("report.json");
+        run(&Options {
+            out: dir.path().join("report.html"),
+            history: Some(history),
+            csv: Some(dir.path().join("csv")),
+            json: Some(json.clone()),
+            ..Options::default()
+        })
+        .expect("report");
+        let export: super::super::Export =
+            serde_json::from_str(&std::fs::read_to_string(json).expect("json")).expect("export");
+        let h = &export.reports[0].figures.headline;
+        let (link, pool) = (
+            h.uplink_peak_interface.clone().expect("a busiest link"),
+            h.min_headroom.as_ref().expect("a lowest pool").pool.clone(),
+        );
+        let csv = std::fs::read_to_string(dir.path().join("csv/headline.csv")).expect("csv");
+        let row = |figure: &str| {
+            csv.lines()
+                .find(|l| l.split(',').nth(1) == Some(figure))
+                .map(|l| l.rsplit(',').next().unwrap_or_default().to_string())
+        };
+        assert!(csv.starts_with("venue,figure,value,at,of\n"), "{csv}");
+        assert_eq!(row("uplink_peak"), Some(link), "{csv}");
+        assert_eq!(row("min_headroom_free"), Some(pool), "{csv}");
+    }
+
+    /// Regression: a programme whose rooms no zone of the history is, or that holds no
+    /// readable session, gave a report saying "No programme was given for this report".
+    #[test]
+    fn a_programme_in_rooms_the_data_does_not_hold_or_unreadable_is_said_so() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = crate::history::testing::quick_event(dir.path());
+        let (history, programme) = (out.history.expect("history"), out.programme.expect("ics"));
+        let ics = std::fs::read_to_string(&programme).expect("ics");
+        let sessions = ics.matches("BEGIN:VEVENT").count();
+        let ghost: String = ics
+            .lines()
+            .map(|l| {
+                if l.starts_with("LOCATION:") {
+                    "LOCATION:Nowhere room\r\n".to_string()
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        let (ghost_file, garbage) = (dir.path().join("ghost.ics"), dir.path().join("garbage.ics"));
+        std::fs::write(&ghost_file, ghost).expect("ghost.ics");
+        std::fs::write(&garbage, "not a calendar\n").expect("garbage.ics");
+        let report = |programme: &Path, language: Language| {
+            run(&Options {
+                out: dir.path().join("report.html"),
+                history: Some(history.clone()),
+                programme: Some(programme.to_path_buf()),
+                language: Some(language),
+                ..Options::default()
+            })
+            .expect("report");
+            std::fs::read_to_string(dir.path().join("report.html")).expect("html")
+        };
+        let html = report(&ghost_file, Language::En);
+        assert!(
+            html.contains(&format!(
+                "{sessions} sessions in rooms the data does not hold: Nowhere room ({sessions}); \
+                 name the programme&#39;s rooms as the zones&#39; names or ids."
+            )),
+            "{html}"
+        );
+        assert!(!html.contains("No programme was given"));
+        let html = report(&ghost_file, Language::Fr);
+        assert!(
+            html.contains(&format!(
+                "{sessions} sessions dans des salles que les données ne connaissent pas"
+            )),
+            "{html}"
+        );
+        let html = report(&garbage, Language::En);
+        assert!(
+            html.contains(&format!(
+                "The programme could not be read: {} holds no session venuemon can read",
+                garbage.display()
+            )),
+            "{html}"
+        );
+        assert!(!html.contains("No programme was given"));
+        let html = run(&Options {
+            out: dir.path().join("report.html"),
+            history: Some(history.clone()),
+            ..Options::default()
+        })
+        .map(|_| std::fs::read_to_string(dir.path().join("report.html")).expect("html"))
+        .expect("report");
+        assert!(html.contains("No programme was given for this report."));
+    }
+
     /// Regression: a period outside the history gave an "all clear" report.
     #[test]
     fn a_period_the_history_does_not_cover_is_refused_and_a_given_history_is_read() {
@@ -553,7 +703,7 @@ mod tests {
             .expect("recommendations.csv");
         assert!(advice.lines().count() > 1, "{advice}");
         assert!(
-            !advice.contains('{') && advice.contains("add an access point"),
+            !advice.contains('{') && advice.contains("check it before doors open"),
             "{advice}"
         );
         let e = report("2030-01-01", None).expect_err("refused");

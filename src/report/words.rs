@@ -4,8 +4,8 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::Report;
 use super::figures::{IncidentKind, Recommendation};
+use super::{ProgrammeNote, Report};
 use crate::config::Language;
 use crate::web::page::i18n::{self, Text};
 
@@ -203,6 +203,29 @@ impl Words {
             self.number(points, digits),
             if one { "point" } else { "points" }
         )
+    }
+
+    /// Devices per seat (`1,47 par place` / `1.5 per seat`): up to two decimals, none when
+    /// they are zero.
+    pub fn per_seat(&self, ratio: f64) -> String {
+        format!(
+            "{} {}",
+            self.ratio(ratio),
+            self.pick("par place", "per seat")
+        )
+    }
+
+    /// A ratio with up to two decimals, none when they are zero (`1,47`, `1.5`, `2`).
+    pub(crate) fn ratio(&self, ratio: f64) -> String {
+        let text = self.number(ratio, 2);
+        let decimal = self.pick(",", ".");
+        if text.contains(decimal) {
+            text.trim_end_matches('0')
+                .trim_end_matches(decimal)
+                .to_string()
+        } else {
+            text
+        }
     }
 
     /// A ratio as a percentage (`104 %`).
@@ -453,21 +476,90 @@ impl Words {
         }
     }
 
+    /// A source instance in plain words, and the figures a gap in it leaves a gap in:
+    /// (`the DHCP lease file of Room 1`, `Room 1's address-pool figures`).
+    fn source(&self, source: &str, instance: &str, names: &Names) -> (String, String) {
+        // A DHCP source is named after its pool, by default its zone's id.
+        let room = names
+            .pool_zone(instance)
+            .map_or_else(|| names.instance(instance), |zone| names.zone(zone));
+        let fr = self.fr();
+        let (what, gap) = match (source, fr) {
+            ("dhcp", true) => (
+                format!("le fichier des baux DHCP {}", of_fr(&room)),
+                format!("les chiffres du pool d'adresses {}", of_fr(&room)),
+            ),
+            ("dhcp", false) => (
+                format!("the DHCP lease file of {room}"),
+                format!("{room}'s address-pool figures"),
+            ),
+            ("kea_statistics", true) => (
+                format!("les statistiques de Kea pour {room}"),
+                format!("les chiffres du pool d'adresses {}", of_fr(&room)),
+            ),
+            ("kea_statistics", false) => (
+                format!("Kea's statistics for {room}"),
+                format!("{room}'s address-pool figures"),
+            ),
+            ("netdev", true) => (
+                "les compteurs des interfaces réseau".into(),
+                "les chiffres de trafic des liens".into(),
+            ),
+            ("netdev", false) => (
+                "the network interfaces' counters".into(),
+                "the links' traffic figures".into(),
+            ),
+            ("hostapd", true) => (
+                format!("hostapd ({room})"),
+                "les chiffres de ses points d'accès".into(),
+            ),
+            ("hostapd", false) => (
+                format!("hostapd ({room})"),
+                "its access points' figures".into(),
+            ),
+            ("neighbours", true) => (
+                "la table des voisins du réseau (ARP/NDP)".into(),
+                "les comptes d'appareils qui en viennent".into(),
+            ),
+            ("neighbours", false) => (
+                "the network's neighbour table (ARP/NDP)".into(),
+                "the device counts taken from it".into(),
+            ),
+            ("capture", true) => (
+                format!("la capture de paquets sur {}", names.link(instance)),
+                "les temps d'obtention d'une adresse".into(),
+            ),
+            ("capture", false) => (
+                format!("the packet capture on {}", names.link(instance)),
+                "the time-to-lease figures".into(),
+            ),
+            ("schedule", true) => (
+                "le fichier du programme".into(),
+                "les sessions de la page d'état".into(),
+            ),
+            ("schedule", false) => (
+                "the programme file".into(),
+                "the status page's sessions".into(),
+            ),
+            (other, true) => (format!("la source {other} ({room})"), "ses chiffres".into()),
+            (other, false) => (format!("the {other} source ({room})"), "its figures".into()),
+        };
+        (what, gap)
+    }
+
     /// What an incident was, in a few words.
     pub(crate) fn incident(&self, kind: &IncidentKind, names: &Names) -> String {
         match (kind, self.fr()) {
             (IncidentKind::SourceDown { source, instance }, true) => {
                 format!(
-                    "La source {source} ne répondait plus ({})",
-                    names.instance(instance)
+                    "Impossible de lire {}",
+                    self.source(source, instance, names).0
                 )
             }
-            (IncidentKind::SourceDown { source, instance }, false) => {
-                format!(
-                    "The {source} source stopped answering ({})",
-                    names.instance(instance)
-                )
-            }
+            (IncidentKind::SourceDown { source, instance }, false) => capitalized(&format!(
+                "{} could not be read",
+                self.source(source, instance, names).0
+            )),
             (IncidentKind::InterfaceDown { interface }, true) => {
                 format!("Le lien {} était coupé", names.link(interface))
             }
@@ -500,23 +592,29 @@ impl Words {
             Recommendation::MoreAccessPoints {
                 zone,
                 ratio,
+                threshold,
                 session,
             } => {
                 let during = session
                     .as_ref()
                     .map(|s| format!(" {} {}", self.pick("pendant", "during"), self.quoted(s)))
                     .unwrap_or_default();
+                let (devices, threshold) = (self.ratio(*ratio), self.per_seat(*threshold));
                 if self.fr() {
+                    let noun = if *ratio < 2.0 {
+                        "appareil"
+                    } else {
+                        "appareils"
+                    };
                     format!(
-                        "{} a compté jusqu'à {} de ses places en appareils{during}\u{a0}: ajoutez un point d'accès dans cette salle.",
+                        "{} a atteint {devices} {noun} par place{during}, pour un seuil d'alerte de {threshold}\u{a0}: ajoutez un point d'accès dans cette salle.",
                         names.zone(zone),
-                        self.percent(*ratio)
                     )
                 } else {
+                    let noun = if *ratio == 1.0 { "device" } else { "devices" };
                     format!(
-                        "{} reached {} of its seats in devices{during}: add an access point in this room.",
+                        "{} reached {devices} {noun} per seat{during}, against an alert threshold of {threshold}: add an access point in this room.",
                         names.zone(zone),
-                        self.percent(*ratio)
                     )
                 }
             }
@@ -609,17 +707,96 @@ impl Words {
                     ),
                 }
             }
-            Recommendation::FixSource { source, minutes } => {
+            Recommendation::FixSource {
+                source,
+                instance,
+                minutes,
+                periods,
+            } => {
+                let (what, gap) = self.source(source, instance, names);
+                // Up to three stretches by their times, more as their count and overall span.
+                let when = match (periods.first(), periods.last()) {
+                    (Some(first), Some(last)) if periods.len() > 3 => format!(
+                        " ({} {}, {})",
+                        periods.len(),
+                        self.pick("fois", "times"),
+                        self.span(first.0, last.1)
+                    ),
+                    (Some(_), _) => format!(
+                        " ({})",
+                        periods
+                            .iter()
+                            .map(|(starts, ends)| self.span(*starts, *ends))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    _ => String::new(),
+                };
                 if self.fr() {
                     format!(
-                        "La source {source} a manqué {} au total\u{a0}: ces minutes manquent au rapport\u{a0}; vérifiez-la avant l'ouverture des portes.",
+                        "Impossible de lire {what} pendant {}{when}\u{a0}: {gap} manquent à ces moments-là\u{a0}; vérifiez cette source avant l'ouverture des portes.",
                         self.minutes(*minutes)
                     )
                 } else {
                     format!(
-                        "The {source} source was missing for {} in total, and so are those minutes in this report: check it before doors open.",
+                        "{} could not be read for {}{when}: {gap} are missing then; check it before doors open.",
+                        capitalized(&what),
                         self.minutes(*minutes)
                     )
+                }
+            }
+        }
+    }
+
+    /// What became of the programme, when the report cannot simply list its sessions: none
+    /// given, not read, or sessions in rooms the data does not hold (empty when every session
+    /// was placed).
+    pub(crate) fn programme(&self, note: &ProgrammeNote) -> String {
+        let fr = self.fr();
+        match note {
+            ProgrammeNote::NotGiven => self
+                .pick(
+                    "Aucun programme n'a été donné pour ce rapport.",
+                    "No programme was given for this report.",
+                )
+                .into(),
+            ProgrammeNote::Missing(path) if fr => format!(
+                "Le programme n'a pas pu être lu\u{a0}: {} n'existe pas.",
+                path.display()
+            ),
+            ProgrammeNote::Missing(path) => format!(
+                "The programme could not be read: {} does not exist.",
+                path.display()
+            ),
+            ProgrammeNote::NoSession(path) if fr => format!(
+                "Le programme n'a pas pu être lu\u{a0}: {} ne contient aucune session lisible (des événements iCalendar avec un début et une fin).",
+                path.display()
+            ),
+            ProgrammeNote::NoSession(path) => format!(
+                "The programme could not be read: {} holds no session venuemon can read (iCalendar events with a start and an end).",
+                path.display()
+            ),
+            ProgrammeNote::Read { unplaced } if unplaced.is_empty() => String::new(),
+            ProgrammeNote::Read { unplaced } => {
+                let sessions: usize = unplaced.values().sum();
+                let rooms = unplaced
+                    .iter()
+                    .map(|(room, n)| format!("{room} ({n})"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                match (fr, sessions == 1) {
+                    (true, true) => format!(
+                        "1 session dans une salle que les données ne connaissent pas\u{a0}: {rooms}\u{a0}; nommez les salles du programme comme les zones (leur nom ou leur identifiant)."
+                    ),
+                    (true, false) => format!(
+                        "{sessions} sessions dans des salles que les données ne connaissent pas\u{a0}: {rooms}\u{a0}; nommez les salles du programme comme les zones (leur nom ou leur identifiant)."
+                    ),
+                    (false, true) => format!(
+                        "1 session in a room the data does not hold: {rooms}; name the programme's rooms as the zones' names or ids."
+                    ),
+                    (false, false) => format!(
+                        "{sessions} sessions in rooms the data does not hold: {rooms}; name the programme's rooms as the zones' names or ids."
+                    ),
                 }
             }
         }
@@ -648,8 +825,8 @@ impl Words {
     pub fn figure(&self, r: &Recommendation) -> &'static str {
         match r {
             Recommendation::MoreAccessPoints { .. } => self.pick(
-                "Salle par salle\u{a0}: pic d'appareils et places",
-                "Room by room: peak devices and seats",
+                "Salle par salle\u{a0}: appareils par place",
+                "Room by room: devices per seat",
             ),
             Recommendation::WidenPool { .. } => self.pick(
                 "Salle par salle\u{a0}: adresses libres au plus bas",
@@ -846,7 +1023,11 @@ mod tests {
         };
         assert_eq!(
             fr().incident(&down, &names),
-            "La source dhcp ne répondait plus (Salle A)"
+            "Impossible de lire le fichier des baux DHCP de Salle A"
+        );
+        assert_eq!(
+            en().incident(&down, &names),
+            "The DHCP lease file of Salle A could not be read"
         );
         let full = IncidentKind::PoolFull {
             pool: "hall-a".into(),
@@ -864,22 +1045,62 @@ mod tests {
         );
     }
 
+    /// Regression: "The dhcp source was missing for 20 min in total, and so are those minutes
+    /// in this report" overstated the gap (only the room's pool figures) and named no room.
+    #[test]
+    fn a_source_down_is_named_in_plain_words_with_its_room_and_the_figures_it_left_out() {
+        let names = names();
+        // 2026-06-02 15:00 UTC, for 20 minutes.
+        let starts = 1_780_412_400;
+        let r = Recommendation::FixSource {
+            source: "dhcp".into(),
+            instance: "hall-a".into(),
+            minutes: 20,
+            periods: vec![(starts, starts + 1200)],
+        };
+        assert_eq!(
+            en().recommendation(&r, &names),
+            "The DHCP lease file of Salle A could not be read for 20\u{a0}min (2 June, 15:00 – 15:20): Salle A's address-pool figures are missing then; check it before doors open."
+        );
+        assert_eq!(
+            fr().recommendation(&r, &names),
+            "Impossible de lire le fichier des baux DHCP de Salle A pendant 20\u{a0}min (2 juin, 15:00 – 15:20)\u{a0}: les chiffres du pool d'adresses de Salle A manquent à ces moments-là\u{a0}; vérifiez cette source avant l'ouverture des portes."
+        );
+        // Many short stretches (a 5 min tick): their count and overall span.
+        let r = Recommendation::FixSource {
+            source: "netdev".into(),
+            instance: String::new(),
+            minutes: 4,
+            periods: (0..4)
+                .map(|k| (starts + k * 300, starts + k * 300 + 60))
+                .collect(),
+        };
+        assert_eq!(
+            en().recommendation(&r, &names),
+            "The network interfaces' counters could not be read for 4\u{a0}min (4 times, 2 June, 15:00 – 15:16): the links' traffic figures are missing then; check it before doors open."
+        );
+    }
+
     #[test]
     fn recommendations_are_sentences_in_both_languages() {
+        // Regression: "147 % of its seats" counted devices as people; the threshold is named.
         let r = Recommendation::MoreAccessPoints {
             zone: "hall-a".into(),
-            ratio: 1.04,
+            ratio: 1.6,
+            threshold: 1.5,
             session: Some("Keynote".into()),
         };
         let names = names();
         assert_eq!(
             fr().recommendation(&r, &names),
-            "Salle A a compté jusqu'à 104\u{202f}% de ses places en appareils pendant «\u{a0}Keynote\u{a0}»\u{a0}: ajoutez un point d'accès dans cette salle."
+            "Salle A a atteint 1,6 appareil par place pendant «\u{a0}Keynote\u{a0}», pour un seuil d'alerte de 1,5 par place\u{a0}: ajoutez un point d'accès dans cette salle."
         );
         assert_eq!(
             en().recommendation(&r, &names),
-            "Salle A reached 104\u{202f}% of its seats in devices during “Keynote”: add an access point in this room."
+            "Salle A reached 1.6 devices per seat during “Keynote”, against an alert threshold of 1.5 per seat: add an access point in this room."
         );
+        assert_eq!(en().per_seat(1.47), "1.47 per seat");
+        assert_eq!(fr().per_seat(2.0), "2 par place");
         let one = Recommendation::WidenPool {
             pool: "hall-a".into(),
             free: 1.0,

@@ -157,6 +157,8 @@ fn report_from_prometheus_matches_prometheus_renders_prints_compares_and_leaks_n
     );
     let config = TestConfig::new(dir.path())
         .zone("name = \"Salle A\"\nseats = 10")
+        // 1.1 devices per seat for warn: 12 devices on 10 seats get the access-point advice.
+        .section("[thresholds]\noccupancy_warn = 110\n")
         .section(&format!(
             "[[source.dhcp]]\nkind = \"dnsmasq\"\nleases = \"{}\"\npool = \"10.77.0.10-10.77.0.29\"\nzone = \"hall\"\n",
             leases.display()
@@ -251,7 +253,13 @@ fn report_from_prometheus_matches_prometheus_renders_prints_compares_and_leaks_n
         text.contains("Keynote <b>&"),
         "the title as text, not markup"
     );
-    assert!(text.contains("Salle A reached 120"), "{text}");
+    assert!(
+        text.contains(
+            "Salle A reached 1.2 devices per seat during “Keynote <b>&”, against an alert \
+             threshold of 1.1 per seat"
+        ),
+        "{text}"
+    );
     page.screenshot(&screenshot_dir().join("report-en.png"));
     assert_eq!(page.console_errors(), Vec::<String>::new());
     let requests: Vec<String> = page
