@@ -49,6 +49,7 @@ pub(crate) struct Section {
     pub(crate) incidents: Vec<[String; 4]>,
     pub(crate) advice: Vec<Advice>,
     pub(crate) comparison: Vec<[String; 4]>,
+    pub(crate) compared_note: String,
 }
 
 #[derive(Template)]
@@ -401,6 +402,9 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
         incidents,
         advice,
         comparison: comparison(&report.comparison, w),
+        compared_note: report
+            .compared
+            .map_or_else(String::new, |c| super::compare::note((f.from, f.to), c, w)),
     }
 }
 
