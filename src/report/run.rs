@@ -368,6 +368,8 @@ fn from_prometheus(
                 first,
                 last,
                 why: Why::Asked,
+                held: None,
+                cut: true,
             },
             (None, to, Some(days)) => {
                 // Cut to the agents' first and last snapshots in them, when Prometheus holds
@@ -383,6 +385,8 @@ fn from_prometheus(
                     first,
                     last: to.unwrap_or(last),
                     why: Why::Programme { days, other: None },
+                    held: None,
+                    cut: to.is_some(),
                 }
             }
             (from, to, _) => {
@@ -398,6 +402,8 @@ fn from_prometheus(
                             days: LOOKBACK_DAYS,
                         }
                     },
+                    held: None,
+                    cut: to.is_some(),
                 }
             }
         };
