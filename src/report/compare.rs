@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::figures::{Figures, Headline};
+use super::words::Words;
 
 /// The headline figures that compare, by key, in the report's order.
 pub const KEYS: [&str; 9] = [
@@ -67,6 +68,90 @@ pub fn compare(current: &Figures, previous: &Figures) -> Vec<Change> {
         .collect()
 }
 
+/// The period the compared figures cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Compared {
+    /// Start, Unix seconds.
+    pub from: i64,
+    /// End (excluded), Unix seconds.
+    pub to: i64,
+}
+
+impl Compared {
+    /// The period `previous` covers.
+    pub fn of(previous: &Figures) -> Compared {
+        Compared {
+            from: previous.from,
+            to: previous.to,
+        }
+    }
+}
+
+/// Why the compared figures are likely not a previous edition of this event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doubt {
+    /// They start after this report's period starts.
+    Later,
+    /// They cover less than half as long as this report's period.
+    Shorter,
+}
+
+/// Whether the figures of `compared` can be a previous edition of the period `current`
+/// covers (`from`, `to`): `None` when they can.
+pub fn doubt(current: (i64, i64), compared: Compared) -> Option<Doubt> {
+    if compared.from > current.0 {
+        Some(Doubt::Later)
+    } else if (compared.to - compared.from).saturating_mul(2) < current.1 - current.0 {
+        Some(Doubt::Shorter)
+    } else {
+        None
+    }
+}
+
+/// The comparison's note: the period the compared figures cover and, when they are likely
+/// not a previous edition, why and what to give instead.
+pub fn note(current: (i64, i64), compared: Compared, w: &Words) -> String {
+    let period = w.period(compared.from, compared.to);
+    // "From Tuesday…" within a sentence: "from Tuesday…".
+    let period = period.get(..1).map_or_else(String::new, str::to_lowercase)
+        + period.get(1..).unwrap_or_default();
+    let mut note = format!(
+        "{} {period}.",
+        w.pick(
+            "Les chiffres d'avant couvrent la période",
+            "The figures before cover the period"
+        )
+    );
+    let why = match doubt(current, compared) {
+        None => return note,
+        Some(Doubt::Later) => w
+            .pick(
+                "Ils commencent après la période de ce rapport : ce n'est pas une édition précédente.",
+                "They start after this report's period: they are not a previous edition.",
+            )
+            .to_string(),
+        Some(Doubt::Shorter) => format!(
+            "{} {} {} {} {}",
+            w.pick("Ils couvrent", "They cover"),
+            w.duration(compared.to - compared.from),
+            w.pick("contre", "against"),
+            w.duration(current.1 - current.0),
+            w.pick(
+                "pour ce rapport : la comparaison ne porte pas sur deux éditions entières.",
+                "for this report: the comparison is not between two whole editions."
+            ),
+        ),
+    };
+    note.push_str(&format!(
+        " {why} {}",
+        w.pick(
+            "Donnez l'historique ou l'export --json de l'édition précédente.",
+            "Give the history or the --json export of the previous edition."
+        )
+    ));
+    note
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +188,54 @@ mod tests {
             .find(|c| c.figure == "unique_devices")
             .expect("unique");
         assert_eq!(unique.change, None);
+    }
+
+    /// Regression: a history whose last run was a 2-minute run after this event was compared
+    /// as last year's edition (+44,670 % traffic), and the compared period was never shown.
+    #[test]
+    fn regression_a_later_or_much_shorter_compared_period_is_shown_and_doubted() {
+        use crate::config::Language;
+        let utc = jiff::tz::TimeZone::UTC;
+        // 2 June 2026 09:00 to 4 June 2026 18:00 UTC.
+        let june = (1_780_390_800, 1_780_390_800 + 2 * 86_400 + 9 * 3600);
+        let november = Compared {
+            from: 1_795_942_800,
+            to: 1_795_942_800 + 120,
+        };
+        assert_eq!(doubt(june, november), Some(Doubt::Later));
+        let short = Compared {
+            from: june.0 - 365 * 86_400,
+            to: june.0 - 365 * 86_400 + 86_400,
+        };
+        assert_eq!(doubt(june, short), Some(Doubt::Shorter));
+        let last_year = Compared {
+            from: june.0 - 364 * 86_400,
+            to: june.1 - 364 * 86_400,
+        };
+        assert_eq!(doubt(june, last_year), None);
+
+        let en = Words::new(Language::En, utc.clone());
+        let fr = Words::new(Language::Fr, utc);
+        assert_eq!(
+            note(june, november, &en),
+            "The figures before cover the period from Sunday 29 November at 09:00 to \
+             Sunday 29 November 2026 at 09:02. They start after this report's period: they are \
+             not a previous edition. Give the history or the --json export of the previous \
+             edition."
+        );
+        assert!(
+            note(june, short, &fr).contains(
+                "pour ce rapport : la comparaison ne porte pas sur deux éditions entières"
+            ),
+            "{}",
+            note(june, short, &fr)
+        );
+        assert!(
+            note(june, last_year, &fr)
+                .starts_with("Les chiffres d'avant couvrent la période du mardi 3 juin à 09:00 au jeudi 5 juin 2025 à 18:00."),
+            "{}",
+            note(june, last_year, &fr)
+        );
+        assert!(!note(june, last_year, &en).contains("Give"));
     }
 }

@@ -38,6 +38,22 @@ pub struct Peak {
     pub at: i64,
 }
 
+/// A peak held or reached again: the minutes within [`PLATEAU`] of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plateau {
+    /// End (Unix seconds) of the stretch of minutes, from the peak's first minute on, that
+    /// stayed within [`PLATEAU`] of it.
+    pub held_until: i64,
+    /// Separate stretches of minutes within [`PLATEAU`] of the peak over the period.
+    pub times_reached: usize,
+}
+
+/// A value within this share of a peak counts as the peak held or reached again.
+pub const PLATEAU: f64 = 0.01;
+
+/// A peak held this long (seconds) or longer is said to be held.
+pub const HELD: i64 = 5 * 60;
+
 /// The fewest free addresses a pool had, and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Headroom {
@@ -68,6 +84,10 @@ pub struct Headline {
     /// Most devices connected at once across the zones (the zones added up at the venue's
     /// busiest tick of each minute).
     pub peak_devices: Option<Peak>,
+    /// How long `peak_devices` was held and how often it was reached, when it is a plateau
+    /// rather than a moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_devices_held: Option<Plateau>,
     /// Unique devices over the event.
     pub unique: Option<UniqueDevices>,
     /// Bytes to and from attendees: received plus transmitted on the zones' interfaces.
@@ -285,6 +305,9 @@ pub fn figures(data: &EventData, attendees: Option<u64>) -> Figures {
     let uplink_peak = max_of(data, &busiest);
     let headline = Headline {
         peak_devices,
+        peak_devices_held: peak_devices
+            .filter(|p| p.value > 0.0)
+            .and_then(|p| plateau(data, &totals, p)),
         // Never fewer different devices than were there at once: the sketch's ~1.6 % error
         // can put its estimate under the peak.
         unique: data.unique.map(|u| UniqueDevices {
@@ -379,6 +402,29 @@ fn max_of(data: &EventData, series: &Series) -> Option<Peak> {
             value,
             at: data.time(i),
         })
+}
+
+/// How `peak` of `series` was held and reached again, when held at least [`HELD`] from its
+/// first minute or reached in several separate stretches; `None` for a peak of a moment.
+fn plateau(data: &EventData, series: &Series, peak: Peak) -> Option<Plateau> {
+    let near = |v: &Option<f64>| v.is_some_and(|v| v >= peak.value * (1.0 - PLATEAU));
+    let times_reached = series
+        .iter()
+        .zip(std::iter::once(&None).chain(series.iter()))
+        .filter(|(v, before)| near(v) && !near(before))
+        .count();
+    let first = data.steps_within(peak.at, peak.at + 1).start;
+    let held = series
+        .get(first..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|v| near(v))
+        .count();
+    let held_until = data.time(first + held);
+    (held_until - peak.at >= HELD || times_reached > 1).then_some(Plateau {
+        held_until,
+        times_reached,
+    })
 }
 
 /// Nearest-rank percentile of the values present.
@@ -871,6 +917,45 @@ mod tests {
         assert_eq!(h.status_share[0].critical, 2.0 / 5.0);
         assert_eq!(h.status_share[1].critical, 0.0);
         assert_eq!(h.unique.map(|u| u.devices), Some(321.0));
+    }
+
+    /// Regression: "Most devices at once 360 at 09:00" while the count held 360 until 17:00.
+    #[test]
+    fn regression_a_peak_held_or_reached_again_is_a_plateau_not_a_moment() {
+        let n = f64::NAN;
+        let data = |steps: usize| EventData {
+            from: T0,
+            step: 60,
+            steps,
+            ..EventData::default()
+        };
+        let peak = |series: &Series| max_of(&data(series.len()), series).expect("a peak");
+        // Reached at minute 2 and held (within 1 %) to the end of minute 8.
+        let held = s(&[
+            100.0, 300.0, 360.0, 358.0, 360.0, 357.0, 359.0, 360.0, 360.0, 200.0,
+        ]);
+        let p = peak(&held);
+        assert_eq!(p.at, T0 + 120, "first reached");
+        assert_eq!(
+            plateau(&data(held.len()), &held, p),
+            Some(Plateau {
+                held_until: T0 + 9 * 60,
+                times_reached: 1
+            })
+        );
+        // A moment: no plateau.
+        let moment = s(&[100.0, 360.0, 300.0, 200.0]);
+        assert_eq!(plateau(&data(4), &moment, peak(&moment)), None);
+        // Reached three times, a gap in the data splitting two of them.
+        let again = s(&[360.0, 200.0, 359.0, n, 360.0, 100.0]);
+        let p = peak(&again);
+        assert_eq!(
+            plateau(&data(6), &again, p),
+            Some(Plateau {
+                held_until: T0 + 60,
+                times_reached: 3
+            })
+        );
     }
 
     /// Regression: an estimate under the peak (the sketch's error, or sketches lost to a

@@ -6,8 +6,8 @@ use askama::Template;
 use super::Report;
 use super::chart;
 use super::compare::Change;
-use super::figures::Recommendation;
 use super::figures::overlap_seconds;
+use super::figures::{HELD, Peak, Plateau, Recommendation};
 use super::words::{Names, Words};
 
 /// A label, a value and an optional note under it.
@@ -51,6 +51,7 @@ pub(crate) struct Section {
     pub(crate) incidents: Vec<[String; 4]>,
     pub(crate) advice: Vec<Advice>,
     pub(crate) comparison: Vec<[String; 4]>,
+    pub(crate) compared_note: String,
 }
 
 #[derive(Template)]
@@ -112,9 +113,9 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
             )
             .into(),
         value: h.peak_devices.map_or_else(dash, |p| w.count(p.value)),
-        note: h.peak_devices.map_or_else(String::new, |p| {
-            format!("{} {}", w.pick("le", "on"), at(p.at))
-        }),
+        note: h
+            .peak_devices
+            .map_or_else(String::new, |p| peak_held(p, h.peak_devices_held, w)),
     }];
     if let Some(u) = h.unique {
         headline.push(Row {
@@ -407,7 +408,49 @@ fn section(n: usize, report: &Report, w: &Words) -> Section {
         incidents,
         advice,
         comparison: comparison(&report.comparison, w),
+        compared_note: report
+            .compared
+            .map_or_else(String::new, |c| super::compare::note((f.from, f.to), c, w)),
     }
+}
+
+/// When the most devices at once were there: the minute, or when it was first reached and
+/// until when it was held, and how many times it was reached.
+fn peak_held(peak: Peak, held: Option<Plateau>, w: &Words) -> String {
+    let Some(held) = held else {
+        return format!("{} {}", w.pick("le", "on"), w.time(peak.at));
+    };
+    let mut note = if held.times_reached > 1 {
+        format!(
+            "{} {} {}, {} {}",
+            w.pick("atteint", "reached"),
+            held.times_reached,
+            w.pick("fois", "times"),
+            w.pick("la première le", "first on"),
+            w.time(peak.at)
+        )
+    } else {
+        format!(
+            "{} {}",
+            w.pick("atteint pour la première fois le", "first reached on"),
+            w.time(peak.at)
+        )
+    };
+    if held.held_until - peak.at >= HELD {
+        let (until, time) = if w.date(held.held_until - 1) == w.date(peak.at) {
+            (
+                w.pick("et maintenu jusqu'à", "and held until"),
+                w.clock(held.held_until),
+            )
+        } else {
+            (
+                w.pick("et maintenu jusqu'au", "and held until"),
+                w.time(held.held_until),
+            )
+        };
+        note.push_str(&format!(" {until} {time}"));
+    }
+    note
 }
 
 fn comparison(changes: &[Change], w: &Words) -> Vec<[String; 4]> {
@@ -496,5 +539,40 @@ mod tests {
         assert_eq!(en[2][3], "+25\u{202f}%");
         let fr = comparison(&changes, &Words::new(Language::Fr, jiff::tz::TimeZone::UTC));
         assert_eq!(fr[0][3], "+11\u{a0}points");
+    }
+
+    /// Regression: the peak said "on 2 June at 09:00" while it held until 17:00.
+    #[test]
+    fn regression_a_held_peak_says_when_it_was_first_reached_and_until_when() {
+        let utc = jiff::tz::TimeZone::UTC;
+        let en = Words::new(Language::En, utc.clone());
+        let fr = Words::new(Language::Fr, utc);
+        // 2 June 2026 09:00 UTC.
+        let at = 1_780_390_800;
+        let peak = Peak { value: 360.0, at };
+        let held = |until: i64, times: usize| {
+            Some(Plateau {
+                held_until: until,
+                times_reached: times,
+            })
+        };
+        assert_eq!(peak_held(peak, None, &en), "on 2 June at 09:00");
+        let day = held(at + 8 * 3600, 1);
+        assert_eq!(
+            peak_held(peak, day, &en),
+            "first reached on 2 June at 09:00 and held until 17:00"
+        );
+        assert_eq!(
+            peak_held(peak, day, &fr),
+            "atteint pour la première fois le 2 juin à 09:00 et maintenu jusqu'à 17:00"
+        );
+        assert_eq!(
+            peak_held(peak, held(at + 60, 3), &en),
+            "reached 3 times, first on 2 June at 09:00"
+        );
+        assert_eq!(
+            peak_held(peak, held(at + 20 * 3600, 2), &fr),
+            "atteint 2 fois, la première le 2 juin à 09:00 et maintenu jusqu'au 3 juin à 05:00"
+        );
     }
 }

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use self::compare::Change;
+use self::compare::{Change, Compared};
 use self::data::{EventData, SessionData};
 use self::figures::Figures;
 pub use self::words::Words;
@@ -33,6 +33,8 @@ pub struct Report {
     pub figures: Figures,
     /// Headline figures beside the previous report's (`--compare`), else empty.
     pub comparison: Vec<Change>,
+    /// The period the compared figures cover (`--compare`), else `None`.
+    pub compared: Option<Compared>,
     /// Which period the report covers and why, in its language (empty when `--from` and
     /// `--to` were given).
     pub period_note: String,
@@ -99,6 +101,9 @@ pub struct Exported {
     /// The comparison with the previous report, if one was given.
     #[serde(default)]
     pub comparison: Vec<Change>,
+    /// The period the compared figures cover, if a comparison was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compared_period: Option<Compared>,
 }
 
 /// The reports for `venues`: one per venue, and one across them all when there are several.
@@ -150,6 +155,7 @@ pub fn reports(
             figures: figures::figures(&data, attendees),
             data,
             comparison: Vec::new(),
+            compared: None,
             period_note: String::new(),
             programme: match programme {
                 Programme::NotGiven => ProgrammeNote::NotGiven,
@@ -221,6 +227,7 @@ pub fn compare_with(reports: &mut [Report], previous: &[Figures]) {
             });
         if let Some(before) = before {
             report.comparison = compare::compare(&report.figures, before);
+            report.compared = Some(Compared::of(before));
         }
     }
 }
@@ -234,6 +241,7 @@ pub fn json(reports: &[Report]) -> String {
             .map(|r| Exported {
                 figures: r.figures.clone(),
                 comparison: r.comparison.clone(),
+                compared_period: r.compared,
             })
             .collect(),
     };

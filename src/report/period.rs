@@ -40,6 +40,11 @@ pub struct Period {
     pub last: i64,
     /// Why this period.
     pub why: Why,
+    /// The first and the last minute holding data in the period (the last one's end), `None`
+    /// when it holds none or when the source cannot tell (Prometheus).
+    pub held: Option<(i64, i64)>,
+    /// The period ends at `--to` rather than at the end of the event.
+    pub cut: bool,
 }
 
 /// Why the report covers its period.
@@ -109,16 +114,27 @@ pub fn choose(
         bail!("the data holds no tick")
     };
     let outside = |first: i64, last: i64| (span.0 < first || span.1 > last).then_some(span);
+    let held = |first: i64, last: i64| {
+        Ok::<_, anyhow::Error>(
+            data.within(first, last)?
+                .map(|(a, b)| (floor(a), (floor(b) + MINUTE).min(last))),
+        )
+    };
+    let cut = to.is_some();
     match (from, to) {
         (Some(first), Some(last)) => Ok(Period {
             first,
             last,
             why: Why::Asked,
+            held: held(first, last)?,
+            cut,
         }),
         (Some(first), None) => Ok(Period {
             first,
             last: span.1,
             why: Why::Asked,
+            held: held(first, span.1)?,
+            cut,
         }),
         (None, to) => {
             let until = to.unwrap_or(span.1);
@@ -138,8 +154,15 @@ pub fn choose(
                     last,
                     why: Why::Programme {
                         days,
-                        other: outside(first, last),
+                        // Cut at --to, the data after it is left out as asked.
+                        other: if cut {
+                            outside(days.0, days.1)
+                        } else {
+                            outside(first, last)
+                        },
                     },
+                    held: held(first, last)?,
+                    cut,
                 });
             }
             let Some((_, end)) = data.within(i64::MIN, until)? else {
@@ -152,10 +175,14 @@ pub fn choose(
             let earlier = data
                 .within(i64::MIN, start)?
                 .map(|(a, b)| (floor(a), floor(b) + MINUTE));
+            let first = floor(start);
+            let last = to.unwrap_or(floor(end) + MINUTE);
             Ok(Period {
-                first: floor(start),
-                last: to.unwrap_or(floor(end) + MINUTE),
+                first,
+                last,
                 why: Why::LastRun { earlier },
+                held: held(first, last)?,
+                cut,
             })
         }
     }
@@ -179,8 +206,9 @@ fn date(t: i64, zone: &TimeZone) -> String {
 }
 
 impl Period {
-    /// What the report says of its period: which event it is and why, and the data it
-    /// leaves out with the option that takes it in. Empty when the period was asked for.
+    /// What the report says of its period: which event it is and why, where `--to` cut it
+    /// and the days in it holding data, and the data it leaves out with the option that takes
+    /// it in. When the period was asked for, only the days holding data if it holds fewer.
     /// Days are dates in `zone`, the venue's time zone.
     pub fn note(&self, w: &Words, zone: &TimeZone) -> String {
         // As `--from` takes it (`2026-06-02`), for the option the note suggests.
@@ -195,8 +223,43 @@ impl Period {
                 format!("{} {a} {} {b}", w.pick("du", "from"), w.pick("au", "to"))
             }
         };
+        // Where the period stops at --to, and the days in it holding data.
+        let stops = || {
+            format!(
+                "{} {}{}",
+                w.pick(
+                    "La période s'arrête à --to, le",
+                    "The period stops at --to, on"
+                ),
+                w.full_date(self.last - 1),
+                self.held.map_or_else(
+                    || ".".to_string(),
+                    |(a, b)| format!(
+                        "{} {}.",
+                        w.pick(" ; elle contient des données", "; it holds data"),
+                        days(a, b)
+                    ),
+                ),
+            )
+        };
         match &self.why {
-            Why::Asked => String::new(),
+            Why::Asked => match self.held {
+                // The data does not fill the period asked for (kept as the title): its days.
+                Some((a, b))
+                    if w.full_date(a) != w.full_date(self.first)
+                        || w.full_date(b - 1) != w.full_date(self.last - 1) =>
+                {
+                    format!(
+                        "{} {}.",
+                        w.pick(
+                            "La période ne contient des données que",
+                            "The period holds data only"
+                        ),
+                        days(a, b)
+                    )
+                }
+                _ => String::new(),
+            },
             Why::Programme {
                 days: (a, b),
                 other,
@@ -209,6 +272,10 @@ impl Period {
                     ),
                     days(*a, *b),
                 );
+                if self.cut {
+                    note.push(' ');
+                    note.push_str(&stops());
+                }
                 if let Some((a, b)) = other {
                     note.push_str(&format!(
                         " {} {}{}",
@@ -223,18 +290,29 @@ impl Period {
                 note
             }
             Why::LastRun { earlier } => {
+                let (first, last) = self.held.unwrap_or((self.first, self.last));
                 let mut note = format!(
                     "{} {} {}",
                     w.pick(
                         "L'événement : la dernière période d'enregistrement continu,",
                         "The event: the last continuous recording,"
                     ),
-                    days(self.first, self.last),
+                    days(first, last),
                     w.pick(
                         "(l'agent ne s'y est jamais arrêté plus de 3 jours).",
                         "(the agent never stopped for more than 3 days in it)."
                     ),
                 );
+                if self.cut {
+                    note.push_str(&format!(
+                        " {} {}.",
+                        w.pick(
+                            "La période s'arrête à --to, le",
+                            "The period stops at --to, on"
+                        ),
+                        w.full_date(self.last - 1),
+                    ));
+                }
                 if let Some((a, b)) = earlier {
                     note.push_str(&format!(
                         " {} {}{} --from {} {}",
@@ -402,5 +480,77 @@ mod tests {
             "{e}"
         );
         assert_eq!(programme_days(&[], &paris), None);
+    }
+
+    /// Regression: `--to` alone said "the last continuous recording, from … to 1 September"
+    /// with data ending 3 June, and cutting a programme's days at --to listed all of them and
+    /// asked for --from and --to to include the days cut.
+    #[test]
+    fn regression_a_period_cut_at_to_says_so_and_shows_the_days_holding_data() {
+        let utc = TimeZone::UTC;
+        let en = Words::new(crate::config::Language::En, utc.clone());
+        let fr = Words::new(crate::config::Language::Fr, utc.clone());
+        let data = Ticks(days(JUNE_2, 2));
+        let september = JUNE_2 + 92 * DAY;
+        let period = choose(None, Some(september), None, &data, &utc).expect("a period");
+        assert_eq!((period.first, period.last), (JUNE_2 + 8 * 3600, september));
+        assert_eq!(
+            period.note(&en, &utc),
+            "The event: the last continuous recording, from 2 June 2026 to 3 June 2026 (the agent \
+             never stopped for more than 3 days in it). The period stops at --to, on 1 September \
+             2026."
+        );
+        assert!(
+            period
+                .note(&fr, &utc)
+                .ends_with("La période s'arrête à --to, le 1er septembre 2026."),
+            "{}",
+            period.note(&fr, &utc)
+        );
+
+        // A 3-day programme cut at the end of its second day.
+        let data = Ticks(days(JUNE_2, 3));
+        let sessions = [
+            session(JUNE_2 + 9 * 3600, JUNE_2 + 10 * 3600),
+            session(JUNE_2 + 2 * DAY + 9 * 3600, JUNE_2 + 2 * DAY + 10 * 3600),
+        ];
+        let programme = programme_days(&sessions, &utc);
+        let period =
+            choose(None, Some(JUNE_2 + 2 * DAY), programme, &data, &utc).expect("a period");
+        assert_eq!(
+            period.note(&en, &utc),
+            "The event: the programme's days, from 2 June 2026 to 4 June 2026. The period stops \
+             at --to, on 3 June 2026; it holds data from 2 June 2026 to 3 June 2026."
+        );
+        assert_eq!(
+            period.note(&fr, &utc),
+            "L'événement : les journées du programme, du 2 juin 2026 au 4 juin 2026. La période \
+             s'arrête à --to, le 3 juin 2026 ; elle contient des données du 2 juin 2026 au 3 juin \
+             2026."
+        );
+    }
+
+    /// Regression: a period asked for beyond the data ("From Friday 1 May … to 3 June" with
+    /// data on 2 June only) had no note.
+    #[test]
+    fn regression_a_period_asked_beyond_the_data_names_the_days_holding_data() {
+        let utc = TimeZone::UTC;
+        let data = Ticks(days(JUNE_2, 1));
+        let may = JUNE_2 - 32 * DAY;
+        let period = choose(Some(may), Some(JUNE_2 + DAY), None, &data, &utc).expect("a period");
+        assert_eq!((period.first, period.last), (may, JUNE_2 + DAY), "kept");
+        let en = Words::new(crate::config::Language::En, utc.clone());
+        let fr = Words::new(crate::config::Language::Fr, utc.clone());
+        assert_eq!(
+            period.note(&en, &utc),
+            "The period holds data only on 2 June 2026."
+        );
+        assert_eq!(
+            period.note(&fr, &utc),
+            "La période ne contient des données que le 2 juin 2026."
+        );
+        // The data filling the days asked for: no note.
+        let period = choose(Some(JUNE_2), Some(JUNE_2 + DAY), None, &data, &utc).expect("a period");
+        assert_eq!(period.note(&en, &utc), "");
     }
 }

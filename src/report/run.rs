@@ -197,6 +197,7 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
     if let Some(previous) = &options.compare {
         let figures = previous_figures(previous, &limits, config.as_ref(), &zone)?;
         compare_with(&mut reports, &figures);
+        warn_compared(&reports, previous);
     }
     let mut written = Vec::new();
     write(&options.out, html(&reports, &words))?;
@@ -214,6 +215,34 @@ pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
         written.push(pdf);
     }
     Ok(written)
+}
+
+/// One warning per report whose compared figures are likely not a previous edition: they
+/// start after its period, or cover less than half as long.
+fn warn_compared(reports: &[super::Report], path: &Path) {
+    for report in reports {
+        let f = &report.figures;
+        let Some(compared) = report.compared else {
+            continue;
+        };
+        let Some(doubt) = super::compare::doubt((f.from, f.to), compared) else {
+            continue;
+        };
+        tracing::warn!(
+            compared = %path.display(),
+            venue = %f.venue,
+            compared_from = %super::rfc3339(compared.from),
+            compared_to = %super::rfc3339(compared.to),
+            from = %super::rfc3339(f.from),
+            to = %super::rfc3339(f.to),
+            "the compared data covers {}: give a history or --json export of the previous \
+             edition",
+            match doubt {
+                super::compare::Doubt::Later => "a period starting after this report's",
+                super::compare::Doubt::Shorter => "less than half as long as this report's period",
+            }
+        );
+    }
 }
 
 /// The programme's sessions: from `--programme`, which must be read (it was asked for), else
@@ -349,6 +378,8 @@ fn from_prometheus(
                 first,
                 last,
                 why: Why::Asked,
+                held: None,
+                cut: true,
             },
             (None, to, Some(days)) => {
                 // Cut to the agents' first and last snapshots in them, when Prometheus holds
@@ -364,6 +395,8 @@ fn from_prometheus(
                     first,
                     last: to.unwrap_or(last),
                     why: Why::Programme { days, other: None },
+                    held: None,
+                    cut: to.is_some(),
                 }
             }
             (from, to, _) => {
@@ -379,6 +412,8 @@ fn from_prometheus(
                             days: LOOKBACK_DAYS,
                         }
                     },
+                    held: None,
+                    cut: to.is_some(),
                 }
             }
         };

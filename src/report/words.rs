@@ -343,9 +343,9 @@ impl Words {
         )
     }
 
-    /// The venue's time zone, said once near the top: its city and its offset from UTC at
-    /// `at` (`Toutes les heures sont à l'heure de Toronto (UTC−4).`).
-    pub fn time_zone(&self, at: i64) -> String {
+    /// The venue's time zone at `at`: its city, when its name has one, and its offset from
+    /// UTC (`UTC+2`, `UTC` when none).
+    fn zone_words(&self, at: i64) -> (Option<String>, String) {
         let offset = Timestamp::from_second(at).map_or(0, |t| self.zone.to_offset(t).seconds());
         let utc = if offset == 0 {
             "UTC".to_string()
@@ -364,12 +364,36 @@ impl Words {
             .filter(|name| name.contains('/') && !name.starts_with("Etc/"))
             .and_then(|name| name.rsplit('/').next())
             .map(|city| city.replace('_', " "));
+        (city, utc)
+    }
+
+    /// A moment for organizers: its date, time and the venue's time zone (`30 novembre 2026 à
+    /// 09:23 (heure de Paris, UTC+1)`).
+    pub fn moment(&self, at: i64) -> String {
+        let (city, utc) = self.zone_words(at);
+        let zone = match (city, self.fr()) {
+            (Some(city), true) => format!("heure {}, {utc}", of_fr(&city)),
+            (Some(city), false) => format!("{city} time, {utc}"),
+            (None, _) => utc,
+        };
+        format!(
+            "{} {} {} ({zone})",
+            self.full_date(at),
+            self.pick("à", "at"),
+            self.clock(at)
+        )
+    }
+
+    /// The venue's time zone, said once near the top: its city and its offset from UTC at
+    /// `at` (`Toutes les heures sont à l'heure de Toronto (UTC−4).`).
+    pub fn time_zone(&self, at: i64) -> String {
+        let (city, utc) = self.zone_words(at);
         match (city, self.fr()) {
             (Some(city), true) => {
                 format!("Toutes les heures sont à l'heure {} ({utc}).", of_fr(&city))
             }
             (Some(city), false) => format!("All times are {city} time ({utc})."),
-            (None, true) if offset == 0 => {
+            (None, true) if utc == "UTC" => {
                 "Toutes les heures sont en temps universel (UTC).".into()
             }
             (None, true) => format!("Toutes les heures sont en {utc}."),
@@ -1191,5 +1215,25 @@ mod tests {
             "10\u{a0}min avec «\u{a0}B\u{a0}»"
         );
         assert_eq!(en().overlap("B", 3600, true), "at the same time as “B”");
+    }
+
+    /// Regression: the past page's banner said "Tel que c'était le 2026-11-30 09:23:00 UTC".
+    #[test]
+    fn a_moment_is_a_date_a_time_and_the_venues_time_zone_in_words() {
+        let paris = TimeZone::get("Europe/Paris").expect("tzdb");
+        // 30 November 2026 08:23 UTC, 09:23 in Paris.
+        let at = 1_796_026_980;
+        assert_eq!(
+            Words::new(Language::Fr, paris.clone()).moment(at),
+            "30 novembre 2026 à 09:23 (heure de Paris, UTC+1)"
+        );
+        assert_eq!(
+            Words::new(Language::En, paris).moment(at),
+            "30 November 2026 at 09:23 (Paris time, UTC+1)"
+        );
+        assert_eq!(
+            Words::new(Language::En, TimeZone::UTC).moment(at),
+            "30 November 2026 at 08:23 (UTC)"
+        );
     }
 }

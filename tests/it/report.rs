@@ -686,6 +686,22 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
                 .find(|c| c["figure"] == figure)
                 .unwrap_or_else(|| panic!("{figure} compared"))
         };
+        // The compared edition's period is stated, and last year's raises no doubt.
+        let last = figures_of(&last_json);
+        assert_eq!(
+            export["reports"][0]["compared_period"]["from"],
+            last["from"]
+        );
+        assert_eq!(export["reports"][0]["compared_period"]["to"], last["to"]);
+        let html = std::fs::read_to_string(dir.path().join("compared.html")).expect("html");
+        assert!(
+            html.contains("The figures before cover the period from"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("Give the history or the --json"),
+            "no doubt: {html}"
+        );
         let peak = change("peak_devices");
         assert_eq!(peak["previous"].as_f64(), Some(before.peak.0));
         assert_eq!(peak["current"].as_f64(), Some(want.peak.0));

@@ -180,7 +180,14 @@ pub(super) async fn page(
     let tick = snapshot.generated_at;
     let r = Rendered::new(&snapshot, text, timezone, &format!("?at={tick}"));
     let mut frame = state.frame(text, root, &r);
-    let when = local(i64::try_from(tick).unwrap_or(0), timezone, WHEN);
+    // Organizers read the banner: the date as the report words it, in the page's language.
+    let language = if text.lang == "fr" {
+        crate::config::Language::Fr
+    } else {
+        crate::config::Language::En
+    };
+    let when = crate::report::Words::new(language, timezone.clone())
+        .moment(i64::try_from(tick).unwrap_or(0));
     frame.past = Some(Banner {
         when: text.as_it_was.replace("{}", &when),
         live: match zone {
@@ -312,7 +319,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let (path, peak_at, peak) = simulated(dir.path());
         let app = app_with(Some(&path));
-        let when = local(i64::try_from(peak_at).expect("time"), &paris(), WHEN);
+        let when = crate::report::Words::new(crate::config::Language::En, paris())
+            .moment(i64::try_from(peak_at).expect("time"));
+        assert!(when.ends_with("(Paris time, UTC+2)"), "{when}");
         let reply = crate::web::testing::get(&app, &format!("/?at={}", peak_at + 20), &[]).await;
         assert_eq!(reply.status, StatusCode::OK);
         let page = reply.text();
