@@ -245,12 +245,21 @@ fn sessions(
     if matches!(schedule.file.try_exists(), Ok(false)) {
         tracing::warn!(
             programme = %schedule.file.display(),
-            "the programme `file` in [schedule] names does not exist: the report leaves the \
-             sessions out (give --programme FILE to put them in)"
+            "{}",
+            missing_programme(&schedule.file)
         );
         return Ok(Vec::new());
     }
     programme(&schedule.file, zone)
+}
+
+/// The warning for a configured programme `file` that does not exist.
+fn missing_programme(file: &Path) -> String {
+    format!(
+        "the programme file named by [schedule] file ({}) does not exist: the report leaves \
+         the sessions out (give --programme FILE to put them in)",
+        file.display()
+    )
 }
 
 /// `--history`, else the configured history file.
@@ -569,6 +578,16 @@ mod tests {
         report(None).expect("a report without the programme");
         assert!(!html().contains("Keynote"), "no session");
 
+        // Regression: the warning read "the programme `file` in [schedule] names does not
+        // exist", naming neither the key plainly nor the file.
+        assert_eq!(
+            missing_programme(&programme),
+            format!(
+                "the programme file named by [schedule] file ({}) does not exist: the report \
+                 leaves the sessions out (give --programme FILE to put them in)",
+                programme.display()
+            )
+        );
         let e = report(Some(&programme)).expect_err("--programme was asked for");
         assert!(
             format!("{e:#}").contains(&format!(
