@@ -194,13 +194,18 @@ async fn serve(
     if config.history.enabled {
         state = state.with_history(&config.history.file(&config.agent.state_dir));
         // Reads the snapshots the hub publishes; never holds the hub or a scrape up.
-        crate::history::writer::start(
+        let writer = crate::history::Writer::new(
             config.history.file(&config.agent.state_dir),
             config.history.clone(),
             crate::history::Metrics::new(&state.registry),
-            state.snapshots.clone(),
-            &tasks,
         );
+        // A simulated venue's history is the one `--history FILE` names.
+        let writer = if simulating {
+            writer.path_set_by("--history FILE")
+        } else {
+            writer
+        };
+        crate::history::writer::start(writer, state.snapshots.clone(), &tasks);
     }
     let metrics = state.server.clone();
     let app = web::app(state, config.http.request_timeout);

@@ -138,7 +138,11 @@ pub(crate) async fn run(config: &Config, file: Option<&Path>, warnings: &[Warnin
     };
     let mut checks = vec![Check::ok(
         "config",
-        format!("{loaded}: {} zones", config.zones.len()),
+        format!(
+            "{loaded}: {} zone{}",
+            config.zones.len(),
+            if config.zones.len() == 1 { "" } else { "s" }
+        ),
     )];
     // A warning of the config says itself what to do.
     checks.extend(
@@ -511,6 +515,10 @@ fn history(config: &Config) -> Vec<Check> {
 const HISTORY_ELSEWHERE: &str = "set `path` in [history] to a file the agent's user can write \
                                  (by default history.sqlite in [agent] state_dir)";
 
+/// The fix for a history file the agent's user cannot write.
+const NOT_WRITABLE: &str = "let the agent's user write the file and its folder (`ls -l` shows \
+                            their owner and mode), or set `path` in [history] to another file";
+
 /// The history file at `path` in `folder` (`existing`: the nearest folder of it that exists).
 fn history_file(path: &Path, folder: &Path, existing: Option<&Path>) -> Check {
     let check = format!("history {}", path.display());
@@ -546,6 +554,20 @@ fn history_file(path: &Path, folder: &Path, existing: Option<&Path>) -> Check {
             return fail(e.to_string(), "set `path` in [history] to the file itself");
         }
         Err(e) => return fail(format!("cannot be read ({e}): {off}"), HISTORY_ELSEWHERE),
+        // An empty file is an empty SQLite database: the agent makes the history in it.
+        Ok(file) if file.metadata().is_ok_and(|m| m.len() == 0) => {
+            return match access(path, libc::W_OK).and_then(|()| writable(folder)) {
+                Ok(()) => Check::ok(
+                    check,
+                    "empty: the agent will create the history in it, it and its folder are \
+                     writable",
+                ),
+                Err(e) => fail(
+                    format!("empty, and not writable with its folder ({e}): {off}"),
+                    NOT_WRITABLE,
+                ),
+            };
+        }
         Ok(_) => {}
     }
     let moved = "move the file away (keep it for that event's report) or set `path` in \
@@ -568,8 +590,7 @@ fn history_file(path: &Path, folder: &Path, existing: Option<&Path>) -> Check {
     if let Err(e) = access(path, libc::W_OK).and_then(|()| writable(folder)) {
         return fail(
             format!("not writable with its folder ({e}): {off}"),
-            "let the agent's user write the file and its folder (`ls -l` shows their owner and \
-             mode), or set `path` in [history] to another file",
+            NOT_WRITABLE,
         );
     }
     let detail = match covered {
@@ -1055,6 +1076,15 @@ mod tests {
             path.display()
         ));
         std::fs::remove_dir(&path).expect("folder removed");
+        // Regression: an empty file failed as "not a venuemon history", though the agent
+        // makes the history in it.
+        std::fs::write(&path, "").expect("an empty file");
+        check(format!(
+            "ok   history {}: empty: the agent will create the history in it, it and its folder \
+             are writable",
+            path.display()
+        ));
+        std::fs::remove_file(&path).expect("removed");
         let moved = "; fix: move the file away (keep it for that event's report) or set `path` \
                      in [history] to another file";
         std::fs::write(&path, "leases, not a database\n").expect("a text file");

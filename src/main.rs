@@ -398,6 +398,10 @@ fn main() -> ExitCode {
                 programme,
                 truth,
             };
+            if let Err(e) = outputs.check() {
+                eprintln!("venuemon: {e}");
+                return ExitCode::FAILURE;
+            }
             let log_format = cli.log_format;
             let mut progress = |p: &venuemon::simulate::Progress| match (quiet, log_format) {
                 (true, _) => {}

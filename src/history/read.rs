@@ -167,6 +167,12 @@ pub(crate) fn snapshot_at(db: &Connection, at: u64, live: &Snapshot) -> rusqlite
             |r| r.get(0),
         )
     };
+    // A minute's row is at its start: before the first tick of the history's first minute,
+    // it would give a moment before the agent started.
+    let range = covered(db)?;
+    if range.is_none_or(|c| at < c.from) {
+        return Ok(Past::Outside(range));
+    }
     let found = match (latest("venue_ticks")?, latest("venue_minutes")?) {
         (Some(t), m) if m.is_none_or(|m| t >= m) => Some((unsigned(t), Resolution::Ticks)),
         (_, Some(m)) => Some((unsigned(m), Resolution::Minutes)),
@@ -174,7 +180,7 @@ pub(crate) fn snapshot_at(db: &Connection, at: u64, live: &Snapshot) -> rusqlite
     };
     let tolerance = tick_seconds.ceil().max(60.0) as u64;
     let Some((tick, resolution)) = found.filter(|(t, _)| at - t <= tolerance) else {
-        return Ok(Past::Outside(covered(db)?));
+        return Ok(Past::Outside(range));
     };
     let seconds = match resolution {
         Resolution::Ticks => tick_seconds,

@@ -30,6 +30,9 @@ pub enum HistoryError {
     /// The folder the file goes in could not be created.
     #[error("cannot create the history's folder: {0}")]
     Folder(std::io::Error),
+    /// Something other than a regular file is at the path (a FIFO, a directory...): what it is.
+    #[error("{0}")]
+    NotRegular(String),
     /// The file holds another schema.
     #[error(
         "the history file has schema version {found}, this venuemon writes version {}: move \
@@ -74,6 +77,7 @@ impl HistoryError {
                 _ => "cannot_open",
             },
             HistoryError::Version { .. } => "version",
+            HistoryError::NotRegular(_) => "cannot_open",
         }
     }
 }
@@ -353,6 +357,12 @@ impl Store {
     ) -> Result<Store, HistoryError> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(HistoryError::Folder)?;
+        }
+        // SQLite would say "disk I/O error" for a FIFO and "unable to open" for a directory.
+        if let Err(e) = crate::files::open_regular(path)
+            && let Some(what) = crate::files::not_regular(&e)
+        {
+            return Err(HistoryError::NotRegular(what.to_string()));
         }
         let db = Connection::open(path)?;
         db.busy_timeout(Duration::from_secs(1))?;

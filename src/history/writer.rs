@@ -94,6 +94,8 @@ pub struct Writer {
     retry_at: Option<Instant>,
     /// The first error, for a caller that must fail on it (`venuemon simulate`).
     first_error: Option<HistoryError>,
+    /// Where the person running the agent sets the file's path, for the fixes it is told.
+    setting: &'static str,
 }
 
 impl Writer {
@@ -106,7 +108,14 @@ impl Writer {
             store: None,
             retry_at: None,
             first_error: None,
+            setting: SETTING,
         }
+    }
+
+    /// The writer, telling `setting` (like `--history FILE`) as where the file's path is set.
+    #[must_use]
+    pub fn path_set_by(self, setting: &'static str) -> Writer {
+        Writer { setting, ..self }
     }
 
     /// Writes what `ticks` sends, grouped by `batching`, until every sender is gone; then
@@ -189,7 +198,7 @@ impl Writer {
                 retry_seconds = RETRY.as_secs(),
                 "history off: cannot write the file; the agent goes on without it and tries \
                  again every minute; {}",
-                what_to_do(kind)
+                what_to_do(kind, self.setting)
             );
         }
         self.retry_at = Some(Instant::now() + RETRY);
@@ -208,24 +217,28 @@ fn kind_at(e: &HistoryError, path: &Path) -> &'static str {
     }
 }
 
-/// What the person running the agent can do about a history error of `kind`.
-fn what_to_do(kind: &str) -> &'static str {
+/// Where the agent's config sets the history's path.
+pub const SETTING: &str = "[history] path";
+
+/// What the person running the agent can do about a history error of `kind`, the file's
+/// path being set by `setting`.
+fn what_to_do(kind: &str, setting: &str) -> String {
     match kind {
-        "disk_full" => {
-            "free space on its file system, shorten [history] retention, or set [history] \
-             path to a file on another file system"
-        }
-        "read_only" => {
+        "disk_full" => format!(
+            "free space on its file system, shorten [history] retention, or set {setting} to a \
+             file on another file system"
+        ),
+        "read_only" => format!(
             "make the file and its folder writable by the agent's user (or the file system \
-             read-write), or set [history] path to a file in a writable folder"
-        }
+             read-write), or set {setting} to a file in a writable folder"
+        ),
         "version" | "corrupt" => {
-            "move the file away (keep it for its report) or set [history] path to another file"
+            format!("move the file away (keep it for its report) or set {setting} to another file")
         }
         "locked" => {
-            "stop the other program that holds the file, or set [history] path to another file"
+            format!("stop the other program that holds the file, or set {setting} to another file")
         }
-        _ => "check the file and its folder, or set [history] path to another file",
+        _ => format!("check the file and its folder, or set {setting} to another file"),
     }
 }
 
@@ -272,20 +285,13 @@ fn read_only(path: &Path) -> bool {
     })
 }
 
-/// Starts the agent's writer: a thread in `tasks` writing the history at `path`, and a task
+/// Starts the agent's `writer`: a thread in `tasks` writing its history, and a task
 /// handing it each snapshot `snapshots` publishes, until the hub stops and drops its sender
 /// (at the agent's stop): the last snapshot published is handed over too, then what is
 /// queued is written and the file closed, so a normal stop loses no tick.
-pub fn start(
-    path: PathBuf,
-    config: HistoryConfig,
-    metrics: Metrics,
-    mut snapshots: watch::Receiver<Arc<Snapshot>>,
-    tasks: &TaskTracker,
-) {
+pub fn start(writer: Writer, mut snapshots: watch::Receiver<Arc<Snapshot>>, tasks: &TaskTracker) {
     let (send, ticks): (SyncSender<Arc<Snapshot>>, _) = sync_channel(QUEUE);
-    let dropped = metrics.dropped.clone();
-    let writer = Writer::new(path, config, metrics);
+    let dropped = writer.metrics.dropped.clone();
     tasks.spawn_blocking(move || writer.run(ticks, Batching::Queued));
     tasks.spawn(async move {
         // Ends once the sender is gone and its last snapshot seen.
@@ -317,9 +323,7 @@ mod tests {
         let tasks = TaskTracker::new();
         let metrics = Metrics::new(&Registry::new());
         start(
-            path.clone(),
-            HistoryConfig::default(),
-            metrics,
+            Writer::new(path.clone(), HistoryConfig::default(), metrics),
             snapshots,
             &tasks,
         );
@@ -346,6 +350,46 @@ mod tests {
             .query_row("SELECT max(at) FROM venue_ticks", [], |r| r.get(0))
             .expect("ticks");
         assert_eq!(last, 603);
+    }
+
+    /// Regression: a FIFO at the history's path was logged as "disk I/O error" and a
+    /// directory as "unable to open"; under `run --simulate` the fix named [history] path,
+    /// which that command has not.
+    #[test]
+    fn a_fifo_or_a_directory_at_the_path_is_named_and_the_fix_names_the_setting() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("h.sqlite");
+        let open = |path: &Path| {
+            Store::open(path, &HistoryConfig::default(), &Snapshot::default())
+                .err()
+                .expect("refused")
+        };
+        crate::files::mkfifo(&path);
+        let e = open(&path);
+        assert_eq!(
+            e.to_string(),
+            "is a FIFO (named pipe), not a regular file: give the path of the file itself"
+        );
+        assert_eq!(kind_at(&e, &path), "cannot_open");
+        let e = open(dir.path());
+        assert_eq!(
+            e.to_string(),
+            "is a directory, not a regular file: give the path of the file itself"
+        );
+        assert_eq!(
+            what_to_do("cannot_open", "--history FILE"),
+            "check the file and its folder, or set --history FILE to another file"
+        );
+        let writer = Writer::new(
+            path,
+            HistoryConfig::default(),
+            Metrics::new(&Registry::new()),
+        );
+        assert_eq!(writer.setting, "[history] path");
+        assert_eq!(
+            writer.path_set_by("--history FILE").setting,
+            "--history FILE"
+        );
     }
 
     #[test]

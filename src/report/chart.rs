@@ -80,6 +80,23 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
+/// The value axis' top for counts up to `value`: the first multiple of a round step (1, 2, 2.5 or
+/// 5 × 10^n, whole numbers only) at or above `value`, with the step about a fifth of it, so the
+/// label reads 400 rather than 356.
+fn axis_max(value: f64) -> f64 {
+    let target = (value / 5.0).max(1.0);
+    let mut scale = 1.0_f64;
+    loop {
+        for step in [1.0, 2.0, 2.5, 5.0] {
+            let step = step * scale;
+            if step.fract() == 0.0 && step >= target {
+                return (value / step).ceil().max(1.0) * step;
+            }
+        }
+        scale *= 10.0;
+    }
+}
+
 /// Devices in `zone` over the event, its seats as a dashed line, its sessions as bands
 /// titled above the chart (numbered, with a key, when titles would take too many rows).
 pub(crate) fn zone_chart(data: &EventData, zone: &ZoneData, words: &Words) -> Chart {
@@ -89,8 +106,8 @@ pub(crate) fn zone_chart(data: &EventData, zone: &ZoneData, words: &Words) -> Ch
         .flatten()
         .copied()
         .chain(zone.seats.map(f64::from))
-        .fold(1.0_f64, f64::max)
-        * 1.1;
+        .fold(1.0_f64, f64::max);
+    let max = axis_max(max * 1.1);
     let plot_w = WIDTH - LEFT - 8.0;
     let plot_h = PLOT_HEIGHT;
     let span = (data.step * data.steps as i64).max(1) as f64;
@@ -398,6 +415,27 @@ mod tests {
             labels,
             ["12:00", "2 janvier", "12:00", "3 janvier", "12:00"]
         );
+    }
+
+    #[test]
+    fn axis_top_is_a_round_number_not_the_peak_plus_a_tenth() {
+        // A peak of 324 devices was labelled 356.
+        assert_eq!(axis_max(324.0 * 1.1), 400.0);
+        assert_eq!(axis_max(1.1), 2.0);
+        assert_eq!(axis_max(11.0), 15.0);
+        assert_eq!(axis_max(104.5), 125.0);
+        assert_eq!(axis_max(1_320.0), 1_500.0);
+        let mut data = room(3, Vec::new());
+        data.zones[0].devices = vec![Some(324.0); data.steps];
+        data.zones[0].seats = None;
+        let svg = zone_chart(
+            &data,
+            &data.zones[0],
+            &Words::new(Language::En, jiff::tz::TimeZone::UTC),
+        )
+        .svg;
+        assert!(svg.contains(r#"text-anchor="end">400<"#), "{svg}");
+        assert!(!svg.contains(">356<"), "{svg}");
     }
 
     #[test]

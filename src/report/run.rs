@@ -78,14 +78,34 @@ fn parse_time(text: &str, zone: &TimeZone, flag: &str, end: bool) -> anyhow::Res
             Ok(c)
         }
     });
-    match civil
-        .ok()
-        .and_then(|c| c.to_zoned_datetime(zone.clone()).ok())
-    {
-        Some(z) => Ok(z.timestamp().as_second()),
-        None => bail!(
+    let Ok(civil) = civil else {
+        bail!(
             "{flag} {text:?} is not a time: write 2026-06-03T08:00:00Z, 2026-06-03 08:00 (venue time) or 2026-06-03"
-        ),
+        );
+    };
+    let local = zone.to_ambiguous_zoned_datetime(civil);
+    if let jiff::tz::AmbiguousOffset::Gap { after, .. } = local.offset() {
+        // The clocks jumped over it: the next valid time is where they jumped to.
+        let next = after
+            .to_timestamp(civil)
+            .ok()
+            .and_then(|t| zone.following(t).next())
+            .map(|jump| {
+                zone.to_datetime(jump.timestamp())
+                    .strftime("%Y-%m-%d %H:%M")
+            });
+        let next = next.map_or_else(String::new, |n| format!(": give {n}, the next valid time"));
+        bail!(
+            "{flag} {text:?} does not exist in the venue's time zone{}: the clocks skip it \
+             (a daylight saving time change){next}",
+            zone.iana_name()
+                .map_or_else(String::new, |n| format!(" ({n})"))
+        );
+    }
+    // A time that happens twice (the clocks going back) is its first occurrence.
+    match local.earlier() {
+        Ok(z) => Ok(z.timestamp().as_second()),
+        Err(_) => bail!("{flag} {text:?} is out of range: give a time between 1970 and 9999"),
     }
 }
 
@@ -94,6 +114,12 @@ fn parse_time(text: &str, zone: &TimeZone, flag: &str, end: bool) -> anyhow::Res
 /// # Errors
 /// Anything that stops the report, worded for the person running the command.
 pub fn run(options: &Options) -> anyhow::Result<Vec<PathBuf>> {
+    if options.attendees == Some(0) {
+        bail!(
+            "--attendees 0: the attendance must be at least 1 (the people who came); leave \
+             --attendees out when it is not known"
+        );
+    }
     let config = match &options.config {
         Some(path) => {
             let (config, _) = crate::config::load_file(path, &crate::commands::host_name())
@@ -262,12 +288,21 @@ fn sessions(
     if matches!(schedule.file.try_exists(), Ok(false)) {
         tracing::warn!(
             programme = %schedule.file.display(),
-            "the programme `file` in [schedule] names does not exist: the report leaves the \
-             sessions out (give --programme FILE to put them in)"
+            "{}",
+            missing_programme(&schedule.file)
         );
         return Ok(Programme::Missing(schedule.file.clone()));
     }
     programme(&schedule.file, zone)
+}
+
+/// The warning for a configured programme `file` that does not exist.
+fn missing_programme(file: &Path) -> String {
+    format!(
+        "the programme file named by [schedule] file ({}) does not exist: the report leaves \
+         the sessions out (give --programme FILE to put them in)",
+        file.display()
+    )
 }
 
 /// `--history`, else the configured history file.
@@ -529,6 +564,44 @@ mod tests {
         assert!(e.to_string().contains("--to \"yesterday\" is not a time"));
     }
 
+    /// Regression: a local time in a DST gap became an hour later, and with --to inside the
+    /// gap too the report said "--to must be after --from".
+    #[test]
+    fn a_local_time_the_clocks_skip_is_refused_and_a_repeated_one_is_the_first() {
+        let toronto = TimeZone::get("America/Toronto").expect("tzdb");
+        let e = parse_time("2026-03-08 02:30", &toronto, "--from", false).expect_err("refused");
+        assert_eq!(
+            e.to_string(),
+            "--from \"2026-03-08 02:30\" does not exist in the venue's time zone \
+             (America/Toronto): the clocks skip it (a daylight saving time change): give \
+             2026-03-08 03:00, the next valid time"
+        );
+        // 01:30 happens twice on 1 November 2026: at -04:00 first, then at -05:00.
+        assert_eq!(
+            parse_time("2026-11-01 01:30", &toronto, "--from", false).ok(),
+            Some(
+                "2026-11-01T01:30:00-04:00"
+                    .parse::<jiff::Timestamp>()
+                    .expect("time")
+                    .as_second()
+            )
+        );
+    }
+
+    #[test]
+    fn regression_attendees_0_is_refused_not_ignored() {
+        let e = run(&Options {
+            attendees: Some(0),
+            ..Options::default()
+        })
+        .expect_err("refused");
+        assert!(
+            e.to_string()
+                .starts_with("--attendees 0: the attendance must be at least 1"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn regression_a_missing_configured_programme_leaves_sessions_out_and_a_missing_asked_one_stops()
     {
@@ -559,6 +632,16 @@ mod tests {
         report(None).expect("a report without the programme");
         assert!(!html().contains("Keynote"), "no session");
 
+        // Regression: the warning read "the programme `file` in [schedule] names does not
+        // exist", naming neither the key plainly nor the file.
+        assert_eq!(
+            missing_programme(&programme),
+            format!(
+                "the programme file named by [schedule] file ({}) does not exist: the report \
+                 leaves the sessions out (give --programme FILE to put them in)",
+                programme.display()
+            )
+        );
         let e = report(Some(&programme)).expect_err("--programme was asked for");
         assert!(
             format!("{e:#}").contains(&format!(

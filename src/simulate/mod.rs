@@ -572,6 +572,22 @@ pub struct Outputs {
     pub truth: Option<PathBuf>,
 }
 
+impl Outputs {
+    /// Refuses a simulation that would write nothing: its event is gone when it ends.
+    ///
+    /// # Errors
+    /// None of the files is given: the message names them.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.history.is_some() || self.programme.is_some() || self.truth.is_some(),
+            "nothing to write: give --history FILE to keep the simulated event (for `venuemon \
+             report --history FILE` and `venuemon run --simulate --history FILE`), and \
+             --programme FILE or --truth FILE for its programme or its ground truth"
+        );
+        Ok(())
+    }
+}
+
 /// How far [`run`] has got: reported at each tenth of the event, for a progress line.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {
@@ -658,6 +674,16 @@ pub fn run_showing(
     }
     let writer = match &out.history {
         Some(path) => {
+            if let Err(e) = crate::files::open_regular(path)
+                && let Some(what) = crate::files::not_regular(&e)
+            {
+                let example = if path.is_dir() {
+                    format!(" (a new one, like {})", path.join("event.sqlite").display())
+                } else {
+                    String::new()
+                };
+                anyhow::bail!("--history {} {what}{example}", path.display());
+            }
             anyhow::ensure!(
                 !path.exists(),
                 "{} exists: remove it or choose another --history file (a simulation writes a \
@@ -875,6 +901,44 @@ mod tests {
             "{e:#}"
         );
         assert!(!progressed, "refused before the first tick");
+    }
+
+    /// Regression: `venuemon simulate` with no file to write ran a whole event silently, and
+    /// `--history /tmp` said "/tmp exists: remove it".
+    #[test]
+    fn regression_nothing_to_write_is_refused_and_a_directory_is_named() {
+        let e = Outputs::default().check().expect_err("refused");
+        assert!(
+            e.to_string()
+                .starts_with("nothing to write: give --history FILE to keep the simulated event"),
+            "{e}"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        for out in [
+            Outputs {
+                truth: Some(dir.path().join("truth.json")),
+                ..Outputs::default()
+            },
+            Outputs {
+                programme: Some(dir.path().join("programme.ics")),
+                ..Outputs::default()
+            },
+        ] {
+            out.check().expect("something to write");
+        }
+        let out = Outputs {
+            history: Some(dir.path().to_path_buf()),
+            ..Outputs::default()
+        };
+        let e = run(&options(2), &out).expect_err("refused");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "--history {0} is a directory, not a regular file: give the path of the file \
+                 itself (a new one, like {0}/event.sqlite)",
+                dir.path().display()
+            )
+        );
     }
 
     #[test]

@@ -120,7 +120,7 @@ fn lab_root_doctor_passes_a_hall_with_real_leases_and_a_capture() {
     assert_eq!(
         found,
         [
-            format!("ok   config: {} loaded: 1 zones", path.display()),
+            format!("ok   config: {} loaded: 1 zone", path.display()),
             format!(
                 "ok   state dir {}: writable; the event key is made at start",
                 state.display()

@@ -304,11 +304,16 @@ fn regression_run_simulate_start_line_lists_the_simulated_venue_not_the_hosts_in
 /// the wall clock's.
 #[test]
 fn regression_simulate_shows_progress_and_logs_the_simulated_time() {
+    // A simulation with nothing to write is refused: the truth is the smallest output.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let truth = dir.path().join("truth.json");
     let simulate = |extra: &[&str]| {
         let output = Command::new(common::BIN)
             .args([
                 "simulate", "--days", "1", "--zones", "4", "--aps", "4", "--tick", "1m",
             ])
+            .arg("--truth")
+            .arg(&truth)
             .args(extra)
             .output()
             .expect("venuemon simulate runs");

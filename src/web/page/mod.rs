@@ -210,6 +210,8 @@ struct ZonePage<'a> {
 #[template(path = "missing.html")]
 struct Missing<'a> {
     f: Frame<'a>,
+    /// The HTTP status, the page's title.
+    status: u16,
     message: &'a str,
 }
 
@@ -454,6 +456,7 @@ fn zone_html(frame: Frame<'_>, r: &Rendered, id: &str, slider: Option<past::Slid
     let Some((zone, (_, tile))) = found.zip(r.tiles.iter().find(|(z, _)| *z == id)) else {
         let page = Missing {
             f: frame,
+            status: StatusCode::NOT_FOUND.as_u16(),
             message: text.not_found,
         };
         return (StatusCode::NOT_FOUND, Html(render(&page))).into_response();

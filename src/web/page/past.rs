@@ -151,6 +151,7 @@ pub(super) async fn page(
     let refuse = |status: StatusCode, message: &str| {
         let page = Missing {
             f: state.frame(text, root, &live_rendered),
+            status: status.as_u16(),
             message,
         };
         html((status, Html(render(&page))).into_response(), text, query)
@@ -488,6 +489,52 @@ mod tests {
         );
     }
 
+    /// Regression: a second before the first tick, the minute's row (at the minute's start)
+    /// answered 200 with a moment before the agent started, where `covered.from` said 404.
+    #[tokio::test]
+    async fn before_the_first_tick_is_outside_the_history_on_every_page() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("late.sqlite");
+        let first = 1_780_470_030;
+        let snapshots: Vec<Snapshot> = (0..3)
+            .map(|i| Snapshot {
+                generated_at: first + 5 * i,
+                tick_seconds: 5.0,
+                zones: vec![crate::hub::ZoneSnapshot {
+                    id: "hall".into(),
+                    ..Default::default()
+                }],
+                ..Snapshot::default()
+            })
+            .collect();
+        crate::history::testing::write(&path, &snapshots);
+        let live = Snapshot {
+            tick_seconds: 5.0,
+            zones: vec![crate::hub::ZoneSnapshot {
+                id: "hall".into(),
+                name: "Hall".into(),
+                ..Default::default()
+            }],
+            ..Snapshot::default()
+        };
+        let app = app_of(live, Some(&path));
+        let before = first - 1;
+        for url in [
+            format!("/?at={before}"),
+            format!("/zone/hall?at={before}"),
+            format!("/api/status?at={before}"),
+        ] {
+            let reply = crate::web::testing::get(&app, &url, &[]).await;
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{url}");
+            assert!(reply.text().contains("No history at that time"), "{url}");
+        }
+        let reply = crate::web::testing::get(&app, &format!("/api/status?at={before}"), &[]).await;
+        let json: serde_json::Value = serde_json::from_str(&reply.text()).expect("json");
+        assert_eq!(json["covered"]["from"], first);
+        let reply = crate::web::testing::get(&app, &format!("/?at={first}"), &[]).await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+
     #[tokio::test]
     async fn no_history_at_that_time_off_or_unreadable_time_say_so() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -502,6 +549,8 @@ mod tests {
         );
         let reply = crate::web::testing::get(&app, "/zone/main-hall?at=soon", &[]).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        // Regression: the 400 page was titled 404.
+        assert!(reply.text().contains("<title>400 · "), "{}", reply.text());
         assert!(reply.text().contains("Cannot read the time"));
         let off = app_with(None);
         let reply = crate::web::testing::get(&off, "/?at=1780476120", &[]).await;
