@@ -641,13 +641,7 @@ mod tests {
             / 10_000.0;
         let history = History::open(&history).expect("opens");
         let (from, to) = history.span().expect("span").expect("data");
-        let limits = Limits {
-            uplink_critical: BTreeMap::new(),
-            default_uplink_critical: 0.9,
-            occupancy_warn: BTreeMap::new(),
-            default_occupancy_warn: 1.5,
-            time_to_lease_warn: 2.0,
-        };
+        let limits = crate::report::run::limits(None);
         let data = history
             .event_data(from, to, &limits, &BTreeMap::new(), "venue")
             .expect("reads");
@@ -700,13 +694,7 @@ mod tests {
         );
         let venue =
             highest("SELECT 'venue', at - at % 60, max(clients) FROM venue_ticks GROUP BY 2");
-        let limits = Limits {
-            uplink_critical: BTreeMap::new(),
-            default_uplink_critical: 0.9,
-            occupancy_warn: BTreeMap::new(),
-            default_occupancy_warn: 1.5,
-            time_to_lease_warn: 2.0,
-        };
+        let limits = crate::report::run::limits(None);
         let check = |what: &str| {
             let history = History::open(&path).expect("opens");
             let (from, to) = history.span().expect("span").expect("data");

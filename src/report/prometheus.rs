@@ -541,13 +541,7 @@ mod tests {
     #[tokio::test]
     async fn venues_split_by_label_with_each_minute_at_its_end() {
         let url = canned().await;
-        let limits = Limits {
-            uplink_critical: BTreeMap::new(),
-            default_uplink_critical: 0.9,
-            occupancy_warn: BTreeMap::new(),
-            default_occupancy_warn: 1.5,
-            time_to_lease_warn: 2.0,
-        };
+        let limits = crate::report::run::limits(None);
         let to = 1_800_000_000;
         let venues = Prometheus::new(&url)
             .expect("url")

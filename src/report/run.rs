@@ -498,7 +498,7 @@ fn write(path: &Path, text: String) -> anyhow::Result<()> {
 }
 
 /// The config's limits, or the defaults.
-fn limits(config: Option<&Config>) -> Limits {
+pub(crate) fn limits(config: Option<&Config>) -> Limits {
     let base = config.map_or_else(crate::config::Thresholds::default, |c| c.thresholds.clone());
     Limits {
         uplink_critical: config
