@@ -145,6 +145,21 @@ struct Minute {
     leases: Vec<u64>,
     /// The uplink's utilization, basis points.
     uplink_bp: u64,
+    /// Ticks in the minute.
+    ticks: u64,
+    /// Bytes each interface received in the minute's ticks (interfaces in order).
+    rx_bytes: Vec<u64>,
+    /// Bytes each interface transmitted in the minute's ticks.
+    tx_bytes: Vec<u64>,
+}
+
+/// A simulated interface, for the truth file.
+#[derive(Debug, Clone, Serialize)]
+struct TruthInterface {
+    name: String,
+    /// The zone (id) it serves; `None` for the uplink.
+    zone: Option<String>,
+    speed_bps: u64,
 }
 
 /// The simulation's own account of what happened, for tests that check the history and the
@@ -156,6 +171,7 @@ struct Truth<'a> {
     days: u32,
     tick_seconds: u64,
     zones: &'a [scenario::Zone],
+    interfaces: Vec<TruthInterface>,
     aps: usize,
     devices: usize,
     /// Devices in the venue at least once.
@@ -343,18 +359,21 @@ impl Simulation {
             0.05 + 0.5 * devices as f64 / s.macs.len() as f64 + self.jitter.f64() * 0.02
         };
         let tick = self.tick as f64;
+        // Each interface's bytes of this tick, received and transmitted, into its counters.
         let add = |c: &mut Counters, bits_per_second: f64| {
             let bytes = (bits_per_second * tick / 8.0) as u64;
             c.rx_bytes += bytes;
             c.tx_bytes += bytes / 5;
             c.rx_packets += bytes / 1_000;
             c.tx_packets += bytes / 5_000;
+            (bytes, bytes / 5)
         };
-        add(&mut self.counters[0], uplink * SPEED as f64);
+        let mut sent = Vec::with_capacity(zones + 1);
+        sent.push(add(&mut self.counters[0], uplink * SPEED as f64));
         for (z, count) in present.iter().enumerate() {
-            add(&mut self.counters[z + 1], *count as f64 * 200_000.0);
+            sent.push(add(&mut self.counters[z + 1], *count as f64 * 200_000.0));
         }
-        self.record(t, devices, &present, &leases, uplink);
+        self.record(t, devices, &present, &leases, uplink, &sent);
 
         let s = &self.scenario;
         let mut reports = Vec::with_capacity(2 * zones + 2);
@@ -468,18 +487,34 @@ impl Simulation {
         reports
     }
 
-    /// Adds tick `t` to its minute of ground truth.
-    fn record(&mut self, t: i64, devices: u64, present: &[u64], leases: &[u64], uplink: f64) {
+    /// Adds tick `t` to its minute of ground truth; `sent` is each interface's bytes of the
+    /// tick, received and transmitted.
+    fn record(
+        &mut self,
+        t: i64,
+        devices: u64,
+        present: &[u64],
+        leases: &[u64],
+        uplink: f64,
+        sent: &[(u64, u64)],
+    ) {
         let at = t - t.rem_euclid(60);
         if self.minutes.last().is_none_or(|m| m.at != at) {
             self.minutes.push(Minute {
                 at,
                 zones: vec![0; present.len()],
                 leases: vec![0; present.len()],
+                rx_bytes: vec![0; sent.len()],
+                tx_bytes: vec![0; sent.len()],
                 ..Minute::default()
             });
         }
         if let Some(m) = self.minutes.last_mut() {
+            m.ticks += 1;
+            for ((rx, tx), (r, t)) in m.rx_bytes.iter_mut().zip(&mut m.tx_bytes).zip(sent) {
+                *rx += r;
+                *tx += t;
+            }
             m.devices = m.devices.max(devices);
             for (mine, now) in m.zones.iter_mut().zip(present) {
                 *mine = (*mine).max(*now);
@@ -526,6 +561,16 @@ impl Simulation {
             days: s.days,
             tick_seconds: self.tick.unsigned_abs(),
             zones: &s.zones,
+            interfaces: (0..=zones)
+                .map(|i| {
+                    let (name, zone) = interface(i);
+                    TruthInterface {
+                        name,
+                        zone: zone.map(|z| s.zones[z].id.clone()),
+                        speed_bps: SPEED,
+                    }
+                })
+                .collect(),
             aps: s.aps.len(),
             devices: s.macs.len(),
             unique_devices: self.visited.iter().filter(|v| v.iter().any(|b| *b)).count(),

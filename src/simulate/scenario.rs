@@ -101,6 +101,9 @@ pub(crate) struct Session {
 pub(crate) struct Event {
     pub kind: &'static str,
     pub zones: Vec<String>,
+    /// The kind of source that fails, for `source_down`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'static str>,
     pub from: i64,
     pub to: i64,
 }
@@ -269,12 +272,14 @@ impl Scenario {
             events.push(Event {
                 kind: "doors_open",
                 zones: Vec::new(),
+                source: None,
                 from: midnight + ARRIVALS.0,
                 to: midnight + ARRIVALS.1,
             });
             events.push(Event {
                 kind: "keynote",
                 zones: vec![all[MAIN_HALL].id.clone()],
+                source: None,
                 from: midnight + 9 * 3600,
                 to: midnight + 10 * 3600,
             });
@@ -283,6 +288,7 @@ impl Scenario {
                 events.push(Event {
                     kind: "sessions_let_out",
                     zones: all[FIRST_ROOM..].iter().map(|z| z.id.clone()).collect(),
+                    source: None,
                     from: ends,
                     to: ends + MOVE_SPREAD,
                 });
@@ -290,6 +296,7 @@ impl Scenario {
             events.push(Event {
                 kind: "uplink_saturated",
                 zones: Vec::new(),
+                source: None,
                 from: midnight + UPLINK_SATURATED.0,
                 to: midnight + UPLINK_SATURATED.1,
             });
@@ -302,18 +309,21 @@ impl Scenario {
         events.push(Event {
             kind: "sessions_overlap",
             zones: overlap_rooms,
+            source: None,
             from: day1 + slot_bounds(3).0,
             to: day1 + slot_bounds(2).1 + OVERRUN,
         });
         events.push(Event {
             kind: "pool_short",
             zones: vec![all[MAIN_HALL].id.clone()],
+            source: None,
             from: day1 + 9 * 3600,
             to: day1 + 10 * 3600,
         });
         events.push(Event {
             kind: "source_down",
             zones: vec![all[FIRST_ROOM].id.clone()],
+            source: Some("dhcp"),
             from: day1 + SOURCE_DOWN.0,
             to: day1 + SOURCE_DOWN.1,
         });
