@@ -21,6 +21,10 @@ pub struct EventData {
     pub step: i64,
     /// Number of steps in every series.
     pub steps: usize,
+    /// Seconds between two of the agent's ticks when longer than a step (a 5-minute
+    /// `[agent] tick`): a value then stands until the next tick, over steps that hold none.
+    /// 0 (or up to `step`): each value stands for its step.
+    pub tick: i64,
     /// The zones, in config order.
     pub zones: Vec<ZoneData>,
     /// Monitored interfaces.

@@ -321,7 +321,7 @@ pub fn figures(data: &EventData, attendees: Option<u64>) -> Figures {
         uplink_peak,
         uplink_peak_interface: uplink_peak.and_then(|p| busiest_interface(data, p)),
         uplink_p95: percentile(&busiest, 0.95),
-        uplink_saturated_minutes: saturated_steps(data, |_| true) as u64 * minutes_per_step(data),
+        uplink_saturated_minutes: saturated_minutes(data, |_| true),
         min_headroom: min_headroom(data, |_| true),
         status_share: data
             .zones
@@ -350,10 +350,6 @@ pub fn figures(data: &EventData, attendees: Option<u64>) -> Figures {
         incidents,
         recommendations,
     }
-}
-
-fn minutes_per_step(data: &EventData) -> u64 {
-    (data.step.max(60) / 60) as u64
 }
 
 fn sum(series: &Series) -> f64 {
@@ -406,21 +402,16 @@ fn max_of(data: &EventData, series: &Series) -> Option<Peak> {
 
 /// How `peak` of `series` was held and reached again, when held at least [`HELD`] from its
 /// first minute or reached in several separate stretches; `None` for a peak of a moment.
+/// Stretches are [`runs`]: at a tick longer than a minute, one over consecutive ticks.
 fn plateau(data: &EventData, series: &Series, peak: Peak) -> Option<Plateau> {
-    let near = |v: &Option<f64>| v.is_some_and(|v| v >= peak.value * (1.0 - PLATEAU));
-    let times_reached = series
+    let stretches = runs(data, |i| {
+        value(series, i).map(|v| v >= peak.value * (1.0 - PLATEAU))
+    });
+    let times_reached = stretches.len();
+    let held_until = stretches
         .iter()
-        .zip(std::iter::once(&None).chain(series.iter()))
-        .filter(|(v, before)| near(v) && !near(before))
-        .count();
-    let first = data.steps_within(peak.at, peak.at + 1).start;
-    let held = series
-        .get(first..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|v| near(v))
-        .count();
-    let held_until = data.time(first + held);
+        .find(|(starts, ends)| (*starts..*ends).contains(&peak.at))
+        .map_or(peak.at + data.step, |(_, ends)| *ends);
     (held_until - peak.at >= HELD || times_reached > 1).then_some(Plateau {
         held_until,
         times_reached,
@@ -451,21 +442,25 @@ fn busiest_interface(data: &EventData, peak: Peak) -> Option<String> {
         .map(|f| f.name.clone())
 }
 
-/// Steps in which an interface that `pick` takes was at or above its critical utilization.
-fn saturated_steps(data: &EventData, pick: impl Fn(&InterfaceData) -> bool) -> usize {
+/// Minutes in which an interface that `pick` takes was at or above its critical
+/// utilization: the [`runs`] of such steps, so that at a tick longer than a minute a
+/// saturated tick counts until the next.
+fn saturated_minutes(data: &EventData, pick: impl Fn(&InterfaceData) -> bool) -> u64 {
     let interfaces: Vec<_> = data.interfaces.iter().filter(|f| pick(f)).collect();
-    (0..data.steps)
-        .filter(|&i| {
-            interfaces.iter().any(|f| {
-                [&f.utilization_rx, &f.utilization_tx].iter().any(|s| {
-                    s.get(i)
-                        .copied()
-                        .flatten()
-                        .is_some_and(|u| u >= f.uplink_critical)
-                })
+    let seconds: i64 = runs(data, |i| {
+        interfaces
+            .iter()
+            .flat_map(|f| {
+                [&f.utilization_rx, &f.utilization_tx]
+                    .into_iter()
+                    .filter_map(|s| value(s, i).map(|u| u >= f.uplink_critical))
             })
-        })
-        .count()
+            .reduce(|a, b| a || b)
+    })
+    .iter()
+    .map(|(starts, ends)| ends - starts)
+    .sum();
+    (seconds / 60).max(0) as u64
 }
 
 /// The fewest free addresses among the pools `pick` takes, first minute on a tie.
@@ -511,8 +506,7 @@ fn zone(data: &EventData, z: &ZoneData) -> ZoneFigures {
         } else {
             Vec::new()
         },
-        saturated_minutes: saturated_steps(data, |f| f.zone.as_deref() == Some(&z.id)) as u64
-            * minutes_per_step(data),
+        saturated_minutes: saturated_minutes(data, |f| f.zone.as_deref() == Some(&z.id)),
         min_headroom: min_headroom(data, |p| p.zone.as_deref() == Some(&z.id)),
     }
 }
@@ -585,20 +579,38 @@ pub(crate) fn overlap_seconds(a: (i64, i64), b: (i64, i64)) -> i64 {
     (a.1.min(b.1) - a.0.max(b.0)).max(0)
 }
 
-/// Runs of consecutive steps where `bad` holds, as (start, end) times.
-fn runs(data: &EventData, bad: impl Fn(usize) -> bool) -> Vec<(i64, i64)> {
+/// Runs of consecutive ticks where `state` is bad (`Some(true)`; `None` where a step holds
+/// no value), as (start, end) times. A value stands for its step, or until the agent's next
+/// tick when that is longer ([`EventData::tick`]): steps with no value before then continue
+/// a run, so a source down for 20 minutes at a 5-minute tick is one run, not four one-minute
+/// ones. A run ends at the next value that is not bad, where its last bad value stops
+/// standing (the agent stopped: a missing minute is not a bad one), or at the period's end.
+fn runs(data: &EventData, state: impl Fn(usize) -> Option<bool>) -> Vec<(i64, i64)> {
+    let stands = data.step.max(data.tick);
     let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    for i in 0..=data.steps {
-        match (start, i < data.steps && bad(i)) {
-            (None, true) => start = Some(i),
-            (Some(s), false) => {
-                out.push((data.time(s), data.time(i)));
-                start = None;
+    let mut open: Option<(i64, i64)> = None;
+    for i in 0..data.steps {
+        let at = data.time(i);
+        match (state(i), open) {
+            (Some(true), Some((starts, ends))) if at <= ends => {
+                open = Some((starts, (at + stands).min(data.to())));
+            }
+            (Some(true), _) => {
+                out.extend(open);
+                open = Some((at, (at + stands).min(data.to())));
+            }
+            (Some(false), Some((starts, ends))) => {
+                out.push((starts, ends.min(at)));
+                open = None;
+            }
+            (None, Some(run)) if at >= run.1 => {
+                out.push(run);
+                open = None;
             }
             _ => {}
         }
     }
+    out.extend(open);
     out
 }
 
@@ -621,7 +633,7 @@ fn incidents(data: &EventData) -> Vec<Incident> {
                 source: s.source.clone(),
                 instance: s.instance.clone(),
             },
-            runs(data, |i| value(&s.up, i) == Some(0.0)),
+            runs(data, |i| value(&s.up, i).map(|up| up == 0.0)),
         );
     }
     for f in &data.interfaces {
@@ -629,7 +641,7 @@ fn incidents(data: &EventData) -> Vec<Incident> {
             IncidentKind::InterfaceDown {
                 interface: f.name.clone(),
             },
-            runs(data, |i| value(&f.up, i) == Some(0.0)),
+            runs(data, |i| value(&f.up, i).map(|up| up == 0.0)),
         );
     }
     for p in &data.pools {
@@ -640,7 +652,7 @@ fn incidents(data: &EventData) -> Vec<Incident> {
             runs(data, |i| {
                 value(&p.leases, i)
                     .zip(value(&p.size, i))
-                    .is_some_and(|(l, s)| s > 0.0 && l >= s)
+                    .map(|(l, s)| s > 0.0 && l >= s)
             }),
         );
     }
@@ -649,9 +661,7 @@ fn incidents(data: &EventData) -> Vec<Incident> {
             IncidentKind::TimeToLeaseSlow {
                 interface: c.interface.clone(),
             },
-            runs(data, |i| {
-                value(&c.time_to_lease_p95, i).is_some_and(|t| t > c.slow)
-            }),
+            runs(data, |i| value(&c.time_to_lease_p95, i).map(|t| t > c.slow)),
         );
     }
     out.sort_by_key(|i| i.starts);
@@ -688,7 +698,7 @@ fn recommendations(
                     .iter()
                     .filter(|f| {
                         f.zone.as_deref() == Some(&z.id)
-                            && saturated_steps(data, |g| std::ptr::eq(g, *f)) > 0
+                            && saturated_minutes(data, |g| std::ptr::eq(g, *f)) > 0
                     })
                     .map(|f| f.name.clone())
                     .collect(),
@@ -696,7 +706,7 @@ fn recommendations(
         }
     }
     for f in data.interfaces.iter().filter(|f| f.zone.is_none()) {
-        let minutes = saturated_steps(data, |g| std::ptr::eq(g, f)) as u64 * minutes_per_step(data);
+        let minutes = saturated_minutes(data, |g| std::ptr::eq(g, f));
         if minutes > 0 {
             out.push(Recommendation::MoreSharedUplink {
                 interface: f.name.clone(),
@@ -781,6 +791,7 @@ mod tests {
             from: T0,
             step: 60,
             steps: 6,
+            tick: 60,
             zones: vec![
                 ZoneData {
                     id: "hall-a".into(),
@@ -1080,6 +1091,94 @@ mod tests {
         assert_eq!(f.sessions[0].peak, at(74.0));
         assert_eq!(f.sessions[0].seats_filled, Some(74.0 / 80.0));
         assert!(f.sessions[0].drove_event_peak && f.sessions[0].drove_zone_peak);
+    }
+
+    /// Regression: at a 5-minute tick (one row in five minutes) a source down for 20
+    /// minutes was four one-minute incidents, its recommendation "4 times", the uplink
+    /// saturated for an hour 12 minutes, and a peak held all day "reached 100 times".
+    #[test]
+    fn regression_an_outage_under_a_five_minute_tick_is_one_incident_not_four() {
+        let n = f64::NAN;
+        // 40 minutes, a row every 5: at 10:00, 10:05, …, 10:35.
+        let every_five = |rows: [f64; 8]| -> Series {
+            s(&(0..40)
+                .map(|i| if i % 5 == 0 { rows[i / 5] } else { n })
+                .collect::<Vec<_>>())
+        };
+        let data = EventData {
+            from: T0,
+            step: 60,
+            steps: 40,
+            tick: 300,
+            sources: vec![SourceData {
+                source: "dhcp".into(),
+                instance: "room-01".into(),
+                // Down at the ticks of 10:05 to 10:20, up at 10:25; down again at the last
+                // tick, 10:35, which stands until the period's end.
+                up: every_five([1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0]),
+            }],
+            interfaces: vec![InterfaceData {
+                name: "uplink0".into(),
+                uplink_critical: 0.9,
+                utilization_rx: every_five([0.5, 0.95, 0.97, 0.5, 0.5, 0.5, 0.5, 0.5]),
+                utilization_tx: every_five([0.1; 8]),
+                up: every_five([1.0; 8]),
+                ..InterfaceData::default()
+            }],
+            zones: vec![ZoneData {
+                id: "hall".into(),
+                devices_at_venue_peak: every_five([
+                    10.0, 300.0, 300.0, 299.0, 300.0, 100.0, 300.0, 50.0,
+                ]),
+                ..ZoneData::default()
+            }],
+            ..EventData::default()
+        };
+        let f = figures(&data, None);
+        let down: Vec<(i64, i64)> = f
+            .incidents
+            .iter()
+            .map(|i| (i.starts - T0, i.ends - T0))
+            .collect();
+        assert_eq!(down, [(300, 1500), (2100, 2400)]);
+        assert_eq!(f.headline.uplink_saturated_minutes, 10);
+        assert!(f.recommendations.iter().any(|r| matches!(
+            r,
+            Recommendation::FixSource { minutes: 25, periods, .. } if periods.len() == 2
+        )));
+        // The peak from 10:05, held through the tick of 10:20 until the next (10:25), and
+        // reached again at 10:30.
+        assert_eq!(
+            f.headline.peak_devices_held,
+            Some(Plateau {
+                held_until: T0 + 1500,
+                times_reached: 2
+            })
+        );
+        // A stop of the agent is no outage: a value stands until the next tick, not longer.
+        let stopped = EventData {
+            steps: 60,
+            sources: vec![SourceData {
+                up: s(&(0..60)
+                    .map(|i| {
+                        // Down at 10:05, then stopped until 10:40; down at each tick from then.
+                        if i == 5 || (i >= 40 && i % 5 == 0) {
+                            0.0
+                        } else {
+                            n
+                        }
+                    })
+                    .collect::<Vec<_>>()),
+                ..SourceData::default()
+            }],
+            ..data
+        };
+        let down: Vec<(i64, i64)> = figures(&stopped, None)
+            .incidents
+            .iter()
+            .map(|i| (i.starts - T0, i.ends - T0))
+            .collect();
+        assert_eq!(down, [(300, 600), (2400, 3600)]);
     }
 
     #[test]

@@ -315,6 +315,7 @@ impl History {
             from,
             step: STEP,
             steps,
+            tick: self.tick_seconds.round() as i64,
             ..EventData::default()
         };
 

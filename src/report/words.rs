@@ -1090,7 +1090,7 @@ mod tests {
             fr().recommendation(&r, &names),
             "Impossible de lire le fichier des baux DHCP de Salle A pendant 20\u{a0}min (2 juin, 15:00 – 15:20)\u{a0}: les chiffres du pool d'adresses de Salle A manquent à ces moments-là\u{a0}; vérifiez cette source avant l'ouverture des portes."
         );
-        // Many short stretches (a 5 min tick): their count and overall span.
+        // Many stretches (a source failing again and again): their count and overall span.
         let r = Recommendation::FixSource {
             source: "netdev".into(),
             instance: String::new(),

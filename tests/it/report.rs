@@ -912,6 +912,71 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
     }
 }
 
+/// Regression: at a 5-minute tick (`[agent] tick = "5m"`, one history row in five minutes)
+/// the simulated source down for 20 minutes was four one-minute incidents, and the uplink
+/// saturated at lunch for an hour 12 minutes. Now one incident, its start and end the
+/// truth's, and the hour of lunch.
+#[test]
+fn regression_a_five_minute_tick_makes_an_outage_one_incident_and_lunch_an_hour() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (history, truth, json) = (
+        dir.path().join("event.sqlite"),
+        dir.path().join("truth.json"),
+        dir.path().join("report.json"),
+    );
+    let output = Command::new(BIN)
+        .args(["simulate", "--days", "1", "--zones", "4", "--aps", "4"])
+        .args(["--tick", "5m", "--seed", "5", "--quiet"])
+        .args(["--history", path(&history), "--truth", path(&truth)])
+        .output()
+        .expect("venuemon simulate runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    report(&[
+        "--history",
+        path(&history),
+        "--out",
+        path(&dir.path().join("report.html")),
+        "--json",
+        path(&json),
+    ]);
+    let truth: Value =
+        serde_json::from_slice(&std::fs::read(&truth).expect("truth")).expect("truth");
+    let event = |kind: &str| {
+        truth["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("{kind}"))
+            .clone()
+    };
+    let (down, lunch) = (event("source_down"), event("uplink_saturated"));
+    let figures = figures_of(&json);
+    let incidents = figures["incidents"].as_array().expect("incidents");
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0]["instance"], down["zones"][0]);
+    assert_eq!(incidents[0]["starts"], down["from"]);
+    assert_eq!(incidents[0]["ends"], down["to"]);
+    let minutes =
+        |e: &Value| (e["to"].as_i64().expect("to") - e["from"].as_i64().expect("from")) / 60;
+    let fix = figures["recommendations"]
+        .as_array()
+        .expect("recommendations")
+        .iter()
+        .find(|r| r["kind"] == "fix_source")
+        .expect("fix the source");
+    assert_eq!(fix["minutes"].as_i64(), Some(minutes(&down)));
+    assert_eq!(fix["periods"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        figures["headline"]["uplink_saturated_minutes"].as_i64(),
+        Some(minutes(&lunch))
+    );
+}
+
 /// The headline's link figures (the busiest link at its busiest, its minute and interface,
 /// the 95th percentile, the minutes saturated), each zone's share of the time at warn and at
 /// critical, and how the venue's peak was held, are exactly the truth's `want`: the
