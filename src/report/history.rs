@@ -661,6 +661,23 @@ mod tests {
             (0.9..=highest + 1e-3).contains(&busiest),
             "busiest {busiest}, the simulation's highest {highest}"
         );
+        // Each tick's bytes over its 300 s, exactly, but the first tick's (the agent has no
+        // earlier reading to count from).
+        let tick = truth["tick_seconds"].as_f64().expect("tick");
+        let speed = truth["interfaces"][0]["speed_bps"].as_f64().expect("speed");
+        assert_eq!(truth["interfaces"][0]["name"], "uplink0");
+        let minutes = truth["minutes"].as_array().expect("minutes");
+        for m in minutes.iter().skip(1) {
+            let at = m["at"].as_i64().expect("at");
+            let step = data.steps_within(at, at + 1).start;
+            for (bytes, series) in [
+                (&m["rx_bytes"][0], &uplink.utilization_rx),
+                (&m["tx_bytes"][0], &uplink.utilization_tx),
+            ] {
+                let want = bytes.as_f64().expect("bytes") * 8.0 / (speed * tick);
+                assert_eq!(series[step], Some(want), "at {at}");
+            }
+        }
     }
 
     /// Regression: a room's devices per minute were its count at the venue's busiest tick,

@@ -891,9 +891,19 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
         assert_eq!(peak["current"].as_f64(), Some(want.peak.0));
         let delta = peak["change"].as_f64().expect("change");
         assert!((delta - (want.peak.0 - before.peak.0) / before.peak.0).abs() < 1e-9);
-        let p95 = change("uplink_p95");
-        assert_eq!(p95["previous"].as_f64(), Some(before.uplink_p95));
-        assert_eq!(p95["current"].as_f64(), Some(want.uplink_p95));
+        for (figure, then, now) in [
+            ("uplink_p95", before.uplink_p95, want.uplink_p95),
+            ("uplink_peak", before.uplink_peak.0, want.uplink_peak.0),
+            (
+                "uplink_saturated_minutes",
+                before.saturated_minutes as f64,
+                want.saturated_minutes as f64,
+            ),
+        ] {
+            let compared = change(figure);
+            assert_eq!(compared["previous"].as_f64(), Some(then), "{figure}");
+            assert_eq!(compared["current"].as_f64(), Some(now), "{figure}");
+        }
         let headroom = change("min_headroom_free");
         assert_eq!(headroom["previous"].as_f64(), Some(before.headroom.0));
         assert_eq!(headroom["current"].as_f64(), Some(want.headroom.0));
