@@ -924,8 +924,9 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
 
 /// Regression: at a 5-minute tick (`[agent] tick = "5m"`, one history row in five minutes)
 /// the simulated source down for 20 minutes was four one-minute incidents, and the uplink
-/// saturated at lunch for an hour 12 minutes. Now one incident, its start and end the
-/// truth's, and the hour of lunch.
+/// saturated at lunch for an hour 12 minutes, and the peak held all day was "reached 100
+/// times". Now one incident, its start and end the truth's, the hour of lunch, and one
+/// stretch.
 #[test]
 fn regression_a_five_minute_tick_makes_an_outage_one_incident_and_lunch_an_hour() {
     let dir = tempfile::tempdir().expect("dir");
@@ -984,6 +985,12 @@ fn regression_a_five_minute_tick_makes_an_outage_one_incident_and_lunch_an_hour(
     assert_eq!(
         figures["headline"]["uplink_saturated_minutes"].as_i64(),
         Some(minutes(&lunch))
+    );
+    // Every device in the venue from the keynote until they leave: one stretch, not one per
+    // tick.
+    assert_eq!(
+        figures["headline"]["peak_devices_held"]["times_reached"].as_u64(),
+        Some(1)
     );
 }
 
