@@ -91,8 +91,11 @@ fn a_past_tick_of_the_simulated_venue_is_served_with_its_figures() {
     let unique = zone("foyer")["unique_clients_estimate"]
         .as_f64()
         .expect("a number");
+    // At least the devices of that moment, within the sketch's error: a HyperLogLog
+    // estimate (~1.6 % standard error, the same 5 % the report's test allows) can be below
+    // the true count (248 for 251 once, with the event key of that run).
     assert!(
-        unique >= foyer as f64 && unique > 0.0,
+        unique >= foyer as f64 * 0.95 && unique > 0.0,
         "{unique} for {foyer}"
     );
 
