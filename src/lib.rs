@@ -31,6 +31,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod agent;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub(crate) mod doctor;
