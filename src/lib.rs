@@ -39,6 +39,7 @@ pub(crate) mod files;
 pub mod history;
 pub mod hub;
 pub(crate) mod inventory;
+pub(crate) mod memory;
 pub(crate) mod model;
 pub mod privacy;
 pub mod replay;

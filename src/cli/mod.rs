@@ -398,6 +398,7 @@ where
 {
     // Several workers, so that no source's work can hold up the HTTP side.
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    crate::memory::one_arena_per_core(workers);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
