@@ -1,4 +1,4 @@
-# venuemon in a container: a build stage with Rust, a small Debian runtime with the binary,
+# venuemon in a container: a build stage with Rust, a small Debian runtime with the programs,
 # the example config and nothing else, run as a user of its own with no capability.
 #   docker build -t venuemon .
 #   docker run --network host venuemon            # zero-config, on the host's interfaces
@@ -11,11 +11,17 @@ WORKDIR /src
 # Only what the build reads (.dockerignore lists the same): the manifest, the sources, the
 # page templates, the benches the manifest declares.
 COPY Cargo.toml Cargo.lock build.rs ./
+COPY .cargo ./.cargo
 COPY src ./src
 COPY templates ./templates
 COPY benches ./benches
 COPY deploy/venuemon.example.toml ./deploy/venuemon.example.toml
-RUN cargo build --release --locked --bin venuemon
+# Both programs: the agent, and venuemon-tools (report, simulate, replay) that it hands the
+# offline commands to. .cargo/config.toml names the target, hence the host tuple in the path.
+RUN cargo build --release --locked \
+    && mkdir /out \
+    && cp "target/$(rustc --print host-tuple)/release/venuemon" \
+          "target/$(rustc --print host-tuple)/release/venuemon-tools" /out/
 
 FROM debian:bookworm-slim
 # tzdata: [venue] timezone is read from /usr/share/zoneinfo.
@@ -25,7 +31,7 @@ RUN apt-get update \
     && useradd --system --user-group --uid 10001 --no-create-home \
         --home-dir /var/lib/venuemon --shell /usr/sbin/nologin venuemon \
     && install -d -o venuemon -g venuemon -m 0700 /var/lib/venuemon
-COPY --from=build /src/target/release/venuemon /usr/local/bin/venuemon
+COPY --from=build /out/ /usr/local/bin/
 COPY deploy/venuemon.example.toml /etc/venuemon/venuemon.example.toml
 # The event key goes here (a volume, so client ids survive a new container).
 ENV STATE_DIRECTORY=/var/lib/venuemon

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the release agent if it is not up to date and prints its path. Cargo puts it in
+# Builds the release programs if they are not up to date (the agent, and venuemon-tools
+# beside it, which runs its offline commands) and prints the agent's path. Cargo puts them in
 # target/<host tuple>/release/ (.cargo/config.toml builds for the host tuple, named, so that
 # the binary is linked statically), or under CARGO_TARGET_DIR when that is set.
 set -euo pipefail

@@ -31,6 +31,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod agent;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub(crate) mod doctor;
@@ -38,6 +39,7 @@ pub(crate) mod files;
 pub mod history;
 pub mod hub;
 pub(crate) mod inventory;
+pub(crate) mod memory;
 pub(crate) mod model;
 pub mod privacy;
 pub mod replay;

@@ -113,6 +113,8 @@ impl Hub {
                     let wall = SystemTime::now();
                     let snapshot = self.snapshot(Instant::now(), wall);
                     publish.send_replace(Arc::new(snapshot));
+                    // Between ticks: what the last one's work freed goes back to the system.
+                    crate::memory::release_free_pages();
                     next = Instant::now() + until_round(wall, tick) + settle;
                 }
             }

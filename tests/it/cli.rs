@@ -46,6 +46,67 @@ fn version_is_printed_with_the_git_revision() {
     );
 }
 
+/// `venuemon` hands the offline commands to `venuemon-tools` beside it, under its own name
+/// (their usage reads `venuemon report`); copied alone, it runs the agent's commands and
+/// says how to install the other program instead of failing obscurely.
+#[test]
+fn the_offline_commands_run_in_venuemon_tools_and_their_absence_is_explained() {
+    let help = venuemon(&["--help"], &[]);
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    for command in [
+        "run",
+        "check-config",
+        "doctor",
+        "simulate",
+        "replay",
+        "report",
+    ] {
+        assert!(help.contains(&format!("  {command} ")), "{command}: {help}");
+    }
+    let mistake = venuemon(&["report", "--no-such-option"], &[]);
+    assert_eq!(mistake.status.code(), Some(2), "{}", stderr(&mistake));
+    assert!(
+        stderr(&mistake).contains("Usage: venuemon report"),
+        "{}",
+        stderr(&mistake)
+    );
+    let handed = venuemon(&["report", "--history", "/nonexistent/history.sqlite"], &[]);
+    assert!(
+        !handed.status.success() && stderr(&handed).contains("/nonexistent/history.sqlite"),
+        "venuemon-tools ran the report: {}",
+        stderr(&handed)
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let alone = dir.path().join("venuemon");
+    std::fs::copy(BIN, &alone).expect("copy the agent");
+    let config = write(dir.path(), "venuemon.toml", "");
+    let checked = Command::new(&alone)
+        .args(["check-config", &config])
+        .output()
+        .expect("venuemon runs");
+    assert!(checked.status.success(), "{}", stderr(&checked));
+    for command in [
+        &["report"][..],
+        &["simulate", "--history", "x.sqlite"],
+        &["run", "--simulate"],
+    ] {
+        let out = Command::new(&alone)
+            .args(command)
+            .env("PATH", dir.path())
+            .output()
+            .expect("venuemon runs");
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out)
+                .contains("venuemon-tools, which is neither beside this venuemon nor on PATH")
+                && stderr(&out).contains("cargo install --locked --path ."),
+            "{command:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
 /// The binary carries its relative relocations packed (`DT_RELR`, build.rs) where the glibc
 /// it is built on reads them (2.36 and later), and unpacked on an older one, which would not
 /// start a binary with packed relocations. Packed, the ≈ 200 KiB of relocations glibc reads

@@ -10,14 +10,18 @@ use std::time::Duration;
 
 use crate::common::{self, Agent, BIN};
 
-/// The release build beside the debug build the other tests run, of the same revision.
-fn release_binary() -> PathBuf {
+/// The two programs: the agent, and `venuemon-tools` with the offline commands.
+const PROGRAMS: [&str; 2] = ["venuemon", "venuemon-tools"];
+
+/// The release build of `program` beside the debug build the other tests run, of the same
+/// revision.
+fn release_binary(program: &str) -> PathBuf {
     let debug = PathBuf::from(BIN);
     let profile_dir = debug
         .parent()
         .and_then(|d| d.parent())
         .expect("target/<tuple>/debug");
-    let release = profile_dir.join("release").join("venuemon");
+    let release = profile_dir.join("release").join(program);
     assert!(
         release.is_file(),
         "no release build at {}: build it with `cargo build --release --locked` (tests/run.sh \
@@ -41,23 +45,48 @@ fn release_binary() -> PathBuf {
     release
 }
 
-/// The static release binary needs no shared library (libc, libm and ld.so would be about
+/// The static release binaries need no shared library (libc, libm and ld.so would be about
 /// 2 MB of the agent's resident memory, docs/PERFORMANCE.md).
 #[test]
-fn the_release_binary_needs_no_shared_library() {
-    let out = common::run(
-        "readelf",
-        &[
-            "--dynamic",
-            "--program-headers",
-            release_binary().to_str().expect("utf-8 path"),
-        ],
-    );
-    let elf = String::from_utf8_lossy(&out.stdout);
+fn the_release_binaries_need_no_shared_library() {
+    for program in PROGRAMS {
+        let out = common::run(
+            "readelf",
+            &[
+                "--dynamic",
+                "--program-headers",
+                release_binary(program).to_str().expect("utf-8 path"),
+            ],
+        );
+        let elf = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !elf.contains("(NEEDED)") && !elf.contains("INTERP"),
+            "{program} is dynamically linked (is .cargo/config.toml's crt-static \
+             applied?):\n{elf}"
+        );
+    }
+}
+
+/// The agent's binary holds none of the offline commands' code (it would be resident in
+/// every running agent, docs/PERFORMANCE.md, "Issue 10, fourth pass"): the report's page
+/// style is in `venuemon-tools` alone.
+#[test]
+fn the_agent_binary_holds_no_report() {
+    let report_style = "@page { size: A4";
+    let holds = |program| {
+        let image = std::fs::read(release_binary(program)).expect("read the binary");
+        image
+            .windows(report_style.len())
+            .any(|w| w == report_style.as_bytes())
+    };
     assert!(
-        !elf.contains("(NEEDED)") && !elf.contains("INTERP"),
-        "the release binary is dynamically linked (is .cargo/config.toml's crt-static \
-         applied?):\n{elf}"
+        holds("venuemon-tools"),
+        "the marker is the report's: {report_style}"
+    );
+    assert!(
+        !holds("venuemon"),
+        "the agent's binary holds the report: something the agent runs calls into \
+         src/report (or another offline command)"
     );
 }
 
@@ -68,8 +97,13 @@ fn the_release_binary_needs_no_shared_library() {
 /// did this) jumps to address 0. x86-64 disassembly, read from `objdump`.
 #[test]
 #[cfg(target_arch = "x86_64")]
-fn the_release_binary_calls_no_function_the_static_link_left_out() {
-    let bin = release_binary();
+fn the_release_binaries_call_no_function_the_static_link_left_out() {
+    for program in PROGRAMS {
+        calls_no_function_the_static_link_left_out(&release_binary(program));
+    }
+}
+
+fn calls_no_function_the_static_link_left_out(bin: &std::path::Path) {
     let bin = bin.to_str().expect("utf-8 path");
     let sections =
         String::from_utf8_lossy(&common::run("readelf", &["-S", "-W", bin]).stdout).into_owned();
@@ -135,30 +169,19 @@ fn the_release_binary_calls_no_function_the_static_link_left_out() {
     );
 }
 
-/// The release binary runs: it samples (on the background threads, where the call to
-/// address 0 was), serves the metrics and the page, writes its history, and stops cleanly;
-/// then `simulate` and `report` (SQLite, the report) run on a small event.
+/// The release binaries run: the agent samples this host (on the background threads, where
+/// the call to address 0 was), serves the metrics and the page, writes its history, and
+/// stops cleanly; then it hands `simulate` and `report` to `venuemon-tools` (SQLite, the
+/// report), which run on a small event.
 #[test]
-fn the_release_binary_samples_serves_writes_history_and_reports() {
-    let bin = release_binary();
+fn the_release_binaries_sample_serve_write_history_and_report() {
+    let bin = release_binary("venuemon");
+    release_binary("venuemon-tools");
     let dir = tempfile::tempdir().expect("temp dir");
     let port = common::free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let history = dir.path().join("history.sqlite");
     let mut command = Command::new(&bin);
     command
-        .args([
-            "run",
-            "--simulate",
-            "--zones",
-            "4",
-            "--aps",
-            "4",
-            "--tick",
-            "1s",
-        ])
-        .args(["--listen", &listen, "--history"])
-        .arg(&history)
+        .args(["run", "--listen", &format!("127.0.0.1:{port}")])
         .env("STATE_DIRECTORY", dir.path());
     let mut agent = Agent::spawn(command, dir.path().join("agent.log"));
     common::metrics_when(port, "a few ticks", Duration::from_secs(30), |m| {
