@@ -30,8 +30,9 @@ pub(super) fn exec() -> ExitCode {
     let message = match (beside, error.kind()) {
         (None, std::io::ErrorKind::NotFound) => format!(
             "this command runs in {TOOLS}, which is neither beside this venuemon nor on PATH: \
-             install both programs (`cargo install --locked --path .` does), or copy \
-             {TOOLS} from the build's target/<host tuple>/release/ beside venuemon"
+             install both programs (`cargo install --locked --path .` does), or build both \
+             (`cargo build --release --locked`; `cargo run` builds venuemon alone) and keep \
+             {TOOLS} beside venuemon"
         ),
         _ => format!("cannot start {}: {error}", program.display()),
     };
