@@ -796,12 +796,11 @@ impl<'a> Section<'a> {
 impl Drop for Section<'_> {
     /// Reports every entry of the table that no parser asked for.
     fn drop(&mut self) {
-        if let Some(index) = self.known {
-            if self.leaf.get() {
-                if let Some(known) = self.doc.tables.borrow_mut().get_mut(index) {
-                    known.leaf = true;
-                }
-            }
+        if let Some(index) = self.known
+            && self.leaf.get()
+            && let Some(known) = self.doc.tables.borrow_mut().get_mut(index)
+        {
+            known.leaf = true;
         }
         let Some(table) = self.table else {
             return;
@@ -967,7 +966,7 @@ pub(crate) fn format_duration(d: Duration) -> String {
         ("m", 60_000),
         ("s", 1_000),
     ] {
-        if ms != 0 && ms % size == 0 {
+        if ms != 0 && ms.is_multiple_of(size) {
             return format!("{}{unit}", ms / size);
         }
     }

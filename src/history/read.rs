@@ -495,13 +495,13 @@ fn last_hour(db: &Connection, zone: &str, tick: u64, spacing: f64) -> rusqlite::
     let held = spacing.ceil() as u64;
     let mut points: Vec<Point> = Vec::with_capacity(rows.len());
     for point in rows {
-        if let Some(&last) = points.last() {
-            if point.at - last.at <= held {
-                let mut at = last.at + BUCKET_SECONDS;
-                while at < point.at {
-                    points.push(Point { at, ..last });
-                    at += BUCKET_SECONDS;
-                }
+        if let Some(&last) = points.last()
+            && point.at - last.at <= held
+        {
+            let mut at = last.at + BUCKET_SECONDS;
+            while at < point.at {
+                points.push(Point { at, ..last });
+                at += BUCKET_SECONDS;
             }
         }
         points.push(point);

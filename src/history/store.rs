@@ -585,10 +585,10 @@ impl Store {
                 sketches.push((self.name("zone", &z.id)?, Arc::clone(sketch)));
             }
         }
-        if let Some((then, previous)) = self.pending.take() {
-            if then / 60 != at / 60 {
-                self.sketches(then, &previous)?;
-            }
+        if let Some((then, previous)) = self.pending.take()
+            && then / 60 != at / 60
+        {
+            self.sketches(then, &previous)?;
         }
         self.pending = Some((at, sketches));
         Ok(())

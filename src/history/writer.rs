@@ -128,10 +128,10 @@ impl Writer {
         while let Ok(first) = ticks.recv() {
             self.transaction(&first, &ticks, batching);
         }
-        if let Some(store) = self.store.take() {
-            if let Err(e) = store.close() {
-                self.fail(e);
-            }
+        if let Some(store) = self.store.take()
+            && let Err(e) = store.close()
+        {
+            self.fail(e);
         }
         self.first_error
     }

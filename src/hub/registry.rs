@@ -319,7 +319,14 @@ mod tests {
 
     fn sighting(key: &ClientKey, last_byte: u8, zone: ZoneIdx) -> Sighting {
         Sighting {
-            client: key.client(&[0x02 * u8::from(last_byte % 2 == 0), 0, 0, 0, 0, last_byte]),
+            client: key.client(&[
+                0x02 * u8::from(last_byte.is_multiple_of(2)),
+                0,
+                0,
+                0,
+                0,
+                last_byte,
+            ]),
             zone,
             age: Duration::ZERO,
         }

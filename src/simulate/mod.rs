@@ -322,7 +322,7 @@ impl Simulation {
                     let ap = ap_of(d, n);
                     events[ap].connects += 1;
                     // One join in fifty fails its first authentication.
-                    if (d + self.ticks as usize) % 50 == 0 {
+                    if (d + self.ticks as usize).is_multiple_of(50) {
                         events[ap].auth_failures += 1;
                     }
                 }
@@ -333,7 +333,7 @@ impl Simulation {
                 leases[n] += 1;
                 stations[ap_of(d, n)] += 1;
                 self.visited[d][n] = true;
-                if now != was || (d as u64 + self.ticks) % refresh == 0 {
+                if now != was || (d as u64 + self.ticks).is_multiple_of(refresh) {
                     sightings[n].push(Sighting {
                         client: self.clients[d],
                         zone: n,
@@ -341,10 +341,11 @@ impl Simulation {
                     });
                 }
             }
-            if let Some((zone, left)) = self.lease[d] {
-                if Some(zone) != now && t - left < LEASE_SECONDS {
-                    leases[zone] += 1;
-                }
+            if let Some((zone, left)) = self.lease[d]
+                && Some(zone) != now
+                && t - left < LEASE_SECONDS
+            {
+                leases[zone] += 1;
             }
         }
         self.ticks += 1;

@@ -315,7 +315,7 @@ impl TestConfig {
 
 /// MAC of lab client `n`: every third one locally administered (randomized).
 pub fn mac(n: usize) -> String {
-    let first = if n % 3 == 0 { "06" } else { "00" };
+    let first = if n.is_multiple_of(3) { "06" } else { "00" };
     format!("{first}:16:3e:5d:{:02x}:{:02x}", n / 256, n % 256)
 }
 

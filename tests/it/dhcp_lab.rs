@@ -96,7 +96,7 @@ fn dhclient_files(dir: &Path, n: usize) -> [String; 6] {
 /// A DHCP client in client namespace `n`: udhcpc for even `n`, dhclient for odd.
 pub fn client(hall: &Hall, n: usize, dir: &Path, script: &str, hostname: &str) -> Child {
     let ns = &hall.clients[n].0;
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         let host = format!("hostname:{hostname}");
         spawn(&[
             "netns", "exec", ns, "udhcpc", "-f", "-R", "-i", "eth0", "-s", script, "-x", &host,
@@ -114,7 +114,7 @@ pub fn client(hall: &Hall, n: usize, dir: &Path, script: &str, hostname: &str) -
 
 /// Releases the lease of client `n` (udhcpc: SIGTERM with -R; dhclient: `dhclient -r`).
 pub fn release(hall: &Hall, n: usize, child: &mut Child, dir: &Path, script: &str) {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         common::run("kill", &["-TERM", &child.id().to_string()]);
     } else {
         let files = dhclient_files(dir, n);

@@ -209,10 +209,10 @@ impl Decoder {
         let own = header
             .bssid
             .and_then(|b| self.own_bssids.iter().position(|o| *o == b));
-        if header.kind == ieee80211::FrameKind::Data {
-            if let Some(i) = own {
-                self.counts.own_bss_data[i] += 1;
-            }
+        if header.kind == ieee80211::FrameKind::Data
+            && let Some(i) = own
+        {
+            self.counts.own_bss_data[i] += 1;
         }
         if let Some(t) = header
             .transmitter

@@ -223,10 +223,10 @@ impl LeaseFiles {
                 .find(|(s, _)| *s == stamp)
                 .map(|(_, p)| (stamp, Arc::clone(p)))
         };
-        if found.meta.is_file() {
-            if let Some(hit) = cached(FileStamp::of(&found.meta)) {
-                return Ok(Some(hit));
-            }
+        if found.meta.is_file()
+            && let Some(hit) = cached(FileStamp::of(&found.meta))
+        {
+            return Ok(Some(hit));
         }
         let error = |e: std::io::Error| lease_error(found.path, &e);
         let mut file = match crate::files::open_regular(found.path) {

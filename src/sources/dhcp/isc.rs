@@ -393,10 +393,11 @@ impl<'a> Reader<'a> {
         words.clear();
         let complete = loop {
             let mut token = self.next();
-            if let Some(Token::Word(first)) = token {
-                if words.is_empty() && !is_read(first) {
-                    token = self.tokens.skip_statement();
-                }
+            if let Some(Token::Word(first)) = token
+                && words.is_empty()
+                && !is_read(first)
+            {
+                token = self.tokens.skip_statement();
             }
             match token {
                 None => break false,
