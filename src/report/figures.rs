@@ -586,7 +586,14 @@ pub(crate) fn overlap_seconds(a: (i64, i64), b: (i64, i64)) -> i64 {
 /// ones. A run ends at the next value that is not bad, where its last bad value stops
 /// standing (the agent stopped: a missing minute is not a bad one), or at the period's end.
 fn runs(data: &EventData, state: impl Fn(usize) -> Option<bool>) -> Vec<(i64, i64)> {
-    let stands = data.step.max(data.tick);
+    // Counted from the start of its row, a tick stands to the end of the row its length
+    // reaches into: a 90 s tick at 10:01:30 (row 10:01) is followed by one at 10:03:00.
+    let stands = if data.step > 0 {
+        (data.tick + data.step - 1) / data.step * data.step
+    } else {
+        data.tick
+    }
+    .max(data.step);
     let mut out = Vec::new();
     let mut open: Option<(i64, i64)> = None;
     for i in 0..data.steps {
@@ -1096,6 +1103,49 @@ mod tests {
     /// Regression: at a 5-minute tick (one row in five minutes) a source down for 20
     /// minutes was four one-minute incidents, its recommendation "4 times", the uplink
     /// saturated for an hour 12 minutes, and a peak held all day "reached 100 times".
+    /// Regression: at a 90 s tick, a tick at 10:01:30 (row 10:01) stood until 10:02:30 only,
+    /// the next (10:03:00, row 10:03) came after it, and a 20-minute outage was 7 incidents
+    /// of 2.5 minutes; saturated minutes were undercounted the same way.
+    #[test]
+    fn regression_a_ninety_second_tick_keeps_an_outage_whole() {
+        let n = f64::NAN;
+        // 30 minutes of rows at 10:00; ticks every 90 s: rows 0, 1, 3, 4, 6, 7, …
+        let ticks = |state: &dyn Fn(usize) -> f64| -> Series {
+            s(&(0..30)
+                .map(|m| if m % 3 != 2 { state(m) } else { n })
+                .collect::<Vec<_>>())
+        };
+        // Down from row 3 (10:03:00) through row 18; up again at row 19 (10:19:30).
+        let data = EventData {
+            from: T0,
+            step: 60,
+            steps: 30,
+            tick: 90,
+            sources: vec![SourceData {
+                source: "dhcp".into(),
+                instance: "room-01".into(),
+                up: ticks(&|m| if (3..19).contains(&m) { 0.0 } else { 1.0 }),
+            }],
+            interfaces: vec![InterfaceData {
+                name: "uplink0".into(),
+                uplink_critical: 0.9,
+                utilization_rx: ticks(&|m| if (3..19).contains(&m) { 0.95 } else { 0.5 }),
+                utilization_tx: ticks(&|_| 0.1),
+                up: ticks(&|_| 1.0),
+                ..InterfaceData::default()
+            }],
+            ..EventData::default()
+        };
+        let f = figures(&data, None);
+        let down: Vec<(i64, i64)> = f
+            .incidents
+            .iter()
+            .map(|i| (i.starts - T0, i.ends - T0))
+            .collect();
+        assert_eq!(down, [(180, 1140)]);
+        assert_eq!(f.headline.uplink_saturated_minutes, 16);
+    }
+
     #[test]
     fn regression_an_outage_under_a_five_minute_tick_is_one_incident_not_four() {
         let n = f64::NAN;
