@@ -55,8 +55,8 @@ enum LogFormat {
 enum Command {
     /// Run the agent (with no config: every interface of this host, one zone).
     Run {
-        /// Configuration file (TOML).
-        #[arg(long, short, env = "VENUEMON_CONFIG")]
+        /// Configuration file (TOML) [env: VENUEMON_CONFIG=, which --simulate ignores].
+        #[arg(long, short)]
         config: Option<PathBuf>,
         /// Address to listen on, overriding [http] listen (e.g. 0.0.0.0:9842 or :9842).
         #[arg(long, env = "VENUEMON_LISTEN", value_parser = listen_address)]
@@ -319,6 +319,9 @@ pub fn agent_main() -> ExitCode {
 
 /// `venuemon-tools`: every command.
 pub fn tools_main() -> ExitCode {
+    if let Err(code) = tools::check_handed_over() {
+        return code;
+    }
     agent(Cli::parse()).unwrap_or_else(|cli| {
         init_logging(&cli.log, cli.log_format);
         tools::run(cli.command, cli.log_format)
@@ -351,6 +354,13 @@ fn agent(cli: Cli) -> Result<ExitCode, Box<Cli>> {
             ..
         } => {
             init_logging(&log, log_format);
+            // From the environment here, not in clap's `env`: set for a daemon, it must not
+            // make `run --simulate` a conflict of options nobody typed.
+            let file = file.or_else(|| {
+                std::env::var_os("VENUEMON_CONFIG")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            });
             run(file, listen, log_format)
         }
         command => {

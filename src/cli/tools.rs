@@ -6,19 +6,31 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::{Command, Lang, LogFormat, ReportSource, end_quietly_on_a_closed_pipe, serve};
+use super::{Command, Lang, LogFormat, ReportSource, VERSION, end_quietly_on_a_closed_pipe, serve};
 use crate::terminal::inert;
 use crate::{agent, commands};
 
 /// The program that runs the offline commands, installed beside `venuemon`.
 const TOOLS: &str = "venuemon-tools";
 
+/// Set by `venuemon` for the `venuemon-tools` it starts: its own version, which must be
+/// `venuemon-tools`' too. Also how a `venuemon` started under that name (a copy of the agent
+/// installed as `venuemon-tools`) sees that it would only hand the command back.
+const HANDED_OVER_BY: &str = "VENUEMON_HANDED_OVER_BY";
+
 /// Replaces this process with `venuemon-tools` beside it (else the one on `PATH`), given the
 /// same arguments and `venuemon` as its name, so that its help and errors read as ours.
-/// Returns only when that program cannot be started, saying how to install it.
+/// Returns only when that program cannot be started, saying why and how to install it.
 pub(super) fn exec() -> ExitCode {
-    let beside = std::env::current_exe()
-        .ok()
+    if std::env::var_os(HANDED_OVER_BY).is_some() {
+        return failure(format!(
+            "the {TOOLS} that venuemon started is the agent itself, which would hand the \
+             command back: install {TOOLS} (`cargo install --locked --path .` installs both)"
+        ));
+    }
+    let exe = std::env::current_exe().ok();
+    let beside = exe
+        .as_ref()
         .map(|exe| exe.with_file_name(TOOLS))
         .filter(|tools| tools.is_file());
     let program = beside.clone().unwrap_or_else(|| PathBuf::from(TOOLS));
@@ -26,16 +38,36 @@ pub(super) fn exec() -> ExitCode {
     let error = std::process::Command::new(&program)
         .arg0("venuemon")
         .args(arguments)
+        .env(HANDED_OVER_BY, VERSION)
         .exec();
-    let message = match (beside, error.kind()) {
+    failure(match (beside, error.kind()) {
         (None, std::io::ErrorKind::NotFound) => format!(
-            "this command runs in {TOOLS}, which is neither beside this venuemon nor on PATH: \
-             install both programs (`cargo install --locked --path .` does), or build both \
-             (`cargo build --release --locked`; `cargo run` builds venuemon alone) and keep \
-             {TOOLS} beside venuemon"
+            "this command runs in {TOOLS}, which is neither in {} beside this venuemon nor on \
+             PATH: install both programs (`cargo install --locked --path .` does), or build \
+             both (`cargo build --release --locked`; `cargo run` builds venuemon alone) and \
+             keep {TOOLS} beside venuemon",
+            exe.as_ref().and_then(|exe| exe.parent()).map_or_else(
+                || "this program's folder".into(),
+                |d| d.display().to_string()
+            )
         ),
         _ => format!("cannot start {}: {error}", program.display()),
-    };
+    })
+}
+
+/// Refuses to run when `venuemon` of another build started this `venuemon-tools`: one
+/// program's arguments, defaults or files would not be the other's.
+pub(super) fn check_handed_over() -> Result<(), ExitCode> {
+    match std::env::var(HANDED_OVER_BY) {
+        Ok(by) if by != VERSION => Err(failure(format!(
+            "venuemon {by} started {TOOLS} {VERSION}: install both programs from the same \
+             build (`cargo install --locked --path .` installs both)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn failure(message: String) -> ExitCode {
     eprintln!("venuemon: {}", inert(&message));
     ExitCode::FAILURE
 }

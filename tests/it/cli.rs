@@ -98,13 +98,49 @@ fn the_offline_commands_run_in_venuemon_tools_and_their_absence_is_explained() {
             .expect("venuemon runs");
         assert_eq!(out.status.code(), Some(1), "{command:?}: {}", stderr(&out));
         assert!(
-            stderr(&out)
-                .contains("venuemon-tools, which is neither beside this venuemon nor on PATH")
-                && stderr(&out).contains("cargo install --locked --path ."),
+            stderr(&out).contains(&format!(
+                "venuemon-tools, which is neither in {} beside this venuemon nor on PATH",
+                dir.path().display()
+            )) && stderr(&out).contains("cargo install --locked --path ."),
             "{command:?}: {}",
             stderr(&out)
         );
     }
+}
+
+/// Regression: with the agent installed as `venuemon-tools` too, `venuemon report` handed
+/// the command back and forth for ever, silently; and a `venuemon-tools` of another build
+/// (an old one on PATH) ran what the new `venuemon` handed it.
+#[test]
+fn regression_the_hand_over_neither_loops_nor_mixes_builds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["venuemon", "venuemon-tools"] {
+        std::fs::copy(BIN, dir.path().join(name)).expect("copy the agent");
+    }
+    let out = Command::new(dir.path().join("venuemon"))
+        .args(["report", "--history", "x.sqlite"])
+        .output()
+        .expect("venuemon runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is the agent itself"),
+        "{}",
+        stderr(&out)
+    );
+
+    let tools = env!("CARGO_BIN_EXE_venuemon-tools");
+    let out = Command::new(tools)
+        .args(["report", "--history", "x.sqlite"])
+        .env("VENUEMON_HANDED_OVER_BY", "0.0.1 (revision 0123456789ab)")
+        .output()
+        .expect("venuemon-tools runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("venuemon 0.0.1 (revision 0123456789ab) started venuemon-tools")
+            && stderr(&out).contains("from the same build"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// The binary carries its relative relocations packed (`DT_RELR`, build.rs) where the glibc
@@ -276,6 +312,26 @@ fn environment_supplies_config_and_listen() {
         "{}",
         stderr(&out)
     );
+}
+
+/// Regression: with `VENUEMON_CONFIG` set (as for a daemon), `run --simulate` failed with
+/// "'--simulate' cannot be used with '--config'", an option nobody typed; typed, it still is.
+#[test]
+fn regression_venuemon_config_in_the_environment_does_not_conflict_with_simulate() {
+    // --zones 3 is refused by the simulation itself: reaching that refusal shows the
+    // options were accepted, without starting a venue.
+    let out = venuemon(
+        &["run", "--simulate", "--zones", "3"],
+        &[("VENUEMON_CONFIG", "/etc/venuemon/venuemon.toml")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--zones must be from 4"),
+        "{}",
+        stderr(&out)
+    );
+    let typed = venuemon(&["run", "--simulate", "--config", "x.toml"], &[]);
+    assert_eq!(typed.status.code(), Some(2), "{}", stderr(&typed));
 }
 
 /// `--config`, `VENUEMON_CONFIG` and `check-config` name the file that is missing (or not a
