@@ -63,7 +63,14 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
     let db = Connection::open_with_flags(path, flags)?;
     db.busy_timeout(std::time::Duration::from_secs(1))?;
     match db.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(())) {
-        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) => {
+        // `CannotOpen` where the `-shm` cannot be opened, `ReadOnly` where it would have to
+        // be made in a folder the reader cannot write (`SQLITE_READONLY_DIRECTORY`, 1544).
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+            ) =>
+        {
             // SQLite's URI form: `%`, `?` and `#` in the path escaped.
             let escaped = path
                 .to_string_lossy()

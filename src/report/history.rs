@@ -18,7 +18,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use fnv::FnvHashMap;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::data::{
     BandSeries, CaptureData, EventData, InterfaceData, PoolData, Series, SourceData, UniqueDevices,
@@ -89,13 +89,32 @@ impl History {
             .with_context(|| format!("cannot read the history {}: {hint}", path.display()))?;
         let db = crate::history::read::open(path)
             .with_context(|| format!("cannot open the history {}: {hint}", path.display()))?;
-        let version: Option<String> = db
+        // SQLite's own error (a damaged file, one it cannot read here) is said as it is: only
+        // a readable SQLite file without the history's tables is "not a venuemon history".
+        let cannot_read = || {
+            format!(
+                "cannot read the history {}: {hint}; SQLite said",
+                path.display()
+            )
+        };
+        let has_meta: bool = db
             .query_row(
+                "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'",
+                [],
+                |r| r.get(0),
+            )
+            .with_context(cannot_read)?;
+        let version: Option<String> = if has_meta {
+            db.query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
                 [],
                 |r| r.get(0),
             )
-            .ok();
+            .optional()
+            .with_context(cannot_read)?
+        } else {
+            None
+        };
         match version.as_deref() {
             Some(crate::history::SCHEMA_VERSION) => {}
             Some(other) => bail!(
@@ -113,7 +132,8 @@ impl History {
                 [crate::history::ROLLED_UP_UNTIL],
                 |r| r.get::<_, String>(0),
             )
-            .ok()
+            .optional()
+            .with_context(cannot_read)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let tick_seconds = db
@@ -122,7 +142,8 @@ impl History {
                 [],
                 |r| r.get::<_, String>(0),
             )
-            .ok()
+            .optional()
+            .with_context(cannot_read)?
             .and_then(|v| v.parse().ok())
             .filter(|t: &f64| t.is_finite() && *t > 0.0)
             .unwrap_or(STEP as f64);

@@ -257,7 +257,7 @@ fn regression_doctor_checks_the_history_a_fifo_fails_and_a_history_gives_its_ran
     );
     assert!(found.contains(&expected), "{found:#?}");
     assert!(
-        space.starts_with("ok   history space: ") && space.contains("; 1 zones at a 5s tick"),
+        space.starts_with("ok   history space: ") && space.contains("; 1 zone at a 5s tick"),
         "{space}"
     );
     assert_eq!(output.status.code(), Some(0), "{found:#?}");
