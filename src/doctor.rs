@@ -584,7 +584,11 @@ fn history_file(path: &Path, folder: &Path, existing: Option<&Path>) -> Check {
             );
         }
         Ok(Contents::Other) => return fail(format!("not a venuemon history: {off}"), moved),
-        Err(e) => return fail(format!("not a venuemon history ({e}): {off}"), moved),
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+            return fail(format!("not a venuemon history ({e}): {off}"), moved);
+        }
+        // SQLite's other errors (a damaged file, an I/O error) are said as they are.
+        Err(e) => return fail(format!("cannot be read ({e}): {off}"), HISTORY_ELSEWHERE),
     };
     // SQLite writes the file, and makes its `-wal` and `-shm` files beside it.
     if let Err(e) = access(path, libc::W_OK).and_then(|()| writable(folder)) {
@@ -1099,6 +1103,19 @@ mod tests {
             .expect("another SQLite file");
         check(format!(
             "FAIL history {}: not a venuemon history: the agent would keep no history{moved}",
+            path.display()
+        ));
+        // Regression: a damaged history was "not a venuemon history" too.
+        std::fs::remove_file(&path).expect("removed");
+        rusqlite::Connection::open(&path)
+            .and_then(|db| db.execute_batch("CREATE TABLE meta (key TEXT, value TEXT);"))
+            .expect("an SQLite file");
+        let mut bytes = std::fs::read(&path).expect("read");
+        bytes[100..512].fill(0xff);
+        std::fs::write(&path, bytes).expect("damaged");
+        check(format!(
+            "FAIL history {}: cannot be read (database disk image is malformed): the agent \
+             would keep no history; fix: {HISTORY_ELSEWHERE}",
             path.display()
         ));
 
