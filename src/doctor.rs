@@ -472,13 +472,15 @@ fn history(config: &Config) -> Vec<Check> {
     let format = crate::config::toml::format_duration;
     let size = crate::replay::human_size;
     let minute_days = history.retention.saturating_sub(history.downsample_after);
+    let zones = config.zones.len().max(1);
     let why = format!(
-        "{} zones at a {} tick need about {} for the {} they keep tick rows \
+        "{zones} zone{} at a {} tick need{} about {} for the {} they keep tick rows \
          (`downsample_after`; {} per zone and day at 5s, and {} of 1-minute rows), then {} per \
          zone and day as 1-minute rows until `retention` ({}: {} more for an agent running \
          all that time)",
-        config.zones.len().max(1),
+        if zones == 1 { "" } else { "s" },
         format(config.agent.tick),
+        if zones == 1 { "s" } else { "" },
         size(need),
         format(history.downsample_after),
         size(HISTORY_BYTES_PER_ZONE_DAY_AT_5S),
@@ -486,9 +488,7 @@ fn history(config: &Config) -> Vec<Check> {
         size(HISTORY_MINUTE_BYTES_PER_ZONE_DAY),
         format(history.retention),
         size(
-            (config.zones.len().max(1) as f64
-                * HISTORY_MINUTE_BYTES_PER_ZONE_DAY as f64
-                * minute_days.as_secs_f64()
+            (zones as f64 * HISTORY_MINUTE_BYTES_PER_ZONE_DAY as f64 * minute_days.as_secs_f64()
                 / 86_400.0)
                 .round() as u64
         ),
@@ -584,7 +584,11 @@ fn history_file(path: &Path, folder: &Path, existing: Option<&Path>) -> Check {
             );
         }
         Ok(Contents::Other) => return fail(format!("not a venuemon history: {off}"), moved),
-        Err(e) => return fail(format!("not a venuemon history ({e}): {off}"), moved),
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+            return fail(format!("not a venuemon history ({e}): {off}"), moved);
+        }
+        // SQLite's other errors (a damaged file, an I/O error) are said as they are.
+        Err(e) => return fail(format!("cannot be read ({e}): {off}"), HISTORY_ELSEWHERE),
     };
     // SQLite writes the file, and makes its `-wal` and `-shm` files beside it.
     if let Err(e) = access(path, libc::W_OK).and_then(|()| writable(folder)) {
@@ -1101,6 +1105,19 @@ mod tests {
             "FAIL history {}: not a venuemon history: the agent would keep no history{moved}",
             path.display()
         ));
+        // Regression: a damaged history was "not a venuemon history" too.
+        std::fs::remove_file(&path).expect("removed");
+        rusqlite::Connection::open(&path)
+            .and_then(|db| db.execute_batch("CREATE TABLE meta (key TEXT, value TEXT);"))
+            .expect("an SQLite file");
+        let mut bytes = std::fs::read(&path).expect("read");
+        bytes[100..512].fill(0xff);
+        std::fs::write(&path, bytes).expect("damaged");
+        check(format!(
+            "FAIL history {}: cannot be read (database disk image is malformed): the agent \
+             would keep no history; fix: {HISTORY_ELSEWHERE}",
+            path.display()
+        ));
 
         // Where the folder is not made yet, the nearest one above it counts.
         let deeper = config_in(&dir.path().join("a/b"), "");
@@ -1200,13 +1217,33 @@ mod tests {
         let checks = history(&config_in(dir.path(), ""));
         assert!(
             checks[1].detail.ends_with(
-                "; 1 zones at a 5s tick need about 65 MB for the 14d they keep tick rows \
+                "; 1 zone at a 5s tick needs about 65 MB for the 14d they keep tick rows \
                  (`downsample_after`; 4.1 MB per zone and day at 5s, and 530 KB of 1-minute \
                  rows), then 530 KB per zone and day as 1-minute rows until `retention` (400d: \
                  205 MB more for an agent running all that time)"
             ),
             "{}",
             checks[1]
+        );
+    }
+
+    #[test]
+    fn regression_history_space_says_1_zone_not_1_zones() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let one = history(&config_in(dir.path(), ""));
+        assert!(
+            one[1].detail.contains("; 1 zone at a 5s tick needs about"),
+            "{}",
+            one[1]
+        );
+        let two = history(&config_in(
+            dir.path(),
+            "[[zone]]\nid = \"hall-a\"\n\n[[zone]]\nid = \"room-b\"\n",
+        ));
+        assert!(
+            two[1].detail.contains("; 2 zones at a 5s tick need about"),
+            "{}",
+            two[1]
         );
     }
 

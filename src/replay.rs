@@ -97,7 +97,8 @@ fn mean_seconds(sum: f64, count: u64) -> String {
     }
 }
 
-/// The summary as text for people.
+/// The summary as text for people, every control character but the line break escaped
+/// ([`crate::terminal::inert`]).
 pub fn text(replay: &Replay) -> String {
     let mut out = String::new();
     for (name, result) in &replay.files {
@@ -171,7 +172,8 @@ pub fn text(replay: &Replay) -> String {
     for (ap, n) in &s.own_ap_data_frames {
         let _ = writeln!(out, "  access point {ap}: {n} data frames");
     }
-    out
+    // File names, errors and access point names come from the user's disk and config.
+    crate::terminal::inert(&out).into_owned()
 }
 
 /// The summary as JSON: the files and the same summary the agent publishes.
@@ -244,6 +246,19 @@ mod tests {
         assert_eq!(human_size(999_499), "999 KB");
         assert_eq!(human_size(999_999), "1 MB");
         assert_eq!(human_size(u64::MAX), "18 EB");
+    }
+
+    #[test]
+    fn regression_file_names_with_escape_sequences_are_shown_not_run() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("bad\u{1b}[31mname.pcap");
+        let replay = run(&[path], &[]);
+        let out = text(&replay);
+        assert!(!out.contains('\u{1b}'), "{out}");
+        assert!(
+            out.contains("bad\\u{1b}[31mname.pcap: cannot read"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use fnv::FnvHashMap;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::data::{
     BandSeries, CaptureData, EventData, InterfaceData, PoolData, Series, SourceData, UniqueDevices,
@@ -89,13 +89,32 @@ impl History {
             .with_context(|| format!("cannot read the history {}: {hint}", path.display()))?;
         let db = crate::history::read::open(path)
             .with_context(|| format!("cannot open the history {}: {hint}", path.display()))?;
-        let version: Option<String> = db
+        // SQLite's own error (a damaged file, one it cannot read here) is said as it is: only
+        // a readable SQLite file without the history's tables is "not a venuemon history".
+        let cannot_read = |e: rusqlite::Error| {
+            anyhow::anyhow!(
+                "cannot read the history {} (SQLite: {e}): {hint}",
+                path.display()
+            )
+        };
+        let has_meta: bool = db
             .query_row(
+                "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(cannot_read)?;
+        let version: Option<String> = if has_meta {
+            db.query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
                 [],
                 |r| r.get(0),
             )
-            .ok();
+            .optional()
+            .map_err(cannot_read)?
+        } else {
+            None
+        };
         match version.as_deref() {
             Some(crate::history::SCHEMA_VERSION) => {}
             Some(other) => bail!(
@@ -113,7 +132,8 @@ impl History {
                 [crate::history::ROLLED_UP_UNTIL],
                 |r| r.get::<_, String>(0),
             )
-            .ok()
+            .optional()
+            .map_err(cannot_read)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let tick_seconds = db
@@ -122,7 +142,8 @@ impl History {
                 [],
                 |r| r.get::<_, String>(0),
             )
-            .ok()
+            .optional()
+            .map_err(cannot_read)?
             .and_then(|v| v.parse().ok())
             .filter(|t: &f64| t.is_finite() && *t > 0.0)
             .unwrap_or(STEP as f64);
@@ -785,5 +806,27 @@ mod tests {
             .expect("refused")
             .to_string();
         assert!(error.contains("--history FILE"), "{error}");
+    }
+
+    /// Regression: every error SQLite gave was hidden as "not a venuemon history".
+    #[test]
+    fn regression_sqlites_error_is_said_not_hidden_as_not_a_history() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("damaged.sqlite");
+        Connection::open(&path)
+            .and_then(|db| db.execute_batch("CREATE TABLE meta (key TEXT, value TEXT)"))
+            .expect("sqlite");
+        let mut bytes = std::fs::read(&path).expect("read");
+        bytes[100..512].fill(0xff);
+        std::fs::write(&path, bytes).expect("damaged");
+        let error = format!("{:#}", History::open(&path).err().expect("refused"));
+        assert_eq!(
+            error,
+            format!(
+                "cannot read the history {} (SQLite: database disk image is malformed): give \
+                 the agent's history file (--history FILE, or --config with [history])",
+                path.display()
+            )
+        );
     }
 }

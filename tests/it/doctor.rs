@@ -257,7 +257,7 @@ fn regression_doctor_checks_the_history_a_fifo_fails_and_a_history_gives_its_ran
     );
     assert!(found.contains(&expected), "{found:#?}");
     assert!(
-        space.starts_with("ok   history space: ") && space.contains("; 1 zones at a 5s tick"),
+        space.starts_with("ok   history space: ") && space.contains("; 1 zone at a 5s tick"),
         "{space}"
     );
     assert_eq!(output.status.code(), Some(0), "{found:#?}");
@@ -322,7 +322,7 @@ fn root_doctor_fails_a_read_only_history_and_warns_of_a_disk_too_small() {
     assert!(
         space.starts_with("warn history space: ")
             && space.contains(&format!("free on the filesystem of {}; ", disk.0.display()))
-            && space.contains("need about 65 MB for the 14d")
+            && space.contains("; 1 zone at a 5s tick needs about 65 MB for the 14d")
             && space.ends_with(
                 ": the history stops while the disk is full; fix: free space there, set `path` \
                  in [history] on a larger filesystem, or shorten `downsample_after` in [history]"

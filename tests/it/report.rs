@@ -994,6 +994,63 @@ fn regression_a_five_minute_tick_makes_an_outage_one_incident_and_lunch_an_hour(
     );
 }
 
+/// Regression: a good history, mode 0444 in a folder mode 0555, read by another user (a
+/// history copied to a read-only stick or share): SQLite could not make the `-shm` beside it,
+/// and the report hid its error as "is not a venuemon history". Now it reads the file.
+#[test]
+fn regression_a_history_in_a_folder_the_reader_cannot_write_is_read() {
+    common::require_root("regression_a_history_in_a_folder_the_reader_cannot_write_is_read");
+    require_tool("setpriv", "util-linux");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("chmod");
+    };
+    // The binaries where `nobody` can run them (the checkout may be under /root).
+    let dir = tempfile::tempdir().expect("dir");
+    mode(dir.path(), 0o777);
+    let bin = dir.path().join("venuemon");
+    std::fs::copy(BIN, &bin).expect("copy venuemon");
+    std::fs::copy(
+        Path::new(BIN).with_file_name("venuemon-tools"),
+        dir.path().join("venuemon-tools"),
+    )
+    .expect("copy venuemon-tools");
+    let stick = dir.path().join("stick");
+    std::fs::create_dir(&stick).expect("folder");
+    let history = stick.join("event.sqlite");
+    let output = Command::new(BIN)
+        .args(["simulate", "--days", "1", "--zones", "4", "--aps", "4"])
+        .args(["--tick", "5m", "--seed", "5", "--quiet"])
+        .args(["--history", path(&history)])
+        .output()
+        .expect("venuemon simulate runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    mode(&history, 0o444);
+    mode(&stick, 0o555);
+    let html = dir.path().join("report.html");
+    let output = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["report", "--history", path(&history), "--out", path(&html)])
+        .output()
+        .expect("setpriv runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(html.exists());
+    let beside: Vec<_> = std::fs::read_dir(&stick)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(beside, ["event.sqlite"], "nothing made beside it");
+}
+
 /// The headline's link figures (the busiest link at its busiest, its minute and interface,
 /// the 95th percentile, the minutes saturated), each zone's share of the time at warn and at
 /// critical, and how the venue's peak was held, are exactly the truth's `want`: the
