@@ -651,7 +651,6 @@ enum Contents {
 /// otherwise read-only, through the files the writer keeps.
 fn history_contents(path: &Path) -> rusqlite::Result<Contents> {
     use rusqlite::OpenFlags;
-    use std::os::unix::ffi::OsStrExt;
     let beside = |suffix: &str| {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);
@@ -661,18 +660,10 @@ fn history_contents(path: &Path) -> rusqlite::Result<Contents> {
     let db = if beside("-wal") && beside("-shm") {
         rusqlite::Connection::open_with_flags(path, flags)?
     } else {
-        // A URI's path is percent-encoded but for its unreserved characters and `/`.
-        let mut uri = String::from("file:");
-        for byte in path.as_os_str().as_bytes() {
-            match byte {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                    uri.push(char::from(*byte));
-                }
-                _ => uri.push_str(&format!("%{byte:02X}")),
-            }
-        }
-        uri.push_str("?immutable=1");
-        rusqlite::Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)?
+        rusqlite::Connection::open_with_flags(
+            crate::history::read::immutable_uri(path),
+            flags | OpenFlags::SQLITE_OPEN_URI,
+        )?
     };
     db.busy_timeout(Duration::from_secs(1))?;
     let has_meta: bool = db.query_row(

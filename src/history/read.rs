@@ -71,19 +71,28 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
                 Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
             ) =>
         {
-            // SQLite's URI form: `%`, `?` and `#` in the path escaped.
-            let escaped = path
-                .to_string_lossy()
-                .replace('%', "%25")
-                .replace('?', "%3f")
-                .replace('#', "%23");
-            Connection::open_with_flags(
-                format!("file:{escaped}?immutable=1"),
-                flags | OpenFlags::SQLITE_OPEN_URI,
-            )
+            Connection::open_with_flags(immutable_uri(path), flags | OpenFlags::SQLITE_OPEN_URI)
         }
         _ => Ok(db),
     }
+}
+
+/// `path` as an SQLite URI that opens the file immutable: read as it is, no `-wal` or `-shm`
+/// beside it read or made. The path is percent-encoded but for its unreserved characters and
+/// `/`, byte by byte (a file name need not be UTF-8).
+pub(crate) fn immutable_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut uri = String::from("file:");
+    for byte in path.as_os_str().as_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                uri.push(char::from(*byte));
+            }
+            _ => uri.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 /// The first and last moments the history holds, or `None` when it holds no tick. A minute
