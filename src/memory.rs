@@ -23,7 +23,8 @@ pub(crate) fn one_arena_per_core(cores: usize) {
 /// Gives back to the system the whole pages malloc holds free in every arena (glibc keeps
 /// them for later, and the memory of a burst of requests or a large table's parse stays
 /// resident until it does). The hub calls it once per tick, on its own thread, after
-/// publishing the snapshot: 0.3 to 1.4 ms with the agent's small heaps, measured.
+/// publishing the snapshot: 0.08 to 1.4 ms with the agent's small heaps, measured
+/// (docs/PERFORMANCE.md, "Issue 10, fourth pass").
 pub(crate) fn release_free_pages() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim takes each arena's lock as malloc itself does.

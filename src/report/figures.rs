@@ -790,6 +790,14 @@ mod tests {
 
     const T0: i64 = 1_700_000_000 - 1_700_000_000 % 60;
 
+    /// Each incident's start and end, seconds from [`T0`].
+    fn incident_times(f: &Figures) -> Vec<(i64, i64)> {
+        f.incidents
+            .iter()
+            .map(|i| (i.starts - T0, i.ends - T0))
+            .collect()
+    }
+
     /// Two rooms over six minutes; the keynote packs hall A at minute 2.
     fn event() -> EventData {
         let n = f64::NAN;
@@ -1137,12 +1145,7 @@ mod tests {
             ..EventData::default()
         };
         let f = figures(&data, None);
-        let down: Vec<(i64, i64)> = f
-            .incidents
-            .iter()
-            .map(|i| (i.starts - T0, i.ends - T0))
-            .collect();
-        assert_eq!(down, [(180, 1140)]);
+        assert_eq!(incident_times(&f), [(180, 1140)]);
         assert_eq!(f.headline.uplink_saturated_minutes, 16);
     }
 
@@ -1185,12 +1188,7 @@ mod tests {
             ..EventData::default()
         };
         let f = figures(&data, None);
-        let down: Vec<(i64, i64)> = f
-            .incidents
-            .iter()
-            .map(|i| (i.starts - T0, i.ends - T0))
-            .collect();
-        assert_eq!(down, [(300, 1500), (2100, 2400)]);
+        assert_eq!(incident_times(&f), [(300, 1500), (2100, 2400)]);
         assert_eq!(f.headline.uplink_saturated_minutes, 10);
         assert!(f.recommendations.iter().any(|r| matches!(
             r,
@@ -1223,12 +1221,10 @@ mod tests {
             }],
             ..data
         };
-        let down: Vec<(i64, i64)> = figures(&stopped, None)
-            .incidents
-            .iter()
-            .map(|i| (i.starts - T0, i.ends - T0))
-            .collect();
-        assert_eq!(down, [(300, 600), (2400, 3600)]);
+        assert_eq!(
+            incident_times(&figures(&stopped, None)),
+            [(300, 600), (2400, 3600)]
+        );
     }
 
     #[test]
