@@ -163,7 +163,7 @@ async fn serve(
             "venuemon started"
         ),
         None => {
-            let interfaces = sources::links::monitored_now(&config, &inventory, &tasks).await;
+            let interfaces = sources::links::monitored_now(&config, &inventory).await;
             let file = file.map_or_else(|| "zero-config".to_string(), |f| f.display().to_string());
             tracing::info!(
                 config = file.as_str(),

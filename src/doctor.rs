@@ -816,18 +816,14 @@ fn listening_inodes(table: &str, port: u16) -> Vec<u64> {
 /// when they cannot be listed within a second: its sample above says why).
 async fn links(config: &Config) -> Vec<Link> {
     let n = &config.sources.netdev;
-    let tasks = TaskTracker::new();
-    let links = match LinkReader::open(n.backend, &n.proc_root, &n.sys_root, &tasks) {
+    match LinkReader::open(n.backend, &n.proc_root, &n.sys_root) {
         Ok(reader) => tokio::time::timeout(Duration::from_secs(1), reader.links())
             .await
             .ok()
             .and_then(Result::ok)
             .unwrap_or_default(),
         Err(_) => Vec::new(),
-    };
-    tasks.close();
-    let _ = tokio::time::timeout(STOP_GRACE, tasks.wait()).await;
-    links
+    }
 }
 
 /// Zones no enabled source can say anything about: not named by a source's `zone`, no

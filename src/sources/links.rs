@@ -1,20 +1,16 @@
 //! The host's network interfaces with their counters and state, read through one seam:
-//! rtnetlink (one dump per call), or `/proc/net/dev` plus `/sys/class/net` under configurable
+//! rtnetlink (one link dump per call, decoded here), or `/proc/net/dev` plus `/sys/class/net` under configurable
 //! roots, for hosts without netlink and for fixture tests.
 
 use std::path::{Path, PathBuf};
 
+use super::netlink::{self, Table, attributes, u16_at, u32_at, u64_at};
 use super::{ErrorKind, SourceError};
 use crate::config::Config;
 use crate::config::toml::Section;
 use crate::files;
 use crate::inventory::{Inventory, LinkKind};
 use crate::model::interfaces::{Counters, Link};
-use futures_util::TryStreamExt;
-use netlink_packet_route::link::{
-    InfoKind, LinkAttribute, LinkInfo, LinkLayerType, LinkMessage, State,
-};
-use tokio_util::task::TaskTracker;
 
 /// How a source reads the kernel: `backend` of `[source.netdev]` and `[source.neighbours]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +68,6 @@ pub(crate) fn read_backend(section: &Section<'_>) -> Option<Backend> {
 pub(crate) enum LinkReader {
     /// rtnetlink, with `/sys` for speed and wireless detection.
     Netlink {
-        /// Handle to the netlink connection task.
-        handle: rtnetlink::Handle,
         /// Root of the sys file system.
         sys_root: PathBuf,
     },
@@ -88,8 +82,7 @@ pub(crate) enum LinkReader {
 
 impl LinkReader {
     /// Opens the backend the config asks for; `auto` falls back to /proc and /sys when a
-    /// netlink socket cannot be opened. Must run inside a tokio runtime: the netlink
-    /// connection runs as a task registered in `tasks`, ending when the reader is dropped.
+    /// netlink socket cannot be opened.
     ///
     /// # Errors
     /// `netlink` was asked for and the socket cannot be opened.
@@ -97,7 +90,6 @@ impl LinkReader {
         backend: Backend,
         proc_root: &Path,
         sys_root: &Path,
-        tasks: &TaskTracker,
     ) -> Result<LinkReader, SourceError> {
         let proc = || LinkReader::Proc {
             proc_root: proc_root.to_path_buf(),
@@ -106,14 +98,10 @@ impl LinkReader {
         if backend == Backend::Proc {
             return Ok(proc());
         }
-        match rtnetlink::new_connection() {
-            Ok((connection, handle, _)) => {
-                tasks.spawn(connection);
-                Ok(LinkReader::Netlink {
-                    handle,
-                    sys_root: sys_root.to_path_buf(),
-                })
-            }
+        match netlink::available() {
+            Ok(()) => Ok(LinkReader::Netlink {
+                sys_root: sys_root.to_path_buf(),
+            }),
             Err(e) if backend == Backend::Auto => {
                 tracing::warn!(error = %e, "netlink unavailable, reading /proc and /sys instead");
                 Ok(proc())
@@ -141,20 +129,11 @@ impl LinkReader {
     /// The netlink dump failed, or /proc/net/dev is missing, unreadable or malformed.
     pub(crate) async fn links(&self) -> Result<Vec<Link>, SourceError> {
         match self {
-            LinkReader::Netlink { handle, sys_root } => {
-                let messages: Vec<LinkMessage> = handle
-                    .link()
-                    .get()
-                    .execute()
-                    .try_collect()
-                    .await
-                    .map_err(|e| {
-                        SourceError::new(ErrorKind::Netlink, format!("link dump failed: {e}"))
-                    })?;
+            LinkReader::Netlink { sys_root } => {
                 let sys_root = sys_root.clone();
                 super::blocking(move || {
-                    Ok(messages
-                        .iter()
+                    Ok(netlink::dump(Table::Links)?
+                        .messages()
                         .filter_map(|m| link_from_netlink(m, &sys_root))
                         .collect())
                 })
@@ -298,61 +277,80 @@ fn link_from_sysfs(name: String, counters: Counters, sys_root: &Path) -> Link {
     }
 }
 
-/// A link from one rtnetlink `RTM_NEWLINK` message; `None` without a name.
-fn link_from_netlink(message: &LinkMessage, sys_root: &Path) -> Option<Link> {
+/// Attributes of an `RTM_NEWLINK` message (`include/uapi/linux/if_link.h`).
+const IFLA_MTU: u16 = 4;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_OPERSTATE: u16 = 16;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_STATS64: u16 = 23;
+const IFLA_CARRIER: u16 = 33;
+/// In `IFLA_LINKINFO`: the driver's kind ("bridge", "vlan", ...), NUL-terminated.
+const IFLA_INFO_KIND: u16 = 1;
+
+/// A link from the payload of one `RTM_NEWLINK` message (`struct ifinfomsg`, 16 bytes, then
+/// attributes); `None` without a name or a header.
+fn link_from_netlink(message: &[u8], sys_root: &Path) -> Option<Link> {
+    let link_type = u16_at(message, 2)?;
+    let index = u32_at(message, 4)?;
     let mut name = None;
     let mut counters = Counters::default();
-    let mut operstate = State::Unknown;
+    let mut operstate = None;
     let mut carrier = None;
     let mut mtu = None;
     let mut info_kind = None;
-    for attr in &message.attributes {
-        match attr {
-            LinkAttribute::IfName(n) => name = Some(n.clone()),
-            LinkAttribute::Stats64(s) => {
+    for (kind, value) in attributes(message, 16) {
+        match kind {
+            IFLA_IFNAME => {
+                name = std::str::from_utf8(value)
+                    .ok()
+                    .map(|n| n.trim_end_matches('\0'))
+            }
+            // `struct rtnl_link_stats64`: rx/tx packets, bytes, errors, drops, in that order.
+            IFLA_STATS64 => {
+                let stat = |i: usize| u64_at(value, 8 * i).unwrap_or(0);
                 counters = Counters {
-                    rx_bytes: s.rx_bytes,
-                    rx_packets: s.rx_packets,
-                    rx_errors: s.rx_errors,
-                    rx_drops: s.rx_dropped,
-                    tx_bytes: s.tx_bytes,
-                    tx_packets: s.tx_packets,
-                    tx_errors: s.tx_errors,
-                    tx_drops: s.tx_dropped,
+                    rx_packets: stat(0),
+                    tx_packets: stat(1),
+                    rx_bytes: stat(2),
+                    tx_bytes: stat(3),
+                    rx_errors: stat(4),
+                    tx_errors: stat(5),
+                    rx_drops: stat(6),
+                    tx_drops: stat(7),
                 }
             }
-            LinkAttribute::OperState(s) => operstate = *s,
-            LinkAttribute::Carrier(c) => carrier = Some(*c != 0),
-            LinkAttribute::Mtu(m) => mtu = Some(*m),
-            LinkAttribute::LinkInfo(infos) => {
-                info_kind = infos.iter().find_map(|i| match i {
-                    LinkInfo::Kind(k) => Some(k.clone()),
-                    _ => None,
-                });
+            IFLA_OPERSTATE => operstate = value.first().copied(),
+            IFLA_CARRIER => carrier = value.first().map(|c| *c != 0),
+            IFLA_MTU => mtu = u32_at(value, 0),
+            IFLA_LINKINFO => {
+                info_kind = attributes(value, 0)
+                    .find(|(kind, _)| *kind == IFLA_INFO_KIND)
+                    .map(|(_, kind)| kind.strip_suffix(b"\0").unwrap_or(kind));
             }
             _ => {}
         }
     }
-    let name = name?;
+    let name = name?.to_string();
     let kind = match info_kind {
-        Some(InfoKind::Bridge) => LinkKind::Bridge,
-        Some(InfoKind::Bond) => LinkKind::Bond,
-        Some(InfoKind::Vlan) => LinkKind::Vlan,
-        Some(InfoKind::Veth) => LinkKind::Veth,
+        Some(b"bridge") => LinkKind::Bridge,
+        Some(b"bond") => LinkKind::Bond,
+        Some(b"vlan") => LinkKind::Vlan,
+        Some(b"veth") => LinkKind::Veth,
         Some(_) => LinkKind::Other,
-        None if message.header.link_layer_type == LinkLayerType::Loopback => LinkKind::Loopback,
+        None if link_type == libc::ARPHRD_LOOPBACK => LinkKind::Loopback,
         None if sys_has(sys_root, &name, "wireless") || sys_has(sys_root, &name, "phy80211") => {
             LinkKind::Wireless
         }
         None => LinkKind::Physical,
     };
-    let operstate = match operstate {
-        State::Up => "up",
-        State::Unknown => "unknown",
-        _ => "down",
+    // RFC 2863 operational states, as `IF_OPER_*`; a link without one is "unknown".
+    let operstate = match operstate.map(libc::c_int::from) {
+        Some(libc::IF_OPER_UP) => "up",
+        None | Some(libc::IF_OPER_UNKNOWN) => "unknown",
+        Some(_) => "down",
     };
     Some(Link {
-        index: message.header.index,
+        index,
         kind,
         counters,
         up: is_up(operstate, carrier),
@@ -365,15 +363,10 @@ fn link_from_netlink(message: &LinkMessage, sys_root: &Path) -> Option<Link> {
 
 /// The interfaces `inventory` monitors now, by name, comma-separated ("none" when there is
 /// none; "unknown" when they cannot be listed within a second: the interface source says why
-/// at its first sample). Read through `[source.netdev]`'s backend, for the start-up line; a
-/// netlink connection is a task in `tasks` until the reader is dropped here.
-pub(crate) async fn monitored_now(
-    config: &Config,
-    inventory: &Inventory,
-    tasks: &TaskTracker,
-) -> String {
+/// at its first sample). Read through `[source.netdev]`'s backend, for the start-up line.
+pub(crate) async fn monitored_now(config: &Config, inventory: &Inventory) -> String {
     let n = &config.sources.netdev;
-    let Ok(reader) = LinkReader::open(n.backend, &n.proc_root, &n.sys_root, tasks) else {
+    let Ok(reader) = LinkReader::open(n.backend, &n.proc_root, &n.sys_root) else {
         return "unknown".to_string();
     };
     match tokio::time::timeout(std::time::Duration::from_secs(1), reader.links()).await {
@@ -463,6 +456,66 @@ mod tests {
         );
     }
 
+    /// A link as the kernel writes it in a dump (encoded by netlink-packet-route, the
+    /// decoder's cross-check): a bridge, up, with counters 1 to 8 in `rtnl_link_stats64`'s
+    /// order.
+    fn bridge_message() -> Vec<u8> {
+        use netlink_packet_route::RouteNetlinkMessage;
+        use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage, State};
+        let mut message = LinkMessage::default();
+        message.header.index = 7;
+        let stats = netlink_packet_route::link::Stats64::parse(
+            &(1u64..=8)
+                .map(u64::to_ne_bytes)
+                .collect::<Vec<_>>()
+                .concat(),
+        );
+        message.attributes = vec![
+            LinkAttribute::IfName("br-hall".into()),
+            LinkAttribute::Mtu(1500),
+            LinkAttribute::OperState(State::Up),
+            LinkAttribute::Carrier(1),
+            LinkAttribute::Stats64(stats.expect("8 counters")),
+            LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Bridge)]),
+        ];
+        crate::sources::netlink::tests::payload(RouteNetlinkMessage::NewLink(message))
+    }
+
+    #[test]
+    fn a_dumped_link_decodes_to_its_name_kind_state_and_counters() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let message = bridge_message();
+        let link = link_from_netlink(&message, dir.path()).expect("a link");
+        assert_eq!(
+            (
+                link.index,
+                link.name.as_str(),
+                link.kind,
+                link.up,
+                link.carrier,
+                link.mtu
+            ),
+            (7, "br-hall", LinkKind::Bridge, true, Some(true), Some(1500))
+        );
+        let c = link.counters;
+        assert_eq!(
+            [c.rx_packets, c.tx_packets, c.rx_bytes, c.tx_bytes],
+            [1, 2, 3, 4]
+        );
+        assert_eq!(
+            [c.rx_errors, c.tx_errors, c.rx_drops, c.tx_drops],
+            [5, 6, 7, 8]
+        );
+        // Cut anywhere, a link decodes to what is whole or to nothing: it never panics.
+        for cut in 0..message.len() {
+            let _ = link_from_netlink(&message[..cut], dir.path());
+        }
+        assert!(
+            link_from_netlink(&message[..16], dir.path()).is_none(),
+            "no name"
+        );
+    }
+
     #[test]
     fn sysfs_fills_state_kind_and_speed() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -498,8 +551,7 @@ mod tests {
         fs::create_dir_all(&eth0).expect("mkdir");
         files::mkfifo(&proc_root.join("net/dev"));
         files::mkfifo(&eth0.join("operstate"));
-        let reader = LinkReader::open(Backend::Proc, &proc_root, &sys_root, &TaskTracker::new())
-            .expect("proc");
+        let reader = LinkReader::open(Backend::Proc, &proc_root, &sys_root).expect("proc");
         let refused = reader
             .links()
             .await

@@ -21,6 +21,7 @@ pub(crate) mod hostapd;
 pub(crate) mod links;
 pub(crate) mod neighbours;
 pub(crate) mod netdev;
+pub(crate) mod netlink;
 mod sampling;
 pub(crate) mod schedule;
 pub(crate) mod start;

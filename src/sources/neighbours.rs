@@ -11,13 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use futures_util::TryStreamExt;
-use netlink_packet_route::neighbour::{
-    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
-};
-use netlink_packet_route::route::RouteMessage;
 
 use super::links::LinkReader;
+use super::netlink::{self, Dump, Table, attributes, ip_address, u16_at, u32_at};
 use super::{ErrorKind, Observation, Sighting, Source, SourceError, Starter};
 use crate::files;
 use crate::inventory::{Inventory, LinkKind};
@@ -77,15 +73,10 @@ pub(crate) fn parse_proc_net_arp(text: &str) -> Result<(Vec<ArpEntry>, usize), S
     Ok((entries, skipped))
 }
 
-/// Whether a neighbour state means the client was recently there.
-pub(crate) fn is_active(state: NeighbourState) -> bool {
-    matches!(
-        state,
-        NeighbourState::Reachable
-            | NeighbourState::Stale
-            | NeighbourState::Delay
-            | NeighbourState::Probe
-    )
+/// Whether a neighbour state (`NUD_*`, `include/uapi/linux/neighbour.h`) means the client
+/// was recently there.
+pub(crate) fn is_active(state: u16) -> bool {
+    state & (libc::NUD_REACHABLE | libc::NUD_STALE | libc::NUD_DELAY | libc::NUD_PROBE) != 0
 }
 
 /// Samples the neighbour table through the same seam as the interface source.
@@ -111,10 +102,11 @@ impl NeighboursSource {
 
     async fn read_netlink(&self) -> Result<Vec<Sighting>, SourceError> {
         let links = self.reader.links().await?;
-        let (messages, routes) = dump_tables().await?;
         let (inventory, key) = (Arc::clone(&self.inventory), self.key.clone());
-        // A venue's table holds tens of thousands of entries: hashed off the runtime.
+        // A venue's table holds tens of thousands of entries: read and hashed off the runtime.
         super::blocking(move || {
+            let messages = netlink::dump(Table::Neighbours)?;
+            let routes = netlink::dump(Table::Routes)?;
             let by_index: HashMap<u32, (String, LinkKind)> = links
                 .into_iter()
                 .map(|l| (l.index, (l.name, l.kind)))
@@ -185,31 +177,37 @@ struct Neighbour<'a> {
     active: bool,
 }
 
-/// The entry of `message`; `None` without an IP or a hardware address.
-fn neighbour(message: &NeighbourMessage) -> Option<Neighbour<'_>> {
+/// Attributes of an `RTM_NEWNEIGH` message (`include/uapi/linux/neighbour.h`).
+const NDA_DST: u16 = 1;
+const NDA_LLADDR: u16 = 2;
+const NDA_CACHEINFO: u16 = 3;
+
+/// The entry of the payload of one `RTM_NEWNEIGH` message (`struct ndmsg`, 12 bytes, then
+/// attributes); `None` without an IP or a hardware address.
+fn neighbour(message: &[u8]) -> Option<Neighbour<'_>> {
+    let ifindex = u32_at(message, 4)?;
+    let state = u16_at(message, 8)?;
     let mut ip = None;
     let mut mac = None;
     let mut age = Duration::ZERO;
-    for attr in &message.attributes {
-        match attr {
-            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => ip = Some(IpAddr::V4(*a)),
-            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
-                ip = Some(IpAddr::V6(*a))
-            }
-            NeighbourAttribute::LinkLayerAddress(l) => mac = Some(l.as_slice()),
-            // Ages are in USER_HZ (1/100 s) since the neighbour last answered.
-            NeighbourAttribute::CacheInfo(c) => {
-                age = Duration::from_millis(u64::from(c.confirmed) * 10)
+    for (kind, value) in attributes(message, 12) {
+        match kind {
+            NDA_DST => ip = ip_address(value),
+            NDA_LLADDR => mac = Some(value),
+            // `struct nda_cacheinfo`, whose first field is the time since the neighbour last
+            // answered, in USER_HZ (1/100 s).
+            NDA_CACHEINFO => {
+                age = Duration::from_millis(u64::from(u32_at(value, 0).unwrap_or(0)) * 10)
             }
             _ => {}
         }
     }
     Some(Neighbour {
-        ifindex: message.header.ifindex,
+        ifindex,
         ip: ip?,
         mac: mac?,
         age,
-        active: is_active(message.header.state),
+        active: is_active(state),
     })
 }
 
@@ -217,53 +215,19 @@ fn neighbour(message: &NeighbourMessage) -> Option<Neighbour<'_>> {
 /// gateway is a next hop of `routes` (interface and address, any table, IPv4 or IPv6); every
 /// entry with a gateway's hardware address on its interface is that router too (its other
 /// IPv4 and IPv6 addresses) and is left out with it.
-fn clients<'a>(
-    messages: &'a [NeighbourMessage],
-    routes: &[RouteMessage],
-) -> impl Iterator<Item = Neighbour<'a>> + use<'a> {
-    let hops = gateways::next_hops(routes);
+fn clients<'a>(messages: &'a Dump, routes: &Dump) -> impl Iterator<Item = Neighbour<'a>> + use<'a> {
+    let hops = gateways::next_hops(routes.messages());
     // Two passes over the table rather than a copy of it: it may hold 100 000 entries.
     let routers: HashSet<(u32, &[u8])> = messages
-        .iter()
+        .messages()
         .filter_map(neighbour)
         .filter(|n| hops.contains(&(n.ifindex, n.ip)))
         .map(|n| (n.ifindex, n.mac))
         .collect();
     messages
-        .iter()
+        .messages()
         .filter_map(neighbour)
         .filter(move |n| n.active && !routers.contains(&(n.ifindex, n.mac)))
-}
-
-/// The whole neighbour table and every routing table, over a netlink connection of its own
-/// that this future drives itself (not a task of the runtime's): decoding a venue's table,
-/// 100 000 entries and more, happens on the thread that polls the sample, never on a worker.
-async fn dump_tables() -> Result<(Vec<NeighbourMessage>, Vec<RouteMessage>), SourceError> {
-    let (connection, handle, _) = rtnetlink::new_connection().map_err(|e| {
-        SourceError::new(
-            ErrorKind::Netlink,
-            format!("cannot open a netlink socket: {e}"),
-        )
-    })?;
-    let neighbours = async {
-        handle
-            .neighbours()
-            .get()
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|e| {
-                SourceError::new(ErrorKind::Netlink, format!("neighbour dump failed: {e}"))
-            })
-    };
-    let dumps = async { tokio::try_join!(neighbours, gateways::dump_routes(&handle)) };
-    tokio::select! {
-        tables = dumps => tables,
-        () = connection => Err(SourceError::new(
-            ErrorKind::Netlink,
-            "the netlink connection closed during the neighbour dump",
-        )),
-    }
 }
 
 /// A neighbour as a client in its zone: the MAC hashed with `key`; `None` when the MAC is
@@ -312,13 +276,8 @@ pub(crate) fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
     if !n.enabled {
         return Ok(());
     }
-    let reader = LinkReader::open(
-        n.backend,
-        &n.proc_root,
-        &config.sources.netdev.sys_root,
-        ctx.tasks,
-    )
-    .context("neighbour source")?;
+    let reader = LinkReader::open(n.backend, &n.proc_root, &config.sources.netdev.sys_root)
+        .context("neighbour source")?;
     let source = NeighboursSource::new(reader, Arc::clone(ctx.inventory), ctx.key.clone());
     ctx.spawn(source, n.interval);
     Ok(())
@@ -328,7 +287,32 @@ pub(crate) fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use crate::testing;
+    use netlink_packet_route::RouteNetlinkMessage;
+    use netlink_packet_route::neighbour::{
+        NeighbourAddress, NeighbourAttribute, NeighbourCacheInfo, NeighbourMessage, NeighbourState,
+    };
     use std::fs;
+
+    #[test]
+    fn a_dumped_entry_decodes_to_its_interface_address_hardware_age_and_state() {
+        let message = entry(7, ip("2001:db8::20"), LAPTOP_MAC, NeighbourState::Delay);
+        let decoded = neighbour(&message).expect("an entry");
+        assert_eq!(
+            decoded,
+            Neighbour {
+                ifindex: 7,
+                ip: ip("2001:db8::20"),
+                mac: &LAPTOP_MAC,
+                age: Duration::from_millis(2500),
+                active: true,
+            }
+        );
+        // Cut anywhere, an entry decodes to what is whole or to nothing: it never panics.
+        for cut in 0..message.len() {
+            let _ = neighbour(&message[..cut]);
+        }
+        assert_eq!(neighbour(&message[..12]), None, "no address");
+    }
 
     #[test]
     fn parses_node_exporter_arp_fixture() {
@@ -364,7 +348,7 @@ mod tests {
             Reachable, Stale, Delay, Probe, Failed, Incomplete, Permanent, Noarp, None,
         ]
         .into_iter()
-        .map(is_active)
+        .map(|state| is_active(state.into()))
         .collect();
         assert_eq!(
             live,
@@ -372,8 +356,9 @@ mod tests {
         );
     }
 
-    /// A neighbour entry on interface `ifindex`, as a dump decodes it.
-    fn entry(ifindex: u32, ip: IpAddr, mac: [u8; 6], state: NeighbourState) -> NeighbourMessage {
+    /// A neighbour entry on interface `ifindex`, as the kernel writes it in a dump (encoded
+    /// by netlink-packet-route, the decoders' cross-check).
+    fn entry(ifindex: u32, ip: IpAddr, mac: [u8; 6], state: NeighbourState) -> Vec<u8> {
         let mut message = NeighbourMessage::default();
         message.header.ifindex = ifindex;
         message.header.state = state;
@@ -383,11 +368,16 @@ mod tests {
                 IpAddr::V6(a) => NeighbourAddress::Inet6(a),
             }),
             NeighbourAttribute::LinkLayerAddress(mac.to_vec()),
+            // Confirmed 2.5 s ago (250 USER_HZ), used, updated, refcnt.
+            NeighbourAttribute::CacheInfo(
+                NeighbourCacheInfo::parse(&[250u32, 1, 2, 1].map(u32::to_ne_bytes).concat())
+                    .expect("16 bytes"),
+            ),
         ];
-        message
+        netlink::tests::payload(RouteNetlinkMessage::NewNeighbour(message))
     }
 
-    fn default_route(oif: u32, via: IpAddr) -> RouteMessage {
+    fn default_route(oif: u32, via: IpAddr) -> Vec<u8> {
         use netlink_packet_route::route::{RouteAddress, RouteAttribute};
         gateways::tests::route(vec![
             RouteAttribute::Oif(oif),
@@ -419,6 +409,7 @@ mod tests {
             default_route(2, ip("192.168.1.1")),
             default_route(2, ip("fe80::1")),
         ];
+        let (table, routes) = (Dump::of(&table), Dump::of(&routes));
         let counted: Vec<_> = clients(&table, &routes).collect();
         assert_eq!(counted.len(), 1, "{counted:?}");
         assert_eq!(
@@ -426,7 +417,7 @@ mod tests {
             (ip("192.168.1.20"), &LAPTOP_MAC[..])
         );
         // Without routes, the router is a neighbour like any other.
-        assert_eq!(clients(&table, &[]).count(), 4);
+        assert_eq!(clients(&table, &Dump::default()).count(), 4);
     }
 
     #[test]
@@ -437,7 +428,11 @@ mod tests {
             // The same address and hardware behind another interface is another device.
             entry(3, ip("10.0.0.1"), ROUTER_MAC, Reachable),
         ];
-        let counted = clients(&table, &[default_route(2, ip("10.0.0.1"))]);
+        let (table, routes) = (
+            Dump::of(&table),
+            Dump::of(&[default_route(2, ip("10.0.0.1"))]),
+        );
+        let counted = clients(&table, &routes);
         assert_eq!(counted.map(|n| n.ifindex).collect::<Vec<_>>(), [3]);
     }
 
@@ -449,10 +444,11 @@ mod tests {
             entry(2, ip("10.0.0.2"), ROUTER_MAC, Reachable),
             entry(2, ip("10.0.0.20"), LAPTOP_MAC, Incomplete),
         ];
-        assert_eq!(
-            clients(&table, &[default_route(2, ip("10.0.0.1"))]).count(),
-            0
+        let (table, routes) = (
+            Dump::of(&table),
+            Dump::of(&[default_route(2, ip("10.0.0.1"))]),
         );
+        assert_eq!(clients(&table, &routes).count(), 0);
     }
 
     #[tokio::test]
@@ -462,13 +458,8 @@ mod tests {
         fs::create_dir_all(proc_root.join("net")).expect("mkdir");
         let fifo = proc_root.join("net/arp");
         crate::files::mkfifo(&fifo);
-        let reader = LinkReader::open(
-            crate::sources::links::Backend::Proc,
-            &proc_root,
-            dir.path(),
-            &tokio_util::task::TaskTracker::new(),
-        )
-        .expect("proc backend");
+        let reader = LinkReader::open(crate::sources::links::Backend::Proc, &proc_root, dir.path())
+            .expect("proc backend");
         let config = crate::config::Config::zero_config("lab");
         let inventory = Arc::new(Inventory::new(&config));
         let mut source = NeighboursSource::new(reader, inventory, ClientKey::from_bytes([1; 16]));

@@ -56,8 +56,8 @@ pub(crate) fn start(ctx: &mut Starter<'_>) -> anyhow::Result<()> {
     if !n.enabled {
         return Ok(());
     }
-    let reader = LinkReader::open(n.backend, &n.proc_root, &n.sys_root, ctx.tasks)
-        .context("interface source")?;
+    let reader =
+        LinkReader::open(n.backend, &n.proc_root, &n.sys_root).context("interface source")?;
     let source = NetdevSource::new(reader, Arc::clone(ctx.inventory));
     ctx.spawn(source, n.interval);
     Ok(())

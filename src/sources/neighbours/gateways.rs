@@ -4,28 +4,31 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteVia};
-
-use crate::sources::{ErrorKind, SourceError};
+use crate::sources::netlink::{attributes, ip_address, u16_at, u32_at};
 
 /// A next hop: the interface index it is reached through and its address.
 pub(super) type NextHop = (u32, IpAddr);
 
-/// Every next hop of `routes`: a route's gateway (`RTA_GATEWAY`, or `RTA_VIA` for an IPv6
+/// Attributes of an `RTM_NEWROUTE` message (`include/uapi/linux/rtnetlink.h`).
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+const RTA_MULTIPATH: u16 = 9;
+const RTA_VIA: u16 = 18;
+
+/// Every next hop of `routes` (payloads of `RTM_NEWROUTE` messages: `struct rtmsg`, 12
+/// bytes, then attributes): a route's gateway (`RTA_GATEWAY`, or `RTA_VIA` for an IPv6
 /// gateway of an IPv4 route) on its output interface, and each hop of a multipath route
 /// (`RTA_MULTIPATH`) on the hop's own interface. Routes without a gateway (on-link, local,
 /// blackhole) have none.
-pub(super) fn next_hops(routes: &[RouteMessage]) -> HashSet<NextHop> {
+pub(super) fn next_hops<'a>(routes: impl Iterator<Item = &'a [u8]>) -> HashSet<NextHop> {
     let mut hops = HashSet::new();
     for route in routes {
         let (mut oif, mut single) = (None, None);
-        for attr in &route.attributes {
-            match attr {
-                RouteAttribute::Oif(index) => oif = Some(*index),
-                RouteAttribute::MultiPath(paths) => hops.extend(paths.iter().filter_map(|p| {
-                    Some((p.interface_index, p.attributes.iter().find_map(gateway)?))
-                })),
-                other => single = single.or(gateway(other)),
+        for (kind, value) in attributes(route, 12) {
+            match kind {
+                RTA_OIF => oif = u32_at(value, 0),
+                RTA_MULTIPATH => hops.extend(multipath(value)),
+                _ => single = single.or(gateway(kind, value)),
             }
         }
         if let (Some(oif), Some(address)) = (oif, single) {
@@ -35,80 +38,54 @@ pub(super) fn next_hops(routes: &[RouteMessage]) -> HashSet<NextHop> {
     hops
 }
 
-/// The address of a gateway attribute, when it is an IP address.
-fn gateway(attr: &RouteAttribute) -> Option<IpAddr> {
-    match attr {
-        RouteAttribute::Gateway(RouteAddress::Inet(v4))
-        | RouteAttribute::Via(RouteVia::Inet(v4)) => Some(IpAddr::V4(*v4)),
-        RouteAttribute::Gateway(RouteAddress::Inet6(v6))
-        | RouteAttribute::Via(RouteVia::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+/// The hops of an `RTA_MULTIPATH` value with a gateway: a sequence of `struct rtnexthop`
+/// (length of the hop with its attributes, flags, hops, interface index; 8 bytes), each
+/// followed by its attributes, 4-byte aligned.
+fn multipath(mut value: &[u8]) -> Vec<NextHop> {
+    let mut hops = Vec::new();
+    while let (Some(length), Some(index)) = (u16_at(value, 0), u32_at(value, 4)) {
+        let Some(hop) = value.get(..usize::from(length)).filter(|h| h.len() >= 8) else {
+            break;
+        };
+        if let Some(address) = attributes(hop, 8).find_map(|(kind, v)| gateway(kind, v)) {
+            hops.push((index, address));
+        }
+        value = value
+            .get(usize::from(length).next_multiple_of(4)..)
+            .unwrap_or_default();
+    }
+    hops
+}
+
+/// The address of a gateway attribute, when it is an IP address. `RTA_VIA` is a
+/// `struct rtvia`: a two-byte address family, then the address.
+fn gateway(kind: u16, value: &[u8]) -> Option<IpAddr> {
+    match kind {
+        RTA_GATEWAY => ip_address(value),
+        RTA_VIA => ip_address(value.get(2..)?),
         _ => None,
     }
-}
-
-/// Every route of every table and family, over the netlink connection `handle` belongs to.
-/// A dump the kernel answers with EBUSY (the routes changed while it was being dumped, as
-/// when a DHCP client adds its address) is asked again, up to [`DUMP_ATTEMPTS`] times.
-///
-/// # Errors
-/// The kernel refused the dump.
-pub(super) async fn dump_routes(
-    handle: &rtnetlink::Handle,
-) -> Result<Vec<RouteMessage>, SourceError> {
-    use futures_util::TryStreamExt;
-    let mut attempt = 1;
-    loop {
-        // An unspecified family and table without strict checking: the kernel dumps them all.
-        let dumped: Result<Vec<RouteMessage>, rtnetlink::Error> = handle
-            .route()
-            .get(RouteMessage::default())
-            .execute()
-            .try_collect()
-            .await;
-        match dumped {
-            Err(e) if busy(&e) && attempt < DUMP_ATTEMPTS => attempt += 1,
-            dumped => {
-                return dumped.map_err(|e| {
-                    SourceError::new(ErrorKind::Netlink, format!("route dump failed: {e}"))
-                });
-            }
-        }
-    }
-}
-
-/// Route dumps tried before EBUSY is an error.
-const DUMP_ATTEMPTS: usize = 3;
-
-/// Whether the kernel refused a dump because what it dumps changed meanwhile (EBUSY).
-fn busy(e: &rtnetlink::Error) -> bool {
-    matches!(e, rtnetlink::Error::NetlinkError(m) if m.raw_code() == -libc::EBUSY)
 }
 
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use netlink_packet_route::route::RouteNextHop;
+    use netlink_packet_route::RouteNetlinkMessage;
+    use netlink_packet_route::route::{
+        RouteAddress, RouteAttribute, RouteMessage, RouteNextHop, RouteVia,
+    };
     use std::net::{Ipv4Addr, Ipv6Addr};
 
-    /// Regression: with DHCP clients adding addresses, the kernel answered a route dump with
-    /// EBUSY now and then, and the neighbour source went down for a tick.
-    #[test]
-    fn regression_a_route_dump_refused_with_ebusy_is_asked_again_other_errors_are_not() {
-        let error = |code: i32| {
-            let mut message = rtnetlink::packet_core::ErrorMessage::default();
-            message.code = std::num::NonZeroI32::new(code);
-            rtnetlink::Error::NetlinkError(message)
-        };
-        assert!(busy(&error(-libc::EBUSY)));
-        assert!(!busy(&error(-libc::EPERM)));
-        assert!(!busy(&rtnetlink::Error::RequestFailed));
-    }
-
-    /// A route with `attributes`, as a dump decodes it.
-    pub(crate) fn route(attributes: Vec<RouteAttribute>) -> RouteMessage {
+    /// A route with `attributes`, as the kernel writes it in a dump (encoded by
+    /// netlink-packet-route, the decoder's cross-check).
+    pub(crate) fn route(attributes: Vec<RouteAttribute>) -> Vec<u8> {
         let mut route = RouteMessage::default();
         route.attributes = attributes;
-        route
+        crate::sources::netlink::tests::payload(RouteNetlinkMessage::NewRoute(route))
+    }
+
+    fn next_hops(routes: &[Vec<u8>]) -> HashSet<NextHop> {
+        super::next_hops(routes.iter().map(Vec::as_slice))
     }
 
     fn hop(interface_index: u32, attributes: Vec<RouteAttribute>) -> RouteNextHop {
@@ -184,5 +161,23 @@ pub(super) mod tests {
             route(vec![]),
         ];
         assert!(next_hops(&routes).is_empty());
+    }
+
+    #[test]
+    fn a_cut_route_never_panics_and_keeps_what_is_whole() {
+        let route = route(vec![
+            RouteAttribute::Oif(2),
+            RouteAttribute::MultiPath(vec![
+                hop(3, vec![RouteAttribute::Gateway(RouteAddress::Inet(ROUTER))]),
+                hop(
+                    4,
+                    vec![RouteAttribute::Gateway(RouteAddress::Inet6(LINK_LOCAL))],
+                ),
+            ]),
+        ]);
+        assert_eq!(next_hops(std::slice::from_ref(&route)).len(), 2);
+        for cut in 0..route.len() {
+            assert!(next_hops(&[route[..cut].to_vec()]).len() <= 2);
+        }
     }
 }
