@@ -92,13 +92,16 @@ pub(crate) fn read_limited(file: &mut File, limit: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Reads a whole regular file as UTF-8 text (see [`open_regular`]).
+/// Reads a whole regular file as text (see [`open_regular`]), bytes that are not UTF-8 as
+/// U+FFFD: the kernel's tables name interfaces, and Linux allows any bytes but '/', ':' and
+/// white space in a name; one such name must not cost the other rows.
 ///
 /// # Errors
-/// As [`read_regular`], or the file is not UTF-8 (`InvalidData`).
+/// As [`read_regular`].
 pub(crate) fn read_regular_to_string(path: &Path) -> io::Result<String> {
-    String::from_utf8(read_regular(path)?)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"))
+    let bytes = read_regular(path)?;
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// The [`NotRegular`] inside an error of [`open_regular`], if that is the cause.
@@ -127,6 +130,17 @@ pub(crate) fn mkfifo(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: an interface whose name is not UTF-8 made `/proc/net/dev` and
+    /// `/proc/net/arp` unreadable as a whole (every interface and neighbour lost).
+    #[test]
+    fn text_that_is_not_utf8_reads_with_replacement_characters() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("dev");
+        std::fs::write(&path, b"  eth0: 1\n  br\xffx: 2\n").expect("write");
+        let text = read_regular_to_string(&path).expect("text");
+        assert_eq!(text, "  eth0: 1\n  br\u{fffd}x: 2\n");
+    }
 
     #[test]
     fn a_fifo_a_directory_and_a_socket_are_refused_at_once() {

@@ -300,11 +300,8 @@ fn link_from_netlink(message: &[u8], sys_root: &Path) -> Option<Link> {
     let mut info_kind = None;
     for (kind, value) in attributes(message, 16) {
         match kind {
-            IFLA_IFNAME => {
-                name = std::str::from_utf8(value)
-                    .ok()
-                    .map(|n| n.trim_end_matches('\0'))
-            }
+            // Linux allows any bytes but '/', ':' and white space in a name.
+            IFLA_IFNAME => name = Some(String::from_utf8_lossy(value)),
             // `struct rtnl_link_stats64`: rx/tx packets, bytes, errors, drops, in that order.
             IFLA_STATS64 => {
                 let stat = |i: usize| u64_at(value, 8 * i).unwrap_or(0);
@@ -330,7 +327,7 @@ fn link_from_netlink(message: &[u8], sys_root: &Path) -> Option<Link> {
             _ => {}
         }
     }
-    let name = name?.to_string();
+    let name = name?.trim_end_matches('\0').to_string();
     let kind = match info_kind {
         Some(b"bridge") => LinkKind::Bridge,
         Some(b"bond") => LinkKind::Bond,
@@ -513,6 +510,23 @@ mod tests {
         assert!(
             link_from_netlink(&message[..16], dir.path()).is_none(),
             "no name"
+        );
+    }
+
+    /// A name that is not UTF-8 (Linux allows it) costs the link nothing but its spelling.
+    #[test]
+    fn a_link_whose_name_is_not_utf8_is_still_a_link() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut message = bridge_message();
+        let at = message
+            .windows(7)
+            .position(|w| w == b"br-hall")
+            .expect("the name");
+        message[at + 2] = 0xff;
+        let link = link_from_netlink(&message, dir.path()).expect("a link");
+        assert_eq!(
+            (link.name.as_str(), link.counters.rx_bytes),
+            ("br\u{fffd}hall", 3)
         );
     }
 

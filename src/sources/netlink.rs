@@ -100,9 +100,16 @@ pub(crate) fn dump(table: Table) -> Result<Dump, SourceError> {
     socket2::SockRef::from(&socket)
         .set_read_timeout(Some(RECEIVE_TIMEOUT))
         .map_err(|e| error(e.to_string()))?;
+    // A signal handled on this thread interrupts a read with a timeout (signal(7)): read again.
+    let receive = || loop {
+        match socket.recv_from_full() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            received => return received.map(|(datagram, _)| datagram),
+        }
+    };
     retrying(|sequence| {
         ask(&socket, table, sequence)?;
-        read_dump(|| socket.recv_from_full().map(|(b, _)| b), sequence)
+        read_dump(receive, sequence)
     })
     .map_err(|e| error(e.to_string()))
 }
