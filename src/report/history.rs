@@ -206,9 +206,11 @@ impl History {
             .map(|(f, l)| (f - f.rem_euclid(STEP), l - l.rem_euclid(STEP) + STEP)))
     }
 
-    /// The first and the last time holding zone rows (ticks, or minutes rolled up) in
-    /// `[from, to)`, if any. One `min` or `max` per query, so that SQLite seeks them in the
-    /// primary key instead of reading the range.
+    /// The first time holding zone rows (ticks, or minutes rolled up) in `[from, to)`, and
+    /// the last second the last of them stands for within it (a row stands until the next
+    /// tick, `tick_seconds` later: at a 5-minute tick, a row at 23:55 holds until 23:59:59),
+    /// if any. One `min` or `max` per query, so that SQLite seeks them in the primary key
+    /// instead of reading the range.
     ///
     /// # Errors
     /// The file cannot be read.
@@ -223,7 +225,10 @@ impl History {
         };
         let first = found("min")?.into_iter().min();
         let last = found("max")?.into_iter().max();
-        Ok(first.zip(last))
+        let stands = (self.tick_seconds.round() as i64 - 1).max(0);
+        Ok(first
+            .zip(last)
+            .map(|(first, last)| (first, last.saturating_add(stands).min(to - 1))))
     }
 
     fn name(&self, id: Option<f64>) -> Option<String> {

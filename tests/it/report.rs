@@ -925,8 +925,8 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
 /// Regression: at a 5-minute tick (`[agent] tick = "5m"`, one history row in five minutes)
 /// the simulated source down for 20 minutes was four one-minute incidents, and the uplink
 /// saturated at lunch for an hour 12 minutes, and the peak held all day was "reached 100
-/// times". Now one incident, its start and end the truth's, the hour of lunch, and one
-/// stretch.
+/// times", and the day's report ended at 23:56, the last tick's minute. Now one incident,
+/// its start and end the truth's, the hour of lunch, one stretch, and the whole day.
 #[test]
 fn regression_a_five_minute_tick_makes_an_outage_one_incident_and_lunch_an_hour() {
     let dir = tempfile::tempdir().expect("dir");
@@ -967,6 +967,12 @@ fn regression_a_five_minute_tick_makes_an_outage_one_incident_and_lunch_an_hour(
     };
     let (down, lunch) = (event("source_down"), event("uplink_saturated"));
     let figures = figures_of(&json);
+    let start = truth["start"].as_i64().expect("the day's start");
+    assert_eq!(
+        (figures["from"].as_i64(), figures["to"].as_i64()),
+        (Some(start), Some(start + 86_400)),
+        "the period is the simulated day, its last tick standing until midnight"
+    );
     let incidents = figures["incidents"].as_array().expect("incidents");
     assert_eq!(incidents.len(), 1, "{incidents:?}");
     assert_eq!(incidents[0]["instance"], down["zones"][0]);
