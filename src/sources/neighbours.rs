@@ -7,7 +7,7 @@ pub(crate) mod config;
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -84,7 +84,13 @@ pub(crate) struct NeighboursSource {
     reader: LinkReader,
     inventory: Arc<Inventory>,
     key: ClientKey,
+    /// The hardware address each gateway last had in the table, kept while it stays a next
+    /// hop ([`clients`]).
+    gateways: Arc<Mutex<Gateways>>,
 }
+
+/// A gateway's hardware address by its next hop.
+type Gateways = HashMap<gateways::NextHop, Vec<u8>>;
 
 impl NeighboursSource {
     /// A source hashing MACs with `key` and mapping clients to zones with `inventory`.
@@ -97,12 +103,14 @@ impl NeighboursSource {
             reader,
             inventory,
             key,
+            gateways: Arc::default(),
         }
     }
 
     async fn read_netlink(&self) -> Result<Vec<Sighting>, SourceError> {
         let links = self.reader.links().await?;
         let (inventory, key) = (Arc::clone(&self.inventory), self.key.clone());
+        let gateways = Arc::clone(&self.gateways);
         // A venue's table holds tens of thousands of entries: read and hashed off the runtime.
         super::blocking(move || {
             let messages = netlink::dump(Table::Neighbours)?;
@@ -111,7 +119,8 @@ impl NeighboursSource {
                 .into_iter()
                 .map(|l| (l.index, (l.name, l.kind)))
                 .collect();
-            Ok(clients(&messages, &routes)
+            let mut gateways = gateways.lock().unwrap_or_else(PoisonError::into_inner);
+            Ok(clients(&messages, &routes, &mut gateways)
                 .filter_map(|n| {
                     let (device, kind) = by_index.get(&n.ifindex)?;
                     sighting(&inventory, &key, n.mac, device, *kind, n.ip, n.age)
@@ -175,6 +184,9 @@ struct Neighbour<'a> {
     age: Duration,
     /// Whether its state means it was recently there ([`is_active`]).
     active: bool,
+    /// Whether it is an IPv6 router (`NTF_ROUTER`: it said so in its neighbour
+    /// advertisements, RFC 4861 section 4.4).
+    router: bool,
 }
 
 /// Attributes of an `RTM_NEWNEIGH` message (`include/uapi/linux/neighbour.h`).
@@ -187,6 +199,7 @@ const NDA_CACHEINFO: u16 = 3;
 fn neighbour(message: &[u8]) -> Option<Neighbour<'_>> {
     let ifindex = u32_at(message, 4)?;
     let state = u16_at(message, 8)?;
+    let flags = *message.get(10)?;
     let mut ip = None;
     let mut mac = None;
     let mut age = Duration::ZERO;
@@ -208,20 +221,38 @@ fn neighbour(message: &[u8]) -> Option<Neighbour<'_>> {
         mac: mac?,
         age,
         active: is_active(state),
+        router: flags & libc::NTF_ROUTER != 0,
     })
 }
 
-/// The neighbours that may be clients: active entries that are not the host's gateways. A
-/// gateway is a next hop of `routes` (interface and address, any table, IPv4 or IPv6); every
-/// entry with a gateway's hardware address on its interface is that router too (its other
-/// IPv4 and IPv6 addresses) and is left out with it.
-fn clients<'a>(messages: &'a Dump, routes: &Dump) -> impl Iterator<Item = Neighbour<'a>> + use<'a> {
+/// The neighbours that may be clients: active entries that are not routers. A router is a
+/// gateway of the host, a next hop of `routes` (interface and address, any table, IPv4 or
+/// IPv6), or an IPv6 router by its own word ([`Neighbour::router`]); every entry with a
+/// router's hardware address on its interface is that router too (its other IPv4 and IPv6
+/// addresses) and is left out with it. `gateways` remembers each next hop's hardware address
+/// from one sample to the next, as long as it stays a next hop: the kernel drops an idle
+/// entry (the router's IPv6 one, say) while keeping its others, which would then count.
+fn clients<'a>(
+    messages: &'a Dump,
+    routes: &Dump,
+    gateways: &mut Gateways,
+) -> impl Iterator<Item = Neighbour<'a>> + use<'a> {
     let hops = gateways::next_hops(routes.messages());
-    // Two passes over the table rather than a copy of it: it may hold 100 000 entries.
+    gateways.retain(|hop, _| hops.contains(hop));
+    for n in messages.messages().filter_map(neighbour) {
+        if hops.contains(&(n.ifindex, n.ip)) {
+            gateways.insert((n.ifindex, n.ip), n.mac.to_vec());
+        }
+    }
+    let known: HashSet<(u32, &[u8])> = gateways
+        .iter()
+        .map(|((ifindex, _), mac)| (*ifindex, mac.as_slice()))
+        .collect();
+    // Passes over the table rather than a copy of it: it may hold 100 000 entries.
     let routers: HashSet<(u32, &[u8])> = messages
         .messages()
         .filter_map(neighbour)
-        .filter(|n| hops.contains(&(n.ifindex, n.ip)))
+        .filter(|n| n.router || known.contains(&(n.ifindex, n.mac)))
         .map(|n| (n.ifindex, n.mac))
         .collect();
     messages
@@ -289,7 +320,8 @@ mod tests {
     use crate::testing;
     use netlink_packet_route::RouteNetlinkMessage;
     use netlink_packet_route::neighbour::{
-        NeighbourAddress, NeighbourAttribute, NeighbourCacheInfo, NeighbourMessage, NeighbourState,
+        NeighbourAddress, NeighbourAttribute, NeighbourCacheInfo, NeighbourFlags, NeighbourMessage,
+        NeighbourState,
     };
     use std::fs;
 
@@ -305,6 +337,7 @@ mod tests {
                 mac: &LAPTOP_MAC,
                 age: Duration::from_millis(2500),
                 active: true,
+                router: false,
             }
         );
         // Cut anywhere, an entry decodes to what is whole or to nothing: it never panics.
@@ -359,6 +392,14 @@ mod tests {
     /// A neighbour entry on interface `ifindex`, as the kernel writes it in a dump (encoded
     /// by netlink-packet-route, the decoders' cross-check).
     fn entry(ifindex: u32, ip: IpAddr, mac: [u8; 6], state: NeighbourState) -> Vec<u8> {
+        encode(message(ifindex, ip, mac, state))
+    }
+
+    fn encode(message: NeighbourMessage) -> Vec<u8> {
+        netlink::tests::payload(RouteNetlinkMessage::NewNeighbour(message))
+    }
+
+    fn message(ifindex: u32, ip: IpAddr, mac: [u8; 6], state: NeighbourState) -> NeighbourMessage {
         let mut message = NeighbourMessage::default();
         message.header.ifindex = ifindex;
         message.header.state = state;
@@ -374,7 +415,7 @@ mod tests {
                     .expect("16 bytes"),
             ),
         ];
-        netlink::tests::payload(RouteNetlinkMessage::NewNeighbour(message))
+        message
     }
 
     fn default_route(oif: u32, via: IpAddr) -> Vec<u8> {
@@ -410,14 +451,15 @@ mod tests {
             default_route(2, ip("fe80::1")),
         ];
         let (table, routes) = (Dump::of(&table), Dump::of(&routes));
-        let counted: Vec<_> = clients(&table, &routes).collect();
+        let counted: Vec<_> = clients(&table, &routes, &mut Gateways::new()).collect();
         assert_eq!(counted.len(), 1, "{counted:?}");
         assert_eq!(
             (counted[0].ip, counted[0].mac),
             (ip("192.168.1.20"), &LAPTOP_MAC[..])
         );
         // Without routes, the router is a neighbour like any other.
-        assert_eq!(clients(&table, &Dump::default()).count(), 4);
+        let none = Dump::default();
+        assert_eq!(clients(&table, &none, &mut Gateways::new()).count(), 4);
     }
 
     #[test]
@@ -432,7 +474,7 @@ mod tests {
             Dump::of(&table),
             Dump::of(&[default_route(2, ip("10.0.0.1"))]),
         );
-        let counted = clients(&table, &routes);
+        let counted = clients(&table, &routes, &mut Gateways::new());
         assert_eq!(counted.map(|n| n.ifindex).collect::<Vec<_>>(), [3]);
     }
 
@@ -448,7 +490,52 @@ mod tests {
             Dump::of(&table),
             Dump::of(&[default_route(2, ip("10.0.0.1"))]),
         );
-        assert_eq!(clients(&table, &routes).count(), 0);
+        assert_eq!(clients(&table, &routes, &mut Gateways::new()).count(), 0);
+    }
+
+    /// Regression: the kernel dropped the idle neighbour entry of an IPv6 default route's
+    /// router (as it does past 128 entries) and kept its IPv4 one, no next hop of any route:
+    /// the router counted as a client until its IPv6 entry came back.
+    #[test]
+    fn a_gateway_stays_a_router_after_its_own_entry_is_gone_while_it_is_a_next_hop() {
+        use NeighbourState::*;
+        let v4 = entry(2, ip("10.79.0.2"), ROUTER_MAC, Reachable);
+        let v6 = entry(2, ip("fd79::2"), ROUTER_MAC, Stale);
+        let laptop = entry(2, ip("10.79.0.20"), LAPTOP_MAC, Reachable);
+        let routes = Dump::of(&[default_route(2, ip("fd79::2"))]);
+        let mut gateways = Gateways::new();
+        let mut count = |table: &[Vec<u8>], routes: &Dump| {
+            clients(&Dump::of(table), routes, &mut gateways).count()
+        };
+        let whole = [v4.clone(), v6, laptop.clone()];
+        assert_eq!(count(&whole, &routes), 1, "the laptop");
+        let without_v6 = [v4, laptop];
+        assert_eq!(count(&without_v6, &routes), 1, "still the laptop alone");
+        // The route gone, the device is a neighbour like any other.
+        assert_eq!(count(&without_v6, &Dump::default()), 2);
+        assert_eq!(count(&without_v6, &routes), 2, "forgotten with its route");
+    }
+
+    /// An IPv6 router on a client network the host has no route through (the venue's router
+    /// on each VLAN) is infrastructure by its own advertisements, on that interface.
+    #[test]
+    fn an_ipv6_router_by_its_own_word_is_not_a_client_by_any_of_its_addresses() {
+        use NeighbourState::*;
+        let mut advertised = message(3, ip("fe80::1"), ROUTER_MAC, Stale);
+        advertised.header.flags = NeighbourFlags::Router;
+        let table = [
+            encode(advertised),
+            entry(3, ip("10.3.0.1"), ROUTER_MAC, Reachable),
+            // Another interface: the router's flag is about this one.
+            entry(4, ip("10.4.0.1"), ROUTER_MAC, Reachable),
+            entry(3, ip("10.3.0.20"), LAPTOP_MAC, Reachable),
+        ];
+        let table = Dump::of(&table);
+        let none = Dump::default();
+        let counted: Vec<_> = clients(&table, &none, &mut Gateways::new())
+            .map(|n| (n.ifindex, n.mac))
+            .collect();
+        assert_eq!(counted, [(4, &ROUTER_MAC[..]), (3, &LAPTOP_MAC[..])]);
     }
 
     #[tokio::test]
