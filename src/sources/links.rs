@@ -3,6 +3,7 @@
 //! roots, for hosts without netlink and for fixture tests.
 
 use std::path::{Path, PathBuf};
+use std::sync::Once;
 
 use super::netlink::{self, Table, attributes, u16_at, u32_at, u64_at};
 use super::{ErrorKind, SourceError};
@@ -103,7 +104,12 @@ impl LinkReader {
                 sys_root: sys_root.to_path_buf(),
             }),
             Err(e) if backend == Backend::Auto => {
-                tracing::warn!(error = %e, "netlink unavailable, reading /proc and /sys instead");
+                // Every caller (netdev, neighbours, the start-up line) opens a reader; the
+                // host is the same for all, so say it once per process.
+                static FALLBACK_LOGGED: Once = Once::new();
+                FALLBACK_LOGGED.call_once(|| {
+                    tracing::warn!(error = %e, "netlink unavailable, reading /proc and /sys instead");
+                });
                 Ok(proc())
             }
             Err(e) => Err(SourceError::new(
