@@ -391,8 +391,8 @@ pub(crate) async fn monitored_now(config: &Config, inventory: &Inventory) -> Str
 
 /// `names` comma-separated, the first [`STARTUP_NAMES`] of them then `... and N more`, so
 /// that a host with thousands of links keeps a start-up line of a few hundred bytes;
-/// "none" when there are none.
-fn capped_names(names: &[&str]) -> String {
+/// "none" when there are none. The simulated venue's start-up line uses it too.
+pub(crate) fn capped_names(names: &[&str]) -> String {
     if names.is_empty() {
         return "none".to_string();
     }
