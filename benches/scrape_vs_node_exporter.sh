@@ -21,7 +21,8 @@ need bc bc
 if [ -z "${VENUEMON:-}" ]; then
   VENUEMON=$(benches/release-binary.sh)
 fi
-# Not the agent's default port (19842): an agent may be running on this host.
+# Ports beside the defaults (node_exporter 9100, venuemon 9842), not on them: an exporter or
+# an agent may already be running on this host.
 ne_port=19100 vm_port=19843
 for port in $ne_port $vm_port; do
   if ss -Htln "sport = :$port" | grep -q .; then echo "port $port is in use" >&2; exit 1; fi

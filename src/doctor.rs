@@ -5,6 +5,7 @@
 //! space for it, the listen address, zones no source covers, thresholds that cannot be judged.
 //! One [`Check`] per line, with the fix.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -21,7 +22,7 @@ use crate::config::{Config, Coverage, Warning};
 use crate::inventory::Inventory;
 use crate::model::interfaces::Link;
 use crate::model::{ErrorKind, Observation, Report};
-use crate::privacy::ClientKey;
+use crate::privacy::{ClientId, ClientKey};
 use crate::sources::links::LinkReader;
 use crate::sources::{self, Starter};
 
@@ -157,7 +158,7 @@ pub(crate) async fn run(config: &Config, file: Option<&Path>, warnings: &[Warnin
     checks.push(listen(config.http.listen));
     let reports = sample_sources(config, &mut checks).await;
     for (started, report) in &reports {
-        checks.push(source(started, report));
+        checks.push(source(started, report, config.agent.active_window));
     }
     checks.extend(programme(&reports, now.as_second()));
     let links = links(config).await;
@@ -219,11 +220,12 @@ async fn sample_sources(config: &Config, checks: &mut Vec<Check>) -> Vec<(String
         .collect()
 }
 
-/// The check line of one source's sample.
-fn source(started: &str, report: &Report) -> Check {
+/// The check line of one source's sample; its clients are those the agent would count
+/// within `active_window`.
+fn source(started: &str, report: &Report, active_window: Duration) -> Check {
     let check = format!("source {}", started.replacen(':', " ", 1));
     match &report.outcome {
-        Ok(observations) => Check::ok(check, seen(observations)),
+        Ok(observations) => Check::ok(check, seen(observations, active_window)),
         Err(e) => {
             let status = match e.kind {
                 // The file is there and read; some lines are bad: the agent counts the rest.
@@ -235,8 +237,11 @@ fn source(started: &str, report: &Report) -> Check {
     }
 }
 
-/// What a successful sample saw, in a few words.
-fn seen(observations: &[Observation]) -> String {
+/// What a successful sample saw, in a few words. Clients are counted as the agent's
+/// registry counts them: once each however many sightings name it (a device with an IPv4
+/// and an IPv6 neighbour entry, a lease and a station), and only if seen within
+/// `active_window`.
+fn seen(observations: &[Observation], active_window: Duration) -> String {
     let mut parts = Vec::new();
     for observation in observations {
         match observation {
@@ -252,7 +257,14 @@ fn seen(observations: &[Observation]) -> String {
                     }
                 ));
             }
-            Observation::Clients(clients) => parts.push(format!("{} clients", clients.len())),
+            Observation::Clients(sightings) => {
+                let clients: HashSet<ClientId> = sightings
+                    .iter()
+                    .filter(|s| s.age <= active_window)
+                    .map(|s| s.client.id)
+                    .collect();
+                parts.push(format!("{} clients", clients.len()));
+            }
             Observation::AccessPoints(aps) => parts.push(format!("{} access points", aps.len())),
             Observation::PoolLeases(pool) => parts.push(match pool.pool_size {
                 Some(size) => format!("{} leases active of {size}", pool.leases_active),
@@ -1267,6 +1279,35 @@ mod tests {
         assert_eq!(
             a_year_later.detail,
             "sessions from 2026-01-01 to 2026-01-01 (UTC), but today is 2027-01-01"
+        );
+    }
+
+    #[test]
+    fn a_client_with_two_neighbour_entries_is_one_client() {
+        // A device with an IPv4 and an IPv6 neighbour entry is two sightings of one id (the
+        // agent counted 3000 devices where doctor said 3500 clients); one sighting older
+        // than the active window is not counted by the agent either.
+        let key = ClientKey::from_bytes([9; 16]);
+        let sighting = |mac: u8, age: u64| crate::model::clients::Sighting {
+            client: key.client(&[2, 0, 0, 0, 0, mac]),
+            zone: 0,
+            age: Duration::from_secs(age),
+        };
+        let report = Report {
+            source: "neighbours",
+            instance: "netlink".into(),
+            duration: Duration::ZERO,
+            outcome: Ok(vec![Observation::Clients(vec![
+                sighting(1, 0),
+                sighting(1, 5),
+                sighting(2, 0),
+                sighting(3, 7200),
+            ])]),
+        };
+        let check = source("neighbours:netlink", &report, Duration::from_secs(3600));
+        assert_eq!(
+            check.to_string(),
+            "ok   source neighbours netlink: 2 clients"
         );
     }
 }

@@ -173,7 +173,7 @@ struct Known {
 /// An unknown entry reported once the known tables are all known.
 struct Unknown {
     span: Option<Range<usize>>,
-    /// ``unknown table `history` ``, or ``unknown key `name` at the top of the file``.
+    /// ``unknown table `report` ``, or ``unknown key `name` at the top of the file``.
     what: String,
     /// `; did you mean ...?`, or nothing.
     hint: String,

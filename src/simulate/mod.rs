@@ -72,7 +72,7 @@ fn interface(i: usize) -> (String, Option<usize>) {
 pub struct Described {
     /// The venue in a few words: zones, access points, tick, seed.
     pub venue: String,
-    /// The simulated interfaces, comma-separated.
+    /// The simulated interfaces, comma-separated, the first 20 then how many more.
     pub interfaces: String,
     /// The simulated sources as `kind:instance`, comma-separated, in the order they report.
     pub sources: String,
@@ -277,6 +277,7 @@ impl Simulation {
     pub fn describe(&self) -> Described {
         let s = &self.scenario;
         let interfaces: Vec<String> = (0..=s.zones.len()).map(|i| interface(i).0).collect();
+        let interfaces: Vec<&str> = interfaces.iter().map(String::as_str).collect();
         let mut sources = vec![
             format!("schedule:{PROGRAMME_INSTANCE}"),
             format!("netdev:{NETDEV_INSTANCE}"),
@@ -294,7 +295,7 @@ impl Simulation {
                 self.tick,
                 self.seed
             ),
-            interfaces: interfaces.join(","),
+            interfaces: crate::sources::links::capped_names(&interfaces),
             sources: sources.join(","),
         }
     }

@@ -3,6 +3,7 @@
 //! roots, for hosts without netlink and for fixture tests.
 
 use std::path::{Path, PathBuf};
+use std::sync::Once;
 
 use super::netlink::{self, Table, attributes, u16_at, u32_at, u64_at};
 use super::{ErrorKind, SourceError};
@@ -103,7 +104,12 @@ impl LinkReader {
                 sys_root: sys_root.to_path_buf(),
             }),
             Err(e) if backend == Backend::Auto => {
-                tracing::warn!(error = %e, "netlink unavailable, reading /proc and /sys instead");
+                // Every caller (netdev, neighbours, the start-up line) opens a reader; the
+                // host is the same for all, so say it once per process.
+                static FALLBACK_LOGGED: Once = Once::new();
+                FALLBACK_LOGGED.call_once(|| {
+                    tracing::warn!(error = %e, "netlink unavailable, reading /proc and /sys instead");
+                });
                 Ok(proc())
             }
             Err(e) => Err(SourceError::new(
@@ -358,9 +364,13 @@ fn link_from_netlink(message: &[u8], sys_root: &Path) -> Option<Link> {
     })
 }
 
-/// The interfaces `inventory` monitors now, by name, comma-separated ("none" when there is
-/// none; "unknown" when they cannot be listed within a second: the interface source says why
-/// at its first sample). Read through `[source.netdev]`'s backend, for the start-up line.
+/// How many interface names the start-up line gives before it only counts the rest.
+const STARTUP_NAMES: usize = 20;
+
+/// The interfaces `inventory` monitors now, by name, comma-separated, the first
+/// [`STARTUP_NAMES`] of them and then how many more ("none" when there is none; "unknown"
+/// when they cannot be listed within a second: the interface source says why at its first
+/// sample). Read through `[source.netdev]`'s backend, for the start-up line.
 pub(crate) async fn monitored_now(config: &Config, inventory: &Inventory) -> String {
     let n = &config.sources.netdev;
     let Ok(reader) = LinkReader::open(n.backend, &n.proc_root, &n.sys_root) else {
@@ -373,13 +383,24 @@ pub(crate) async fn monitored_now(config: &Config, inventory: &Inventory) -> Str
                 .filter(|l| inventory.monitors(&l.name, l.kind))
                 .map(|l| l.name.as_str())
                 .collect();
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(",")
-            }
+            capped_names(&names)
         }
         Ok(Err(_)) | Err(_) => "unknown".to_string(),
+    }
+}
+
+/// `names` comma-separated, the first [`STARTUP_NAMES`] of them then `... and N more`, so
+/// that a host with thousands of links keeps a start-up line of a few hundred bytes;
+/// "none" when there are none. The simulated venue's start-up line uses it too.
+pub(crate) fn capped_names(names: &[&str]) -> String {
+    if names.is_empty() {
+        return "none".to_string();
+    }
+    let shown = names.len().min(STARTUP_NAMES);
+    let list = names[..shown].join(",");
+    match names.len() - shown {
+        0 => list,
+        more => format!("{list} ... and {more} more"),
     }
 }
 
@@ -391,6 +412,25 @@ mod tests {
 
     fn fixture() -> String {
         testing::read_text(&testing::shared_fixture("node_exporter/proc-net-dev"))
+    }
+
+    /// Regression: the start-up line named every interface, 19 KB on a host with 3000 links.
+    #[test]
+    fn startup_interface_list_is_capped_at_twenty_names() {
+        let names: Vec<String> = (0..3000).map(|i| format!("veth{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let first: Vec<&str> = names[..20].to_vec();
+        assert_eq!(
+            capped_names(&names),
+            format!("{} ... and 2980 more", first.join(","))
+        );
+        assert_eq!(capped_names(&names[..20]), first.join(","));
+        assert_eq!(
+            capped_names(&names[..21]),
+            format!("{} ... and 1 more", first.join(","))
+        );
+        assert_eq!(capped_names(&["wlan0", "eth0"]), "wlan0,eth0");
+        assert_eq!(capped_names(&[]), "none");
     }
 
     #[test]

@@ -471,8 +471,20 @@ fn cpu_seconds() -> Option<f64> {
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
         return None;
     }
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Some(seconds(usage.ru_utime) + seconds(usage.ru_stime))
+    Some(cpu_seconds_of(usage.ru_utime, usage.ru_stime))
+}
+
+/// User plus system time in seconds, summed in whole microseconds and divided once, so that
+/// the counter prints as `getrusage` gave it (`0.566116`, not `0.5661160000000001`).
+fn cpu_seconds_of(user: libc::timeval, system: libc::timeval) -> f64 {
+    // `time_t` and `suseconds_t` are `i32` on some 32-bit targets, `i64` here.
+    #[allow(clippy::useless_conversion)]
+    let micros = |t: libc::timeval| {
+        i64::from(t.tv_sec)
+            .saturating_mul(1_000_000)
+            .saturating_add(i64::from(t.tv_usec))
+    };
+    micros(user).saturating_add(micros(system)) as f64 / 1e6
 }
 
 impl Collector for ProcessCollector {
@@ -648,6 +660,26 @@ mod tests {
         }
         assert!(values.windows(2).all(|w| w[0] < w[1]), "{values:?}");
         assert!(values.iter().any(|v| v.fract() != 0.0), "{values:?}");
+    }
+
+    /// Regression: seconds and microseconds were turned into floats apart and added, and
+    /// the counter printed `0.5661160000000001` (floating-point noise) for 0.566116 s.
+    #[test]
+    fn process_cpu_seconds_carry_no_floating_point_noise() {
+        let time = |tv_sec, tv_usec| libc::timeval { tv_sec, tv_usec };
+        assert_eq!(
+            cpu_seconds_of(time(0, 997), time(0, 66_116)).to_string(),
+            "0.067113"
+        );
+        assert_eq!(
+            cpu_seconds_of(time(0, 500_000), time(0, 66_116)).to_string(),
+            "0.566116"
+        );
+        assert_eq!(
+            cpu_seconds_of(time(12, 999_999), time(3, 1)).to_string(),
+            "16"
+        );
+        assert_eq!(cpu_seconds_of(time(0, 0), time(0, 0)).to_string(), "0");
     }
 
     #[test]
