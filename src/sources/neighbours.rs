@@ -239,26 +239,27 @@ fn clients<'a>(
 ) -> impl Iterator<Item = Neighbour<'a>> + use<'a> {
     let hops = gateways::next_hops(routes.messages());
     gateways.retain(|hop, _| hops.contains(hop));
+    // Routers' hardware addresses by interface: a handful, owned, so that the pass below
+    // looks each entry up without a copy. Two passes over the table rather than a copy of
+    // it: it may hold 100 000 entries.
+    let mut routers: HashMap<u32, HashSet<Vec<u8>>> = HashMap::new();
     for n in messages.messages().filter_map(neighbour) {
         if hops.contains(&(n.ifindex, n.ip)) {
             gateways.insert((n.ifindex, n.ip), n.mac.to_vec());
         }
+        if n.router {
+            routers.entry(n.ifindex).or_default().insert(n.mac.to_vec());
+        }
     }
-    let known: HashSet<(u32, &[u8])> = gateways
-        .iter()
-        .map(|((ifindex, _), mac)| (*ifindex, mac.as_slice()))
-        .collect();
-    // Passes over the table rather than a copy of it: it may hold 100 000 entries.
-    let routers: HashSet<(u32, &[u8])> = messages
-        .messages()
-        .filter_map(neighbour)
-        .filter(|n| n.router || known.contains(&(n.ifindex, n.mac)))
-        .map(|n| (n.ifindex, n.mac))
-        .collect();
+    for ((ifindex, _), mac) in gateways.iter() {
+        routers.entry(*ifindex).or_default().insert(mac.clone());
+    }
+    let router =
+        move |n: &Neighbour<'_>| routers.get(&n.ifindex).is_some_and(|m| m.contains(n.mac));
     messages
         .messages()
         .filter_map(neighbour)
-        .filter(move |n| n.active && !routers.contains(&(n.ifindex, n.mac)))
+        .filter(move |n| n.active && !router(n))
 }
 
 /// A neighbour as a client in its zone: the MAC hashed with `key`; `None` when the MAC is
