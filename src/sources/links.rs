@@ -1,6 +1,6 @@
 //! The host's network interfaces with their counters and state, read through one seam:
-//! rtnetlink (one link dump per call, decoded here), or `/proc/net/dev` plus `/sys/class/net` under configurable
-//! roots, for hosts without netlink and for fixture tests.
+//! rtnetlink (one link dump per call, decoded here), or `/proc/net/dev` plus `/sys/class/net`
+//! under configurable roots, for hosts without netlink and for fixture tests.
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
