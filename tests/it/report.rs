@@ -922,6 +922,23 @@ fn report_from_simulated_history_matches_the_simulations_truth_in_fr_and_en() {
     }
 }
 
+/// Simulates one day of 4 zones at a 5-minute tick (seed 5) into `history`, with `more`
+/// options of `simulate`.
+fn simulate_a_day_at_five_minutes(history: &Path, more: &[&str]) {
+    let output = Command::new(BIN)
+        .args(["simulate", "--days", "1", "--zones", "4", "--aps", "4"])
+        .args(["--tick", "5m", "--seed", "5", "--quiet"])
+        .args(["--history", path(history)])
+        .args(more)
+        .output()
+        .expect("venuemon simulate runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Regression: at a 5-minute tick (`[agent] tick = "5m"`, one history row in five minutes)
 /// the simulated source down for 20 minutes was four one-minute incidents, and the uplink
 /// saturated at lunch for an hour 12 minutes, and the peak held all day was "reached 100
@@ -935,17 +952,7 @@ fn regression_a_five_minute_tick_makes_an_outage_one_incident_and_lunch_an_hour(
         dir.path().join("truth.json"),
         dir.path().join("report.json"),
     );
-    let output = Command::new(BIN)
-        .args(["simulate", "--days", "1", "--zones", "4", "--aps", "4"])
-        .args(["--tick", "5m", "--seed", "5", "--quiet"])
-        .args(["--history", path(&history), "--truth", path(&truth)])
-        .output()
-        .expect("venuemon simulate runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    simulate_a_day_at_five_minutes(&history, &["--truth", path(&truth)]);
     report(&[
         "--history",
         path(&history),
@@ -1024,17 +1031,7 @@ fn regression_a_history_in_a_folder_the_reader_cannot_write_is_read() {
     let stick = dir.path().join("stick");
     std::fs::create_dir(&stick).expect("folder");
     let history = stick.join("event.sqlite");
-    let output = Command::new(BIN)
-        .args(["simulate", "--days", "1", "--zones", "4", "--aps", "4"])
-        .args(["--tick", "5m", "--seed", "5", "--quiet"])
-        .args(["--history", path(&history)])
-        .output()
-        .expect("venuemon simulate runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    simulate_a_day_at_five_minutes(&history, &[]);
     mode(&history, 0o444);
     mode(&stick, 0o555);
     let html = dir.path().join("report.html");
