@@ -51,6 +51,9 @@ impl Table {
     }
 }
 
+/// Bytes of `struct nlmsghdr`, before each message's payload.
+const HEADER: usize = 16;
+
 /// How long one read of a dump may wait for the kernel before the dump is an error.
 pub(crate) const RECEIVE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -92,7 +95,11 @@ pub(crate) fn dump(table: Table) -> Result<Dump, SourceError> {
     let error = |what: String| {
         SourceError::new(
             ErrorKind::Netlink,
-            format!("{} dump failed: {what}", table.name()),
+            format!(
+                "{} dump failed: {what}; if it persists, set the source's backend = \"proc\" \
+                 to read /proc instead",
+                table.name()
+            ),
         )
     };
     let socket = Socket::new(NETLINK_ROUTE)
@@ -135,9 +142,10 @@ fn retrying(
 /// Sends the request for a dump of `table`.
 fn ask(socket: &Socket, table: Table, sequence: u32) -> Result<(), DumpError> {
     let (message_type, family_header) = table.request();
-    let mut request = vec![0; 16 + family_header];
+    let length = HEADER + family_header;
+    let mut request = vec![0; length];
     let mut header = NetlinkBuffer::new(&mut request);
-    header.set_length(u32::try_from(16 + family_header).unwrap_or(u32::MAX));
+    header.set_length(length as u32);
     header.set_message_type(message_type);
     header.set_flags(NLM_F_REQUEST | NLM_F_DUMP);
     header.set_sequence_number(sequence);
@@ -189,7 +197,7 @@ fn read_dump(
             let message = NetlinkBuffer::new_checked(&datagram[offset..])
                 .map_err(|e| DumpError::Malformed(e.to_string()))?;
             let length = message.length() as usize;
-            let payload = offset + 16..offset + length;
+            let payload = offset + HEADER..offset + length;
             // Messages are 4-byte aligned within a datagram.
             offset += length.next_multiple_of(4);
             if message.sequence_number() != sequence {
@@ -291,18 +299,18 @@ pub(crate) mod tests {
 
     /// The payload of `message`, as [`Dump::messages`] gives it.
     pub(crate) fn payload(message: RouteNetlinkMessage) -> Vec<u8> {
-        frame(message, 1, 0)[16..].to_vec()
+        frame(message, 1, 0)[HEADER..].to_vec()
     }
 
     /// A control message (`NLMSG_DONE` or `NLMSG_ERROR`) carrying `code`.
     fn control(message_type: u16, code: i32, sequence: u32, flags: u16) -> Vec<u8> {
-        let mut bytes = vec![0; 20];
+        let mut bytes = vec![0; HEADER + 4];
         let mut header = NetlinkBuffer::new(&mut bytes);
-        header.set_length(20);
+        header.set_length(HEADER as u32 + 4);
         header.set_message_type(message_type);
         header.set_sequence_number(sequence);
         header.set_flags(flags);
-        bytes[16..].copy_from_slice(&code.to_ne_bytes());
+        bytes[HEADER..].copy_from_slice(&code.to_ne_bytes());
         bytes
     }
 
